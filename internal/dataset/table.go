@@ -1,0 +1,65 @@
+// Package dataset reads tabular data (CSV, optionally gzip, and Parquet) into typed,
+// columnar tables: float64 for numeric columns, dictionary-encoded strings for the rest.
+package dataset
+
+import "math"
+
+// Column holds one column of a table in exactly one of two representations.
+//
+// A numeric column has Float set: one value per row, NaN for a missing cell (±Inf are kept;
+// the drift engine cleans them). A string column has Codes and Dict set: Codes[i] indexes
+// Dict, and -1 marks a missing cell.
+type Column struct {
+	Name  string
+	Float []float64
+	Codes []int32
+	Dict  []string
+}
+
+// IsNumeric reports whether the column holds float64 values.
+func (c *Column) IsNumeric() bool { return c.Float != nil }
+
+// Len is the number of rows of the column.
+func (c *Column) Len() int {
+	if c.Float != nil {
+		return len(c.Float)
+	}
+	return len(c.Codes)
+}
+
+// Missing counts the missing cells (NaN, or code -1).
+func (c *Column) Missing() int {
+	n := 0
+	if c.Float != nil {
+		for _, v := range c.Float {
+			if math.IsNaN(v) {
+				n++
+			}
+		}
+		return n
+	}
+	for _, code := range c.Codes {
+		if code < 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// Table is a set of equally long columns read from one file.
+type Table struct {
+	// Source names the file the table was read from, for error messages.
+	Source  string
+	Rows    int
+	Columns []Column
+}
+
+// Column returns the column called name.
+func (t *Table) Column(name string) (*Column, bool) {
+	for i := range t.Columns {
+		if t.Columns[i].Name == name {
+			return &t.Columns[i], true
+		}
+	}
+	return nil, false
+}
