@@ -19,6 +19,7 @@ Exit status: 0 success, 1 failure, 2 invalid input (policy or data).`,
 	// Each subcommand lives in its own file and is added here.
 	root.AddCommand(
 		newVersionCmd(),
+		newSchemaCmd(),
 	)
 	return root
 }

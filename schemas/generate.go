@@ -1,0 +1,223 @@
+package schemas
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"path"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"github.com/invopop/jsonschema"
+
+	"github.com/medimind/modelops/policies"
+)
+
+// commentBase stands in for the import path while doc comments are read; see goComments.
+const commentBase = "modelops.invalid"
+
+// undocumented gives descriptions to fields of policies whose Go declaration has no doc
+// comment, so that every property shows help in an editor. A doc comment, once written,
+// wins over the entry here.
+var undocumented = map[string]string{
+	"EnvVar.Name":         "Name of the environment variable.",
+	"EnvVar.Value":        "Value of the environment variable.",
+	"Toleration.Key":      "Key is the taint key the toleration applies to; empty matches every key (with operator Exists).",
+	"Toleration.Operator": "Operator relates key and value: Exists or Equal. Default Equal.",
+	"Toleration.Value":    "Value is the taint value the toleration matches (operator Equal).",
+	"Toleration.Effect":   "Effect is the taint effect to match: NoSchedule, PreferNoSchedule or NoExecute; empty matches all.",
+	"Resources.Requests":  "Requests are the minimum resources (cpu, memory, ...) as Kubernetes quantities.",
+	"Resources.Limits":    "Limits are the maximum resources (cpu, memory, ...) as Kubernetes quantities.",
+}
+
+// Generate reflects policies.ModelPolicy into the JSON Schema (draft 2020-12) committed as
+// ModelPolicyFile. Descriptions come from the doc comments of the Go source in policiesDir,
+// the directory of package policies. Every object rejects unknown keys, required keys are the
+// json tags without omitempty, and optional pointer fields also accept null, as the YAML
+// decoder does. The output is deterministic and ends with a newline.
+func Generate(policiesDir string) ([]byte, error) {
+	comments, err := goComments(policiesDir)
+	if err != nil {
+		return nil, err
+	}
+	r := &jsonschema.Reflector{
+		// The root is the ModelPolicy object itself rather than a $ref to it, which is what
+		// editors expect of a document schema.
+		ExpandedStruct: true,
+		CommentMap:     comments,
+	}
+	root := r.Reflect(&policies.ModelPolicy{})
+	root.ID = ModelPolicyID
+	root.Title = policies.KindModelPolicy + " (" + policies.APIVersion + ")"
+	root.Comments = "Generated from policies/types.go by `make schemas`; do not edit."
+	if err := refine(root); err != nil {
+		return nil, fmt.Errorf("refine generated schema: %w", err)
+	}
+
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	// Properties keep the Go field order (an ordered map) and every other map is sorted by
+	// encoding/json, so equal types give equal bytes. Encode ends with a newline.
+	if err := enc.Encode(root); err != nil {
+		return nil, fmt.Errorf("encode schema: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// goComments reads the doc comments of the policies package in dir into a comment map keyed
+// by the package's import path, as jsonschema.Reflector.CommentMap expects.
+//
+// Reflector.AddGoComments builds its keys by joining a base with the directory it walks,
+// which only works when that directory is given relative to the module root; tests run in
+// another working directory. So the comments are read from the absolute directory under a
+// placeholder base and re-keyed to the real import path.
+func goComments(dir string) (map[string]string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("resolve policies directory %s: %w", dir, err)
+	}
+	scratch := &jsonschema.Reflector{}
+	if err := scratch.AddGoComments(commentBase, abs, jsonschema.WithFullComment()); err != nil {
+		return nil, fmt.Errorf("read doc comments in %s: %w", dir, err)
+	}
+	pkg := reflect.TypeFor[policies.ModelPolicy]().PkgPath()
+	prefix := path.Join(commentBase, abs) + "."
+	comments := make(map[string]string)
+	for k, v := range scratch.CommentMap {
+		if rest, ok := strings.CutPrefix(k, prefix); ok {
+			comments[pkg+"."+rest] = unwrap(v)
+		}
+	}
+	if comments[pkg+".ModelPolicy"] == "" {
+		return nil, fmt.Errorf("read doc comments in %s: no documented type ModelPolicy; expected the directory of package policies", dir)
+	}
+	for k, v := range undocumented {
+		if comments[pkg+"."+k] == "" {
+			comments[pkg+"."+k] = v
+		}
+	}
+	return comments, nil
+}
+
+// unwrap joins the lines of each paragraph of a doc comment: editors render a description
+// as Markdown, where the comment's hard line breaks are noise.
+func unwrap(s string) string {
+	paras := strings.Split(strings.TrimSpace(s), "\n\n")
+	for i, p := range paras {
+		paras[i] = strings.Join(strings.Fields(p), " ")
+	}
+	return strings.Join(paras, "\n\n")
+}
+
+// refine adds what the struct tags of package policies cannot say.
+func refine(root *jsonschema.Schema) error {
+	if err := allowNull(root, reflect.TypeFor[policies.ModelPolicy](), map[reflect.Type]bool{}); err != nil {
+		return err
+	}
+
+	// A data source is given by exactly one of path or url.
+	src, err := definition(root, "DataSource")
+	if err != nil {
+		return err
+	}
+	src.OneOf = []*jsonschema.Schema{
+		{Required: []string{"path"}},
+		{Required: []string{"url"}},
+	}
+	p, err := property(src, "path")
+	if err != nil {
+		return err
+	}
+	one := uint64(1)
+	p.MinLength = &one
+
+	// Canary steps are traffic weights in percent.
+	ca, err := definition(root, "CanaryAnalysisSpec")
+	if err != nil {
+		return err
+	}
+	steps, err := property(ca, "steps")
+	if err != nil {
+		return err
+	}
+	if steps.Items == nil || steps.Items.Type != "integer" {
+		return fmt.Errorf("CanaryAnalysisSpec.steps: expected an array of integers")
+	}
+	steps.Items.Minimum = json.Number("0")
+	steps.Items.Maximum = json.Number("100")
+	return nil
+}
+
+// customSchema is implemented by types that describe themselves (policies.Duration).
+type customSchema interface{ JSONSchema() *jsonschema.Schema }
+
+// allowNull makes every optional pointer-to-scalar field of struct type t, and of the structs
+// below it, accept null. The YAML decoder reads `threshold: null` as an unset pointer (the
+// spec's way to keep a test's default threshold), so the schema must accept it too.
+func allowNull(root *jsonschema.Schema, t reflect.Type, seen map[reflect.Type]bool) error {
+	if seen[t] || t.Implements(reflect.TypeFor[customSchema]()) {
+		return nil
+	}
+	seen[t] = true
+	sch := root
+	if t != reflect.TypeFor[policies.ModelPolicy]() {
+		var err error
+		if sch, err = definition(root, t.Name()); err != nil {
+			return err
+		}
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice || ft.Kind() == reflect.Map {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct {
+			if err := allowNull(root, ft, seen); err != nil {
+				return err
+			}
+		}
+		if f.Type.Kind() != reflect.Pointer || f.Type.Elem().Kind() == reflect.Struct {
+			continue
+		}
+		prop, err := property(sch, name)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.Name(), err)
+		}
+		if prop.Type == "" || len(prop.Enum) > 0 {
+			return fmt.Errorf("%s.%s: cannot make a property without a plain type nullable", t.Name(), name)
+		}
+		if prop.Extras == nil {
+			prop.Extras = map[string]any{}
+		}
+		prop.Extras["type"] = []string{prop.Type, "null"}
+		prop.Type = ""
+	}
+	return nil
+}
+
+func definition(root *jsonschema.Schema, name string) (*jsonschema.Schema, error) {
+	d, ok := root.Definitions[name]
+	if !ok || d == nil {
+		return nil, fmt.Errorf("find definition %s: not generated", name)
+	}
+	return d, nil
+}
+
+func property(s *jsonschema.Schema, name string) (*jsonschema.Schema, error) {
+	if s.Properties == nil {
+		return nil, fmt.Errorf("find property %s: schema has no properties", name)
+	}
+	p, ok := s.Properties.Get(name)
+	if !ok || p == nil {
+		return nil, fmt.Errorf("find property %s: not generated", name)
+	}
+	return p, nil
+}
