@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/medimind/modelops/policies"
+)
+
+// validateOptions are the flags of modelops validate.
+type validateOptions struct {
+	output string // text or json
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func newValidateCmd() *cobra.Command {
+	opts := validateOptions{}
+	cmd := &cobra.Command{
+		Use:   "validate [PATH...]",
+		Short: "Check policy files and directories of policies",
+		Long: `validate reads ModelPolicy files (a directory is searched for *.yaml and *.yml, skipping
+.git and the paths listed in .modelopsignore) and reports every problem at once, one per line:
+
+  file:line:col: field: message
+
+Paths in messages are relative to the current directory when PATH is, so editors can jump to
+them. YAML documents of other API groups are ignored. With -o json the result is printed as
+{"valid", "policies": [{"name", "file"}], "errors": [{"file", "line", "column", "field", "message"}]}.
+
+Exit status: 0 all valid, 1 failure (e.g. a path cannot be read), 2 invalid policy.`,
+		Example: `  modelops validate                 # the policy repository in the current directory
+  modelops validate models/sepsis-risk.yaml
+  modelops validate -o json .`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.stdout, opts.stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			return runValidate(cmd.Context(), opts, args)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+// validateResult is the JSON output of modelops validate.
+type validateResult struct {
+	Valid    bool              `json:"valid"`
+	Policies []validatePolicy  `json:"policies"`
+	Errors   []validateProblem `json:"errors"`
+}
+
+type validatePolicy struct {
+	Name string `json:"name"`
+	File string `json:"file"`
+}
+
+type validateProblem struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// runValidate validates the policies at args (files or directories; default "."). It prints
+// the problems itself and returns an *exitError with code 2 when any policy is invalid, and a
+// plain error (exit status 1) when a path cannot be read.
+func runValidate(ctx context.Context, opts validateOptions, args []string) error {
+	if opts.output != "text" && opts.output != "json" {
+		return fmt.Errorf("unknown output format %q, expected text or json", opts.output)
+	}
+	if len(args) == 0 {
+		args = []string{"."}
+	}
+	res := validateResult{Policies: []validatePolicy{}, Errors: []validateProblem{}}
+	for _, arg := range args {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		set, err := validatePath(arg)
+		if err != nil {
+			return err
+		}
+		for _, p := range set.Policies {
+			res.Policies = append(res.Policies, validatePolicy{Name: p.Metadata.Name, File: p.File})
+		}
+		for _, fe := range policies.FieldErrors(set.Err()) {
+			res.Errors = append(res.Errors, validateProblem{fe.File, fe.Line, fe.Column, fe.Field, fe.Message})
+		}
+	}
+	res.Valid = len(res.Errors) == 0
+
+	if opts.output == "json" {
+		enc := json.NewEncoder(opts.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return fmt.Errorf("write result: %w", err)
+		}
+	} else {
+		for _, e := range res.Errors {
+			fe := policies.FieldError{File: e.File, Line: e.Line, Column: e.Column, Field: e.Field, Message: e.Message}
+			fmt.Fprintln(opts.stderr, fe.Error())
+		}
+		if res.Valid {
+			noun := "policies"
+			if len(res.Policies) == 1 {
+				noun = "policy"
+			}
+			fmt.Fprintf(opts.stdout, "%d %s valid\n", len(res.Policies), noun)
+		}
+	}
+	if !res.Valid {
+		return &exitError{code: 2}
+	}
+	return nil
+}
+
+// validatePath loads one file or directory. File names in the result are as the user would
+// type them: the argument joined with the path inside a directory.
+func validatePath(arg string) (*policies.Set, error) {
+	info, err := os.Stat(arg)
+	if err != nil {
+		return nil, fmt.Errorf("validate %s: %w", arg, err)
+	}
+	if !info.IsDir() {
+		data, err := os.ReadFile(arg)
+		if err != nil {
+			return nil, fmt.Errorf("validate %s: %w", arg, err)
+		}
+		ps, perr := policies.Parse(arg, data)
+		set := &policies.Set{Policies: ps}
+		for _, fe := range policies.FieldErrors(perr) {
+			set.Errors = append(set.Errors, fe)
+		}
+		return set, nil
+	}
+	set, err := policies.LoadDir(arg)
+	if err != nil {
+		return nil, fmt.Errorf("validate %s: %w", arg, err)
+	}
+	for _, p := range set.Policies {
+		p.File = filepath.Join(arg, filepath.FromSlash(p.File))
+	}
+	for _, e := range set.Errors {
+		var fe *policies.FieldError
+		if errors.As(e, &fe) && fe.File != "" {
+			fe.File = filepath.Join(arg, filepath.FromSlash(fe.File))
+		}
+	}
+	return set, nil
+}

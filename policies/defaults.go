@@ -1,0 +1,137 @@
+package policies
+
+import "time"
+
+// The seed system's figures (SPEC.md), used where a policy leaves a field out.
+const (
+	DefaultDriftInterval        = 6 * time.Hour
+	DefaultDatasetShare         = 0.5
+	DefaultRetrainSchedule      = "0 2 * * 1"
+	DefaultOnDriftShare         = 0.5
+	DefaultOnDriftOf            = 10
+	DefaultPerformanceMetric    = MetricAUC
+	DefaultPerformanceDrop      = 0.05
+	DefaultJobGPUs              = 1
+	DefaultGPUResource          = "nvidia.com/gpu"
+	DefaultJobTimeout           = 12 * time.Hour
+	DefaultJobBackoffLimit      = 0
+	DefaultMinImprovementAUC    = 0.03
+	DefaultMinAUC               = 0.80
+	DefaultMinPrecision         = 0.75
+	DefaultMinRecall            = 0.70
+	DefaultPromotionMinSamples  = 10000
+	DefaultMaxLatencyMs         = 200
+	DefaultMinCategoryCoverage  = 0.95
+	DefaultCanaryInterval       = 12 * time.Hour
+	DefaultCanaryDuration       = 48 * time.Hour
+	DefaultCanaryMinSamples     = 500
+	DefaultCanaryConfidence     = 0.95
+	DefaultRollbackMetric       = MetricAUC
+	DefaultRollbackMaxDrop      = 0.02
+	DefaultRollbackFailedChecks = 2
+)
+
+// DefaultCanarySteps are the canary traffic weights used when a policy gives none.
+func DefaultCanarySteps() []int { return []int{10, 25, 50, 100} }
+
+// Default fills in the seed figures of SPEC.md wherever p leaves a field out. It is pure apart
+// from writing p, and idempotent. Retrain defaults apply only when the retrain block exists,
+// and job defaults only when the job does. canary.weight defaults to the first canary step;
+// rollback.maxLatencyMs defaults to promotion.maxLatencyMs.
+func (p *ModelPolicy) Default() {
+	s := &p.Spec
+
+	if s.Drift.Interval.Duration == 0 {
+		s.Drift.Interval.Duration = DefaultDriftInterval
+	}
+	if s.Drift.NumericTest == "" {
+		s.Drift.NumericTest = StatTestAuto
+	}
+	if s.Drift.CategoricalTest == "" {
+		s.Drift.CategoricalTest = StatTestAuto
+	}
+	setFloat(&s.Drift.DatasetShare, DefaultDatasetShare)
+
+	if r := s.Retrain; r != nil {
+		if r.Schedule == nil {
+			r.Schedule = ptrTo(DefaultRetrainSchedule)
+		}
+		if r.OnDrift == nil {
+			r.OnDrift = &DriftTrigger{}
+		}
+		setFloat(&r.OnDrift.Share, DefaultOnDriftShare)
+		if r.OnDrift.Of == 0 {
+			r.OnDrift.Of = DefaultOnDriftOf
+		}
+		if r.OnPerformanceDrop == nil {
+			r.OnPerformanceDrop = &PerformanceTrigger{}
+		}
+		if r.OnPerformanceDrop.Metric == "" {
+			r.OnPerformanceDrop.Metric = DefaultPerformanceMetric
+		}
+		setFloat(&r.OnPerformanceDrop.Drop, DefaultPerformanceDrop)
+		if j := r.Job; j != nil {
+			if j.GPUs == nil {
+				j.GPUs = ptrTo(DefaultJobGPUs)
+			}
+			if j.GPUResource == "" {
+				j.GPUResource = DefaultGPUResource
+			}
+			if j.Timeout.Duration == 0 {
+				j.Timeout.Duration = DefaultJobTimeout
+			}
+			if j.BackoffLimit == nil {
+				j.BackoffLimit = ptrTo[int32](DefaultJobBackoffLimit)
+			}
+		}
+	}
+
+	pr := &s.Promotion
+	setFloat(&pr.MinImprovement.AUC, DefaultMinImprovementAUC)
+	setFloat(&pr.Minimums.AUC, DefaultMinAUC)
+	setFloat(&pr.Minimums.Precision, DefaultMinPrecision)
+	setFloat(&pr.Minimums.Recall, DefaultMinRecall)
+	if pr.MinSamples == nil {
+		pr.MinSamples = ptrTo[int64](DefaultPromotionMinSamples)
+	}
+	setFloat(&pr.MaxLatencyMs, DefaultMaxLatencyMs)
+	setFloat(&pr.MinCategoryCoverage, DefaultMinCategoryCoverage)
+
+	ca := &s.CanaryAnalysis
+	if len(ca.Steps) == 0 {
+		ca.Steps = DefaultCanarySteps()
+	}
+	if ca.Interval.Duration == 0 {
+		ca.Interval.Duration = DefaultCanaryInterval
+	}
+	if ca.Duration.Duration == 0 {
+		ca.Duration.Duration = DefaultCanaryDuration
+	}
+	if ca.MinSamples == nil {
+		ca.MinSamples = ptrTo[int64](DefaultCanaryMinSamples)
+	}
+	setFloat(&ca.Confidence, DefaultCanaryConfidence)
+	if ca.Rollback.Metric == "" {
+		ca.Rollback.Metric = DefaultRollbackMetric
+	}
+	setFloat(&ca.Rollback.MaxDrop, DefaultRollbackMaxDrop)
+	if ca.Rollback.MaxLatencyMs == nil {
+		ca.Rollback.MaxLatencyMs = ptrTo(*pr.MaxLatencyMs)
+	}
+	if ca.Rollback.FailedChecks == 0 {
+		ca.Rollback.FailedChecks = DefaultRollbackFailedChecks
+	}
+
+	if c := s.Canary; c != nil && c.Weight == nil {
+		c.Weight = ptrTo(ca.Steps[0])
+	}
+}
+
+// setFloat points *f at v when it is unset.
+func setFloat(f **float64, v float64) {
+	if *f == nil {
+		*f = &v
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

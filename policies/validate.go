@@ -1,0 +1,414 @@
+package policies
+
+import (
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/robfig/cron/v3"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// The metric names a policy may compare or gate on.
+const (
+	MetricAUC       = "auc"
+	MetricPrecision = "precision"
+	MetricRecall    = "recall"
+)
+
+// MetricNames lists the metric names accepted by onPerformanceDrop.metric and rollback.metric.
+var MetricNames = []string{MetricAUC, MetricPrecision, MetricRecall}
+
+// PrometheusQueryKeys are the metric names metrics.prometheus.queries may define.
+var PrometheusQueryKeys = []string{"auc", "precision", "recall", "latencyP95", "samples", "coverage"}
+
+// ReservedEnvPrefix starts the environment variables modelops sets for training jobs.
+const ReservedEnvPrefix = "MODELOPS_"
+
+// Validate checks p and returns every problem at once: nil, or a *multierror.Error of
+// *FieldError with Field and Message set (no position; Parse adds it). It is pure. A field
+// left at its zero value where Default would fill it in is accepted, so Validate gives the
+// same verdict before and after Default.
+func (p *ModelPolicy) Validate() error {
+	v := &validator{}
+	if p.APIVersion != APIVersion {
+		v.add("apiVersion", "must be %s, got %q", APIVersion, p.APIVersion)
+	}
+	if p.Kind != KindModelPolicy {
+		v.add("kind", "must be %s, got %q", KindModelPolicy, p.Kind)
+	}
+	if p.Metadata.Name == "" {
+		v.add("metadata.name", "is required")
+	} else if msgs := validation.IsDNS1123Label(p.Metadata.Name); len(msgs) > 0 {
+		v.add("metadata.name", "must be a DNS-1123 label, got %q: %s", p.Metadata.Name, strings.Join(msgs, "; "))
+	}
+
+	s := &p.Spec
+	if s.Production != nil {
+		v.version("spec.production.version", s.Production.Version)
+	}
+	if c := s.Canary; c != nil {
+		if v.version("spec.canary.version", c.Version) && s.Production != nil && c.Version == s.Production.Version {
+			v.add("spec.canary.version", "must differ from spec.production.version, got %q for both", c.Version)
+		}
+		if s.Production == nil {
+			v.add("spec.canary", "a canary needs spec.production to compare with")
+		}
+		if c.Weight != nil && (*c.Weight < 0 || *c.Weight > 100) {
+			v.add("spec.canary.weight", "must be between 0 and 100, got %d", *c.Weight)
+		}
+	}
+	if s.Data != nil {
+		v.data("spec.data", s.Data)
+	}
+	v.drift("spec.drift", &s.Drift)
+	if m := s.Metrics; m != nil {
+		v.metrics("spec.metrics", m)
+	}
+	if r := s.Retrain; r != nil {
+		v.retrain("spec.retrain", r)
+	}
+	v.promotion("spec.promotion", &s.Promotion)
+	v.canaryAnalysis("spec.canaryAnalysis", &s.CanaryAnalysis)
+	return multiError(v.errs)
+}
+
+// validator collects FieldErrors.
+type validator struct {
+	errs []error
+}
+
+func (v *validator) add(field, format string, args ...any) {
+	v.errs = append(v.errs, &FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// version requires a non-blank model version.
+func (v *validator) version(field, version string) bool {
+	if strings.TrimSpace(version) == "" {
+		v.add(field, "is required")
+		return false
+	}
+	return true
+}
+
+// fraction requires *f, when set, to be in 0..1 (NaN is not).
+func (v *validator) fraction(field string, f *float64) {
+	if f != nil && !(*f >= 0 && *f <= 1) {
+		v.add(field, "must be between 0 and 1, got %s", formatFloat(*f))
+	}
+}
+
+// nonNegative requires *f, when set, to be a finite number >= 0.
+func (v *validator) nonNegative(field string, f *float64) {
+	if f != nil && !(*f >= 0 && *f <= maxFloat) {
+		v.add(field, "must be a number >= 0, got %s", formatFloat(*f))
+	}
+}
+
+const maxFloat = 1.7976931348623157e308
+
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// oneOf requires s to be one of allowed.
+func (v *validator) oneOf(field, s string, allowed []string) {
+	if !slices.Contains(allowed, s) {
+		v.add(field, "must be one of %s, got %q", strings.Join(allowed, ", "), s)
+	}
+}
+
+func (v *validator) data(field string, d *DataSpec) {
+	v.source(field+".reference", &d.Reference)
+	v.source(field+".current", &d.Current)
+	v.columns(field+".categorical", d.Categorical)
+	v.columns(field+".numeric", d.Numeric)
+	v.columns(field+".exclude", d.Exclude)
+	for i, c := range d.Numeric {
+		if slices.Contains(d.Categorical, c) {
+			v.add(indexPath(field+".numeric", i), "column %q is listed as both categorical and numeric", c)
+		}
+	}
+	names := make([]string, 0, len(d.Groups))
+	for name := range d.Groups {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		g := d.Groups[name]
+		gf := childPath(field+".groups", name)
+		if strings.TrimSpace(name) == "" {
+			v.add(gf, "group name must not be empty")
+		}
+		switch {
+		case g.Pattern != "" && len(g.Features) > 0:
+			v.add(gf, "must set exactly one of pattern or features, got both")
+		case g.Pattern == "" && len(g.Features) == 0:
+			v.add(gf, "must set exactly one of pattern or features, got neither")
+		case g.Pattern != "":
+			if _, err := regexp.Compile(g.Pattern); err != nil {
+				v.add(gf+".pattern", "must be a regular expression (RE2 syntax), got %q: %s", g.Pattern, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+			}
+		default:
+			v.columns(gf+".features", g.Features)
+		}
+	}
+}
+
+// columns requires column names to be non-empty and listed once.
+func (v *validator) columns(field string, cols []string) {
+	for i, c := range cols {
+		switch {
+		case strings.TrimSpace(c) == "":
+			v.add(indexPath(field, i), "column name must not be empty")
+		case slices.Index(cols, c) < i:
+			v.add(indexPath(field, i), "column %q is listed twice", c)
+		}
+	}
+}
+
+// source requires exactly one of path (relative, clean, inside the root) or url (http/https).
+func (v *validator) source(field string, s *DataSource) {
+	switch {
+	case s.Path != "" && s.URL != "":
+		v.add(field, "must set exactly one of path or url, got both")
+	case s.Path == "" && s.URL == "":
+		v.add(field, "must set exactly one of path or url, got neither")
+	case s.Path != "":
+		v.relPath(field+".path", s.Path)
+	default:
+		v.httpURL(field+".url", s.URL)
+	}
+}
+
+// relPath requires p to be a clean slash-separated path below the repository root.
+func (v *validator) relPath(field, p string) {
+	clean := path.Clean(strings.ReplaceAll(p, `\`, "/"))
+	switch {
+	case path.IsAbs(p) || strings.HasPrefix(p, `\`) || len(p) >= 2 && p[1] == ':':
+		v.add(field, "must be relative to the repository root, got absolute path %q", p)
+	case clean == ".." || strings.HasPrefix(clean, "../"):
+		v.add(field, "must stay inside the repository root, got %q", p)
+	case clean == ".":
+		v.add(field, "must name a file, got %q", p)
+	case !fs.ValidPath(p):
+		v.add(field, "must be a clean slash-separated path, got %q (write %q)", p, clean)
+	}
+}
+
+// httpURL requires an absolute http or https URL with a host.
+func (v *validator) httpURL(field, s string) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		v.add(field, "must be an http or https URL, got %q: %s", s, unwrapURLError(err))
+	case u.Scheme != "http" && u.Scheme != "https":
+		v.add(field, "must be an http or https URL, got scheme %q in %q", u.Scheme, s)
+	case u.Host == "":
+		v.add(field, "must be an http or https URL with a host, got %q", s)
+	}
+}
+
+func unwrapURLError(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err
+	}
+	return err
+}
+
+func (v *validator) drift(field string, d *DriftSpec) {
+	if d.Interval.Duration < 0 {
+		v.add(field+".interval", "must be a positive duration, got %s", d.Interval)
+	}
+	if d.NumericTest != "" {
+		v.oneOf(field+".numericTest", string(d.NumericTest), testNames(NumericTests))
+	}
+	if d.CategoricalTest != "" {
+		v.oneOf(field+".categoricalTest", string(d.CategoricalTest), testNames(CategoricalTests))
+	}
+	v.nonNegative(field+".threshold", d.Threshold)
+	v.fraction(field+".datasetShare", d.DatasetShare)
+}
+
+func testNames(tests []StatTest) []string {
+	out := make([]string, len(tests))
+	for i, t := range tests {
+		out[i] = string(t)
+	}
+	return out
+}
+
+func (v *validator) metrics(field string, m *MetricsSpec) {
+	if m.Predictions != nil && m.Prometheus != nil {
+		v.add(field, "must set at most one of predictions or prometheus, got both")
+	}
+	if m.Predictions != nil {
+		v.source(field+".predictions", m.Predictions)
+	}
+	if pm := m.Prometheus; pm != nil {
+		pf := field + ".prometheus"
+		if pm.URL == "" {
+			v.add(pf+".url", "is required")
+		} else {
+			v.httpURL(pf+".url", pm.URL)
+		}
+		if len(pm.Queries) == 0 {
+			v.add(pf+".queries", "must define at least one query (%s)", strings.Join(PrometheusQueryKeys, ", "))
+		}
+		keys := make([]string, 0, len(pm.Queries))
+		for k := range pm.Queries {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			qf := childPath(pf+".queries", k)
+			if !slices.Contains(PrometheusQueryKeys, k) {
+				v.add(qf, "unknown metric, expected one of %s", strings.Join(PrometheusQueryKeys, ", "))
+			} else if strings.TrimSpace(pm.Queries[k]) == "" {
+				v.add(qf, "query must not be empty")
+			}
+		}
+	}
+}
+
+func (v *validator) retrain(field string, r *RetrainSpec) {
+	if r.Generation < 0 {
+		v.add(field+".generation", "must be >= 0, got %d", r.Generation)
+	}
+	if r.Schedule != nil && *r.Schedule != "" {
+		if _, err := cron.ParseStandard(*r.Schedule); err != nil {
+			v.add(field+".schedule", "must be a cron schedule (5 fields, or a descriptor such as @weekly), got %q: %s", *r.Schedule, err)
+		}
+	}
+	if t := r.OnDrift; t != nil {
+		v.fraction(field+".onDrift.share", t.Share)
+		if t.Of < 0 {
+			v.add(field+".onDrift.of", "must be >= 1, got %d", t.Of)
+		}
+	}
+	if t := r.OnPerformanceDrop; t != nil {
+		if t.Metric != "" {
+			v.oneOf(field+".onPerformanceDrop.metric", t.Metric, MetricNames)
+		}
+		v.fraction(field+".onPerformanceDrop.drop", t.Drop)
+	}
+	if r.Job == nil {
+		v.add(field+".job", "is required: the training job to launch for a new generation")
+		return
+	}
+	v.job(field+".job", r.Job)
+}
+
+func (v *validator) job(field string, j *JobSpec) {
+	if len(j.Command) == 0 {
+		v.add(field+".command", "must not be empty")
+	}
+	for i, c := range j.Command {
+		if c == "" {
+			v.add(indexPath(field+".command", i), "must not be empty")
+		}
+	}
+	seen := map[string]bool{}
+	for i, e := range j.Env {
+		ef := indexPath(field+".env", i) + ".name"
+		switch {
+		case e.Name == "":
+			v.add(ef, "is required")
+		case strings.HasPrefix(strings.ToUpper(e.Name), ReservedEnvPrefix):
+			v.add(ef, "%s* variables are set by modelops and cannot be overridden, got %q", ReservedEnvPrefix, e.Name)
+		case seen[e.Name]:
+			v.add(ef, "variable %q is set twice", e.Name)
+		default:
+			if msgs := validation.IsEnvVarName(e.Name); len(msgs) > 0 {
+				v.add(ef, "must be a valid environment variable name, got %q: %s", e.Name, strings.Join(msgs, "; "))
+			}
+		}
+		seen[e.Name] = true
+	}
+	if j.GPUs != nil && *j.GPUs < 0 {
+		v.add(field+".gpus", "must be >= 0, got %d", *j.GPUs)
+	}
+	if j.GPUResource != "" {
+		if msgs := validation.IsQualifiedName(j.GPUResource); len(msgs) > 0 {
+			v.add(field+".gpuResource", "must be a resource name such as nvidia.com/gpu, got %q: %s", j.GPUResource, strings.Join(msgs, "; "))
+		}
+	}
+	if j.BackoffLimit != nil && *j.BackoffLimit < 0 {
+		v.add(field+".backoffLimit", "must be >= 0, got %d", *j.BackoffLimit)
+	}
+	if j.Timeout.Duration < 0 {
+		v.add(field+".timeout", "must be a positive duration, got %s", j.Timeout)
+	}
+	for i, t := range j.Tolerations {
+		tf := indexPath(field+".tolerations", i)
+		if t.Operator != "" {
+			v.oneOf(tf+".operator", t.Operator, []string{"Exists", "Equal"})
+		}
+		if t.Effect != "" {
+			v.oneOf(tf+".effect", t.Effect, []string{"NoSchedule", "PreferNoSchedule", "NoExecute"})
+		}
+		if t.Operator == "Exists" && t.Value != "" {
+			v.add(tf+".value", "must be empty when operator is Exists, got %q", t.Value)
+		}
+	}
+}
+
+func (v *validator) promotion(field string, p *PromotionSpec) {
+	v.metricThresholds(field+".minImprovement", &p.MinImprovement)
+	v.metricThresholds(field+".minimums", &p.Minimums)
+	if p.MinSamples != nil && *p.MinSamples < 0 {
+		v.add(field+".minSamples", "must be >= 0, got %d", *p.MinSamples)
+	}
+	v.nonNegative(field+".maxLatencyMs", p.MaxLatencyMs)
+	v.fraction(field+".minCategoryCoverage", p.MinCategoryCoverage)
+	v.columns(field+".categories", p.Categories)
+}
+
+func (v *validator) metricThresholds(field string, m *Metrics) {
+	v.fraction(field+".auc", m.AUC)
+	v.fraction(field+".precision", m.Precision)
+	v.fraction(field+".recall", m.Recall)
+}
+
+func (v *validator) canaryAnalysis(field string, ca *CanaryAnalysisSpec) {
+	sf := field + ".steps"
+	for i, w := range ca.Steps {
+		switch {
+		case w < 1 || w > 100:
+			v.add(indexPath(sf, i), "must be between 1 and 100, got %d", w)
+		case i > 0 && w <= ca.Steps[i-1]:
+			v.add(indexPath(sf, i), "must be greater than the step before (%d), got %d", ca.Steps[i-1], w)
+		}
+	}
+	if n := len(ca.Steps); n > 0 && ca.Steps[n-1] != 100 {
+		v.add(sf, "must end at 100, got %d as the last step", ca.Steps[n-1])
+	}
+	if ca.Interval.Duration < 0 {
+		v.add(field+".interval", "must be a positive duration, got %s", ca.Interval)
+	}
+	if ca.Duration.Duration < 0 {
+		v.add(field+".duration", "must be a positive duration, got %s", ca.Duration)
+	}
+	if ca.Interval.Duration > 0 && ca.Duration.Duration > 0 && ca.Duration.Duration < ca.Interval.Duration {
+		v.add(field+".duration", "must be at least the interval (%s), got %s", ca.Interval, ca.Duration)
+	}
+	if ca.MinSamples != nil && *ca.MinSamples < 0 {
+		v.add(field+".minSamples", "must be >= 0, got %d", *ca.MinSamples)
+	}
+	if c := ca.Confidence; c != nil && !(*c > 0 && *c < 1) {
+		v.add(field+".confidence", "must be between 0 and 1 (exclusive), got %s", formatFloat(*c))
+	}
+	rf := field + ".rollback"
+	if ca.Rollback.Metric != "" {
+		v.oneOf(rf+".metric", ca.Rollback.Metric, MetricNames)
+	}
+	v.fraction(rf+".maxDrop", ca.Rollback.MaxDrop)
+	v.nonNegative(rf+".maxLatencyMs", ca.Rollback.MaxLatencyMs)
+	if ca.Rollback.FailedChecks < 0 {
+		v.add(rf+".failedChecks", "must be >= 1, got %d", ca.Rollback.FailedChecks)
+	}
+}
