@@ -20,6 +20,7 @@ Exit status: 0 success, 1 failure, 2 invalid input (policy or data).`,
 	root.AddCommand(
 		newVersionCmd(),
 		newSchemaCmd(),
+		newValidateCmd(),
 	)
 	return root
 }
