@@ -1,0 +1,87 @@
+package drift
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strconv"
+)
+
+// Number is a float64 that JSON cannot always carry: NaN (a chi-square test of a single
+// category) and +Inf (the χ² of a category unseen in reference) are written as null,
+// and null reads back as NaN.
+type Number float64
+
+// MarshalJSON writes finite values as JSON numbers and the rest as null.
+func (n Number) MarshalJSON() ([]byte, error) {
+	f := float64(n)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
+}
+
+// UnmarshalJSON reads a number, or null as NaN.
+func (n *Number) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		*n = Number(math.NaN())
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*n = Number(f)
+	return nil
+}
+
+// Report is the result of Compare; its JSON form is the `modelops drift -o json` contract.
+type Report struct {
+	// Drifted is Share >= DatasetShare.
+	Drifted bool `json:"drifted"`
+	// Share is the fraction of compared columns that drifted.
+	Share float64 `json:"share"`
+	// DatasetShare is the rule's threshold.
+	DatasetShare float64        `json:"datasetShare"`
+	Columns      []ColumnReport `json:"columns"`
+	Groups       []GroupReport  `json:"groups"`
+}
+
+// ColumnReport is the verdict on one column.
+type ColumnReport struct {
+	Name string `json:"name"`
+	Kind Kind   `json:"kind"`
+	// NReference and NCurrent count the values compared, after cleaning.
+	NReference int `json:"nReference"`
+	NCurrent   int `json:"nCurrent"`
+	// MissingReference and MissingCurrent count the cells dropped by cleaning
+	// (missing, NaN, ±Inf).
+	MissingReference int `json:"missingReference"`
+	MissingCurrent   int `json:"missingCurrent"`
+	// Test is the chosen test; Score, Threshold and Drifted are its result.
+	Test      Test    `json:"test"`
+	Score     Number  `json:"score"`
+	Threshold float64 `json:"threshold"`
+	Drifted   bool    `json:"drifted"`
+	// Stats holds every test run on the column, the chosen one included.
+	Stats map[Test]TestResult `json:"stats"`
+}
+
+// TestResult is the outcome of one test on one column.
+type TestResult struct {
+	// Score is what is compared with Threshold: a p-value for ks, chisquare and z, the
+	// distance for wasserstein, psi, kl_div and jensenshannon.
+	Score     Number  `json:"score"`
+	Threshold float64 `json:"threshold"`
+	Drifted   bool    `json:"drifted"`
+	// Statistic is the test statistic of the p-value tests (KS: D, chi-square: χ², z: z).
+	Statistic *Number `json:"statistic,omitempty"`
+}
+
+// GroupReport is the verdict on a group of columns.
+type GroupReport struct {
+	Name    string   `json:"name"`
+	Columns []string `json:"columns"`
+	Drifted bool     `json:"drifted"`
+	Share   float64  `json:"share"`
+}
