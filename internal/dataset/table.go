@@ -1,5 +1,3 @@
-// Package dataset reads tabular data (CSV, optionally gzip, and Parquet) into typed,
-// columnar tables: float64 for numeric columns, dictionary-encoded strings for the rest.
 package dataset
 
 import "math"

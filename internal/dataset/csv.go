@@ -1,0 +1,422 @@
+package dataset
+
+import (
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// utf8BOM is stripped from the start of a CSV file (Excel writes it).
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// Read reads the table in the file at path. The format comes from the content first
+// ("PAR1" starts a Parquet file, 0x1f 0x8b a gzip stream holding CSV), then from the
+// extension (.parquet or .pq: Parquet; .gz: gzip CSV); anything else is read as CSV.
+func Read(path string, opts Options) (*Table, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", path, err)
+	}
+	if st.Size() == 0 {
+		return nil, &DataError{Source: path, Msg: "empty file, want a header row (CSV) or a Parquet file"}
+	}
+	var magic [4]byte
+	n, err := f.ReadAt(magic[:], 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	head := magic[:n]
+	ext := strings.ToLower(filepath.Ext(path))
+	switch {
+	case bytes.Equal(head, []byte("PAR1")) || ext == ".parquet" || ext == ".pq":
+		return ReadParquet(f, st.Size(), path, opts)
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}) || ext == ".gz":
+		return readCSV(fileOpener(f, path, true), opts)
+	default:
+		return readCSV(fileOpener(f, path, false), opts)
+	}
+}
+
+// ReadCSV reads an uncompressed CSV table from r; source names it in errors. When r is
+// an io.Seeker (a file), ReadCSV may read it more than once (see readCSV); otherwise
+// it reads r once.
+func ReadCSV(r io.Reader, source string, opts Options) (*Table, error) {
+	if rs, ok := r.(io.ReadSeeker); ok {
+		if start, err := rs.Seek(0, io.SeekCurrent); err == nil {
+			return readCSV(opener{source: source, reopen: true, open: func() (io.Reader, error) {
+				if _, err := rs.Seek(start, io.SeekStart); err != nil {
+					return nil, fmt.Errorf("seek %s: %w", source, err)
+				}
+				return rs, nil
+			}}, opts)
+		}
+	}
+	return readCSV(opener{source: source, open: func() (io.Reader, error) { return r, nil }}, opts)
+}
+
+// opener gives the CSV text of one source from its start.
+type opener struct {
+	source string
+	gz     bool // the text is gunzipped: decoding errors are data errors
+	// reopen says that open may be called more than once; otherwise it is called once.
+	reopen bool
+	open   func() (io.Reader, error)
+}
+
+// fileOpener reads f from its start, through gzip when gz is set.
+func fileOpener(f *os.File, source string, gz bool) opener {
+	var zr *gzip.Reader
+	return opener{source: source, gz: gz, reopen: true, open: func() (io.Reader, error) {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("seek %s: %w", source, err)
+		}
+		if !gz {
+			return f, nil
+		}
+		var err error
+		if zr == nil {
+			zr, err = gzip.NewReader(bufio.NewReaderSize(f, 1<<16))
+		} else {
+			err = zr.Reset(bufio.NewReaderSize(f, 1<<16))
+		}
+		if err != nil {
+			return nil, &DataError{Source: source, Msg: "not a valid gzip file", Err: err}
+		}
+		return zr, nil
+	}}
+}
+
+// readErr classifies an error met while reading CSV text: a broken gzip stream is bad
+// data, anything else a read failure.
+func (o opener) readErr(err error) error {
+	var corrupt flate.CorruptInputError
+	if o.gz && (errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &corrupt)) {
+		return &DataError{Source: o.source, Msg: "not a valid gzip file", Err: err}
+	}
+	return fmt.Errorf("read %s: %w", o.source, err)
+}
+
+// csvColumn builds one column while the records stream by.
+type csvColumn struct {
+	selected
+	text   bool // a string column: Categorical, or a cell was not a number
+	floats []float64
+	codes  []int32
+	dict   dictBuilder
+	// recover is the number of leading rows whose text must be read again: the column
+	// was numeric for them, held at least one number, and then met a non-number.
+	recover int
+	// canon is set when the numbers before the turn were formatted because the text
+	// cannot be read again: later numbers are formatted too, so that one number has
+	// one spelling in the column whichever row it is on.
+	canon bool
+}
+
+// readCSV reads a CSV table.
+//
+// Memory is the reason for its shape. Numeric cells are parsed from the record's
+// strings straight into a []float64 (encoding/csv allocates one string per record,
+// none per cell). When the text can be read again (a file, even gzip), a first cheap
+// pass counts lines so that every column is allocated once at its final size: growing
+// by append would leave several times the column in garbage, and the garbage collector
+// lets the heap reach twice the live data before it collects.
+//
+// Types are decided while reading: a column stays numeric until its first cell that
+// is not missing and not a number, and is dictionary-encoded from then on. The text of
+// the numbers already read is needed for their dictionary entries. Keeping every
+// cell's raw text in case a column turns would cost more than the floats themselves,
+// so instead the column remembers how many leading rows must be recovered and, after
+// the pass, the text is read again for just those rows and columns. Columns that turn
+// at their first present cell (the usual string column) need no second look. A stream
+// that cannot be read twice falls back to formatting those numbers with formatNumber,
+// the form ReadPair also uses; the difference shows only in spelling ("1.0" becomes
+// "1").
+func readCSV(o opener, opts Options) (*Table, error) {
+	capRows := 0
+	if o.reopen {
+		r, err := o.open()
+		if err != nil {
+			return nil, err
+		}
+		lines, err := countLines(r)
+		if err != nil {
+			return nil, o.readErr(err)
+		}
+		capRows = max(lines-1, 0)
+	}
+	r, err := o.open()
+	if err != nil {
+		return nil, err
+	}
+	cr, empty, err := newCSVReader(r)
+	if err != nil {
+		return nil, o.readErr(err)
+	}
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		if empty {
+			return nil, &DataError{Source: o.source, Msg: "empty file, want a header row"}
+		}
+		return nil, &DataError{Source: o.source, Msg: "no header row (the file holds only blank lines)"}
+	}
+	if err != nil {
+		return nil, o.parseErr(err, nil, 0)
+	}
+	names := make([]string, len(header))
+	copy(names, header)
+	if err := checkHeader(o.source, names); err != nil {
+		return nil, err
+	}
+	sel, err := selectColumns(o.source, names, opts)
+	if err != nil {
+		return nil, err
+	}
+	cr.FieldsPerRecord = len(names)
+	cols := make([]csvColumn, len(sel))
+	for i, s := range sel {
+		cols[i].selected = s
+		if s.kind == kindCategorical {
+			cols[i].text = true
+			cols[i].codes = make([]int32, 0, capRows)
+		} else {
+			cols[i].floats = make([]float64, 0, capRows)
+		}
+	}
+
+	rows := 0
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, o.parseErr(err, rec, len(names))
+		}
+		for i := range cols {
+			c := &cols[i]
+			cell := rec[c.index]
+			if isMissing(cell) {
+				if c.text {
+					c.codes = append(c.codes, -1)
+				} else {
+					c.floats = append(c.floats, math.NaN())
+				}
+				continue
+			}
+			if !c.text {
+				if v, ok := parseNumber(cell); ok {
+					c.floats = append(c.floats, v)
+					continue
+				}
+				if c.kind == kindNumeric {
+					line, _ := cr.FieldPos(c.index)
+					return nil, &DataError{Source: o.source, Line: line, Column: c.name, Msg: notNumber(cell)}
+				}
+				c.turnText(o.reopen)
+			}
+			if c.canon {
+				if v, ok := parseNumber(cell); ok {
+					cell = formatNumber(v)
+				}
+			}
+			c.codes = append(c.codes, c.dict.code(cell))
+		}
+		rows++
+	}
+	if err := recoverText(o, cols); err != nil {
+		return nil, err
+	}
+
+	t := &Table{Source: o.source, Rows: rows, Columns: make([]Column, len(cols))}
+	for i := range cols {
+		c := &cols[i]
+		col := Column{Name: c.name}
+		if c.text {
+			col.Codes, col.Dict = c.codes, c.dict.dict
+			if col.Dict == nil {
+				col.Dict = []string{}
+			}
+		} else {
+			col.Float = c.floats
+		}
+		if col.Float == nil && col.Codes == nil {
+			col.Float = []float64{} // a header-only file: numeric, no rows
+		}
+		t.Columns[i] = col
+	}
+	return t, nil
+}
+
+// turnText makes a numeric column a string column at its current row. With reopen the
+// numbers read so far are left for recoverText; without, they are formatted.
+func (c *csvColumn) turnText(reopen bool) {
+	c.text = true
+	c.codes = make([]int32, len(c.floats), max(cap(c.floats), 1))
+	for i, v := range c.floats {
+		switch {
+		case math.IsNaN(v):
+			c.codes[i] = -1
+		case reopen:
+			c.codes[i] = -1
+			c.recover = i + 1
+		default:
+			c.codes[i] = c.dict.code(formatNumber(v))
+			c.canon = true
+		}
+	}
+	c.floats = nil
+}
+
+// recoverText reads the text again for the leading rows of columns that turned from
+// numbers to strings (see readCSV).
+func recoverText(o opener, cols []csvColumn) error {
+	need := 0
+	for i := range cols {
+		need = max(need, cols[i].recover)
+	}
+	if need == 0 {
+		return nil
+	}
+	r, err := o.open()
+	if err != nil {
+		return err
+	}
+	cr, _, err := newCSVReader(r)
+	if err != nil {
+		return o.readErr(err)
+	}
+	for row := -1; row < need; row++ { // row -1 is the header
+		rec, err := cr.Read()
+		if err != nil {
+			return fmt.Errorf("read %s again: %w", o.source, err)
+		}
+		if row < 0 {
+			continue
+		}
+		for i := range cols {
+			c := &cols[i]
+			if row < c.recover && !isMissing(rec[c.index]) {
+				c.codes[row] = c.dict.code(rec[c.index])
+			}
+		}
+	}
+	for i := range cols {
+		if cols[i].recover > 0 {
+			cols[i].renumber()
+		}
+	}
+	return nil
+}
+
+// renumber re-codes the column so that its dictionary is in order of first appearance
+// again, as it is for columns that needed no recovery.
+func (c *csvColumn) renumber() {
+	old := c.dict.dict
+	remap := make([]int32, len(old))
+	for i := range remap {
+		remap[i] = -1
+	}
+	var d dictBuilder
+	for i, code := range c.codes {
+		if code < 0 {
+			continue
+		}
+		if remap[code] < 0 {
+			remap[code] = d.code(old[code])
+		}
+		c.codes[i] = remap[code]
+	}
+	c.dict = d
+}
+
+// newCSVReader strips a UTF-8 byte order mark and returns a reader that reuses its
+// record slice. empty reports that r held no bytes at all.
+func newCSVReader(r io.Reader) (cr *csv.Reader, empty bool, err error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	head, err := br.Peek(len(utf8BOM))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, false, err
+	}
+	if bytes.Equal(head, utf8BOM) {
+		br.Discard(len(utf8BOM))
+	}
+	cr = csv.NewReader(br)
+	cr.ReuseRecord = true
+	return cr, len(head) == 0, nil
+}
+
+// checkHeader rejects empty and duplicate column names.
+func checkHeader(source string, names []string) error {
+	seen := make(map[string]int, len(names))
+	var errs []error
+	for i, n := range names {
+		if n == "" {
+			errs = append(errs, &DataError{Source: source, Line: 1, Msg: fmt.Sprintf("header field %d is empty, want a column name", i+1)})
+			continue
+		}
+		if j, dup := seen[n]; dup {
+			errs = append(errs, &DataError{Source: source, Line: 1, Column: n,
+				Msg: fmt.Sprintf("duplicate column name (header fields %d and %d)", j+1, i+1)})
+			continue
+		}
+		seen[n] = i
+	}
+	return errors.Join(errs...)
+}
+
+// parseErr turns an encoding/csv error into a DataError naming the line.
+func (o opener) parseErr(err error, rec []string, want int) error {
+	var pe *csv.ParseError
+	if !errors.As(err, &pe) {
+		return o.readErr(err)
+	}
+	switch {
+	case errors.Is(pe.Err, csv.ErrFieldCount):
+		return &DataError{Source: o.source, Line: pe.StartLine,
+			Msg: fmt.Sprintf("row has %d fields, want %d like the header", len(rec), want)}
+	case errors.Is(pe.Err, csv.ErrQuote):
+		return &DataError{Source: o.source, Line: pe.StartLine,
+			Msg: fmt.Sprintf("quoted field not closed, or text after its closing quote (at line %d, column %d)", pe.Line, pe.Column)}
+	case errors.Is(pe.Err, csv.ErrBareQuote):
+		return &DataError{Source: o.source, Line: pe.StartLine,
+			Msg: fmt.Sprintf("bare \" in an unquoted field (at line %d, column %d); quote the field and double the \"", pe.Line, pe.Column)}
+	}
+	return &DataError{Source: o.source, Line: pe.StartLine, Msg: "malformed CSV", Err: pe.Err}
+}
+
+// countLines counts the lines of r: an upper bound of the number of records.
+func countLines(r io.Reader) (int, error) {
+	buf := make([]byte, 1<<16)
+	n, last := 0, byte('\n')
+	for {
+		k, err := r.Read(buf)
+		if k > 0 {
+			n += bytes.Count(buf[:k], []byte{'\n'})
+			last = buf[k-1]
+		}
+		if errors.Is(err, io.EOF) {
+			if last != '\n' {
+				n++
+			}
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}

@@ -1,0 +1,230 @@
+package dataset
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Options says which columns to read and how to type them. The zero value reads every
+// column and infers its type.
+type Options struct {
+	// Numeric lists columns that must be numeric: a cell (CSV) or value (Parquet) that
+	// is not missing and does not parse as a number is an error naming the file, the
+	// line or row, the column and the value.
+	Numeric []string
+	// Categorical lists columns read as strings even when every cell is a number (ward
+	// numbers, codes with leading zeros). CSV cells keep their original text.
+	Categorical []string
+	// Exclude lists columns not read at all. Naming a column the file lacks is not an
+	// error, so one exclude list can serve files with different columns.
+	Exclude []string
+	// Columns, when not empty, restricts reading to these columns (minus Exclude).
+	// Naming a column the file lacks is an error.
+	Columns []string
+}
+
+// ErrInvalid is wrapped by every error that blames the content of an input file rather
+// than the machine, so that callers can tell bad data (exit status 2) from failures.
+var ErrInvalid = errors.New("invalid data")
+
+// DataError reports bad input at a place in a file.
+type DataError struct {
+	// Source is the file, as the caller named it.
+	Source string
+	// Line is the 1-based line of the file where the offending CSV record starts; 0
+	// when the error is not about a CSV record.
+	Line int
+	// Row is the 1-based data row of a Parquet file; 0 when not about a row.
+	Row int
+	// Column is the column's name; empty when the error is not about a column.
+	Column string
+	// Msg says what is wrong and what was expected.
+	Msg string
+	// Err is the underlying cause, if any (a gzip or Parquet decoding error).
+	Err error
+}
+
+// Error formats the error as "file: line N: column "c": message: cause".
+func (e *DataError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Source)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ": line %d", e.Line)
+	}
+	if e.Row > 0 {
+		fmt.Fprintf(&b, ": row %d", e.Row)
+	}
+	if e.Column != "" {
+		fmt.Fprintf(&b, ": column %q", e.Column)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Msg)
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns ErrInvalid and the cause, so errors.Is works with both.
+func (e *DataError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrInvalid, e.Err}
+	}
+	return []error{ErrInvalid}
+}
+
+// notNumber is the message of a DataError for a non-numeric value in a numeric column.
+func notNumber(value string) string {
+	return fmt.Sprintf("want a number, got %q", value)
+}
+
+// columnKind says how a selected column is to be typed.
+type columnKind int
+
+const (
+	kindInfer       columnKind = iota // numeric if every present cell is a number
+	kindNumeric                       // listed in Options.Numeric
+	kindCategorical                   // listed in Options.Categorical
+)
+
+// selected is one column chosen for reading: its position among the file's columns
+// and how to type it.
+type selected struct {
+	name  string
+	index int
+	kind  columnKind
+}
+
+// selectColumns applies opts to the file's column names (in file order) and returns
+// the columns to read, in file order. Names in Numeric, Categorical or Columns that
+// the file lacks are errors: they are almost always typos, and silently reading
+// something else would hide them.
+func selectColumns(source string, names []string, opts Options) ([]selected, error) {
+	pos := make(map[string]int, len(names))
+	for i, n := range names {
+		pos[n] = i
+	}
+	kinds := make(map[string]columnKind, len(opts.Numeric)+len(opts.Categorical))
+	var errs []error
+	for _, n := range opts.Numeric {
+		if _, ok := pos[n]; !ok {
+			errs = append(errs, &DataError{Source: source, Column: n, Msg: "no such column (named as numeric)"})
+		}
+		kinds[n] = kindNumeric
+	}
+	for _, n := range opts.Categorical {
+		if _, ok := pos[n]; !ok {
+			errs = append(errs, &DataError{Source: source, Column: n, Msg: "no such column (named as categorical)"})
+		}
+		if kinds[n] == kindNumeric {
+			errs = append(errs, &DataError{Source: source, Column: n, Msg: "named both numeric and categorical"})
+		}
+		kinds[n] = kindCategorical
+	}
+	want := make(map[string]bool, len(opts.Columns))
+	for _, n := range opts.Columns {
+		if _, ok := pos[n]; !ok {
+			errs = append(errs, &DataError{Source: source, Column: n, Msg: "no such column (named in the columns to read)"})
+		}
+		want[n] = true
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	excluded := make(map[string]bool, len(opts.Exclude))
+	for _, n := range opts.Exclude {
+		excluded[n] = true
+	}
+	sel := make([]selected, 0, len(names))
+	for i, n := range names {
+		if excluded[n] || (len(want) > 0 && !want[n]) {
+			continue
+		}
+		sel = append(sel, selected{name: n, index: i, kind: kinds[n]})
+	}
+	return sel, nil
+}
+
+// isMissing reports whether a CSV cell is missing: empty, or one of pandas' default
+// na_values (pandas.io.parsers: STR_NA_VALUES). Matching is exact, as in pandas.
+func isMissing(s string) bool {
+	if len(s) > 8 {
+		return false
+	}
+	switch s {
+	case "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
+		"1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null":
+		return true
+	}
+	return false
+}
+
+// parseNumber parses a CSV cell as a float64. Out-of-range values ("1e999") are kept
+// as ±Inf (or ±0), as pandas reads them, rather than turning the column into strings.
+func parseNumber(s string) (float64, bool) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err == nil {
+		return v, true
+	}
+	var ne *strconv.NumError
+	if errors.As(err, &ne) && ne.Err == strconv.ErrRange {
+		return v, true
+	}
+	return 0, false
+}
+
+// formatNumber is the one text form of a number used wherever a numeric column must
+// become a string column.
+func formatNumber(v float64) string {
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// dictBuilder dictionary-encodes strings in order of first appearance.
+type dictBuilder struct {
+	dict  []string
+	index map[string]int32
+}
+
+// code returns the code of s, adding s to the dictionary if it is new. The lookup
+// with a string converted from bytes does not allocate; only new entries are copied.
+func (d *dictBuilder) code(s string) int32 {
+	if c, ok := d.index[s]; ok {
+		return c
+	}
+	if d.index == nil {
+		d.index = make(map[string]int32)
+	}
+	c := int32(len(d.dict))
+	s = strings.Clone(s)
+	d.dict = append(d.dict, s)
+	d.index[s] = c
+	return c
+}
+
+// codeBytes is code for a byte slice, without allocating for known values.
+func (d *dictBuilder) codeBytes(b []byte) int32 {
+	if c, ok := d.index[string(b)]; ok {
+		return c
+	}
+	return d.code(string(b))
+}
+
+// toText converts a numeric column to a string column using formatNumber.
+func toText(c *Column) {
+	var d dictBuilder
+	codes := make([]int32, len(c.Float))
+	for i, v := range c.Float {
+		if v != v { // NaN: missing
+			codes[i] = -1
+			continue
+		}
+		codes[i] = d.code(formatNumber(v))
+	}
+	c.Float, c.Codes, c.Dict = nil, codes, d.dict
+	if c.Dict == nil {
+		c.Dict = []string{}
+	}
+}

@@ -1,0 +1,469 @@
+package dataset
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/deprecated"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// valueBatch is how many values are decoded at a time on the general path.
+const valueBatch = 1024
+
+// ReadParquet reads a Parquet file of size bytes from f; source names it in errors.
+//
+// Only flat schemas are read: every selected column must be a top-level leaf, required
+// or optional; nested (group) and repeated (list, map) columns are errors. Values map to
+// columns like this:
+//
+//   - FLOAT, DOUBLE, INT32, INT64 (signed or unsigned, any bit width) and DECIMAL (any
+//     physical type) become numeric columns; a null is NaN.
+//   - BYTE_ARRAY (strings, enums, JSON, raw bytes) and FIXED_LEN_BYTE_ARRAY become string
+//     columns; UUIDs are written in their canonical 8-4-4-4-12 form, FLOAT16 is numeric.
+//   - BOOLEAN becomes a string column of "True" and "False", as pandas prints them.
+//   - TIMESTAMP becomes a string column in RFC 3339 with as many fractional digits as
+//     needed: "2024-03-01T12:00:00.5Z" when adjusted to UTC, without the zone
+//     ("2024-03-01T12:00:00.5") when not; INT96 timestamps are written without the zone
+//     too. DATE becomes "2024-03-01" and TIME "12:00:00.5". Timestamps are not numbers a
+//     drift test can compare, and as text they stay readable in reports.
+//
+// Columns are read page by page in batches of values, never row by row; each column is
+// allocated once at the row count the footer gives.
+func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Table, err error) {
+	// parquet-go panics on some malformed footers and pages (a DECIMAL without a length,
+	// slice bounds on short pages); a bad file must be an error, never a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			t, err = nil, &DataError{Source: source, Msg: "malformed Parquet file", Err: fmt.Errorf("%v", r)}
+		}
+	}()
+	if size == 0 {
+		return nil, &DataError{Source: source, Msg: "empty file, want a Parquet file"}
+	}
+	pf, err := parquet.OpenFile(f, size, parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
+	if err != nil {
+		return nil, &DataError{Source: source, Msg: "not a valid Parquet file", Err: err}
+	}
+	leaves := pf.Root().Columns()
+	names := make([]string, len(leaves))
+	for i, c := range leaves {
+		names[i] = c.Name()
+	}
+	if err := checkParquetNames(source, names); err != nil {
+		return nil, err
+	}
+	sel, err := selectColumns(source, names, opts)
+	if err != nil {
+		return nil, err
+	}
+	rows := pf.NumRows()
+	if rows > math.MaxInt32 {
+		return nil, &DataError{Source: source, Msg: fmt.Sprintf("%d rows, more than this reader supports (%d)", rows, math.MaxInt32)}
+	}
+	t = &Table{Source: source, Rows: int(rows), Columns: make([]Column, len(sel))}
+	var errs []error
+	for i, s := range sel {
+		leaf := leaves[s.index]
+		switch {
+		case !leaf.Leaf():
+			errs = append(errs, &DataError{Source: source, Column: s.name, Msg: "nested column (a group), want a flat column of numbers or strings"})
+			continue
+		case leaf.Repeated():
+			errs = append(errs, &DataError{Source: source, Column: s.name, Msg: "repeated column (a list), want one value per row"})
+			continue
+		}
+		conv, err := converterFor(leaf.Type())
+		if err != nil {
+			errs = append(errs, &DataError{Source: source, Column: s.name, Msg: err.Error()})
+			continue
+		}
+		col, err := readParquetColumn(leaf, conv, int(rows))
+		if err != nil {
+			errs = append(errs, &DataError{Source: source, Column: s.name, Msg: "read values", Err: err})
+			continue
+		}
+		col.Name = s.name
+		if err := applyKind(source, &col, s.kind); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		t.Columns[i] = col
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return t, nil
+}
+
+// checkParquetNames rejects duplicate column names, which a hand-built file can have.
+func checkParquetNames(source string, names []string) error {
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		if seen[n] {
+			return &DataError{Source: source, Column: n, Msg: "duplicate column name"}
+		}
+		seen[n] = true
+	}
+	return nil
+}
+
+// applyKind enforces Options.Numeric and Options.Categorical on a Parquet column.
+func applyKind(source string, c *Column, kind columnKind) error {
+	switch {
+	case kind == kindCategorical && c.IsNumeric():
+		toText(c)
+	case kind == kindNumeric && !c.IsNumeric():
+		// Strings holding numbers are accepted, as they would be in CSV.
+		vals := make([]float64, len(c.Dict))
+		ok := make([]bool, len(c.Dict))
+		for i, s := range c.Dict {
+			vals[i], ok[i] = parseNumber(s)
+		}
+		floats := make([]float64, len(c.Codes))
+		for row, code := range c.Codes {
+			switch {
+			case code < 0:
+				floats[row] = math.NaN()
+			case !ok[code]:
+				return &DataError{Source: source, Row: row + 1, Column: c.Name, Msg: notNumber(c.Dict[code])}
+			default:
+				floats[row] = vals[code]
+			}
+		}
+		c.Float, c.Codes, c.Dict = floats, nil, nil
+	}
+	return nil
+}
+
+// converter turns Parquet values of one column type into numbers or text.
+type converter struct {
+	// num converts a non-null value to a number; nil for text columns.
+	num func(v parquet.Value) float64
+	// text appends the text of a non-null value to buf; nil for numeric columns.
+	text func(buf []byte, v parquet.Value) []byte
+	// kind is the physical type, for the typed fast path; Undefined disables it.
+	fast parquet.Kind
+}
+
+// converterFor chooses how to convert the values of a column of type t.
+func converterFor(t parquet.Type) (converter, error) {
+	var logical format.LogicalTypeValue
+	if lt := t.LogicalType(); lt != nil {
+		logical = lt.Value
+	}
+	switch t.Kind() {
+	case parquet.Boolean:
+		return converter{text: func(buf []byte, v parquet.Value) []byte {
+			if v.Boolean() {
+				return append(buf, "True"...)
+			}
+			return append(buf, "False"...)
+		}}, nil
+	case parquet.Int32:
+		switch lt := logical.(type) {
+		case *format.DateType:
+			return converter{text: func(buf []byte, v parquet.Value) []byte {
+				return time.Unix(int64(v.Int32())*86400, 0).UTC().AppendFormat(buf, time.DateOnly)
+			}}, nil
+		case *format.TimeType:
+			return timeOfDay(lt.Unit), nil
+		case *format.DecimalType:
+			scale := math.Pow10(int(lt.Scale))
+			return converter{num: func(v parquet.Value) float64 { return float64(v.Int32()) / scale }}, nil
+		case *format.IntType:
+			if !lt.IsSigned {
+				return converter{num: func(v parquet.Value) float64 { return float64(v.Uint32()) }}, nil
+			}
+		}
+		return converter{num: func(v parquet.Value) float64 { return float64(v.Int32()) }, fast: parquet.Int32}, nil
+	case parquet.Int64:
+		switch lt := logical.(type) {
+		case *format.TimestampType:
+			unit := unitOf(lt.Unit)
+			layout := "2006-01-02T15:04:05.999999999"
+			if lt.IsAdjustedToUTC {
+				layout = time.RFC3339Nano
+			}
+			return converter{text: func(buf []byte, v parquet.Value) []byte {
+				return unixIn(v.Int64(), unit).AppendFormat(buf, layout)
+			}}, nil
+		case *format.TimeType:
+			return timeOfDay(lt.Unit), nil
+		case *format.DecimalType:
+			scale := math.Pow10(int(lt.Scale))
+			return converter{num: func(v parquet.Value) float64 { return float64(v.Int64()) / scale }}, nil
+		case *format.IntType:
+			if !lt.IsSigned {
+				return converter{num: func(v parquet.Value) float64 { return float64(v.Uint64()) }}, nil
+			}
+		}
+		return converter{num: func(v parquet.Value) float64 { return float64(v.Int64()) }, fast: parquet.Int64}, nil
+	case parquet.Int96:
+		return converter{text: func(buf []byte, v parquet.Value) []byte {
+			return int96Time(v.Int96()).AppendFormat(buf, "2006-01-02T15:04:05.999999999")
+		}}, nil
+	case parquet.Float:
+		return converter{num: func(v parquet.Value) float64 { return float64(v.Float()) }, fast: parquet.Float}, nil
+	case parquet.Double:
+		return converter{num: func(v parquet.Value) float64 { return v.Double() }, fast: parquet.Double}, nil
+	case parquet.ByteArray, parquet.FixedLenByteArray:
+		switch lt := logical.(type) {
+		case *format.DecimalType:
+			scale := int(lt.Scale)
+			return converter{num: func(v parquet.Value) float64 { return decimalBytes(v.ByteArray(), scale) }}, nil
+		case *format.UUIDType:
+			return converter{text: func(buf []byte, v parquet.Value) []byte { return appendUUID(buf, v.ByteArray()) }}, nil
+		case *format.Float16Type:
+			return converter{num: func(v parquet.Value) float64 { return float16(v.ByteArray()) }}, nil
+		}
+		return converter{text: func(buf []byte, v parquet.Value) []byte { return append(buf, v.ByteArray()...) }}, nil
+	}
+	return converter{}, fmt.Errorf("unsupported Parquet type %s", t)
+}
+
+// timeOfDay converts TIME values to "15:04:05.999999999".
+func timeOfDay(u format.TimeUnit) converter {
+	unit := unitOf(u)
+	return converter{text: func(buf []byte, v parquet.Value) []byte {
+		n := v.Int64()
+		if v.Kind() == parquet.Int32 {
+			n = int64(v.Int32())
+		}
+		return time.Unix(0, 0).UTC().Add(time.Duration(n)*unit).AppendFormat(buf, "15:04:05.999999999")
+	}}
+}
+
+// unitOf is the length of one step of a time unit; milliseconds when unset.
+func unitOf(u format.TimeUnit) time.Duration {
+	if u.Value == nil {
+		return time.Millisecond
+	}
+	return u.Value.Duration()
+}
+
+// unixIn converts a count of units since the Unix epoch to UTC time.
+func unixIn(n int64, unit time.Duration) time.Time {
+	switch unit {
+	case time.Millisecond:
+		return time.UnixMilli(n).UTC()
+	case time.Microsecond:
+		return time.UnixMicro(n).UTC()
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// int96Time decodes a legacy INT96 timestamp: nanoseconds of the day in the low 8
+// bytes, Julian day number in the high 4.
+func int96Time(i deprecated.Int96) time.Time {
+	const julianUnixEpoch = 2440588
+	nanos := int64(uint64(i[1])<<32 | uint64(i[0]))
+	days := int64(i[2]) - julianUnixEpoch
+	return time.Unix(days*86400, nanos).UTC()
+}
+
+// decimalBytes decodes a big-endian two's-complement unscaled DECIMAL value.
+func decimalBytes(b []byte, scale int) float64 {
+	n := new(big.Int).SetBytes(b)
+	if len(b) > 0 && b[0]&0x80 != 0 {
+		n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
+	}
+	f, _ := new(big.Float).Quo(new(big.Float).SetInt(n), new(big.Float).SetFloat64(math.Pow10(scale))).Float64()
+	return f
+}
+
+// float16 decodes an IEEE 754 half-precision value stored little-endian.
+func float16(b []byte) float64 {
+	if len(b) != 2 {
+		return math.NaN()
+	}
+	h := uint16(b[0]) | uint16(b[1])<<8
+	sign, exp, frac := h>>15, int(h>>10&0x1f), float64(h&0x3ff)
+	var v float64
+	switch exp {
+	case 0:
+		v = math.Ldexp(frac, -24)
+	case 0x1f:
+		if frac != 0 {
+			return math.NaN()
+		}
+		v = math.Inf(1)
+	default:
+		v = math.Ldexp(1+frac/1024, exp-15)
+	}
+	if sign != 0 {
+		v = -v
+	}
+	return v
+}
+
+// appendUUID writes 16 bytes as 8-4-4-4-12 hex digits.
+func appendUUID(buf, b []byte) []byte {
+	const hex = "0123456789abcdef"
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			buf = append(buf, '-')
+		}
+		buf = append(buf, hex[c>>4], hex[c&0xf])
+	}
+	return buf
+}
+
+// readParquetColumn reads every page of a flat column into a Column of rows values.
+func readParquetColumn(leaf *parquet.Column, conv converter, rows int) (col Column, err error) {
+	pages := leaf.Pages()
+	defer func() {
+		if cerr := pages.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	var (
+		floats []float64
+		codes  []int32
+		dict   dictBuilder
+		text   []byte
+		batch  []parquet.Value
+		pos    int
+	)
+	if conv.num != nil {
+		floats = make([]float64, rows)
+	} else {
+		codes = make([]int32, rows)
+	}
+	for {
+		p, err := pages.ReadPage()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return col, err
+		}
+		n := int(p.NumValues())
+		if n > rows-pos {
+			parquet.Release(p)
+			return col, fmt.Errorf("more values than the file's %d rows", rows)
+		}
+		if floats != nil && readFast(p, conv.fast, floats[pos:pos+n]) {
+			pos += n
+			parquet.Release(p)
+			continue
+		}
+		if batch == nil {
+			batch = make([]parquet.Value, valueBatch)
+		}
+		values := p.Values()
+		got := 0
+		for got < n {
+			k, rerr := values.ReadValues(batch[:min(len(batch), n-got)])
+			for _, v := range batch[:k] {
+				switch {
+				case floats != nil && v.IsNull():
+					floats[pos] = math.NaN()
+				case floats != nil:
+					floats[pos] = conv.num(v)
+				case v.IsNull():
+					codes[pos] = -1
+				default:
+					text = conv.text(text[:0], v)
+					codes[pos] = dict.codeBytes(text)
+				}
+				pos++
+			}
+			got += k
+			if errors.Is(rerr, io.EOF) {
+				break
+			}
+			if rerr != nil {
+				parquet.Release(p)
+				return col, rerr
+			}
+			if k == 0 {
+				parquet.Release(p)
+				return col, io.ErrNoProgress
+			}
+		}
+		parquet.Release(p)
+		if got != n {
+			return col, fmt.Errorf("page declares %d values, holds %d", n, got)
+		}
+	}
+	if pos != rows {
+		return col, fmt.Errorf("%d values, want one per row (%d)", pos, rows)
+	}
+	if floats != nil {
+		col.Float = floats
+		return col, nil
+	}
+	col.Codes, col.Dict = codes, dict.dict
+	if col.Dict == nil {
+		col.Dict = []string{}
+	}
+	return col, nil
+}
+
+// readFast copies the values of a page without nulls or dictionary straight into dst,
+// through parquet-go's typed readers, and reports whether it did. Other pages take
+// the general path through parquet.Value batches.
+func readFast(p parquet.Page, kind parquet.Kind, dst []float64) bool {
+	if len(p.DefinitionLevels()) != 0 || p.Dictionary() != nil {
+		return false
+	}
+	values := p.Values()
+	switch kind {
+	case parquet.Double:
+		r, ok := values.(parquet.DoubleReader)
+		if !ok {
+			return false
+		}
+		got := 0
+		for got < len(dst) {
+			k, err := r.ReadDoubles(dst[got:])
+			got += k
+			if err != nil || k == 0 {
+				break
+			}
+		}
+		return got == len(dst)
+	case parquet.Float:
+		r, ok := values.(parquet.FloatReader)
+		if !ok {
+			return false
+		}
+		return readConverted(dst, r.ReadFloats)
+	case parquet.Int32:
+		r, ok := values.(parquet.Int32Reader)
+		if !ok {
+			return false
+		}
+		return readConverted(dst, r.ReadInt32s)
+	case parquet.Int64:
+		r, ok := values.(parquet.Int64Reader)
+		if !ok {
+			return false
+		}
+		return readConverted(dst, r.ReadInt64s)
+	}
+	return false
+}
+
+// readConverted fills dst from a typed reader through a small scratch buffer.
+func readConverted[T int32 | int64 | float32](dst []float64, read func([]T) (int, error)) bool {
+	var scratch [valueBatch]T
+	got := 0
+	for got < len(dst) {
+		k, err := read(scratch[:min(len(scratch), len(dst)-got)])
+		for i, v := range scratch[:k] {
+			dst[got+i] = float64(v)
+		}
+		got += k
+		if err != nil || k == 0 {
+			break
+		}
+	}
+	return got == len(dst)
+}
