@@ -64,7 +64,7 @@ func Parse(file string, data []byte) (policies []*Policy, err error) {
 		var root yaml.Node
 		if derr := dec.Decode(&root); derr != nil {
 			if !errors.Is(derr, io.EOF) {
-				errs = append(errs, syntaxError(file, derr))
+				errs = append(errs, syntaxError(file, data, derr))
 			}
 			break
 		}
@@ -81,19 +81,42 @@ func Parse(file string, data []byte) (policies []*Policy, err error) {
 // yamlLine finds the line number yaml.v3 puts in its messages ("yaml: line 7: ...").
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
 
+// unknownAnchor matches yaml.v3's message for an alias without an anchor, which has no line.
+var unknownAnchor = regexp.MustCompile(`^(?:yaml: )?unknown anchor '(.*)' referenced$`)
+
 // syntaxError turns a YAML parser error into a FieldError naming its line. The parser does not
 // report a column.
-func syntaxError(file string, err error) *FieldError {
+func syntaxError(file string, data []byte, err error) *FieldError {
 	msg := err.Error()
 	fe := &FieldError{File: file}
 	if m := yamlLine.FindStringSubmatchIndex(msg); m != nil {
 		fe.Line, _ = strconv.Atoi(msg[m[2]:m[3]])
 		msg = msg[m[1]:]
+		if isParserError(msg) {
+			// yaml.v3 adds one to the 0-based line of scanner errors only; parser
+			// errors come out a line early.
+			fe.Line++
+		}
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
+		if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
+			if i := bytes.Index(data, []byte("*"+m[1])); i >= 0 {
+				fe.Line = 1 + bytes.Count(data[:i], []byte("\n"))
+				fe.Column = 1 + i - (bytes.LastIndexByte(data[:i], '\n') + 1)
+			}
+		}
 	}
 	fe.Message = "invalid YAML: " + msg
 	return fe
+}
+
+// isParserError reports whether msg is one of the problems of yaml.v3's parser (parserc.go)
+// rather than of its scanner.
+func isParserError(msg string) bool {
+	return strings.HasPrefix(msg, "did not find expected ") ||
+		strings.HasPrefix(msg, "found duplicate %") ||
+		msg == "found incompatible YAML document" ||
+		msg == "found undefined tag handle"
 }
 
 // parseDocument decodes one YAML document. It returns nil and no errors for a document that
@@ -126,10 +149,16 @@ func parseDocument(file string, doc int, root *yaml.Node, size int) (*Policy, []
 			}
 		}
 		var errs []error
-		if apiVersion != APIVersion {
+		switch {
+		case apiVersion == "":
+			errs = append(errs, d.fieldError("apiVersion", "is required, expected %s", APIVersion))
+		case apiVersion != APIVersion:
 			errs = append(errs, d.fieldError("apiVersion", "unsupported apiVersion, expected %s, got %q", APIVersion, apiVersion))
 		}
-		if kind != KindModelPolicy {
+		switch {
+		case kind == "":
+			errs = append(errs, d.fieldError("kind", "is required, expected %s", KindModelPolicy))
+		case kind != KindModelPolicy:
 			errs = append(errs, d.fieldError("kind", "unsupported kind, expected %s, got %q", KindModelPolicy, kind))
 		}
 		return nil, errs
@@ -144,7 +173,7 @@ func parseDocument(file string, doc int, root *yaml.Node, size int) (*Policy, []
 			// The walk has already reported these, with columns and field paths.
 		case errors.As(err, &terr):
 			for _, msg := range terr.Errors {
-				d.errs = append(d.errs, syntaxError(file, errors.New(msg)))
+				d.errs = append(d.errs, syntaxError(file, nil, errors.New(msg)))
 			}
 		default:
 			d.errs = append(d.errs, d.fieldError("", "decode: %s", strings.TrimPrefix(err.Error(), "yaml: ")))

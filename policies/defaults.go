@@ -36,8 +36,9 @@ func DefaultCanarySteps() []int { return []int{10, 25, 50, 100} }
 
 // Default fills in the seed figures of SPEC.md wherever p leaves a field out. It is pure apart
 // from writing p, and idempotent. Retrain defaults apply only when the retrain block exists,
-// and job defaults only when the job does. canary.weight defaults to the first canary step;
-// rollback.maxLatencyMs defaults to promotion.maxLatencyMs.
+// and job defaults only when the job does. canary.weight defaults to the first canary step.
+// canaryAnalysis.rollback.maxLatencyMs is left unset: RollbackMaxLatencyMs resolves it, so
+// that a problem with promotion.maxLatencyMs is reported once, where it is written.
 func (p *ModelPolicy) Default() {
 	s := &p.Spec
 
@@ -115,9 +116,6 @@ func (p *ModelPolicy) Default() {
 		ca.Rollback.Metric = DefaultRollbackMetric
 	}
 	setFloat(&ca.Rollback.MaxDrop, DefaultRollbackMaxDrop)
-	if ca.Rollback.MaxLatencyMs == nil {
-		ca.Rollback.MaxLatencyMs = ptrTo(*pr.MaxLatencyMs)
-	}
 	if ca.Rollback.FailedChecks == 0 {
 		ca.Rollback.FailedChecks = DefaultRollbackFailedChecks
 	}
@@ -135,3 +133,15 @@ func setFloat(f **float64, v float64) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// RollbackMaxLatencyMs is the highest tolerated canary p95 latency: rollback.maxLatencyMs, or
+// promotion.maxLatencyMs when it is left out (both after Default).
+func (p *ModelPolicy) RollbackMaxLatencyMs() float64 {
+	if v := p.Spec.CanaryAnalysis.Rollback.MaxLatencyMs; v != nil {
+		return *v
+	}
+	if v := p.Spec.Promotion.MaxLatencyMs; v != nil {
+		return *v
+	}
+	return DefaultMaxLatencyMs
+}
