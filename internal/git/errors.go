@@ -1,0 +1,84 @@
+package git
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+)
+
+var (
+	// ErrNoChange is returned when a commit or merge would not change the
+	// branch: the new tree equals the parent's, or the branch already
+	// contains the commits to merge. No empty commit is ever made.
+	ErrNoChange = errors.New("no change")
+
+	// ErrNonFastForward is returned when a branch moved under a write: the
+	// remote rejected a push that does not descend from its tip, or the
+	// local branch changed between reading its tip and updating it.
+	ErrNonFastForward = errors.New("non-fast-forward")
+
+	// ErrConflict is returned by Merge when a file changed differently on
+	// both sides. errors.As with *ConflictError gives the paths.
+	ErrConflict = errors.New("merge conflict")
+
+	// ErrBranchNotFound is returned when a named branch does not exist.
+	ErrBranchNotFound = errors.New("branch not found")
+
+	// ErrForceNotAllowed is returned by Push and ResetBranch for a branch
+	// outside ForcePrefix; the remote is not contacted.
+	ErrForceNotAllowed = errors.New("force update not allowed")
+
+	// ErrAuth is returned when the remote refuses the credentials.
+	ErrAuth = errors.New("authentication failed")
+)
+
+// ConflictError lists the paths a Merge could not combine.
+type ConflictError struct {
+	Into, From string
+	Paths      []string
+}
+
+// Error implements error.
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("merge %s into %s: %s: %s", e.From, e.Into, ErrConflict, strings.Join(e.Paths, ", "))
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// classifyNetErr adds ErrAuth to transport errors that mean the credentials
+// were refused, so callers need not know go-git's transport errors.
+func classifyNetErr(err error) error {
+	if errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed) {
+		return fmt.Errorf("%w: %w", ErrAuth, err)
+	}
+	return err
+}
+
+// classifyPushErr maps go-git's push failures to ErrNonFastForward. go-git
+// has no sentinel for them: the client-side check returns
+// fmt.Errorf("non-fast-forward update: <ref>"), and a server-side rejection
+// comes back as "command error on <ref>: <status>", where receive-pack's
+// status says the ref moved since it was advertised (the compare-and-swap
+// of the old value failed) or the update is not a fast-forward.
+func classifyPushErr(err error) error {
+	if errors.Is(err, gogit.ErrNonFastForwardUpdate) {
+		return fmt.Errorf("%w: %w", ErrNonFastForward, err)
+	}
+	msg := err.Error()
+	for _, s := range []string{
+		"non-fast-forward",  // client check, or receive.denyNonFastForwards
+		"fetch first",       // server: the remote has commits we lack
+		"failed to update ref",
+		"cannot lock ref", // server: ref changed between advertisement and update
+		"stale info",
+	} {
+		if strings.Contains(msg, s) {
+			return fmt.Errorf("%w: %w", ErrNonFastForward, err)
+		}
+	}
+	return classifyNetErr(err)
+}

@@ -1,0 +1,122 @@
+package git
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+// Push sends the local branch to the remote branch of the same name with a
+// full refspec (refs/heads/x:refs/heads/x; go-git silently skips symbolic
+// sources such as HEAD). Without force the remote accepts only a
+// fast-forward, and a rejection is ErrNonFastForward. force is allowed
+// only for branches under ForcePrefix: for any other branch Push returns
+// ErrForceNotAllowed without contacting the remote. Pushing a branch the
+// remote already has at the same commit is a no-op, so Push is idempotent.
+// For a local repository it does nothing: commits are already in place.
+func (r *Repo) Push(ctx context.Context, branch string, force bool) error {
+	if force && !strings.HasPrefix(branch, ForcePrefix) {
+		return fmt.Errorf("push %s: %w: only branches under %s may be force-pushed", branch, ErrForceNotAllowed, ForcePrefix)
+	}
+	name, err := branchRef(branch)
+	if err != nil {
+		return fmt.Errorf("push: %w", err)
+	}
+	if r.local {
+		return nil
+	}
+	spec := config.RefSpec(name.String() + ":" + name.String())
+	if force {
+		spec = "+" + spec
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	defer cancel()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, err := r.headLocked(branch); err != nil {
+		return fmt.Errorf("push: %w", err)
+	}
+	err = r.repo.PushContext(ctx, &gogit.PushOptions{
+		RemoteName: remoteName,
+		RefSpecs:   []config.RefSpec{spec},
+		Auth:       r.auth,
+	})
+	if err == nil || errors.Is(err, gogit.NoErrAlreadyUpToDate) {
+		return nil
+	}
+	return fmt.Errorf("push %s to %s: %w", branch, r.url, classifyPushErr(err))
+}
+
+// EditFunc computes a change from the files at tip, the current tip of the
+// branch. It is called again on every retry with the new tip, so it must
+// derive its edit from files rather than from a result computed earlier.
+// Returning an error (ErrNoChange when there is nothing to do, or a
+// conflict of the caller's own) stops UpdateBranch with that error.
+type EditFunc func(tip string, files fs.FS) (Change, error)
+
+// UpdateBranch is the safe write loop for the tracked branch: fetch, read
+// the tip, call edit, commit on exactly that tip, push without force. When
+// the branch moved meanwhile (a person pushed), the push is rejected with
+// ErrNonFastForward and the loop starts again from the new tip after a
+// jittered, exponentially growing delay, at most Options.MaxAttempts times;
+// then the last ErrNonFastForward is returned. It never forces, so no commit
+// on the remote is ever lost. It returns the pushed commit's hash, or
+// ErrNoChange when the edit changes nothing. Network errors and ctx's end
+// stop the loop.
+func (r *Repo) UpdateBranch(ctx context.Context, branch string, edit EditFunc) (string, error) {
+	backoff := wait.Backoff{Duration: r.opts.Backoff, Factor: 2, Jitter: 0.5, Steps: r.opts.MaxAttempts, Cap: maxBackoff}
+	var last error
+	for attempt := 1; attempt <= r.opts.MaxAttempts; attempt++ {
+		h, err := r.updateOnce(ctx, branch, edit)
+		if !errors.Is(err, ErrNonFastForward) {
+			return h, err
+		}
+		last = err
+		if attempt == r.opts.MaxAttempts {
+			break
+		}
+		t := time.NewTimer(backoff.Step())
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", fmt.Errorf("update %s: %w (last attempt: %w)", branch, ctx.Err(), last)
+		case <-t.C:
+		}
+	}
+	return "", fmt.Errorf("update %s: gave up after %d attempts: %w", branch, r.opts.MaxAttempts, last)
+}
+
+func (r *Repo) updateOnce(ctx context.Context, branch string, edit EditFunc) (string, error) {
+	if err := r.Fetch(ctx); err != nil {
+		return "", fmt.Errorf("update %s: %w", branch, err)
+	}
+	tip, err := r.Head(ctx, branch)
+	if err != nil {
+		return "", fmt.Errorf("update %s: %w", branch, err)
+	}
+	files, err := r.Tree(ctx, tip)
+	if err != nil {
+		return "", fmt.Errorf("update %s: %w", branch, err)
+	}
+	change, err := edit(tip, files)
+	if err != nil {
+		return "", fmt.Errorf("update %s at %s: %w", branch, tip, err)
+	}
+	r.mu.Lock()
+	h, err := r.commitOnLocked(branch, hashOf(tip), change)
+	r.mu.Unlock()
+	if err != nil {
+		return "", fmt.Errorf("update %s at %s: %w", branch, tip, err)
+	}
+	if err := r.Push(ctx, branch, false); err != nil {
+		return "", fmt.Errorf("update %s: %w", branch, err)
+	}
+	return h.String(), nil
+}

@@ -1,0 +1,294 @@
+package git
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"sort"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Tree returns a read-only view of the tree at commit (a 40-hex hash),
+// without any checkout. Files are read from the object store when opened;
+// every entry's ModTime is the commit's committer time. Symbolic links are
+// listed with fs.ModeSymlink and read as their target path; submodules are
+// left out. The view implements fs.ReadFileFS, fs.ReadDirFS and fs.StatFS
+// and stays valid after later fetches.
+func (r *Repo) Tree(ctx context.Context, commit string) (fs.FS, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, err := r.commitLocked(commit)
+	if err != nil {
+		return nil, fmt.Errorf("read tree: %w", err)
+	}
+	t, err := c.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("read tree of %s: %w", commit, err)
+	}
+	return &treeFS{r: r, root: t, mod: c.Committer.When}, nil
+}
+
+// ReadFile returns the content of the file at path (slash-separated,
+// relative to the root) in commit. A missing file gives an error matching
+// fs.ErrNotExist.
+func (r *Repo) ReadFile(ctx context.Context, commit, path string) ([]byte, error) {
+	t, err := r.Tree(ctx, commit)
+	if err != nil {
+		return nil, err
+	}
+	b, err := fs.ReadFile(t, path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s at %s: %w", path, commit, err)
+	}
+	return b, nil
+}
+
+type treeFS struct {
+	r    *Repo
+	root *object.Tree
+	mod  time.Time
+}
+
+// lock takes the store's lock, which also guards root: object.Tree caches
+// lookups in maps.
+func (t *treeFS) lock() (unlock func()) {
+	t.r.mu.Lock()
+	return t.r.mu.Unlock
+}
+
+var (
+	_ fs.ReadFileFS = (*treeFS)(nil)
+	_ fs.ReadDirFS  = (*treeFS)(nil)
+	_ fs.StatFS     = (*treeFS)(nil)
+)
+
+// lookup finds name, returning its entry (nil for the root) and, for a
+// directory, its tree. The caller holds r.mu.
+func (t *treeFS) lookup(op, name string) (*object.TreeEntry, *object.Tree, error) {
+	if !fs.ValidPath(name) {
+		return nil, nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	if name == "." {
+		return nil, t.root, nil
+	}
+	e, err := t.root.FindEntry(name)
+	if notFound(err) || (err == nil && e.Mode == filemode.Submodule) {
+		return nil, nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+	}
+	if err != nil {
+		return nil, nil, &fs.PathError{Op: op, Path: name, Err: err}
+	}
+	if e.Mode != filemode.Dir {
+		return e, nil, nil
+	}
+	sub, err := object.GetTree(t.r.repo.Storer, e.Hash)
+	if err != nil {
+		return nil, nil, &fs.PathError{Op: op, Path: name, Err: err}
+	}
+	return e, sub, nil
+}
+
+func (t *treeFS) blob(op, name string, h plumbing.Hash) ([]byte, error) {
+	b, err := object.GetBlob(t.r.repo.Storer, h)
+	if err != nil {
+		return nil, &fs.PathError{Op: op, Path: name, Err: err}
+	}
+	rd, err := b.Reader()
+	if err != nil {
+		return nil, &fs.PathError{Op: op, Path: name, Err: err}
+	}
+	defer rd.Close()
+	data, err := io.ReadAll(rd)
+	if err != nil {
+		return nil, &fs.PathError{Op: op, Path: name, Err: err}
+	}
+	return data, nil
+}
+
+// Open reads a file whole while holding the store's lock, so the returned
+// fs.File never touches the store again.
+func (t *treeFS) Open(name string) (fs.File, error) {
+	defer t.lock()()
+	e, sub, err := t.lookup("open", name)
+	if err != nil {
+		return nil, err
+	}
+	if sub != nil {
+		entries, err := t.dirEntries(sub)
+		if err != nil {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		}
+		return &dirFile{info: t.dirInfo(name), entries: entries}, nil
+	}
+	data, err := t.blob("open", name, e.Hash)
+	if err != nil {
+		return nil, err
+	}
+	return &file{info: t.fileInfo(base(name), e.Mode, int64(len(data))), Reader: bytes.NewReader(data)}, nil
+}
+
+// ReadFile implements fs.ReadFileFS.
+func (t *treeFS) ReadFile(name string) ([]byte, error) {
+	defer t.lock()()
+	e, sub, err := t.lookup("read", name)
+	if err != nil {
+		return nil, err
+	}
+	if sub != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: errIsDir}
+	}
+	return t.blob("read", name, e.Hash)
+}
+
+// ReadDir implements fs.ReadDirFS.
+func (t *treeFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	defer t.lock()()
+	_, sub, err := t.lookup("readdir", name)
+	if err != nil {
+		return nil, err
+	}
+	if sub == nil {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errNotDir}
+	}
+	entries, err := t.dirEntries(sub)
+	if err != nil {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
+	}
+	return entries, nil
+}
+
+// Stat implements fs.StatFS.
+func (t *treeFS) Stat(name string) (fs.FileInfo, error) {
+	defer t.lock()()
+	e, sub, err := t.lookup("stat", name)
+	if err != nil {
+		return nil, err
+	}
+	if sub != nil {
+		return t.dirInfo(name), nil
+	}
+	size, err := t.r.repo.Storer.EncodedObjectSize(e.Hash)
+	if err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
+	}
+	return t.fileInfo(base(name), e.Mode, size), nil
+}
+
+var (
+	errIsDir  = errors.New("is a directory")
+	errNotDir = errors.New("not a directory")
+)
+
+// dirEntries lists a tree sorted by name, with sizes, while the caller
+// holds the lock.
+func (t *treeFS) dirEntries(tree *object.Tree) ([]fs.DirEntry, error) {
+	out := make([]fs.DirEntry, 0, len(tree.Entries))
+	for _, e := range tree.Entries {
+		switch e.Mode {
+		case filemode.Submodule:
+			continue
+		case filemode.Dir:
+			out = append(out, fs.FileInfoToDirEntry(t.dirInfo(e.Name)))
+		default:
+			size, err := t.r.repo.Storer.EncodedObjectSize(e.Hash)
+			if err != nil {
+				return nil, fmt.Errorf("size of %s: %w", e.Name, err)
+			}
+			out = append(out, fs.FileInfoToDirEntry(t.fileInfo(e.Name, e.Mode, size)))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out, nil
+}
+
+func (t *treeFS) dirInfo(name string) fileInfo {
+	return fileInfo{name: base(name), mode: fs.ModeDir | 0o555, mod: t.mod}
+}
+
+func (t *treeFS) fileInfo(name string, m filemode.FileMode, size int64) fileInfo {
+	mode := fs.FileMode(0o444)
+	switch m {
+	case filemode.Executable:
+		mode = 0o555
+	case filemode.Symlink:
+		mode = fs.ModeSymlink | 0o777
+	}
+	return fileInfo{name: name, size: size, mode: mode, mod: t.mod}
+}
+
+func base(name string) string {
+	if name == "." {
+		return "."
+	}
+	for i := len(name) - 1; i >= 0; i-- {
+		if name[i] == '/' {
+			return name[i+1:]
+		}
+	}
+	return name
+}
+
+type fileInfo struct {
+	name string
+	size int64
+	mode fs.FileMode
+	mod  time.Time
+}
+
+func (fi fileInfo) Name() string       { return fi.name }
+func (fi fileInfo) Size() int64        { return fi.size }
+func (fi fileInfo) Mode() fs.FileMode  { return fi.mode }
+func (fi fileInfo) ModTime() time.Time { return fi.mod }
+func (fi fileInfo) IsDir() bool        { return fi.mode.IsDir() }
+func (fi fileInfo) Sys() any           { return nil }
+
+type file struct {
+	info fileInfo
+	*bytes.Reader
+}
+
+func (f *file) Stat() (fs.FileInfo, error) { return f.info, nil }
+func (f *file) Close() error               { return nil }
+
+type dirFile struct {
+	info    fileInfo
+	entries []fs.DirEntry
+	off     int
+}
+
+func (d *dirFile) Stat() (fs.FileInfo, error) { return d.info, nil }
+func (d *dirFile) Close() error               { return nil }
+func (d *dirFile) Read([]byte) (int, error) {
+	return 0, &fs.PathError{Op: "read", Path: d.info.name, Err: errIsDir}
+}
+
+// ReadDir implements fs.ReadDirFile.
+func (d *dirFile) ReadDir(n int) ([]fs.DirEntry, error) {
+	rest := d.entries[d.off:]
+	if n <= 0 {
+		d.off = len(d.entries)
+		return rest, nil
+	}
+	if len(rest) == 0 {
+		return nil, io.EOF
+	}
+	if n > len(rest) {
+		n = len(rest)
+	}
+	d.off += n
+	return rest[:n], nil
+}
+
+// notFound reports whether a tree lookup failed because the path is absent;
+// a path through a file ("a.yaml/x") fails with ErrObjectNotFound.
+func notFound(err error) bool {
+	return errors.Is(err, object.ErrEntryNotFound) || errors.Is(err, object.ErrDirectoryNotFound) ||
+		errors.Is(err, plumbing.ErrObjectNotFound)
+}
