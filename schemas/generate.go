@@ -7,9 +7,11 @@ import (
 	"path"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 
 	"github.com/invopop/jsonschema"
+	orderedmap "github.com/pb33f/ordered-map/v2"
 
 	"github.com/medimind/modelops/policies"
 )
@@ -112,43 +114,141 @@ func unwrap(s string) string {
 	return strings.Join(paras, "\n\n")
 }
 
-// refine adds what the struct tags of package policies cannot say.
+// nonBlank matches a string with at least one non-space character, in both RE2 and the
+// ECMA-262 dialect editors use.
+const nonBlank = `\S`
+
+// refine adds the rules of policies.Validate that JSON Schema can express and the struct tags
+// of package policies do not say, so that an editor flags them before modelops does. The
+// schema must never accept what Validate rejects; the tests hold fixtures for each rule.
 func refine(root *jsonschema.Schema) error {
 	if err := allowNull(root, reflect.TypeFor[policies.ModelPolicy](), map[reflect.Type]bool{}); err != nil {
 		return err
 	}
-
-	// A data source is given by exactly one of path or url.
-	src, err := definition(root, "DataSource")
-	if err != nil {
-		return err
-	}
-	src.OneOf = []*jsonschema.Schema{
-		{Required: []string{"path"}},
-		{Required: []string{"url"}},
-	}
-	p, err := property(src, "path")
-	if err != nil {
-		return err
-	}
+	r := &refiner{root: root}
 	one := uint64(1)
-	p.MinLength = &one
+	columns := func(s *jsonschema.Schema) {
+		s.Items.Pattern = nonBlank
+		s.UniqueItems = true
+	}
 
-	// Canary steps are traffic weights in percent.
-	ca, err := definition(root, "CanaryAnalysisSpec")
-	if err != nil {
-		return err
+	// A canary is judged against production, so it needs one.
+	r.def("ModelPolicySpec").DependentRequired = map[string][]string{"canary": {"production"}}
+	r.prop("ModelVersion", "version").Pattern = nonBlank
+	r.prop("Canary", "version").Pattern = nonBlank
+
+	// Exactly one of path or url, where an empty string counts as unset (as in Go).
+	r.def("DataSource").OneOf = []*jsonschema.Schema{
+		nonEmpty("path", &jsonschema.Schema{MinLength: &one}),
+		nonEmpty("url", &jsonschema.Schema{MinLength: &one}),
 	}
-	steps, err := property(ca, "steps")
-	if err != nil {
-		return err
+	for _, name := range []string{"categorical", "numeric", "exclude"} {
+		columns(r.prop("DataSpec", name))
 	}
-	if steps.Items == nil || steps.Items.Type != "integer" {
+	r.prop("DataSpec", "groups").PropertyNames = &jsonschema.Schema{Pattern: nonBlank}
+	r.def("FeatureGroup").OneOf = []*jsonschema.Schema{
+		nonEmpty("pattern", &jsonschema.Schema{MinLength: &one}),
+		nonEmpty("features", &jsonschema.Schema{MinItems: &one}),
+	}
+	columns(r.prop("FeatureGroup", "features"))
+	columns(r.prop("PromotionSpec", "categories"))
+
+	// Metrics come from a prediction log or Prometheus, not both.
+	r.def("MetricsSpec").Not = &jsonschema.Schema{Required: []string{"predictions", "prometheus"}}
+	// The query keys are listed as properties rather than with propertyNames so that an
+	// editor completes them.
+	queries := r.prop("PrometheusSpec", "queries")
+	queries.MinProperties = &one
+	queries.Properties = jsonschema.NewProperties()
+	for _, key := range policies.PrometheusQueryKeys {
+		queries.Properties.Set(key, &jsonschema.Schema{
+			Type:        "string",
+			Pattern:     nonBlank,
+			Description: "PromQL query returning the " + key + " of each model version.",
+		})
+	}
+	queries.AdditionalProperties = jsonschema.FalseSchema
+
+	// A retrain launches a job, so a retrain section must say which.
+	retrain := r.def("RetrainSpec")
+	retrain.Required = append(retrain.Required, "job")
+	r.prop("JobSpec", "command").Items.MinLength = &one
+	env := r.prop("EnvVar", "name")
+	env.Pattern = envVarName
+	env.Not = &jsonschema.Schema{Pattern: "^" + caseInsensitive(policies.ReservedEnvPrefix)}
+	r.def("Toleration").If = &jsonschema.Schema{
+		Properties: properties("operator", &jsonschema.Schema{Const: "Exists"}),
+		Required:   []string{"operator"},
+	}
+	r.def("Toleration").Then = &jsonschema.Schema{Properties: properties("value", &jsonschema.Schema{MaxLength: new(uint64)})}
+
+	// Canary steps are traffic weights in percent; 0 would be no canary at all.
+	steps := r.prop("CanaryAnalysisSpec", "steps")
+	if r.err == nil && (steps.Items == nil || steps.Items.Type != "integer") {
 		return fmt.Errorf("CanaryAnalysisSpec.steps: expected an array of integers")
 	}
-	steps.Items.Minimum = json.Number("0")
+	steps.Items.Minimum = json.Number("1")
 	steps.Items.Maximum = json.Number("100")
-	return nil
+	return r.err
+}
+
+// envVarName is the environment variable name syntax Kubernetes accepts
+// (k8s.io/apimachinery/pkg/util/validation.IsEnvVarName).
+const envVarName = `^[-._a-zA-Z][-._a-zA-Z0-9]*$`
+
+// caseInsensitive spells a case-insensitive match of s with character classes, since the
+// (?i) flag is not part of the ECMA-262 regular expressions editors use.
+func caseInsensitive(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		lo, up := strings.ToLower(string(c)), strings.ToUpper(string(c))
+		if lo == up {
+			b.WriteString(regexp.QuoteMeta(string(c)))
+			continue
+		}
+		b.WriteString("[" + up + lo + "]")
+	}
+	return b.String()
+}
+
+// nonEmpty is the subschema "key is present and satisfies s".
+func nonEmpty(key string, s *jsonschema.Schema) *jsonschema.Schema {
+	return &jsonschema.Schema{Required: []string{key}, Properties: properties(key, s)}
+}
+
+func properties(key string, s *jsonschema.Schema) *orderedmap.OrderedMap[string, *jsonschema.Schema] {
+	p := jsonschema.NewProperties()
+	p.Set(key, s)
+	return p
+}
+
+// refiner looks up definitions and properties of the generated schema, keeping the first
+// failure, so that a renamed type or field fails generation instead of being skipped.
+type refiner struct {
+	root *jsonschema.Schema
+	err  error
+}
+
+func (r *refiner) def(name string) *jsonschema.Schema {
+	d, err := definition(r.root, name)
+	if err != nil {
+		if r.err == nil {
+			r.err = err
+		}
+		return &jsonschema.Schema{}
+	}
+	return d
+}
+
+func (r *refiner) prop(def, name string) *jsonschema.Schema {
+	p, err := property(r.def(def), name)
+	if err != nil {
+		if r.err == nil {
+			r.err = fmt.Errorf("%s: %w", def, err)
+		}
+		return &jsonschema.Schema{Items: &jsonschema.Schema{}}
+	}
+	return p
 }
 
 // customSchema is implemented by types that describe themselves (policies.Duration).
