@@ -37,7 +37,8 @@ var undocumented = map[string]string{
 // ModelPolicyFile. Descriptions come from the doc comments of the Go source in policiesDir,
 // the directory of package policies. Every object rejects unknown keys, required keys are the
 // json tags without omitempty, and optional pointer fields also accept null, as the YAML
-// decoder does. The output is deterministic and ends with a newline.
+// decoder does; on top of the struct tags, refine adds the rules of policies.Validate that
+// JSON Schema can state. The output is deterministic and ends with a newline.
 func Generate(policiesDir string) ([]byte, error) {
 	comments, err := goComments(policiesDir)
 	if err != nil {

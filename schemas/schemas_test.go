@@ -395,7 +395,7 @@ func TestSchemaRejectsInvalidPolicies(t *testing.T) {
 //   - spec.retrain.schedule in cron syntax (5 fields or a descriptor);
 //   - spec.data.groups.*.pattern compiles as a Go RE2 regular expression;
 //   - data paths relative, clean and inside the repository root; URLs with a host;
-//   - spec.retrain.job.env names set once, and not "." or ".." prefixed;
+//   - spec.retrain.job.env names set once, not "." and not starting with "..";
 //   - spec.retrain.job.gpuResource a qualified Kubernetes resource name.
 //
 // The schema is stricter than the YAML decoder in a few places, which no valid fixture uses:
