@@ -1,0 +1,224 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/medimind/modelops/policies"
+	"github.com/medimind/modelops/reconciler"
+)
+
+func job(script string) reconciler.JobRequest {
+	return reconciler.JobRequest{
+		Model: "sepsis-risk", Generation: 7, Commit: "abc123",
+		Job: policies.JobSpec{Command: []string{"/bin/sh", "-c", script}, Env: []policies.EnvVar{{Name: "EXTRA", Value: "yes"}}},
+	}
+}
+
+// waitFinished polls Get until the run ends; the job is a real process.
+func waitFinished(t *testing.T, r *Runner, model string, gen int64) reconciler.TrainingRun {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		run, err := r.Get(context.Background(), model, gen)
+		if err != nil {
+			t.Fatalf("Get: %v", err)
+		}
+		if run.Phase.Finished() {
+			return run
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("run did not finish in 20s")
+	return reconciler.TrainingRun{}
+}
+
+func TestStartRunsTheJobWithItsEnvironmentAndReadsTheResult(t *testing.T) {
+	r, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := `printf '%s %s %s %s' "$MODELOPS_MODEL" "$MODELOPS_GENERATION" "$MODELOPS_COMMIT" "$EXTRA" > "$MODELOPS_OUTPUT/env.txt"
+echo training...
+printf '{"version":"13","uri":"models:/sepsis-risk/13","metrics":{"auc":0.91,"precision":0.8,"recall":0.75,"samples":12000,"latencyMs":40,"coverage":1}}' > "$MODELOPS_OUTPUT/result.json"`
+	run, err := r.Start(context.Background(), job(script))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Phase != reconciler.RunRunning || run.Commit != "abc123" {
+		t.Fatalf("Start = %+v, want Running on abc123", run)
+	}
+	run = waitFinished(t, r, "sepsis-risk", 7)
+	if run.Phase != reconciler.RunSucceeded {
+		t.Fatalf("phase %s (%s), want Succeeded", run.Phase, run.Message)
+	}
+	if run.Result.Version != "13" || *run.Result.Metrics.AUC != 0.91 || run.Result.Metrics.Samples != 12000 {
+		t.Fatalf("result = %+v", run.Result)
+	}
+	env, err := os.ReadFile(filepath.Join(r.RunDir("sepsis-risk", 7), "output", "env.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(env) != "sepsis-risk 7 abc123 yes" {
+		t.Fatalf("job saw env %q", env)
+	}
+	logb, _ := os.ReadFile(filepath.Join(r.RunDir("sepsis-risk", 7), "log"))
+	if !strings.Contains(string(logb), "training...") {
+		t.Fatalf("log %q lacks the job's output", logb)
+	}
+}
+
+func TestStartIsIdempotentAcrossRunnerInstances(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(t.TempDir(), "starts")
+	script := `echo x >> ` + marker + `; sleep 0.3; echo '{"version":"13","metrics":{}}' > "$MODELOPS_OUTPUT/result.json"`
+	for i := 0; i < 3; i++ {
+		r, err := New(dir) // a new instance, as after a restart
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Start(context.Background(), job(script)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, _ := New(dir)
+	waitFinished(t, r, "sepsis-risk", 7)
+	b, err := os.ReadFile(marker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), "x"); n != 1 {
+		t.Fatalf("the job ran %d times, want 1", n)
+	}
+}
+
+func TestFailedJobReportsExitStatusAndLogTail(t *testing.T) {
+	r, _ := New(t.TempDir())
+	if _, err := r.Start(context.Background(), job(`echo "loading cohort"; echo "CUDA out of memory" >&2; exit 3`)); err != nil {
+		t.Fatal(err)
+	}
+	run := waitFinished(t, r, "sepsis-risk", 7)
+	if run.Phase != reconciler.RunFailed || !strings.Contains(run.Message, "exit status 3") || !strings.Contains(run.Message, "CUDA out of memory") {
+		t.Fatalf("run = %s %q, want Failed with exit status 3 and the log tail", run.Phase, run.Message)
+	}
+}
+
+func TestJobThatWritesNoOrBadResultFails(t *testing.T) {
+	tests := []struct{ name, script, want string }{
+		{"no result", `true`, "wrote no result.json"},
+		{"malformed JSON", `echo '{"version":' > "$MODELOPS_OUTPUT/result.json"`, "parse result.json"},
+		{"unknown field", `echo '{"version":"1","metrics":{},"extra":1}' > "$MODELOPS_OUTPUT/result.json"`, `unknown field "extra"`},
+		{"auc out of range", `echo '{"version":"1","metrics":{"auc":1.5}}' > "$MODELOPS_OUTPUT/result.json"`, "metrics.auc must be between 0 and 1, got 1.5"},
+		{"no version", `echo '{"metrics":{}}' > "$MODELOPS_OUTPUT/result.json"`, "version is empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, _ := New(t.TempDir())
+			if _, err := r.Start(context.Background(), job(tt.script)); err != nil {
+				t.Fatal(err)
+			}
+			run := waitFinished(t, r, "sepsis-risk", 7)
+			if run.Phase != reconciler.RunFailed || !strings.Contains(run.Message, tt.want) {
+				t.Fatalf("run = %s %q, want Failed mentioning %q", run.Phase, run.Message, tt.want)
+			}
+		})
+	}
+}
+
+func TestCancelStopsTheProcessGroup(t *testing.T) {
+	r, _ := New(t.TempDir())
+	if _, err := r.Start(context.Background(), job(`sleep 30`)); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the wrapper has recorded its pid.
+	dir := r.RunDir("sepsis-risk", 7)
+	for i := 0; i < 200; i++ {
+		if _, ok := readPID(dir); ok {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	pid, ok := readPID(dir)
+	if !ok {
+		t.Fatal("the wrapper never wrote its pid")
+	}
+	if err := r.Cancel(context.Background(), "sepsis-risk", 7); err != nil {
+		t.Fatal(err)
+	}
+	run := waitFinished(t, r, "sepsis-risk", 7)
+	if run.Phase != reconciler.RunCancelled {
+		t.Fatalf("phase %s, want Cancelled", run.Phase)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if alive(pid, dir) {
+		t.Fatalf("process %d still alive after Cancel", pid)
+	}
+}
+
+func TestDeadProcessWithoutExitStatusIsFailed(t *testing.T) {
+	r, _ := New(t.TempDir())
+	if _, err := r.Start(context.Background(), job(`sleep 30`)); err != nil {
+		t.Fatal(err)
+	}
+	dir := r.RunDir("sepsis-risk", 7)
+	var pid int
+	for i := 0; i < 200; i++ {
+		if p, ok := readPID(dir); ok {
+			pid = p
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if pid == 0 {
+		t.Fatal("no pid")
+	}
+	// SIGKILL the whole group, as an OOM killer or a reboot would: no exit file is written.
+	if err := killGroup(pid); err != nil {
+		t.Fatal(err)
+	}
+	run := waitFinished(t, r, "sepsis-risk", 7)
+	if run.Phase != reconciler.RunFailed || !strings.Contains(run.Message, "died without an exit status") {
+		t.Fatalf("run = %s %q", run.Phase, run.Message)
+	}
+}
+
+func killGroup(pid int) error { return syscall.Kill(-pid, syscall.SIGKILL) }
+
+func TestGetUnknownRunIsNotFound(t *testing.T) {
+	r, _ := New(t.TempDir())
+	if _, err := r.Get(context.Background(), "nope", 1); !errors.Is(err, reconciler.ErrRunNotFound) {
+		t.Fatalf("Get = %v, want ErrRunNotFound", err)
+	}
+}
+
+func TestTimeoutKillsTheJob(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	r, _ := New(t.TempDir(), WithClock(clock))
+	req := job(`sleep 30`)
+	req.Job.Timeout = policies.Duration{Duration: time.Minute}
+	if _, err := r.Start(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	dir := r.RunDir("sepsis-risk", 7)
+	for i := 0; i < 200; i++ {
+		if _, ok := readPID(dir); ok {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	now = now.Add(2 * time.Minute)
+	run, err := r.Get(context.Background(), "sepsis-risk", 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Phase != reconciler.RunFailed || !strings.Contains(run.Message, "DeadlineExceeded") {
+		t.Fatalf("run = %s %q, want Failed DeadlineExceeded", run.Phase, run.Message)
+	}
+}

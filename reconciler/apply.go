@@ -1,0 +1,201 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/medimind/modelops/policies"
+)
+
+// apply carries out one action and returns what it did in words.
+func (r *Reconciler) apply(ctx context.Context, snap *Snapshot, a Action, files map[string][]byte) (string, error) {
+	p := findPolicy(snap.Policies, a.Model)
+	if p == nil {
+		return "", fmt.Errorf("no valid policy for model %s", a.Model)
+	}
+	ms := snap.Status.Model(a.Model)
+	switch a.Kind {
+	case ActionCheckDrift:
+		return r.applyDrift(ctx, snap, p, ms, files)
+	case ActionProposeRetrain:
+		return r.applyProposeRetrain(ctx, snap, p, a)
+	case ActionCloseProposal:
+		if err := r.proposals.Close(ctx, a.Model, a.ProposalKind, a.Reason); err != nil {
+			return "", &ActionError{Reason: ProposalFailedReason, Err: fmt.Errorf("close %s proposal of %s: %w", a.ProposalKind, a.Model, err)}
+		}
+		snap.setProposal(a.Model, a.ProposalKind, nil)
+		return "closed the " + string(a.ProposalKind) + " proposal", nil
+	case ActionLaunchTraining:
+		return r.applyLaunch(ctx, p, ms, a)
+	case ActionCancelTraining:
+		if r.runner == nil {
+			return "", errors.New("no training runner is configured")
+		}
+		if err := r.runner.Cancel(ctx, a.Model, a.Generation); err != nil {
+			return "", &ActionError{Reason: RunnerFailedReason, Err: fmt.Errorf("cancel run %s generation %d: %w", a.Model, a.Generation, err)}
+		}
+		if run, ok := ms.Run(a.Generation); ok && !run.Phase.Finished() {
+			run.Phase, run.Finished, run.Message = RunCancelled, snap.Now, a.Reason
+		}
+		return fmt.Sprintf("cancelled generation %d", a.Generation), nil
+	default:
+		return "", fmt.Errorf("unknown action kind %q", a.Kind)
+	}
+}
+
+func (r *Reconciler) applyDrift(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus, files map[string][]byte) (string, error) {
+	if r.drift == nil {
+		return "", errors.New("no drift checker is configured")
+	}
+	res, err := r.drift.Check(ctx, p, r.dataFS(snap))
+	if err != nil {
+		return "", &ActionError{Reason: DriftCheckFailedReason, Err: fmt.Errorf("check drift of %s: %w", p.Metadata.Name, err)}
+	}
+	path := DriftReportPath(p.Metadata.Name, snap.Now)
+	files[path] = res.Report
+	ms.AddDrift(DriftRecord{
+		At: snap.Now, Commit: snap.Commit, Drifted: res.Drifted, Share: res.Share,
+		DriftedColumns: res.DriftedColumns, Columns: res.Columns, Report: path,
+	})
+	verdict := "no dataset drift"
+	if res.Drifted {
+		verdict = "dataset drift"
+	}
+	return fmt.Sprintf("%s: %d of %d columns drifted (share %.2f); report %s", verdict, res.DriftedColumns, res.Columns, res.Share, path), nil
+}
+
+// DriftReportPath is where the full drift report of model at time t lives on the status branch.
+func DriftReportPath(model string, t time.Time) string {
+	return fmt.Sprintf("reports/%s/drift-%s.json", model, t.UTC().Format("20060102T150405Z"))
+}
+
+func (r *Reconciler) applyProposeRetrain(ctx context.Context, snap *Snapshot, p *policies.Policy, a Action) (string, error) {
+	plan := a.Proposal
+	from := a.Generation - 1
+	req := ProposalRequest{
+		Model:  a.Model,
+		Kind:   ProposalRetrain,
+		Key:    plan.Key,
+		Digest: plan.Digest,
+		Title:  fmt.Sprintf("Retrain %s: generation %d → %d (%s)", a.Model, from, a.Generation, plan.Trigger),
+		Body:   RetrainBody(a, p),
+		Base:   snap.Commit,
+		File:   p.File,
+		Edits:  []policies.Edit{policies.SetRetrainGeneration{From: from, To: a.Generation}},
+		Trailers: map[string]string{
+			"Modelops-Action":   string(ActionProposeRetrain),
+			"Modelops-Model":    a.Model,
+			"Modelops-Reason":   oneLine(a.Reason),
+			"Modelops-Evidence": evidenceRef(plan.Evidence),
+		},
+	}
+	prop, err := r.proposals.Ensure(ctx, req)
+	if err != nil {
+		return "", &ActionError{Reason: ProposalFailedReason, Err: fmt.Errorf("open retrain proposal for %s: %w", a.Model, err)}
+	}
+	snap.setProposal(a.Model, ProposalRetrain, &prop)
+	where := prop.URL
+	if where == "" {
+		where = prop.Branch
+	}
+	return "retrain proposal " + where, nil
+}
+
+func (r *Reconciler) applyLaunch(ctx context.Context, p *policies.Policy, ms *ModelStatus, a Action) (string, error) {
+	if r.runner == nil {
+		return "", errors.New("no training runner is configured")
+	}
+	job := p.Spec.Retrain.Job
+	if job == nil {
+		return "", &ActionError{Reason: TrainingFailedReason, Err: fmt.Errorf("model %s has no spec.retrain.job to run", a.Model)}
+	}
+	run, err := r.runner.Start(ctx, JobRequest{Model: a.Model, Generation: a.Generation, Commit: a.Commit, PolicyFile: p.File, Job: *job})
+	if err != nil {
+		return "", &ActionError{Reason: RunnerFailedReason, Err: fmt.Errorf("launch training of %s generation %d: %w", a.Model, a.Generation, err)}
+	}
+	recordLaunch(ms, run)
+	return fmt.Sprintf("training run %s (%s)", run.ID, run.Phase), nil
+}
+
+// setProposal records in the snapshot that the open proposal of (model, kind) is now p, or
+// none when p is nil, so a later pass of the same cycle plans on what was done.
+func (s *Snapshot) setProposal(model string, kind ProposalKind, p *Proposal) {
+	kept := s.Proposals[:0:0]
+	for _, q := range s.Proposals {
+		if q.Model != model || q.Kind != kind || q.State != ProposalOpen {
+			kept = append(kept, q)
+		}
+	}
+	if p != nil {
+		kept = append(kept, *p)
+	}
+	s.Proposals = kept
+}
+
+func findPolicy(set *policies.Set, name string) *policies.Policy {
+	for _, p := range set.Policies {
+		if p.Metadata.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// ProposalMarker is the hidden line that identifies a proposal's (model, kind, key, digest)
+// in its body, so a forge can find the proposal again without any other store.
+func ProposalMarker(model string, kind ProposalKind, key, digest string) string {
+	return fmt.Sprintf("<!-- modelops:proposal model=%s kind=%s key=%s digest=%s -->", model, kind, key, digest)
+}
+
+// RetrainBody renders the body of a retrain proposal.
+func RetrainBody(a Action, p *policies.Policy) string {
+	plan := a.Proposal
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n", ProposalMarker(a.Model, plan.Kind, plan.Key, plan.Digest))
+	fmt.Fprintf(&b, "## Retrain `%s`\n\n", a.Model)
+	fmt.Fprintf(&b, "modelops proposes training generation **%d** of `%s` because the **%s** trigger holds.\n\n", a.Generation, a.Model, plan.Trigger)
+	fmt.Fprintf(&b, "Merging this change raises `spec.retrain.generation` in `%s` (%s); the reconciler then launches the training job once.\n\n", p.File, plan.Change)
+	b.WriteString("### Evidence\n\n")
+	for _, e := range plan.Evidence {
+		fmt.Fprintf(&b, "- %s\n", e)
+	}
+	if job := p.Spec.Retrain.Job; job != nil {
+		b.WriteString("\n### Training job\n\n")
+		fmt.Fprintf(&b, "| image | command | GPUs | timeout |\n|---|---|---|---|\n| `%s` | `%s` | %d | %s |\n",
+			job.Image, strings.Join(job.Command, " "), derefInt(job.GPUs), job.Timeout.Duration)
+	}
+	fmt.Fprintf(&b, "\nPlanned on commit `%s`. Close this proposal to decline it: modelops does not propose generation %d again unless someone asks for it (`modelops retrain %s --reason ...`).\n", short(a.Commit), a.Generation, a.Model)
+	return b.String()
+}
+
+func derefInt(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// evidenceRef picks the report paths out of the evidence for the commit trailer.
+func evidenceRef(evidence []string) string {
+	var refs []string
+	for _, e := range evidence {
+		if i := strings.Index(e, "report "); i >= 0 {
+			refs = append(refs, strings.TrimSpace(e[i+len("report "):]))
+		}
+	}
+	if len(refs) == 0 && len(evidence) > 0 {
+		return oneLine(evidence[0])
+	}
+	return strings.Join(refs, ", ")
+}

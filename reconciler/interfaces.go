@@ -1,0 +1,143 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+
+	"github.com/medimind/modelops/policies"
+)
+
+// ErrRunNotFound is returned by Runner.Get for a (model, generation) never started.
+var ErrRunNotFound = errors.New("training run not found")
+
+// Repo is the git repository holding the desired state.
+type Repo interface {
+	// Sync fetches the remote, if there is one, and returns the commit at the tip of the
+	// tracked branch. It is idempotent.
+	Sync(ctx context.Context) (commit string, err error)
+	// Tree returns a read-only view of the repository tree at commit, without a checkout.
+	Tree(ctx context.Context, commit string) (fs.FS, error)
+}
+
+// ProposalKind names what a proposal proposes; there is at most one open per (model, kind).
+type ProposalKind string
+
+// Proposal kinds.
+const (
+	ProposalRetrain ProposalKind = "retrain"
+	ProposalPromote ProposalKind = "promote"
+)
+
+// ProposalState says whether a proposal is open or was declined by a person.
+type ProposalState string
+
+// Proposal states. Merged proposals and those modelops closed itself are not listed.
+const (
+	ProposalOpen     ProposalState = "open"
+	ProposalDeclined ProposalState = "declined"
+)
+
+// Proposal is a proposal (a pull request, or a local branch and its record).
+type Proposal struct {
+	Model string        `json:"model"`
+	Kind  ProposalKind  `json:"kind"`
+	State ProposalState `json:"state"`
+	// Key identifies what is proposed (for a retrain, the generation it raises to).
+	Key string `json:"key"`
+	// Digest identifies the evidence the body was written from; a new digest updates it.
+	Digest string `json:"digest"`
+	Title  string `json:"title"`
+	Branch string `json:"branch"`
+	// URL (pull request) or ID (local) a person uses to find it.
+	URL string `json:"url,omitempty"`
+}
+
+// ProposalRequest is what the reconciler wants proposed.
+type ProposalRequest struct {
+	Model  string
+	Kind   ProposalKind
+	Key    string
+	Digest string
+	Title  string
+	Body   string
+	// Base is the tracked branch commit the edit applies to, File the policy file and Edits
+	// the minimal-diff edits of the model's document.
+	Base  string
+	File  string
+	Edits []policies.Edit
+	// Trailers go on the proposal's commit (Modelops-Action, -Model, -Reason, -Evidence).
+	Trailers map[string]string
+}
+
+// Proposals opens, updates and closes proposals.
+type Proposals interface {
+	// List returns every open proposal, and the latest proposal of each (model, kind) that a
+	// person closed without merging (declined), so it is not proposed again.
+	List(ctx context.Context) ([]Proposal, error)
+	// Ensure opens the proposal of (req.Model, req.Kind), or updates the open one in place
+	// (branch, title, body) when its key or digest differ. It is idempotent: it never opens a
+	// second proposal for the same (model, kind).
+	Ensure(ctx context.Context, req ProposalRequest) (Proposal, error)
+	// Close closes the open proposal of (model, kind) with a comment giving reason. Closing
+	// when none is open is a no-op.
+	Close(ctx context.Context, model string, kind ProposalKind, reason string) error
+}
+
+// JobRequest asks for the training job of (Model, Generation).
+type JobRequest struct {
+	Model      string
+	Generation int64
+	// Commit is the tracked-branch commit that raised the generation.
+	Commit string
+	// PolicyFile is the policy's path in the repository, for labels and annotations.
+	PolicyFile string
+	Job        policies.JobSpec
+}
+
+// Runner runs training jobs.
+type Runner interface {
+	// Start launches the job of (model, generation) unless it already exists, and returns
+	// its run. It is idempotent per (model, generation), across restarts.
+	Start(ctx context.Context, req JobRequest) (TrainingRun, error)
+	// Get returns the run of (model, generation), or ErrRunNotFound.
+	Get(ctx context.Context, model string, generation int64) (TrainingRun, error)
+	// Cancel stops the run of (model, generation). Cancelling a finished or unknown run is a
+	// no-op.
+	Cancel(ctx context.Context, model string, generation int64) error
+}
+
+// DriftResult is the outcome of one drift check.
+type DriftResult struct {
+	Drifted        bool
+	Share          float64
+	DriftedColumns int
+	Columns        int
+	// Report is the full report as JSON (the `modelops drift -o json` contract).
+	Report []byte
+}
+
+// DriftChecker runs the drift check a policy describes.
+type DriftChecker interface {
+	// Check compares the policy's current data with its reference. Relative data paths are
+	// read from data. Errors naming bad data are returned wrapped in a *DataError.
+	Check(ctx context.Context, p *policies.Policy, data fs.FS) (DriftResult, error)
+}
+
+// Metrics reads how the production version performs.
+type Metrics interface {
+	// Production returns the latest reading of the policy's retrain metric for the
+	// production version, or nil when the policy has no metrics source or no labelled data.
+	// The record's At is the time of the newest prediction it covers, not the time of
+	// reading, so unchanged data gives an unchanged record.
+	Production(ctx context.Context, p *policies.Policy, data fs.FS) (*PerformanceRecord, error)
+}
+
+// StatusStore persists Status (the status branch).
+type StatusStore interface {
+	// Load reads the stored status; an empty store gives an empty Status.
+	Load(ctx context.Context) (*Status, error)
+	// Save stores the status and the extra files (full reports, by path) in one change with
+	// message. Saving what is already stored changes nothing.
+	Save(ctx context.Context, s *Status, files map[string][]byte, message string) error
+}

@@ -1,0 +1,356 @@
+package reconciler
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/medimind/modelops/policies"
+)
+
+// ActionKind names what an action does.
+type ActionKind string
+
+// The actions of the reconcile loop.
+const (
+	ActionCheckDrift     ActionKind = "check-drift"
+	ActionProposeRetrain ActionKind = "propose-retrain"
+	ActionCloseProposal  ActionKind = "close-proposal"
+	ActionLaunchTraining ActionKind = "launch-training"
+	ActionCancelTraining ActionKind = "cancel-training"
+)
+
+// Action is one step the reconciler will take. Key is deterministic in (model, kind,
+// generation, commit or evidence): applying an action whose key is already done is a no-op.
+type Action struct {
+	Kind   ActionKind `json:"kind"`
+	Model  string     `json:"model"`
+	Key    string     `json:"key"`
+	Reason string     `json:"reason"`
+	// Generation is the training generation a retrain, launch or cancel concerns.
+	Generation int64 `json:"generation,omitempty"`
+	// Commit is the tracked-branch commit the action was planned on.
+	Commit string `json:"commit,omitempty"`
+	// Proposal is set for propose actions.
+	Proposal *ProposalPlan `json:"proposal,omitempty"`
+	// ProposalKind is set for close-proposal.
+	ProposalKind ProposalKind `json:"proposalKind,omitempty"`
+}
+
+// ProposalPlan is the proposal a propose action opens or updates.
+type ProposalPlan struct {
+	Kind     ProposalKind `json:"kind"`
+	Key      string       `json:"key"`
+	Digest   string       `json:"digest"`
+	Trigger  Trigger      `json:"trigger"`
+	Evidence []string     `json:"evidence"`
+	// Change describes the policy edit in words ("spec.retrain.generation 6 → 7").
+	Change string `json:"change"`
+}
+
+// String renders the action on one line for people.
+func (a Action) String() string {
+	return fmt.Sprintf("%s %s: %s", a.Kind, a.Model, a.Reason)
+}
+
+// Trigger names why a retrain is proposed.
+type Trigger string
+
+// Retrain triggers, in the order they are considered.
+const (
+	TriggerManual      Trigger = "manual"
+	TriggerDrift       Trigger = "drift"
+	TriggerPerformance Trigger = "performance"
+	TriggerSchedule    Trigger = "schedule"
+)
+
+// ModelState is everything Plan knows about one model.
+type ModelState struct {
+	Policy *policies.Policy
+	Status *ModelStatus
+	// Proposals are the model's open proposals.
+	Proposals []Proposal
+}
+
+// PlanInput is the observed world for one cycle.
+type PlanInput struct {
+	Now time.Time
+	// Commit is the tip of the tracked branch the policies were read at.
+	Commit string
+	Models []ModelState
+}
+
+// Plan decides the actions of one cycle. It is a pure function of its input: the same
+// input gives the same actions, and once their effects are observed it gives none.
+// Actions come grouped by model in the order of in.Models.
+func Plan(in PlanInput) []Action {
+	var actions []Action
+	for _, m := range in.Models {
+		actions = append(actions, planModel(in.Now, in.Commit, m)...)
+	}
+	return actions
+}
+
+func planModel(now time.Time, commit string, m ModelState) []Action {
+	p, st := m.Policy, m.Status
+	if p == nil || st == nil || p.Spec.Suspend {
+		return nil
+	}
+	name := p.Metadata.Name
+	var actions []Action
+
+	if a, ok := planDrift(now, commit, p, st); ok {
+		actions = append(actions, a)
+	}
+
+	retrain := p.Spec.Retrain
+	if retrain == nil {
+		// Without a retrain block nothing is trained; an open retrain proposal is stale.
+		if open, ok := findProposal(m.Proposals, ProposalRetrain); ok {
+			actions = append(actions, closeAction(name, commit, open, "the policy no longer has a retrain block"))
+		}
+		return actions
+	}
+	gen := retrain.Generation
+
+	// Launch: the tip raised the generation above the last launched one.
+	if gen > st.LaunchedGeneration {
+		actions = append(actions, Action{
+			Kind:       ActionLaunchTraining,
+			Model:      name,
+			Key:        fmt.Sprintf("%s/%s/gen-%d", ActionLaunchTraining, name, gen),
+			Reason:     fmt.Sprintf("spec.retrain.generation is %d at %s, last launched %d", gen, short(commit), st.LaunchedGeneration),
+			Generation: gen,
+			Commit:     commit,
+		})
+		// A newer generation supersedes runs still going.
+		for _, r := range st.Runs {
+			if r.Generation < gen && !r.Phase.Finished() {
+				actions = append(actions, Action{
+					Kind:       ActionCancelTraining,
+					Model:      name,
+					Key:        fmt.Sprintf("%s/%s/gen-%d", ActionCancelTraining, name, r.Generation),
+					Reason:     fmt.Sprintf("superseded by generation %d", gen),
+					Generation: r.Generation,
+					Commit:     commit,
+				})
+			}
+		}
+	}
+
+	open, hasOpen := findProposal(m.Proposals, ProposalRetrain)
+	wantKey := retrainKey(gen + 1)
+	if hasOpen && open.Key != wantKey {
+		// The generation moved (the proposal was merged, or a person raised it): the open
+		// proposal would raise it to a stale value.
+		actions = append(actions, closeAction(name, commit, open,
+			fmt.Sprintf("spec.retrain.generation is now %d; this proposal is superseded", gen)))
+		hasOpen = false
+	}
+
+	busy := gen > st.LaunchedGeneration || runActive(st)
+	trig, evidence, fired := retrainTrigger(now, p, st)
+	switch {
+	case busy:
+		// Training is pending or running: another retrain would only race it.
+	case fired:
+		digest := digestOf(string(trig), evidence)
+		if hasOpen && open.Digest == digest {
+			break
+		}
+		if declined, ok := findProposalIn(m.Proposals, ProposalRetrain, ProposalDeclined); ok && declined.Key == wantKey && trig != TriggerManual {
+			// A person declined this generation; only a manual request proposes it again.
+			break
+		}
+		actions = append(actions, Action{
+			Kind:       ActionProposeRetrain,
+			Model:      name,
+			Key:        fmt.Sprintf("%s/%s/gen-%d", ActionProposeRetrain, name, gen+1),
+			Reason:     fmt.Sprintf("%s trigger: %s", trig, evidence[0]),
+			Generation: gen + 1,
+			Commit:     commit,
+			Proposal: &ProposalPlan{
+				Kind:     ProposalRetrain,
+				Key:      wantKey,
+				Digest:   digest,
+				Trigger:  trig,
+				Evidence: evidence,
+				Change:   fmt.Sprintf("spec.retrain.generation %d → %d", gen, gen+1),
+			},
+		})
+	case hasOpen:
+		actions = append(actions, closeAction(name, commit, open, "no retrain trigger holds any more"))
+	}
+	return actions
+}
+
+// planDrift schedules a drift check when the interval has elapsed since the last one.
+func planDrift(now time.Time, commit string, p *policies.Policy, st *ModelStatus) (Action, bool) {
+	if p.Spec.Data == nil {
+		return Action{}, false
+	}
+	due := st.FirstSeen
+	reason := "no drift report yet"
+	if last, ok := st.LastDrift(); ok {
+		due = last.At.Add(p.Spec.Drift.Interval.Duration)
+		reason = fmt.Sprintf("last report %s, interval %s", last.At.UTC().Format(time.RFC3339), p.Spec.Drift.Interval.Duration)
+	}
+	if now.Before(due) {
+		return Action{}, false
+	}
+	name := p.Metadata.Name
+	return Action{
+		Kind:   ActionCheckDrift,
+		Model:  name,
+		Key:    fmt.Sprintf("%s/%s/%s", ActionCheckDrift, name, due.UTC().Format(time.RFC3339)),
+		Reason: reason,
+		Commit: commit,
+	}, true
+}
+
+// retrainTrigger reports the first retrain trigger that holds, with its evidence. Only
+// evidence newer than the last launch counts, so a launched retrain is not proposed again
+// on the same evidence.
+func retrainTrigger(now time.Time, p *policies.Policy, st *ModelStatus) (Trigger, []string, bool) {
+	rt := p.Spec.Retrain
+	since := st.LastLaunch
+
+	var manual []string
+	for _, r := range st.Manual {
+		if r.At.After(since) {
+			line := fmt.Sprintf("requested at %s: %s", r.At.UTC().Format(time.RFC3339), r.Reason)
+			if r.By != "" {
+				line += " (by " + r.By + ")"
+			}
+			manual = append(manual, line)
+		}
+	}
+	if len(manual) > 0 {
+		return TriggerManual, manual, true
+	}
+
+	if od := rt.OnDrift; od != nil && !od.Disabled && od.Of > 0 && od.Share != nil {
+		var recent []DriftRecord
+		for _, d := range st.Drift {
+			if d.At.After(since) {
+				recent = append(recent, d)
+			}
+		}
+		if len(recent) > od.Of {
+			recent = recent[len(recent)-od.Of:]
+		}
+		drifted := 0
+		for _, d := range recent {
+			if d.Drifted {
+				drifted++
+			}
+		}
+		// The share is over Of reports, not over those present: a few reports cannot
+		// outvote a window that has not filled yet.
+		if drifted > 0 && float64(drifted)/float64(od.Of) >= *od.Share {
+			ev := []string{fmt.Sprintf("%d of the last %d drift reports drifted (threshold %s of %d)",
+				drifted, len(recent), percent(*od.Share), od.Of)}
+			for i := len(recent) - 1; i >= 0; i-- {
+				d := recent[i]
+				if d.Drifted {
+					ev = append(ev, fmt.Sprintf("%s: %d of %d columns drifted (share %.2f), report %s",
+						d.At.UTC().Format(time.RFC3339), d.DriftedColumns, d.Columns, d.Share, d.Report))
+				}
+			}
+			return TriggerDrift, ev, true
+		}
+	}
+
+	if pd := rt.OnPerformanceDrop; pd != nil && !pd.Disabled && pd.Drop != nil && st.Baseline != nil && st.Performance != nil {
+		b, c := st.Baseline, st.Performance
+		if c.At.After(since) && b.Metric == c.Metric && b.Version == c.Version && b.Value-c.Value >= *pd.Drop {
+			return TriggerPerformance, []string{fmt.Sprintf("%s of production version %s fell from %.4f to %.4f (drop %.4f >= %.4f) on %d samples",
+				c.Metric, c.Version, b.Value, c.Value, b.Value-c.Value, *pd.Drop, c.Samples)}, true
+		}
+	}
+
+	if rt.Schedule != nil && *rt.Schedule != "" {
+		sched, err := cron.ParseStandard(*rt.Schedule)
+		anchor := since
+		if anchor.IsZero() {
+			anchor = st.FirstSeen
+		}
+		if err == nil && !anchor.IsZero() {
+			if next := sched.Next(anchor); !next.After(now) {
+				return TriggerSchedule, []string{fmt.Sprintf("schedule %q was due at %s (last launch %s)",
+					*rt.Schedule, next.UTC().Format(time.RFC3339), describeTime(since))}, true
+			}
+		}
+	}
+	return "", nil, false
+}
+
+func runActive(st *ModelStatus) bool {
+	for _, r := range st.Runs {
+		if !r.Phase.Finished() {
+			return true
+		}
+	}
+	return false
+}
+
+func findProposal(ps []Proposal, kind ProposalKind) (Proposal, bool) {
+	return findProposalIn(ps, kind, ProposalOpen)
+}
+
+func findProposalIn(ps []Proposal, kind ProposalKind, state ProposalState) (Proposal, bool) {
+	for _, p := range ps {
+		if p.Kind == kind && p.State == state {
+			return p, true
+		}
+	}
+	return Proposal{}, false
+}
+
+func closeAction(model, commit string, p Proposal, reason string) Action {
+	return Action{
+		Kind:         ActionCloseProposal,
+		Model:        model,
+		Key:          fmt.Sprintf("%s/%s/%s/%s", ActionCloseProposal, model, p.Kind, p.Key),
+		Reason:       reason,
+		Commit:       commit,
+		ProposalKind: p.Kind,
+	}
+}
+
+func retrainKey(gen int64) string { return fmt.Sprintf("generation-%d", gen) }
+
+// digestOf hashes a trigger's evidence so a proposal is rewritten only when it changes.
+func digestOf(parts ...any) string {
+	h := sha256.New()
+	for _, p := range parts {
+		switch v := p.(type) {
+		case []string:
+			for _, s := range v {
+				fmt.Fprintf(h, "%d:%s", len(s), s)
+			}
+		default:
+			fmt.Fprintf(h, "%v|", v)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+func percent(f float64) string { return fmt.Sprintf("%g%%", f*100) }
+
+func describeTime(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func short(commit string) string {
+	if len(commit) > 12 {
+		return commit[:12]
+	}
+	return commit
+}

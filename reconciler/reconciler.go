@@ -1,0 +1,403 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/medimind/modelops/policies"
+)
+
+// Reconciler runs reconcile cycles: observe, plan, apply. One cycle runs at a time.
+type Reconciler struct {
+	repo      Repo
+	proposals Proposals
+	runner    Runner
+	drift     DriftChecker
+	metrics   Metrics
+	status    StatusStore
+
+	data fs.FS
+	now  func() time.Time
+	log  *slog.Logger
+
+	mu sync.Mutex // serialises cycles; guards the fields below
+	// retries holds the backoff of failed actions by key, so a failing adapter is not
+	// hammered every cycle.
+	retries map[string]retry
+	// lastInvalid remembers the reported policy errors, so they are logged once per change.
+	lastInvalid string
+}
+
+// maxPasses bounds the plan-apply passes of one cycle.
+const maxPasses = 4
+
+type retry struct {
+	attempts int
+	next     time.Time
+}
+
+// Deps are the adapters a Reconciler consumes. Repo, Proposals and Status are required; a nil
+// Runner, DriftChecker or Metrics disables what depends on it.
+type Deps struct {
+	Repo      Repo
+	Proposals Proposals
+	Runner    Runner
+	Drift     DriftChecker
+	Metrics   Metrics
+	Status    StatusStore
+}
+
+// Option configures a Reconciler.
+type Option func(*Reconciler)
+
+// WithDataRoot reads policy data paths from data instead of the repository tree.
+func WithDataRoot(data fs.FS) Option { return func(r *Reconciler) { r.data = data } }
+
+// WithClock sets the clock (tests).
+func WithClock(now func() time.Time) Option { return func(r *Reconciler) { r.now = now } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(r *Reconciler) { r.log = l } }
+
+// New returns a Reconciler.
+func New(d Deps, opts ...Option) (*Reconciler, error) {
+	if d.Repo == nil || d.Proposals == nil || d.Status == nil {
+		return nil, errors.New("reconciler needs a repository, a proposal forge and a status store")
+	}
+	r := &Reconciler{
+		repo: d.Repo, proposals: d.Proposals, runner: d.Runner, drift: d.Drift, metrics: d.Metrics, status: d.Status,
+		now:     time.Now,
+		log:     slog.Default(),
+		retries: map[string]retry{},
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	return r, nil
+}
+
+// Snapshot is the observed world of one cycle.
+type Snapshot struct {
+	Now       time.Time
+	Commit    string
+	Tree      fs.FS
+	Policies  *policies.Set
+	Status    *Status
+	Proposals []Proposal
+}
+
+// PlanInput turns the snapshot into Plan's input, models sorted by name.
+func (s *Snapshot) PlanInput() PlanInput {
+	in := PlanInput{Now: s.Now, Commit: s.Commit}
+	byModel := map[string][]Proposal{}
+	for _, p := range s.Proposals {
+		byModel[p.Model] = append(byModel[p.Model], p)
+	}
+	for _, p := range s.Policies.Policies {
+		name := p.Metadata.Name
+		in.Models = append(in.Models, ModelState{Policy: p, Status: s.Status.Model(name), Proposals: byModel[name]})
+	}
+	sort.Slice(in.Models, func(i, j int) bool {
+		return in.Models[i].Policy.Metadata.Name < in.Models[j].Policy.Metadata.Name
+	})
+	return in
+}
+
+// Observe reads desired state at the tip and the observed state of every model. It records
+// in the snapshot's Status what the world says (runs that finished, runs launched before a
+// crash, production performance) but writes nothing.
+func (r *Reconciler) Observe(ctx context.Context) (*Snapshot, error) {
+	commit, err := r.repo.Sync(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sync repository: %w", err)
+	}
+	tree, err := r.repo.Tree(ctx, commit)
+	if err != nil {
+		return nil, fmt.Errorf("read tree at %s: %w", short(commit), err)
+	}
+	set, err := policies.Load(tree)
+	if err != nil {
+		return nil, fmt.Errorf("load policies at %s: %w", short(commit), err)
+	}
+	st, err := r.status.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load status: %w", err)
+	}
+	props, err := r.proposals.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list proposals: %w", err)
+	}
+	snap := &Snapshot{Now: r.now(), Commit: commit, Tree: tree, Policies: set, Status: st, Proposals: props}
+	for _, p := range set.Policies {
+		if err := r.observeModel(ctx, snap, p); err != nil {
+			return nil, err
+		}
+	}
+	return snap, nil
+}
+
+func (r *Reconciler) observeModel(ctx context.Context, snap *Snapshot, p *policies.Policy) error {
+	ms := snap.Status.Model(p.Metadata.Name)
+	if ms.FirstSeen.IsZero() {
+		ms.FirstSeen = snap.Now
+		// A model that arrives with a generation was trained before modelops knew it:
+		// adopt that generation rather than retrain it on sight.
+		if p.Spec.Retrain != nil {
+			ms.LaunchedGeneration = p.Spec.Retrain.Generation
+		}
+	}
+	if r.runner != nil {
+		if err := r.observeRuns(ctx, p, ms); err != nil {
+			return err
+		}
+	}
+	if r.metrics != nil && !p.Spec.Suspend {
+		rec, err := r.metrics.Production(ctx, p, r.dataFS(snap))
+		if err != nil {
+			// Missing performance data must not stop drift checks or launches.
+			r.log.WarnContext(ctx, "read production metrics", "model", p.Metadata.Name, "error", err)
+		} else if rec != nil {
+			ms.Performance = rec
+			if ms.Baseline == nil || ms.Baseline.Version != rec.Version || ms.Baseline.Metric != rec.Metric {
+				ms.Baseline = rec
+			}
+		}
+	}
+	return nil
+}
+
+// observeRuns refreshes unfinished runs and finds a launch the status lost in a crash.
+func (r *Reconciler) observeRuns(ctx context.Context, p *policies.Policy, ms *ModelStatus) error {
+	name := p.Metadata.Name
+	for _, run := range ms.Runs {
+		if run.Phase.Finished() {
+			continue
+		}
+		got, err := r.runner.Get(ctx, name, run.Generation)
+		if errors.Is(err, ErrRunNotFound) {
+			run.Phase, run.Message, run.Finished = RunFailed, "the run disappeared from the runner", r.now()
+			ms.SetRun(run)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("get run %s generation %d: %w", name, run.Generation, err)
+		}
+		ms.SetRun(got)
+	}
+	if p.Spec.Retrain == nil || p.Spec.Retrain.Generation <= ms.LaunchedGeneration {
+		return nil
+	}
+	gen := p.Spec.Retrain.Generation
+	got, err := r.runner.Get(ctx, name, gen)
+	switch {
+	case errors.Is(err, ErrRunNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("get run %s generation %d: %w", name, gen, err)
+	}
+	// Launched before a crash, and not yet recorded: record it instead of launching again.
+	recordLaunch(ms, got)
+	return nil
+}
+
+func recordLaunch(ms *ModelStatus, run TrainingRun) {
+	ms.SetRun(run)
+	if run.Generation > ms.LaunchedGeneration {
+		ms.LaunchedGeneration = run.Generation
+		ms.LastLaunch = run.Started
+		// A launch serves every manual request made before it.
+		var keep []ManualRequest
+		for _, m := range ms.Manual {
+			if m.At.After(run.Started) {
+				keep = append(keep, m)
+			}
+		}
+		ms.Manual = keep
+	}
+}
+
+func (r *Reconciler) dataFS(snap *Snapshot) fs.FS {
+	if r.data != nil {
+		return r.data
+	}
+	return snap.Tree
+}
+
+// ActionResult is the outcome of one applied action.
+type ActionResult struct {
+	Action Action `json:"action"`
+	// Skipped is set when the action waits for its retry backoff.
+	Skipped bool   `json:"skipped,omitempty"`
+	Error   string `json:"error,omitempty"`
+	// Detail says what was done (proposal URL, run ID, report path).
+	Detail string `json:"detail,omitempty"`
+}
+
+// CycleResult is the outcome of one cycle.
+type CycleResult struct {
+	Commit  string         `json:"commit"`
+	Models  int            `json:"models"`
+	Invalid []string       `json:"invalid,omitempty"`
+	Actions []ActionResult `json:"actions"`
+}
+
+// Failed counts the actions that failed.
+func (c *CycleResult) Failed() int {
+	n := 0
+	for _, a := range c.Actions {
+		if a.Error != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Cycle runs one reconcile cycle: observe, plan, apply, then store the status (one commit
+// when anything changed). Errors of single actions are reported in the result and retried
+// with backoff on later cycles; the error return is for failures that stop the whole cycle.
+func (r *Reconciler) Cycle(ctx context.Context) (*CycleResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	snap, err := r.Observe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := &CycleResult{Commit: snap.Commit, Models: len(snap.Policies.Policies)}
+	for _, e := range snap.Policies.Errors {
+		res.Invalid = append(res.Invalid, e.Error())
+	}
+	r.reportInvalid(ctx, res.Invalid)
+
+	files := map[string][]byte{}
+	failed := map[string]error{}
+	done := map[string]bool{}
+	// An applied action changes what is observed (a drift report can fire a retrain
+	// trigger), so plan again on the updated snapshot until nothing new is planned. Each key
+	// runs at most once a cycle, which bounds the passes.
+	for pass := 0; pass < maxPasses && ctx.Err() == nil; pass++ {
+		var fresh []Action
+		for _, a := range Plan(snap.PlanInput()) {
+			if !done[a.Key] {
+				fresh = append(fresh, a)
+			}
+		}
+		if len(fresh) == 0 {
+			break
+		}
+		for _, a := range fresh {
+			done[a.Key] = true
+			ar, err := r.applyWithBackoff(ctx, snap, a, files)
+			if err != nil && failed[a.Model] == nil {
+				failed[a.Model] = err
+			}
+			res.Actions = append(res.Actions, ar)
+			if ctx.Err() != nil {
+				break // finish the current action only; the next cycle re-plans the rest
+			}
+		}
+	}
+	for _, p := range snap.Policies.Policies {
+		r.setConditions(snap, p, failed[p.Metadata.Name])
+	}
+	msg := fmt.Sprintf("modelops: status at %s\n\n%d action(s), %d failed.", short(snap.Commit), len(res.Actions), res.Failed())
+	// Saving uses a fresh context so that a cancelled cycle still records what it did.
+	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := r.status.Save(saveCtx, snap.Status, files, msg); err != nil {
+		return res, fmt.Errorf("save status: %w", err)
+	}
+	return res, nil
+}
+
+// Plan observes and plans without doing anything (modelops plan).
+func (r *Reconciler) Plan(ctx context.Context) (*Snapshot, []Action, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	snap, err := r.Observe(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return snap, Plan(snap.PlanInput()), nil
+}
+
+func (r *Reconciler) reportInvalid(ctx context.Context, invalid []string) {
+	key := fmt.Sprint(invalid)
+	if key == r.lastInvalid {
+		return
+	}
+	r.lastInvalid = key
+	for _, e := range invalid {
+		// Stalled: reported once, not acted on, looked at again when the file changes.
+		r.log.ErrorContext(ctx, "invalid policy; the model is left alone", "error", e)
+	}
+}
+
+func (r *Reconciler) applyWithBackoff(ctx context.Context, snap *Snapshot, a Action, files map[string][]byte) (ActionResult, error) {
+	if rt, ok := r.retries[a.Key]; ok && snap.Now.Before(rt.next) {
+		return ActionResult{Action: a, Skipped: true, Detail: "retrying after " + rt.next.UTC().Format(time.RFC3339)}, nil
+	}
+	detail, err := r.apply(ctx, snap, a, files)
+	log := r.log.With("model", a.Model, "action", string(a.Kind), "key", a.Key, "commit", short(a.Commit))
+	if err != nil {
+		rt := r.retries[a.Key]
+		rt.attempts++
+		rt.next = snap.Now.Add(backoff(rt.attempts))
+		r.retries[a.Key] = rt
+		log.ErrorContext(ctx, "action failed", "error", err, "attempt", rt.attempts, "retryAfter", rt.next)
+		return ActionResult{Action: a, Error: err.Error()}, err
+	}
+	delete(r.retries, a.Key)
+	log.InfoContext(ctx, "action done", "reason", a.Reason, "detail", detail)
+	return ActionResult{Action: a, Detail: detail}, nil
+}
+
+// backoff is 10s doubling per attempt, at most 10 minutes.
+func backoff(attempts int) time.Duration {
+	d := 10 * time.Second
+	for i := 1; i < attempts && d < 10*time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, 10*time.Minute)
+}
+
+func (r *Reconciler) setConditions(snap *Snapshot, p *policies.Policy, failure error) {
+	ms := snap.Status.Model(p.Metadata.Name)
+	now := snap.Now
+	switch {
+	case p.Spec.Suspend:
+		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReady, Status: ConditionFalse, Reason: SuspendedReason, Message: "spec.suspend is true", LastTransition: now})
+	case failure != nil:
+		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReady, Status: ConditionFalse, Reason: reasonOf(failure), Message: failure.Error(), LastTransition: now})
+	default:
+		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReady, Status: ConditionTrue, Reason: ReconciledReason, Message: "reconciled at " + short(snap.Commit), LastTransition: now})
+	}
+	if runActive(ms) {
+		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReconciling, Status: ConditionTrue, Reason: ProgressingReason, Message: "training is running", LastTransition: now})
+	} else {
+		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReconciling, Status: ConditionFalse, Reason: ReconciledReason, LastTransition: now})
+	}
+	ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionStalled, Status: ConditionFalse, Reason: ReconciledReason, LastTransition: now})
+}
+
+// ActionError marks an action failure with the condition reason it reports.
+type ActionError struct {
+	Reason string
+	Err    error
+}
+
+func (e *ActionError) Error() string { return e.Err.Error() }
+func (e *ActionError) Unwrap() error { return e.Err }
+
+func reasonOf(err error) string {
+	var ae *ActionError
+	if errors.As(err, &ae) {
+		return ae.Reason
+	}
+	return "ActionFailed"
+}

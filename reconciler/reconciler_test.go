@@ -1,0 +1,400 @@
+package reconciler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"maps"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/medimind/modelops/policies"
+)
+
+// The fakes below implement the reconciler's small interfaces in memory. They count every
+// side effect so tests can prove that repeating a cycle repeats nothing.
+
+type fakeRepo struct {
+	mu     sync.Mutex
+	commit string
+	files  fstest.MapFS
+}
+
+func (f *fakeRepo) Sync(context.Context) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.commit, nil
+}
+
+func (f *fakeRepo) Tree(context.Context, string) (fs.FS, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.files), nil
+}
+
+// set replaces a file and moves the tip, as a merged change would.
+func (f *fakeRepo) set(path, content, commit string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.files[path] = &fstest.MapFile{Data: []byte(content)}
+	f.commit = commit
+}
+
+type fakeProposals struct {
+	mu      sync.Mutex
+	open    map[string]Proposal // by model/kind
+	opened  int
+	updated int
+	closed  []string
+	bodies  map[string]string
+}
+
+func newFakeProposals() *fakeProposals {
+	return &fakeProposals{open: map[string]Proposal{}, bodies: map[string]string{}}
+}
+
+func (f *fakeProposals) List(context.Context) ([]Proposal, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Proposal
+	for _, p := range f.open {
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func (f *fakeProposals) Ensure(_ context.Context, req ProposalRequest) (Proposal, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := req.Model + "/" + string(req.Kind)
+	p := Proposal{Model: req.Model, Kind: req.Kind, State: ProposalOpen, Key: req.Key, Digest: req.Digest, Title: req.Title, Branch: "modelops/" + id}
+	if _, ok := f.open[id]; ok {
+		f.updated++
+	} else {
+		f.opened++
+	}
+	f.open[id] = p
+	f.bodies[id] = req.Body
+	return p, nil
+}
+
+func (f *fakeProposals) Close(_ context.Context, model string, kind ProposalKind, reason string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := model + "/" + string(kind)
+	if _, ok := f.open[id]; ok {
+		delete(f.open, id)
+		f.closed = append(f.closed, id+": "+reason)
+	}
+	return nil
+}
+
+type fakeRunner struct {
+	mu      sync.Mutex
+	runs    map[string]TrainingRun
+	started int
+	now     func() time.Time
+}
+
+func (f *fakeRunner) key(model string, gen int64) string { return fmt.Sprintf("%s/%d", model, gen) }
+
+func (f *fakeRunner) Start(_ context.Context, req JobRequest) (TrainingRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := f.key(req.Model, req.Generation)
+	if r, ok := f.runs[k]; ok {
+		return r, nil
+	}
+	f.started++
+	r := TrainingRun{Generation: req.Generation, Commit: req.Commit, ID: k, Phase: RunRunning, Started: f.now()}
+	f.runs[k] = r
+	return r, nil
+}
+
+func (f *fakeRunner) Get(_ context.Context, model string, gen int64) (TrainingRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.runs[f.key(model, gen)]
+	if !ok {
+		return TrainingRun{}, ErrRunNotFound
+	}
+	return r, nil
+}
+
+func (f *fakeRunner) Cancel(_ context.Context, model string, gen int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r, ok := f.runs[f.key(model, gen)]; ok && !r.Phase.Finished() {
+		r.Phase = RunCancelled
+		f.runs[f.key(model, gen)] = r
+	}
+	return nil
+}
+
+func (f *fakeRunner) finish(model string, gen int64, at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.runs[f.key(model, gen)]
+	r.Phase, r.Finished = RunSucceeded, at
+	f.runs[f.key(model, gen)] = r
+}
+
+type fakeDrift struct {
+	drifted bool
+	err     error
+	checks  int
+}
+
+func (f *fakeDrift) Check(context.Context, *policies.Policy, fs.FS) (DriftResult, error) {
+	if f.err != nil {
+		return DriftResult{}, f.err
+	}
+	f.checks++
+	share := 0.1
+	if f.drifted {
+		share = 0.7
+	}
+	return DriftResult{Drifted: f.drifted, Share: share, DriftedColumns: int(share * 10), Columns: 10, Report: []byte(`{"drifted":true}`)}, nil
+}
+
+// memStatus stores the status as JSON, like the status branch, so that a restart reads back
+// exactly what was saved.
+type memStatus struct {
+	mu      sync.Mutex
+	stored  []byte
+	files   map[string][]byte
+	commits int
+}
+
+func (m *memStatus) Load(context.Context) (*Status, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := NewStatus()
+	if m.stored != nil {
+		if err := json.Unmarshal(m.stored, st); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+func (m *memStatus) Save(_ context.Context, s *Status, files map[string][]byte, _ string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	if string(b) == string(m.stored) && len(files) == 0 {
+		return nil
+	}
+	m.stored = b
+	if m.files == nil {
+		m.files = map[string][]byte{}
+	}
+	maps.Copy(m.files, files)
+	m.commits++
+	return nil
+}
+
+const sepsisPolicy = `apiVersion: modelops.medimind.io/v1alpha1
+kind: ModelPolicy
+metadata:
+  name: sepsis-risk
+spec:
+  production: {version: "12", uri: "models:/sepsis-risk/12"}
+  data:
+    reference: {path: data/ref.csv}
+    current: {path: data/cur.csv}
+  drift:
+    interval: 6h
+  retrain:
+    generation: %d
+    schedule: ""
+    onDrift: {share: 1, of: 2}
+    job:
+      command: [python, train.py]
+`
+
+type harness struct {
+	now       time.Time
+	repo      *fakeRepo
+	proposals *fakeProposals
+	runner    *fakeRunner
+	drift     *fakeDrift
+	status    *memStatus
+}
+
+func newHarness(gen int) *harness {
+	h := &harness{now: t0}
+	h.repo = &fakeRepo{commit: "c1", files: fstest.MapFS{
+		"models/sepsis-risk.yaml": {Data: fmt.Appendf(nil, sepsisPolicy, gen)},
+		"models/broken.yaml":      {Data: []byte("apiVersion: modelops.medimind.io/v1alpha1\nkind: ModelPolicy\nmetadata: {name: broken}\nspec:\n  canary: {version: \"2\", weight: 150}\n")},
+	}}
+	h.proposals = newFakeProposals()
+	h.runner = &fakeRunner{runs: map[string]TrainingRun{}, now: func() time.Time { return h.now }}
+	h.drift = &fakeDrift{drifted: true}
+	h.status = &memStatus{}
+	return h
+}
+
+// reconciler builds a fresh Reconciler over the same world, as a restarted process would.
+func (h *harness) reconciler(t *testing.T) *Reconciler {
+	t.Helper()
+	r, err := New(Deps{Repo: h.repo, Proposals: h.proposals, Runner: h.runner, Drift: h.drift, Status: h.status},
+		WithClock(func() time.Time { return h.now }), WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (h *harness) cycle(t *testing.T) *CycleResult {
+	t.Helper()
+	res, err := h.reconciler(t).Cycle(context.Background())
+	if err != nil {
+		t.Fatalf("Cycle: %v", err)
+	}
+	return res
+}
+
+func actionKinds(res *CycleResult) []string {
+	var out []string
+	for _, a := range res.Actions {
+		out = append(out, string(a.Action.Kind))
+	}
+	return out
+}
+
+func TestCycleRetrainStoryRepeatsNothing(t *testing.T) {
+	h := newHarness(6)
+
+	// Cycle 1: first drift check; one drifted report of a window of two is not enough.
+	res := h.cycle(t)
+	if got := actionKinds(res); strings.Join(got, ",") != "check-drift" {
+		t.Fatalf("cycle 1 actions = %v, want [check-drift]", got)
+	}
+	if len(res.Invalid) == 0 {
+		t.Fatal("the broken policy was not reported")
+	}
+	for _, e := range res.Invalid {
+		if !strings.HasPrefix(e, "models/broken.yaml:5:") {
+			t.Errorf("invalid policy error %q does not point at models/broken.yaml line 5", e)
+		}
+	}
+	// Re-running at the same time does nothing: the plan's effects are observed.
+	if res := h.cycle(t); len(res.Actions) != 0 {
+		t.Fatalf("repeated cycle acted: %v", actionKinds(res))
+	}
+
+	// Cycle 2, six hours later: second drifted report → retrain proposal.
+	h.now = h.now.Add(6 * time.Hour)
+	res = h.cycle(t)
+	if got := strings.Join(actionKinds(res), ","); got != "check-drift,propose-retrain" {
+		t.Fatalf("cycle 2 actions = %v", got)
+	}
+	if h.proposals.opened != 1 {
+		t.Fatalf("opened %d proposals, want 1", h.proposals.opened)
+	}
+	body := h.proposals.bodies["sepsis-risk/retrain"]
+	for _, want := range []string{"<!-- modelops:proposal model=sepsis-risk kind=retrain key=generation-7", "2 of the last 2 drift reports drifted", "reports/sepsis-risk/drift-"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("proposal body lacks %q:\n%s", want, body)
+		}
+	}
+	if res := h.cycle(t); len(res.Actions) != 0 {
+		t.Fatalf("repeated cycle acted: %v", actionKinds(res))
+	}
+
+	// A person merges the proposal: the tip now says generation 7.
+	h.repo.set("models/sepsis-risk.yaml", fmt.Sprintf(sepsisPolicy, 7), "c2")
+	res = h.cycle(t)
+	if got := strings.Join(actionKinds(res), ","); got != "launch-training,close-proposal" {
+		t.Fatalf("after merge actions = %v", got)
+	}
+	for i := 0; i < 3; i++ {
+		if res := h.cycle(t); len(res.Actions) != 0 {
+			t.Fatalf("repeated cycle acted: %v", actionKinds(res))
+		}
+	}
+	if h.runner.started != 1 {
+		t.Fatalf("started %d training runs, want exactly 1", h.runner.started)
+	}
+
+	// Training finishes; the drift evidence predates the launch, so nothing is proposed.
+	h.now = h.now.Add(time.Hour)
+	h.runner.finish("sepsis-risk", 7, h.now)
+	h.cycle(t)
+	st, _ := h.status.Load(context.Background())
+	run, ok := st.Models["sepsis-risk"].Run(7)
+	if !ok || run.Phase != RunSucceeded || run.Commit != "c2" {
+		t.Fatalf("run of generation 7 = %+v, want Succeeded on commit c2", run)
+	}
+	if h.proposals.opened != 1 || len(h.proposals.open) != 0 {
+		t.Fatalf("proposals opened %d, open %d; want 1 and 0", h.proposals.opened, len(h.proposals.open))
+	}
+}
+
+func TestCycleRecordsALaunchLostInACrash(t *testing.T) {
+	h := newHarness(6)
+	h.cycle(t)
+	// The process launched generation 7 and died before saving its status.
+	h.repo.set("models/sepsis-risk.yaml", fmt.Sprintf(sepsisPolicy, 7), "c2")
+	if _, err := h.runner.Start(context.Background(), JobRequest{Model: "sepsis-risk", Generation: 7, Commit: "c2"}); err != nil {
+		t.Fatal(err)
+	}
+	res := h.cycle(t)
+	for _, a := range res.Actions {
+		if a.Action.Kind == ActionLaunchTraining {
+			t.Fatalf("launched again after a crash: %+v", a)
+		}
+	}
+	if h.runner.started != 1 {
+		t.Fatalf("started %d runs, want 1", h.runner.started)
+	}
+	st, _ := h.status.Load(context.Background())
+	if got := st.Models["sepsis-risk"].LaunchedGeneration; got != 7 {
+		t.Fatalf("LaunchedGeneration = %d, want 7 recorded from the runner", got)
+	}
+}
+
+func TestCycleFailedDriftCheckRetriesWithBackoffAndMarksNotReady(t *testing.T) {
+	h := newHarness(6)
+	h.drift.err = errors.New("read data/cur.csv: no such file")
+	res := h.cycle(t)
+	if res.Failed() != 1 {
+		t.Fatalf("failed actions = %d, want 1", res.Failed())
+	}
+	st, _ := h.status.Load(context.Background())
+	ready, _ := findCondition(st.Models["sepsis-risk"].Conditions, ConditionReady)
+	if ready.Status != ConditionFalse || ready.Reason != DriftCheckFailedReason {
+		t.Fatalf("Ready = %+v, want False/%s", ready, DriftCheckFailedReason)
+	}
+	// The same reconciler skips the action until its backoff passes.
+	r := h.reconciler(t)
+	if _, err := r.Cycle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Cycle(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Actions) != 1 || !res.Actions[0].Skipped {
+		t.Fatalf("second attempt within backoff = %+v, want skipped", res.Actions)
+	}
+	h.drift.err = nil
+	h.now = h.now.Add(time.Minute)
+	res, err = r.Cycle(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failed() != 0 || h.drift.checks != 1 {
+		t.Fatalf("after backoff: failed %d, checks %d; want 0 and 1", res.Failed(), h.drift.checks)
+	}
+}

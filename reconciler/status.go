@@ -1,0 +1,168 @@
+package reconciler
+
+import (
+	"sort"
+	"time"
+)
+
+// Status is everything the reconciler has observed that is not desired state: drift history,
+// training runs, manual requests and conditions. It is persisted as JSON on the status branch
+// (one file per model) so that a restart loses nothing and repeats nothing.
+type Status struct {
+	Models map[string]*ModelStatus `json:"models"`
+}
+
+// NewStatus returns an empty status.
+func NewStatus() *Status { return &Status{Models: map[string]*ModelStatus{}} }
+
+// Model returns the status of model, creating an empty one on first use.
+func (s *Status) Model(name string) *ModelStatus {
+	if s.Models == nil {
+		s.Models = map[string]*ModelStatus{}
+	}
+	m, ok := s.Models[name]
+	if !ok {
+		m = &ModelStatus{Model: name}
+		s.Models[name] = m
+	}
+	return m
+}
+
+// maxDriftHistory bounds the drift summaries kept per model; retrain triggers look at most at
+// onDrift.of of them, which validation caps well below this.
+const maxDriftHistory = 100
+
+// ModelStatus is the observed state of one model.
+type ModelStatus struct {
+	Model string `json:"model"`
+	// FirstSeen is when the reconciler first saw the model. Schedules start from it, and the
+	// generation found then is adopted as already trained.
+	FirstSeen time.Time `json:"firstSeen"`
+	// LaunchedGeneration is the highest training generation launched (or adopted).
+	LaunchedGeneration int64 `json:"launchedGeneration"`
+	// LastLaunch is when LaunchedGeneration was launched (zero when adopted).
+	LastLaunch time.Time `json:"lastLaunch,omitzero"`
+	// Drift holds drift check summaries, oldest first.
+	Drift []DriftRecord `json:"drift,omitempty"`
+	// Runs holds training runs, by generation ascending.
+	Runs []TrainingRun `json:"runs,omitempty"`
+	// Manual holds manual retrain requests not yet served by a launch.
+	Manual []ManualRequest `json:"manual,omitempty"`
+	// Performance is the latest observed performance of the production version.
+	Performance *PerformanceRecord `json:"performance,omitempty"`
+	// Baseline is the first observed performance of the production version; a drop from it
+	// triggers a retrain.
+	Baseline *PerformanceRecord `json:"baseline,omitempty"`
+	// Conditions summarise the model's reconcile state.
+	Conditions []Condition `json:"conditions,omitempty"`
+}
+
+// DriftRecord summarises one drift check; the full report is a file on the status branch.
+type DriftRecord struct {
+	At      time.Time `json:"at"`
+	Commit  string    `json:"commit"`
+	Drifted bool      `json:"drifted"`
+	Share   float64   `json:"share"`
+	// Drifted columns out of tested columns, for proposal bodies.
+	DriftedColumns int    `json:"driftedColumns"`
+	Columns        int    `json:"columns"`
+	Report         string `json:"report,omitempty"`
+}
+
+// RunPhase is the phase of a training run.
+type RunPhase string
+
+// Training run phases.
+const (
+	RunPending   RunPhase = "Pending"
+	RunRunning   RunPhase = "Running"
+	RunSucceeded RunPhase = "Succeeded"
+	RunFailed    RunPhase = "Failed"
+	RunCancelled RunPhase = "Cancelled"
+)
+
+// Finished reports whether the phase is terminal.
+func (p RunPhase) Finished() bool {
+	return p == RunSucceeded || p == RunFailed || p == RunCancelled
+}
+
+// TrainingRun is one training job for (model, generation).
+type TrainingRun struct {
+	Generation int64      `json:"generation"`
+	Commit     string     `json:"commit"`
+	ID         string     `json:"id"`
+	Phase      RunPhase   `json:"phase"`
+	Started    time.Time  `json:"started,omitzero"`
+	Finished   time.Time  `json:"finished,omitzero"`
+	Message    string     `json:"message,omitempty"`
+	Result     *RunResult `json:"result,omitempty"`
+}
+
+// RunResult is what a training job reports (SPEC.md "Jobs").
+type RunResult struct {
+	Version string          `json:"version"`
+	URI     string          `json:"uri"`
+	Metrics TrainingMetrics `json:"metrics"`
+}
+
+// TrainingMetrics are a candidate's validation figures.
+type TrainingMetrics struct {
+	AUC       *float64 `json:"auc"`
+	Precision *float64 `json:"precision"`
+	Recall    *float64 `json:"recall"`
+	Samples   int64    `json:"samples"`
+	LatencyMs *float64 `json:"latencyMs"`
+	Coverage  *float64 `json:"coverage"`
+}
+
+// ManualRequest is a person asking for a retrain (modelops retrain MODEL --reason).
+type ManualRequest struct {
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason"`
+	By     string    `json:"by,omitempty"`
+}
+
+// PerformanceRecord is a production metric reading.
+type PerformanceRecord struct {
+	At      time.Time `json:"at"`
+	Version string    `json:"version"`
+	Metric  string    `json:"metric"`
+	Value   float64   `json:"value"`
+	Samples int64     `json:"samples"`
+}
+
+// Run returns the run of generation gen.
+func (m *ModelStatus) Run(gen int64) (*TrainingRun, bool) {
+	for i := range m.Runs {
+		if m.Runs[i].Generation == gen {
+			return &m.Runs[i], true
+		}
+	}
+	return nil, false
+}
+
+// SetRun inserts or replaces the run of r.Generation, keeping Runs sorted.
+func (m *ModelStatus) SetRun(r TrainingRun) {
+	if old, ok := m.Run(r.Generation); ok {
+		*old = r
+		return
+	}
+	m.Runs = append(m.Runs, r)
+	sort.Slice(m.Runs, func(i, j int) bool { return m.Runs[i].Generation < m.Runs[j].Generation })
+}
+
+// AddDrift appends a drift record, dropping the oldest beyond maxDriftHistory.
+func (m *ModelStatus) AddDrift(r DriftRecord) {
+	m.Drift = append(m.Drift, r)
+	if over := len(m.Drift) - maxDriftHistory; over > 0 {
+		m.Drift = append(m.Drift[:0:0], m.Drift[over:]...)
+	}
+}
+
+// LastDrift returns the newest drift record.
+func (m *ModelStatus) LastDrift() (DriftRecord, bool) {
+	if len(m.Drift) == 0 {
+		return DriftRecord{}, false
+	}
+	return m.Drift[len(m.Drift)-1], true
+}
