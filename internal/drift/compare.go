@@ -311,30 +311,9 @@ func groupReport(g compiledGroup, cols []ColumnReport) (GroupReport, error) {
 
 // compareColumn runs the column's tests.
 func (p *Profile) compareColumn(cp *columnProfile, c *dataset.Column, s *scratch) (ColumnReport, error) {
-	r := ColumnReport{Name: cp.name, Kind: cp.kind, NReference: cp.n, MissingReference: cp.missing}
-	if c.IsNumeric() != cp.numeric {
-		return r, fmt.Errorf("holds numbers on one side and text on the other: %w", ErrInvalidInput)
-	}
-	var ev evaluator
-	if cp.numeric {
-		s.grow(len(c.Float))
-		vals, missing := cleanSorted(c.Float, s.vals, s)
-		s.vals = vals
-		r.NCurrent, r.MissingCurrent = len(vals), missing
-		if len(vals) == 0 {
-			return r, fmt.Errorf("no values in the current data after dropping missing and infinite cells: %w", ErrInvalidInput)
-		}
-		ev = evaluator{cp: cp, cur: vals, s: s}
-		ev.d, ev.w1, ev.nValues = walk(cp.sorted, vals, true)
-	} else {
-		counts, missing := stringCounts(c)
-		r.NCurrent, r.MissingCurrent = c.Len()-missing, missing
-		if r.NCurrent == 0 {
-			return r, fmt.Errorf("no values in the current data after dropping missing cells: %w", ErrInvalidInput)
-		}
-		ev = evaluator{cp: cp, curStrings: counts, s: s}
-		ev.stringCounts()
-		ev.nValues = len(ev.refCounts)
+	r, ev, err := p.prepare(cp, c, s)
+	if err != nil {
+		return r, err
 	}
 	chosen, run := p.opts.testsForColumn(cp.kind, cp.n, ev.nValues)
 	r.Stats = make(map[Test]TestResult, len(run))
@@ -351,6 +330,36 @@ func (p *Profile) compareColumn(cp *columnProfile, c *dataset.Column, s *scratch
 	res := r.Stats[chosen]
 	r.Test, r.Score, r.Threshold, r.Drifted = chosen, res.Score, res.Threshold, res.Drifted
 	return r, nil
+}
+
+// prepare cleans the current column and makes the evaluator of the pair.
+func (p *Profile) prepare(cp *columnProfile, c *dataset.Column, s *scratch) (ColumnReport, *evaluator, error) {
+	r := ColumnReport{Name: cp.name, Kind: cp.kind, NReference: cp.n, MissingReference: cp.missing}
+	if c.IsNumeric() != cp.numeric {
+		return r, nil, fmt.Errorf("holds numbers on one side and text on the other: %w", ErrInvalidInput)
+	}
+	ev := &evaluator{cp: cp, s: s}
+	if cp.numeric {
+		s.grow(len(c.Float))
+		vals, missing := cleanSorted(c.Float, s.vals, s)
+		s.vals = vals
+		r.NCurrent, r.MissingCurrent = len(vals), missing
+		if len(vals) == 0 {
+			return r, nil, fmt.Errorf("no values in the current data after dropping missing and infinite cells: %w", ErrInvalidInput)
+		}
+		ev.cur = vals
+		ev.d, ev.w1, ev.nValues = walk(cp.sorted, vals, true)
+	} else {
+		counts, missing := stringCounts(c)
+		r.NCurrent, r.MissingCurrent = c.Len()-missing, missing
+		if r.NCurrent == 0 {
+			return r, nil, fmt.Errorf("no values in the current data after dropping missing cells: %w", ErrInvalidInput)
+		}
+		ev.curStrings = counts
+		ev.stringCounts()
+		ev.nValues = len(ev.refCounts)
+	}
+	return r, ev, nil
 }
 
 // evaluator computes the tests of one column, deriving the count vectors once.

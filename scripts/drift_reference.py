@@ -1,0 +1,474 @@
+#!/usr/bin/python3
+"""Generate internal/drift/testdata/reference.json: drift test cases with the values
+SciPy and NumPy compute for them, following Evidently's definitions
+(drift-definitions.md). Run with Debian's interpreter, which has numpy 1.24 and
+scipy 1.10:
+
+    /usr/bin/python3 scripts/drift_reference.py
+
+Inputs. Small samples are written out in full. Large samples (the exact/asymptotic KS
+boundary, the Kolmogorov branches, the large-n cases) are described by a generator spec
+that Go expands to the very same numbers: a 64-bit LCG in integer arithmetic
+(state = state*6364136223846793005 + 1442695040888963407 mod 2**64) gives
+u = (2*(state >> 12) + 1) / 2**53 in (0, 1) exactly, and every distribution below uses
+only + - * / and floor, which IEEE-754 rounds identically in Python and Go (no libm
+calls, whose last bit may differ). A checksum of each expanded sample is stored too,
+so the Go test proves its expansion is identical before comparing results.
+
+The output is deterministic: running the script twice gives the same file.
+"""
+
+import json
+import math
+import os
+import sys
+import warnings
+from math import gcd
+
+import numpy as np
+import scipy
+from scipy import special, stats
+from scipy.spatial import distance
+
+MASK = (1 << 64) - 1
+LCG_A = 6364136223846793005
+LCG_C = 1442695040888963407
+
+
+def lcg_uniforms(seed):
+    state = seed & MASK
+    while True:
+        state = (state * LCG_A + LCG_C) & MASK
+        yield (2 * (state >> 12) + 1) / 9007199254740992.0  # 2**53
+
+
+def generate(spec):
+    """Expand a generator spec; keep in step with gen.go's expand in the Go tests."""
+    n, dist = spec["n"], spec["dist"]
+    loc, scale = spec.get("loc", 0.0), spec.get("scale", 1.0)
+    out = []
+    if dist == "grid":
+        # Evenly spaced: loc + scale*(i+0.5)/n.
+        for i in range(n):
+            out.append(loc + scale * ((i + 0.5) / n))
+    else:
+        u = lcg_uniforms(spec["seed"])
+        for _ in range(n):
+            if dist == "uniform":
+                x = loc + scale * next(u)
+            elif dist == "normal":
+                # Irwin-Hall: the sum of 12 uniforms minus 6 has mean 0 and variance 1.
+                s = 0.0
+                for _ in range(12):
+                    s += next(u)
+                x = loc + scale * (s - 6.0)
+            elif dist == "cauchy":
+                # A ratio of uniforms: heavy tails on both sides.
+                a = next(u)
+                b = next(u)
+                x = loc + scale * ((a - 0.5) / b)
+            elif dist == "pareto":
+                # Heavy right tail, like a lognormal's: scale/u.
+                x = loc + scale / next(u)
+            elif dist == "int":
+                # Integers loc .. loc+k-1: many ties.
+                x = loc + math.floor(next(u) * spec["k"])
+            else:
+                raise ValueError("unknown dist " + dist)
+            out.append(x)
+    q = spec.get("quantum")
+    if q:
+        out = [math.floor(x * q) / q for x in out]
+    return out
+
+
+def enc(values):
+    """JSON-encode a numeric sample: NaN and +-Inf as strings."""
+    res = []
+    for v in values:
+        if isinstance(v, str) or v is None:
+            res.append(v)
+        elif math.isnan(v):
+            res.append("nan")
+        elif math.isinf(v):
+            res.append("inf" if v > 0 else "-inf")
+        else:
+            res.append(v)
+    return res
+
+
+def fnum(x):
+    """A float for JSON: NaN and +-Inf as strings."""
+    x = float(x)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return x
+
+
+# --- Evidently's definitions, written against SciPy/NumPy ---------------------------
+
+def clean(values, numeric):
+    if numeric:
+        return [v for v in values if not (math.isnan(v) or math.isinf(v))]
+    return [v for v in values if v is not None]
+
+
+def value_counts(ref, cur):
+    keys = sorted(set(ref) | set(cur))
+    rc, cc = {}, {}
+    for v in ref:
+        rc[v] = rc.get(v, 0) + 1
+    for v in cur:
+        cc[v] = cc.get(v, 0) + 1
+    return keys, [rc.get(k, 0) for k in keys], [cc.get(k, 0) for k in keys]
+
+
+def auto_test(kind, n_ref, n_values):
+    if n_ref <= 1000:
+        if kind == "numeric" and n_values > 5:
+            return "ks"
+        return "chisquare" if n_values > 2 else "z"
+    if kind == "numeric" and n_values > 5:
+        return "wasserstein"
+    return "jensenshannon"
+
+
+def binned(ref, cur, kind, feel_zeroes):
+    """utils.get_binned_data."""
+    edges = None
+    if kind == "numeric" and len(set(ref)) > 20:
+        edges = np.histogram_bin_edges(np.concatenate([ref, cur]), bins="sturges")
+        r = np.histogram(ref, edges)[0] / len(ref)
+        c = np.histogram(cur, edges)[0] / len(cur)
+    else:
+        _, rc, cc = value_counts(list(ref), list(cur))
+        r = np.array(rc) / len(ref)
+        c = np.array(cc) / len(cur)
+    if feel_zeroes:
+        for p in (r, c):
+            m = min(p[p != 0])
+            np.place(p, p == 0, m / 10**6 if m <= 0.0001 else 0.0001)
+    return r, c, edges
+
+
+def kolmogn_branch(n, x):
+    """Which branch of scipy.stats._ksstats._kolmogn computes the survival function."""
+    if x >= 1.0:
+        return "x>=1"
+    if x <= 0.0:
+        return "x<=0"
+    t = n * x
+    if t <= 1.0:
+        if t <= 0.5:
+            return "t<=0.5"
+        return "ruben-gambino-low-n<=140" if n <= 140 else "ruben-gambino-low-n>140"
+    if t >= n - 1:
+        return "ruben-gambino-high"
+    if x >= 0.5:
+        return "2smirnov-x>=0.5"
+    nx2 = t * x
+    if n <= 140:
+        if nx2 <= 0.754693:
+            return "dmtw-n<=140"
+        if nx2 <= 4:
+            return "pomeranz"
+        return "miller-2smirnov"
+    if nx2 >= 370.0:
+        return "zero-nx2>=370"
+    if nx2 >= 2.2:
+        return "2smirnov-nx2>=2.2"
+    if nx2 >= 18.0:
+        return "cdf-one"
+    if n <= 100000 and n * x**1.5 <= 1.4:
+        return "dmtw-n>140"
+    return "pelz-good"
+
+
+def ks_details(ref, cur):
+    n1, n2 = len(ref), len(cur)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = stats.ks_2samp(ref, cur)
+    fallback = any("Exact calculation unsuccessful" in str(w.message) for w in caught)
+    out = {"statistic": float(res.statistic), "pvalue": fnum(res.pvalue)}
+    if max(n1, n2) <= 10000 and not fallback:
+        out["method"] = "exact"
+    else:
+        m, n = sorted([float(n1), float(n2)], reverse=True)
+        en = int(np.round(m * n / (m + n)))
+        out["method"] = "asymp-after-exact-failed" if fallback else "asymp"
+        out["N"] = en
+        out["branch"] = kolmogn_branch(en, float(res.statistic))
+    return out
+
+
+def compute(kind, ref_raw, cur_raw):
+    numeric = kind == "numeric" or not isinstance(next((v for v in ref_raw if v is not None), 0.0), str)
+    ref = clean(ref_raw, numeric)
+    cur = clean(cur_raw, numeric)
+    exp = {
+        "n_ref": len(ref), "n_cur": len(cur),
+        "missing_ref": len(ref_raw) - len(ref), "missing_cur": len(cur_raw) - len(cur),
+    }
+    keys, rc, cc = value_counts(ref, cur)
+    exp["n_values"] = len(keys)
+    exp["nunique_ref"] = len(set(ref))
+    exp["auto_test"] = auto_test(kind, len(ref), len(keys))
+    if numeric:
+        ref_a = np.array(ref, dtype=np.float64)
+        cur_a = np.array(cur, dtype=np.float64)
+    else:
+        ref_a, cur_a = ref, cur
+    res = {}
+    if kind == "numeric":
+        res["ks"] = ks_details(ref_a, cur_a)
+        res["wasserstein"] = {"score": fnum(
+            stats.wasserstein_distance(ref_a, cur_a) / max(np.std(ref_a), 0.001))}
+    # PSI, KL, JS
+    r, c, edges = binned(ref_a, cur_a, kind, True)
+    res["psi"] = {"score": fnum(np.sum((r - c) * np.log(r / c)))}
+    res["kl_div"] = {"score": fnum(stats.entropy(r, c))}
+    r0, c0, _ = binned(ref_a, cur_a, kind, False)
+    res["jensenshannon"] = {"score": fnum(distance.jensenshannon(r0, c0))}
+    if edges is not None:
+        exp["edges"] = [float(e) for e in edges]
+    # chisquare (Evidently: f_exp = ref counts * n_cur/n_ref)
+    k_norm = len(cur) / len(ref)
+    f_exp = [x * k_norm for x in rc]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        chi = stats.chisquare(cc, f_exp)
+    res["chisquare"] = {"statistic": fnum(chi[0]), "pvalue": fnum(chi[1])}
+    # z: two proportions of the indicator 1{x != smallest key}
+    if len(set(ref)) == 1 and len(set(cur)) == 1 and ref[0] == cur[0]:
+        res["z"] = {"statistic": 0.0, "pvalue": 1.0}
+    else:
+        k0 = keys[0]
+        n1, n2 = len(ref), len(cur)
+        p1 = float(sum(0 if x == k0 else 1 for x in ref)) / n1
+        p2 = float(sum(0 if x == k0 else 1 for x in cur)) / n2
+        P = float(p1 * n1 + p2 * n2) / (n1 + n2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = (p1 - p2) / np.sqrt(P * (1 - P) * (1.0 / n1 + 1.0 / n2))
+        res["z"] = {"statistic": fnum(z), "pvalue": fnum(2 * (1 - stats.norm.cdf(np.abs(z))))}
+    thresholds = {"ks": 0.05, "chisquare": 0.05, "z": 0.05}
+    for t, v in res.items():
+        thr = thresholds.get(t, 0.1)
+        s = v["pvalue"] if "pvalue" in v else v["score"]
+        s = float(s)
+        if t == "ks":
+            v["drifted"] = bool(s <= thr)
+        elif t in ("chisquare", "z"):
+            v["drifted"] = bool(s < thr)
+        else:
+            v["drifted"] = bool(s >= thr)
+    exp["tests"] = res
+    return exp
+
+
+# --- the cases ----------------------------------------------------------------------
+
+def gen(**kw):
+    return {"gen": kw}
+
+
+def cases():
+    cs = []
+
+    def add(name, kind, ref, cur):
+        cs.append({"name": name, "kind": kind, "ref": ref, "cur": cur})
+
+    # Ties, sizes, constants.
+    add("ties integers", "numeric", [1, 2, 2, 3, 3, 3, 4, 4, 5, 5, 5, 5], [2, 3, 3, 3, 4, 4, 4, 5, 6, 6])
+    add("ties all equal pooled except one", "numeric", [1, 1, 1, 1, 1], [1, 1, 1, 1, 2])
+    add("constant both sides same", "numeric", [7.5] * 10, [7.5] * 12)
+    add("constant both sides different", "numeric", [7.5] * 10, [8.5] * 12)
+    add("constant reference only", "numeric", [3.0] * 40,
+        gen(dist="normal", n=50, seed=11, loc=3.0, scale=0.5))
+    add("constant current only", "numeric", gen(dist="normal", n=50, seed=12, loc=3.0, scale=0.5),
+        [3.0] * 40)
+    add("tiny n=1 vs n=1", "numeric", [0.5], [1.5])
+    add("tiny n=1 vs n=3", "numeric", [0.5], [0.25, 0.5, 1.5])
+    add("tiny n=2 vs n=3", "numeric", [0.1, 0.9], [0.2, 0.3, 1.1])
+    add("tiny n=3 vs n=3", "numeric", [1.0, 2.0, 3.0], [1.5, 2.5, 3.5])
+    add("unequal sizes 37 vs 113", "numeric", gen(dist="normal", n=37, seed=21),
+        gen(dist="normal", n=113, seed=22, loc=0.4))
+    add("equal sizes 250 vs 250", "numeric", gen(dist="normal", n=250, seed=23),
+        gen(dist="normal", n=250, seed=24, loc=0.15))
+    add("equal sizes 1000 vs 1000 no drift", "numeric", gen(dist="normal", n=1000, seed=25),
+        gen(dist="normal", n=1000, seed=26))
+    add("ties quantised normal 600 vs 900", "numeric",
+        gen(dist="normal", n=600, seed=27, quantum=4), gen(dist="normal", n=900, seed=28, loc=0.1, quantum=4))
+
+    # The exact/asymptotic boundary of ks_2samp.
+    add("ks exact n1==n2 10000", "numeric", gen(dist="normal", n=10000, seed=31),
+        gen(dist="normal", n=10000, seed=32, loc=0.03))
+    add("ks exact 10000 vs 9999", "numeric", gen(dist="normal", n=10000, seed=33),
+        gen(dist="normal", n=9999, seed=34, loc=0.03))
+    add("ks asymptotic 10001 vs 10000", "numeric", gen(dist="normal", n=10001, seed=35),
+        gen(dist="normal", n=10000, seed=36, loc=0.03))
+    add("ks exact 9999 vs 7 drifted", "numeric", gen(dist="normal", n=9999, seed=37),
+        gen(dist="normal", n=7, seed=38, loc=2.0))
+    add("ks asymptotic 800 vs 12000", "numeric", gen(dist="normal", n=800, seed=39),
+        gen(dist="normal", n=12000, seed=40, loc=0.05))
+
+    # Each branch of the Simard-L'Ecuyer decision tree on the default path (a grid
+    # reference against a shifted grid current; the shift picks the branch).
+    branch_cases = [
+        ("x<=0", 12000, 12000, 0.0),
+        ("t<=0.5", 12000, 800, 0.0),
+        ("ruben-gambino-low-n>140", 12000, 800, 0.0003),
+        ("ruben-gambino-low-n<=140", 10001, 60, 0.004),
+        ("dmtw-n<=140", 10001, 60, 0.05),
+        ("pomeranz", 10001, 60, 0.2),
+        ("miller-2smirnov", 10001, 60, 0.35),
+        ("2smirnov-x>=0.5", 10001, 60, 0.6),
+        ("ruben-gambino-high", 10001, 60, 0.99),
+        ("x>=1", 10001, 60, 2.0),
+        ("dmtw-n>140", 12000, 800, 0.005),
+        ("pelz-good", 12000, 800, 0.03),
+        ("2smirnov-nx2>=2.2", 12000, 800, 0.1),
+        ("zero-nx2>=370", 20000, 20000, 0.3),
+        ("pelz-good", 200002, 200002, 0.002),
+    ]
+    for want, n1, n2, shift in branch_cases:
+        add("kolmogn branch %s (%d vs %d)" % (want, n1, n2), "numeric",
+            gen(dist="grid", n=n1), gen(dist="grid", n=n2, loc=shift))
+        cs[-1]["want_branch"] = want
+
+    # Sturges bins: pooled sizes that are powers of two, and the 20-unique switch.
+    for n1, n2 in ((32, 32), (100, 156), (512, 512), (3000, 1096)):
+        add("sturges pooled %d" % (n1 + n2), "numeric", gen(dist="normal", n=n1, seed=41 + n1),
+            gen(dist="normal", n=n2, seed=42 + n2, loc=0.2))
+    add("21 unique reference values: histogram", "numeric",
+        [float(i) for i in range(21)] * 3, [float(i) + 0.5 for i in range(25)])
+    add("20 unique reference values: values", "numeric",
+        [float(i) for i in range(20)] * 3, [float(i) + 0.5 for i in range(25)])
+    add("heavy tails cauchy", "numeric", gen(dist="cauchy", n=700, seed=51),
+        gen(dist="cauchy", n=650, seed=52, scale=1.5))
+    add("heavy tails pareto large", "numeric", gen(dist="pareto", n=3000, seed=53),
+        gen(dist="pareto", n=2500, seed=54, scale=1.2))
+
+    # Automatic test choice boundaries.
+    add("n_ref 1000 normal: ks", "numeric", gen(dist="normal", n=1000, seed=61),
+        gen(dist="normal", n=1200, seed=62, loc=0.1))
+    add("n_ref 1001 normal: wasserstein", "numeric", gen(dist="normal", n=1001, seed=63),
+        gen(dist="normal", n=1200, seed=64, loc=0.1))
+    add("5 values small: chisquare", "numeric", gen(dist="int", n=300, seed=65, k=5),
+        gen(dist="int", n=280, seed=66, k=5))
+    add("6 values small: ks", "numeric", gen(dist="int", n=300, seed=67, k=6),
+        gen(dist="int", n=280, seed=68, k=6))
+    add("2 values small: z", "numeric", gen(dist="int", n=300, seed=69, k=2),
+        gen(dist="int", n=280, seed=70, k=2, loc=0.0))
+    add("3 values small: chisquare", "numeric", gen(dist="int", n=300, seed=71, k=3),
+        gen(dist="int", n=280, seed=72, k=3))
+    add("5 values large: jensenshannon", "numeric", gen(dist="int", n=1500, seed=73, k=5),
+        gen(dist="int", n=1400, seed=74, k=5, loc=1.0))
+    add("6 values large: wasserstein", "numeric", gen(dist="int", n=1500, seed=75, k=6),
+        gen(dist="int", n=1400, seed=76, k=6))
+
+    # Missing values and infinities are dropped before anything is counted: 1500 rows
+    # with 600 missing is small data (KS).
+    ref = generate({"dist": "normal", "n": 1500, "seed": 81})
+    for i in range(0, 1500, 5):
+        ref[i] = float("nan")
+    for i in range(1, 1500, 5):
+        ref[i] = float("nan") if i % 2 else float("inf")
+    ref[2] = float("-inf")
+    cur = generate({"dist": "normal", "n": 400, "seed": 82, "loc": 0.2})
+    cur[0] = float("nan")
+    cur[3] = float("inf")
+    add("missing and infinite cells", "numeric", ref, cur)
+
+    # Categorical columns.
+    add("categorical strings code-point order", "categorical",
+        ["b", "a", "B", "é", "Z", "a", "a", "b", "Z", "é"], ["a", "B", "b", "b", "Z", "é", "é", "é"])
+    add("categorical unseen category", "categorical",
+        ["x", "y", "x", "y", "x"], ["x", "y", "z", "x", "y", "x"])
+    add("categorical one key", "categorical", ["only"] * 8, ["only"] * 5)
+    add("categorical two keys z", "categorical",
+        ["no"] * 40 + ["yes"] * 60, ["no"] * 70 + ["yes"] * 30)
+    add("categorical two keys z far", "categorical",
+        ["no"] * 900 + ["yes"] * 100, ["no"] * 100 + ["yes"] * 900)
+    add("categorical missing", "categorical",
+        ["a", None, "b", "a", None, "c"], ["a", "b", None, "b", "c", "c", "c"])
+    add("categorical large jensenshannon", "categorical",
+        ["k%d" % (i % 7) for i in range(1200)], ["k%d" % ((i * i) % 9) for i in range(900)])
+    add("numeric values as categories", "categorical",
+        [10.0, 2.0, 2.0, 10.0, 33.0, 2.0], [2.0, 33.0, 33.0, 4.0, 10.0])
+    add("categorical constant both sides different", "categorical", ["a"] * 6, ["b"] * 4)
+    return cs
+
+
+def expand(side):
+    if isinstance(side, dict):
+        return generate(side["gen"])
+    return [float(v) if isinstance(v, int) else v for v in side]
+
+
+def checksum(values):
+    # The exact float sum in a fixed order, as a hex string, and the count.
+    s = 0.0
+    for v in values:
+        s += v
+    return {"n": len(values), "sum": s.hex()}
+
+
+def kolmogn_table():
+    """kstwo.sf(d, n) on a grid covering every branch, and smirnov(n, d)."""
+    rows = []
+    ns = [1, 2, 3, 5, 10, 60, 140, 141, 750, 5000, 10000, 100001, 250000]
+    ds = [0.0, 1e-6, 0.0004, 0.001, 0.003, 0.006, 0.01, 0.02, 0.05, 0.1, 0.15, 0.25, 0.3,
+          0.45, 0.5, 0.6, 0.8, 0.95, 0.999, 1.0]
+    for n in ns:
+        for d in ds:
+            rows.append({"n": n, "d": d, "sf": fnum(stats.kstwo.sf(d, n)),
+                         "branch": kolmogn_branch(n, d)})
+    sm = []
+    for n in [1, 2, 5, 10, 60, 141, 750, 1012, 1013, 5000, 10000]:
+        for d in [0.0, 0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 0.7, 0.99, 1.0]:
+            sm.append({"n": n, "d": d, "sf": fnum(special.smirnov(n, d))})
+    return rows, sm
+
+
+def main():
+    out_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                            "internal", "drift", "testdata", "reference.json")
+    out_cases = []
+    for c in cases():
+        ref = expand(c["ref"])
+        cur = expand(c["cur"])
+        exp = compute(c["kind"], ref, cur)
+        if "want_branch" in c:
+            got = exp["tests"]["ks"].get("branch")
+            if got != c["want_branch"]:
+                sys.exit("case %r: want branch %s, got %s (D=%r)" % (
+                    c["name"], c["want_branch"], got, exp["tests"]["ks"]["statistic"]))
+        entry = {"name": c["name"], "kind": c["kind"]}
+        for side, raw, vals in (("ref", c["ref"], ref), ("cur", c["cur"], cur)):
+            if isinstance(raw, dict):
+                entry[side] = raw
+                entry[side + "_check"] = checksum(vals)
+            else:
+                entry[side] = enc(vals)
+        entry["expected"] = exp
+        out_cases.append(entry)
+    kt, sm = kolmogn_table()
+    doc = {
+        "about": "Generated by scripts/drift_reference.py with numpy %s and scipy %s; do not edit."
+                 % (np.__version__, scipy.__version__),
+        "generator": "lcg64 a=6364136223846793005 c=1442695040888963407; u=(2*(state>>12)+1)/2^53",
+        "cases": out_cases,
+        "kolmogn": kt,
+        "smirnov": sm,
+    }
+    with open(out_path, "w") as f:
+        json.dump(doc, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    print("wrote %s: %d cases, %d kolmogn rows, %d smirnov rows"
+          % (os.path.normpath(out_path), len(out_cases), len(kt), len(sm)))
+
+
+if __name__ == "__main__":
+    main()
