@@ -70,8 +70,8 @@ func classifyPushErr(err error) error {
 	}
 	msg := err.Error()
 	for _, s := range []string{
-		"non-fast-forward",  // client check, or receive.denyNonFastForwards
-		"fetch first",       // server: the remote has commits we lack
+		"non-fast-forward", // client check, or receive.denyNonFastForwards
+		"fetch first",      // server: the remote has commits we lack
 		"failed to update ref",
 		"cannot lock ref", // server: ref changed between advertisement and update
 		"stale info",

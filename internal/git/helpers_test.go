@@ -118,3 +118,10 @@ func (h *human) push(branch string) {
 	h.t.Helper()
 	gitserver.MustGit(h.t, h.dir, "push", "-q", "origin", branch)
 }
+
+func writeFile(path, content string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(content), 0o644)
+}

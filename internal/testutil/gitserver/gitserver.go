@@ -3,17 +3,20 @@ package gitserver
 import (
 	"bufio"
 	"bytes"
+	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
-
-	"github.com/fluxcd/pkg/gittestserver"
-	gogit "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // Options configures a Server.
@@ -21,82 +24,117 @@ type Options struct {
 	// Username and Password switch on HTTP basic authentication when
 	// Username is not empty; every request must then carry them.
 	Username, Password string
+	// Middleware wraps the git HTTP handler, the last one outermost, for
+	// example to interfere with a push between its ref advertisement and
+	// its receive-pack request. It runs after authentication.
+	Middleware []func(http.Handler) http.Handler
 }
 
-// Server is a git HTTP server on 127.0.0.1 serving bare repositories from a
-// temporary directory. It is stopped by the test's cleanup.
+// Server is a git HTTP server on 127.0.0.1 serving the bare repositories in
+// a temporary directory. It is stopped by the test's cleanup.
 type Server struct {
-	srv  *gittestserver.GitServer
+	root string
+	http *httptest.Server
 	opts Options
+	log  *syncBuffer
 }
 
-// New starts a Server for the duration of the test t.
+// New starts a Server for the duration of the test t. The server's stderr
+// (http-backend's messages) is logged through t when the test fails.
 func New(t testing.TB, opts Options) *Server {
 	t.Helper()
-	srv := gittestserver.NewGitServer(t.TempDir())
+	gitPath, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatalf("find git binary: %v", err)
+	}
+	s := &Server{root: t.TempDir(), opts: opts, log: &syncBuffer{}}
+	var h http.Handler = &cgi.Handler{
+		Path: gitPath,
+		Args: []string{"http-backend"},
+		Root: "/",
+		Env: []string{
+			"GIT_PROJECT_ROOT=" + s.root,
+			"GIT_HTTP_EXPORT_ALL=1",
+			"GIT_CONFIG_NOSYSTEM=1",
+			"GIT_CONFIG_GLOBAL=" + os.DevNull,
+			"HOME=" + s.root,
+			// Pushes are refused to anonymous users unless enabled.
+			"GIT_CONFIG_COUNT=1",
+			"GIT_CONFIG_KEY_0=http.receivepack",
+			"GIT_CONFIG_VALUE_0=true",
+		},
+		Stderr: s.log,
+	}
+	for _, m := range opts.Middleware {
+		h = m(h)
+	}
 	if opts.Username != "" {
-		srv.Auth(opts.Username, opts.Password)
+		h = s.basicAuth(h)
 	}
-	if err := srv.StartHTTP(); err != nil {
-		t.Fatalf("start git server: %v", err)
-	}
-	t.Cleanup(srv.StopHTTP)
-	return &Server{srv: srv, opts: opts}
+	s.http = httptest.NewServer(h)
+	t.Cleanup(func() {
+		s.http.Close()
+		if t.Failed() && s.log.Len() > 0 {
+			t.Logf("git server stderr:\n%s", s.log.String())
+		}
+	})
+	return s
+}
+
+func (s *Server) basicAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		if !ok || subtle.ConstantTimeCompare([]byte(user), []byte(s.opts.Username)) != 1 ||
+			subtle.ConstantTimeCompare([]byte(pass), []byte(s.opts.Password)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // URL returns the HTTP URL of the repository name, without credentials.
 func (s *Server) URL(name string) string {
-	return s.srv.HTTPAddress() + "/" + name
+	return s.http.URL + "/" + name
 }
 
 // URLWithCredentials returns the HTTP URL of the repository name with the
 // server's username and password in it, for the git command-line client.
 func (s *Server) URLWithCredentials(name string) string {
-	return s.srv.HTTPAddressWithCredentials() + "/" + name
+	u, err := url.Parse(s.URL(name))
+	if err != nil || s.opts.Username == "" {
+		return s.URL(name)
+	}
+	u.User = url.UserPassword(s.opts.Username, s.opts.Password)
+	return u.String()
 }
 
 // Dir returns the directory of the bare repository name on the server side.
 func (s *Server) Dir(name string) string {
-	return filepath.Join(s.srv.Root(), name)
+	return filepath.Join(s.root, filepath.FromSlash(name))
 }
 
-// Seed creates the bare repository name (for example "policies.git") with one
-// commit holding the files of fixtureDir on branch, makes branch the
-// repository's default (HEAD) and switches on the server-side reflog. It
-// returns the repository's URL without credentials.
+// Seed creates the bare repository name (for example "policies.git") with
+// branch as its default branch holding one commit with the files of
+// fixtureDir, and switches on the server-side reflog. It returns the
+// repository's URL without credentials.
 func (s *Server) Seed(t testing.TB, name, branch, fixtureDir string) string {
 	t.Helper()
-	// gittestserver cuts the fixture prefix off each walked path, so the
-	// directory must be given without a trailing separator.
-	fixture := filepath.Clean(fixtureDir)
-	if err := s.srv.InitRepo(fixture, branch, name); err != nil {
-		t.Fatalf("seed %s from %s: %v", name, fixtureDir, err)
+	bare := s.Dir(name)
+	MustGit(t, s.root, "init", "-q", "--bare", "-b", branch, bare)
+	// receive-pack writes a reflog entry (old new) for every ref update in
+	// a bare repository only when asked to; RefUpdates reads it back.
+	MustGit(t, bare, "config", "core.logAllRefUpdates", "always")
+
+	work := filepath.Join(t.TempDir(), "seed")
+	if err := os.CopyFS(work, os.DirFS(fixtureDir)); err != nil {
+		t.Fatalf("copy fixture %s: %v", fixtureDir, err)
 	}
-	repo, err := gogit.PlainOpen(s.Dir(name))
-	if err != nil {
-		t.Fatalf("open seeded %s: %v", name, err)
-	}
-	// InitRepo always creates master and pushes every branch; leave only the
-	// requested one so the repository looks like a freshly created project.
-	head := plumbing.NewSymbolicReference(plumbing.HEAD, plumbing.NewBranchReferenceName(branch))
-	if err := repo.Storer.SetReference(head); err != nil {
-		t.Fatalf("set HEAD of %s: %v", name, err)
-	}
-	if branch != "master" {
-		if err := repo.Storer.RemoveReference(plumbing.Master); err != nil {
-			t.Fatalf("remove master of %s: %v", name, err)
-		}
-	}
-	cfg, err := repo.Config()
-	if err != nil {
-		t.Fatalf("read config of %s: %v", name, err)
-	}
-	// receive-pack writes a reflog entry (old new) for every ref update only
-	// when asked to in a bare repository; RefUpdates reads it back.
-	cfg.Raw.Section("core").SetOption("logallrefupdates", "always")
-	if err := repo.SetConfig(cfg); err != nil {
-		t.Fatalf("write config of %s: %v", name, err)
-	}
+	MustGit(t, work, "init", "-q", "-b", branch)
+	MustGit(t, work, "add", "-A")
+	MustGit(t, work, "commit", "-q", "-m", "Seed from "+filepath.Base(fixtureDir))
+	MustGit(t, work, "push", "-q", bare, branch)
 	return s.URL(name)
 }
 
@@ -108,8 +146,8 @@ type RefUpdate struct {
 }
 
 // RefUpdates returns the server-side reflog of ref (for example
-// "refs/heads/main") in repository name, oldest first. Only updates made
-// after Seed are recorded.
+// "refs/heads/main") in repository name, oldest first, including the
+// update made by Seed.
 func (s *Server) RefUpdates(name, ref string) ([]RefUpdate, error) {
 	path := filepath.Join(s.Dir(name), "logs", filepath.FromSlash(ref))
 	data, err := os.ReadFile(path)
@@ -137,9 +175,8 @@ func (s *Server) RefUpdates(name, ref string) ([]RefUpdate, error) {
 }
 
 // Git runs the git command-line client in dir with a configuration isolated
-// from the machine's (no global or system config, fixed identity, no
-// prompts, identity "Test Person <person@example.com>") and returns its
-// combined output.
+// from the machine's (no global or system config, no prompts, identity
+// "Test Person <person@example.com>") and returns its combined output.
 func Git(dir string, args ...string) (string, error) {
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
@@ -167,4 +204,30 @@ func MustGit(t testing.TB, dir string, args ...string) string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// syncBuffer collects the CGI processes' stderr, written concurrently.
+type syncBuffer struct {
+	mu  sync.Mutex // guards buf
+	buf bytes.Buffer
+}
+
+var _ io.Writer = (*syncBuffer)(nil)
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -20,8 +20,8 @@ func TestSeedPushAndReflog(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(work, "models", "a.yaml")); err != nil {
 		t.Fatalf("seeded file missing from clone: %v", err)
 	}
-	if out := MustGit(t, work, "ls-remote", "--heads", "origin"); strings.Contains(out, "master") {
-		t.Fatalf("seeded repository still has master:\n%s", out)
+	if out := MustGit(t, work, "ls-remote", "--heads", "origin"); strings.Count(out, "refs/heads/") != 1 {
+		t.Fatalf("seeded repository should have only main:\n%s", out)
 	}
 	seed := strings.TrimSpace(MustGit(t, work, "rev-parse", "HEAD"))
 
@@ -43,7 +43,7 @@ func TestSeedPushAndReflog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []RefUpdate{{Old: seed, New: second}, {Old: second, New: amended}}
+	want := []RefUpdate{{Old: strings.Repeat("0", 40), New: seed}, {Old: seed, New: second}, {Old: second, New: amended}}
 	if len(ups) != len(want) {
 		t.Fatalf("reflog has %d entries %+v, want %d", len(ups), ups, len(want))
 	}
@@ -61,5 +61,11 @@ func TestAuthRequired(t *testing.T) {
 	if _, err := Git(dir, "clone", "-q", s.URL("p.git"), "anon"); err == nil {
 		t.Fatal("clone without credentials succeeded, want authentication failure")
 	}
+	if _, err := Git(dir, "clone", "-q", strings.Replace(s.URLWithCredentials("p.git"), "s3cret", "wrong", 1), "wrong"); err == nil {
+		t.Fatal("clone with a wrong password succeeded")
+	}
 	MustGit(t, dir, "clone", "-q", s.URLWithCredentials("p.git"), "authed")
+	authed := filepath.Join(dir, "authed")
+	MustGit(t, authed, "commit", "-q", "--allow-empty", "-m", "authed push")
+	MustGit(t, authed, "push", "-q", "origin", "main")
 }

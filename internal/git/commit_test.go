@@ -1,0 +1,188 @@
+package git
+
+import (
+	"errors"
+	"io/fs"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/medimind/modelops/internal/testutil/gitserver"
+)
+
+func TestCommitWithTrailersIsReadBackAndPushed(t *testing.T) {
+	ctx := testCtx(t)
+	srv, url := seeded(t, gitserver.Options{})
+	r := mustOpen(t, url, Options{})
+	parent, _ := r.Head(ctx, "main")
+
+	when := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	trailers := []Trailer{
+		{TrailerAction, "rollback"},
+		{TrailerModel, "sepsis-risk"},
+		{TrailerReason, "canary AUC dropped 0.031 > 0.02"},
+		{TrailerEvidence, "modelops/status:canary/sepsis-risk/13.json"},
+	}
+	// Names chosen to exercise git's tree order, where a directory sorts
+	// as if its name ended in "/": "models-old" < "models/" < "models0".
+	files := map[string][]byte{
+		"models/sepsis-risk.yaml":     []byte("rolled back\n"),
+		"models-old/sepsis-risk.yaml": []byte("old\n"),
+		"models0":                     []byte("zero\n"),
+		"deep/a/b/c.txt":              []byte("deep\n"),
+		"models/readmission.yaml":     nil,
+		"data/reference.csv":          nil, // leaves data/ empty: it must vanish
+	}
+	h, err := r.Commit(ctx, "main", Change{Files: files, Message: "Roll back sepsis-risk canary\n\nAUC regressed.", Trailers: trailers, Author: Signature{Name: bot.Name, Email: bot.Email, When: when}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := r.ReadCommit(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(info.Trailers, trailers) {
+		t.Errorf("Trailers = %+v, want %+v", info.Trailers, trailers)
+	}
+	if !reflect.DeepEqual(info.Parents, []string{parent}) {
+		t.Errorf("Parents = %v, want [%s]", info.Parents, parent)
+	}
+	if !info.Author.When.Equal(when) || info.Author.Name != bot.Name || info.Committer.Email != bot.Email {
+		t.Errorf("Author/Committer = %+v / %+v", info.Author, info.Committer)
+	}
+	if !strings.HasPrefix(info.Message, "Roll back sepsis-risk canary\n\nAUC regressed.\n\nModelops-Action: rollback\n") {
+		t.Errorf("Message = %q", info.Message)
+	}
+	tree, _ := r.Tree(ctx, h)
+	for p, want := range files {
+		got, err := fs.ReadFile(tree, p)
+		switch {
+		case want == nil && !errors.Is(err, fs.ErrNotExist):
+			t.Errorf("%s: deleted file reads %q, %v", p, got, err)
+		case want != nil && string(got) != string(want):
+			t.Errorf("%s = %q, %v; want %q", p, got, err, want)
+		}
+	}
+	if _, err := fs.Stat(tree, "data"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("emptied directory data/ still exists: %v", err)
+	}
+
+	if srvTip := serverRef(t, srv, "refs/heads/main"); srvTip != parent {
+		t.Fatalf("server moved before Push: %s", srvTip)
+	}
+	if err := r.Push(ctx, "main", false); err != nil {
+		t.Fatal(err)
+	}
+	if got := serverRef(t, srv, "refs/heads/main"); got != h {
+		t.Fatalf("server main = %s, want %s", got, h)
+	}
+	if err := r.Push(ctx, "main", false); err != nil {
+		t.Fatalf("second Push of the same commit: %v", err)
+	}
+	// The real git agrees: objects are well-formed (tree order included)
+	// and it reads the same trailers.
+	gitserver.MustGit(t, srv.Dir(repoName), "fsck", "--strict")
+	out := gitserver.MustGit(t, srv.Dir(repoName), "log", "-1", "--format=%(trailers:key=Modelops-Action,valueonly)%(trailers:key=Modelops-Model,valueonly)", "main")
+	if got := strings.Fields(out); !reflect.DeepEqual(got, []string{"rollback", "sepsis-risk"}) {
+		t.Errorf("git reads trailers %q", out)
+	}
+}
+
+func TestCommitIdenticalTreeIsErrNoChange(t *testing.T) {
+	ctx := testCtx(t)
+	_, url := seeded(t, gitserver.Options{})
+	r := mustOpen(t, url, Options{})
+	tip, _ := r.Head(ctx, "main")
+	same, _ := r.ReadFile(ctx, tip, "models/sepsis-risk.yaml")
+
+	for name, files := range map[string]map[string][]byte{
+		"same content":   {"models/sepsis-risk.yaml": same},
+		"delete missing": {"models/absent.yaml": nil},
+		"nothing":        {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := r.Commit(ctx, "main", Change{Files: files, Message: "noop", Author: bot})
+			if !errors.Is(err, ErrNoChange) {
+				t.Fatalf("Commit error = %v, want ErrNoChange", err)
+			}
+			if got, _ := r.Head(ctx, "main"); got != tip {
+				t.Fatalf("branch moved to %s", got)
+			}
+		})
+	}
+}
+
+func TestCommitRejectsBadInput(t *testing.T) {
+	ctx := testCtx(t)
+	_, url := seeded(t, gitserver.Options{})
+	r := mustOpen(t, url, Options{})
+	tip, _ := r.Head(ctx, "main")
+	ok := map[string][]byte{"x": []byte("x")}
+
+	for _, tc := range []struct {
+		name   string
+		branch string
+		change Change
+		want   string
+	}{
+		{"parent dir", "main", Change{Files: map[string][]byte{"../x": {}}, Message: "m", Author: bot}, `path "../x"`},
+		{"absolute", "main", Change{Files: map[string][]byte{"/etc/x": {}}, Message: "m", Author: bot}, `path "/etc/x"`},
+		{"into .git", "main", Change{Files: map[string][]byte{"a/.GIT/config": {}}, Message: "m", Author: bot}, "must not contain .git"},
+		{"double slash", "main", Change{Files: map[string][]byte{"a//b": {}}, Message: "m", Author: bot}, `path "a//b"`},
+		{"file over dir", "main", Change{Files: map[string][]byte{"models": {}}, Message: "m", Author: bot}, `path "models": is a directory`},
+		{"dir over file", "main", Change{Files: map[string][]byte{"README.md/x": {}}, Message: "m", Author: bot}, `path "README.md": is a file`},
+		{"no author", "main", Change{Files: ok, Message: "m"}, "author: expected a name and an email"},
+		{"no message", "main", Change{Files: ok, Message: " \n", Author: bot}, "message: expected a non-empty"},
+		{"bad trailer key", "main", Change{Files: ok, Message: "m", Trailers: []Trailer{{"Bad Key", "v"}}, Author: bot}, `key "Bad Key"`},
+		{"multi-line trailer", "main", Change{Files: ok, Message: "m", Trailers: []Trailer{{TrailerReason, "a\nb"}}, Author: bot}, "Modelops-Reason: value must be a single line"},
+		{"missing branch", "nope", Change{Files: ok, Message: "m", Author: bot}, "branch not found"},
+		{"ref name", "refs/heads/main", Change{Files: ok, Message: "m", Author: bot}, "expected a short branch name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := r.Commit(ctx, tc.branch, tc.change)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Commit error = %v, want it to contain %q", err, tc.want)
+			}
+			if got, _ := r.Head(ctx, "main"); got != tip {
+				t.Fatalf("branch moved to %s", got)
+			}
+		})
+	}
+}
+
+func TestParseTrailers(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		msg  string
+		want []Trailer
+	}{
+		{"bot commit", "Step canary\n\nbody\n\nModelops-Action: step\nModelops-Model: sepsis-risk\n",
+			[]Trailer{{"Modelops-Action", "step"}, {"Modelops-Model", "sepsis-risk"}}},
+		{"subject only", "Modelops-Action: step\n", nil},
+		{"prose last paragraph", "Fix\n\nThis changes: things and more\nsecond line", nil},
+		{"continuation", "S\n\nModelops-Reason: long\n  reason text\nSigned-off-by: A <a@x>",
+			[]Trailer{{"Modelops-Reason", "long reason text"}, {"Signed-off-by", "A <a@x>"}}},
+		{"crlf and trailing blanks", "S\r\n\r\nModelops-Action: rollback\r\n\r\n\r\n", []Trailer{{"Modelops-Action", "rollback"}}},
+		{"value with colon", "S\n\nModelops-Evidence: https://x/y:1", []Trailer{{"Modelops-Evidence", "https://x/y:1"}}},
+		{"empty", "", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ParseTrailers(tc.msg); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("ParseTrailers(%q) = %+v, want %+v", tc.msg, got, tc.want)
+			}
+		})
+	}
+	// What formatMessage writes, ParseTrailers reads.
+	in := []Trailer{{TrailerAction, "rollback"}, {TrailerEvidence, "a: b"}}
+	msg, err := formatMessage("Subject", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ParseTrailers(msg); !reflect.DeepEqual(got, in) {
+		t.Fatalf("round trip = %+v, want %+v", got, in)
+	}
+	if v, ok := TrailerValue(in, "modelops-action"); !ok || v != "rollback" {
+		t.Fatalf("TrailerValue = %q, %v", v, ok)
+	}
+}

@@ -1,0 +1,104 @@
+package git
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/medimind/modelops/internal/testutil/gitserver"
+)
+
+func TestMergeCreatesTwoParentCommitAndDetectsConflicts(t *testing.T) {
+	ctx := testCtx(t)
+	srv, url := seeded(t, gitserver.Options{})
+	r := mustOpen(t, url, Options{})
+	const proposal = "modelops/sepsis-risk/retrain"
+	base, _ := r.Head(ctx, "main")
+	seedReadmission, _ := r.ReadFile(ctx, base, "models/readmission.yaml")
+
+	// The proposal raises the generation; a person meanwhile edits another
+	// model on main and makes the same README change as the proposal.
+	if err := r.ResetBranch(ctx, proposal, base); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Commit(ctx, proposal, Change{Files: map[string][]byte{
+		"models/sepsis-risk.yaml": []byte("generation: 7\n"),
+		"README.md":               []byte("same\n"),
+		"data/reference.csv":      nil,
+	}, Message: "Retrain sepsis-risk", Author: bot}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Push(ctx, proposal, true); err != nil {
+		t.Fatal(err)
+	}
+	h := newHuman(t, url)
+	human := h.commit("person edits readmission", map[string]string{"models/readmission.yaml": "person\n", "README.md": "same\n"})
+	h.push("main")
+	if err := r.Fetch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	theirs, _ := r.Head(ctx, proposal)
+
+	person := Signature{Name: "Reviewer", Email: "reviewer@example.com"}
+	m, err := r.Merge(ctx, "main", proposal, "Merge retrain proposal for sepsis-risk", person)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := r.ReadCommit(ctx, m)
+	if !reflect.DeepEqual(info.Parents, []string{human, theirs}) {
+		t.Fatalf("merge parents = %v, want [%s %s]", info.Parents, human, theirs)
+	}
+	want := map[string]string{
+		"models/sepsis-risk.yaml": "generation: 7\n", // from the proposal
+		"models/readmission.yaml": "person\n",        // from main
+		"README.md":               "same\n",          // same on both sides
+	}
+	for p, w := range want {
+		if got, err := r.ReadFile(ctx, m, p); err != nil || string(got) != w {
+			t.Errorf("merged %s = %q, %v; want %q", p, got, err, w)
+		}
+	}
+	if _, err := r.ReadFile(ctx, m, "data/reference.csv"); err == nil {
+		t.Error("file deleted on the proposal survived the merge")
+	}
+	if err := r.Push(ctx, "main", false); err != nil {
+		t.Fatal(err)
+	}
+	if got := serverRef(t, srv, "refs/heads/main"); got != m {
+		t.Fatalf("server main = %s, want merge %s", got, m)
+	}
+	gitserver.MustGit(t, srv.Dir(repoName), "fsck", "--strict")
+
+	if _, err := r.Merge(ctx, "main", proposal, "again", person); !errors.Is(err, ErrNoChange) {
+		t.Fatalf("second Merge error = %v, want ErrNoChange", err)
+	}
+
+	// A new proposal and a person's edit both change readmission.yaml:
+	// conflict, and main does not move.
+	const promote = "modelops/readmission/promote"
+	if err := r.ResetBranch(ctx, promote, base); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Commit(ctx, promote, Change{Files: map[string][]byte{
+		"models/readmission.yaml": []byte("canary: 4\n"),
+		"models/sepsis-risk.yaml": nil,
+	}, Message: "Promote readmission", Author: bot}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Merge(ctx, "main", promote, "Merge promote", person)
+	var ce *ConflictError
+	if !errors.Is(err, ErrConflict) || !errors.As(err, &ce) {
+		t.Fatalf("Merge error = %v, want a *ConflictError", err)
+	}
+	// readmission.yaml changed on both sides; sepsis-risk.yaml was changed
+	// on main and deleted on the proposal.
+	if wantPaths := []string{"models/readmission.yaml", "models/sepsis-risk.yaml"}; !reflect.DeepEqual(ce.Paths, wantPaths) {
+		t.Fatalf("conflict paths = %v, want %v", ce.Paths, wantPaths)
+	}
+	if got, _ := r.Head(ctx, "main"); got != m {
+		t.Fatalf("main moved to %s after a conflict", got)
+	}
+	if got, _ := r.ReadFile(ctx, base, "models/readmission.yaml"); string(got) != string(seedReadmission) {
+		t.Fatal("seed commit changed")
+	}
+}
