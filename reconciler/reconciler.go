@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/medimind/modelops/policies"
@@ -25,6 +26,9 @@ type Reconciler struct {
 	data fs.FS
 	now  func() time.Time
 	log  *slog.Logger
+
+	// draining, once set, stops a cycle after its current action (graceful shutdown).
+	draining atomic.Bool
 
 	mu sync.Mutex // serialises cycles; guards the fields below
 	// retries holds the backoff of failed actions by key, so a failing adapter is not
@@ -280,7 +284,7 @@ func (r *Reconciler) Cycle(ctx context.Context) (*CycleResult, error) {
 	// An applied action changes what is observed (a drift report can fire a retrain
 	// trigger), so plan again on the updated snapshot until nothing new is planned. Each key
 	// runs at most once a cycle, which bounds the passes.
-	for pass := 0; pass < maxPasses && ctx.Err() == nil; pass++ {
+	for pass := 0; pass < maxPasses && !r.stopping(ctx); pass++ {
 		var fresh []Action
 		for _, a := range Plan(snap.PlanInput()) {
 			if !done[a.Key] {
@@ -297,7 +301,7 @@ func (r *Reconciler) Cycle(ctx context.Context) (*CycleResult, error) {
 				failed[a.Model] = err
 			}
 			res.Actions = append(res.Actions, ar)
-			if ctx.Err() != nil {
+			if r.stopping(ctx) {
 				break // finish the current action only; the next cycle re-plans the rest
 			}
 		}
@@ -313,6 +317,14 @@ func (r *Reconciler) Cycle(ctx context.Context) (*CycleResult, error) {
 		return res, fmt.Errorf("save status: %w", err)
 	}
 	return res, nil
+}
+
+// Drain makes the running cycle, and any later one, stop after the action in progress. The
+// status of what was done is still saved.
+func (r *Reconciler) Drain() { r.draining.Store(true) }
+
+func (r *Reconciler) stopping(ctx context.Context) bool {
+	return ctx.Err() != nil || r.draining.Load()
 }
 
 // Plan observes and plans without doing anything (modelops plan).

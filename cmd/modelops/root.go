@@ -21,6 +21,11 @@ Exit status: 0 success, 1 failure, 2 invalid input (policy or data).`,
 		newVersionCmd(),
 		newSchemaCmd(),
 		newValidateCmd(),
+		newPlanCmd(),
+		newReconcileCmd(),
+		newRunCmd(),
+		newProposalsCmd(),
+		newRetrainCmd(),
 	)
 	return root
 }

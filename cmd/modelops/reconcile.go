@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/medimind/modelops/reconciler"
+)
+
+type planOptions struct {
+	repoOptions
+	output string
+	stdout io.Writer
+}
+
+func newPlanCmd() *cobra.Command {
+	opts := planOptions{}
+	cmd := &cobra.Command{
+		Use:   "plan --repo PATH|URL",
+		Short: "Print the actions the next reconcile cycle would take, doing nothing",
+		Long: `plan observes the repository (policies at the tip of the tracked branch, the status branch,
+proposals and training runs) and prints the actions the next cycle would take. Nothing is
+written, launched or opened. With -o json the output is {"commit", "actions": [...], "invalid": [...]}.
+
+Exit status: 0 success (whatever the plan), 1 failure, 2 invalid flags.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.stdout = cmd.OutOrStdout()
+			return runPlan(cmd.Context(), opts)
+		},
+	}
+	opts.bindFlags(cmd.Flags())
+	cmd.Flags().StringVarP(&opts.output, "output", "o", "table", "output format: table or json")
+	return cmd
+}
+
+// planOutput is the JSON output of modelops plan.
+type planOutput struct {
+	Commit  string              `json:"commit"`
+	Actions []reconciler.Action `json:"actions"`
+	Invalid []string            `json:"invalid"`
+}
+
+func runPlan(ctx context.Context, opts planOptions) error {
+	if opts.output != "table" && opts.output != "json" {
+		return invalidInput(fmt.Errorf("unknown output %q, want table or json", opts.output))
+	}
+	s, err := openStack(ctx, &opts.repoOptions, newLogger(slog.LevelWarn))
+	if err != nil {
+		return err
+	}
+	snap, actions, err := s.reconciler.Plan(ctx)
+	if err != nil {
+		return err
+	}
+	out := planOutput{Commit: snap.Commit, Actions: actions, Invalid: []string{}}
+	if out.Actions == nil {
+		out.Actions = []reconciler.Action{}
+	}
+	for _, e := range snap.Policies.Errors {
+		out.Invalid = append(out.Invalid, e.Error())
+	}
+	if opts.output == "json" {
+		enc := json.NewEncoder(opts.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	fmt.Fprintf(opts.stdout, "Plan at %s: %d model(s), %d action(s).\n", short(snap.Commit), len(snap.Policies.Policies), len(actions))
+	if len(actions) > 0 {
+		tw := tabwriter.NewWriter(opts.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "MODEL\tACTION\tREASON")
+		for _, a := range actions {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Model, a.Kind, a.Reason)
+		}
+		tw.Flush()
+	}
+	for _, e := range out.Invalid {
+		fmt.Fprintf(opts.stdout, "invalid, left alone: %s\n", e)
+	}
+	return nil
+}
+
+type reconcileOptions struct {
+	repoOptions
+	once   bool
+	output string
+	stdout io.Writer
+}
+
+func newReconcileCmd() *cobra.Command {
+	opts := reconcileOptions{}
+	cmd := &cobra.Command{
+		Use:   "reconcile --repo PATH|URL --once",
+		Short: "Run one reconcile cycle",
+		Long: `reconcile runs one cycle: observe, plan, apply, then record the observations on the status
+branch. Invalid policies are reported and left alone; every other model is reconciled. For the
+long-running reconciler, use modelops run.
+
+Exit status: 0 success, 1 when the cycle or one of its actions failed, 2 invalid flags.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.stdout = cmd.OutOrStdout()
+			return runReconcile(cmd.Context(), opts)
+		},
+	}
+	opts.bindFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&opts.once, "once", false, "run exactly one cycle (required; see modelops run)")
+	cmd.Flags().StringVarP(&opts.output, "output", "o", "table", "output format: table or json")
+	return cmd
+}
+
+func runReconcile(ctx context.Context, opts reconcileOptions) error {
+	if !opts.once {
+		return invalidInput(fmt.Errorf("reconcile runs one cycle: pass --once (modelops run keeps going)"))
+	}
+	if opts.output != "table" && opts.output != "json" {
+		return invalidInput(fmt.Errorf("unknown output %q, want table or json", opts.output))
+	}
+	s, err := openStack(ctx, &opts.repoOptions, newLogger(slog.LevelInfo))
+	if err != nil {
+		return err
+	}
+	res, err := s.reconciler.Cycle(ctx)
+	if res != nil {
+		printCycle(opts.stdout, opts.output, res)
+	}
+	if err != nil {
+		return err
+	}
+	if n := res.Failed(); n > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%d action(s) failed; they are retried on the next cycle", n)}
+	}
+	return nil
+}
+
+func printCycle(w io.Writer, output string, res *reconciler.CycleResult) {
+	if output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(res)
+		return
+	}
+	fmt.Fprintf(w, "Cycle at %s: %d model(s), %d action(s), %d failed.\n", short(res.Commit), res.Models, len(res.Actions), res.Failed())
+	if len(res.Actions) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "MODEL\tACTION\tRESULT")
+		for _, a := range res.Actions {
+			result := a.Detail
+			if a.Error != "" {
+				result = "FAILED: " + a.Error
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Action.Model, a.Action.Kind, result)
+		}
+		tw.Flush()
+	}
+	for _, e := range res.Invalid {
+		fmt.Fprintf(w, "invalid, left alone: %s\n", e)
+	}
+}
+
+func short(commit string) string {
+	if len(commit) > 12 {
+		return commit[:12]
+	}
+	return commit
+}

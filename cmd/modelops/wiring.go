@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/medimind/modelops/internal/driftcheck"
+	forgelocal "github.com/medimind/modelops/internal/forge/local"
+	"github.com/medimind/modelops/internal/git"
+	runnerlocal "github.com/medimind/modelops/internal/runner/local"
+	"github.com/medimind/modelops/internal/status"
+	"github.com/medimind/modelops/reconciler"
+)
+
+// repoOptions are the flags every command that works on a policy repository shares.
+type repoOptions struct {
+	repo        string
+	branch      string
+	stateDir    string
+	dataRoot    string
+	tokenFile   string
+	sshKey      string
+	knownHosts  string
+	authorName  string
+	authorEmail string
+}
+
+func (o *repoOptions) bindFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.repo, "repo", "", "policy repository: a local path, or an http(s)/ssh URL (required)")
+	fs.StringVar(&o.branch, "branch", "main", "the tracked branch holding the desired state")
+	fs.StringVar(&o.stateDir, "state-dir", "", "where local training runs and the repository mirror live (default: the user cache directory)")
+	fs.StringVar(&o.dataRoot, "data-root", "", "directory that policy data paths are relative to (default: the repository tree at the tip)")
+	fs.StringVar(&o.tokenFile, "git-token-file", "", "file holding the token for https remotes (or set MODELOPS_GIT_TOKEN)")
+	fs.StringVar(&o.sshKey, "ssh-key", "", "private key file for ssh remotes")
+	fs.StringVar(&o.knownHosts, "known-hosts", "", "known_hosts file for ssh remotes (default ~/.ssh/known_hosts)")
+	fs.StringVar(&o.authorName, "author-name", "modelops[bot]", "name on the reconciler's commits")
+	fs.StringVar(&o.authorEmail, "author-email", "modelops@users.noreply.github.com", "email on the reconciler's commits")
+}
+
+// stack is the reconciler and the adapters it was built from.
+type stack struct {
+	repo       *git.Repo
+	forge      *forgelocal.Forge
+	runner     *runnerlocal.Runner
+	status     *status.Store
+	reconciler *reconciler.Reconciler
+	bot        git.Signature
+	localPath  string // the repository's path when it is local
+}
+
+// trackedRepo adapts git.Repo to the reconciler's Repo: Sync fetches and reads the tip of
+// the tracked branch.
+type trackedRepo struct {
+	repo   *git.Repo
+	branch string
+}
+
+func (t trackedRepo) Sync(ctx context.Context) (string, error) {
+	if err := t.repo.Fetch(ctx); err != nil {
+		return "", err
+	}
+	return t.repo.Head(ctx, t.branch)
+}
+
+func (t trackedRepo) Tree(ctx context.Context, commit string) (fs.FS, error) {
+	return t.repo.Tree(ctx, commit)
+}
+
+// openStack builds the reconciler on the embedded defaults: local proposals, local process
+// runner, status branch in the same repository.
+func openStack(ctx context.Context, o *repoOptions, log *slog.Logger) (*stack, error) {
+	if o.repo == "" {
+		return nil, invalidInput(fmt.Errorf("--repo is required"))
+	}
+	stateDir, err := o.state()
+	if err != nil {
+		return nil, err
+	}
+	auth, err := o.auth()
+	if err != nil {
+		return nil, err
+	}
+	repo, err := git.Open(ctx, o.repo, git.Options{Auth: auth, Dir: filepath.Join(stateDir, "mirror")})
+	if err != nil {
+		return nil, err
+	}
+	bot := git.Signature{Name: o.authorName, Email: o.authorEmail}
+	s := &stack{repo: repo, bot: bot}
+	if isLocalPath(o.repo) {
+		s.localPath = o.repo
+	}
+	s.status = status.New(repo, status.Branch, bot)
+	s.forge = forgelocal.New(repo, o.branch, status.Branch, bot)
+
+	workDir := o.dataRoot
+	if workDir == "" {
+		workDir = s.localPath
+	}
+	var ropts []runnerlocal.Option
+	if workDir != "" {
+		abs, err := filepath.Abs(workDir)
+		if err != nil {
+			return nil, err
+		}
+		ropts = append(ropts, runnerlocal.WithWorkDir(abs))
+	}
+	s.runner, err = runnerlocal.New(filepath.Join(stateDir, "runs"), ropts...)
+	if err != nil {
+		return nil, err
+	}
+	opts := []reconciler.Option{reconciler.WithLogger(log)}
+	if o.dataRoot != "" {
+		opts = append(opts, reconciler.WithDataRoot(os.DirFS(o.dataRoot)))
+	} else if s.localPath != "" {
+		// A local repository's data files may be untracked (large files are often kept out of
+		// git), so read them from the working directory.
+		opts = append(opts, reconciler.WithDataRoot(os.DirFS(s.localPath)))
+	}
+	s.reconciler, err = reconciler.New(reconciler.Deps{
+		Repo:      trackedRepo{repo: repo, branch: o.branch},
+		Proposals: s.forge,
+		Runner:    s.runner,
+		Drift:     driftcheck.New(nil),
+		Status:    s.status,
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// state returns the state directory, by default one per repository in the user cache.
+func (o *repoOptions) state() (string, error) {
+	if o.stateDir != "" {
+		return o.stateDir, nil
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("find a state directory (set --state-dir): %w", err)
+	}
+	loc := o.repo
+	if isLocalPath(loc) {
+		if abs, err := filepath.Abs(loc); err == nil {
+			loc = abs
+		}
+	}
+	sum := sha256.Sum256([]byte(loc))
+	return filepath.Join(base, "modelops", hex.EncodeToString(sum[:8])), nil
+}
+
+// auth reads credentials from files or the environment, never from flag values, so they do
+// not show in the process list.
+func (o *repoOptions) auth() (git.Auth, error) {
+	a := git.Auth{SSHKeyPath: o.sshKey, KnownHostsPath: o.knownHosts}
+	if o.tokenFile != "" {
+		b, err := os.ReadFile(o.tokenFile)
+		if err != nil {
+			return a, fmt.Errorf("read --git-token-file: %w", err)
+		}
+		a.Password = strings.TrimSpace(string(b))
+	} else if tok := os.Getenv("MODELOPS_GIT_TOKEN"); tok != "" {
+		a.Password = tok
+	}
+	return a, nil
+}
+
+func isLocalPath(loc string) bool {
+	return !strings.Contains(loc, "://") && !strings.HasPrefix(loc, "git@")
+}
+
+// newLogger logs JSON, or text when stderr is a terminal.
+func newLogger(level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if isTerminal(os.Stderr) {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// since formats how long ago t was, for people.
+func since(now, t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return now.Sub(t).Round(time.Second).String() + " ago"
+}

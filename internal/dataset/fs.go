@@ -1,0 +1,58 @@
+package dataset
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+)
+
+// ReadFS reads the table in the file name of fsys, as Read does. A file of the operating
+// system (os.DirFS) is read in place; any other file system, such as a git tree, is read
+// into memory first.
+func ReadFS(fsys fs.FS, name string, opts Options) (*Table, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err // an *fs.PathError, naming the file
+	}
+	if osf, ok := f.(*os.File); ok {
+		full := osf.Name()
+		osf.Close()
+		return Read(full, opts)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	return ReadBytes(b, name, opts)
+}
+
+// ReadBytes reads a table held in memory; source names it in errors. The format is found
+// as Read finds it: by content first, then by the extension of source.
+func ReadBytes(b []byte, source string, opts Options) (*Table, error) {
+	if len(b) == 0 {
+		return nil, &DataError{Source: source, Msg: "empty file, want a header row (CSV) or a Parquet file"}
+	}
+	ext := strings.ToLower(path.Ext(source))
+	switch {
+	case bytes.HasPrefix(b, []byte("PAR1")) || ext == ".parquet" || ext == ".pq":
+		return ReadParquet(bytes.NewReader(b), int64(len(b)), source, opts)
+	case bytes.HasPrefix(b, []byte{0x1f, 0x8b}) || ext == ".gz":
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, &DataError{Source: source, Msg: "not a valid gzip file", Err: err}
+		}
+		text, err := io.ReadAll(zr)
+		if err != nil {
+			return nil, &DataError{Source: source, Msg: "not a valid gzip file", Err: err}
+		}
+		return ReadCSV(bytes.NewReader(text), source, opts)
+	default:
+		return ReadCSV(bytes.NewReader(b), source, opts)
+	}
+}

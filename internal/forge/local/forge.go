@@ -1,0 +1,342 @@
+// Package local is the embedded proposal forge: a proposal is a branch
+// modelops/<model>/<kind> holding the proposed edit on top of the tracked branch, plus a
+// record on the status branch. People review with `modelops proposals` and merge with a real
+// merge commit on the tracked branch, as they would merge a pull request.
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/medimind/modelops/internal/git"
+	"github.com/medimind/modelops/policies"
+	"github.com/medimind/modelops/reconciler"
+)
+
+var _ reconciler.Proposals = (*Forge)(nil)
+
+// ErrNotFound is returned when no proposal matches.
+var ErrNotFound = errors.New("proposal not found")
+
+// State is a proposal's lifecycle state.
+type State string
+
+// Proposal states.
+const (
+	StateOpen     State = "open"
+	StateMerged   State = "merged"
+	StateDeclined State = "declined" // closed by a person
+	StateClosed   State = "closed"   // closed by modelops, with a reason
+)
+
+// Record is a proposal as stored on the status branch.
+type Record struct {
+	Model    string                  `json:"model"`
+	Kind     reconciler.ProposalKind `json:"kind"`
+	State    State                   `json:"state"`
+	Key      string                  `json:"key"`
+	Digest   string                  `json:"digest"`
+	Title    string                  `json:"title"`
+	Body     string                  `json:"body"`
+	Branch   string                  `json:"branch"`
+	Base     string                  `json:"base"`
+	Head     string                  `json:"head"`
+	File     string                  `json:"file"`
+	Opened   time.Time               `json:"opened"`
+	Updated  time.Time               `json:"updated"`
+	Closed   time.Time               `json:"closed,omitzero"`
+	Merge    string                  `json:"merge,omitempty"`
+	Comments []Comment               `json:"comments,omitempty"`
+}
+
+// Comment is a note on a proposal (why it was updated or closed).
+type Comment struct {
+	At   time.Time `json:"at"`
+	By   string    `json:"by"`
+	Text string    `json:"text"`
+}
+
+// ID is how people name a proposal on the command line: <model>/<kind>.
+func (r Record) ID() string { return r.Model + "/" + string(r.Kind) }
+
+// Forge keeps proposals as branches of repo.
+type Forge struct {
+	repo    *git.Repo
+	tracked string
+	status  string
+	bot     git.Signature
+	now     func() time.Time
+
+	mu sync.Mutex // serialises writes of proposal branches and records
+}
+
+// New returns a forge for repo, proposing against branch tracked and keeping records on the
+// status branch, committing as bot.
+func New(repo *git.Repo, tracked, statusBranch string, bot git.Signature) *Forge {
+	return &Forge{repo: repo, tracked: tracked, status: statusBranch, bot: bot, now: time.Now}
+}
+
+// WithClock sets the forge's clock (tests, the demo).
+func (f *Forge) WithClock(now func() time.Time) *Forge { f.now = now; return f }
+
+// BranchName is the branch of the proposal of (model, kind).
+func BranchName(model string, kind reconciler.ProposalKind) string {
+	return fmt.Sprintf("modelops/%s/%s", model, kind)
+}
+
+func recordPath(model string, kind reconciler.ProposalKind) string {
+	return fmt.Sprintf("proposals/%s/%s.json", model, kind)
+}
+
+// Records returns every proposal record, by ID.
+func (f *Forge) Records(ctx context.Context) ([]Record, error) {
+	tip, err := f.repo.Head(ctx, f.status)
+	if errors.Is(err, git.ErrBranchNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	files, err := f.repo.Tree(ctx, tip)
+	if err != nil {
+		return nil, err
+	}
+	var out []Record
+	err = fs.WalkDir(files, "proposals", func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p == "proposals" {
+			return fs.SkipDir
+		}
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(files, p)
+		if err != nil {
+			return err
+		}
+		var r Record
+		if err := json.Unmarshal(b, &r); err != nil {
+			return fmt.Errorf("parse proposal record %s: %w", p, err)
+		}
+		out = append(out, r)
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ID() < out[j].ID() })
+	return out, err
+}
+
+// Get returns the record of a proposal by its ID (<model>/<kind>).
+func (f *Forge) Get(ctx context.Context, id string) (Record, error) {
+	recs, err := f.Records(ctx)
+	if err != nil {
+		return Record{}, err
+	}
+	for _, r := range recs {
+		if r.ID() == id {
+			return r, nil
+		}
+	}
+	return Record{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+}
+
+// List returns open proposals and declined ones. An open proposal whose head is already in
+// the tracked branch (merged by other means, e.g. a fast-forward) counts as merged.
+func (f *Forge) List(ctx context.Context) ([]reconciler.Proposal, error) {
+	recs, err := f.Records(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []reconciler.Proposal
+	for _, r := range recs {
+		var state reconciler.ProposalState
+		switch r.State {
+		case StateOpen:
+			state = reconciler.ProposalOpen
+		case StateDeclined:
+			state = reconciler.ProposalDeclined
+		default:
+			continue
+		}
+		out = append(out, reconciler.Proposal{
+			Model: r.Model, Kind: r.Kind, State: state, Key: r.Key, Digest: r.Digest,
+			Title: r.Title, Branch: r.Branch, URL: r.ID(),
+		})
+	}
+	return out, nil
+}
+
+// Ensure builds the proposal branch from req.Base with req.Edits applied to req.File, and
+// writes its record. An open proposal with the same key, digest and base is left as it is.
+func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (reconciler.Proposal, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	branch := BranchName(req.Model, req.Kind)
+	old, err := f.Get(ctx, req.Model+"/"+string(req.Kind))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return reconciler.Proposal{}, err
+	}
+	exists := err == nil && old.State == StateOpen
+	if exists && old.Key == req.Key && old.Digest == req.Digest && old.Base == req.Base {
+		return toProposal(old), nil
+	}
+
+	src, err := f.repo.ReadFile(ctx, req.Base, req.File)
+	if err != nil {
+		return reconciler.Proposal{}, fmt.Errorf("read %s at %s: %w", req.File, req.Base, err)
+	}
+	edited, err := policies.Apply(src, req.Model, req.Edits...)
+	if err != nil {
+		return reconciler.Proposal{}, fmt.Errorf("edit %s: %w", req.File, err)
+	}
+	if err := f.repo.ResetBranch(ctx, branch, req.Base); err != nil {
+		return reconciler.Proposal{}, err
+	}
+	trailers := make([]git.Trailer, 0, len(req.Trailers))
+	for _, k := range sortedKeys(req.Trailers) {
+		trailers = append(trailers, git.Trailer{Key: k, Value: req.Trailers[k]})
+	}
+	head, err := f.repo.Commit(ctx, branch, git.Change{
+		Files:    map[string][]byte{req.File: edited},
+		Message:  req.Title + "\n\n" + describeEdits(req.Edits),
+		Trailers: trailers,
+		Author:   f.bot,
+	})
+	if err != nil {
+		return reconciler.Proposal{}, fmt.Errorf("commit proposal %s: %w", branch, err)
+	}
+	if err := f.repo.Push(ctx, branch, true); err != nil {
+		return reconciler.Proposal{}, fmt.Errorf("push proposal %s: %w", branch, err)
+	}
+
+	now := f.now()
+	rec := Record{
+		Model: req.Model, Kind: req.Kind, State: StateOpen, Key: req.Key, Digest: req.Digest,
+		Title: req.Title, Body: req.Body, Branch: branch, Base: req.Base, Head: head, File: req.File,
+		Opened: now, Updated: now,
+	}
+	if exists {
+		rec.Opened = old.Opened
+		rec.Comments = append(old.Comments, Comment{At: now, By: f.bot.Name, Text: "Updated: the evidence or the tracked branch changed."})
+	}
+	if err := f.writeRecord(ctx, rec, "modelops: "+verb(exists)+" proposal "+rec.ID()); err != nil {
+		return reconciler.Proposal{}, err
+	}
+	return toProposal(rec), nil
+}
+
+// Close closes the open proposal of (model, kind) with a comment; its branch is deleted.
+func (f *Forge) Close(ctx context.Context, model string, kind reconciler.ProposalKind, reason string) error {
+	return f.close(ctx, model+"/"+string(kind), StateClosed, f.bot.Name, reason)
+}
+
+// Decline is a person closing a proposal without merging it.
+func (f *Forge) Decline(ctx context.Context, id, by, reason string) error {
+	return f.close(ctx, id, StateDeclined, by, reason)
+}
+
+func (f *Forge) close(ctx context.Context, id string, state State, by, reason string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rec, err := f.Get(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if rec.State != StateOpen {
+		return nil
+	}
+	now := f.now()
+	rec.State, rec.Closed, rec.Updated = state, now, now
+	rec.Comments = append(rec.Comments, Comment{At: now, By: by, Text: "Closed: " + reason})
+	if err := f.writeRecord(ctx, rec, fmt.Sprintf("modelops: close proposal %s\n\n%s", id, reason)); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Merge merges an open proposal into the tracked branch with a merge commit authored by a
+// person, as merging a pull request does, and marks it merged.
+func (f *Forge) Merge(ctx context.Context, id string, by git.Signature) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rec, err := f.Get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if rec.State != StateOpen {
+		return "", fmt.Errorf("proposal %s is %s, not open", id, rec.State)
+	}
+	msg := fmt.Sprintf("Merge proposal %s\n\n%s", id, rec.Title)
+	merge, err := f.repo.Merge(ctx, f.tracked, rec.Branch, msg, by)
+	if err != nil {
+		return "", fmt.Errorf("merge %s into %s: %w", rec.Branch, f.tracked, err)
+	}
+	if err := f.repo.Push(ctx, f.tracked, false); err != nil {
+		return "", fmt.Errorf("push %s: %w", f.tracked, err)
+	}
+	now := f.now()
+	rec.State, rec.Merge, rec.Closed, rec.Updated = StateMerged, merge, now, now
+	rec.Comments = append(rec.Comments, Comment{At: now, By: by.Name, Text: "Merged as " + merge})
+	if err := f.writeRecord(ctx, rec, "modelops: proposal "+id+" merged"); err != nil {
+		return "", err
+	}
+	return merge, nil
+}
+
+func (f *Forge) writeRecord(ctx context.Context, rec Record, msg string) error {
+	b, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = f.repo.UpdateBranch(ctx, f.status, func(string, fs.FS) (git.Change, error) {
+		return git.Change{
+			Files:   map[string][]byte{recordPath(rec.Model, rec.Kind): append(b, '\n')},
+			Message: msg,
+			Trailers: []git.Trailer{
+				{Key: "Modelops-Action", Value: "proposal-" + string(rec.State)},
+				{Key: "Modelops-Model", Value: rec.Model},
+			},
+			Author: f.bot,
+		}, nil
+	})
+	if err != nil && !errors.Is(err, git.ErrNoChange) {
+		return fmt.Errorf("record proposal %s: %w", rec.ID(), err)
+	}
+	return nil
+}
+
+func toProposal(r Record) reconciler.Proposal {
+	return reconciler.Proposal{Model: r.Model, Kind: r.Kind, State: reconciler.ProposalOpen, Key: r.Key, Digest: r.Digest, Title: r.Title, Branch: r.Branch, URL: r.ID()}
+}
+
+func describeEdits(edits []policies.Edit) string {
+	var lines []string
+	for _, e := range edits {
+		lines = append(lines, "- "+e.Describe())
+	}
+	return strings.Join(lines, "\n")
+}
+
+func verb(update bool) string {
+	if update {
+		return "update"
+	}
+	return "open"
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
