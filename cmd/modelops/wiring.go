@@ -77,8 +77,8 @@ func (t trackedRepo) Tree(ctx context.Context, commit string) (fs.FS, error) {
 }
 
 // openStack builds the reconciler on the embedded defaults: local proposals, local process
-// runner, status branch in the same repository.
-func openStack(ctx context.Context, o *repoOptions, log *slog.Logger) (*stack, error) {
+// runner, status branch in the same repository. extra options go to the reconciler last.
+func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...reconciler.Option) (*stack, error) {
 	if o.repo == "" {
 		return nil, invalidInput(fmt.Errorf("--repo is required"))
 	}
@@ -126,6 +126,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger) (*stack, e
 		// git), so read them from the working directory.
 		opts = append(opts, reconciler.WithDataRoot(os.DirFS(s.localPath)))
 	}
+	opts = append(opts, extra...)
 	s.reconciler, err = reconciler.New(reconciler.Deps{
 		Repo:      trackedRepo{repo: repo, branch: o.branch},
 		Proposals: s.forge,

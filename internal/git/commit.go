@@ -89,6 +89,14 @@ func (r *Repo) commitOnLocked(branch string, parent plumbing.Hash, c Change) (pl
 		}
 		changes[p] = &treeEntry{hash: h}
 	}
+	if parent.IsZero() {
+		// The first commit of a new branch: no parent, no base tree.
+		tree, err := r.applyChanges(nil, changes)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		return r.writeCommitLocked(branch, parent, tree, nil, msg, c.Author)
+	}
 	pc, err := object.GetCommit(r.repo.Storer, parent)
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("read commit %s: %w", parent, err)
@@ -123,7 +131,13 @@ func (r *Repo) writeCommitLocked(branch string, old, tree plumbing.Hash, parents
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	err = r.repo.Storer.CheckAndSetReference(plumbing.NewHashReference(name, h), plumbing.NewHashReference(name, old))
+	var expect *plumbing.Reference // nil: the branch is new
+	if !old.IsZero() {
+		expect = plumbing.NewHashReference(name, old)
+	} else if _, err := r.repo.Storer.Reference(name); err == nil {
+		return plumbing.ZeroHash, fmt.Errorf("create %s: %w: it exists already", branch, ErrNonFastForward)
+	}
+	err = r.repo.Storer.CheckAndSetReference(plumbing.NewHashReference(name, h), expect)
 	if errors.Is(err, storage.ErrReferenceHasChanged) {
 		return plumbing.ZeroHash, fmt.Errorf("move %s: %w: %w", branch, ErrNonFastForward, err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
 	"k8s.io/apimachinery/pkg/util/wait"
 )
 
@@ -98,12 +99,17 @@ func (r *Repo) updateOnce(ctx context.Context, branch string, edit EditFunc) (st
 		return "", fmt.Errorf("update %s: %w", branch, err)
 	}
 	tip, err := r.Head(ctx, branch)
-	if err != nil {
+	var files fs.FS
+	switch {
+	case errors.Is(err, ErrBranchNotFound) && strings.HasPrefix(branch, ForcePrefix):
+		// The reconciler's own branches (the status branch) start empty, without history.
+		tip, files = plumbing.ZeroHash.String(), emptyFS{}
+	case err != nil:
 		return "", fmt.Errorf("update %s: %w", branch, err)
-	}
-	files, err := r.Tree(ctx, tip)
-	if err != nil {
-		return "", fmt.Errorf("update %s: %w", branch, err)
+	default:
+		if files, err = r.Tree(ctx, tip); err != nil {
+			return "", fmt.Errorf("update %s: %w", branch, err)
+		}
 	}
 	change, err := edit(tip, files)
 	if err != nil {
@@ -119,4 +125,11 @@ func (r *Repo) updateOnce(ctx context.Context, branch string, edit EditFunc) (st
 		return "", fmt.Errorf("update %s: %w", branch, err)
 	}
 	return h.String(), nil
+}
+
+// emptyFS is the tree of a branch that does not exist yet.
+type emptyFS struct{}
+
+func (emptyFS) Open(name string) (fs.File, error) {
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 }
