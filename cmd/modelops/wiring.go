@@ -33,6 +33,8 @@ type repoOptions struct {
 	knownHosts  string
 	authorName  string
 	authorEmail string
+	// now, when set, is the clock of every part of the stack (the demo simulates days).
+	now func() time.Time
 }
 
 func (o *repoOptions) bindFlags(fs *pflag.FlagSet) {
@@ -101,12 +103,18 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 	}
 	s.status = status.New(repo, status.Branch, bot)
 	s.forge = forgelocal.New(repo, o.branch, status.Branch, bot)
+	if o.now != nil {
+		s.forge.WithClock(o.now)
+	}
 
 	workDir := o.dataRoot
 	if workDir == "" {
 		workDir = s.localPath
 	}
 	var ropts []runnerlocal.Option
+	if o.now != nil {
+		ropts = append(ropts, runnerlocal.WithClock(o.now))
+	}
 	if workDir != "" {
 		abs, err := filepath.Abs(workDir)
 		if err != nil {
@@ -119,6 +127,9 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 		return nil, err
 	}
 	opts := []reconciler.Option{reconciler.WithLogger(log)}
+	if o.now != nil {
+		opts = append(opts, reconciler.WithClock(o.now))
+	}
 	if o.dataRoot != "" {
 		opts = append(opts, reconciler.WithDataRoot(os.DirFS(o.dataRoot)))
 	} else if s.localPath != "" {
