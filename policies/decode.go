@@ -49,20 +49,13 @@ func (p *Policy) Errorf(field, format string, args ...any) *FieldError {
 // *FieldError), each positioned at file:line:col. Documents whose apiVersion is not in group
 // modelops.medimind.io are ignored (other YAML may live in the repo); a modelops group doc of
 // an unknown version/kind is an error. A document with any problem is not returned.
-func Parse(file string, data []byte) (policies []*Policy, err error) {
+func Parse(file string, data []byte) ([]*Policy, error) {
+	var policies []*Policy
 	var errs []error
-	defer func() {
-		// The YAML parser panics on a few malformed inputs; a policy file must never bring
-		// the process down, so such a panic becomes an error about the file.
-		if r := recover(); r != nil {
-			errs = append(errs, &FieldError{File: file, Message: fmt.Sprintf("parse YAML: %v", r)})
-			policies, err = nil, multiError(errs)
-		}
-	}()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for doc := 0; ; doc++ {
 		var root yaml.Node
-		if derr := dec.Decode(&root); derr != nil {
+		if derr := safeDecode(dec.Decode, &root); derr != nil {
 			if !errors.Is(derr, io.EOF) {
 				errs = append(errs, syntaxError(file, data, derr))
 			}
@@ -76,6 +69,18 @@ func Parse(file string, data []byte) (policies []*Policy, err error) {
 	}
 	sortErrors(errs)
 	return policies, multiError(errs)
+}
+
+// safeDecode calls a yaml.v3 decode function. The library panics on a few malformed inputs
+// (for example "internal error: unexpected tail comment event"); a policy file must never
+// bring the process down, so such a panic becomes an error.
+func safeDecode(decode func(any) error, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml: %v", r)
+		}
+	}()
+	return decode(v)
 }
 
 // yamlLine finds the line number yaml.v3 puts in its messages ("yaml: line 7: ...").
@@ -166,7 +171,7 @@ func parseDocument(file string, doc int, root *yaml.Node, size int) (*Policy, []
 
 	d.walk(root, modelPolicyType, "", nil)
 	var mp ModelPolicy
-	if err := root.Decode(&mp); err != nil {
+	if err := safeDecode(root.Decode, &mp); err != nil {
 		var terr *yaml.TypeError
 		switch {
 		case len(d.errs) > 0:

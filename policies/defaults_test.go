@@ -147,4 +147,3 @@ func deepCopy(t *testing.T, p ModelPolicy) ModelPolicy {
 	}
 	return out
 }
-

@@ -1,0 +1,285 @@
+package policies
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+)
+
+func policyYAML(name string) string {
+	return fmt.Sprintf("apiVersion: modelops.medimind.io/v1alpha1\nkind: ModelPolicy\nmetadata:\n  name: %s\nspec:\n  production: {version: \"1\"}\n", name)
+}
+
+func file(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
+
+func names(s *Set) []string {
+	var out []string
+	for _, p := range s.Policies {
+		out = append(out, p.Metadata.Name+"@"+p.File)
+	}
+	return out
+}
+
+func errorStrings(s *Set) []string {
+	var out []string
+	for _, e := range s.Errors {
+		out = append(out, e.Error())
+	}
+	return out
+}
+
+func TestLoad(t *testing.T) {
+	tests := []struct {
+		name     string
+		fsys     fstest.MapFS
+		policies []string
+		errs     []string
+	}{
+		{
+			name: "yaml and yml files anywhere are read, other files are not",
+			fsys: fstest.MapFS{
+				"models/a.yaml":     file(policyYAML("a")),
+				"models/deep/b.yml": file(policyYAML("b")),
+				"c.yaml":            file(policyYAML("c")),
+				"models/d.json":     file(policyYAML("d")),
+				"README.md":         file(policyYAML("e")),
+			},
+			policies: []string{"a@models/a.yaml", "b@models/deep/b.yml", "c@c.yaml"},
+		},
+		{
+			name: "the .git directory is skipped",
+			fsys: fstest.MapFS{
+				"models/a.yaml":      file(policyYAML("a")),
+				".git/config.yaml":   file(policyYAML("x")),
+				"sub/.git/hook.yaml": file("not: [valid"),
+			},
+			policies: []string{"a@models/a.yaml"},
+		},
+		{
+			name: "paths in .modelopsignore are skipped, with gitignore syntax and negation",
+			fsys: fstest.MapFS{
+				".modelopsignore":            file("# drafts\n*.draft.yaml\narchive/\n!keep.draft.yaml\n"),
+				"models/a.yaml":              file(policyYAML("a")),
+				"models/b.draft.yaml":        file("broken: [yaml"),
+				"models/keep.draft.yaml":     file(policyYAML("keep")),
+				"archive/old.yaml":           file(policyYAML("a")),
+				"models/archive/x.yaml":      file(policyYAML("a")),
+				"models/archive.yaml":        file(policyYAML("archived")),
+				"models/sub/.modelopsignore": file("local.yaml\n"),
+				"models/sub/local.yaml":      file("broken: [yaml"),
+				"models/sub/other.yaml":      file(policyYAML("other")),
+				"local.yaml":                 file(policyYAML("local")),
+			},
+			policies: []string{"a@models/a.yaml", "archived@models/archive.yaml", "keep@models/keep.draft.yaml", "local@local.yaml", "other@models/sub/other.yaml"},
+		},
+		{
+			name: "a duplicate name names both files and lines, and neither is kept",
+			fsys: fstest.MapFS{
+				"models/a.yaml": file(policyYAML("sepsis")),
+				"models/b.yaml": file("# copy\n" + policyYAML("sepsis")),
+				"models/c.yaml": file(policyYAML("other")),
+			},
+			policies: []string{"other@models/c.yaml"},
+			errs: []string{
+				`models/a.yaml:4:9: metadata.name: duplicate name "sepsis", also defined at models/b.yaml:5:9`,
+				`models/b.yaml:5:9: metadata.name: duplicate name "sepsis", also defined at models/a.yaml:4:9`,
+			},
+		},
+		{
+			name: "an invalid file does not stop the others, and errors come sorted by file and line",
+			fsys: fstest.MapFS{
+				"z.yaml": file(strings.Replace(policyYAML("z"), `version: "1"`, `version: "1", uri: [x]`, 1)),
+				"a.yaml": file("apiVersion: modelops.medimind.io/v1alpha1\nkind: ModelPolicy\nmetadata: {name: Bad}\nspec: {bogus: 1}\n"),
+				"m.yaml": file(policyYAML("m")),
+			},
+			policies: []string{"m@m.yaml"},
+			errs: []string{
+				`a.yaml:3:18: metadata.name: must be a DNS-1123 label, got "Bad": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+				"a.yaml:4:8: spec.bogus: unknown field, expected one of suspend, production, canary, data, drift, metrics, retrain, promotion, canaryAnalysis",
+				"z.yaml:6:35: spec.production.uri: expected a single value, got a list",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set, err := Load(tt.fsys)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if got := names(set); !reflect.DeepEqual(got, tt.policies) {
+				t.Errorf("policies:\n got %q\nwant %q", got, tt.policies)
+			}
+			if got := errorStrings(set); !reflect.DeepEqual(got, tt.errs) {
+				t.Errorf("errors:\n got %q\nwant %q", got, tt.errs)
+			}
+			if (set.Err() == nil) != (len(tt.errs) == 0) {
+				t.Errorf("Err() = %v with %d errors", set.Err(), len(tt.errs))
+			}
+		})
+	}
+}
+
+func TestSetErrIsAMultierrorOfFieldErrors(t *testing.T) {
+	set, err := Load(fstest.MapFS{"a.yaml": file("apiVersion: modelops.medimind.io/v1alpha1\nkind: ModelPolicy\nmetadata: {}\nspec: {canary: {weight: 101}}\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var merr *multierror.Error
+	if !errors.As(set.Err(), &merr) || len(merr.Errors) != 4 {
+		t.Fatalf("Err() = %#v, want a *multierror.Error of 4", set.Err())
+	}
+	for _, e := range merr.Errors {
+		if _, ok := e.(*FieldError); !ok {
+			t.Errorf("%v is %T, want *FieldError", e, e)
+		}
+	}
+	want := "a.yaml:3:11: metadata.name: is required\n" +
+		"a.yaml:4:16: spec.canary: a canary needs spec.production to compare with\n" +
+		"a.yaml:4:16: spec.canary.version: is required\n" +
+		"a.yaml:4:25: spec.canary.weight: must be between 0 and 100, got 101"
+	if got := set.Err().Error(); got != want {
+		t.Errorf("Err().Error():\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestLoadDirReadsTheExampleRepositoryClean(t *testing.T) {
+	set, err := LoadDir("../examples/policy-repo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := set.Err(); err != nil {
+		t.Fatalf("the examples are invalid:\n%v", err)
+	}
+	want := []string{
+		"deterioration-wearable@models/deterioration-wearable.yaml",
+		"readmission-30d@models/readmission-30d.yaml",
+		"sepsis-risk@models/sepsis-risk.yaml",
+	}
+	if got := names(set); !reflect.DeepEqual(got, want) {
+		t.Errorf("policies = %q, want %q (drafts, notes and kustomization skipped)", got, want)
+	}
+	if p := set.Get("sepsis-risk"); p == nil || p.Spec.Data.Groups["omics"].Pattern == "" {
+		t.Errorf("Get(sepsis-risk) = %v, want the policy with its omics pattern", p)
+	}
+	if set.Get("nope") != nil {
+		t.Error("Get(nope) found a policy")
+	}
+}
+
+func TestLoadDirRejectsDataPathsThatSymlinkOutOfTheRoot(t *testing.T) {
+	outside := t.TempDir()
+	root := t.TempDir()
+	write := func(rel, content string) {
+		t.Helper()
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	withData := func(name, ref, cur string) string {
+		return policyYAML(name) + fmt.Sprintf("  data:\n    reference: {path: %s}\n    current: {path: %s}\n", ref, cur)
+	}
+	write("data/inside/ref.csv", "a\n1\n")
+	must(t, os.Symlink(outside, filepath.Join(root, "data", "escape")))
+	must(t, os.Symlink(filepath.Join(root, "data", "inside"), filepath.Join(root, "data", "ok")))
+	must(t, os.Symlink("../../../../../../../nowhere", filepath.Join(root, "data", "dangling")))
+	write("models/a.yaml", withData("a", "data/escape/ref.csv", "data/inside/ref.csv"))
+	write("models/b.yaml", withData("b", "data/ok/ref.csv", "data/not-yet/current.csv"))
+	write("models/c.yaml", withData("c", "data/inside/ref.csv", "data/dangling"))
+
+	set, err := LoadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := names(set), []string{"b@models/b.yaml"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("policies = %q, want %q", got, want)
+	}
+	errs := errorStrings(set)
+	if len(errs) != 2 ||
+		!strings.HasPrefix(errs[0], `models/a.yaml:8:23: spec.data.reference.path: must stay inside the repository root, got "data/escape/ref.csv", which resolves through a symlink to `) ||
+		!strings.HasPrefix(errs[1], `models/c.yaml:9:21: spec.data.current.path: must stay inside the repository root, got "data/dangling", which resolves through a symlink to `) {
+		t.Errorf("errors = %q", errs)
+	}
+}
+
+func TestLoadDirFailsOnAMissingRoot(t *testing.T) {
+	if _, err := LoadDir(filepath.Join(t.TempDir(), "absent")); err == nil {
+		t.Fatal("LoadDir of a missing directory succeeded")
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BenchmarkLoad10k measures LoadDir on a repository of 10,000 realistic policy files: the
+// three example policies in turn, renamed, in 50 team directories.
+func BenchmarkLoad10k(b *testing.B) {
+	root := b.TempDir()
+	examples, err := filepath.Glob("../examples/policy-repo/models/*.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var templates []string
+	for _, e := range examples {
+		if strings.HasSuffix(e, ".draft.yaml") {
+			continue
+		}
+		data, err := os.ReadFile(e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		name := strings.TrimSuffix(filepath.Base(e), ".yaml")
+		templates = append(templates, strings.ReplaceAll(string(data), "name: "+name, "name: NAME"))
+	}
+	const n = 10000
+	for i := range n {
+		dir := filepath.Join(root, "models", fmt.Sprintf("team-%02d", i%50))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		name := fmt.Sprintf("model-%05d", i)
+		data := strings.Replace(templates[i%len(templates)], "name: NAME", "name: "+name, 1)
+		if err := os.WriteFile(filepath.Join(dir, name+".yaml"), []byte(data), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// The CPU time per load is reported beside the wall time: on a shared machine the wall
+	// time says more about the neighbours than about LoadDir.
+	cpu0 := cpuTime(b)
+	b.ResetTimer()
+	for b.Loop() {
+		set, err := LoadDir(root)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(set.Policies) != n || len(set.Errors) != 0 {
+			b.Fatalf("loaded %d policies and %d errors (%v), want %d and none", len(set.Policies), len(set.Errors), set.Err(), n)
+		}
+	}
+	b.ReportMetric((cpuTime(b)-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+}
+
+// cpuTime is the user and system CPU time the process has used.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
