@@ -5,6 +5,7 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,8 +23,12 @@ import (
 
 var _ reconciler.Proposals = (*Forge)(nil)
 
-// ErrNotFound is returned when no proposal matches.
-var ErrNotFound = errors.New("proposal not found")
+var (
+	// ErrNotFound is returned when no proposal matches.
+	ErrNotFound = errors.New("proposal not found")
+	// ErrNothingToPropose is returned when the tracked branch already holds the change.
+	ErrNothingToPropose = errors.New("the tracked branch already holds the change")
+)
 
 // State is a proposal's lifecycle state.
 type State string
@@ -194,6 +199,9 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 	if err != nil {
 		return reconciler.Proposal{}, fmt.Errorf("edit %s: %w", req.File, err)
 	}
+	if bytes.Equal(edited, src) {
+		return reconciler.Proposal{}, fmt.Errorf("propose %s: %w", describeEdits(req.Edits), ErrNothingToPropose)
+	}
 	if err := f.repo.ResetBranch(ctx, branch, req.Base); err != nil {
 		return reconciler.Proposal{}, err
 	}
@@ -230,7 +238,8 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 	return toProposal(rec), nil
 }
 
-// Close closes the open proposal of (model, kind) with a comment; its branch is deleted.
+// Close closes the open proposal of (model, kind) with a comment. The branch stays, for the
+// record.
 func (f *Forge) Close(ctx context.Context, model string, kind reconciler.ProposalKind, reason string) error {
 	return f.close(ctx, model+"/"+string(kind), StateClosed, f.bot.Name, reason)
 }

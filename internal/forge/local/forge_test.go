@@ -1,0 +1,200 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/medimind/modelops/internal/git"
+	"github.com/medimind/modelops/internal/testutil/gitserver"
+	"github.com/medimind/modelops/policies"
+	"github.com/medimind/modelops/reconciler"
+)
+
+var (
+	bot = git.Signature{Name: "modelops[bot]", Email: "bot@example.com"}
+	ana = git.Signature{Name: "Ana Reviewer", Email: "ana@hospital.example"}
+)
+
+// setup serves the test repository over HTTP on loopback and opens it as the reconciler does.
+func setup(t *testing.T) (*gitserver.Server, *git.Repo, *Forge, string) {
+	t.Helper()
+	srv := gitserver.New(t, gitserver.Options{})
+	url := srv.Seed(t, "policies.git", "main", "testdata/repo")
+	ctx := context.Background()
+	repo, err := git.Open(ctx, url, git.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := repo.Head(ctx, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, repo, New(repo, "main", "modelops/status", bot), base
+}
+
+func retrainRequest(base, digest string) reconciler.ProposalRequest {
+	return reconciler.ProposalRequest{
+		Model: "sepsis-risk", Kind: reconciler.ProposalRetrain, Key: "generation-7", Digest: digest,
+		Title: "Retrain sepsis-risk: generation 6 → 7 (drift)", Body: "<!-- modelops:proposal -->\nevidence " + digest,
+		Base: base, File: "models/sepsis-risk.yaml",
+		Edits:    []policies.Edit{policies.SetRetrainGeneration{From: 6, To: 7}},
+		Trailers: map[string]string{"Modelops-Action": "propose-retrain", "Modelops-Model": "sepsis-risk"},
+	}
+}
+
+// serverRef reads a ref in the server's own repository.
+func serverRef(t *testing.T, srv *gitserver.Server, ref string) string {
+	t.Helper()
+	r, err := gogit.PlainOpen(srv.Dir("policies.git"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := r.Reference(plumbing.ReferenceName(ref), true)
+	if err != nil {
+		return ""
+	}
+	return h.Hash().String()
+}
+
+func TestEnsureOpensOneProposalWithAMinimalEdit(t *testing.T) {
+	srv, repo, f, base := setup(t)
+	ctx := context.Background()
+
+	p, err := f.Ensure(ctx, retrainRequest(base, "d1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Branch != "modelops/sepsis-risk/retrain" || p.Key != "generation-7" || p.State != reconciler.ProposalOpen {
+		t.Fatalf("Ensure = %+v", p)
+	}
+	head := serverRef(t, srv, "refs/heads/modelops/sepsis-risk/retrain")
+	if head == "" {
+		t.Fatal("the proposal branch was not pushed")
+	}
+	before, _ := repo.ReadFile(ctx, base, "models/sepsis-risk.yaml")
+	after, _ := repo.ReadFile(ctx, head, "models/sepsis-risk.yaml")
+	want := strings.Replace(string(before), "generation: 6   #", "generation: 7   #", 1)
+	if string(after) != want {
+		t.Fatalf("proposed file:\n%s\nwant only the generation line changed:\n%s", after, want)
+	}
+	commits, err := repo.Log(ctx, "", head, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(commits) < 1 || !strings.Contains(commits[0].Message, "Modelops-Action: propose-retrain") {
+		t.Fatalf("proposal commit message lacks its trailers: %+v", commits)
+	}
+
+	// Ensuring the same proposal again changes nothing, on the server either.
+	statusTip := serverRef(t, srv, "refs/heads/modelops/status")
+	if _, err := f.Ensure(ctx, retrainRequest(base, "d1")); err != nil {
+		t.Fatal(err)
+	}
+	if got := serverRef(t, srv, "refs/heads/modelops/sepsis-risk/retrain"); got != head {
+		t.Fatalf("an identical Ensure moved the branch %s → %s", head, got)
+	}
+	if got := serverRef(t, srv, "refs/heads/modelops/status"); got != statusTip {
+		t.Fatal("an identical Ensure rewrote the record")
+	}
+
+	// New evidence updates the same proposal in place.
+	if _, err := f.Ensure(ctx, retrainRequest(base, "d2")); err != nil {
+		t.Fatal(err)
+	}
+	list, err := f.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Digest != "d2" {
+		t.Fatalf("List = %+v, want one proposal with the new digest", list)
+	}
+	rec, err := f.Get(ctx, "sepsis-risk/retrain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Comments) != 1 || !strings.Contains(rec.Body, "evidence d2") {
+		t.Fatalf("updated record = %+v", rec)
+	}
+}
+
+func TestMergeMakesAMergeCommitByTheReviewer(t *testing.T) {
+	srv, repo, f, base := setup(t)
+	ctx := context.Background()
+	if _, err := f.Ensure(ctx, retrainRequest(base, "d1")); err != nil {
+		t.Fatal(err)
+	}
+	merge, err := f.Merge(ctx, "sepsis-risk/retrain", ana)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := serverRef(t, srv, "refs/heads/main"); got != merge {
+		t.Fatalf("server main = %s, want the merge %s", got, merge)
+	}
+	commits, err := repo.Log(ctx, "", merge, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := commits[0]
+	if len(c.Parents) != 2 || c.Author.Name != "Ana Reviewer" {
+		t.Fatalf("merge commit = %+v, want two parents authored by Ana", c)
+	}
+	tip, _ := repo.ReadFile(ctx, merge, "models/sepsis-risk.yaml")
+	ps, err := policies.Parse("models/sepsis-risk.yaml", tip)
+	if err != nil || len(ps) != 1 || ps[0].Spec.Retrain.Generation != 7 {
+		t.Fatalf("merged policy: %v %+v", err, ps)
+	}
+	if list, _ := f.List(ctx); len(list) != 0 {
+		t.Fatalf("a merged proposal is still listed: %+v", list)
+	}
+	if _, err := f.Merge(ctx, "sepsis-risk/retrain", ana); err == nil {
+		t.Fatal("merging a merged proposal again did not fail")
+	}
+}
+
+func TestDeclinedProposalIsListedAsDeclinedAndCloseIsIdempotent(t *testing.T) {
+	_, _, f, base := setup(t)
+	ctx := context.Background()
+	if _, err := f.Ensure(ctx, retrainRequest(base, "d1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Decline(ctx, "sepsis-risk/retrain", "ana", "the drift is a lab recalibration"); err != nil {
+		t.Fatal(err)
+	}
+	list, err := f.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].State != reconciler.ProposalDeclined || list[0].Key != "generation-7" {
+		t.Fatalf("List = %+v, want the declined proposal", list)
+	}
+	// modelops closing a proposal that is no longer open does nothing.
+	if err := f.Close(ctx, "sepsis-risk", reconciler.ProposalRetrain, "stale"); err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := f.Get(ctx, "sepsis-risk/retrain")
+	if rec.State != StateDeclined || !strings.Contains(rec.Comments[len(rec.Comments)-1].Text, "lab recalibration") {
+		t.Fatalf("record = %+v", rec)
+	}
+}
+
+func TestEnsureRefusesAnEditThatNoLongerApplies(t *testing.T) {
+	_, _, f, base := setup(t)
+	req := retrainRequest(base, "d1")
+	req.Edits = []policies.Edit{policies.SetRetrainGeneration{From: 4, To: 5}}
+	_, err := f.Ensure(context.Background(), req)
+	if !errors.Is(err, policies.ErrConflict) {
+		t.Fatalf("Ensure = %v, want ErrConflict", err)
+	}
+	req.Edits = []policies.Edit{policies.SetRetrainGeneration{From: 5, To: 6}}
+	if _, err := f.Ensure(context.Background(), req); !errors.Is(err, ErrNothingToPropose) {
+		t.Fatalf("Ensure of a change already made = %v, want ErrNothingToPropose", err)
+	}
+	if _, err := f.Get(context.Background(), "sepsis-risk/retrain"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a failed Ensure left a record: %v", err)
+	}
+}
