@@ -10,46 +10,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
-	"strings"
 )
 
 // utf8BOM is stripped from the start of a CSV file (Excel writes it).
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
-
-// Read reads the table in the file at path. The format comes from the content first
-// ("PAR1" starts a Parquet file, 0x1f 0x8b a gzip stream holding CSV), then from the
-// extension (.parquet or .pq: Parquet; .gz: gzip CSV); anything else is read as CSV.
-func Read(path string, opts Options) (*Table, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("stat %s: %w", path, err)
-	}
-	if st.Size() == 0 {
-		return nil, &DataError{Source: path, Msg: "empty file, want a header row (CSV) or a Parquet file"}
-	}
-	var magic [4]byte
-	n, err := f.ReadAt(magic[:], 0)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	head := magic[:n]
-	ext := strings.ToLower(filepath.Ext(path))
-	switch {
-	case bytes.Equal(head, []byte("PAR1")) || ext == ".parquet" || ext == ".pq":
-		return ReadParquet(f, st.Size(), path, opts)
-	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}) || ext == ".gz":
-		return readCSV(fileOpener(f, path, true), opts)
-	default:
-		return readCSV(fileOpener(f, path, false), opts)
-	}
-}
 
 // ReadCSV reads an uncompressed CSV table from r; source names it in errors. When r is
 // an io.Seeker (a file), ReadCSV may read it more than once (see readCSV); otherwise
@@ -75,29 +39,6 @@ type opener struct {
 	// reopen says that open may be called more than once; otherwise it is called once.
 	reopen bool
 	open   func() (io.Reader, error)
-}
-
-// fileOpener reads f from its start, through gzip when gz is set.
-func fileOpener(f *os.File, source string, gz bool) opener {
-	var zr *gzip.Reader
-	return opener{source: source, gz: gz, reopen: true, open: func() (io.Reader, error) {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return nil, fmt.Errorf("seek %s: %w", source, err)
-		}
-		if !gz {
-			return f, nil
-		}
-		var err error
-		if zr == nil {
-			zr, err = gzip.NewReader(bufio.NewReaderSize(f, 1<<16))
-		} else {
-			err = zr.Reset(bufio.NewReaderSize(f, 1<<16))
-		}
-		if err != nil {
-			return nil, &DataError{Source: source, Msg: "not a valid gzip file", Err: err}
-		}
-		return zr, nil
-	}}
 }
 
 // readErr classifies an error met while reading CSV text: a broken gzip stream is bad
