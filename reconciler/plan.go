@@ -141,6 +141,18 @@ func planModel(now time.Time, commit string, m ModelState) []Action {
 		}
 	}
 
+	// A run claimed by a reconciler that stopped before starting it is started now.
+	if run, ok := st.Run(gen); ok && gen == st.LaunchedGeneration && run.Phase == RunPending {
+		actions = append(actions, Action{
+			Kind:       ActionLaunchTraining,
+			Model:      name,
+			Key:        fmt.Sprintf("%s/%s/gen-%d", ActionLaunchTraining, name, gen),
+			Reason:     fmt.Sprintf("generation %d was claimed but never started", gen),
+			Generation: gen,
+			Commit:     run.Commit,
+		})
+	}
+
 	open, hasOpen := findProposal(m.Proposals, ProposalRetrain)
 	wantKey := retrainKey(gen + 1)
 	if hasOpen && open.Key != wantKey {

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/medimind/modelops/internal/faultpoint"
 	"github.com/medimind/modelops/policies"
 )
 
@@ -313,9 +314,11 @@ func (r *Reconciler) Cycle(ctx context.Context) (*CycleResult, error) {
 	// Saving uses a fresh context so that a cancelled cycle still records what it did.
 	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
+	faultpoint.Hit("before-status-save")
 	if err := r.status.Save(saveCtx, snap.Status, files, msg); err != nil {
 		return res, fmt.Errorf("save status: %w", err)
 	}
+	faultpoint.Hit("after-status-save")
 	return res, nil
 }
 
@@ -365,6 +368,7 @@ func (r *Reconciler) applyWithBackoff(ctx context.Context, snap *Snapshot, a Act
 		return ActionResult{Action: a, Error: err.Error()}, err
 	}
 	delete(r.retries, a.Key)
+	faultpoint.Hit("after-" + string(a.Kind))
 	log.InfoContext(ctx, "action done", "reason", a.Reason, "detail", detail)
 	return ActionResult{Action: a, Detail: detail}, nil
 }

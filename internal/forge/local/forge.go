@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/medimind/modelops/internal/faultpoint"
 	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
@@ -132,8 +133,39 @@ func (f *Forge) Records(ctx context.Context) ([]Record, error) {
 		out = append(out, r)
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID() < out[j].ID() })
-	return out, err
+	tracked, err := f.repo.Head(ctx, f.tracked)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].State != StateOpen {
+			continue
+		}
+		// Merged, but the record was not updated (a crash right after the merge, or a merge
+		// made with plain git): the head is already in the tracked branch.
+		if merged, err := f.contains(ctx, tracked, out[i].Head); err != nil {
+			return nil, err
+		} else if merged {
+			out[i].State = StateMerged
+		}
+	}
+	return out, nil
+}
+
+// contains reports whether commit is in the history of tip.
+func (f *Forge) contains(ctx context.Context, tip, commit string) (bool, error) {
+	if commit == "" {
+		return false, nil
+	}
+	missing, err := f.repo.Log(ctx, tip, commit, "")
+	if err != nil {
+		return false, fmt.Errorf("compare %s with %s: %w", commit, f.tracked, err)
+	}
+	return len(missing) == 0, nil
 }
 
 // Get returns the record of a proposal by its ID (<model>/<kind>).
@@ -221,6 +253,7 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 	if err := f.repo.Push(ctx, branch, true); err != nil {
 		return reconciler.Proposal{}, fmt.Errorf("push proposal %s: %w", branch, err)
 	}
+	faultpoint.Hit("forge-after-branch-push")
 
 	now := f.now()
 	rec := Record{
@@ -280,6 +313,17 @@ func (f *Forge) Merge(ctx context.Context, id string, by git.Signature) (string,
 	if err != nil {
 		return "", err
 	}
+	if rec.State == StateMerged && rec.Merge == "" {
+		// Merged before a crash left the record open: record it, merge nothing again.
+		tip, err := f.repo.Head(ctx, f.tracked)
+		if err != nil {
+			return "", err
+		}
+		now := f.now()
+		rec.Merge, rec.Closed, rec.Updated = tip, now, now
+		rec.Comments = append(rec.Comments, Comment{At: now, By: by.Name, Text: "Found merged into " + f.tracked})
+		return tip, f.writeRecord(ctx, rec, "modelops: proposal "+id+" merged")
+	}
 	if rec.State != StateOpen {
 		return "", fmt.Errorf("proposal %s is %s, not open", id, rec.State)
 	}
@@ -291,6 +335,7 @@ func (f *Forge) Merge(ctx context.Context, id string, by git.Signature) (string,
 	if err := f.repo.Push(ctx, f.tracked, false); err != nil {
 		return "", fmt.Errorf("push %s: %w", f.tracked, err)
 	}
+	faultpoint.Hit("forge-after-merge-push")
 	now := f.now()
 	rec.State, rec.Merge, rec.Closed, rec.Updated = StateMerged, merge, now, now
 	rec.Comments = append(rec.Comments, Comment{At: now, By: by.Name, Text: "Merged as " + merge})

@@ -101,3 +101,29 @@ func tail(path string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// neverStarted reports whether the run in dir was claimed but its job never started: no
+// pid file, no exit status, and no wrapper process of this run anywhere.
+func neverStarted(dir string) bool {
+	return !exists(filepath.Join(dir, pidFile)) && !exists(filepath.Join(dir, exitFile)) && !wrapperRunning(dir)
+}
+
+// wrapperRunning looks for the wrapper of the run in dir among all processes. It closes the
+// window between the start of the wrapper and its pid file: Go's exec returns only after
+// the new program runs, so its command line already names dir.
+func wrapperRunning(dir string) bool {
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return false
+	}
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		if alive(pid, dir) {
+			return true
+		}
+	}
+	return false
+}

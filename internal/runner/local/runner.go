@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/medimind/modelops/internal/faultpoint"
 	"github.com/medimind/modelops/reconciler"
 )
 
@@ -38,10 +39,6 @@ const (
 	// deadlineExceeded stands in the exit file of a job killed for running past its timeout.
 	deadlineExceeded = "deadline-exceeded"
 )
-
-// neverStarted is how long a claimed run may go without a pid file before Start treats it
-// as never started (the reconciler died between claiming and starting it).
-const neverStarted = 10 * time.Second
 
 // wrapper runs the job command and records its pid and exit status in the run directory
 // ($1), so a reconciler that restarts can tell a running job from a finished or dead one.
@@ -123,9 +120,9 @@ func (r *Runner) Start(ctx context.Context, req reconciler.JobRequest) (reconcil
 	switch err := os.Mkdir(dir, 0o755); {
 	case errors.Is(err, fs.ErrExist):
 		rec, rerr := readRecord(dir)
-		if rerr == nil && !exists(filepath.Join(dir, pidFile)) && !exists(filepath.Join(dir, exitFile)) &&
-			r.now().Sub(rec.Claimed) > neverStarted {
+		if rerr == nil && neverStarted(dir) {
 			// Claimed by a reconciler that died before the process started.
+			faultpoint.Hit("runner-before-start")
 			return r.launch(dir, rec, req)
 		}
 		return r.Get(ctx, req.Model, req.Generation)
@@ -142,6 +139,7 @@ func (r *Runner) Start(ctx context.Context, req reconciler.JobRequest) (reconcil
 	if err := writeJSONAtomic(filepath.Join(dir, recordFile), rec); err != nil {
 		return reconciler.TrainingRun{}, err
 	}
+	faultpoint.Hit("runner-before-start")
 	return r.launch(dir, rec, req)
 }
 
@@ -227,7 +225,10 @@ func (r *Runner) Get(_ context.Context, model string, generation int64) (reconci
 	switch {
 	case exists(filepath.Join(dir, cancelFile)):
 		run.Phase, run.Message, run.Finished = reconciler.RunCancelled, "cancelled", modTime(filepath.Join(dir, cancelFile))
+	case !ok && wrapperRunning(dir):
+		run.Phase = reconciler.RunRunning // started; its pid file is being written
 	case !ok:
+		// Claimed, never started: Start launches it when asked again.
 		run.Phase = reconciler.RunPending
 	case alive(pid, dir):
 		run.Phase = reconciler.RunRunning
