@@ -17,20 +17,28 @@ import (
 )
 
 // interferer is a person who pushes straight into the server's repository
-// directory (not over HTTP) whenever a receive-pack request arrives while
-// pending > 0: the ref then moves between the push's ref advertisement and
-// its update, which only the server can detect.
+// directory (not over HTTP) at one of two moments of someone else's push:
+//   - beforeAdvert: before the server advertises its refs to the pusher,
+//     i.e. after the pusher fetched and committed. The pusher sees the new
+//     tip in the advertisement; only a non-forced push refuses to
+//     overwrite it.
+//   - pending: between the advertisement and the receive-pack request.
+//     The ref moves under the update, which only the server can detect.
 type interferer struct {
-	t       *testing.T
-	mu      sync.Mutex // guards dir's clone and pushed
-	dir     string
-	pushed  []string
-	pending atomic.Int32
+	t            *testing.T
+	mu           sync.Mutex // guards dir's clone and pushed
+	dir          string
+	pushed       []string
+	beforeAdvert atomic.Int32
+	pending      atomic.Int32
 }
 
 func (in *interferer) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/git-receive-pack") && in.pending.Add(-1) >= 0 {
+		switch {
+		case req.Method == http.MethodGet && req.URL.Query().Get("service") == "git-receive-pack" && in.beforeAdvert.Add(-1) >= 0:
+			in.push()
+		case req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/git-receive-pack") && in.pending.Add(-1) >= 0:
 			in.push()
 		}
 		next.ServeHTTP(w, req)
@@ -90,23 +98,32 @@ func appendLine(line string, tips *[]string) EditFunc {
 	}
 }
 
-func TestPushRejectedByServerWhenBranchMovesDuringPush(t *testing.T) {
-	ctx := testCtx(t)
-	srv, url, in := withInterferer(t)
-	r := mustOpen(t, url, Options{})
-	if _, err := r.Commit(ctx, "main", Change{Files: map[string][]byte{"bot.txt": []byte("b")}, Message: "bot", Author: bot}); err != nil {
-		t.Fatal(err)
-	}
-	in.pending.Store(1)
-	err := r.Push(ctx, "main", false)
-	if !errors.Is(err, ErrNonFastForward) {
-		t.Fatalf("Push error = %v, want ErrNonFastForward", err)
-	}
-	if len(in.pushed) != 1 {
-		t.Fatalf("person pushed %d times, want 1", len(in.pushed))
-	}
-	if got := serverRef(t, srv, "refs/heads/main"); got != in.pushed[0] {
-		t.Fatalf("server main = %s, want the person's %s", got, in.pushed[0])
+func TestPushRejectedWhenBranchMovesDuringPush(t *testing.T) {
+	for _, stage := range []string{"before advertisement", "during update"} {
+		t.Run(stage, func(t *testing.T) {
+			ctx := testCtx(t)
+			srv, url, in := withInterferer(t)
+			r := mustOpen(t, url, Options{})
+			if _, err := r.Commit(ctx, "main", Change{Files: map[string][]byte{"bot.txt": []byte("b")}, Message: "bot", Author: bot}); err != nil {
+				t.Fatal(err)
+			}
+			if stage == "during update" {
+				in.pending.Store(1)
+			} else {
+				in.beforeAdvert.Store(1)
+			}
+			err := r.Push(ctx, "main", false)
+			if !errors.Is(err, ErrNonFastForward) {
+				t.Fatalf("Push error = %v, want ErrNonFastForward", err)
+			}
+			t.Logf("rejection: %v", err)
+			if len(in.pushed) != 1 {
+				t.Fatalf("person pushed %d times, want 1", len(in.pushed))
+			}
+			if got := serverRef(t, srv, "refs/heads/main"); got != in.pushed[0] {
+				t.Fatalf("server main = %s, want the person's %s", got, in.pushed[0])
+			}
+		})
 	}
 }
 
@@ -116,7 +133,10 @@ func TestUpdateBranchReappliesEditOnNewTip(t *testing.T) {
 	r := mustOpen(t, url, Options{Backoff: time.Millisecond})
 	seed, _ := r.Head(ctx, "main")
 
-	in.pending.Store(2) // the first two pushes lose the race
+	// The first push loses the race before the advertisement, the second
+	// one during the update.
+	in.beforeAdvert.Store(1)
+	in.pending.Store(1)
 	var tips []string
 	h, err := r.UpdateBranch(ctx, "main", appendLine("step 1", &tips))
 	if err != nil {
@@ -159,7 +179,7 @@ func TestUpdateBranchGivesUpAfterMaxAttempts(t *testing.T) {
 	ctx := testCtx(t)
 	srv, url, in := withInterferer(t)
 	r := mustOpen(t, url, Options{MaxAttempts: 3, Backoff: time.Millisecond})
-	in.pending.Store(1000)
+	in.beforeAdvert.Store(1000)
 	var tips []string
 	_, err := r.UpdateBranch(ctx, "main", appendLine("never", &tips))
 	if !errors.Is(err, ErrNonFastForward) || !strings.Contains(err.Error(), "gave up after 3 attempts") {
