@@ -102,8 +102,10 @@ func planModel(now time.Time, commit string, m ModelState) []Action {
 	name := p.Metadata.Name
 	var actions []Action
 
+	driftDue := false
 	if a, ok := planDrift(now, commit, p, st); ok {
 		actions = append(actions, a)
+		driftDue = true
 	}
 
 	retrain := p.Spec.Retrain
@@ -193,7 +195,9 @@ func planModel(now time.Time, commit string, m ModelState) []Action {
 				Change:   fmt.Sprintf("spec.retrain.generation %d → %d", gen, gen+1),
 			},
 		})
-	case hasOpen:
+	case hasOpen && !driftDue:
+		// Closed only on fresh evidence: with a drift check due (or the status lost in a
+		// crash), the trigger is judged again once the report is in.
 		actions = append(actions, closeAction(name, commit, open, "no retrain trigger holds any more"))
 	}
 	return actions

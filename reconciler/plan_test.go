@@ -189,6 +189,14 @@ func TestPlan(t *testing.T) {
 			want:   []ActionKind{ActionCloseProposal},
 		},
 		{
+			name:   "a proposal is not closed while the drift check that judges it is due",
+			now:    t0.Add(7 * time.Hour),
+			policy: policy("sepsis", func(s *policies.ModelPolicySpec) { s.Retrain.Schedule = &never }),
+			status: ModelStatus{FirstSeen: seen, LaunchedGeneration: 6, Drift: drifts(t0, time.Minute, "-")},
+			props:  []Proposal{{Model: "sepsis", Kind: ProposalRetrain, State: ProposalOpen, Key: "generation-7", Digest: "old"}},
+			want:   []ActionKind{ActionCheckDrift},
+		},
+		{
 			name:   "a merged retrain launches training of the new generation",
 			now:    t0.Add(time.Hour),
 			policy: policy("sepsis", func(s *policies.ModelPolicySpec) { s.Retrain.Generation = 7; s.Retrain.Schedule = &never }),
