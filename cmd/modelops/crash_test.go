@@ -220,4 +220,3 @@ func (w *crashWorld) assertOneOfEverything() {
 		t.Fatalf("the drift report %s is missing or wrong:\n%.300s", ms.Drift[0].Report, report)
 	}
 }
-
