@@ -52,7 +52,9 @@ func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 // classifyNetErr adds ErrAuth to transport errors that mean the credentials
 // were refused, so callers need not know go-git's transport errors.
 func classifyNetErr(err error) error {
-	if errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed) {
+	if errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed) ||
+		// golang.org/x/crypto/ssh reports a refused key only in text.
+		strings.Contains(err.Error(), "ssh: unable to authenticate") {
 		return fmt.Errorf("%w: %w", ErrAuth, err)
 	}
 	return err

@@ -33,18 +33,22 @@ func (r *Repo) Push(ctx context.Context, branch string, force bool) error {
 	if r.local {
 		return nil
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pushLocked(ctx, branch, name, force)
+}
+
+func (r *Repo) pushLocked(ctx context.Context, branch string, name plumbing.ReferenceName, force bool) error {
 	spec := config.RefSpec(name.String() + ":" + name.String())
 	if force {
 		spec = "+" + spec
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if _, err := r.headLocked(branch); err != nil {
 		return fmt.Errorf("push: %w", err)
 	}
-	err = r.repo.PushContext(ctx, &gogit.PushOptions{
+	err := r.repo.PushContext(ctx, &gogit.PushOptions{
 		RemoteName: remoteName,
 		RefSpecs:   []config.RefSpec{spec},
 		Auth:       r.auth,
@@ -115,13 +119,23 @@ func (r *Repo) updateOnce(ctx context.Context, branch string, edit EditFunc) (st
 	if err != nil {
 		return "", fmt.Errorf("update %s at %s: %w", branch, tip, err)
 	}
+	// Commit and push under one lock: a Fetch from another goroutine in
+	// between would reset the branch to the remote's and the push would
+	// then find nothing to send.
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	h, err := r.commitOnLocked(branch, hashOf(tip), change)
-	r.mu.Unlock()
 	if err != nil {
 		return "", fmt.Errorf("update %s at %s: %w", branch, tip, err)
 	}
-	if err := r.Push(ctx, branch, false); err != nil {
+	if r.local {
+		return h.String(), nil
+	}
+	name, err := branchRef(branch)
+	if err != nil {
+		return "", err
+	}
+	if err := r.pushLocked(ctx, branch, name, false); err != nil {
 		return "", fmt.Errorf("update %s: %w", branch, err)
 	}
 	return h.String(), nil
