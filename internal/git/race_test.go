@@ -99,6 +99,30 @@ func TestNoCommitIsLostWhenPeopleAndBotRace(t *testing.T) {
 			return false
 		}
 	}
+	// Another part of the reconciler reads through the same Repo
+	// meanwhile; its fetches must not drop a bot commit before its push.
+	readerDone := make(chan struct{})
+	var reads int
+	go func() {
+		defer close(readerDone)
+		for !peopleDone() {
+			if err := r.Fetch(ctx); err != nil {
+				t.Error(err)
+				return
+			}
+			tip, err := r.Head(ctx, "main")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := r.ReadFile(ctx, tip, "models/sepsis-risk.yaml"); err != nil {
+				t.Error(err)
+				return
+			}
+			reads++
+		}
+	}()
+
 	// The bot keeps editing while people push (at least botEdits times),
 	// so its fetch-commit-push windows overlap their pushes.
 	var botCommits []string
@@ -115,10 +139,11 @@ func TestNoCommitIsLostWhenPeopleAndBotRace(t *testing.T) {
 		time.Sleep(botPause)
 	}
 	<-done
+	<-readerDone
 	if t.Failed() {
 		t.FailNow()
 	}
-	t.Logf("people were rejected %d times; the bot needed %d attempts for %d edits", rejections, botAttempts, len(botCommits))
+	t.Logf("people were rejected %d times; the bot needed %d attempts for %d edits; %d concurrent reads", rejections, botAttempts, len(botCommits), reads)
 
 	if err := r.Fetch(ctx); err != nil {
 		t.Fatal(err)
