@@ -94,20 +94,27 @@ const rssChildEnv = "MODELOPS_DATASET_RSS_PAIR"
 // memory, from CSV and from Parquet. Each read runs in a fresh process (this test
 // binary, re-run on TestReadPairPeakRSSChild) whose VmHWM is the measure.
 //
-// It writes about 1 GB of files and takes a minute, so it runs only when
-// MODELOPS_DATASET_RSS=1:
+// It writes about 1 GB of files and takes a minute or two, so it runs only when
+// MODELOPS_DATASET_RSS=1 (MODELOPS_DATASET_RSS_DIR=dir keeps the files for reruns):
 //
-//	MODELOPS_DATASET_RSS=1 go test -run TestReadPairPeakRSS -v ./internal/dataset
+//	MODELOPS_DATASET_RSS=1 go test -run 'TestReadPairPeakRSS$' -v ./internal/dataset
 func TestReadPairPeakRSS(t *testing.T) {
 	if os.Getenv("MODELOPS_DATASET_RSS") != "1" {
 		t.Skip("set MODELOPS_DATASET_RSS=1 to measure peak memory (writes ~1 GB, takes a minute)")
 	}
-	dir := t.TempDir()
+	// MODELOPS_DATASET_RSS_DIR keeps the generated files there for later runs.
+	dir := os.Getenv("MODELOPS_DATASET_RSS_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	for _, ext := range []string{".csv", ".parquet"} {
-		ref := numericTable(bigRows, bigCols, 1, 0)
-		writeTable(t, filepath.Join(dir, "ref"+ext), ref)
-		cur := numericTable(bigRows, bigCols, 2, 0.1)
-		writeTable(t, filepath.Join(dir, "cur"+ext), cur)
+		for i, name := range []string{"ref", "cur"} {
+			p := filepath.Join(dir, name+ext)
+			if _, err := os.Stat(p); err == nil {
+				continue
+			}
+			writeTable(t, p, numericTable(bigRows, bigCols, uint64(i+1), 0.1*float64(i)))
+		}
 	}
 	const floatBytes = 2 * bigRows * bigCols * 8
 	for _, ext := range []string{".csv", ".parquet"} {

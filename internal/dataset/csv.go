@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 )
 
 // utf8BOM is stripped from the start of a CSV file (Excel writes it).
@@ -67,6 +68,17 @@ type csvColumn struct {
 	// one spelling in the column whichever row it is on.
 	canon bool
 }
+
+// encoding/csv allocates one string per record, so reading a CSV file makes as much
+// garbage as the file has text: more than the float64 columns it fills. The collector
+// lets garbage grow to the size of the live heap before it runs, which would let a
+// reference/current pair peak near twice the columns' size in memory. Reading a table
+// whose columns take at least collectAbove bytes therefore collects every collectEvery
+// bytes of text; the columns hold no pointers, so each collection costs milliseconds.
+const (
+	collectAbove = 64 << 20
+	collectEvery = 32 << 20
+)
 
 // readCSV reads a CSV table.
 //
@@ -139,6 +151,10 @@ func readCSV(o opener, opts Options) (*Table, error) {
 		}
 	}
 
+	// A big table's record strings are collected every collectEvery bytes of text
+	// (see collectEvery); small tables leave the collector alone.
+	collect := int64(capRows)*int64(len(cols))*8 >= collectAbove
+	var collected int64
 	rows := 0
 	for {
 		rec, err := cr.Read()
@@ -147,6 +163,12 @@ func readCSV(o opener, opts Options) (*Table, error) {
 		}
 		if err != nil {
 			return nil, o.parseErr(err, rec, len(names))
+		}
+		if collect && rows%1024 == 0 {
+			if off := cr.InputOffset(); off-collected >= collectEvery {
+				runtime.GC()
+				collected = off
+			}
 		}
 		for i := range cols {
 			c := &cols[i]
