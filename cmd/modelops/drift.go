@@ -1,0 +1,519 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/medimind/modelops/internal/dataset"
+	"github.com/medimind/modelops/internal/drift"
+	"github.com/medimind/modelops/internal/report"
+	"github.com/medimind/modelops/policies"
+)
+
+// driftProgressColumns is the number of columns above which a terminal gets a progress
+// display: smaller inputs finish before one would be worth drawing.
+const driftProgressColumns = 200
+
+// driftOptions are the flags of modelops drift. A nil list or pointer means the flag was
+// not given, so the policy's value (or the default) applies.
+type driftOptions struct {
+	reference, current string
+	policy             string
+	dataRoot           string
+	categorical        []string
+	numeric            []string
+	exclude            []string
+	tests              []string
+	threshold          *float64
+	share              *float64
+	output             string // json, markdown or table
+	reportLink         string
+	// progress allows the progress display on stderr (stderr is a terminal).
+	progress bool
+}
+
+func newDriftCmd() *cobra.Command {
+	opts := driftOptions{}
+	var threshold, share float64
+	cmd := &cobra.Command{
+		Use:   "drift --reference F --current F [--policy P] [flags]",
+		Short: "Compare two datasets column by column and report data drift",
+		Long: `drift compares a current dataset with a reference dataset, one statistical test per
+column, and applies the dataset share rule: the dataset drifts when at least --share of the
+columns drift. The tests, their default thresholds and the automatic choice follow
+Evidently's definitions (ks, wasserstein, psi, kl_div, jensenshannon for numeric columns;
+chisquare, z, psi, kl_div, jensenshannon for categorical ones).
+
+Files are CSV (optionally gzip) with a header row, or Parquet; an http(s) URL is downloaded
+first. Empty cells and NaN are missing values, dropped per column and counted.
+
+--policy reads a ModelPolicy file and takes from it the data sources (spec.data.reference and
+spec.data.current), the categorical, numeric and excluded columns, the feature groups and the
+drift settings (numericTest, categoricalTest, threshold, datasetShare). Data paths in the policy
+are relative to --data-root (default: the current directory, normally the root of the policy
+repository). A flag given on the command line replaces the policy's value.
+
+--tests chooses the tests: auto (Evidently's choice per column), all (every test that applies
+to each column, reported under stats; the verdict stays the automatic choice) or a
+comma-separated list of test names, the first one that applies to a column being its
+verdict. Every column must have a listed test that applies to its kind.
+
+Output (-o): table (the default when stdout is a terminal), json (the default otherwise; the
+stable contract: {"drifted", "share", "datasetShare", "columns": [...], "groups": [...]}) or
+markdown (for pull requests and check runs, at most 64,000 bytes however many columns).
+
+Exit status: 0 whether or not drift is found, 1 failure (a download or read error),
+2 invalid input (a missing or malformed file, a missing column, an unknown test, a bad flag
+value or an invalid policy).`,
+		Example: `  modelops drift --reference ref.csv --current cur.csv
+  modelops drift --reference ref.parquet --current cur.parquet --categorical sex,ward -o json
+  modelops drift --policy models/sepsis-risk.yaml -o markdown --report-link https://example.com/r.json
+  modelops drift --reference ref.csv --current cur.csv --tests ks,chisquare --threshold 0.01`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return invalidInput(fmt.Errorf("drift takes no arguments, got %q; name the files with --reference and --current", args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			flags := cmd.Flags()
+			for name, list := range map[string]*[]string{"categorical": &opts.categorical, "numeric": &opts.numeric, "exclude": &opts.exclude, "tests": &opts.tests} {
+				if !flags.Changed(name) {
+					*list = nil
+				} else if *list == nil {
+					*list = []string{}
+				}
+			}
+			if flags.Changed("threshold") {
+				opts.threshold = &threshold
+			}
+			if flags.Changed("share") {
+				opts.share = &share
+			}
+			if !flags.Changed("output") {
+				opts.output = "json"
+				if driftTerminal(cmd.OutOrStdout()) {
+					opts.output = "table"
+				}
+			}
+			opts.progress = driftTerminal(cmd.ErrOrStderr())
+			return runDrift(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.reference, "reference", "", "reference dataset: CSV, CSV.gz or Parquet file, or http(s) URL")
+	f.StringVar(&opts.current, "current", "", "current dataset: CSV, CSV.gz or Parquet file, or http(s) URL")
+	f.StringVar(&opts.policy, "policy", "", "ModelPolicy file to take the data sources, columns, groups and drift settings from")
+	f.StringVar(&opts.dataRoot, "data-root", ".", "directory the policy's data paths are relative to")
+	f.StringSliceVar(&opts.categorical, "categorical", nil, "columns to treat as categorical (comma-separated)")
+	f.StringSliceVar(&opts.numeric, "numeric", nil, "columns that must be numeric (comma-separated)")
+	f.StringSliceVar(&opts.exclude, "exclude", nil, "columns to leave out (comma-separated)")
+	f.StringSliceVar(&opts.tests, "tests", nil, "auto, all, or a comma-separated list of tests (default auto)")
+	f.Float64Var(&threshold, "threshold", 0, "threshold for every test instead of its default (p-value for ks, chisquare, z; distance otherwise)")
+	f.Float64Var(&share, "share", drift.DefaultDatasetShare, "share of drifted columns (0..1) at or above which the dataset drifts")
+	f.StringVarP(&opts.output, "output", "o", "table", "output format: table, json or markdown (default table on a terminal, json otherwise)")
+	f.StringVar(&opts.reportLink, "report-link", "", "link or path of the full JSON report, named at the end of the markdown output")
+	// A malformed flag value is invalid input (exit status 2), not a failure.
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalidInput(err) })
+	return cmd
+}
+
+// driftTerminal reports whether w is a terminal.
+func driftTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// driftRun is one resolved invocation: where the data is and how to compare it.
+type driftRun struct {
+	reference, current string
+	title              string
+	read               dataset.Options
+	compare            drift.Options
+	// listed are the tests named with --tests NAME,..., checked against the columns'
+	// kinds once the data is read.
+	listed []drift.Test
+}
+
+// runDrift compares the datasets opts names and writes the report to stdout. Errors
+// caused by the input are *exitError with code 2; the rest are failures.
+func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) error {
+	run, err := resolveDrift(opts)
+	if err != nil {
+		return err
+	}
+	cleanup := func() {}
+	defer func() { cleanup() }()
+	refPath, curPath := run.reference, run.current
+	if driftIsURL(refPath) || driftIsURL(curPath) {
+		dir, err := os.MkdirTemp("", "modelops-drift-")
+		if err != nil {
+			return fmt.Errorf("create download directory: %w", err)
+		}
+		cleanup = func() { os.RemoveAll(dir) }
+		if refPath, err = driftDownload(ctx, run.reference, dir, "reference"); err != nil {
+			return driftInputError(err)
+		}
+		if curPath, err = driftDownload(ctx, run.current, dir, "current"); err != nil {
+			return driftInputError(err)
+		}
+	}
+
+	ref, err := dataset.Read(refPath, run.read)
+	if err != nil {
+		return driftInputError(driftRenameSource(err, refPath, run.reference))
+	}
+	ref.Source = run.reference
+	var bar *progressbar.ProgressBar
+	if opts.progress && len(ref.Columns) > driftProgressColumns {
+		// The engine has no progress hook, so the display names the phase and the elapsed
+		// time rather than a percentage.
+		bar = progressbar.NewOptions(-1,
+			progressbar.OptionSetWriter(stderr),
+			progressbar.OptionSetDescription(fmt.Sprintf("reading %s", run.current)),
+			progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionSpinnerType(14),
+			progressbar.OptionClearOnFinish(),
+			// Rendering at construction, before the spinner's goroutine starts, keeps
+			// the library's unlocked start-time check free of data races.
+			progressbar.OptionSetRenderBlankState(true),
+		)
+		defer func() { _ = bar.Finish() }()
+	}
+	cur, err := dataset.Read(curPath, run.read)
+	if err != nil {
+		return driftInputError(driftRenameSource(err, curPath, run.current))
+	}
+	cur.Source = run.current
+	if err := dataset.Align(ref, cur, run.read); err != nil {
+		return driftInputError(err)
+	}
+	if err := checkListedTests(run.listed, ref); err != nil {
+		return invalidInput(err)
+	}
+	if bar != nil {
+		bar.Describe(fmt.Sprintf("comparing %d columns", len(ref.Columns)))
+	}
+	rep, err := drift.Compare(ctx, ref, cur, run.compare)
+	if err != nil {
+		return driftInputError(err)
+	}
+	if bar != nil {
+		_ = bar.Finish()
+	}
+
+	switch opts.output {
+	case "json":
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return fmt.Errorf("write drift report: %w", err)
+		}
+	case "markdown":
+		md := report.DriftMarkdown(rep, report.MarkdownOptions{Title: run.title, ReportLink: opts.reportLink})
+		if _, err := io.WriteString(stdout, md); err != nil {
+			return fmt.Errorf("write drift report: %w", err)
+		}
+	default:
+		if err := report.DriftTable(stdout, rep); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolveDrift checks the flags, reads the policy if one is given and merges the two:
+// a flag given on the command line wins over the policy.
+func resolveDrift(opts driftOptions) (*driftRun, error) {
+	switch opts.output {
+	case "json", "markdown", "table":
+	default:
+		return nil, invalidInput(fmt.Errorf("--output %q: want table, json or markdown", opts.output))
+	}
+	run := &driftRun{title: "Data drift"}
+	if opts.policy != "" {
+		if err := applyDriftPolicy(run, opts.policy, opts.dataRoot); err != nil {
+			return nil, err
+		}
+	}
+	if opts.reference != "" {
+		run.reference = opts.reference
+	}
+	if opts.current != "" {
+		run.current = opts.current
+	}
+	if run.reference == "" || run.current == "" {
+		return nil, invalidInput(errors.New("--reference and --current are required (or a --policy whose spec.data names both)"))
+	}
+	if opts.categorical != nil {
+		run.read.Categorical = opts.categorical
+	}
+	if opts.numeric != nil {
+		run.read.Numeric = opts.numeric
+	}
+	if opts.exclude != nil {
+		run.read.Exclude = opts.exclude
+	}
+	for _, flag := range []struct {
+		name  string
+		names []string
+	}{{"--categorical", run.read.Categorical}, {"--numeric", run.read.Numeric}, {"--exclude", run.read.Exclude}} {
+		for _, n := range flag.names {
+			if strings.TrimSpace(n) == "" {
+				return nil, invalidInput(fmt.Errorf("%s: empty column name in %q", flag.name, strings.Join(flag.names, ",")))
+			}
+		}
+	}
+	run.compare.Categorical, run.compare.Numeric, run.compare.Exclude = run.read.Categorical, run.read.Numeric, run.read.Exclude
+	if opts.tests != nil {
+		if err := applyDriftTests(run, opts.tests); err != nil {
+			return nil, invalidInput(err)
+		}
+	}
+	if t := opts.threshold; t != nil {
+		if math.IsNaN(*t) || math.IsInf(*t, 0) || *t < 0 {
+			return nil, invalidInput(fmt.Errorf("--threshold %s: want a number >= 0", driftFloat(*t)))
+		}
+		run.compare.Threshold = t
+	}
+	if s := opts.share; s != nil {
+		if !(*s >= 0 && *s <= 1) {
+			return nil, invalidInput(fmt.Errorf("--share %s: want a fraction between 0 and 1", driftFloat(*s)))
+		}
+		run.compare.DatasetShare = s
+	}
+	return run, nil
+}
+
+func driftFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// applyDriftPolicy takes the data sources, columns, groups and drift settings of the one
+// ModelPolicy in file.
+func applyDriftPolicy(run *driftRun, file, dataRoot string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return invalidInput(fmt.Errorf("read policy: %w", err))
+		}
+		return fmt.Errorf("read policy: %w", err)
+	}
+	ps, err := policies.Parse(file, data)
+	if err != nil {
+		return invalidInput(fmt.Errorf("invalid policy:\n%w", err))
+	}
+	if len(ps) != 1 {
+		return invalidInput(fmt.Errorf("%s: want exactly one ModelPolicy, found %d", file, len(ps)))
+	}
+	p := ps[0]
+	run.title = "Data drift: " + p.Metadata.Name
+	if d := p.Spec.Data; d != nil {
+		run.reference = driftPolicySource(d.Reference, dataRoot)
+		run.current = driftPolicySource(d.Current, dataRoot)
+		run.read.Categorical = d.Categorical
+		run.read.Numeric = d.Numeric
+		run.read.Exclude = d.Exclude
+		names := make([]string, 0, len(d.Groups))
+		for name := range d.Groups {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			g := d.Groups[name]
+			run.compare.Groups = append(run.compare.Groups, drift.Group{Name: name, Pattern: g.Pattern, Features: g.Features})
+		}
+	}
+	dr := p.Spec.Drift
+	run.compare.NumericTest = drift.Test(dr.NumericTest)
+	run.compare.CategoricalTest = drift.Test(dr.CategoricalTest)
+	run.compare.Threshold = dr.Threshold
+	run.compare.DatasetShare = dr.DatasetShare
+	return nil
+}
+
+// driftPolicySource is the file or URL a policy data source names; a path is relative
+// to dataRoot (the policy validator has made sure it stays inside).
+func driftPolicySource(s policies.DataSource, dataRoot string) string {
+	if s.URL != "" {
+		return s.URL
+	}
+	if s.Path == "" {
+		return ""
+	}
+	return filepath.Join(dataRoot, filepath.FromSlash(s.Path))
+}
+
+// applyDriftTests applies --tests: auto, all, or a list of test names.
+func applyDriftTests(run *driftRun, tests []string) error {
+	known := []drift.Test{drift.TestKS, drift.TestWasserstein, drift.TestPSI, drift.TestKLDiv,
+		drift.TestJensenShannon, drift.TestChiSquare, drift.TestZ}
+	if len(tests) == 1 {
+		switch tests[0] {
+		case "auto":
+			run.compare.NumericTest, run.compare.CategoricalTest = drift.TestAuto, drift.TestAuto
+			return nil
+		case "all":
+			run.compare.AllTests = true
+			return nil
+		}
+	}
+	if len(tests) == 0 {
+		return fmt.Errorf("--tests: want auto, all or a comma-separated list of %s", driftTestList(known))
+	}
+	for _, name := range tests {
+		t := drift.Test(strings.TrimSpace(name))
+		switch {
+		case t == "auto" || t == "all":
+			return fmt.Errorf("--tests %s: %q cannot be combined with test names", strings.Join(tests, ","), name)
+		case !slices.Contains(known, t):
+			return fmt.Errorf("--tests: unknown test %q, want auto, all or a comma-separated list of %s", name, driftTestList(known))
+		case slices.Contains(run.listed, t):
+			return fmt.Errorf("--tests: %q is listed twice", name)
+		}
+		run.listed = append(run.listed, t)
+	}
+	run.compare.Tests = run.listed
+	return nil
+}
+
+// driftTestsFor are the tests that apply to each kind of column, as --tests takes them.
+var driftTestsFor = map[drift.Kind][]drift.Test{
+	drift.KindNumeric:     {drift.TestKS, drift.TestWasserstein, drift.TestPSI, drift.TestKLDiv, drift.TestJensenShannon},
+	drift.KindCategorical: {drift.TestChiSquare, drift.TestZ, drift.TestPSI, drift.TestKLDiv, drift.TestJensenShannon},
+}
+
+// checkListedTests makes sure every column of t has a test in listed that applies to
+// its kind, so that --tests never silently falls back to another test.
+func checkListedTests(listed []drift.Test, t *dataset.Table) error {
+	if len(listed) == 0 {
+		return nil
+	}
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		kind := drift.KindNumeric
+		if !c.IsNumeric() {
+			kind = drift.KindCategorical
+		}
+		if slices.ContainsFunc(listed, func(x drift.Test) bool { return slices.Contains(driftTestsFor[kind], x) }) {
+			continue
+		}
+		word := "does"
+		if len(listed) > 1 {
+			word = "do"
+		}
+		return fmt.Errorf("--tests %s %s not apply to %s column %q of %s: %s columns take %s",
+			driftTestList(listed), word, kind, c.Name, t.Source, kind, driftTestList(driftTestsFor[kind]))
+	}
+	return nil
+}
+
+func driftTestList(tests []drift.Test) string {
+	s := make([]string, len(tests))
+	for i, t := range tests {
+		s[i] = string(t)
+	}
+	return strings.Join(s, ", ")
+}
+
+// driftInputError marks errors about the data (malformed or missing files, columns,
+// options the data contradicts) as invalid input; anything else stays a failure.
+func driftInputError(err error) error {
+	if errors.Is(err, dataset.ErrInvalid) || errors.Is(err, drift.ErrInvalidInput) || errors.Is(err, fs.ErrNotExist) {
+		return invalidInput(err)
+	}
+	return err
+}
+
+// driftRenameSource makes errors about a downloaded file name its URL instead.
+func driftRenameSource(err error, file, source string) error {
+	if file == source {
+		return err
+	}
+	var walk func(error)
+	walk = func(e error) {
+		var de *dataset.DataError
+		if errors.As(e, &de) && de.Source == file {
+			de.Source = source
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() []error }:
+			for _, x := range u.Unwrap() {
+				walk(x)
+			}
+		case interface{ Unwrap() error }:
+			if x := u.Unwrap(); x != nil {
+				walk(x)
+			}
+		}
+	}
+	walk(err)
+	return err
+}
+
+func driftIsURL(s string) bool {
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+}
+
+// driftDownloadTimeout bounds one download.
+const driftDownloadTimeout = 10 * time.Minute
+
+// driftDownload fetches an http(s) source into dir and returns the file's path; a local
+// path is returned as it is. The file keeps the URL's extension, which tells a gzip CSV
+// or a Parquet file apart when its first bytes do not. A 404 or 410 counts as a missing
+// file (fs.ErrNotExist).
+func driftDownload(ctx context.Context, src, dir, name string) (string, error) {
+	if !driftIsURL(src) {
+		return src, nil
+	}
+	u, err := url.Parse(src)
+	if err != nil || u.Host == "" {
+		return "", invalidInput(fmt.Errorf("%s: want an http or https URL with a host", src))
+	}
+	ctx, cancel := context.WithTimeout(ctx, driftDownloadTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
+	if err != nil {
+		return "", fmt.Errorf("download %s: %w", src, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("download %s: %w", src, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
+		return "", fmt.Errorf("download %s: %s: %w", src, resp.Status, fs.ErrNotExist)
+	case resp.StatusCode/100 != 2:
+		return "", fmt.Errorf("download %s: %s", src, resp.Status)
+	}
+	file := filepath.Join(dir, name+strings.ToLower(path.Ext(u.Path)))
+	f, err := os.Create(file)
+	if err != nil {
+		return "", fmt.Errorf("download %s: %w", src, err)
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return "", fmt.Errorf("download %s: %w", src, err)
+	}
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("download %s: %w", src, err)
+	}
+	return file, nil
+}
