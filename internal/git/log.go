@@ -35,7 +35,7 @@ func commitInfo(c *object.Commit) CommitInfo {
 	return info
 }
 
-// ReadCommit returns the commit with the given 40-hex hash.
+// ReadCommit returns the commit with the given 40-hex hash, trailers parsed.
 func (r *Repo) ReadCommit(ctx context.Context, commit string) (CommitInfo, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -20,8 +20,9 @@ import (
 // to different content (or mode, or deleted on one side) is a conflict, and
 // Merge returns a *ConflictError (errors.Is ErrConflict) listing every such
 // path without writing anything. When from is already contained in into it
-// returns ErrNoChange. With several merge bases the first one is used. The
-// merge is local until Push(into).
+// returns ErrNoChange, so repeating a merge is harmless. ErrNonFastForward
+// when into moved while merging. With several merge bases the first one is
+// used. The merge is local until Push(into).
 func (r *Repo) Merge(ctx context.Context, into, from, msg string, author Signature) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

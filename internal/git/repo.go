@@ -89,6 +89,12 @@ type Repo struct {
 // mirrored into Options.Dir or memory and fetched once; credentials in an
 // http(s) URL are moved into memory and stripped from the stored URL.
 // file:// URLs are refused: go-git serves them by running the git binary.
+// ErrAuth when the remote refuses the credentials.
+//
+// A local repository's branches are moved with go-git's compare-and-swap,
+// which does not take git's ref .lock files: a person committing into the
+// same repository at the same instant can race a bot write. Repositories
+// that people push to should be opened by URL.
 func Open(ctx context.Context, location string, opts Options) (*Repo, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = defaultTimeout

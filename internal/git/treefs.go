@@ -19,8 +19,8 @@ import (
 // without any checkout. Files are read from the object store when opened;
 // every entry's ModTime is the commit's committer time. Symbolic links are
 // listed with fs.ModeSymlink and read as their target path; submodules are
-// left out. The view implements fs.ReadFileFS, fs.ReadDirFS and fs.StatFS
-// and stays valid after later fetches.
+// left out. The view implements fs.ReadFileFS, fs.ReadDirFS and fs.StatFS,
+// is safe for concurrent use and stays valid after later fetches.
 func (r *Repo) Tree(ctx context.Context, commit string) (fs.FS, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
