@@ -434,6 +434,10 @@ func (d *decoder) walkValue(n *yaml.Node, t reflect.Type, path string) {
 			return
 		}
 		for _, kv := range d.pairs(n, path) {
+			if kv.key.Tag == "!!null" {
+				d.errorAt(kv.key, path, "expected a name as key, got null")
+				continue
+			}
 			d.walk(kv.value, t.Elem(), childPath(path, kv.key.Value), kv.key)
 		}
 	case reflect.Slice:

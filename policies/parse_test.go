@@ -230,6 +230,11 @@ func TestParseEdgeCases(t *testing.T) {
 			errs: []string{"f.yaml:5:7: spec: alias *s refers to itself"},
 		},
 		{
+			name: "a null key in a map is an error, not silently dropped",
+			in:   "apiVersion: modelops.medimind.io/v1alpha1\nkind: ModelPolicy\nmetadata: {name: a, labels: {~: x}}\n",
+			errs: []string{"f.yaml:3:30: metadata.labels: expected a name as key, got null"},
+		},
+		{
 			name: "an integer too large for its field is an error",
 			in:   "apiVersion: modelops.medimind.io/v1alpha1\nkind: ModelPolicy\nmetadata: {name: a}\nspec:\n  retrain:\n    job: {command: [x], backoffLimit: 4294967296}\n",
 			errs: []string{"f.yaml:6:39: spec.retrain.job.backoffLimit: expected an integer of at most 32 bits, got 4294967296"},
