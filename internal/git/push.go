@@ -147,3 +147,36 @@ type emptyFS struct{}
 func (emptyFS) Open(name string) (fs.File, error) {
 	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 }
+
+// DeleteBranch deletes branch locally and on the remote, as when a
+// proposal is closed. Only branches under ForcePrefix may be deleted;
+// others get ErrForceNotAllowed without contacting the remote. Deleting a
+// branch that does not exist is a no-op, so it is idempotent.
+func (r *Repo) DeleteBranch(ctx context.Context, branch string) error {
+	if !strings.HasPrefix(branch, ForcePrefix) {
+		return fmt.Errorf("delete %s: %w: only branches under %s may be deleted", branch, ErrForceNotAllowed, ForcePrefix)
+	}
+	name, err := branchRef(branch)
+	if err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.repo.Storer.RemoveReference(name); err != nil {
+		return fmt.Errorf("delete %s: %w", branch, err)
+	}
+	if r.local {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	defer cancel()
+	err = r.repo.PushContext(ctx, &gogit.PushOptions{
+		RemoteName: remoteName,
+		RefSpecs:   []config.RefSpec{config.RefSpec(":" + name.String())},
+		Auth:       r.auth,
+	})
+	if err == nil || errors.Is(err, gogit.NoErrAlreadyUpToDate) {
+		return nil
+	}
+	return fmt.Errorf("delete %s on %s: %w", branch, r.url, classifyNetErr(err))
+}

@@ -87,4 +87,22 @@ func TestProposalBranchIsRebuiltAndForcePushed(t *testing.T) {
 	if len(branches) != 2 {
 		t.Fatalf("Branches = %v, want main and %s", branches, branch)
 	}
+
+	if err := r.DeleteBranch(ctx, "main"); !errors.Is(err, ErrForceNotAllowed) {
+		t.Fatalf("DeleteBranch(main) error = %v, want ErrForceNotAllowed", err)
+	}
+	for range 2 { // the second deletion is a no-op
+		if err := r.DeleteBranch(ctx, branch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := serverRef(t, srv, "refs/heads/"+branch); got != "" {
+		t.Fatalf("server still has %s at %s", branch, got)
+	}
+	if _, err := r.Head(ctx, branch); !errors.Is(err, ErrBranchNotFound) {
+		t.Fatalf("Head(%s) after delete: %v, want ErrBranchNotFound", branch, err)
+	}
+	if got := serverRef(t, srv, "refs/heads/main"); got != tip {
+		t.Fatalf("tracked branch moved to %s", got)
+	}
 }
