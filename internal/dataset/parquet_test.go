@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/deprecated"
 )
 
 // writeRows writes rows with parquet-go's own writer, as a producer of data would.
@@ -217,5 +218,64 @@ func TestWriteParquetManyRowGroups(t *testing.T) {
 		if back.Columns[1].Dict[c] != orig.Columns[1].Dict[i%2] {
 			t.Fatalf("s[%d] = %q", i, back.Columns[1].Dict[c])
 		}
+	}
+}
+
+func TestReadParquetTimesAndLegacyTypes(t *testing.T) {
+	type row struct {
+		Clock int32            `parquet:"clock,time(millisecond)"`
+		U32   uint32           `parquet:"u32"`
+		I96   deprecated.Int96 `parquet:"i96"`
+		Local int64            `parquet:"local,timestamp(microsecond:local)"`
+	}
+	noon := time.Date(2024, 3, 1, 12, 0, 0, 500e6, time.UTC)
+	days := noon.Unix() / 86400
+	nanos := uint64(noon.UnixNano() - days*86400e9)
+	i96 := deprecated.Int96{uint32(nanos), uint32(nanos >> 32), uint32(days + 2440588)}
+	data := writeRows(t, []row{
+		{Clock: int32((13*time.Hour + 5*time.Minute + 1500*time.Millisecond) / time.Millisecond), U32: math.MaxUint32, I96: i96, Local: noon.UnixMicro()},
+	})
+	got, err := ReadParquet(bytes.NewReader(data), int64(len(data)), "times.parquet", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTable(t, got, 1,
+		str("clock", "13:05:01.5"),
+		num("u32", "4.294967295e+09"),
+		str("i96", "2024-03-01T12:00:00.5"),
+		str("local", "2024-03-01T12:00:00.5"))
+}
+
+func TestDecodeHelpers(t *testing.T) {
+	for _, tc := range []struct {
+		b     []byte
+		scale int
+		want  float64
+	}{
+		{[]byte{0x30, 0x39}, 2, 123.45}, // 12345
+		{[]byte{0xff, 0xfb}, 2, -0.05},  // -5
+		{[]byte{0x80, 0, 0, 0, 0, 0, 0, 0, 0}, 0, math.Ldexp(-1, 71)},
+		{nil, 3, 0},
+	} {
+		if got := decimalBytes(tc.b, tc.scale); got != tc.want {
+			t.Errorf("decimalBytes(%x, %d) = %v, want %v", tc.b, tc.scale, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		b    []byte
+		want float64
+	}{
+		{[]byte{0x00, 0x3c}, 1},
+		{[]byte{0x00, 0xc0}, -2},
+		{[]byte{0x01, 0x00}, math.Ldexp(1, -24)}, // smallest subnormal
+		{[]byte{0xff, 0x7b}, 65504},              // largest normal
+		{[]byte{0x00, 0x7c}, math.Inf(1)},
+	} {
+		if got := float16(tc.b); got != tc.want {
+			t.Errorf("float16(%x) = %v, want %v", tc.b, got, tc.want)
+		}
+	}
+	if got := float16([]byte{0x01, 0x7c}); !math.IsNaN(got) {
+		t.Errorf("float16(NaN) = %v", got)
 	}
 }
