@@ -505,3 +505,16 @@ func TestTruncateRunes(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDriftMarkdown renders the report of a wide dataset (20,000 columns with
+// 120-character names), the case where ranking and cutting the table matter.
+func BenchmarkDriftMarkdown(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	r := randomReport(rng, 20000, 120)
+	b.ReportAllocs()
+	for b.Loop() {
+		if md := DriftMarkdown(r, MarkdownOptions{}); len(md) > DefaultMaxBytes {
+			b.Fatalf("%d bytes", len(md))
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/medimind/modelops/internal/drift"
 )
@@ -34,17 +35,20 @@ func PastThreshold(c drift.ColumnReport) float64 {
 // by PastThreshold descending (for p-value tests that is p ascending, for distances
 // score/threshold descending), NaN last, then by name. The input is not changed.
 func Ranked(cols []drift.ColumnReport) []drift.ColumnReport {
+	// Sorting small (index, key) pairs rather than the reports themselves keeps a
+	// 20,000-column report from moving megabytes around.
 	type entry struct {
-		col  drift.ColumnReport
+		i    int
 		past float64
 	}
 	entries := make([]entry, len(cols))
 	for i, c := range cols {
-		entries[i] = entry{c, PastThreshold(c)}
+		entries[i] = entry{i, PastThreshold(c)}
 	}
-	slices.SortStableFunc(entries, func(a, b entry) int {
-		if a.col.Drifted != b.col.Drifted {
-			if a.col.Drifted {
+	slices.SortFunc(entries, func(a, b entry) int {
+		ca, cb := &cols[a.i], &cols[b.i]
+		if ca.Drifted != cb.Drifted {
+			if ca.Drifted {
 				return -1
 			}
 			return 1
@@ -58,11 +62,11 @@ func Ranked(cols []drift.ColumnReport) []drift.ColumnReport {
 		if c := cmp.Compare(b.past, a.past); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.col.Name, b.col.Name)
+		return cmp.Or(strings.Compare(ca.Name, cb.Name), cmp.Compare(a.i, b.i))
 	})
 	ranked := make([]drift.ColumnReport, len(entries))
-	for i, e := range entries {
-		ranked[i] = e.col
+	for k, e := range entries {
+		ranked[k] = cols[e.i]
 	}
 	return ranked
 }
