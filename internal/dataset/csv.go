@@ -17,8 +17,10 @@ import (
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // ReadCSV reads an uncompressed CSV table from r; source names it in errors. When r is
-// an io.Seeker (a file), ReadCSV may read it more than once (see readCSV); otherwise
-// it reads r once.
+// an io.Seeker (a file), ReadCSV may read it more than once (see readCSV). Otherwise it
+// reads r once, and in a column that turns from numbers to text part way down, every
+// number is spelled as strconv.FormatFloat(v, 'g', -1, 64) spells it ("1.0" reads as
+// "1"), since the text of the rows before the turn cannot be read again.
 func ReadCSV(r io.Reader, source string, opts Options) (*Table, error) {
 	if rs, ok := r.(io.ReadSeeker); ok {
 		if start, err := rs.Seek(0, io.SeekCurrent); err == nil {
@@ -96,9 +98,10 @@ const (
 // so instead the column remembers how many leading rows must be recovered and, after
 // the pass, the text is read again for just those rows and columns. Columns that turn
 // at their first present cell (the usual string column) need no second look. A stream
-// that cannot be read twice falls back to formatting those numbers with formatNumber,
-// the form ReadPair also uses; the difference shows only in spelling ("1.0" becomes
-// "1").
+// that cannot be read twice falls back to formatting the numbers of such a column, all
+// of them, with formatNumber, the form ReadPair also uses; the difference shows only
+// in spelling ("1.0" becomes "1"). Streams also skip the line count and grow their
+// columns by append.
 func readCSV(o opener, opts Options) (*Table, error) {
 	capRows := 0
 	if o.reopen {
