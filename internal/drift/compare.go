@@ -40,7 +40,7 @@ type columnProfile struct {
 // allocate.
 type scratch struct {
 	vals      []float64
-	tmp, keys []uint64
+	sort      sortScratch
 	refCounts []float64
 	curCounts []float64
 }
@@ -48,10 +48,8 @@ type scratch struct {
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 func (s *scratch) grow(n int) {
-	if cap(s.vals) < n {
-		s.vals = make([]float64, n)
-		s.tmp = make([]uint64, n)
-		s.keys = make([]uint64, n)
+	if cap(s.vals) < n+1 {
+		s.vals = make([]float64, n+1)
 	}
 }
 
@@ -64,11 +62,7 @@ func cleanSorted(x []float64, dst []float64, s *scratch) ([]float64, int) {
 			dst = append(dst, v)
 		}
 	}
-	if cap(s.tmp) < len(dst) {
-		s.tmp = make([]uint64, len(dst))
-		s.keys = make([]uint64, len(dst))
-	}
-	radixSortFloat64(dst, s.tmp, s.keys)
+	sortFloats(dst, &s.sort)
 	return dst, len(x) - len(dst)
 }
 
@@ -126,8 +120,8 @@ func NewProfile(ctx context.Context, ref *dataset.Table, opts Options) (*Profile
 		cp := p.columns[i]
 		c, _ := ref.Column(cp.name)
 		if cp.numeric {
-			vals, missing := cleanSorted(c.Float, make([]float64, 0, len(c.Float)), s)
-			cp.sorted, cp.missing, cp.n = slices.Clip(vals), missing, len(vals)
+			vals, missing := cleanSorted(c.Float, make([]float64, 0, len(c.Float)+1), s)
+			cp.sorted, cp.missing, cp.n = withSentinel(vals), missing, len(vals)
 			cp.std = PopStd(vals)
 			cp.nunique = countDistinctSorted(vals)
 		} else {
@@ -342,13 +336,13 @@ func (p *Profile) prepare(cp *columnProfile, c *dataset.Column, s *scratch) (Col
 	if cp.numeric {
 		s.grow(len(c.Float))
 		vals, missing := cleanSorted(c.Float, s.vals, s)
-		s.vals = vals
+		s.vals = withSentinel(vals)
 		r.NCurrent, r.MissingCurrent = len(vals), missing
 		if len(vals) == 0 {
 			return r, nil, fmt.Errorf("no values in the current data after dropping missing and infinite cells: %w", ErrInvalidInput)
 		}
 		ev.cur = vals
-		ev.d, ev.w1, ev.nValues = walk(cp.sorted, vals, true)
+		ev.d, ev.w1, ev.nValues = walk(cp.sorted, s.vals, true)
 	} else {
 		counts, missing := stringCounts(c)
 		r.NCurrent, r.MissingCurrent = c.Len()-missing, missing

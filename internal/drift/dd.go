@@ -86,6 +86,16 @@ func (a dd) div(b dd) dd {
 
 func ddDivDD(a, b float64) dd { return ddD(a).div(ddD(b)) }
 
+// ddQuo is a/b for integer-valued a and b below 2^53, as a double-double: the remainder
+// a − q·b of q = fl(a/b) is exact (FMA), so q + rem/b is accurate to about 2^-104
+// relative, like ddDivDD at a fraction of its cost.
+func ddQuo(a, b float64) dd {
+	q := a / b
+	r := math.FMA(-q, b, a)
+	s, e := quickTwoSum(q, r/b)
+	return dd{s, e}
+}
+
 func (a dd) inv() dd { return ddD(1).div(a) }
 
 func (a dd) floor() dd {

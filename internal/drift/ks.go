@@ -18,18 +18,18 @@ type KSResult struct {
 	Exact bool
 }
 
-// KS2 is the two-sided two-sample Kolmogorov–Smirnov test of sorted samples a and b:
+// KS2 is the two-sided two-sample Kolmogorov–Smirnov test of samples a and b:
 // D = max_x |F_a(x) − F_b(x)| over every pooled value x, with right-continuous ECDFs
 // (so ties are handled), and its p-value as scipy.stats.ks_2samp computes it
 // (method "auto"): exact when max(n1, n2) <= 10000, else kstwo.sf(D, round(n1·n2/(n1+n2)))
-// (see KolmogorovSF). Both samples must be sorted ascending and free of NaN.
+// (see KolmogorovSF). The samples must be free of NaN; they are not modified.
 //
 // Special cases are: D = NaN and P = NaN when either sample is empty.
 func KS2(a, b []float64) KSResult {
 	if len(a) == 0 || len(b) == 0 {
 		return KSResult{D: math.NaN(), P: math.NaN()}
 	}
-	d, _, _ := walk(a, b, false)
+	d, _, _ := walk(sortedCopy(a), sortedCopy(b), false)
 	return ksPValue(len(a), len(b), d)
 }
 

@@ -3,7 +3,7 @@ package drift
 import "math"
 
 const (
-	radixBits    = 11
+	radixBits    = 8
 	radixBuckets = 1 << radixBits
 	radixPasses  = (64 + radixBits - 1) / radixBits
 )
@@ -13,7 +13,7 @@ const (
 // unsigned key whose order is the numeric order (negative values have all bits flipped,
 // others the sign bit set); -0 sorts just before +0, which compare equal anyway.
 // Passes whose digit is the same for every key are skipped; for a column of 20,000
-// values this is several times faster than a comparison sort.
+// values this is about three times faster than a comparison sort.
 func radixSortFloat64(x []float64, tmp []uint64, keys []uint64) {
 	n := len(x)
 	if n < 64 {
@@ -21,7 +21,7 @@ func radixSortFloat64(x []float64, tmp []uint64, keys []uint64) {
 		return
 	}
 	keys, tmp = keys[:n], tmp[:n]
-	var counts [radixPasses][radixBuckets]int
+	var counts [radixPasses][radixBuckets]uint32
 	for i, v := range x {
 		b := math.Float64bits(v)
 		if b>>63 == 1 {
@@ -38,10 +38,10 @@ func radixSortFloat64(x []float64, tmp []uint64, keys []uint64) {
 	for p := 0; p < radixPasses; p++ {
 		c := &counts[p]
 		shift := uint(p * radixBits)
-		if c[(src[0]>>shift)&(radixBuckets-1)] == n {
+		if int(c[(src[0]>>shift)&(radixBuckets-1)]) == n {
 			continue // every key has the same digit here
 		}
-		sum := 0
+		var sum uint32
 		for i := range c {
 			sum, c[i] = sum+c[i], sum
 		}

@@ -15,8 +15,12 @@ const smirnovMaxExponent = 960
 // P(D+_n >= x) = x · Σ_{v=0}^{⌊n(1−x)⌋} C(n,v) (x+v/n)^(v−1) (1−x−v/n)^(n−v)
 // (Smirnov 1944, Birnbaum–Tingey 1951), or the few-term upper sum when that is better
 // conditioned. It ports scipy.special.smirnov (cephes kolmogorov.c, van Mulbregt 2018):
-// the terms are accumulated in double-double with binomials kept as mantissa and
-// exponent, so nothing overflows for n up to 10^6.
+// the same special cases, choice of sum, term order and early termination, with the
+// terms accumulated in double-double and binomials kept as mantissa and exponent, so
+// nothing overflows for n up to 10^6. Cephes raises each lower-sum term to its powers in
+// double-double; here those terms are exp of a log computed from double-double
+// arguments (see smirnovTermLog), which agrees to about 1e-12 relative and is an order
+// of magnitude faster: a drifted 20,000-row column needs thousands of terms.
 //
 // Special cases are: NaN for n < 1 or x outside [0, 1]; 1 at x = 0; 0 at x = 1.
 func smirnov(n int, x float64) float64 {
@@ -76,13 +80,17 @@ func smirnov(n int, x float64) float64 {
 		nTerms = n - n1mxceil + 1
 		aj = pow4D(1, x, 1, 0, n-1)
 	} else {
-		aj = pow4D(1, -x, 1, 0, n).div(ddD(x))
+		aj = smirnovTermLog(n, x, 0, cman, cexpt)
 	}
 	sum := aj
 	cman, cexpt = updateBinomial(cman, cexpt, n, 0)
 	for j := 1; j < nTerms; j++ {
 		v := start + j*step
-		aj = smirnovTerm(n, x, v, cman, cexpt)
+		if useUpper {
+			aj = smirnovTerm(n, x, v, cman, cexpt)
+		} else {
+			aj = smirnovTermLog(n, x, v, cman, cexpt)
+		}
 		if aj.isFinite() && !aj.isZero() {
 			sum = sum.add(aj)
 		}
@@ -129,7 +137,7 @@ func modNX(n int, x float64) (alpha float64, nxfloor int) {
 
 // updateBinomial advances C(n, j) to C(n, j+1), held as mantissa and binary exponent.
 func updateBinomial(cman dd, cexpt, n, j int) (dd, int) {
-	rat := ddDivDD(float64(n-j), float64(j)+1.0)
+	rat := ddQuo(float64(n-j), float64(j)+1.0)
 	man, e := cman.mul(rat).frexp()
 	return man, cexpt + e
 }
@@ -231,6 +239,34 @@ func pow4D(a, b, c, d float64, m int) dd {
 		return dd{math.Inf(1), math.Inf(1)}
 	}
 	return powD(num.div(den), m)
+}
+
+// ln2Hi and ln2Lo split ln 2 into a double-double.
+const (
+	ln2Hi = 0.6931471805599453
+	ln2Lo = 2.3190468138462996e-17
+)
+
+// logDD is log(a) for a > 0 to first order in a.lo: log(a.hi) + a.lo/a.hi.
+func logDD(a dd) float64 { return math.Log(a.hi) + a.lo/a.hi }
+
+// smirnovTermLog is A_v(n, x) = C(n,v) (x+v/n)^(v−1) (1−x−v/n)^(n−v) for a lower-sum
+// term (1−x−v/n > 0) as exp(L), where the log L is summed in double-double from
+// log C = log(Cman) + Cexpt·ln 2 and the products of the exponents with the logs of
+// the double-double bases. The error is that of the float64 logs times the exponents,
+// about 1e-12 relative for n = 10^4.
+func smirnovTermLog(n int, x float64, v int, cman dd, cexpt int) dd {
+	t1 := ddQuo(float64(v), float64(n)).addD(x)
+	t2 := ddQuo(float64(n-v), float64(n)).subD(x)
+	if t2.hi <= 0 || t1.hi <= 0 {
+		return smirnovTerm(n, x, v, cman, cexpt)
+	}
+	l := ddD(logDD(cman))
+	l = l.add(ddMulDD(float64(cexpt), ln2Hi)).add(ddMulDD(float64(cexpt), ln2Lo))
+	l = l.add(ddMulDD(float64(v-1), logDD(t1)))
+	l = l.add(ddMulDD(float64(n-v), logDD(t2)))
+	e := math.Exp(l.hi)
+	return ddD(e + e*l.lo)
 }
 
 // smirnovTerm is A_v(n, x) = C(n,v) (1−x−v/n)^(n−v) (x+v/n)^(v−1).

@@ -12,59 +12,60 @@ import (
 // distance divides by.
 const stdFloor = 0.001
 
-// walkResult is what one merge walk over two sorted samples yields.
-type walkResult struct {
-	d       float64 // KS statistic, computed as SciPy does
-	w1      float64 // unnormalised Wasserstein-1 distance
-	nunique int     // distinct values of the pooled sample
+// withSentinel returns x with +Inf stored just past its end (x[:len(x)+1]), copying x
+// when its capacity has no room. walk relies on the sentinel.
+func withSentinel(x []float64) []float64 {
+	if cap(x) == len(x) {
+		x = append(slices.Clip(x), 0)[:len(x)]
+	}
+	x[:len(x)+1][len(x)] = math.Inf(1)
+	return x
 }
 
-// walk merges two sorted, non-empty samples once and returns the KS statistic, the
-// Wasserstein-1 distance and the number of distinct pooled values. The ECDF difference
-// at each distinct pooled value v is i/n1 − j/n2 with i = #{a <= v}, j = #{b <= v};
-// it is tracked exactly as the integer i·n2 − j·n1 and converted to float64 only where
-// SciPy's argmax and argmin would land.
+// walk merges two sorted, non-empty, NaN-free samples once and returns the KS statistic,
+// the Wasserstein-1 distance and the number of distinct pooled values. Both slices must
+// carry a +Inf sentinel past their end (withSentinel).
+//
+// The ECDF difference after each distinct pooled value v is i/n1 − j/n2 with
+// i = #{a <= v}, j = #{b <= v}. It is tracked exactly as the integer k = i·n2 − j·n1,
+// and turned into float64 only where SciPy's argmax and argmin land, as SciPy computes
+// it. W1 adds |k|/(n1·n2)·(v' − v) for consecutive distinct values v < v'. The merge
+// step is written without data-dependent branches (the compiler emits conditional
+// moves), which matters because the two samples interleave at random.
 func walk(a, b []float64, wantW bool) (d, w1 float64, nunique int) {
 	n1, n2 := len(a), len(b)
-	i, j := 0, 0
-	var kmax, kmin int64 = math.MinInt64, math.MaxInt64
-	var imax, jmax, imin, jmin int
-	var wsum float64
-	var prevK int64
-	prevV := 0.0
+	a, b = a[:n1+1], b[:n2+1]
 	ln1, ln2 := int64(n1), int64(n2)
-	for i < n1 || j < n2 {
-		var v float64
-		switch {
-		case i == n1:
-			v = b[j]
-		case j == n2:
-			v = a[i]
-		default:
-			v = min(a[i], b[j])
+	i, j := 0, 0
+	var k int64
+	kmax, kmin := int64(math.MinInt64), int64(math.MaxInt64)
+	var imax, jmax, imin, jmin int
+	wsum := 0.0
+	x, y := a[0], b[0]
+	for t := n1 + n2; t > 0; t-- {
+		takeA := 0
+		if x <= y {
+			takeA = 1
 		}
-		for i < n1 && a[i] <= v {
-			i++
+		v := min(x, y) // MINSD; -0 and +0 compare equal below
+		i += takeA
+		j += 1 - takeA
+		k += int64(takeA)*(ln1+ln2) - ln1
+		x, y = a[i], b[j]
+		next := min(x, y)
+		if next == v {
+			continue // v repeats: the ECDFs are evaluated after its last copy
 		}
-		for j < n2 && b[j] <= v {
-			j++
-		}
-		if wantW && nunique > 0 {
-			k := prevK
-			if k < 0 {
-				k = -k
-			}
-			wsum += float64(k) * (v - prevV)
-		}
-		k := int64(i)*ln2 - int64(j)*ln1
+		nunique++
 		if k > kmax {
 			kmax, imax, jmax = k, i, j
 		}
 		if k < kmin {
 			kmin, imin, jmin = k, i, j
 		}
-		prevK, prevV = k, v
-		nunique++
+		if wantW && t > 1 {
+			wsum += math.Abs(float64(k)) * (next - v)
+		}
 	}
 	fn1, fn2 := float64(n1), float64(n2)
 	maxS := float64(imax)/fn1 - float64(jmax)/fn2
@@ -76,11 +77,12 @@ func walk(a, b []float64, wantW bool) (d, w1 float64, nunique int) {
 	return d, wsum / (fn1 * fn2), nunique
 }
 
-// sortedCopy returns x sorted ascending without changing x.
+// sortedCopy returns x sorted ascending, with a walk sentinel, without changing x.
 func sortedCopy(x []float64) []float64 {
-	s := slices.Clone(x)
+	s := make([]float64, len(x), len(x)+1)
+	copy(s, x)
 	slices.Sort(s)
-	return s
+	return withSentinel(s)
 }
 
 // Wasserstein is the first Wasserstein (earth mover's) distance between the empirical

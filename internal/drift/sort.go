@@ -1,0 +1,102 @@
+package drift
+
+import "math"
+
+// sortScratch is the memory sortFloats works in; it grows and is reused.
+type sortScratch struct {
+	bucket []uint32
+	counts []int
+	out    []float64
+	tmp    []uint64
+	keys   []uint64
+}
+
+// sortFloats sorts x (no NaNs) ascending. It distributes the values into about len(x)/2
+// equal-width buckets over [min, max] — b(x) = ⌊(x − min)·scale⌋ never decreases as x
+// grows under IEEE rounding, so the buckets come out in order — and sorts each bucket by
+// insertion (a few values for smooth data) or, when a bucket is crowded (heavy tails,
+// heavy ties), by an LSD radix sort on the float bits. For a 20,000-row column this is
+// about three linear passes where radix sort needs nine and a comparison sort fifteen.
+func sortFloats(x []float64, s *sortScratch) {
+	n := len(x)
+	if n <= 48 {
+		insertionSort(x)
+		return
+	}
+	lo, hi := x[0], x[0]
+	for _, v := range x[1:] {
+		if v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
+		}
+	}
+	span := hi - lo
+	if span == 0 {
+		return
+	}
+	nb := n / 4
+	scale := float64(nb) / span
+	if math.IsInf(span, 0) || math.IsInf(scale, 0) || !(scale > 0) {
+		s.radix(x)
+		return
+	}
+	if cap(s.bucket) < n {
+		s.bucket = make([]uint32, n)
+		s.out = make([]float64, n)
+	}
+	if cap(s.counts) < nb+1 {
+		s.counts = make([]int, nb+1)
+	}
+	bucket, out, counts := s.bucket[:n], s.out[:n], s.counts[:nb+1]
+	clear(counts)
+	last := uint32(nb - 1)
+	for i, v := range x {
+		b := uint32((v - lo) * scale)
+		if b > last {
+			b = last
+		}
+		bucket[i] = b
+		counts[b]++
+	}
+	// A crowded bucket means a skewed or heavy-tailed sample: radix sort it all.
+	sum, most := 0, 0
+	for _, c := range counts[:nb] {
+		most = max(most, c)
+	}
+	if most > n/8 {
+		s.radix(x)
+		return
+	}
+	// counts[b] becomes the start of bucket b; after the scatter, its end.
+	for b, c := range counts[:nb] {
+		counts[b] = sum
+		sum += c
+	}
+	for i, v := range x {
+		b := bucket[i]
+		out[counts[b]] = v
+		counts[b]++
+	}
+	copy(x, out)
+	start := 0
+	for b := 0; b < nb; b++ {
+		end := counts[b]
+		switch m := end - start; {
+		case m < 2:
+		case m <= 64:
+			insertionSort(x[start:end])
+		default:
+			s.radix(x[start:end])
+		}
+		start = end
+	}
+}
+
+func (s *sortScratch) radix(x []float64) {
+	if cap(s.tmp) < len(x) {
+		s.tmp, s.keys = make([]uint64, len(x)), make([]uint64, len(x))
+	}
+	radixSortFloat64(x, s.tmp, s.keys)
+}
