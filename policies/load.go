@@ -72,7 +72,7 @@ func Load(fsys fs.FS) (*Set, error) {
 				data, err := fs.ReadFile(fsys, files[i])
 				if err != nil {
 					mu.Lock()
-					readErr = cmpErr(readErr, fmt.Errorf("read %s: %w", files[i], err))
+					readErr = firstErr(readErr, fmt.Errorf("read %s: %w", files[i], err))
 					mu.Unlock()
 					continue
 				}
@@ -90,21 +90,33 @@ func Load(fsys fs.FS) (*Set, error) {
 		return nil, readErr
 	}
 
-	set := &Set{}
+	var ps []*Policy
+	var errs []error
 	for _, r := range results {
-		set.Policies = append(set.Policies, r.policies...)
-		for _, fe := range FieldErrors(r.err) {
+		ps = append(ps, r.policies...)
+		errs = append(errs, r.err)
+	}
+	return NewSet(ps, errs...), nil
+}
+
+// NewSet builds a Set from policies and problems as Parse returns them (nil problems are
+// skipped): it checks that names are unique, reporting every duplicate and keeping none of
+// them, and sorts policies by name and errors by file, line and column.
+func NewSet(policies []*Policy, problems ...error) *Set {
+	set := &Set{Policies: slices.Clone(policies)}
+	for _, p := range problems {
+		for _, fe := range FieldErrors(p) {
 			set.Errors = append(set.Errors, fe)
 		}
 	}
 	set.dropDuplicates()
 	sortErrors(set.Errors)
-	return set, nil
+	return set
 }
 
-// cmpErr keeps the first error, so that the error Load returns does not depend on timing
+// firstErr keeps the first error, so that the error Load returns does not depend on timing
 // more than necessary.
-func cmpErr(old, err error) error {
+func firstErr(old, err error) error {
 	if old != nil {
 		return old
 	}

@@ -78,15 +78,41 @@ func runValidate(ctx context.Context, opts validateOptions, args []string) error
 	if len(args) == 0 {
 		args = []string{"."}
 	}
-	res := validateResult{Policies: []validatePolicy{}, Errors: []validateProblem{}}
+	// Files given one by one are checked together, as parts of one repository, so that a
+	// name used twice among them is reported; each directory is a repository of its own.
+	var sets []*policies.Set
+	var files []*policies.Policy
+	var fileErrs []error
 	for _, arg := range args {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		set, err := validatePath(arg)
+		info, err := os.Stat(arg)
 		if err != nil {
-			return err
+			return fmt.Errorf("validate %s: %w", arg, err)
 		}
+		if info.IsDir() {
+			set, err := validateDir(arg)
+			if err != nil {
+				return err
+			}
+			sets = append(sets, set)
+			continue
+		}
+		data, err := os.ReadFile(arg)
+		if err != nil {
+			return fmt.Errorf("validate %s: %w", arg, err)
+		}
+		ps, perr := policies.Parse(arg, data)
+		files = append(files, ps...)
+		fileErrs = append(fileErrs, perr)
+	}
+	if len(files) > 0 || len(fileErrs) > 0 {
+		sets = append(sets, policies.NewSet(files, fileErrs...))
+	}
+
+	res := validateResult{Policies: []validatePolicy{}, Errors: []validateProblem{}}
+	for _, set := range sets {
 		for _, p := range set.Policies {
 			res.Policies = append(res.Policies, validatePolicy{Name: p.Metadata.Name, File: p.File})
 		}
@@ -121,36 +147,20 @@ func runValidate(ctx context.Context, opts validateOptions, args []string) error
 	return nil
 }
 
-// validatePath loads one file or directory. File names in the result are as the user would
-// type them: the argument joined with the path inside a directory.
-func validatePath(arg string) (*policies.Set, error) {
-	info, err := os.Stat(arg)
+// validateDir loads the policy repository at dir. File names in the result are as the user
+// would type them: dir joined with the path inside it.
+func validateDir(dir string) (*policies.Set, error) {
+	set, err := policies.LoadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("validate %s: %w", arg, err)
-	}
-	if !info.IsDir() {
-		data, err := os.ReadFile(arg)
-		if err != nil {
-			return nil, fmt.Errorf("validate %s: %w", arg, err)
-		}
-		ps, perr := policies.Parse(arg, data)
-		set := &policies.Set{Policies: ps}
-		for _, fe := range policies.FieldErrors(perr) {
-			set.Errors = append(set.Errors, fe)
-		}
-		return set, nil
-	}
-	set, err := policies.LoadDir(arg)
-	if err != nil {
-		return nil, fmt.Errorf("validate %s: %w", arg, err)
+		return nil, fmt.Errorf("validate %s: %w", dir, err)
 	}
 	for _, p := range set.Policies {
-		p.File = filepath.Join(arg, filepath.FromSlash(p.File))
+		p.File = filepath.Join(dir, filepath.FromSlash(p.File))
 	}
 	for _, e := range set.Errors {
 		var fe *policies.FieldError
 		if errors.As(e, &fe) && fe.File != "" {
-			fe.File = filepath.Join(arg, filepath.FromSlash(fe.File))
+			fe.File = filepath.Join(dir, filepath.FromSlash(fe.File))
 		}
 	}
 	return set, nil

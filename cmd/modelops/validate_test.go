@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -169,5 +170,29 @@ func TestValidateCommandPrintsJSON(t *testing.T) {
 	code, stdout, _ = runCLI(t, "validate", "-o", "json", "repo/models/readmission-30d.yaml")
 	if code != 0 || !strings.Contains(stdout, `"valid": true`) || !strings.Contains(stdout, `"errors": []`) {
 		t.Errorf("valid file: exit %d, stdout %s", code, stdout)
+	}
+}
+
+func TestValidateCommandChecksNamesAcrossTheFilesGiven(t *testing.T) {
+	good, err := os.ReadFile("../../examples/policy-repo/models/readmission-30d.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, name := range []string{"a.yaml", "b.yaml"} {
+		if err := os.WriteFile(filepath.Join(dir, name), good, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(dir)
+	code, stdout, stderr := runCLI(t, "validate", "a.yaml", "b.yaml")
+	line := 1 + strings.Count(string(good[:strings.Index(string(good), "  name: readmission-30d")]), "\n")
+	want := fmt.Sprintf(`a.yaml:%[1]d:9: metadata.name: duplicate name "readmission-30d", also defined at b.yaml:%[1]d:9`+"\n"+
+		`b.yaml:%[1]d:9: metadata.name: duplicate name "readmission-30d", also defined at a.yaml:%[1]d:9`+"\n", line)
+	if code != 2 || stdout != "" || stderr != want {
+		t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant exit 2 and\n%s", code, stdout, stderr, want)
+	}
+	if code, _, _ := runCLI(t, "validate", "a.yaml"); code != 0 {
+		t.Errorf("one of the files alone: exit %d, want 0", code)
 	}
 }
