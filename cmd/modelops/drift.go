@@ -263,11 +263,19 @@ func resolveDrift(opts driftOptions) (*driftRun, error) {
 	if run.reference == "" || run.current == "" {
 		return nil, invalidInput(errors.New("--reference and --current are required (or a --policy whose spec.data names both)"))
 	}
+	// A column the command line types one way leaves the policy's list of the other
+	// kind, so that --numeric ward overrides a policy's categorical: [ward].
 	if opts.categorical != nil {
 		run.read.Categorical = opts.categorical
+		if opts.numeric == nil {
+			run.read.Numeric = driftWithout(run.read.Numeric, opts.categorical)
+		}
 	}
 	if opts.numeric != nil {
 		run.read.Numeric = opts.numeric
+		if opts.categorical == nil {
+			run.read.Categorical = driftWithout(run.read.Categorical, opts.numeric)
+		}
 	}
 	if opts.exclude != nil {
 		run.read.Exclude = opts.exclude
@@ -301,6 +309,17 @@ func resolveDrift(opts driftOptions) (*driftRun, error) {
 		run.compare.DatasetShare = s
 	}
 	return run, nil
+}
+
+// driftWithout returns the names in list that are not in drop.
+func driftWithout(list, drop []string) []string {
+	var kept []string
+	for _, n := range list {
+		if !slices.Contains(drop, n) {
+			kept = append(kept, n)
+		}
+	}
+	return kept
 }
 
 func driftFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

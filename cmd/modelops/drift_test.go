@@ -273,30 +273,37 @@ func TestDriftPolicy(t *testing.T) {
 		threshold   float64
 		drifted     bool
 		sexTest     string
+		ageTest     string
 		groupShares map[string]float64
 	}{
 		{
 			name:    "the policy's columns, groups and dataset share apply",
 			args:    nil,
-			columns: 4, share: 0.5, threshold: 0.6, drifted: false, sexTest: "z",
+			columns: 4, share: 0.5, threshold: 0.6, drifted: false, sexTest: "z", ageTest: "chisquare",
 			groupShares: map[string]float64{"vitals": 0.5, "demographics": 0.5},
 		},
 		{
 			name:    "--share overrides the policy's datasetShare",
 			args:    []string{"--share", "0.5"},
-			columns: 4, share: 0.5, threshold: 0.5, drifted: true, sexTest: "z",
+			columns: 4, share: 0.5, threshold: 0.5, drifted: true, sexTest: "z", ageTest: "chisquare",
 			groupShares: map[string]float64{"vitals": 0.5, "demographics": 0.5},
 		},
 		{
 			name:    "an empty --exclude replaces the policy's exclude list",
 			args:    []string{"--exclude", ""},
-			columns: 5, share: 0.6, threshold: 0.6, drifted: true, sexTest: "z",
+			columns: 5, share: 0.6, threshold: 0.6, drifted: true, sexTest: "z", ageTest: "chisquare",
+			groupShares: map[string]float64{"vitals": 0.5, "demographics": 0.5},
+		},
+		{
+			name:    "--numeric takes a column off the policy's categorical list",
+			args:    []string{"--numeric", "age"},
+			columns: 4, share: 0.5, threshold: 0.6, drifted: false, sexTest: "z", ageTest: "ks",
 			groupShares: map[string]float64{"vitals": 0.5, "demographics": 0.5},
 		},
 		{
 			name:    "--tests overrides the policy's tests",
 			args:    []string{"--tests", "ks,chisquare"},
-			columns: 4, share: 0.5, threshold: 0.6, drifted: false, sexTest: "chisquare",
+			columns: 4, share: 0.5, threshold: 0.6, drifted: false, sexTest: "chisquare", ageTest: "chisquare",
 			groupShares: map[string]float64{"vitals": 0.5, "demographics": 0.5},
 		},
 	}
@@ -312,8 +319,12 @@ func TestDriftPolicy(t *testing.T) {
 				t.Errorf("%d columns, share %v, datasetShare %v, drifted %v; want %d, %v, %v, %v",
 					len(r.columns), r.raw["share"], r.raw["datasetShare"], r.raw["drifted"], tc.columns, tc.share, tc.threshold, tc.drifted)
 			}
-			if r.columns["sex"]["test"] != tc.sexTest {
-				t.Errorf("sex tested with %v, want %s", r.columns["sex"]["test"], tc.sexTest)
+			if r.columns["sex"]["test"] != tc.sexTest || r.columns["age"]["test"] != tc.ageTest {
+				t.Errorf("sex tested with %v, age with %v; want %s and %s", r.columns["sex"]["test"], r.columns["age"]["test"], tc.sexTest, tc.ageTest)
+			}
+			// age is the same sample on both sides, whichever test runs on it.
+			if !near(r.columns["age"]["score"], 1) || r.columns["age"]["drifted"] != false {
+				t.Errorf("age score %v drifted %v, want p = 1, no drift", r.columns["age"]["score"], r.columns["age"]["drifted"])
 			}
 			if len(r.groups) != len(tc.groupShares) {
 				t.Errorf("groups %v, want %v", r.groups, tc.groupShares)
