@@ -127,9 +127,9 @@ value or an invalid policy).`,
 	f.StringSliceVar(&opts.numeric, "numeric", nil, "columns that must be numeric (comma-separated)")
 	f.StringSliceVar(&opts.exclude, "exclude", nil, "columns to leave out (comma-separated)")
 	f.StringSliceVar(&opts.tests, "tests", nil, "auto, all, or a comma-separated list of tests (default auto)")
-	f.Float64Var(&threshold, "threshold", 0, "threshold for every test instead of its default (p-value for ks, chisquare, z; distance otherwise)")
-	f.Float64Var(&share, "share", drift.DefaultDatasetShare, "share of drifted columns (0..1) at or above which the dataset drifts")
-	f.StringVarP(&opts.output, "output", "o", "table", "output format: table, json or markdown (default table on a terminal, json otherwise)")
+	f.Float64Var(&threshold, "threshold", 0, "threshold for every test instead of its default (a p-value for ks, chisquare, z; a distance otherwise)")
+	f.Float64Var(&share, "share", 0, "share of drifted columns (0..1) at or above which the dataset drifts (default 0.5, or the policy's datasetShare)")
+	f.StringVarP(&opts.output, "output", "o", "", "output format: table, json or markdown (default table on a terminal, json otherwise)")
 	f.StringVar(&opts.reportLink, "report-link", "", "link or path of the full JSON report, named at the end of the markdown output")
 	// A malformed flag value is invalid input (exit status 2), not a failure.
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalidInput(err) })
