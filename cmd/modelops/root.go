@@ -27,6 +27,7 @@ Exit status: 0 success, 1 failure, 2 invalid input (policy or data).`,
 		newRunCmd(),
 		newProposalsCmd(),
 		newRetrainCmd(),
+		newDemoCmd(),
 	)
 	return root
 }

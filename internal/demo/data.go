@@ -236,8 +236,8 @@ func sepsisData(seed uint64) Synthetic {
 				raw[i] = s.normal(0, 1)
 			}
 			// The label follows the true values; the batch effect is in the measurement only.
-			logit := -2.4 + 1.2*zLac + 0.8*zHR + 0.6*zRR - 0.7*zMAP + 0.5*zWBC + 0.3*zCr + 0.35*zAge +
-				0.7*raw[2] - 0.5*raw[16] + 0.5*raw[sepsisGenes+4] - 0.45*raw[sepsisGenes+sepsisProteins+1]
+			logit := -2.6 + 1.5*(1.2*zLac+0.8*zHR+0.6*zRR-0.7*zMAP+0.5*zWBC+0.3*zCr+0.35*zAge+
+				0.7*raw[2]-0.5*raw[16]+0.5*raw[sepsisGenes+4]-0.45*raw[sepsisGenes+sepsisProteins+1])
 			for i, n := range omics {
 				v := raw[i]
 				if current && i < sepsisShiftedGenes {

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/medimind/modelops/internal/demo"
+	"github.com/medimind/modelops/internal/status"
+)
+
+type demoOptions struct {
+	dir    string
+	stdout io.Writer
+	// trainCommand runs the demo trainer (default: this binary's `demo train`).
+	trainCommand []string
+	log          *slog.Logger
+}
+
+func newDemoCmd() *cobra.Command {
+	opts := demoOptions{}
+	cmd := &cobra.Command{
+		Use:   "demo [--dir DIR]",
+		Short: "The retrain story on the embedded defaults, in a temporary directory",
+		Long: `demo builds a policy repository from the embedded examples (a real git repository, branch
+main), writes synthetic reference and current data with drift planted in the sepsis omics
+panel and the wearable sensors, and runs reconcile cycles on a simulated clock: drift checks,
+the retrain proposal, its merge by a reviewer, the training job it launches (the demo
+trainer, a logistic regression run by the local runner), and the result on the status branch.
+Everything stays on this machine; the directory is kept so that you can look around.
+
+Exit status: 0 the story ran as told, 1 a step did not happen, 2 invalid flags.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.stdout = cmd.OutOrStdout()
+			return runDemo(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.dir, "dir", "", "directory for the repository and the runner state (new or empty; default: a new temporary directory)")
+	cmd.AddCommand(newDemoTrainCmd())
+	return cmd
+}
+
+// newDemoTrainCmd is the training job of the demo's policies: the local runner starts it in
+// the repository's working directory with MODELOPS_MODEL, MODELOPS_GENERATION and
+// MODELOPS_OUTPUT set.
+func newDemoTrainCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    "train",
+		Short:  "The demo's training job (run by the local runner)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDemoTrain(cmd.Context(), cmd.OutOrStdout())
+		},
+	}
+}
+
+func runDemo(ctx context.Context, opts demoOptions) error {
+	if len(opts.trainCommand) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find this binary for the training command: %w", err)
+		}
+		opts.trainCommand = []string{exe, "demo", "train"}
+	}
+	log := opts.log
+	if log == nil {
+		log = newLogger(slog.LevelWarn)
+	}
+	out, err := demo.Run(ctx, demo.Options{
+		Dir:          opts.dir,
+		TrainCommand: opts.trainCommand,
+		Out:          opts.stdout,
+		Open: func(ctx context.Context, repoDir, stateDir string, now func() time.Time) (*demo.Stack, error) {
+			s, err := openStack(ctx, &repoOptions{
+				repo: repoDir, branch: "main", stateDir: stateDir, now: now,
+				authorName: "modelops[bot]", authorEmail: "modelops@users.noreply.github.com",
+			}, log)
+			if err != nil {
+				return nil, err
+			}
+			return &demo.Stack{
+				Loop: s.reconciler, Forge: s.forge, Runner: s.runner, Status: s.status,
+				StatusFile: func(ctx context.Context, path string) ([]byte, error) {
+					tip, err := s.repo.Head(ctx, status.Branch)
+					if err != nil {
+						return nil, err
+					}
+					return s.repo.ReadFile(ctx, tip, path)
+				},
+			}, nil
+		},
+	})
+	if err != nil && out != nil && out.Dir != "" {
+		fmt.Fprintf(os.Stderr, "modelops: the demo stopped; what it did is in %s\n", out.Dir)
+	}
+	return err
+}
+
+func runDemoTrain(ctx context.Context, stdout io.Writer) error {
+	gen, err := strconv.ParseInt(os.Getenv("MODELOPS_GENERATION"), 10, 64)
+	if err != nil {
+		return invalidInput(fmt.Errorf("MODELOPS_GENERATION: expected an integer, got %q", os.Getenv("MODELOPS_GENERATION")))
+	}
+	// The policies set SEED for their training jobs; the split follows it when it is a number.
+	seed := demo.DefaultSeed
+	if v := os.Getenv("SEED"); v != "" {
+		if seed, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return invalidInput(fmt.Errorf("SEED: expected a non-negative integer, got %q", v))
+		}
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	res, err := demo.Train(ctx, demo.TrainOptions{
+		Dir: dir, Model: os.Getenv("MODELOPS_MODEL"), Generation: gen, Output: os.Getenv("MODELOPS_OUTPUT"), Seed: seed,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "trained %s %s: auc %.4f on %d held-out rows (seed %d); %s\n",
+		os.Getenv("MODELOPS_MODEL"), res.Version, *res.Metrics.AUC, res.Metrics.Samples, seed, res.URI)
+	return nil
+}

@@ -1,0 +1,120 @@
+package demo
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// People of the story.
+var (
+	// Reviewer is the person who owns the policy repository and merges proposals.
+	Reviewer = Person{Name: "Ana Reviewer", Email: "ana@hospital.example"}
+	// demoAuthor signs the demo's own adjustments of the copied repository.
+	demoAuthor = Person{Name: "modelops demo", Email: "demo@modelops.invalid"}
+)
+
+// Person is a commit author.
+type Person struct{ Name, Email string }
+
+func (p Person) signature() *object.Signature {
+	return &object.Signature{Name: p.Name, Email: p.Email, When: time.Now()}
+}
+
+// initRepo creates a non-bare repository at dir on branch main holding the files of src,
+// committed by author.
+func initRepo(dir string, src fs.FS, author Person, msg string) (string, error) {
+	repo, err := gogit.PlainInitWithOptions(dir, &gogit.PlainInitOptions{
+		InitOptions: gogit.InitOptions{DefaultBranch: plumbing.Main},
+	})
+	if err != nil {
+		return "", fmt.Errorf("init repository %s: %w", dir, err)
+	}
+	if err := os.CopyFS(dir, src); err != nil {
+		return "", fmt.Errorf("copy the example policies into %s: %w", dir, err)
+	}
+	return commitAll(repo, author, msg)
+}
+
+// commitAll stages every change of the working tree and commits it.
+func commitAll(repo *gogit.Repository, author Person, msg string) (string, error) {
+	wt, err := repo.Worktree()
+	if err != nil {
+		return "", fmt.Errorf("open worktree: %w", err)
+	}
+	if err := wt.AddWithOptions(&gogit.AddOptions{All: true}); err != nil {
+		return "", fmt.Errorf("stage changes: %w", err)
+	}
+	h, err := wt.Commit(msg, &gogit.CommitOptions{Author: author.signature()})
+	if err != nil {
+		return "", fmt.Errorf("commit %q: %w", firstLine(msg), err)
+	}
+	return h.String(), nil
+}
+
+func commitIn(dir string, author Person, msg string) (string, error) {
+	repo, err := gogit.PlainOpen(dir)
+	if err != nil {
+		return "", fmt.Errorf("open repository %s: %w", dir, err)
+	}
+	return commitAll(repo, author, msg)
+}
+
+// checkoutTip makes the working tree and index of dir equal to the tip of main, which the
+// reconciler and the forge move without a worktree: a person looking at the directory (and
+// the training job, which runs there) sees the merged policy.
+func checkoutTip(dir string) error {
+	repo, err := gogit.PlainOpen(dir)
+	if err != nil {
+		return fmt.Errorf("open repository %s: %w", dir, err)
+	}
+	ref, err := repo.Reference(plumbing.NewBranchReferenceName("main"), true)
+	if err != nil {
+		return fmt.Errorf("read main: %w", err)
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		return fmt.Errorf("open worktree: %w", err)
+	}
+	if err := wt.Reset(&gogit.ResetOptions{Commit: ref.Hash(), Mode: gogit.HardReset}); err != nil {
+		return fmt.Errorf("check out main at %s: %w", ref.Hash(), err)
+	}
+	return nil
+}
+
+// commitInfo reads a commit of dir.
+func commitInfo(dir, hash string) (*object.Commit, error) {
+	repo, err := gogit.PlainOpen(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open repository %s: %w", dir, err)
+	}
+	c, err := repo.CommitObject(plumbing.NewHash(hash))
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", hash, err)
+	}
+	return c, nil
+}
+
+// isEmptyOrMissing reports whether dir does not exist or holds nothing.
+func isEmptyOrMissing(dir string) (bool, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return len(entries) == 0, nil
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
