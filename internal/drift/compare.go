@@ -53,16 +53,14 @@ func (s *scratch) grow(n int) {
 	}
 }
 
-// cleanSorted drops NaN and ±Inf from x, sorts the rest into dst (reallocated when too
-// small) and returns it with the number of dropped cells.
+// cleanSorted drops NaN and ±Inf from x, sorts the rest into dst (reallocated when its
+// capacity cannot also hold the walk sentinel) and returns it with the number of dropped
+// cells.
 func cleanSorted(x []float64, dst []float64, s *scratch) ([]float64, int) {
-	dst = dst[:0]
-	for _, v := range x {
-		if !math.IsNaN(v) && !math.IsInf(v, 0) {
-			dst = append(dst, v)
-		}
+	if cap(dst) < len(x)+1 {
+		dst = make([]float64, 0, len(x)+1)
 	}
-	sortFloats(dst, &s.sort)
+	dst = cleanSortInto(x, dst, &s.sort)
 	return dst, len(x) - len(dst)
 }
 
@@ -79,6 +77,7 @@ func countDistinctSorted(x []float64) int {
 
 // NewProfile prepares the reference table for Compare under opts.
 func NewProfile(ctx context.Context, ref *dataset.Table, opts Options) (*Profile, error) {
+	opts = opts.clone()
 	groups, err := opts.validate()
 	if err != nil {
 		return nil, err

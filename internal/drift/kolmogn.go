@@ -76,9 +76,9 @@ func KolmogorovSF(n int, d float64) float64 {
 		var prob float64
 		if n <= 140 {
 			prob = 1.0
-			f := 1.0 / float64(n) * (2*t - 1)
+			inv := 1.0 / float64(n)
 			for i := 1; i <= n; i++ {
-				prob *= float64(i) * f
+				prob *= float64(float64(i)*inv) * (2*t - 1)
 			}
 		} else {
 			prob = math.Exp(logNFactorialDivNPowN(n) + float64(n)*math.Log(2*t-1))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 )
 
@@ -164,6 +165,33 @@ func (o *Options) threshold(t Test) float64 {
 	return DefaultThreshold(t)
 }
 
+// clone returns a copy of o that shares no slices or pointers with it, so a Profile is
+// not changed by later edits of the caller's options.
+func (o Options) clone() Options {
+	c := o
+	c.Tests = slices.Clone(o.Tests)
+	c.Numeric = slices.Clone(o.Numeric)
+	c.Categorical = slices.Clone(o.Categorical)
+	c.Exclude = slices.Clone(o.Exclude)
+	if o.Threshold != nil {
+		c.Threshold = ptrTo(*o.Threshold)
+	}
+	if o.DatasetShare != nil {
+		c.DatasetShare = ptrTo(*o.DatasetShare)
+	}
+	c.Groups = make([]Group, len(o.Groups))
+	for i, g := range o.Groups {
+		g.Features = slices.Clone(g.Features)
+		if g.Share != nil {
+			g.Share = ptrTo(*g.Share)
+		}
+		c.Groups[i] = g
+	}
+	return c
+}
+
+func ptrTo(f float64) *float64 { return &f }
+
 // compiledGroup is a Group with its pattern compiled.
 type compiledGroup struct {
 	Group
@@ -193,8 +221,8 @@ func (o *Options) validate() ([]compiledGroup, error) {
 			return nil, fmt.Errorf("tests[%d] %q: unknown test: %w", i, t, ErrInvalidInput)
 		}
 	}
-	if o.Threshold != nil && math.IsNaN(*o.Threshold) {
-		return nil, fmt.Errorf("threshold: want a number, got NaN: %w", ErrInvalidInput)
+	if o.Threshold != nil && (math.IsNaN(*o.Threshold) || math.IsInf(*o.Threshold, 0)) {
+		return nil, fmt.Errorf("threshold: want a finite number, got %v: %w", *o.Threshold, ErrInvalidInput)
 	}
 	share := o.datasetShare()
 	if !(share >= 0 && share <= 1) {

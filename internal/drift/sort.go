@@ -100,3 +100,80 @@ func (s *sortScratch) radix(x []float64) {
 	}
 	radixSortFloat64(x, s.tmp, s.keys)
 }
+
+// cleanSortInto writes the finite values of x into dst (whose capacity must exceed the
+// count by one, for the walk sentinel) in ascending order and returns them. It is
+// sortFloats fused with the cleaning: one pass finds the range and the count, one
+// counts the buckets and one scatters straight from x, so the values are never copied
+// twice.
+func cleanSortInto(x, dst []float64, s *sortScratch) []float64 {
+	n := 0
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range x {
+		if v-v == 0 { // false for NaN and ±Inf
+			n++
+			lo = min(lo, v)
+			hi = max(hi, v)
+		}
+	}
+	dst = dst[:n]
+	copyValid := func() {
+		k := 0
+		for _, v := range x {
+			if v-v == 0 {
+				dst[k] = v
+				k++
+			}
+		}
+	}
+	nb := n / 2
+	span := hi - lo
+	scale := float64(nb) / span
+	if n <= 48 || !(span > 0) || math.IsInf(span, 0) || math.IsInf(scale, 0) || !(scale > 0) {
+		copyValid()
+		sortFloats(dst, s)
+		return dst
+	}
+	if cap(s.counts) < nb+1 {
+		s.counts = make([]int, nb+1)
+	}
+	counts := s.counts[:nb+1]
+	clear(counts)
+	last := uint32(nb - 1)
+	for _, v := range x {
+		if v-v == 0 {
+			counts[min(uint32((v-lo)*scale), last)]++
+		}
+	}
+	start, most := 0, 0
+	for b, c := range counts[:nb] {
+		most = max(most, c)
+		counts[b] = start
+		start += c
+	}
+	if most > n/8 {
+		copyValid()
+		s.radix(dst)
+		return dst
+	}
+	for _, v := range x {
+		if v-v == 0 {
+			b := min(uint32((v-lo)*scale), last)
+			dst[counts[b]] = v
+			counts[b]++
+		}
+	}
+	start = 0
+	for b := 0; b < nb; b++ {
+		end := counts[b]
+		switch m := end - start; {
+		case m < 2:
+		case m <= 64:
+			insertionSort(dst[start:end])
+		default:
+			s.radix(dst[start:end])
+		}
+		start = end
+	}
+	return dst
+}

@@ -333,3 +333,35 @@ func TestWalkMatchesDefinition(t *testing.T) {
 		}
 	}
 }
+
+func TestCleanSortInto(t *testing.T) {
+	src := rand.NewPCG(11, 12)
+	norm := distuv.Normal{Mu: 0, Sigma: 1, Src: src}
+	var s sortScratch
+	for _, n := range []int{0, 5, 60, 5000} {
+		for _, heavy := range []bool{false, true} {
+			x := make([]float64, n)
+			var want []float64
+			for i := range x {
+				v := norm.Rand()
+				if heavy {
+					v /= norm.Rand()
+				}
+				switch i % 11 {
+				case 3:
+					v = math.NaN()
+				case 7:
+					v = math.Inf(1 - 2*(i%2))
+				default:
+					want = append(want, v)
+				}
+				x[i] = v
+			}
+			slices.Sort(want)
+			got := cleanSortInto(x, make([]float64, 0, n+1), &s)
+			if !slices.Equal(got, want) {
+				t.Fatalf("n=%d heavy=%v: cleaned and sorted values differ", n, heavy)
+			}
+		}
+	}
+}
