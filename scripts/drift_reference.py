@@ -341,6 +341,14 @@ def cases():
     for n1, n2 in ((32, 32), (100, 156), (512, 512), (3000, 1096)):
         add("sturges pooled %d" % (n1 + n2), "numeric", gen(dist="normal", n=n1, seed=41 + n1),
             gen(dist="normal", n=n2, seed=42 + n2, loc=0.2))
+    # log2(64)+1 = 7, yet with a span of 0.07 the quotient ptp/(ptp/7) rounds above 7
+    # and NumPy makes 8 bins; likewise 12 instead of 11 for 1024 values spanning 0.09.
+    for n, span in ((64, 0.07), (1024, 0.09)):
+        half = n // 2
+        ref = [span * i / (half - 1) for i in range(half)]
+        ref[-1] = span
+        cur = [span * (i + 0.25) / half for i in range(half)]
+        add("sturges pooled %d span %g: one bin more" % (n, span), "numeric", ref, cur)
     add("21 unique reference values: histogram", "numeric",
         [float(i) for i in range(21)] * 3, [float(i) + 0.5 for i in range(25)])
     add("20 unique reference values: values", "numeric",
