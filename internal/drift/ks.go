@@ -22,11 +22,12 @@ type KSResult struct {
 // D = max_x |F_a(x) − F_b(x)| over every pooled value x, with right-continuous ECDFs
 // (so ties are handled), and its p-value as scipy.stats.ks_2samp computes it
 // (method "auto"): exact when max(n1, n2) <= 10000, else kstwo.sf(D, round(n1·n2/(n1+n2)))
-// (see KolmogorovSF). The samples must be free of NaN; they are not modified.
+// (see KolmogorovSF). The samples are not modified.
 //
-// Special cases are: D = NaN and P = NaN when either sample is empty.
+// Special cases are: D = NaN and P = NaN when either sample is empty or holds a NaN or
+// ±Inf (Compare drops those cells first).
 func KS2(a, b []float64) KSResult {
-	if len(a) == 0 || len(b) == 0 {
+	if len(a) == 0 || len(b) == 0 || !allFinite(a) || !allFinite(b) {
 		return KSResult{D: math.NaN(), P: math.NaN()}
 	}
 	d, _, _ := walk(sortedCopy(a), sortedCopy(b), false)

@@ -77,6 +77,15 @@ func walk(a, b []float64, wantW bool) (d, w1 float64, nunique int) {
 	return d, wsum / (fn1 * fn2), nunique
 }
 
+func allFinite(x []float64) bool {
+	for _, v := range x {
+		if v-v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // sortedCopy returns x sorted ascending, with a walk sentinel, without changing x.
 func sortedCopy(x []float64) []float64 {
 	s := make([]float64, len(x), len(x)+1)
@@ -89,9 +98,10 @@ func sortedCopy(x []float64) []float64 {
 // distributions of u and v, W1 = Σ_i |F_u(z_i) − F_v(z_i)|·(z_{i+1} − z_i) over the
 // sorted pooled values z (scipy.stats.wasserstein_distance, unweighted).
 //
-// Special cases are: NaN when either sample is empty.
+// Special cases are: NaN when either sample is empty or holds a NaN or ±Inf (Compare
+// drops those cells first).
 func Wasserstein(u, v []float64) float64 {
-	if len(u) == 0 || len(v) == 0 {
+	if len(u) == 0 || len(v) == 0 || !allFinite(u) || !allFinite(v) {
 		return math.NaN()
 	}
 	_, w, _ := walk(sortedCopy(u), sortedCopy(v), true)

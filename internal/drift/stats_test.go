@@ -25,6 +25,7 @@ func TestKS2HandComputed(t *testing.T) {
 		// Ties across samples are evaluated after the last copy: F_a(1) = 1, F_b(1) = 1/2.
 		{name: "ties", a: []float64{1, 1}, b: []float64{1, 2}, d: 0.5, p: 1, exact: true},
 		{name: "empty", a: nil, b: []float64{1}, wantNaNs: true},
+		{name: "infinite", a: []float64{1, math.Inf(1)}, b: []float64{1}, wantNaNs: true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
