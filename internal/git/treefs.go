@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"sort"
 	"time"
 
@@ -32,7 +33,7 @@ func (r *Repo) Tree(ctx context.Context, commit string) (fs.FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read tree of %s: %w", commit, err)
 	}
-	return &treeFS{r: r, root: t, mod: c.Committer.When}, nil
+	return &treeFS{r: r, root: t, mod: c.Committer.When, dirs: map[string]*object.Tree{".": t}}, nil
 }
 
 // ReadFile returns the content of the file at path (slash-separated,
@@ -54,6 +55,9 @@ type treeFS struct {
 	r    *Repo
 	root *object.Tree
 	mod  time.Time
+	// dirs caches decoded directory trees by path, so reading every file of a directory
+	// of n entries decodes it once rather than n times. Guarded by r.mu.
+	dirs map[string]*object.Tree
 }
 
 // lock takes the store's lock, which also guards root: object.Tree caches
@@ -78,7 +82,11 @@ func (t *treeFS) lookup(op, name string) (*object.TreeEntry, *object.Tree, error
 	if name == "." {
 		return nil, t.root, nil
 	}
-	e, err := t.root.FindEntry(name)
+	parent, err := t.dir(path.Dir(name))
+	if err != nil {
+		return nil, nil, &fs.PathError{Op: op, Path: name, Err: err}
+	}
+	e, err := parent.FindEntry(path.Base(name))
 	if notFound(err) || (err == nil && e.Mode == filemode.Submodule) {
 		return nil, nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 	}
@@ -88,11 +96,36 @@ func (t *treeFS) lookup(op, name string) (*object.TreeEntry, *object.Tree, error
 	if e.Mode != filemode.Dir {
 		return e, nil, nil
 	}
-	sub, err := object.GetTree(t.r.repo.Storer, e.Hash)
+	sub, err := t.dir(name)
 	if err != nil {
 		return nil, nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
 	return e, sub, nil
+}
+
+// dir returns the decoded tree of directory p, from the cache when it was decoded before.
+// The caller holds r.mu.
+func (t *treeFS) dir(p string) (*object.Tree, error) {
+	if d, ok := t.dirs[p]; ok {
+		return d, nil
+	}
+	parent, err := t.dir(path.Dir(p))
+	if err != nil {
+		return nil, err
+	}
+	e, err := parent.FindEntry(path.Base(p))
+	if notFound(err) || (err == nil && e.Mode != filemode.Dir) {
+		return nil, fs.ErrNotExist
+	}
+	if err != nil {
+		return nil, err
+	}
+	sub, err := object.GetTree(t.r.repo.Storer, e.Hash)
+	if err != nil {
+		return nil, err
+	}
+	t.dirs[p] = sub
+	return sub, nil
 }
 
 func (t *treeFS) blob(op, name string, h plumbing.Hash) ([]byte, error) {
@@ -132,6 +165,20 @@ func (t *treeFS) Open(name string) (fs.File, error) {
 		return nil, err
 	}
 	return &file{info: t.fileInfo(base(name), e.Mode, int64(len(data))), Reader: bytes.NewReader(data)}, nil
+}
+
+// FileHash returns the git blob hash of the file name without reading the file, so that a
+// caller can tell an unchanged file by its hash (policies.LoadCached does).
+func (t *treeFS) FileHash(name string) (string, error) {
+	defer t.lock()()
+	e, sub, err := t.lookup("hash", name)
+	if err != nil {
+		return "", err
+	}
+	if sub != nil {
+		return "", &fs.PathError{Op: "hash", Path: name, Err: errors.New("is a directory")}
+	}
+	return e.Hash.String(), nil
 }
 
 // ReadFile implements fs.ReadFileFS.

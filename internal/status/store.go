@@ -14,6 +14,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/medimind/modelops/internal/git"
@@ -30,6 +31,13 @@ type Store struct {
 	repo   *git.Repo
 	branch string
 	author git.Signature
+
+	mu sync.Mutex // guards the cache
+	// cacheTip is the status branch commit that cacheFiles hold the model files of. Reading
+	// and comparing 10,000 model files through git every cycle would dominate a cycle that
+	// has nothing to do; the cache makes that cycle read none.
+	cacheTip   string
+	cacheFiles map[string][]byte
 }
 
 // New returns a store writing to branch (default Branch) of repo as author.
@@ -61,8 +69,21 @@ func (s *Store) Load(ctx context.Context) (*reconciler.Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := readModels(files, st); err != nil {
-		return nil, err
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tip != s.cacheTip {
+		if s.cacheFiles, err = readModelFiles(files); err != nil {
+			return nil, err
+		}
+		s.cacheTip = tip
+	}
+	for p, b := range s.cacheFiles {
+		var ms reconciler.ModelStatus
+		if err := json.Unmarshal(b, &ms); err != nil {
+			return nil, fmt.Errorf("parse status %s: %w", p, err)
+		}
+		ms.Model = strings.TrimSuffix(path.Base(p), ".json")
+		st.Models[ms.Model] = &ms
 	}
 	if err := readRequests(files, st); err != nil {
 		return nil, err
@@ -70,31 +91,28 @@ func (s *Store) Load(ctx context.Context) (*reconciler.Status, error) {
 	return st, nil
 }
 
-func readModels(files fs.FS, st *reconciler.Status) error {
+// readModelFiles reads models/*.json of the status tree.
+func readModelFiles(files fs.FS) (map[string][]byte, error) {
+	out := map[string][]byte{}
 	entries, err := fs.ReadDir(files, "models")
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return out, nil
 	}
 	if err != nil {
-		return fmt.Errorf("read status models: %w", err)
+		return nil, fmt.Errorf("read status models: %w", err)
 	}
 	for _, e := range entries {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") {
 			continue
 		}
-		b, err := fs.ReadFile(files, "models/"+e.Name())
+		p := "models/" + e.Name()
+		b, err := fs.ReadFile(files, p)
 		if err != nil {
-			return fmt.Errorf("read status of %s: %w", e.Name(), err)
+			return nil, fmt.Errorf("read status %s: %w", p, err)
 		}
-		var ms reconciler.ModelStatus
-		if err := json.Unmarshal(b, &ms); err != nil {
-			return fmt.Errorf("parse status models/%s: %w", e.Name(), err)
-		}
-		name := strings.TrimSuffix(e.Name(), ".json")
-		ms.Model = name
-		st.Models[name] = &ms
+		out[p] = b
 	}
-	return nil
+	return out, nil
 }
 
 func readRequests(files fs.FS, st *reconciler.Status) error {
@@ -126,16 +144,33 @@ func readRequests(files fs.FS, st *reconciler.Status) error {
 // cycle runs is never overwritten; Save deletes only those a launch has served. When nothing
 // differs from the tip, no commit is made.
 func (s *Store) Save(ctx context.Context, st *reconciler.Status, files map[string][]byte, message string) error {
-	_, err := s.repo.UpdateBranch(ctx, s.branch, func(_ string, tip fs.FS) (git.Change, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	encoded := make(map[string][]byte, len(st.Models))
+	for name, ms := range st.Models {
+		b, err := encodeModel(ms)
+		if err != nil {
+			return err
+		}
+		encoded[modelFile(name)] = b
+	}
+	var base string // the tip the last edit was computed on
+	h, err := s.repo.UpdateBranch(ctx, s.branch, func(tipHash string, tip fs.FS) (git.Change, error) {
+		base = tipHash
 		change := git.Change{Files: map[string][]byte{}, Message: message, Author: s.author}
+		for p, b := range encoded {
+			var old []byte
+			var err error
+			if tipHash == s.cacheTip {
+				old = s.cacheFiles[p]
+			} else if old, err = fs.ReadFile(tip, p); err != nil {
+				old = nil
+			}
+			if !bytes.Equal(old, b) {
+				change.Files[p] = b
+			}
+		}
 		for name, ms := range st.Models {
-			b, err := encodeModel(ms)
-			if err != nil {
-				return change, err
-			}
-			if old, err := fs.ReadFile(tip, modelFile(name)); err != nil || !bytes.Equal(old, b) {
-				change.Files[modelFile(name)] = b
-			}
 			for _, p := range servedRequests(tip, name, ms.LastLaunch) {
 				change.Files[p] = nil
 			}
@@ -148,12 +183,15 @@ func (s *Store) Save(ctx context.Context, st *reconciler.Status, files map[strin
 		}
 		return change, nil
 	})
-	if errors.Is(err, git.ErrNoChange) {
-		return nil
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, git.ErrNoChange):
+		h = base
+	case err != nil:
+		s.cacheTip = "" // the branch may have moved: read it again
 		return fmt.Errorf("save status: %w", err)
 	}
+	// The tip now holds exactly these model files (written, or equal already).
+	s.cacheTip, s.cacheFiles = h, encoded
 	return nil
 }
 

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/medimind/modelops/internal/testutil/gitserver"
+)
+
+// benchModels is the size of the benchmark repository (MODELOPS_BENCH_MODELS overrides it).
+var benchModels = 10000
+
+const benchPolicy = `apiVersion: modelops.medimind.io/v1alpha1
+kind: ModelPolicy
+metadata:
+  name: %s
+  labels: {team: team-%02d}
+spec:
+  production: {version: "12", uri: "models:/%s/12"}
+  drift:
+    interval: 6h
+  retrain:
+    generation: 6
+    onDrift: {share: 0.5, of: 10}
+    job:
+      image: registry.example/train:1.4
+      command: [python, train.py]
+      gpus: 1
+  promotion:
+    minimums: {auc: 0.85}
+`
+
+// BenchmarkNoopCycle10k measures a reconcile cycle that has nothing to do over a local
+// repository of 10,000 policies (the steady state of a large installation): the cycle reads
+// the tip, the policies, the status branch and the proposals, plans nothing and commits
+// nothing.
+func BenchmarkNoopCycle10k(b *testing.B) {
+	if v, err := strconv.Atoi(os.Getenv("MODELOPS_BENCH_MODELS")); err == nil && v > 0 {
+		benchModels = v
+	}
+	dir := b.TempDir()
+	repo := filepath.Join(dir, "repo")
+	for i := range benchModels {
+		name := fmt.Sprintf("model-%05d", i)
+		p := filepath.Join(repo, "models", fmt.Sprintf("team-%02d", i%50), name+".yaml")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(p, fmt.Appendf(nil, benchPolicy, name, i%50, name), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	gitserver.MustGit(b, repo, "init", "-q", "-b", "main")
+	gitserver.MustGit(b, repo, "add", "-A")
+	gitserver.MustGit(b, repo, "commit", "-q", "-m", "10,000 policies")
+
+	ctx := context.Background()
+	s, err := openStack(ctx, &repoOptions{repo: repo, branch: "main", stateDir: filepath.Join(dir, "state"),
+		authorName: "modelops", authorEmail: "modelops@example.com"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The first cycle records every model as seen; later ones have nothing to do.
+	if _, err := s.reconciler.Cycle(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		res, err := s.reconciler.Cycle(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Actions) != 0 || res.Models != benchModels {
+			b.Fatalf("a no-op cycle took %d actions over %d models", len(res.Actions), res.Models)
+		}
+	}
+}
