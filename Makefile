@@ -31,7 +31,11 @@ test: ## go vet, then every test with the race detector.
 	$(GO) test -race -count=1 $(PKGS)
 
 .PHONY: bench
-bench: ## Run the benchmarks.
+bench: ## The headline benchmarks: drift vs SciPy (with the ratio), Parquet end to end, validate 10k, no-op cycle 10k.
+	GO=$(GO) scripts/bench.sh
+
+.PHONY: bench-all
+bench-all: ## Every benchmark of every package.
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 .PHONY: fmt
