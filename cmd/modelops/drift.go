@@ -8,21 +8,18 @@ import (
 	"io"
 	"io/fs"
 	"math"
-	"net/http"
-	"net/url"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/medimind/modelops/internal/dataset"
+	"github.com/medimind/modelops/internal/driftcheck"
 	"github.com/medimind/modelops/internal/drift"
 	"github.com/medimind/modelops/internal/report"
 	"github.com/medimind/modelops/policies"
@@ -163,23 +160,23 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 	cleanup := func() {}
 	defer func() { cleanup() }()
 	refPath, curPath := run.reference, run.current
-	if driftIsURL(refPath) || driftIsURL(curPath) {
+	if driftcheck.IsURL(refPath) || driftcheck.IsURL(curPath) {
 		dir, err := os.MkdirTemp("", "modelops-drift-")
 		if err != nil {
 			return fmt.Errorf("create download directory: %w", err)
 		}
 		cleanup = func() { os.RemoveAll(dir) }
-		if refPath, err = driftDownload(ctx, run.reference, dir, "reference"); err != nil {
+		if refPath, err = driftcheck.Download(ctx, nil, run.reference, dir, "reference"); err != nil {
 			return driftInputError(err)
 		}
-		if curPath, err = driftDownload(ctx, run.current, dir, "current"); err != nil {
+		if curPath, err = driftcheck.Download(ctx, nil, run.current, dir, "current"); err != nil {
 			return driftInputError(err)
 		}
 	}
 
 	ref, err := dataset.Read(refPath, run.read)
 	if err != nil {
-		return driftInputError(driftRenameSource(err, refPath, run.reference))
+		return driftInputError(driftcheck.RenameSource(err, refPath, run.reference))
 	}
 	ref.Source = run.reference
 	var bar *progressbar.ProgressBar
@@ -200,7 +197,7 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 	}
 	cur, err := dataset.Read(curPath, run.read)
 	if err != nil {
-		return driftInputError(driftRenameSource(err, curPath, run.current))
+		return driftInputError(driftcheck.RenameSource(err, curPath, run.current))
 	}
 	cur.Source = run.current
 	if err := dataset.Align(ref, cur, run.read); err != nil {
@@ -343,27 +340,11 @@ func applyDriftPolicy(run *driftRun, file, dataRoot string) error {
 	}
 	p := ps[0]
 	run.title = "Data drift: " + p.Metadata.Name
+	run.read, run.compare = driftcheck.Options(p)
 	if d := p.Spec.Data; d != nil {
 		run.reference = driftPolicySource(d.Reference, dataRoot)
 		run.current = driftPolicySource(d.Current, dataRoot)
-		run.read.Categorical = d.Categorical
-		run.read.Numeric = d.Numeric
-		run.read.Exclude = d.Exclude
-		names := make([]string, 0, len(d.Groups))
-		for name := range d.Groups {
-			names = append(names, name)
-		}
-		slices.Sort(names)
-		for _, name := range names {
-			g := d.Groups[name]
-			run.compare.Groups = append(run.compare.Groups, drift.Group{Name: name, Pattern: g.Pattern, Features: g.Features})
-		}
 	}
-	dr := p.Spec.Drift
-	run.compare.NumericTest = drift.Test(dr.NumericTest)
-	run.compare.CategoricalTest = drift.Test(dr.CategoricalTest)
-	run.compare.Threshold = dr.Threshold
-	run.compare.DatasetShare = dr.DatasetShare
 	return nil
 }
 
@@ -460,79 +441,3 @@ func driftInputError(err error) error {
 	return err
 }
 
-// driftRenameSource makes errors about a downloaded file name its URL instead.
-func driftRenameSource(err error, file, source string) error {
-	if file == source {
-		return err
-	}
-	var walk func(error)
-	walk = func(e error) {
-		var de *dataset.DataError
-		if errors.As(e, &de) && de.Source == file {
-			de.Source = source
-		}
-		switch u := e.(type) {
-		case interface{ Unwrap() []error }:
-			for _, x := range u.Unwrap() {
-				walk(x)
-			}
-		case interface{ Unwrap() error }:
-			if x := u.Unwrap(); x != nil {
-				walk(x)
-			}
-		}
-	}
-	walk(err)
-	return err
-}
-
-func driftIsURL(s string) bool {
-	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
-}
-
-// driftDownloadTimeout bounds one download.
-const driftDownloadTimeout = 10 * time.Minute
-
-// driftDownload fetches an http(s) source into dir and returns the file's path; a local
-// path is returned as it is. The file keeps the URL's extension, which tells a gzip CSV
-// or a Parquet file apart when its first bytes do not. A 404 or 410 counts as a missing
-// file (fs.ErrNotExist).
-func driftDownload(ctx context.Context, src, dir, name string) (string, error) {
-	if !driftIsURL(src) {
-		return src, nil
-	}
-	u, err := url.Parse(src)
-	if err != nil || u.Host == "" {
-		return "", invalidInput(fmt.Errorf("%s: want an http or https URL with a host", src))
-	}
-	ctx, cancel := context.WithTimeout(ctx, driftDownloadTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
-	if err != nil {
-		return "", fmt.Errorf("download %s: %w", src, err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("download %s: %w", src, err)
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		return "", fmt.Errorf("download %s: %s: %w", src, resp.Status, fs.ErrNotExist)
-	case resp.StatusCode/100 != 2:
-		return "", fmt.Errorf("download %s: %s", src, resp.Status)
-	}
-	file := filepath.Join(dir, name+strings.ToLower(path.Ext(u.Path)))
-	f, err := os.Create(file)
-	if err != nil {
-		return "", fmt.Errorf("download %s: %w", src, err)
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return "", fmt.Errorf("download %s: %w", src, err)
-	}
-	if err := f.Close(); err != nil {
-		return "", fmt.Errorf("download %s: %w", src, err)
-	}
-	return file, nil
-}

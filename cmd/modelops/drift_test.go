@@ -38,34 +38,6 @@ var (
 	driftCur = filepath.Join(driftData, "current.csv")
 )
 
-// runDriftCLI runs execute in-process with stdout and stderr captured in files.
-func runDriftCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	dir := t.TempDir()
-	outF, err := os.Create(filepath.Join(dir, "stdout"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	errF, err := os.Create(filepath.Join(dir, "stderr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	oldOut, oldErr := os.Stdout, os.Stderr
-	os.Stdout, os.Stderr = outF, errF
-	code = execute(context.Background(), args)
-	os.Stdout, os.Stderr = oldOut, oldErr
-	outF.Close()
-	errF.Close()
-	o, err := os.ReadFile(outF.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := os.ReadFile(errF.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return code, string(o), string(e)
-}
 
 // jsonReport decodes `modelops drift -o json` generically, so that the test checks the
 // documented field names rather than the Go types that produce them.
@@ -140,7 +112,7 @@ func near(got any, want float64) bool {
 }
 
 func TestDriftJSONOnHandMadeFiles(t *testing.T) {
-	code, out, errOut := runDriftCLI(t, "drift", "--reference", driftRef, "--current", driftCur, "--exclude", "id", "-o", "json")
+	code, out, errOut := runCLI(t, "drift", "--reference", driftRef, "--current", driftCur, "--exclude", "id", "-o", "json")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %s", code, errOut)
 	}
@@ -187,7 +159,7 @@ func TestDriftJSONOnHandMadeFiles(t *testing.T) {
 }
 
 func TestDriftDefaultsToJSONWhenStdoutIsNotATerminal(t *testing.T) {
-	code, out, errOut := runDriftCLI(t, "drift", "--reference", driftRef, "--current", driftCur)
+	code, out, errOut := runCLI(t, "drift", "--reference", driftRef, "--current", driftCur)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %s", code, errOut)
 	}
@@ -203,7 +175,7 @@ func TestDriftDefaultsToJSONWhenStdoutIsNotATerminal(t *testing.T) {
 
 func TestDriftTests(t *testing.T) {
 	t.Run("all runs every test that applies and keeps the automatic verdict", func(t *testing.T) {
-		code, out, errOut := runDriftCLI(t, "drift", "--reference", driftRef, "--current", driftCur, "--exclude", "id", "--tests", "all", "-o", "json")
+		code, out, errOut := runCLI(t, "drift", "--reference", driftRef, "--current", driftCur, "--exclude", "id", "--tests", "all", "-o", "json")
 		if code != 0 {
 			t.Fatalf("exit %d, stderr %s", code, errOut)
 		}
@@ -229,7 +201,7 @@ func TestDriftTests(t *testing.T) {
 		}
 	})
 	t.Run("a list makes the first test that applies the verdict", func(t *testing.T) {
-		code, out, errOut := runDriftCLI(t, "drift", "--reference", driftRef, "--current", driftCur, "--exclude", "id", "--tests", "wasserstein,chisquare", "-o", "json")
+		code, out, errOut := runCLI(t, "drift", "--reference", driftRef, "--current", driftCur, "--exclude", "id", "--tests", "wasserstein,chisquare", "-o", "json")
 		if code != 0 {
 			t.Fatalf("exit %d, stderr %s", code, errOut)
 		}
@@ -249,7 +221,7 @@ func TestDriftTests(t *testing.T) {
 	})
 	t.Run("threshold applies to every test", func(t *testing.T) {
 		// 1.69e-17 > 1e-18: heart_rate no longer drifts; ward's p = 0 still does.
-		code, out, errOut := runDriftCLI(t, "drift", "--reference", driftRef, "--current", driftCur, "--exclude", "id", "--threshold", "1e-18", "-o", "json")
+		code, out, errOut := runCLI(t, "drift", "--reference", driftRef, "--current", driftCur, "--exclude", "id", "--threshold", "1e-18", "-o", "json")
 		if code != 0 {
 			t.Fatalf("exit %d, stderr %s", code, errOut)
 		}
@@ -310,7 +282,7 @@ func TestDriftPolicy(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"drift", "--policy", policy, "--data-root", driftData, "-o", "json"}, tc.args...)
-			code, out, errOut := runDriftCLI(t, args...)
+			code, out, errOut := runCLI(t, args...)
 			if code != 0 {
 				t.Fatalf("exit %d, stderr %s", code, errOut)
 			}
@@ -345,7 +317,7 @@ func TestDriftPolicy(t *testing.T) {
 func TestDriftPolicyPathsAreRelativeToTheDataRoot(t *testing.T) {
 	// Without --data-root the policy's reference.csv is looked for in the current
 	// directory, where there is none.
-	code, _, errOut := runDriftCLI(t, "drift", "--policy", filepath.Join(driftData, "policy.yaml"))
+	code, _, errOut := runCLI(t, "drift", "--policy", filepath.Join(driftData, "policy.yaml"))
 	if code != 2 || !strings.Contains(errOut, "reference.csv") || !strings.Contains(errOut, "no such file") {
 		t.Errorf("exit %d, stderr %q; want 2 naming the missing reference.csv", code, errOut)
 	}
@@ -360,7 +332,7 @@ func TestDriftPolicyPathsAreRelativeToTheDataRoot(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	code, out, errOut := runDriftCLI(t, "drift", "--policy", filepath.Join(driftData, "policy.yaml"), "--data-root", root, "-o", "json")
+	code, out, errOut := runCLI(t, "drift", "--policy", filepath.Join(driftData, "policy.yaml"), "--data-root", root, "-o", "json")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %s", code, errOut)
 	}
@@ -379,7 +351,7 @@ func TestDriftMarkdownAndTableGolden(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.golden, func(t *testing.T) {
-			code, out, errOut := runDriftCLI(t, append([]string{"drift"}, tc.args...)...)
+			code, out, errOut := runCLI(t, append([]string{"drift"}, tc.args...)...)
 			if code != 0 {
 				t.Fatalf("exit %d, stderr %s", code, errOut)
 			}
@@ -465,7 +437,7 @@ func TestDriftInvalidInputExitsTwo(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errOut := runDriftCLI(t, append([]string{"drift"}, tc.args...)...)
+			code, out, errOut := runCLI(t, append([]string{"drift"}, tc.args...)...)
 			if code != 2 {
 				t.Errorf("exit %d, want 2 (stderr %q)", code, errOut)
 			}
@@ -483,7 +455,7 @@ func TestDriftInvalidInputExitsTwo(t *testing.T) {
 
 func TestDriftFailuresExitOne(t *testing.T) {
 	t.Run("a directory cannot be read", func(t *testing.T) {
-		code, _, errOut := runDriftCLI(t, "drift", "--reference", t.TempDir(), "--current", driftCur)
+		code, _, errOut := runCLI(t, "drift", "--reference", t.TempDir(), "--current", driftCur)
 		if code != 1 {
 			t.Errorf("exit %d, want 1 (stderr %q)", code, errOut)
 		}
@@ -493,7 +465,7 @@ func TestDriftFailuresExitOne(t *testing.T) {
 			http.Error(w, "boom", http.StatusInternalServerError)
 		}))
 		defer srv.Close()
-		code, _, errOut := runDriftCLI(t, "drift", "--reference", srv.URL+"/reference.csv", "--current", driftCur)
+		code, _, errOut := runCLI(t, "drift", "--reference", srv.URL+"/reference.csv", "--current", driftCur)
 		if code != 1 || !strings.Contains(errOut, "500") {
 			t.Errorf("exit %d, stderr %q; want 1 naming the status", code, errOut)
 		}
@@ -513,7 +485,7 @@ func TestDriftFailuresExitOne(t *testing.T) {
 func TestDriftDownloadsURLs(t *testing.T) {
 	srv := httptest.NewServer(http.FileServer(http.Dir(driftData)))
 	defer srv.Close()
-	code, out, errOut := runDriftCLI(t, "drift", "--reference", srv.URL+"/reference.csv", "--current", srv.URL+"/current.csv", "--exclude", "id", "-o", "json")
+	code, out, errOut := runCLI(t, "drift", "--reference", srv.URL+"/reference.csv", "--current", srv.URL+"/current.csv", "--exclude", "id", "-o", "json")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %s", code, errOut)
 	}
@@ -521,11 +493,11 @@ func TestDriftDownloadsURLs(t *testing.T) {
 		t.Errorf("heart_rate p = %v over HTTP, want %v", r.columns["heart_rate"]["score"], allDifferentP(30))
 	}
 	// Errors about a downloaded file name its URL, not the temporary file.
-	code, _, errOut = runDriftCLI(t, "drift", "--reference", srv.URL+"/reference.csv", "--current", srv.URL+"/bad-number.csv", "--numeric", "heart_rate")
+	code, _, errOut = runCLI(t, "drift", "--reference", srv.URL+"/reference.csv", "--current", srv.URL+"/bad-number.csv", "--numeric", "heart_rate")
 	if code != 2 || !strings.Contains(errOut, srv.URL+"/bad-number.csv: line 3") {
 		t.Errorf("exit %d, stderr %q; want 2 naming the URL and line 3", code, errOut)
 	}
-	code, _, errOut = runDriftCLI(t, "drift", "--reference", srv.URL+"/nope.csv", "--current", driftCur)
+	code, _, errOut = runCLI(t, "drift", "--reference", srv.URL+"/nope.csv", "--current", driftCur)
 	if code != 2 || !strings.Contains(errOut, "404") {
 		t.Errorf("exit %d, stderr %q; want 2 (a missing file) naming the 404", code, errOut)
 	}

@@ -12,9 +12,12 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/medimind/modelops/internal/dataset"
@@ -33,11 +36,9 @@ type Checker struct {
 	client *http.Client
 }
 
-// New returns a Checker; a nil client uses one with a 5-minute timeout.
+// New returns a Checker; a nil client is http.DefaultClient (each download has its own
+// time limit).
 func New(client *http.Client) *Checker {
-	if client == nil {
-		client = &http.Client{Timeout: 5 * time.Minute}
-	}
 	return &Checker{client: client}
 }
 
@@ -115,43 +116,111 @@ func (c *Checker) read(ctx context.Context, src policies.DataSource, data fs.FS,
 	return dataset.ReadFS(data, path.Clean(src.Path), opts)
 }
 
-// download fetches a dataset over http(s) into a temporary file, so that Parquet can be
-// read with random access, and reads it.
+// download fetches a dataset over http(s) into a temporary directory, so that Parquet can
+// be read with random access, and reads it. Errors name the URL.
 func (c *Checker) download(ctx context.Context, url string, opts dataset.Options) (*dataset.Table, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	dir, err := os.MkdirTemp("", "modelops-data-")
 	if err != nil {
-		return nil, fmt.Errorf("download %s: %w", url, err)
+		return nil, fmt.Errorf("create download directory: %w", err)
 	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("download %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("download %s: %s", url, resp.Status)
-	}
-	f, err := os.CreateTemp("", "modelops-data-*"+path.Ext(req.URL.Path))
+	defer os.RemoveAll(dir)
+	file, err := Download(ctx, c.client, url, dir, "data")
 	if err != nil {
 		return nil, err
 	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	n, err := io.Copy(f, io.LimitReader(resp.Body, maxDownload+1))
+	t, err := dataset.Read(file, opts)
 	if err != nil {
-		return nil, fmt.Errorf("download %s: %w", url, err)
+		return nil, RenameSource(err, file, url)
 	}
-	if n > maxDownload {
-		return nil, fmt.Errorf("download %s: larger than %d bytes", url, maxDownload)
+	t.Source = url
+	return t, nil
+}
+
+// IsURL reports whether a data source is an http(s) URL rather than a path.
+func IsURL(s string) bool {
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+}
+
+// downloadTimeout bounds one download.
+const downloadTimeout = 10 * time.Minute
+
+// Download fetches an http(s) source into dir and returns the file's path; a local path is
+// returned as it is. The file keeps the URL's extension, which tells a gzip CSV or a Parquet
+// file apart when its first bytes do not. A 404 or 410 counts as a missing file
+// (fs.ErrNotExist); a URL without a host is invalid data (dataset.ErrInvalid). A nil client
+// is http.DefaultClient.
+func Download(ctx context.Context, client *http.Client, src, dir, name string) (string, error) {
+	if !IsURL(src) {
+		return src, nil
 	}
-	t, err := dataset.Read(f.Name(), opts)
-	var de *dataset.DataError
-	if errors.As(err, &de) {
-		de.Source = url
+	if client == nil {
+		client = http.DefaultClient
 	}
-	if t != nil {
-		t.Source = url
+	u, err := url.Parse(src)
+	if err != nil || u.Host == "" {
+		return "", &dataset.DataError{Source: src, Msg: "want an http or https URL with a host"}
 	}
-	return t, err
+	ctx, cancel := context.WithTimeout(ctx, downloadTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
+	if err != nil {
+		return "", fmt.Errorf("download %s: %w", src, err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("download %s: %w", src, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
+		return "", fmt.Errorf("download %s: %s: %w", src, resp.Status, fs.ErrNotExist)
+	case resp.StatusCode/100 != 2:
+		return "", fmt.Errorf("download %s: %s", src, resp.Status)
+	}
+	file := filepath.Join(dir, name+strings.ToLower(path.Ext(u.Path)))
+	f, err := os.Create(file)
+	if err != nil {
+		return "", fmt.Errorf("download %s: %w", src, err)
+	}
+	if _, err := io.Copy(f, io.LimitReader(resp.Body, maxDownload+1)); err != nil {
+		f.Close()
+		return "", fmt.Errorf("download %s: %w", src, err)
+	}
+	if fi, err := f.Stat(); err == nil && fi.Size() > maxDownload {
+		f.Close()
+		return "", fmt.Errorf("download %s: larger than %d bytes", src, int64(maxDownload))
+	}
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("download %s: %w", src, err)
+	}
+	return file, nil
+}
+
+// RenameSource makes the data errors inside err that name file name source instead (a
+// downloaded file is known to people by its URL).
+func RenameSource(err error, file, source string) error {
+	if file == source {
+		return err
+	}
+	var walk func(error)
+	walk = func(e error) {
+		var de *dataset.DataError
+		if errors.As(e, &de) && de.Source == file {
+			de.Source = source
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() []error }:
+			for _, x := range u.Unwrap() {
+				walk(x)
+			}
+		case interface{ Unwrap() error }:
+			if x := u.Unwrap(); x != nil {
+				walk(x)
+			}
+		}
+	}
+	walk(err)
+	return err
 }
 
 func sortedGroupNames(m map[string]policies.FeatureGroup) []string {
