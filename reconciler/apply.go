@@ -112,7 +112,15 @@ func (r *Reconciler) applyLaunch(ctx context.Context, p *policies.Policy, ms *Mo
 	if job == nil {
 		return "", &ActionError{Reason: TrainingFailedReason, Err: fmt.Errorf("model %s has no spec.retrain.job to run", a.Model)}
 	}
-	run, err := r.runner.Start(ctx, JobRequest{Model: a.Model, Generation: a.Generation, Commit: a.Commit, PolicyFile: p.File, Job: *job})
+	// The run is recorded against the commit that raised the generation (the merge of the
+	// retrain proposal), which may be older than the tip it was planned on.
+	commit, err := r.repo.Introduced(ctx, a.Commit, p.File, func(content []byte) bool {
+		return generationIn(p.File, content, a.Model) == a.Generation
+	})
+	if err != nil {
+		return "", &ActionError{Reason: GitOperationFailed, Err: fmt.Errorf("find the commit that raised %s to generation %d: %w", a.Model, a.Generation, err)}
+	}
+	run, err := r.runner.Start(ctx, JobRequest{Model: a.Model, Generation: a.Generation, Commit: commit, PolicyFile: p.File, Job: *job})
 	if err != nil {
 		return "", &ActionError{Reason: RunnerFailedReason, Err: fmt.Errorf("launch training of %s generation %d: %w", a.Model, a.Generation, err)}
 	}
@@ -133,6 +141,18 @@ func (s *Snapshot) setProposal(model string, kind ProposalKind, p *Proposal) {
 		kept = append(kept, *p)
 	}
 	s.Proposals = kept
+}
+
+// generationIn reads model's retrain generation from a policy file's content; -1 when the
+// file does not hold a valid policy of model with a retrain block.
+func generationIn(file string, content []byte, model string) int64 {
+	ps, _ := policies.Parse(file, content)
+	for _, p := range ps {
+		if p.Metadata.Name == model && p.Spec.Retrain != nil {
+			return p.Spec.Retrain.Generation
+		}
+	}
+	return -1
 }
 
 func findPolicy(set *policies.Set, name string) *policies.Policy {

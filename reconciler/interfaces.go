@@ -18,6 +18,10 @@ type Repo interface {
 	Sync(ctx context.Context) (commit string, err error)
 	// Tree returns a read-only view of the repository tree at commit, without a checkout.
 	Tree(ctx context.Context, commit string) (fs.FS, error)
+	// Introduced returns the commit that made the file at path satisfy holds: the oldest of
+	// the unbroken run of commits up to tip that changed path and at which holds is true (for
+	// a merged proposal, its merge commit). It returns tip when holds is false there.
+	Introduced(ctx context.Context, tip, path string, holds func(content []byte) bool) (string, error)
 }
 
 // ProposalKind names what a proposal proposes; there is at most one open per (model, kind).

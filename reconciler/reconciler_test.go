@@ -21,9 +21,10 @@ import (
 // side effect so tests can prove that repeating a cycle repeats nothing.
 
 type fakeRepo struct {
-	mu     sync.Mutex
-	commit string
-	files  fstest.MapFS
+	mu      sync.Mutex
+	commit  string
+	files   fstest.MapFS
+	history []change // every set, oldest first
 }
 
 func (f *fakeRepo) Sync(context.Context) (string, error) {
@@ -38,12 +39,36 @@ func (f *fakeRepo) Tree(context.Context, string) (fs.FS, error) {
 	return maps.Clone(f.files), nil
 }
 
+// Introduced walks the fake's history of file contents, newest first.
+func (f *fakeRepo) Introduced(_ context.Context, tip, path string, holds func([]byte) bool) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	found := tip
+	for i := len(f.history) - 1; i >= 0; i-- {
+		h := f.history[i]
+		if h.path != path {
+			continue
+		}
+		if !holds(h.content) {
+			break
+		}
+		found = h.commit
+	}
+	return found, nil
+}
+
 // set replaces a file and moves the tip, as a merged change would.
 func (f *fakeRepo) set(path, content, commit string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.files[path] = &fstest.MapFile{Data: []byte(content)}
 	f.commit = commit
+	f.history = append(f.history, change{commit: commit, path: path, content: []byte(content)})
+}
+
+type change struct {
+	commit, path string
+	content      []byte
 }
 
 type fakeProposals struct {
@@ -312,8 +337,10 @@ func TestCycleRetrainStoryRepeatsNothing(t *testing.T) {
 		t.Fatalf("repeated cycle acted: %v", actionKinds(res))
 	}
 
-	// A person merges the proposal: the tip now says generation 7.
+	// A person merges the proposal: the tip now says generation 7. Before the next cycle
+	// someone else pushes an unrelated edit of the same file.
 	h.repo.set("models/sepsis-risk.yaml", fmt.Sprintf(sepsisPolicy, 7), "c2")
+	h.repo.set("models/sepsis-risk.yaml", "# owner: critical care\n"+fmt.Sprintf(sepsisPolicy, 7), "c3")
 	res = h.cycle(t)
 	if got := strings.Join(actionKinds(res), ","); got != "launch-training,close-proposal" {
 		t.Fatalf("after merge actions = %v", got)
@@ -334,7 +361,7 @@ func TestCycleRetrainStoryRepeatsNothing(t *testing.T) {
 	st, _ := h.status.Load(context.Background())
 	run, ok := st.Models["sepsis-risk"].Run(7)
 	if !ok || run.Phase != RunSucceeded || run.Commit != "c2" {
-		t.Fatalf("run of generation 7 = %+v, want Succeeded on commit c2", run)
+		t.Fatalf("run of generation 7 = %+v, want Succeeded on commit c2, the merge that raised the generation", run)
 	}
 	if h.proposals.opened != 1 || len(h.proposals.open) != 0 {
 		t.Fatalf("proposals opened %d, open %d; want 1 and 0", h.proposals.opened, len(h.proposals.open))

@@ -212,6 +212,9 @@ func (w *crashWorld) assertOneOfEverything() {
 	if ms.LaunchedGeneration != 7 || !ok || run.Phase != reconciler.RunSucceeded || run.Result == nil || run.Result.Version != "13" {
 		t.Fatalf("status: launched %d, run %+v; want generation 7 Succeeded with version 13", ms.LaunchedGeneration, run)
 	}
+	if merge := strings.Fields(merges)[0]; run.Commit != merge {
+		t.Fatalf("the run is recorded on %s, want the merge commit %s", run.Commit, merge)
+	}
 	if len(ms.Drift) == 0 || !ms.Drift[0].Drifted {
 		t.Fatalf("drift records %+v, want the drifted report kept", ms.Drift)
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -58,24 +57,6 @@ type stack struct {
 	reconciler *reconciler.Reconciler
 	bot        git.Signature
 	localPath  string // the repository's path when it is local
-}
-
-// trackedRepo adapts git.Repo to the reconciler's Repo: Sync fetches and reads the tip of
-// the tracked branch.
-type trackedRepo struct {
-	repo   *git.Repo
-	branch string
-}
-
-func (t trackedRepo) Sync(ctx context.Context) (string, error) {
-	if err := t.repo.Fetch(ctx); err != nil {
-		return "", err
-	}
-	return t.repo.Head(ctx, t.branch)
-}
-
-func (t trackedRepo) Tree(ctx context.Context, commit string) (fs.FS, error) {
-	return t.repo.Tree(ctx, commit)
 }
 
 // openStack builds the reconciler on the embedded defaults: local proposals, local process
@@ -139,7 +120,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 	}
 	opts = append(opts, extra...)
 	s.reconciler, err = reconciler.New(reconciler.Deps{
-		Repo:      trackedRepo{repo: repo, branch: o.branch},
+		Repo:      git.Tracked{Repo: repo, Branch: o.branch},
 		Proposals: s.forge,
 		Runner:    s.runner,
 		Drift:     driftcheck.New(nil),

@@ -2,6 +2,7 @@ package git
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 )
@@ -26,4 +27,30 @@ func (t Tracked) Sync(ctx context.Context) (string, error) {
 // Tree returns the read-only view of the tree at commit (see Repo.Tree).
 func (t Tracked) Tree(ctx context.Context, commit string) (fs.FS, error) {
 	return t.Repo.Tree(ctx, commit)
+}
+
+// Introduced returns the commit that made path satisfy holds: walking back from tip
+// through the commits that changed path, the oldest of the unbroken run of commits at which
+// holds is true. For a merged pull request that is the merge commit. When holds is false
+// at tip, it returns tip.
+func (t Tracked) Introduced(ctx context.Context, tip, path string, holds func(content []byte) bool) (string, error) {
+	commits, err := t.Repo.Log(ctx, "", tip, path)
+	if err != nil {
+		return "", err
+	}
+	found := tip
+	for _, c := range commits {
+		b, err := t.Repo.ReadFile(ctx, c.Hash, path)
+		if errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
+		if !holds(b) {
+			break
+		}
+		found = c.Hash
+	}
+	return found, nil
 }
