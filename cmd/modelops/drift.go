@@ -19,8 +19,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/medimind/modelops/internal/dataset"
-	"github.com/medimind/modelops/internal/driftcheck"
 	"github.com/medimind/modelops/internal/drift"
+	"github.com/medimind/modelops/internal/driftcheck"
 	"github.com/medimind/modelops/internal/report"
 	"github.com/medimind/modelops/policies"
 )
@@ -440,4 +440,3 @@ func driftInputError(err error) error {
 	}
 	return err
 }
-

@@ -38,7 +38,6 @@ var (
 	driftCur = filepath.Join(driftData, "current.csv")
 )
 
-
 // jsonReport decodes `modelops drift -o json` generically, so that the test checks the
 // documented field names rather than the Go types that produce them.
 type jsonReport struct {
