@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,7 +23,7 @@ const beCLI = "MODELOPS_TEST_BE_CLI"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(beCLI) == "1" {
-		os.Exit(execute(context.Background(), os.Args[1:]))
+		os.Exit(runMain(os.Args[1:]))
 	}
 	os.Exit(m.Run())
 }

@@ -11,9 +11,14 @@ import (
 )
 
 func main() {
+	os.Exit(runMain(os.Args[1:]))
+}
+
+// runMain runs the CLI with a context that SIGINT and SIGTERM cancel.
+func runMain(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(execute(ctx, os.Args[1:]))
+	return execute(ctx, args)
 }
 
 // execute runs the CLI and maps errors to the documented exit status:

@@ -24,6 +24,8 @@ type runOptions struct {
 	stdout   io.Writer
 	// ready, when set, receives the HTTP server's address once it listens (tests).
 	ready chan<- string
+	// quiet discards the log (benchmarks).
+	quiet bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -56,6 +58,9 @@ func runRun(ctx context.Context, opts runOptions) error {
 		return invalidInput(errors.New("--interval must be positive"))
 	}
 	log := newLogger(slog.LevelInfo)
+	if opts.quiet {
+		log = slog.New(slog.DiscardHandler)
+	}
 	// Actions run on a context that SIGTERM does not cancel, so the one in progress
 	// finishes; Drain stops the cycle after it. The grace period bounds the wait.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))

@@ -29,28 +29,48 @@ func (t Tracked) Tree(ctx context.Context, commit string) (fs.FS, error) {
 	return t.Repo.Tree(ctx, commit)
 }
 
-// Introduced returns the commit that made path satisfy holds: walking back from tip
-// through the commits that changed path, the oldest of the unbroken run of commits at which
-// holds is true. For a merged pull request that is the merge commit. When holds is false
-// at tip, it returns tip.
+// maxIntroducedWalk bounds the first-parent commits Introduced looks at.
+const maxIntroducedWalk = 10000
+
+// Introduced returns the commit that made path satisfy holds: walking back from tip along
+// first parents (the mainline), the oldest commit of the unbroken run at which holds is
+// true. For a merged pull request that is the merge commit, not the commit on the merged
+// branch. When holds is false at tip, it returns tip.
 func (t Tracked) Introduced(ctx context.Context, tip, path string, holds func(content []byte) bool) (string, error) {
-	commits, err := t.Repo.Log(ctx, "", tip, path)
-	if err != nil {
-		return "", err
-	}
-	found := tip
-	for _, c := range commits {
-		b, err := t.Repo.ReadFile(ctx, c.Hash, path)
+	found, commit := tip, tip
+	var lastHash string
+	for range maxIntroducedWalk {
+		tree, err := t.Repo.Tree(ctx, commit)
+		if err != nil {
+			return "", err
+		}
+		h, err := tree.(*treeFS).FileHash(path)
 		if errors.Is(err, fs.ErrNotExist) {
-			break
+			return found, nil
 		}
 		if err != nil {
 			return "", err
 		}
-		if !holds(b) {
-			break
+		// Unchanged content needs no new look: holds gave the same answer a commit later.
+		if h != lastHash {
+			b, err := fs.ReadFile(tree, path)
+			if err != nil {
+				return "", err
+			}
+			if !holds(b) {
+				return found, nil
+			}
+			lastHash = h
 		}
-		found = c.Hash
+		found = commit
+		c, err := t.Repo.ReadCommit(ctx, commit)
+		if err != nil {
+			return "", err
+		}
+		if len(c.Parents) == 0 {
+			return found, nil
+		}
+		commit = c.Parents[0]
 	}
 	return found, nil
 }

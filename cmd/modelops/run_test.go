@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/medimind/modelops/internal/testutil/gitserver"
+)
+
+const runPolicy = `apiVersion: modelops.medimind.io/v1alpha1
+kind: ModelPolicy
+metadata:
+  name: sepsis-risk
+spec:
+  production: {version: "12"}
+  retrain:
+    generation: %d
+    schedule: ""
+    job:
+      command: [sh, -c, "true"]
+      gpus: 0
+`
+
+// runRepo makes a local policy repository with one model at generation gen.
+func runRepo(t testing.TB, gen int) string {
+	t.Helper()
+	repo := filepath.Join(t.TempDir(), "repo")
+	if err := os.MkdirAll(filepath.Join(repo, "models"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "models", "sepsis-risk.yaml"), fmt.Appendf(nil, runPolicy, gen), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitserver.MustGit(t, repo, "init", "-q", "-b", "main")
+	gitserver.MustGit(t, repo, "add", "-A")
+	gitserver.MustGit(t, repo, "commit", "-q", "-m", "Add sepsis-risk")
+	return repo
+}
+
+// raise commits generation gen, as a person merging a retrain would.
+func raise(t testing.TB, repo string, gen int) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(repo, "models", "sepsis-risk.yaml"), fmt.Appendf(nil, runPolicy, gen), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitserver.MustGit(t, repo, "commit", "-q", "-am", fmt.Sprintf("Raise to generation %d", gen))
+}
+
+func waitFile(t testing.TB, path string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("%s did not appear within %s", path, limit)
+}
+
+// waitReady waits for /readyz to answer 200: the first cycle has completed.
+func waitReady(t testing.TB, base string) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			continue
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return
+		}
+	}
+	t.Fatal("/readyz never answered 200")
+}
+
+// TestRunReactsToACommitAndStopsCleanlyOnSIGTERM runs `modelops run` as a real process:
+// it must become ready, launch training as soon as a person commits a raised generation
+// (fsnotify, not the hour-long poll), and exit 0 on SIGTERM.
+func TestRunReactsToACommitAndStopsCleanlyOnSIGTERM(t *testing.T) {
+	repo := runRepo(t, 6)
+	state := filepath.Join(t.TempDir(), "state")
+	cmd := exec.Command(os.Args[0], "run", "--repo", repo, "--state-dir", state, "--interval", "1h", "--listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), beCLI+"=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+
+	// The log is JSON lines; the health server's address is in one of them.
+	addr := make(chan string, 1)
+	var logs strings.Builder
+	logDone := make(chan struct{})
+	go func() {
+		defer close(logDone)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			logs.WriteString(sc.Text() + "\n")
+			var line map[string]any
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "serving health endpoints" {
+				addr <- line["addr"].(string)
+			}
+		}
+	}()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case <-time.After(20 * time.Second):
+		t.Fatal("modelops run never served its health endpoints")
+	}
+	waitReady(t, base)
+
+	raise(t, repo, 7)
+	waitFile(t, filepath.Join(state, "runs", "sepsis-risk", "gen-7", "exit"), 10*time.Second)
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { <-logDone; done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("modelops run exited with %v after SIGTERM, want 0\n%s", err, logs.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("modelops run did not stop within 20s of SIGTERM")
+	}
+	if !strings.Contains(logs.String(), "stopping after the action in progress") {
+		t.Errorf("no shutdown line in the log:\n%s", logs.String())
+	}
+	// The launch was recorded before the process stopped.
+	status := gitserver.MustGit(t, repo, "show", "modelops/status:models/sepsis-risk.json")
+	if !strings.Contains(status, `"launchedGeneration": 7`) {
+		t.Fatalf("status after shutdown:\n%s", status)
+	}
+}
+
+// BenchmarkRunCommitToLaunch measures `modelops run` on a local repository: from a
+// person's commit raising spec.retrain.generation (git CLI) to the training process of that
+// generation running (its pid file written by the job's wrapper). The poll interval is an
+// hour, so only the ref watch can explain a fast launch.
+func BenchmarkRunCommitToLaunch(b *testing.B) {
+	repo := runRepo(b, 1)
+	state := filepath.Join(b.TempDir(), "state")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	errc := make(chan error, 1)
+	opts := runOptions{repoOptions: repoOptions{repo: repo, branch: "main", stateDir: state,
+		authorName: "modelops", authorEmail: "modelops@example.com"},
+		interval: time.Hour, grace: time.Minute, listen: "127.0.0.1:0", stdout: io.Discard, ready: ready, quiet: true}
+	go func() { errc <- runRun(ctx, opts) }()
+	waitReady(b, "http://"+<-ready)
+	gen := 1
+	for b.Loop() {
+		b.StopTimer()
+		gen++
+		raise(b, repo, gen)
+		b.StartTimer()
+		waitFile(b, filepath.Join(state, "runs", "sepsis-risk", fmt.Sprintf("gen-%d", gen), "pid"), 10*time.Second)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+}
