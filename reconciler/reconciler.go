@@ -1,15 +1,20 @@
 package reconciler
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/medimind/modelops/internal/faultpoint"
 	"github.com/medimind/modelops/policies"
@@ -278,6 +283,7 @@ func (r *Reconciler) Cycle(ctx context.Context) (*CycleResult, error) {
 		res.Invalid = append(res.Invalid, e.Error())
 	}
 	r.reportInvalid(ctx, res.Invalid)
+	markStalled(snap)
 
 	files := map[string][]byte{}
 	failed := map[string]error{}
@@ -339,6 +345,61 @@ func (r *Reconciler) Plan(ctx context.Context) (*Snapshot, []Action, error) {
 		return nil, nil, err
 	}
 	return snap, Plan(snap.PlanInput()), nil
+}
+
+// markStalled sets Stalled=True (reason InvalidPolicy) on the models whose policy file is
+// invalid. Nothing is planned for them until the file is fixed; the other models go on.
+func markStalled(snap *Snapshot) {
+	byFile := map[string][]string{}
+	for _, e := range snap.Policies.Errors {
+		var fe *policies.FieldError
+		if errors.As(e, &fe) {
+			byFile[fe.File] = append(byFile[fe.File], e.Error())
+		}
+	}
+	for file, errs := range byFile {
+		data, err := fs.ReadFile(snap.Tree, file)
+		if err != nil {
+			continue
+		}
+		for _, name := range policyNames(data) {
+			if snap.Policies.Get(name) != nil {
+				continue // valid in another document: not this model's problem
+			}
+			ms := snap.Status.Model(name)
+			msg := strings.Join(errs, "; ")
+			ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionStalled, Status: ConditionTrue, Reason: InvalidPolicyReason, Message: msg, LastTransition: snap.Now})
+			ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReady, Status: ConditionFalse, Reason: InvalidPolicyReason, Message: "the policy is invalid; the model is left alone until it is fixed", LastTransition: snap.Now})
+		}
+	}
+}
+
+// policyNames reads the metadata.name of every modelops document in an invalid file, as far
+// as the YAML allows, so its model can be marked Stalled.
+func policyNames(data []byte) []string {
+	var names []string
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc struct {
+			APIVersion string `yaml:"apiVersion"`
+			Metadata   struct {
+				Name string `yaml:"name"`
+			} `yaml:"metadata"`
+		}
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return names
+		}
+		if err != nil {
+			var te *yaml.TypeError
+			if !errors.As(err, &te) {
+				return names // a syntax error: nothing more can be read
+			}
+		}
+		if strings.HasPrefix(doc.APIVersion, policies.Group+"/") && doc.Metadata.Name != "" {
+			names = append(names, doc.Metadata.Name)
+		}
+	}
 }
 
 func (r *Reconciler) reportInvalid(ctx context.Context, invalid []string) {

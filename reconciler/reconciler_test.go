@@ -247,6 +247,8 @@ spec:
       command: [python, train.py]
 `
 
+const brokenPolicy = "apiVersion: modelops.medimind.io/v1alpha1\nkind: ModelPolicy\nmetadata: {name: broken}\nspec:\n  canary: {version: \"2\", weight: 150}\n"
+
 type harness struct {
 	now       time.Time
 	repo      *fakeRepo
@@ -260,7 +262,7 @@ func newHarness(gen int) *harness {
 	h := &harness{now: t0}
 	h.repo = &fakeRepo{commit: "c1", files: fstest.MapFS{
 		"models/sepsis-risk.yaml": {Data: fmt.Appendf(nil, sepsisPolicy, gen)},
-		"models/broken.yaml":      {Data: []byte("apiVersion: modelops.medimind.io/v1alpha1\nkind: ModelPolicy\nmetadata: {name: broken}\nspec:\n  canary: {version: \"2\", weight: 150}\n")},
+		"models/broken.yaml":      {Data: []byte(brokenPolicy)},
 	}}
 	h.proposals = newFakeProposals()
 	h.runner = &fakeRunner{runs: map[string]TrainingRun{}, now: func() time.Time { return h.now }}
@@ -423,5 +425,31 @@ func TestCycleFailedDriftCheckRetriesWithBackoffAndMarksNotReady(t *testing.T) {
 	}
 	if res.Failed() != 0 || h.drift.checks != 1 {
 		t.Fatalf("after backoff: failed %d, checks %d; want 0 and 1", res.Failed(), h.drift.checks)
+	}
+}
+
+func TestInvalidPolicyIsStalledUntilFixed(t *testing.T) {
+	h := newHarness(6)
+	h.cycle(t)
+	st, _ := h.status.Load(context.Background())
+	stalled, _ := findCondition(st.Models["broken"].Conditions, ConditionStalled)
+	ready, _ := findCondition(st.Models["broken"].Conditions, ConditionReady)
+	if stalled.Status != ConditionTrue || stalled.Reason != InvalidPolicyReason || !strings.Contains(stalled.Message, "models/broken.yaml:5:") {
+		t.Fatalf("Stalled = %+v, want True/InvalidPolicy naming the file and line", stalled)
+	}
+	if ready.Status != ConditionFalse {
+		t.Fatalf("Ready = %+v, want False", ready)
+	}
+	// The other model was reconciled all the same.
+	if ok, _ := findCondition(st.Models["sepsis-risk"].Conditions, ConditionReady); ok.Status != ConditionTrue {
+		t.Fatalf("sepsis-risk Ready = %+v, want True", ok)
+	}
+
+	// Fixed: the model is reconciled and no longer stalled.
+	h.repo.set("models/broken.yaml", strings.Replace(brokenPolicy, "canary: {version: \"2\", weight: 150}", "production: {version: \"1\"}", 1), "c9")
+	h.cycle(t)
+	st, _ = h.status.Load(context.Background())
+	if c, _ := findCondition(st.Models["broken"].Conditions, ConditionStalled); c.Status != ConditionFalse {
+		t.Fatalf("Stalled after the fix = %+v, want False", c)
 	}
 }
