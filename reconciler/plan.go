@@ -182,7 +182,7 @@ func planModel(now time.Time, commit string, m ModelState) []Action {
 		actions = append(actions, Action{
 			Kind:       ActionProposeRetrain,
 			Model:      name,
-			Key:        fmt.Sprintf("%s/%s/gen-%d", ActionProposeRetrain, name, gen+1),
+			Key:        fmt.Sprintf("%s/%s/gen-%d/%s", ActionProposeRetrain, name, gen+1, digest),
 			Reason:     fmt.Sprintf("%s trigger: %s", trig, evidence[0]),
 			Generation: gen + 1,
 			Commit:     commit,
