@@ -26,21 +26,43 @@ type Policy struct {
 	// Doc is the index of the YAML document in the file (0 for single-document files).
 	Doc int
 
-	// index maps field paths to their position in File.
-	index fieldIndex
+	// pos finds the positions of fields in File.
+	pos *positions
+}
+
+// positions finds field positions in a policy's document on first use. Only errors need them,
+// and the positions of the hundred-odd fields of a policy cost more to find and keep than the
+// file's bytes, from which they are found again when asked.
+type positions struct {
+	once  sync.Once
+	src   []byte // the file's bytes
+	doc   int
+	index fieldIndex // built by once
+}
+
+// lookup returns the position of path or of its nearest parent in the document.
+func (ps *positions) lookup(path string) nodePos {
+	if ps == nil {
+		return nodePos{}
+	}
+	ps.once.Do(func() {
+		ps.index = indexDocument(ps.src, ps.doc)
+		ps.src = nil
+	})
+	return ps.index.lookup(path)
 }
 
 // Position returns the line and column of field (a path such as spec.canary.weight) in the
 // policy's file. A field left out of the file gets the position of its nearest parent that is
 // present, so that errors about missing fields still point somewhere useful.
 func (p *Policy) Position(field string) (line, column int) {
-	pos := p.index.lookup(field)
+	pos := p.pos.lookup(field)
 	return pos.line, pos.col
 }
 
 // Errorf returns a *FieldError about field of this policy, positioned in its file.
 func (p *Policy) Errorf(field, format string, args ...any) *FieldError {
-	pos := p.index.lookup(field)
+	pos := p.pos.lookup(field)
 	return &FieldError{File: p.File, Line: pos.line, Column: pos.col, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
@@ -50,6 +72,13 @@ func (p *Policy) Errorf(field, format string, args ...any) *FieldError {
 // modelops.medimind.io are ignored (other YAML may live in the repo); a modelops group doc of
 // an unknown version/kind is an error. A document with any problem is not returned.
 func Parse(file string, data []byte) ([]*Policy, error) {
+	// The policies keep the bytes to find positions later; the caller may reuse its own.
+	ps, errs := parseFile(file, bytes.Clone(data))
+	return ps, multiError(errs)
+}
+
+// parseFile is Parse for bytes that the policies may keep, with the problems sorted.
+func parseFile(file string, data []byte) ([]*Policy, []error) {
 	var policies []*Policy
 	var errs []error
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -64,11 +93,34 @@ func Parse(file string, data []byte) ([]*Policy, error) {
 		p, perrs := parseDocument(file, doc, &root, len(data))
 		errs = append(errs, perrs...)
 		if p != nil {
+			p.pos = &positions{src: data, doc: doc}
 			policies = append(policies, p)
 		}
 	}
 	sortErrors(errs)
-	return policies, multiError(errs)
+	return policies, errs
+}
+
+// indexDocument finds the positions of the fields of the doc-th document of src, a file
+// that parsed before, as parseDocument found them.
+func indexDocument(src []byte, doc int) fieldIndex {
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	for i := 0; ; i++ {
+		var root yaml.Node
+		if safeDecode(dec.Decode, &root) != nil {
+			return nil
+		}
+		if i < doc {
+			continue
+		}
+		n := &root
+		if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+			n = n.Content[0]
+		}
+		d := newDecoder("", len(src))
+		d.indexAll(n)
+		return d.index
+	}
 }
 
 // safeDecode calls a yaml.v3 decode function. The library panics on a few malformed inputs
@@ -144,13 +196,15 @@ func parseDocument(file string, doc int, root *yaml.Node, size int) (*Policy, []
 	}
 
 	d := newDecoder(file, size)
-	d.index[""] = nodePos{root.Line, root.Column}
 	if apiVersion != APIVersion || kind != KindModelPolicy {
 		// Another version or kind of ours: its fields may mean something else, so the
 		// rest of the document is not checked against this version's types.
+		d.index = fieldIndex{"": {root.Line, root.Column}}
 		for i := 0; i+1 < len(root.Content); i += 2 {
 			if k := root.Content[i]; k.Kind == yaml.ScalarNode {
-				d.record(root.Content[i+1], childPath("", k.Value), k)
+				d.push(k.Value, -1)
+				d.record(root.Content[i+1], k)
+				d.pop()
 			}
 		}
 		var errs []error
@@ -169,9 +223,8 @@ func parseDocument(file string, doc int, root *yaml.Node, size int) (*Policy, []
 		return nil, errs
 	}
 
-	d.walk(root, modelPolicyType, "", nil)
-	var mp ModelPolicy
-	if err := safeDecode(root.Decode, &mp); err != nil {
+	mp, err := d.decodePolicy(root)
+	if err != nil {
 		var terr *yaml.TypeError
 		switch {
 		case len(d.errs) > 0:
@@ -181,6 +234,7 @@ func parseDocument(file string, doc int, root *yaml.Node, size int) (*Policy, []
 				d.errs = append(d.errs, syntaxError(file, nil, errors.New(msg)))
 			}
 		default:
+			d.indexAll(root)
 			d.errs = append(d.errs, d.fieldError("", "decode: %s", strings.TrimPrefix(err.Error(), "yaml: ")))
 		}
 	}
@@ -189,12 +243,13 @@ func parseDocument(file string, doc int, root *yaml.Node, size int) (*Policy, []
 		if d.covered(fe.Field) {
 			continue
 		}
+		d.indexAll(root)
 		d.errs = append(d.errs, d.fieldError(fe.Field, "%s", fe.Message))
 	}
 	if len(d.errs) > 0 {
 		return nil, d.errs
 	}
-	return &Policy{ModelPolicy: mp, File: file, Doc: doc, index: d.index}, nil
+	return &Policy{ModelPolicy: mp, File: file, Doc: doc}, nil
 }
 
 // topScalar returns the value of a scalar key of mapping m, and whether the key is present.
@@ -279,11 +334,29 @@ func parentPath(path string) string {
 	return path[:last]
 }
 
-// decoder walks a YAML node tree against the Go policy types. It reports unknown keys, wrong
-// node kinds, malformed scalars and duplicate keys with their positions, and records the
-// position of every field path for the errors Validate reports without one.
+// pathSeg is one segment of the field path the walk is at: a mapping key, or a list index.
+type pathSeg struct {
+	key   string // when index < 0
+	index int
+}
+
+// decoder walks a YAML node tree against the Go policy types and decodes it. It reports
+// unknown keys, wrong node kinds, malformed scalars and duplicate keys with their positions,
+// and, when asked (indexAll), records the position of every field path for the errors
+// Validate reports without one.
+//
+// The walk sets the values itself, so that a policy is decoded in one pass over its nodes.
+// It does so only for the plain YAML that policies are written in; a document that uses
+// aliases, merge keys or explicit tags, or that has an error, is decoded again by yaml.v3
+// (see decodePolicy), whose handling of those is subtle and whose result Validate must see
+// unchanged.
 type decoder struct {
-	file  string
+	file string
+	size int
+	// path is the field path the walk is at, spelt out (pathString) only for an error or
+	// the index of positions, which most documents never need.
+	path []pathSeg
+	// index is nil until positions are wanted.
 	index fieldIndex
 	errs  []error
 	// bad holds the paths that already have an error, so that Validate does not report
@@ -294,15 +367,41 @@ type decoder struct {
 	budget int
 	// active holds the alias targets being walked, to stop on an alias that contains itself.
 	active map[*yaml.Node]bool
+	// exotic is set when the document uses a YAML feature whose decoding the walk leaves
+	// to yaml.v3.
+	exotic bool
 }
 
 func newDecoder(file string, size int) *decoder {
-	return &decoder{
-		file:   file,
-		index:  make(fieldIndex, 64),
-		budget: 10000 + 100*size,
-		active: map[*yaml.Node]bool{},
+	return &decoder{file: file, size: size, budget: 10000 + 100*size}
+}
+
+// decodePolicy walks root, a mapping, against ModelPolicy and returns its value. The error is
+// yaml.v3's when the document had to be decoded by it.
+func (d *decoder) decodePolicy(root *yaml.Node) (ModelPolicy, error) {
+	var mp ModelPolicy
+	d.walk(root, reflect.ValueOf(&mp).Elem(), nil)
+	if !d.exotic && len(d.errs) == 0 {
+		return mp, nil
 	}
+	// yaml.v3 decodes what it can of a document with errors, and Validate reports on that;
+	// aliases, merges and tags are decoded exactly as yaml.v3 always has.
+	mp = ModelPolicy{}
+	err := safeDecode(root.Decode, &mp)
+	return mp, err
+}
+
+// indexAll records the position of every field of root, a policy's mapping, unless done: the
+// same walk again, recording instead of decoding.
+func (d *decoder) indexAll(root *yaml.Node) {
+	if d.index != nil {
+		return
+	}
+	ix := newDecoder(d.file, d.size)
+	ix.index = make(fieldIndex, 128)
+	ix.index[""] = nodePos{root.Line, root.Column}
+	ix.walkType(root, reflect.Value{}, modelPolicyType, nil)
+	d.index = ix.index
 }
 
 // fieldError returns an error about path, positioned at it or its nearest parent.
@@ -311,10 +410,29 @@ func (d *decoder) fieldError(path, format string, args ...any) *FieldError {
 	return &FieldError{File: d.file, Line: pos.line, Column: pos.col, Field: path, Message: fmt.Sprintf(format, args...)}
 }
 
-// errorAt records an error about path at node n.
-func (d *decoder) errorAt(n *yaml.Node, path, format string, args ...any) {
-	d.errs = append(d.errs, &FieldError{File: d.file, Line: n.Line, Column: n.Column, Field: path, Message: fmt.Sprintf(format, args...)})
-	d.bad = append(d.bad, path)
+// push enters the field key (index < 0) or the list item index; pop leaves it.
+func (d *decoder) push(key string, index int) { d.path = append(d.path, pathSeg{key, index}) }
+func (d *decoder) pop()                       { d.path = d.path[:len(d.path)-1] }
+
+// pathString spells the path the walk is at as Validate does: spec.canary.steps[2],
+// metadata.labels["a.b"].
+func (d *decoder) pathString() string {
+	s := ""
+	for _, seg := range d.path {
+		if seg.index >= 0 {
+			s = indexPath(s, seg.index)
+		} else {
+			s = childPath(s, seg.key)
+		}
+	}
+	return s
+}
+
+// errorAt records an error about the path the walk is at, positioned at node n.
+func (d *decoder) errorAt(n *yaml.Node, format string, args ...any) {
+	p := d.pathString()
+	d.errs = append(d.errs, &FieldError{File: d.file, Line: n.Line, Column: n.Column, Field: p, Message: fmt.Sprintf(format, args...)})
+	d.bad = append(d.bad, p)
 }
 
 // covered reports whether a Validate error about path repeats a decoding error: one on the
@@ -332,22 +450,40 @@ func (d *decoder) covered(path string) bool {
 var (
 	modelPolicyType = reflect.TypeFor[ModelPolicy]()
 	durationType    = reflect.TypeFor[Duration]()
+	stringMapType   = reflect.TypeFor[map[string]string]()
+	stringsType     = reflect.TypeFor[[]string]()
 )
 
 // structField is a field of a policy struct as it is spelt in YAML.
 type structField struct {
-	name string
-	typ  reflect.Type
+	name  string
+	typ   reflect.Type
+	index []int // for reflect.Value.FieldByIndex
 }
 
-var structFieldsCache sync.Map // reflect.Type -> []structField
+// structInfo lists the fields of a struct type, in order, and by name.
+type structInfo struct {
+	fields []structField
+	byName map[string]int
+}
 
-// structFields lists the YAML keys of struct type t, from the json tags (equal to the yaml tags).
-func structFields(t reflect.Type) []structField {
-	if v, ok := structFieldsCache.Load(t); ok {
-		return v.([]structField)
+var structInfoCache sync.Map // reflect.Type -> *structInfo
+
+// structFields lists the YAML keys of struct type t, from the json tags (equal to the yaml
+// tags, which a test checks).
+func structFields(t reflect.Type) *structInfo {
+	if v, ok := structInfoCache.Load(t); ok {
+		return v.(*structInfo)
 	}
-	var fields []structField
+	info := &structInfo{fields: appendStructFields(nil, t, nil), byName: map[string]int{}}
+	for i, f := range info.fields {
+		info.byName[f.name] = i
+	}
+	structInfoCache.Store(t, info)
+	return info
+}
+
+func appendStructFields(fields []structField, t reflect.Type, parent []int) []structField {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if !f.IsExported() {
@@ -360,148 +496,370 @@ func structFields(t reflect.Type) []structField {
 		if name == "" {
 			name = f.Name
 		}
+		index := append(slices.Clip(parent), i)
 		if f.Anonymous && f.Tag.Get("json") == "" && f.Type.Kind() == reflect.Struct {
-			fields = append(fields, structFields(f.Type)...)
+			fields = appendStructFields(fields, f.Type, index)
 			continue
 		}
-		fields = append(fields, structField{name, f.Type})
+		fields = append(fields, structField{name, f.Type, index})
 	}
-	structFieldsCache.Store(t, fields)
 	return fields
 }
 
-// walk checks node n against type t at path. key is the mapping key holding n, if any.
-func (d *decoder) walk(n *yaml.Node, t reflect.Type, path string, key *yaml.Node) {
+// walk checks node n against the type of v at the walk's path and stores its value in v. key is the
+// mapping key holding n, if any.
+func (d *decoder) walk(n *yaml.Node, v reflect.Value, key *yaml.Node) {
+	d.walkType(n, v, v.Type(), key)
+}
+
+// walkType is walk for a value of type t; v is settable, or the zero Value when no value is
+// wanted.
+func (d *decoder) walkType(n *yaml.Node, v reflect.Value, t reflect.Type, key *yaml.Node) {
 	if d.budget--; d.budget < 0 {
 		if d.budget == -1 {
-			d.errorAt(n, path, "document too large or too many aliases")
+			d.errorAt(n, "document too large or too many aliases")
 		}
 		return
 	}
+	if n.Style&yaml.TaggedStyle != 0 {
+		d.exotic = true
+	}
 	if n.Kind == yaml.AliasNode {
-		d.record(n, path, key)
+		d.exotic = true
+		d.record(n, key)
 		if n.Alias == nil || d.active[n.Alias] {
-			d.errorAt(n, path, "alias *%s refers to itself", n.Value)
+			d.errorAt(n, "alias *%s refers to itself", n.Value)
 			return
 		}
+		if d.active == nil {
+			d.active = map[*yaml.Node]bool{}
+		}
 		d.active[n.Alias] = true
-		d.walkValue(n.Alias, t, path)
+		d.walkValue(n.Alias, reflect.Value{}, t)
 		delete(d.active, n.Alias)
 		return
 	}
-	d.record(n, path, key)
-	d.walkValue(n, t, path)
+	d.record(n, key)
+	d.walkValue(n, v, t)
 }
 
-// record notes the position of path: the value for scalars and flow collections, the key for
-// block collections (whose value starts on the next line).
-func (d *decoder) record(n *yaml.Node, path string, key *yaml.Node) {
-	if key != nil && (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) && n.Style&yaml.FlowStyle == 0 {
-		d.index[path] = nodePos{key.Line, key.Column}
+// record notes the position of path, when positions are wanted: the value for scalars and
+// flow collections, the key for block collections (whose value starts on the next line).
+func (d *decoder) record(n *yaml.Node, key *yaml.Node) {
+	if d.index == nil {
 		return
 	}
-	d.index[path] = nodePos{n.Line, n.Column}
+	if key != nil && (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) && n.Style&yaml.FlowStyle == 0 {
+		d.index[d.pathString()] = nodePos{key.Line, key.Column}
+		return
+	}
+	d.index[d.pathString()] = nodePos{n.Line, n.Column}
 }
 
-func (d *decoder) walkValue(n *yaml.Node, t reflect.Type, path string) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
+// setting reports whether the walk stores values in v: once the document is known to go to
+// yaml.v3, values are not worth making.
+func (d *decoder) setting(v reflect.Value) bool {
+	return v.IsValid() && !d.exotic && len(d.errs) == 0
+}
+
+func (d *decoder) walkValue(n *yaml.Node, v reflect.Value, t reflect.Type) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return // left out: the zero value, then the default
 	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+		if d.setting(v) {
+			if v.IsNil() {
+				v.Set(reflect.New(t))
+			}
+			v = v.Elem()
+		} else {
+			v = reflect.Value{}
+		}
+	}
 	if t == durationType {
-		d.duration(n, path)
+		d.duration(n, v)
 		return
 	}
 	switch t.Kind() {
 	case reflect.Struct:
-		if !d.expect(n, yaml.MappingNode, path) {
+		if !d.expect(n, yaml.MappingNode) {
 			return
 		}
-		fields := structFields(t)
-		for _, kv := range d.pairs(n, path) {
+		info := structFields(t)
+		for _, kv := range d.pairs(n) {
 			name := kv.key.Value
-			i := slices.IndexFunc(fields, func(f structField) bool { return f.name == name })
-			if i < 0 {
-				d.unknownField(kv.key, path, fields)
+			i, ok := info.byName[name]
+			if !ok {
+				d.unknownField(kv.key, info.fields)
 				continue
 			}
-			d.walk(kv.value, fields[i].typ, childPath(path, name), kv.key)
+			f := &info.fields[i]
+			var fv reflect.Value
+			if d.setting(v) {
+				fv = v.FieldByIndex(f.index)
+			}
+			d.push(name, -1)
+			d.walkType(kv.value, fv, f.typ, kv.key)
+			d.pop()
 		}
 	case reflect.Map:
-		if !d.expect(n, yaml.MappingNode, path) {
+		if !d.expect(n, yaml.MappingNode) {
 			return
 		}
-		for _, kv := range d.pairs(n, path) {
+		kvs := d.pairs(n)
+		if d.setting(v) && v.IsNil() {
+			// yaml.v3 makes the map even when the mapping is empty.
+			v.Set(reflect.MakeMapWithSize(t, len(kvs)))
+		}
+		if t == stringMapType && d.setting(v) {
+			d.stringMap(kvs, v.Interface().(map[string]string))
+			return
+		}
+		for _, kv := range kvs {
 			if kv.key.Tag == "!!null" {
-				d.errorAt(kv.key, path, "expected a name as key, got null")
+				d.errorAt(kv.key, "expected a name as key, got null")
 				continue
 			}
-			d.walk(kv.value, t.Elem(), childPath(path, kv.key.Value), kv.key)
+			d.mapEntry(kv, v, t)
 		}
 	case reflect.Slice:
-		if !d.expect(n, yaml.SequenceNode, path) {
+		if !d.expect(n, yaml.SequenceNode) {
 			return
 		}
-		for i, item := range n.Content {
-			d.walk(item, t.Elem(), indexPath(path, i), nil)
-		}
+		d.sequence(n, v, t)
 	case reflect.Interface:
-		// Any value is accepted (only used for the parts of documents not checked).
+		// Any value is accepted (only used for the parts of documents not checked); its
+		// decoding is left to yaml.v3.
+		d.exotic = true
 	case reflect.String:
-		d.expect(n, yaml.ScalarNode, path)
+		if d.expect(n, yaml.ScalarNode) && d.setting(v) {
+			// yaml.v3 keeps the text of any scalar but null (and !!binary, which is tagged).
+			v.SetString(n.Value)
+		}
 	case reflect.Bool:
-		if d.expect(n, yaml.ScalarNode, path) && n.Tag != "!!bool" {
-			d.errorAt(n, path, "expected true or false, got %s", describeNode(n))
+		if !d.expect(n, yaml.ScalarNode) {
+			return
+		}
+		if n.Tag != "!!bool" {
+			d.errorAt(n, "expected true or false, got %s", describeNode(n))
+			return
+		}
+		if d.setting(v) {
+			b, err := strconv.ParseBool(n.Value) // the implicit !!bool spellings: true, True, TRUE, ...
+			d.set(n, v, err == nil, func() { v.SetBool(b) })
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		if !d.expect(n, yaml.ScalarNode, path) {
+		if !d.expect(n, yaml.ScalarNode) {
 			return
 		}
-		var v int64
-		if n.Tag != "!!int" || n.Decode(&v) != nil {
-			d.errorAt(n, path, "expected an integer, got %s", describeNode(n))
-		} else if reflect.New(t).Elem().OverflowInt(v) {
-			d.errorAt(n, path, "expected an integer of at most %d bits, got %s", t.Bits(), n.Value)
+		i, ok := decimal(n)
+		if !ok {
+			var x int64
+			if n.Tag != "!!int" || n.Decode(&x) != nil {
+				d.errorAt(n, "expected an integer, got %s", describeNode(n))
+				return
+			}
+			i = x
+		}
+		if bits := t.Bits(); bits < 64 && (i < -1<<(bits-1) || i >= 1<<(bits-1)) {
+			d.errorAt(n, "expected an integer of at most %d bits, got %s", t.Bits(), n.Value)
+			return
+		}
+		if d.setting(v) {
+			v.SetInt(i)
 		}
 	case reflect.Float32, reflect.Float64:
-		if !d.expect(n, yaml.ScalarNode, path) {
+		if !d.expect(n, yaml.ScalarNode) {
 			return
 		}
 		if n.Tag != "!!int" && n.Tag != "!!float" {
-			d.errorAt(n, path, "expected a number, got %s", describeNode(n))
+			d.errorAt(n, "expected a number, got %s", describeNode(n))
+			return
+		}
+		if d.setting(v) {
+			f, ok := plainFloat(n)
+			d.set(n, v, ok, func() { v.SetFloat(f) })
 		}
 	default:
-		d.errorAt(n, path, "unsupported field type %s", t)
+		d.errorAt(n, "unsupported field type %s", t)
+	}
+}
+
+// set stores a scalar the walk has read itself (ok), or else has yaml.v3 decode the node into
+// v, so that every spelling yaml.v3 accepts (1_000, 0x1F, .5e3, .inf) is read as it reads it.
+func (d *decoder) set(n *yaml.Node, v reflect.Value, ok bool, store func()) {
+	if ok {
+		store()
+		return
+	}
+	if err := safeDecode(n.Decode, v.Addr().Interface()); err != nil {
+		d.exotic = true
+	}
+}
+
+// decimal reads an implicit !!int written the usual way, an optional minus and digits without
+// a leading zero, as yaml.v3 reads it. Other spellings (0x1F, 010, 1_000, +1) are left to
+// yaml.v3.
+func decimal(n *yaml.Node) (int64, bool) {
+	if n.Tag != "!!int" || n.Style&yaml.TaggedStyle != 0 {
+		return 0, false
+	}
+	s := n.Value
+	digits := strings.TrimPrefix(s, "-")
+	if digits == "" || digits[0] == '0' && len(s) > 1 {
+		return 0, false
+	}
+	for i := range len(digits) {
+		if digits[i] < '0' || digits[i] > '9' {
+			return 0, false
+		}
+	}
+	i, err := strconv.ParseInt(s, 10, 64)
+	return i, err == nil
+}
+
+// plainFloat reads an implicit !!int or !!float written with digits, a point, a sign and an
+// exponent only, which yaml.v3 reads with strconv. Other spellings (.inf, 1_000.5) are left
+// to yaml.v3.
+func plainFloat(n *yaml.Node) (float64, bool) {
+	if i, ok := decimal(n); ok {
+		return float64(i), true
+	}
+	if n.Tag != "!!float" || n.Style&yaml.TaggedStyle != 0 {
+		return 0, false
+	}
+	for i := range len(n.Value) {
+		switch c := n.Value[i]; {
+		case c >= '0' && c <= '9', c == '.', c == '-', c == '+', c == 'e', c == 'E':
+		default:
+			return 0, false
+		}
+	}
+	f, err := strconv.ParseFloat(n.Value, 64)
+	return f, err == nil
+}
+
+// mapEntry walks one entry of the map at the walk's path into the map v of type t. A null
+// value is stored as the zero value, as yaml.v3 does.
+func (d *decoder) mapEntry(kv keyValue, v reflect.Value, t reflect.Type) {
+	d.push(kv.key.Value, -1)
+	defer d.pop()
+	if kv.key.Style&yaml.TaggedStyle != 0 {
+		d.exotic = true
+	}
+	if !d.setting(v) {
+		d.walkType(kv.value, reflect.Value{}, t.Elem(), kv.key)
+		return
+	}
+	e := reflect.New(t.Elem()).Elem()
+	d.walkType(kv.value, e, t.Elem(), kv.key)
+	k := reflect.New(t.Key()).Elem()
+	k.SetString(kv.key.Value)
+	v.SetMapIndex(k, e)
+}
+
+// stringMap walks the entries kvs of a map[string]string into m, as mapEntry does, without
+// reflect's allocation per entry.
+func (d *decoder) stringMap(kvs []keyValue, m map[string]string) {
+	vals := make([]string, len(kvs))
+	for i, kv := range kvs {
+		if kv.key.Tag == "!!null" {
+			d.errorAt(kv.key, "expected a name as key, got null")
+			continue
+		}
+		if kv.key.Style&yaml.TaggedStyle != 0 {
+			d.exotic = true
+		}
+		d.push(kv.key.Value, -1)
+		d.walkType(kv.value, reflect.ValueOf(&vals[i]).Elem(), stringMapType.Elem(), kv.key)
+		d.pop()
+		m[kv.key.Value] = vals[i]
+	}
+}
+
+// sequence walks the items of list n into the slice v of type t. As yaml.v3 does, a null item
+// is left out of a list of values (and kept as nil in a list of pointers).
+func (d *decoder) sequence(n *yaml.Node, v reflect.Value, t reflect.Type) {
+	et := t.Elem()
+	walkItem := func(i int, it *yaml.Node, e reflect.Value) {
+		d.push("", i)
+		d.walkType(it, e, et, nil)
+		d.pop()
+	}
+	null := func(it *yaml.Node) bool { return it.Kind == yaml.ScalarNode && it.Tag == "!!null" }
+	switch {
+	case !d.setting(v):
+		for i, it := range n.Content {
+			walkItem(i, it, reflect.Value{})
+		}
+	case t == stringsType:
+		// The common case, without reflect's allocations.
+		s := make([]string, 0, len(n.Content))
+		for i, it := range n.Content {
+			if null(it) {
+				walkItem(i, it, reflect.Value{})
+				continue
+			}
+			s = append(s, "")
+			walkItem(i, it, reflect.ValueOf(&s[len(s)-1]).Elem())
+		}
+		v.Set(reflect.ValueOf(s))
+	default:
+		s := reflect.MakeSlice(t, len(n.Content), len(n.Content))
+		nullable := false
+		switch et.Kind() {
+		case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
+			nullable = true
+		}
+		j := 0
+		for i, it := range n.Content {
+			if null(it) && !nullable {
+				walkItem(i, it, reflect.Value{})
+				continue
+			}
+			walkItem(i, it, s.Index(j))
+			j++
+		}
+		v.Set(s.Slice(0, j))
 	}
 }
 
 // expect reports an error unless n is of kind k.
-func (d *decoder) expect(n *yaml.Node, k yaml.Kind, path string) bool {
+func (d *decoder) expect(n *yaml.Node, k yaml.Kind) bool {
 	if n.Kind == k {
 		return true
 	}
-	want := map[yaml.Kind]string{yaml.MappingNode: "a mapping", yaml.SequenceNode: "a list", yaml.ScalarNode: "a single value"}[k]
-	d.errorAt(n, path, "expected %s, got %s", want, describeNode(n))
+	var want string
+	switch k {
+	case yaml.MappingNode:
+		want = "a mapping"
+	case yaml.SequenceNode:
+		want = "a list"
+	case yaml.ScalarNode:
+		want = "a single value"
+	}
+	d.errorAt(n, "expected %s, got %s", want, describeNode(n))
 	return false
 }
 
-// duration checks a Duration scalar as Duration.UnmarshalYAML reads it.
-func (d *decoder) duration(n *yaml.Node, path string) {
+// duration checks a Duration scalar and stores it in v as Duration.UnmarshalYAML reads it.
+func (d *decoder) duration(n *yaml.Node, v reflect.Value) {
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!str" && n.Tag != "" {
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!int" && n.Value == "0" {
-			return
+			return // the zero value
 		}
-		d.errorAt(n, path, "expected a duration such as 6h or 90m, got %s", describeNode(n))
+		d.errorAt(n, "expected a duration such as 6h or 90m, got %s", describeNode(n))
 		return
 	}
-	v, err := time.ParseDuration(n.Value)
+	dur, err := time.ParseDuration(n.Value)
 	switch {
 	case err != nil:
-		d.errorAt(n, path, "expected a duration such as 6h or 90m, got %q", n.Value)
-	case v < 0:
-		d.errorAt(n, path, "must be a positive duration, got %q", n.Value)
+		d.errorAt(n, "expected a duration such as 6h or 90m, got %q", n.Value)
+	case dur < 0:
+		d.errorAt(n, "must be a positive duration, got %q", n.Value)
+	case d.setting(v):
+		v.Addr().Interface().(*Duration).Duration = dur
 	}
 }
 
@@ -511,33 +869,57 @@ type keyValue struct{ key, value *yaml.Node }
 // pairs returns the entries of mapping n with merge keys (<<) applied: keys written in n win
 // over merged ones, and of several merged mappings the first wins, as YAML defines. It
 // reports duplicate keys, keys that are not single values and malformed merges.
-func (d *decoder) pairs(n *yaml.Node, path string) []keyValue {
+func (d *decoder) pairs(n *yaml.Node) []keyValue {
 	var own, merged []keyValue
-	seen := make(map[string]*yaml.Node, len(n.Content)/2)
+	own = make([]keyValue, 0, len(n.Content)/2)
+	// Keys are looked up in own; a map pays only for large mappings.
+	var seen map[string]*yaml.Node
+	if len(n.Content) > 32 {
+		seen = make(map[string]*yaml.Node, len(n.Content)/2)
+	}
+	find := func(key string) *yaml.Node {
+		if seen != nil {
+			return seen[key]
+		}
+		for _, kv := range own {
+			if kv.key.Value == key {
+				return kv.key
+			}
+		}
+		return nil
+	}
+	add := func(kv keyValue) {
+		own = append(own, kv)
+		if seen != nil {
+			seen[kv.key.Value] = kv.key
+		}
+	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind == yaml.AliasNode && k.Alias != nil {
+			d.exotic = true
 			k = k.Alias
 		}
 		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
-			merged = append(merged, d.merge(v, path)...)
+			d.exotic = true
+			merged = append(merged, d.merge(v)...)
 			continue
 		}
 		if k.Kind != yaml.ScalarNode {
-			d.errorAt(k, path, "expected a single value as key, got %s", describeNode(k))
+			d.errorAt(k, "expected a single value as key, got %s", describeNode(k))
 			continue
 		}
-		if first, dup := seen[k.Value]; dup {
-			d.errorAt(k, childPath(path, k.Value), "duplicate key, first defined at line %d", first.Line)
+		if first := find(k.Value); first != nil {
+			d.push(k.Value, -1)
+			d.errorAt(k, "duplicate key, first defined at line %d", first.Line)
+			d.pop()
 			continue
 		}
-		seen[k.Value] = k
-		own = append(own, keyValue{k, v})
+		add(keyValue{k, v})
 	}
 	for _, kv := range merged {
-		if _, ok := seen[kv.key.Value]; !ok {
-			seen[kv.key.Value] = kv.key
-			own = append(own, kv)
+		if find(kv.key.Value) == nil {
+			add(kv)
 		}
 	}
 	return own
@@ -545,7 +927,7 @@ func (d *decoder) pairs(n *yaml.Node, path string) []keyValue {
 
 // merge returns the entries merged in by the value v of a merge key: a mapping or a list of
 // mappings, usually aliases.
-func (d *decoder) merge(v *yaml.Node, path string) []keyValue {
+func (d *decoder) merge(v *yaml.Node) []keyValue {
 	var out []keyValue
 	one := func(m *yaml.Node) {
 		if d.budget--; d.budget < 0 {
@@ -555,16 +937,19 @@ func (d *decoder) merge(v *yaml.Node, path string) []keyValue {
 		if m.Kind == yaml.AliasNode {
 			target = m.Alias
 			if target == nil || d.active[target] {
-				d.errorAt(m, path, "alias *%s refers to itself", m.Value)
+				d.errorAt(m, "alias *%s refers to itself", m.Value)
 				return
 			}
 		}
 		if target.Kind != yaml.MappingNode {
-			d.errorAt(m, path, "expected a mapping or a list of mappings to merge (<<), got %s", describeNode(target))
+			d.errorAt(m, "expected a mapping or a list of mappings to merge (<<), got %s", describeNode(target))
 			return
 		}
+		if d.active == nil {
+			d.active = map[*yaml.Node]bool{}
+		}
 		d.active[target] = true
-		out = append(out, d.pairs(target, path)...)
+		out = append(out, d.pairs(target)...)
 		delete(d.active, target)
 	}
 	if v.Kind == yaml.SequenceNode {
@@ -579,16 +964,18 @@ func (d *decoder) merge(v *yaml.Node, path string) []keyValue {
 
 // unknownField reports key k, not a field of the struct at path, suggesting the closest
 // known field.
-func (d *decoder) unknownField(k *yaml.Node, path string, fields []structField) {
+func (d *decoder) unknownField(k *yaml.Node, fields []structField) {
 	names := make([]string, len(fields))
 	for i, f := range fields {
 		names[i] = f.name
 	}
+	d.push(k.Value, -1)
+	defer d.pop()
 	if s := closest(k.Value, names); s != "" {
-		d.errorAt(k, childPath(path, k.Value), "unknown field, did you mean %s?", s)
+		d.errorAt(k, "unknown field, did you mean %s?", s)
 		return
 	}
-	d.errorAt(k, childPath(path, k.Value), "unknown field, expected one of %s", strings.Join(names, ", "))
+	d.errorAt(k, "unknown field, expected one of %s", strings.Join(names, ", "))
 }
 
 // closest returns the candidate nearest to s in edit distance (ignoring case), or "" when
