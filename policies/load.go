@@ -3,6 +3,8 @@ package policies
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -51,76 +53,136 @@ func (s *Set) Get(name string) *Policy {
 // .modelopsignore, gitignore syntax), parses them and checks names are unique (a duplicate
 // names both files and lines; neither duplicate is kept). One invalid file never stops the
 // others. Load works on any fs.FS so that a git tree can be loaded without a checkout.
-// Files are parsed in parallel. The error is only for I/O failures, not for invalid policies.
+// Files are read and parsed in parallel while the tree is walked. The error is only for I/O
+// failures, not for invalid policies.
 func Load(fsys fs.FS) (*Set, error) {
-	files, err := policyFiles(fsys)
+	files, err := loadFiles(fsys, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	type result struct {
-		policies []*Policy
-		err      error
+	return setOf(files), nil
+}
+
+// fileResult is what loading found in one file.
+type fileResult struct {
+	name     string
+	key      string // the content key, when loading through a Cache
+	policies []*Policy
+	errs     []error // sorted, each a *FieldError
+	// checks holds, beside each policy, the problems the caller's check found in it.
+	checks [][]error
+	err    error // an I/O failure
+}
+
+// loadFiles reads and parses the policy files of fsys in walk order, on GOMAXPROCS workers
+// that start while the tree is still being walked. With a Cache, a file whose content key is
+// unchanged is not parsed again (nor read, when fsys knows the key). check, when set, runs on
+// every policy parsed. The error is the walk's, or the read error of the first file that
+// could not be read.
+func loadFiles(fsys fs.FS, c *Cache, check func(*Policy) []error) ([]*fileResult, error) {
+	var cached map[string]cacheEntry
+	if c != nil {
+		cached = c.snapshot()
 	}
-	results := make([]result, len(files))
-	var readErr error
-	var mu sync.Mutex // guards readErr
+	hasher, _ := fsys.(FileHasher)
+
+	work := make(chan *fileResult, 256)
 	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(runtime.GOMAXPROCS(0), len(files)) {
+	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
-			for i := range next {
-				data, err := fs.ReadFile(fsys, files[i])
-				if err != nil {
-					mu.Lock()
-					readErr = firstErr(readErr, fmt.Errorf("read %s: %w", files[i], err))
-					mu.Unlock()
-					continue
-				}
-				ps, perr := Parse(files[i], data)
-				results[i] = result{ps, perr}
+			for r := range work {
+				r.load(fsys, c != nil, hasher, cached, check)
 			}
 		})
 	}
-	for i := range files {
-		next <- i
-	}
-	close(next)
+	var files []*fileResult
+	walkErr := policyFiles(fsys, func(name string) {
+		r := &fileResult{name: name}
+		files = append(files, r)
+		work <- r
+	})
+	close(work)
 	wg.Wait()
-	if readErr != nil {
-		return nil, readErr
+	if walkErr != nil {
+		return nil, walkErr
 	}
+	for _, r := range files {
+		if r.err != nil {
+			return nil, r.err
+		}
+	}
+	if c != nil {
+		c.store(files)
+	}
+	return files, nil
+}
 
+// load fills r: from the cache when its content key is there, else by reading and parsing.
+func (r *fileResult) load(fsys fs.FS, caching bool, hasher FileHasher, cached map[string]cacheEntry, check func(*Policy) []error) {
+	if caching && hasher != nil {
+		key, err := hasher.FileHash(r.name)
+		if err != nil {
+			r.err = fmt.Errorf("hash %s: %w", r.name, err)
+			return
+		}
+		if e, ok := cached[r.name]; ok && e.key == key {
+			r.key, r.policies, r.errs = key, e.policies, e.errs
+			return
+		}
+		r.key = key
+	}
+	data, err := fs.ReadFile(fsys, r.name)
+	if err != nil {
+		r.err = fmt.Errorf("read %s: %w", r.name, err)
+		return
+	}
+	if caching && r.key == "" {
+		sum := sha256.Sum256(data)
+		r.key = "sha256:" + hex.EncodeToString(sum[:])
+		if e, ok := cached[r.name]; ok && e.key == r.key {
+			r.policies, r.errs = e.policies, e.errs
+			return
+		}
+	}
+	r.policies, r.errs = parseFile(r.name, data)
+	if check != nil {
+		r.checks = make([][]error, len(r.policies))
+		for i, p := range r.policies {
+			r.checks[i] = check(p)
+		}
+	}
+}
+
+// setOf gathers the results of loadFiles in one Set.
+func setOf(files []*fileResult) *Set {
 	var ps []*Policy
 	var errs []error
-	for _, r := range results {
+	for _, r := range files {
 		ps = append(ps, r.policies...)
-		errs = append(errs, r.err)
+		errs = append(errs, r.errs...)
 	}
-	return NewSet(ps, errs...), nil
+	return newSet(ps, errs)
 }
 
 // NewSet builds a Set from policies and problems as Parse returns them (nil problems are
 // skipped): it checks that names are unique, reporting every duplicate and keeping none of
 // them, and sorts policies by name and errors by file, line and column.
 func NewSet(policies []*Policy, problems ...error) *Set {
-	set := &Set{Policies: slices.Clone(policies)}
+	var errs []error
 	for _, p := range problems {
 		for _, fe := range FieldErrors(p) {
-			set.Errors = append(set.Errors, fe)
+			errs = append(errs, fe)
 		}
 	}
+	return newSet(slices.Clone(policies), errs)
+}
+
+// newSet is NewSet for policies and errors it may keep.
+func newSet(policies []*Policy, errs []error) *Set {
+	set := &Set{Policies: policies, Errors: errs}
 	set.dropDuplicates()
 	sortErrors(set.Errors)
 	return set
-}
-
-// firstErr keeps the first error, so that the error Load returns does not depend on timing
-// more than necessary.
-func firstErr(old, err error) error {
-	if old != nil {
-		return old
-	}
-	return err
 }
 
 // dropDuplicates sorts the policies by name and removes every policy whose name is not
@@ -157,21 +219,20 @@ func (s *Set) dropDuplicates() {
 	s.Policies = kept
 }
 
-// policyFiles lists the *.yaml and *.yml files of fsys in lexical order, skipping .git and
-// ignored paths.
-func policyFiles(fsys fs.FS) ([]string, error) {
+// policyFiles calls visit with each *.yaml and *.yml file of fsys in lexical order, skipping
+// .git and ignored paths.
+func policyFiles(fsys fs.FS, visit func(name string)) error {
 	patterns := map[string][]gitignore.Pattern{} // directory -> patterns that apply in it
-	var files []string
-	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+	return fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("walk %s: %w", name, err)
 		}
 		dir := path.Dir(name)
-		var parts []string
-		if name != "." {
-			parts = strings.Split(name, "/")
-		}
 		if d.IsDir() {
+			var parts []string
+			if name != "." {
+				parts = strings.Split(name, "/")
+			}
 			if d.Name() == ".git" && name != "." {
 				return fs.SkipDir
 			}
@@ -190,13 +251,13 @@ func policyFiles(fsys fs.FS) ([]string, error) {
 		if ext != ".yaml" && ext != ".yml" {
 			return nil
 		}
-		if gitignore.NewMatcher(patterns[dir]).Match(parts, false) {
+		// Most directories have no patterns; splitting the name is then not needed.
+		if ps := patterns[dir]; len(ps) > 0 && gitignore.NewMatcher(ps).Match(strings.Split(name, "/"), false) {
 			return nil
 		}
-		files = append(files, name)
+		visit(name)
 		return nil
 	})
-	return files, err
 }
 
 // readIgnoreFile reads the patterns of dir's ignore file, as go-git reads a .gitignore.
@@ -229,10 +290,6 @@ func LoadDir(root string) (*Set, error) {
 		return nil, fmt.Errorf("open policy repository: %w", err)
 	}
 	defer r.Close()
-	set, err := Load(r.FS())
-	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", root, err)
-	}
 	realRoot, err := filepath.Abs(root)
 	if err == nil {
 		realRoot, err = filepath.EvalSymlinks(realRoot)
@@ -240,16 +297,50 @@ func LoadDir(root string) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolve %s: %w", root, err)
 	}
-	kept := set.Policies[:0]
-	for _, p := range set.Policies {
+	// The loading workers check the data paths. The policies of a repository share most
+	// data directories, and often files, so each path is resolved once.
+	var mu sync.Mutex // guards escapes
+	escapes := map[string]string{}
+	check := func(p *Policy) []error {
 		var bad []error
 		for field, rel := range dataPaths(&p.ModelPolicy) {
-			if msg := escapesRoot(realRoot, rel); msg != "" {
+			mu.Lock()
+			msg, ok := escapes[rel]
+			mu.Unlock()
+			if !ok {
+				msg = escapesRoot(realRoot, rel)
+				mu.Lock()
+				escapes[rel] = msg
+				mu.Unlock()
+			}
+			if msg != "" {
 				bad = append(bad, p.Errorf(field, "%s", msg))
 			}
 		}
-		if len(bad) > 0 {
-			set.Errors = append(set.Errors, bad...)
+		return bad
+	}
+	files, err := loadFiles(r.FS(), nil, check)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", root, err)
+	}
+	set := setOf(files)
+	// A policy whose data escapes is dropped only after the check of names, in which its
+	// name still counts.
+	bad := map[*Policy][]error{}
+	for _, f := range files {
+		for i, p := range f.policies {
+			if len(f.checks[i]) > 0 {
+				bad[p] = f.checks[i]
+			}
+		}
+	}
+	if len(bad) == 0 {
+		return set, nil
+	}
+	kept := set.Policies[:0]
+	for _, p := range set.Policies {
+		if errs, ok := bad[p]; ok {
+			set.Errors = append(set.Errors, errs...)
 			continue
 		}
 		kept = append(kept, p)
