@@ -189,6 +189,11 @@ func (a *Accumulator) statsFor(version string) *versionStats {
 	if a.version != "" && version != a.version {
 		return nil
 	}
+	return a.newStats(version)
+}
+
+// newStats adds empty stats for version.
+func (a *Accumulator) newStats(version string) *versionStats {
 	vs := &versionStats{}
 	vs.scores.maxDistinct = a.maxDistinct
 	if a.categories != nil {
@@ -266,8 +271,8 @@ func (a *Accumulator) add(vs *versionStats, score float64, label int8, latency f
 // more predictions are added. With Options.Version set, the version appears in ByVersion
 // (with zero samples) even when no prediction of it was added.
 func (a *Accumulator) Result() *Result {
-	if a.version != "" {
-		a.statsFor(a.version)
+	if _, ok := a.stats[a.version]; a.version != "" && !ok {
+		a.newStats(a.version) // reported with zero samples, but not a version of the log
 	}
 	res := &Result{ByVersion: make(map[string]*Evaluation, len(a.stats))}
 	for v := range a.seen {

@@ -219,4 +219,3 @@ func toParquet(t *testing.T, src, dst string) {
 		t.Fatal(err)
 	}
 }
-
