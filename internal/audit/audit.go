@@ -249,18 +249,29 @@ func (b *builder) snapshot(ctx context.Context, commit string, prev *snapshot) (
 		cur.models[name] = st
 	}
 	// A file that no longer parses far enough to name its models leaves them invalid, not gone.
+	// A broken file that was renamed is found by its unchanged content.
 	if prev != nil {
+		broken := map[string]string{} // content key -> a path holding it, for unparsable files
+		for _, p := range paths {
+			if pf := b.parses[files[p]]; pf.err != nil {
+				if _, ok := broken[files[p]]; !ok {
+					broken[files[p]] = p
+				}
+			}
+		}
 		for name, old := range prev.models {
 			if _, ok := cur.models[name]; ok {
 				continue
 			}
-			key, ok := files[old.file]
-			if !ok {
-				continue
+			file := old.file
+			key, ok := files[file]
+			if !ok || b.parses[key].err == nil {
+				if file, ok = broken[old.key]; !ok {
+					continue
+				}
+				key = old.key
 			}
-			if pf := b.parses[key]; pf.err != nil {
-				cur.models[name] = modelState{file: old.file, doc: old.doc, key: key, err: located(pf.err, old.file)}
-			}
+			cur.models[name] = modelState{file: file, doc: old.doc, key: key, err: located(b.parses[key].err, file)}
 		}
 	}
 	return cur, nil
@@ -367,13 +378,15 @@ func kinds(ev Event, old, now modelState) []Kind {
 		return []Kind{KindRemoved}
 	}
 	if now.policy == nil {
-		return append(out, KindInvalid)
-	}
-	if old.present() && old.policy == nil {
+		out = append(out, KindInvalid)
+	} else if old.present() && old.policy == nil {
 		out = append(out, KindFixed)
 	}
 	if ev.PreviousFile != "" {
 		out = append(out, KindMoved)
+	}
+	if now.policy == nil {
+		return out
 	}
 	rollback := false
 	for _, t := range ev.Trailers {

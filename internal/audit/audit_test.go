@@ -190,3 +190,34 @@ func TestParseSince(t *testing.T) {
 		}
 	}
 }
+
+// A file that stops parsing leaves its models invalid, not removed, and a move of an invalid
+// policy is still a move.
+func TestSyntaxErrorKeepsTheModelInvalid(t *testing.T) {
+	g := newGitCLI(t)
+	s := sepsis{production: "12", threshold: "0.1", generation: 6}
+	g.write("models/sepsis-risk.yaml", s.yaml())
+	g.commit(act{author: alice, at: day(1, 9)}, "Add")
+	g.write("models/sepsis-risk.yaml", s.yaml()+"  drift: [unclosed\n")
+	g.commit(act{author: alice, at: day(2, 9)}, "Break the YAML")
+	g.run(nil, "mv", "models/sepsis-risk.yaml", "models/sepsis.yaml")
+	g.commit(act{author: alice, at: day(3, 9)}, "Rename while broken")
+	g.write("models/sepsis.yaml", s.yaml())
+	g.commit(act{author: alice, at: day(4, 9)}, "Fix")
+
+	tl, err := Build(context.Background(), openStory(t, g.dir), Options{Model: "sepsis-risk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range tl.Events {
+		got = append(got, kindList(e.Kinds)+" "+e.File)
+	}
+	want := []string{"added models/sepsis-risk.yaml", "invalid models/sepsis-risk.yaml", "invalid,moved models/sepsis.yaml", "fixed models/sepsis.yaml"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("events = %q, want %q", got, want)
+	}
+	if e := tl.Events[1].Error; !strings.HasPrefix(e, "models/sepsis-risk.yaml:") || !strings.Contains(e, "invalid YAML") {
+		t.Errorf("error = %q", e)
+	}
+}

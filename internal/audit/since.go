@@ -13,7 +13,7 @@ func ParseSince(s string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("since %q: expected a date (2026-01-31) or an RFC 3339 time (2026-01-31T08:00:00Z)", s)
+		return time.Time{}, fmt.Errorf("expected a date (2026-01-31) or an RFC 3339 time (2026-01-31T08:00:00Z), got %q", s)
 	}
 	return t, nil
 }

@@ -260,7 +260,7 @@ func writeRecord(g *gitCLI, rec forgelocal.Record, a act, msg string) {
 	g.commit(a, msg, "Modelops-Action: proposal-"+string(rec.State)+"\nModelops-Model: sepsis-risk")
 }
 
-func openStory(t *testing.T, dir string) *git.Repo {
+func openStory(t testing.TB, dir string) *git.Repo {
 	t.Helper()
 	r, err := git.Open(context.Background(), dir, git.Options{})
 	if err != nil {
