@@ -56,7 +56,7 @@ func (s *Set) Get(name string) *Policy {
 // Files are read and parsed in parallel while the tree is walked. The error is only for I/O
 // failures, not for invalid policies.
 func Load(fsys fs.FS) (*Set, error) {
-	files, err := loadFiles(fsys, nil, nil)
+	files, err := loadFiles(fsys, loadOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -74,15 +74,38 @@ type fileResult struct {
 	err    error // an I/O failure
 }
 
+// loadOptions are the variations of loadFiles.
+type loadOptions struct {
+	// cache, when set, supplies the parse of files whose content key it holds, and
+	// receives the new parses.
+	cache *Cache
+	// check, when set, runs on every policy parsed.
+	check func(*Policy) []error
+	// reader, when set, makes the reader of each worker; otherwise files are read with
+	// fs.ReadFile.
+	reader func() fileReader
+}
+
+// fileReader reads the files of one loading worker.
+type fileReader interface {
+	ReadFile(name string) ([]byte, error)
+	Close()
+}
+
+// fsReader reads with fs.ReadFile.
+type fsReader struct{ fsys fs.FS }
+
+func (r fsReader) ReadFile(name string) ([]byte, error) { return fs.ReadFile(r.fsys, name) }
+func (fsReader) Close()                                 {}
+
 // loadFiles reads and parses the policy files of fsys in walk order, on GOMAXPROCS workers
-// that start while the tree is still being walked. With a Cache, a file whose content key is
-// unchanged is not parsed again (nor read, when fsys knows the key). check, when set, runs on
-// every policy parsed. The error is the walk's, or the read error of the first file that
-// could not be read.
-func loadFiles(fsys fs.FS, c *Cache, check func(*Policy) []error) ([]*fileResult, error) {
+// that start while the tree is still being walked. With a cache, a file whose content key is
+// unchanged is not parsed again (nor read, when fsys knows the key). The error is the walk's,
+// or the read error of the first file that could not be read.
+func loadFiles(fsys fs.FS, opts loadOptions) ([]*fileResult, error) {
 	var cached map[string]cacheEntry
-	if c != nil {
-		cached = c.snapshot()
+	if opts.cache != nil {
+		cached = opts.cache.snapshot()
 	}
 	hasher, _ := fsys.(FileHasher)
 
@@ -90,8 +113,13 @@ func loadFiles(fsys fs.FS, c *Cache, check func(*Policy) []error) ([]*fileResult
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
+			var rd fileReader = fsReader{fsys}
+			if opts.reader != nil {
+				rd = opts.reader()
+			}
+			defer rd.Close()
 			for r := range work {
-				r.load(fsys, c != nil, hasher, cached, check)
+				r.load(rd, opts.cache != nil, hasher, cached, opts.check)
 			}
 		})
 	}
@@ -111,14 +139,14 @@ func loadFiles(fsys fs.FS, c *Cache, check func(*Policy) []error) ([]*fileResult
 			return nil, r.err
 		}
 	}
-	if c != nil {
-		c.store(files)
+	if opts.cache != nil {
+		opts.cache.store(files)
 	}
 	return files, nil
 }
 
 // load fills r: from the cache when its content key is there, else by reading and parsing.
-func (r *fileResult) load(fsys fs.FS, caching bool, hasher FileHasher, cached map[string]cacheEntry, check func(*Policy) []error) {
+func (r *fileResult) load(rd fileReader, caching bool, hasher FileHasher, cached map[string]cacheEntry, check func(*Policy) []error) {
 	if caching && hasher != nil {
 		key, err := hasher.FileHash(r.name)
 		if err != nil {
@@ -131,7 +159,7 @@ func (r *fileResult) load(fsys fs.FS, caching bool, hasher FileHasher, cached ma
 		}
 		r.key = key
 	}
-	data, err := fs.ReadFile(fsys, r.name)
+	data, err := rd.ReadFile(r.name)
 	if err != nil {
 		r.err = fmt.Errorf("read %s: %w", r.name, err)
 		return
@@ -319,7 +347,8 @@ func LoadDir(root string) (*Set, error) {
 		}
 		return bad
 	}
-	files, err := loadFiles(r.FS(), nil, check)
+	fsys := r.FS()
+	files, err := loadFiles(fsys, loadOptions{check: check, reader: func() fileReader { return &dirReader{root: r, fsys: fsys} }})
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", root, err)
 	}
@@ -349,6 +378,39 @@ func LoadDir(root string) (*Set, error) {
 	set.Policies = kept
 	sortErrors(set.Errors)
 	return set, nil
+}
+
+// dirReader reads files through an os.Root as its FS does, but keeps the directory of the
+// last file open. The root resolves every directory of a path anew, which is a good part of
+// the cost of reading a small file, and a worker reads the files of a directory one after
+// another. Whatever the directory cannot read (a symlink to elsewhere in the repository, an
+// error) is read through the root, so that the outcome is the root's.
+type dirReader struct {
+	root *os.Root
+	fsys fs.FS // root.FS()
+	dir  string
+	sub  *os.Root // the root of dir, or nil
+}
+
+func (r *dirReader) ReadFile(name string) ([]byte, error) {
+	if dir := path.Dir(name); dir != r.dir {
+		r.Close()
+		r.dir = dir
+		r.sub, _ = r.root.OpenRoot(dir) // on failure, the root reads
+	}
+	if r.sub != nil {
+		if data, err := r.sub.ReadFile(path.Base(name)); err == nil {
+			return data, nil
+		}
+	}
+	return fs.ReadFile(r.fsys, name)
+}
+
+func (r *dirReader) Close() {
+	if r.sub != nil {
+		r.sub.Close()
+		r.sub = nil
+	}
 }
 
 // dataPaths yields the field path and value of every local data path in p.

@@ -214,6 +214,38 @@ func TestLoadDirRejectsDataPathsThatSymlinkOutOfTheRoot(t *testing.T) {
 	}
 }
 
+func TestLoadDirReadsPolicyFilesThroughSymlinksInsideTheRootOnly(t *testing.T) {
+	root := t.TempDir()
+	for _, dir := range []string{"shared", "models/team-a", "models/team-b"} {
+		must(t, os.MkdirAll(filepath.Join(root, dir), 0o755))
+	}
+	must(t, os.WriteFile(filepath.Join(root, "shared", "a.yml"), []byte(policyYAML("a")), 0o644))
+	must(t, os.WriteFile(filepath.Join(root, "models", "team-a", "b.yaml"), []byte(policyYAML("b")), 0o644))
+	must(t, os.Symlink("../../shared/a.yml", filepath.Join(root, "models", "team-a", "a.yaml")))
+	must(t, os.Symlink("b.yaml", filepath.Join(root, "models", "team-a", "c.yaml")))
+	set, err := LoadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both links were followed: a and b are each defined twice.
+	want := []string{
+		`models/team-a/a.yaml:4:9: metadata.name: duplicate name "a", also defined at shared/a.yml:4:9`,
+		`models/team-a/b.yaml:4:9: metadata.name: duplicate name "b", also defined at models/team-a/c.yaml:4:9`,
+		`models/team-a/c.yaml:4:9: metadata.name: duplicate name "b", also defined at models/team-a/b.yaml:4:9`,
+		`shared/a.yml:4:9: metadata.name: duplicate name "a", also defined at models/team-a/a.yaml:4:9`,
+	}
+	if got := errorStrings(set); len(set.Policies) != 0 || !reflect.DeepEqual(got, want) {
+		t.Errorf("policies %q, errors:\n got %q\nwant %q", names(set), got, want)
+	}
+
+	outside := filepath.Join(t.TempDir(), "x.yaml")
+	must(t, os.WriteFile(outside, []byte(policyYAML("x")), 0o644))
+	must(t, os.Symlink(outside, filepath.Join(root, "models", "team-b", "x.yaml")))
+	if _, err := LoadDir(root); err == nil || !strings.Contains(err.Error(), "read models/team-b/x.yaml: ") {
+		t.Errorf("LoadDir with a policy file linked from outside the root: %v", err)
+	}
+}
+
 func TestLoadDirFailsOnAMissingRoot(t *testing.T) {
 	if _, err := LoadDir(filepath.Join(t.TempDir(), "absent")); err == nil {
 		t.Fatal("LoadDir of a missing directory succeeded")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -68,6 +69,9 @@ type validateProblem struct {
 	Message string `json:"message"`
 }
 
+// validateGCPercent is the garbage collector's target percentage while validating.
+const validateGCPercent = 400
+
 // runValidate validates the policies at args (files or directories; default "."). It prints
 // the problems itself and returns an *exitError with code 2 when any policy is invalid, and a
 // plain error (exit status 1) when a path cannot be read.
@@ -77,6 +81,15 @@ func runValidate(ctx context.Context, opts validateOptions, args []string) error
 	}
 	if len(args) == 0 {
 		args = []string{"."}
+	}
+	// validate is a batch: it parses every file once, keeps only the small decoded
+	// policies, and exits. Almost all it allocates is the YAML parser's node trees, garbage
+	// as soon as a file is decoded, so collecting at every doubling of the heap spends a
+	// quarter of the CPU on the collector for nothing; a larger heap goal (about 5x the
+	// live heap, some 300 MB for 10,000 policies) leaves the CPU to parsing. A GOGC set by
+	// the user still wins.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(validateGCPercent))
 	}
 	// Files given one by one are checked together, as parts of one repository, so that a
 	// name used twice among them is reported; each directory is a repository of its own.
