@@ -42,6 +42,9 @@ type Reconciler struct {
 	retries map[string]retry
 	// lastInvalid remembers the reported policy errors, so they are logged once per change.
 	lastInvalid string
+	// parsed keeps the parse of every policy file by content: an unchanged file is not
+	// parsed again (the steady state of a large repository).
+	parsed *policies.Cache
 }
 
 // maxPasses bounds the plan-apply passes of one cycle.
@@ -85,6 +88,7 @@ func New(d Deps, opts ...Option) (*Reconciler, error) {
 		now:     time.Now,
 		log:     slog.Default(),
 		retries: map[string]retry{},
+		parsed:  &policies.Cache{},
 	}
 	for _, o := range opts {
 		o(r)
@@ -131,7 +135,7 @@ func (r *Reconciler) Observe(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read tree at %s: %w", short(commit), err)
 	}
-	set, err := policies.Load(tree)
+	set, err := policies.LoadCached(tree, r.parsed)
 	if err != nil {
 		return nil, fmt.Errorf("load policies at %s: %w", short(commit), err)
 	}

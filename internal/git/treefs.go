@@ -244,11 +244,7 @@ func (t *treeFS) dirEntries(tree *object.Tree) ([]fs.DirEntry, error) {
 		case filemode.Dir:
 			out = append(out, fs.FileInfoToDirEntry(t.dirInfo(e.Name)))
 		default:
-			size, err := t.r.repo.Storer.EncodedObjectSize(e.Hash)
-			if err != nil {
-				return nil, fmt.Errorf("size of %s: %w", e.Name, err)
-			}
-			out = append(out, fs.FileInfoToDirEntry(t.fileInfo(e.Name, e.Mode, size)))
+			out = append(out, &lazyEntry{t: t, entry: e})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
@@ -338,4 +334,25 @@ func (d *dirFile) ReadDir(n int) ([]fs.DirEntry, error) {
 func notFound(err error) bool {
 	return errors.Is(err, object.ErrEntryNotFound) || errors.Is(err, object.ErrDirectoryNotFound) ||
 		errors.Is(err, plumbing.ErrObjectNotFound)
+}
+
+// lazyEntry is a file's directory entry. Its size, which costs an object read, is looked up
+// only when Info is called: walking a tree of thousands of files reads no file.
+type lazyEntry struct {
+	t     *treeFS
+	entry object.TreeEntry
+}
+
+func (d *lazyEntry) Name() string      { return d.entry.Name }
+func (d *lazyEntry) IsDir() bool       { return false }
+func (d *lazyEntry) Type() fs.FileMode { return d.t.fileInfo(d.entry.Name, d.entry.Mode, 0).Mode().Type() }
+
+// Info reads the file's size from the object store.
+func (d *lazyEntry) Info() (fs.FileInfo, error) {
+	defer d.t.lock()()
+	size, err := d.t.r.repo.Storer.EncodedObjectSize(d.entry.Hash)
+	if err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: d.entry.Name, Err: err}
+	}
+	return d.t.fileInfo(d.entry.Name, d.entry.Mode, size), nil
 }
