@@ -65,7 +65,7 @@ func (c *Cache) Len() int {
 // The policies and errors of an unchanged file are the very ones of the previous load: they
 // are shared and must not be modified.
 func LoadCached(fsys fs.FS, c *Cache) (*Set, error) {
-	files, err := loadFiles(fsys, c, nil)
+	files, err := loadFiles(fsys, loadOptions{cache: c})
 	if err != nil {
 		return nil, err
 	}
