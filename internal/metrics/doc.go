@@ -23,7 +23,8 @@
 // labelled row. Latencies are always kept, 8 bytes per row with a latency. Values are
 // stored in chunks that double up to 8 MiB, so storage never copies or leaves garbage
 // as it grows. A 10-million-row log with continuous scores and latencies therefore
-// holds about 160 MB; see TestEvaluatePeakRSS for the measured peak.
+// keeps 160 MB; its measured peak resident memory (TestEvaluatePeakRSS) is about
+// 195 MB read from CSV and 180 MB from Parquet.
 //
 // Errors caused by the content of a log are *dataset.DataError values naming the file,
 // the line (CSV) or row (Parquet), the column and what was expected; they wrap

@@ -147,7 +147,7 @@ func isLogColumn(n string) bool {
 // the values hold no pointers, so each collection costs little.
 const (
 	collectAbove = 32 << 20
-	collectEvery = 32 << 20
+	collectEvery = 16 << 20
 )
 
 // readCSV streams the CSV log r into acc. gz says r is gunzipped text, whose read
