@@ -30,7 +30,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ps, err := Parse("f.yaml", data)
-		lines := 1 + bytes.Count(data, []byte("\n"))
+		lines := yamlLines(data)
 		if err != nil {
 			for _, e := range FieldErrors(err) {
 				var fe *FieldError
@@ -60,4 +60,24 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// yamlLines counts the lines of data as YAML (and yaml.v3's positions) do: CR LF, a lone CR,
+// LF, NEL, LS and PS each end a line.
+func yamlLines(data []byte) int {
+	n := 1
+	for i := 0; i < len(data); i++ {
+		switch {
+		case data[i] == '\r':
+			if i+1 < len(data) && data[i+1] == '\n' {
+				i++
+			}
+			n++
+		case data[i] == '\n':
+			n++
+		case bytes.HasPrefix(data[i:], []byte("\u0085")), bytes.HasPrefix(data[i:], []byte("\u2028")), bytes.HasPrefix(data[i:], []byte("\u2029")):
+			n++
+		}
+	}
+	return n
 }
