@@ -250,3 +250,33 @@ func TestEvaluatePeakRSSChild(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluateAllocationsPerRow checks that reading allocates nothing per row beyond the
+// one string encoding/csv makes per CSV record: the allocations of a log four times as
+// long grow by at most that (CSV) or by a hundredth of an allocation per row (Parquet:
+// pages and chunks only).
+func TestEvaluateAllocationsPerRow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes and reads logs of 100,000 rows")
+	}
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		ext    string
+		perRow float64
+	}{{".csv", 1.01}, {".parquet", 0.01}} {
+		allocs := func(n int) float64 {
+			path := filepath.Join(dir, fmt.Sprintf("log%d%s", n, tt.ext))
+			writeBigLog(t, path, n)
+			return testing.AllocsPerRun(1, func() {
+				if _, err := Evaluate(context.Background(), path, Options{}); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		small, large := allocs(20_000), allocs(100_000)
+		if per := (large - small) / 80_000; per > tt.perRow {
+			t.Errorf("%s: %.0f allocations for 20,000 rows, %.0f for 100,000: %.3f per row, want <= %.2f",
+				tt.ext, small, large, per, tt.perRow)
+		}
+	}
+}

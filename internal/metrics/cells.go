@@ -48,9 +48,13 @@ func parseNumber(s string) (v float64, msg string) {
 		return math.NaN(), ""
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	var ne *strconv.NumError
-	if err != nil && !(errors.As(err, &ne) && ne.Err == strconv.ErrRange) {
-		return 0, fmt.Sprintf("want a number, got %q", s)
+	if err != nil {
+		// Declared here, the error's target escapes only on this path: the common one
+		// does not allocate.
+		var ne *strconv.NumError
+		if !errors.As(err, &ne) || ne.Err != strconv.ErrRange {
+			return 0, fmt.Sprintf("want a number, got %q", s)
+		}
 	}
 	return v, "" // NaN in a spelling pandas does not list ("NAN") is missing too
 }
