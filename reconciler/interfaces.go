@@ -132,8 +132,8 @@ type DriftChecker interface {
 type Metrics interface {
 	// Production returns the latest reading of the policy's retrain metric for the
 	// production version, or nil when the policy has no metrics source or no labelled data.
-	// The record's At is the time of the newest prediction it covers, not the time of
-	// reading, so unchanged data gives an unchanged record.
+	// A zero At is stamped by the reconciler when the figure changes, so unchanged data
+	// gives an unchanged record.
 	Production(ctx context.Context, p *policies.Policy, data fs.FS) (*PerformanceRecord, error)
 }
 

@@ -177,6 +177,14 @@ func (r *Reconciler) observeModel(ctx context.Context, snap *Snapshot, p *polici
 			// Missing performance data must not stop drift checks or launches.
 			r.log.WarnContext(ctx, "read production metrics", "model", p.Metadata.Name, "error", err)
 		} else if rec != nil {
+			// Stamp a reading when its figure changes, so unchanged data leaves the status
+			// (and the status branch) unchanged.
+			if old := ms.Performance; old != nil && old.Version == rec.Version && old.Metric == rec.Metric &&
+				old.Value == rec.Value && old.Samples == rec.Samples {
+				rec.At = old.At
+			} else if rec.At.IsZero() {
+				rec.At = snap.Now
+			}
 			ms.Performance = rec
 			if ms.Baseline == nil || ms.Baseline.Version != rec.Version || ms.Baseline.Metric != rec.Metric {
 				ms.Baseline = rec

@@ -453,3 +453,45 @@ func TestInvalidPolicyIsStalledUntilFixed(t *testing.T) {
 		t.Fatalf("Stalled after the fix = %+v, want False", c)
 	}
 }
+
+// fakeMetrics reports a production AUC that the test lowers.
+type fakeMetrics struct{ auc float64 }
+
+func (f *fakeMetrics) Production(context.Context, *policies.Policy, fs.FS) (*PerformanceRecord, error) {
+	return &PerformanceRecord{Version: "12", Metric: "auc", Value: f.auc, Samples: 20000}, nil
+}
+
+func TestPerformanceDropFromTheMetricsSourceProposesARetrain(t *testing.T) {
+	h := newHarness(6)
+	h.drift.drifted = false
+	m := &fakeMetrics{auc: 0.91}
+	r, err := New(Deps{Repo: h.repo, Proposals: h.proposals, Runner: h.runner, Drift: h.drift, Metrics: m, Status: h.status},
+		WithClock(func() time.Time { return h.now }), WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := r.Cycle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	commits := h.status.commits
+	h.now = h.now.Add(time.Minute)
+	if res, err := r.Cycle(ctx); err != nil || len(res.Actions) != 0 {
+		t.Fatalf("unchanged metrics: %v actions, %v", res, err)
+	}
+	if h.status.commits != commits {
+		t.Fatal("an unchanged reading changed the status")
+	}
+	m.auc = 0.85 // a drop of 0.06 >= the default 0.05
+	h.now = h.now.Add(time.Minute)
+	res, err := r.Cycle(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(actionKinds(res), ","); got != "propose-retrain" {
+		t.Fatalf("after the drop: %s, want propose-retrain", got)
+	}
+	if body := h.proposals.bodies["sepsis-risk/retrain"]; !strings.Contains(body, "auc of production version 12 fell from 0.9100 to 0.8500") {
+		t.Fatalf("proposal body lacks the performance evidence:\n%s", body)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/medimind/modelops/internal/driftcheck"
 	forgelocal "github.com/medimind/modelops/internal/forge/local"
 	"github.com/medimind/modelops/internal/git"
+	"github.com/medimind/modelops/internal/metrics"
 	runnerlocal "github.com/medimind/modelops/internal/runner/local"
 	"github.com/medimind/modelops/internal/status"
 	"github.com/medimind/modelops/reconciler"
@@ -124,6 +125,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 		Proposals: s.forge,
 		Runner:    s.runner,
 		Drift:     driftcheck.New(nil),
+		Metrics:   metrics.ProductionLog{},
 		Status:    s.status,
 	}, opts...)
 	if err != nil {
