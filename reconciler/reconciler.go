@@ -42,6 +42,8 @@ type Reconciler struct {
 	retries map[string]retry
 	// lastInvalid remembers the reported policy errors, so they are logged once per change.
 	lastInvalid string
+	// metricsErr is the last metrics error logged per model.
+	metricsErr map[string]string
 	// parsed keeps the parse of every policy file by content: an unchanged file is not
 	// parsed again (the steady state of a large repository).
 	parsed *policies.Cache
@@ -85,10 +87,11 @@ func New(d Deps, opts ...Option) (*Reconciler, error) {
 	}
 	r := &Reconciler{
 		repo: d.Repo, proposals: d.Proposals, runner: d.Runner, drift: d.Drift, metrics: d.Metrics, status: d.Status,
-		now:     time.Now,
-		log:     slog.Default(),
-		retries: map[string]retry{},
-		parsed:  &policies.Cache{},
+		now:        time.Now,
+		log:        slog.Default(),
+		retries:    map[string]retry{},
+		parsed:     &policies.Cache{},
+		metricsErr: map[string]string{},
 	}
 	for _, o := range opts {
 		o(r)
@@ -174,9 +177,14 @@ func (r *Reconciler) observeModel(ctx context.Context, snap *Snapshot, p *polici
 	if r.metrics != nil && !p.Spec.Suspend {
 		rec, err := r.metrics.Production(ctx, p, r.dataFS(snap))
 		if err != nil {
-			// Missing performance data must not stop drift checks or launches.
-			r.log.WarnContext(ctx, "read production metrics", "model", p.Metadata.Name, "error", err)
+			// Missing performance data must not stop drift checks or launches. The warning
+			// is logged when it changes, not every cycle.
+			if r.metricsErr[p.Metadata.Name] != err.Error() {
+				r.log.WarnContext(ctx, "read production metrics", "model", p.Metadata.Name, "error", err)
+				r.metricsErr[p.Metadata.Name] = err.Error()
+			}
 		} else if rec != nil {
+			delete(r.metricsErr, p.Metadata.Name)
 			// Stamp a reading when its figure changes, so unchanged data leaves the status
 			// (and the status branch) unchanged.
 			if old := ms.Performance; old != nil && old.Version == rec.Version && old.Metric == rec.Metric &&

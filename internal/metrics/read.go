@@ -28,7 +28,7 @@ import (
 func Evaluate(ctx context.Context, path string, opts Options) (*Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err // an *fs.PathError, naming the file
 	}
 	defer f.Close()
 	return evaluateFile(ctx, f, path, opts)
@@ -38,7 +38,7 @@ func Evaluate(ctx context.Context, path string, opts Options) (*Result, error) {
 func EvaluateFS(ctx context.Context, fsys fs.FS, name string, opts Options) (*Result, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", name, err)
+		return nil, err // an *fs.PathError, naming the file
 	}
 	defer f.Close()
 	return evaluateFile(ctx, f, name, opts)
