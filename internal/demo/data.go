@@ -71,6 +71,7 @@ type DataFile struct {
 	Rows    int
 	Columns int
 	Planted string // the drift the file carries, on current files
+	Note    string // what else the file is, for people
 }
 
 // WriteData writes the synthetic reference and current data of every policy in set that the
@@ -95,6 +96,17 @@ func WriteData(root string, set *policies.Set, seed uint64) ([]DataFile, error) 
 				return nil, err
 			}
 			out = append(out, DataFile{Model: p.Metadata.Name, Path: f.path, Rows: f.t.Rows, Columns: len(f.t.Columns), Planted: f.planted})
+		}
+		if m := p.Spec.Metrics; m != nil && m.Predictions != nil && m.Predictions.Path != "" && p.Spec.Production != nil {
+			log, err := predictionLog(syn, p.Spec.Production.Version, DefaultStart.Add(-7*24*time.Hour), seed)
+			if err != nil {
+				return nil, err
+			}
+			if err := writeCSV(filepath.Join(root, filepath.FromSlash(m.Predictions.Path)), log); err != nil {
+				return nil, err
+			}
+			out = append(out, DataFile{Model: p.Metadata.Name, Path: m.Predictions.Path, Rows: log.Rows, Columns: len(log.Columns),
+				Note: "the production version's serving log (simulated)"})
 		}
 	}
 	return out, nil

@@ -347,6 +347,9 @@ func (s *story) setup() error {
 		if f.Planted != "" {
 			l += "  drift planted: " + f.Planted
 		}
+		if f.Note != "" {
+			l += "  " + f.Note
+		}
 		flines = append(flines, l)
 	}
 	data, err := commitIn(repo, demoAuthor, fmt.Sprintf("demo: synthetic reference and current data (seed %d)\n\n- %s", s.o.Seed, strings.Join(flines, "\n- ")))
