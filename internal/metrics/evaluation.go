@@ -44,6 +44,9 @@ type Evaluation struct {
 	// AUC is the area under the ROC curve, ties counting one half as in sklearn's
 	// roc_auc_score; nil unless the scored rows hold both classes.
 	AUC *float64 `json:"auc"`
+	// AUCStdErr is the standard error of AUC by DeLong's method (see CompareAUC); nil
+	// when AUC is nil or the scored rows hold fewer than 2 positives or 2 negatives.
+	AUCStdErr *float64 `json:"aucStdErr"`
 	// Precision is TP / (TP + FP) with score >= Threshold predicted positive; 0 with no
 	// predicted positives.
 	Precision float64 `json:"precision"`
@@ -320,6 +323,7 @@ func (a *Accumulator) evaluate(group []*versionStats) *Evaluation {
 	if negatives := e.Samples - e.Positives; e.Positives > 0 && negatives > 0 {
 		auc := aucOf(sets, e.Positives, negatives)
 		e.AUC = &auc
+		e.AUCStdErr = aucStdErr(sets, e.Positives, negatives)
 	}
 	if p, ok := percentile95(latency); ok {
 		e.LatencyP95Ms = &p
