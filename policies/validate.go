@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/robfig/cron/v3"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -150,7 +151,7 @@ func (v *validator) data(field string, d *DataSpec) {
 		case g.Pattern == "" && len(g.Features) == 0:
 			v.add(gf, "must set exactly one of pattern or features, got neither")
 		case g.Pattern != "":
-			if _, err := regexp.Compile(g.Pattern); err != nil {
+			if err := compilePattern(g.Pattern); err != nil {
 				v.add(gf+".pattern", "must be a regular expression (RE2 syntax), got %q: %s", g.Pattern, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 			}
 		default:
@@ -280,7 +281,7 @@ func (v *validator) retrain(field string, r *RetrainSpec) {
 		v.add(field+".generation", "must be >= 0, got %d", r.Generation)
 	}
 	if r.Schedule != nil && *r.Schedule != "" {
-		if _, err := cron.ParseStandard(*r.Schedule); err != nil {
+		if err := parseSchedule(*r.Schedule); err != nil {
 			v.add(field+".schedule", "must be a cron schedule (5 fields, or a descriptor such as @weekly), got %q: %s", *r.Schedule, err)
 		}
 	}
@@ -411,4 +412,34 @@ func (v *validator) canaryAnalysis(field string, ca *CanaryAnalysisSpec) {
 	if ca.Rollback.FailedChecks < 0 {
 		v.add(rf+".failedChecks", "must be >= 1, got %d", ca.Rollback.FailedChecks)
 	}
+}
+
+// A repository's policies repeat the same few group patterns and schedules thousands of
+// times; checking each distinct one once keeps validating 10,000 files cheap. The caches
+// hold only the verdicts (nil or the error), keyed by the text.
+var (
+	patternVerdicts  sync.Map // string → error
+	scheduleVerdicts sync.Map // string → error
+)
+
+// compilePattern checks that pattern is a valid RE2 regular expression.
+func compilePattern(pattern string) error {
+	if v, ok := patternVerdicts.Load(pattern); ok {
+		err, _ := v.(error)
+		return err
+	}
+	_, err := regexp.Compile(pattern)
+	patternVerdicts.Store(pattern, err)
+	return err
+}
+
+// parseSchedule checks that schedule is a standard cron expression or descriptor.
+func parseSchedule(schedule string) error {
+	if v, ok := scheduleVerdicts.Load(schedule); ok {
+		err, _ := v.(error)
+		return err
+	}
+	_, err := cron.ParseStandard(schedule)
+	scheduleVerdicts.Store(schedule, err)
+	return err
 }
