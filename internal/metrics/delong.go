@@ -40,23 +40,13 @@ import (
 // The sums are kept in 192-bit integers (enough for any int64 counts) and the ratio is
 // rounded once, so the variance is exact before its one rounding, like the AUC.
 
-// aucStdErr returns the DeLong standard error of the AUC of the union of sets, which hold
-// pos positives and neg negatives (both > 0); the sets must be sorted (scoreSet.sort). It
-// returns nil when pos < 2 or neg < 2: the sample variance of one placement value is
-// undefined (its denominator m−1 or n−1 is 0), and a standard error of 0 would claim a
-// certainty a single case cannot give.
-func aucStdErr(sets []*scoreSet, pos, neg int64) *float64 {
-	if pos < 2 || neg < 2 {
-		return nil
-	}
-	v := aucVariance(sets, pos, neg)
-	se := math.Sqrt(v)
-	return &se
-}
-
-// aucVariance returns Var(AUC) by DeLong's method for pos >= 2 positives and neg >= 2
-// negatives in the sorted sets.
-func aucVariance(sets []*scoreSet, pos, neg int64) float64 {
+// aucDeLong returns the area under the ROC curve of the union of sets, which hold pos
+// positives and neg negatives (both > 0), and its DeLong standard error, from one walk
+// of the distinct scores; the sets must be sorted (scoreSet.sort). The area is aucOf's,
+// bit for bit. The standard error is nil when pos < 2 or neg < 2: the sample variance of
+// a single placement value is undefined (its denominator m−1 or n−1 is 0), and a
+// standard error of 0 would claim a certainty one case cannot give.
+func aucDeLong(sets []*scoreSet, pos, neg int64) (auc float64, stdErr *float64) {
 	m, n := uint64(pos), uint64(neg)
 	var u2 uint128
 	var sx, sy uint192
@@ -76,6 +66,11 @@ func aucVariance(sets []*scoreSet, pos, neg int64) float64 {
 		belowPos += p
 	})
 	bm, bn := new(big.Int).SetUint64(m), new(big.Int).SetUint64(n)
+	mn := new(big.Int).Mul(bm, bn)
+	auc, _ = new(big.Rat).SetFrac(u2.big(), new(big.Int).Lsh(mn, 1)).Float64()
+	if pos < 2 || neg < 2 {
+		return auc, nil
+	}
 	one := big.NewInt(1)
 	u2sq := u2.big()
 	u2sq.Mul(u2sq, u2sq)
@@ -86,11 +81,11 @@ func aucVariance(sets []*scoreSet, pos, neg int64) float64 {
 	b.Mul(b, bn).Sub(b, u2sq).Mul(b, new(big.Int).Sub(bm, one))
 	num := a.Add(a, b)
 	// den = 4·m²·n²·(m−1)·(n−1)
-	den := new(big.Int).Mul(bm, bn)
-	den.Mul(den, den).Lsh(den, 2)
-	den.Mul(den, new(big.Int).Sub(bm, one)).Mul(den, new(big.Int).Sub(bn, one))
+	den := new(big.Int).Mul(mn, mn)
+	den.Lsh(den, 2).Mul(den, new(big.Int).Sub(bm, one)).Mul(den, new(big.Int).Sub(bn, one))
 	v, _ := new(big.Rat).SetFrac(num, den).Float64()
-	return v
+	se := math.Sqrt(v)
+	return auc, &se
 }
 
 // eachDistinct calls f, in increasing order of score, with the counts (negatives,

@@ -319,6 +319,48 @@ func TestAccumulatorAUCStdErr(t *testing.T) {
 	}
 }
 
+// TestAUCDeLongAgreesWithAUCOf checks that the AUC of the combined walk is aucOf's bit
+// for bit, over one version's sets and over several versions' sets merged, with and
+// without the spill.
+func TestAUCDeLongAgreesWithAUCOf(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for trial := range 20 {
+		for _, cap := range []int{0, 2, 50} {
+			acc, err := NewAccumulator(Options{maxDistinct: cap})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 + rng.IntN(2000) {
+				score := rng.NormFloat64()
+				if trial%2 == 0 {
+					score = math.Round(score * 10)
+				}
+				acc.Add(Prediction{Version: fmt.Sprint(rng.IntN(3)), Score: score, Label: int8(rng.IntN(2)), LatencyMs: math.NaN()})
+			}
+			acc.Result() // sorts the sets
+			var all []*scoreSet
+			var allPos, allNeg int64
+			for v, vs := range acc.stats {
+				pos, neg := vs.positives, vs.samples-vs.positives
+				allPos, allNeg = allPos+pos, allNeg+neg
+				all = append(all, &vs.scores)
+				if pos == 0 || neg == 0 {
+					continue
+				}
+				sets := []*scoreSet{&vs.scores}
+				if got, _ := aucDeLong(sets, pos, neg); got != aucOf(sets, pos, neg) {
+					t.Errorf("trial %d cap %d version %s: auc %.17g, aucOf %.17g", trial, cap, v, got, aucOf(sets, pos, neg))
+				}
+			}
+			if allPos > 0 && allNeg > 0 {
+				if got, _ := aucDeLong(all, allPos, allNeg); got != aucOf(all, allPos, allNeg) {
+					t.Errorf("trial %d cap %d all: auc %.17g, aucOf %.17g", trial, cap, got, aucOf(all, allPos, allNeg))
+				}
+			}
+		}
+	}
+}
+
 // TestUint192 checks the wide sums with math/big, including operands near 2^63 whose
 // products carry across every word.
 func TestUint192(t *testing.T) {
@@ -497,7 +539,7 @@ func benchmarkSets(b *testing.B) ([]*scoreSet, int64, int64) {
 }
 
 // BenchmarkAUCOf1M is the AUC's merge alone over 1,000,000 distinct scores, the
-// baseline of BenchmarkAUCStdErr1M.
+// baseline of BenchmarkAUCDeLong1M.
 func BenchmarkAUCOf1M(b *testing.B) {
 	sets, pos, neg := benchmarkSets(b)
 	b.ReportAllocs()
@@ -506,13 +548,13 @@ func BenchmarkAUCOf1M(b *testing.B) {
 	}
 }
 
-// BenchmarkAUCStdErr1M is the DeLong standard error alone (its own merge) over the same
-// 1,000,000 distinct scores.
-func BenchmarkAUCStdErr1M(b *testing.B) {
+// BenchmarkAUCDeLong1M is the AUC with its DeLong standard error (what Result computes)
+// over the same 1,000,000 distinct scores.
+func BenchmarkAUCDeLong1M(b *testing.B) {
 	sets, pos, neg := benchmarkSets(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if aucStdErr(sets, pos, neg) == nil {
+		if _, se := aucDeLong(sets, pos, neg); se == nil {
 			b.Fatal("no std err")
 		}
 	}

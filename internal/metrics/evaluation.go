@@ -46,7 +46,9 @@ type Evaluation struct {
 	AUC *float64 `json:"auc"`
 	// AUCStdErr is the standard error of AUC by DeLong's method (see CompareAUC); nil
 	// when AUC is nil or the scored rows hold fewer than 2 positives or 2 negatives.
-	AUCStdErr *float64 `json:"aucStdErr"`
+	// It is not encoded: the fields of `modelops evaluate -o json` are a documented,
+	// fixed set (SPEC.md), and "aucStdErr" joins them when that contract says so.
+	AUCStdErr *float64 `json:"-"`
 	// Precision is TP / (TP + FP) with score >= Threshold predicted positive; 0 with no
 	// predicted positives.
 	Precision float64 `json:"precision"`
@@ -321,9 +323,8 @@ func (a *Accumulator) evaluate(group []*versionStats) *Evaluation {
 		e.Recall = float64(tp) / float64(e.Positives)
 	}
 	if negatives := e.Samples - e.Positives; e.Positives > 0 && negatives > 0 {
-		auc := aucOf(sets, e.Positives, negatives)
-		e.AUC = &auc
-		e.AUCStdErr = aucStdErr(sets, e.Positives, negatives)
+		auc, se := aucDeLong(sets, e.Positives, negatives)
+		e.AUC, e.AUCStdErr = &auc, se
 	}
 	if p, ok := percentile95(latency); ok {
 		e.LatencyP95Ms = &p
