@@ -249,6 +249,10 @@ func (s *Set) dropDuplicates() {
 
 // policyFiles calls visit with each *.yaml and *.yml file of fsys in lexical order, skipping
 // .git and ignored paths.
+// WalkFiles calls visit with the path of every policy file of fsys, as Load finds them:
+// *.yaml and *.yml below the root, skipping .git and what .modelopsignore files exclude.
+func WalkFiles(fsys fs.FS, visit func(name string)) error { return policyFiles(fsys, visit) }
+
 func policyFiles(fsys fs.FS, visit func(name string)) error {
 	patterns := map[string][]gitignore.Pattern{} // directory -> patterns that apply in it
 	return fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {

@@ -1,18 +1,14 @@
 package audit
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io/fs"
-	"path"
 	"slices"
 	"strings"
 
-	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/medimind/modelops/policies"
@@ -28,47 +24,19 @@ type fileHasher interface {
 // blob hash when fsys knows it, or a SHA-256 of the bytes.
 func policyFiles(fsys fs.FS) (map[string]string, error) {
 	hasher, _ := fsys.(fileHasher)
-	patterns := map[string][]gitignore.Pattern{} // directory -> patterns that apply in it
-	files := map[string]string{}
-	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("walk %s: %w", name, err)
-		}
-		dir := path.Dir(name)
-		var parts []string
-		if name != "." {
-			parts = strings.Split(name, "/")
-		}
-		if d.IsDir() {
-			if d.Name() == ".git" && name != "." {
-				return fs.SkipDir
-			}
-			inherited := patterns[dir]
-			if name != "." && len(inherited) > 0 && gitignore.NewMatcher(inherited).Match(parts, true) {
-				return fs.SkipDir
-			}
-			own, err := readIgnoreFile(fsys, name, parts)
-			if err != nil {
-				return err
-			}
-			patterns[name] = append(slices.Clip(inherited), own...)
-			return nil
-		}
-		ext := path.Ext(name)
-		if ext != ".yaml" && ext != ".yml" {
-			return nil
-		}
-		if ps := patterns[dir]; len(ps) > 0 && gitignore.NewMatcher(ps).Match(parts, false) {
-			return nil
-		}
+	var names []string
+	if err := policies.WalkFiles(fsys, func(name string) { names = append(names, name) }); err != nil {
+		return nil, err
+	}
+	files := make(map[string]string, len(names))
+	for _, name := range names {
 		key, err := contentKey(fsys, hasher, name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		files[name] = key
-		return nil
-	})
-	return files, err
+	}
+	return files, nil
 }
 
 func contentKey(fsys fs.FS, hasher fileHasher, name string) (string, error) {
@@ -85,27 +53,6 @@ func contentKey(fsys fs.FS, hasher fileHasher, name string) (string, error) {
 	}
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:]), nil
-}
-
-// readIgnoreFile reads the patterns of dir's ignore file, as policies.Load reads it.
-func readIgnoreFile(fsys fs.FS, dir string, domain []string) ([]gitignore.Pattern, error) {
-	name := path.Join(dir, policies.IgnoreFile)
-	data, err := fs.ReadFile(fsys, name)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", name, err)
-	}
-	var ps []gitignore.Pattern
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "#") && strings.TrimSpace(line) != "" {
-			ps = append(ps, gitignore.ParsePattern(line, domain))
-		}
-	}
-	return ps, sc.Err()
 }
 
 // parsedDoc is one ModelPolicy document of a file version: valid (policy set) or not (err
