@@ -148,8 +148,10 @@ func selectColumns(source string, names []string, opts Options) ([]selected, err
 	return sel, nil
 }
 
-// isMissing reports whether a CSV cell is missing: empty, or one of pandas' default
+// IsMissing reports whether a CSV cell is missing: empty, or one of pandas' default
 // na_values (pandas.io.parsers: STR_NA_VALUES). Matching is exact, as in pandas.
+func IsMissing(s string) bool { return isMissing(s) }
+
 func isMissing(s string) bool {
 	if len(s) > 8 {
 		return false

@@ -3,6 +3,7 @@ package metrics
 import (
 	"errors"
 	"fmt"
+	"github.com/medimind/modelops/internal/dataset"
 	"math"
 	"strconv"
 	"strings"
@@ -26,19 +27,8 @@ const (
 	msgTime    = "want a time such as 2024-03-01T12:00:00Z"
 )
 
-// isMissing reports whether a text cell is missing: empty, or one of pandas' default
-// na_values, as internal/dataset reads CSV.
-func isMissing(s string) bool {
-	if len(s) > 8 {
-		return false
-	}
-	switch s {
-	case "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
-		"1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null":
-		return true
-	}
-	return false
-}
+// isMissing reports whether a text cell is missing, as internal/dataset reads CSV.
+func isMissing(s string) bool { return dataset.IsMissing(s) }
 
 // parseNumber parses a cell as a float64: NaN when missing. msg is empty on success and
 // otherwise says what was wrong. Out-of-range values ("1e999") become ±Inf, as pandas
