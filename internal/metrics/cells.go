@@ -3,11 +3,12 @@ package metrics
 import (
 	"errors"
 	"fmt"
-	"github.com/medimind/modelops/internal/dataset"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/medimind/modelops/internal/dataset"
 )
 
 // Column names of a prediction log (SPEC.md, spec.metrics.predictions).
