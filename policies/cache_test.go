@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+
+	"github.com/medimind/modelops/internal/testutil/benchcpu"
 )
 
 // byFile returns the policies of set by file name.
@@ -268,8 +270,8 @@ func BenchmarkLoadCached10k(b *testing.B) {
 			if err != nil || len(first.Policies) != n {
 				b.Fatalf("first load: %d policies, %v", len(first.Policies), err)
 			}
-			cpu0 := cpuTime(b)
 			b.ResetTimer()
+			defer benchcpu.Report(b, "s")()
 			for b.Loop() {
 				set, err := LoadCached(bc.fsys, &c)
 				if err != nil {
@@ -279,7 +281,6 @@ func BenchmarkLoadCached10k(b *testing.B) {
 					b.Fatalf("loaded %d policies and %d errors, want the %d of the first load", len(set.Policies), len(set.Errors), n)
 				}
 			}
-			b.ReportMetric((cpuTime(b)-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 		})
 	}
 }

@@ -7,12 +7,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"syscall"
 	"testing"
 	"testing/fstest"
-	"time"
 
 	"github.com/hashicorp/go-multierror"
+
+	"github.com/medimind/modelops/internal/testutil/benchcpu"
 )
 
 func policyYAML(name string) string {
@@ -266,8 +266,8 @@ func BenchmarkLoad10k(b *testing.B) {
 	root := writeBenchRepo(b, n)
 	// The CPU time per load is reported beside the wall time: on a shared machine the wall
 	// time says more about the neighbours than about LoadDir.
-	cpu0 := cpuTime(b)
 	b.ResetTimer()
+	defer benchcpu.Report(b, "s")()
 	for b.Loop() {
 		set, err := LoadDir(root)
 		if err != nil {
@@ -277,7 +277,6 @@ func BenchmarkLoad10k(b *testing.B) {
 			b.Fatalf("loaded %d policies and %d errors (%v), want %d and none", len(set.Policies), len(set.Errors), set.Err(), n)
 		}
 	}
-	b.ReportMetric((cpuTime(b)-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 }
 
 // writeBenchRepo writes a repository of n realistic policy files below a temporary directory
@@ -313,13 +312,4 @@ func writeBenchRepo(b *testing.B, n int) string {
 		}
 	}
 	return root
-}
-
-// cpuTime is the user and system CPU time the process has used.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/medimind/modelops/internal/dataset"
+	"github.com/medimind/modelops/internal/testutil/benchcpu"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
@@ -46,7 +47,7 @@ func BenchmarkCompare20kx1000(b *testing.B) {
 	ref, cur := benchTables(20000, 1000)
 	ctx := context.Background()
 	b.ResetTimer()
-	defer reportCPU(b)()
+	defer benchcpu.Report(b, "ms")()
 	for b.Loop() {
 		rep, err := Compare(ctx, ref, cur, benchOptions)
 		if err != nil {
@@ -68,7 +69,7 @@ func BenchmarkProfileCompare20kx1000(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	defer reportCPU(b)()
+	defer benchcpu.Report(b, "ms")()
 	for b.Loop() {
 		if _, err := p.Compare(ctx, cur); err != nil {
 			b.Fatal(err)
@@ -88,21 +89,21 @@ func BenchmarkSortColumn(b *testing.B) {
 	tmp, keys := make([]uint64, len(vals)), make([]uint64, len(vals))
 	var s sortScratch
 	b.Run("bucket", func(b *testing.B) {
-		defer reportCPU(b)()
+		defer benchcpu.Report(b, "ms")()
 		for b.Loop() {
 			copy(buf, vals)
 			sortFloats(buf, &s)
 		}
 	})
 	b.Run("radix", func(b *testing.B) {
-		defer reportCPU(b)()
+		defer benchcpu.Report(b, "ms")()
 		for b.Loop() {
 			copy(buf, vals)
 			radixSortFloat64(buf, tmp, keys)
 		}
 	})
 	b.Run("slices.Sort", func(b *testing.B) {
-		defer reportCPU(b)()
+		defer benchcpu.Report(b, "ms")()
 		for b.Loop() {
 			copy(buf, vals)
 			sortFloat64s(buf)

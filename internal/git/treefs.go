@@ -343,9 +343,11 @@ type lazyEntry struct {
 	entry object.TreeEntry
 }
 
-func (d *lazyEntry) Name() string      { return d.entry.Name }
-func (d *lazyEntry) IsDir() bool       { return false }
-func (d *lazyEntry) Type() fs.FileMode { return d.t.fileInfo(d.entry.Name, d.entry.Mode, 0).Mode().Type() }
+func (d *lazyEntry) Name() string { return d.entry.Name }
+func (d *lazyEntry) IsDir() bool  { return false }
+func (d *lazyEntry) Type() fs.FileMode {
+	return d.t.fileInfo(d.entry.Name, d.entry.Mode, 0).Mode().Type()
+}
 
 // Info reads the file's size from the object store.
 func (d *lazyEntry) Info() (fs.FileInfo, error) {

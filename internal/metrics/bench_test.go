@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/medimind/modelops/internal/testutil/benchcpu"
 )
 
 // bigLogRow is a row of the generated Parquet logs.
@@ -111,7 +113,7 @@ func benchmarkEvaluate(b *testing.B, ext string, opts Options) {
 	b.SetBytes(st.Size())
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer reportCPU(b)()
+	defer benchcpu.Report(b, "ms")()
 	for b.Loop() {
 		res, err := Evaluate(context.Background(), path, opts)
 		if err != nil {
