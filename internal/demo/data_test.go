@@ -13,6 +13,7 @@ import (
 	"github.com/medimind/modelops/internal/dataset"
 	"github.com/medimind/modelops/internal/drift"
 	"github.com/medimind/modelops/internal/driftcheck"
+	"github.com/medimind/modelops/internal/metrics"
 	"github.com/medimind/modelops/policies"
 )
 
@@ -30,8 +31,19 @@ func TestSyntheticDriftIsWhereThePoliciesLook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 6 {
-		t.Fatalf("wrote %d files, want reference and current of 3 models: %+v", len(files), files)
+	if len(files) != 9 {
+		t.Fatalf("wrote %d files, want reference, current and prediction log of 3 models: %+v", len(files), files)
+	}
+	// Each production version's simulated serving log scores well: its AUC is a real,
+	// high figure the performance trigger can watch.
+	for _, p := range set.Policies {
+		rec, err := metrics.ProductionLog{}.Production(context.Background(), p, os.DirFS(root))
+		if err != nil {
+			t.Fatalf("production metrics of %s: %v", p.Metadata.Name, err)
+		}
+		if rec == nil || rec.Version != p.Spec.Production.Version || rec.Samples < 1000 || rec.Value < 0.8 || rec.Value > 0.99 {
+			t.Fatalf("production %s of %s = %+v, want a reading of its production version between 0.8 and 0.99", rec.Metric, p.Metadata.Name, rec)
+		}
 	}
 	checker := driftcheck.New(nil)
 	reports := map[string]*drift.Report{}
