@@ -16,7 +16,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/medimind/modelops/internal/dataset"
 	"github.com/medimind/modelops/internal/drift"
@@ -107,11 +106,11 @@ value or an invalid policy).`,
 			}
 			if !flags.Changed("output") {
 				opts.output = "json"
-				if driftTerminal(cmd.OutOrStdout()) {
+				if isTerminal(cmd.OutOrStdout()) {
 					opts.output = "table"
 				}
 			}
-			opts.progress = driftTerminal(cmd.ErrOrStderr())
+			opts.progress = isTerminal(cmd.ErrOrStderr())
 			return runDrift(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -131,12 +130,6 @@ value or an invalid policy).`,
 	// A malformed flag value is invalid input (exit status 2), not a failure.
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalidInput(err) })
 	return cmd
-}
-
-// driftTerminal reports whether w is a terminal.
-func driftTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // driftRun is one resolved invocation: where the data is and how to compare it.

@@ -90,7 +90,7 @@ log, a bad value naming file, line or row and column, a version the log lacks, a
 			}
 			if !cmd.Flags().Changed("output") {
 				opts.output = "json"
-				if driftTerminal(cmd.OutOrStdout()) {
+				if isTerminal(cmd.OutOrStdout()) {
 					opts.output = "table"
 				}
 			}

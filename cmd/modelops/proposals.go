@@ -300,7 +300,7 @@ func runRetrain(ctx context.Context, opts retrainOptions, model string) error {
 	}
 	by := opts.by
 	if by == "" {
-		by = reviewer(&proposalsOptions{}).Name
+		by = reviewer(&proposalsOptions{}).Name // $GIT_AUTHOR_NAME or the user name
 	}
 	if err := s.status.AddRequest(ctx, model, reconciler.ManualRequest{At: time.Now().UTC(), Reason: opts.reason, By: by}); err != nil {
 		return err
