@@ -111,6 +111,29 @@ type Runner interface {
 	Cancel(ctx context.Context, model string, generation int64) error
 }
 
+// Traffic is how a model's requests are split: production takes what the canary does not.
+type Traffic struct {
+	Production string `json:"production"`
+	// Canary is empty, with Weight 0, when no canary runs.
+	Canary string `json:"canary,omitempty"`
+	// Weight is the canary's share of traffic in percent (0..100).
+	Weight int `json:"weight"`
+}
+
+// Router applies traffic weights to the serving layer (a file a local server reads, or
+// KServe's canaryTrafficPercent). The apply-traffic action compares Get with the tip's
+// production and canary and calls Set when they differ.
+type Router interface {
+	// Get returns the traffic split the router serves for model; ErrNotRouted when it has
+	// none yet.
+	Get(ctx context.Context, model string) (Traffic, error)
+	// Set makes the router serve t for model. It is idempotent.
+	Set(ctx context.Context, model string, t Traffic) error
+}
+
+// ErrNotRouted is returned by Router.Get for a model the router does not serve yet.
+var ErrNotRouted = errors.New("model not routed")
+
 // DriftResult is the outcome of one drift check.
 type DriftResult struct {
 	Drifted        bool
