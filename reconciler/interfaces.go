@@ -121,8 +121,8 @@ type Traffic struct {
 }
 
 // Router applies traffic weights to the serving layer (a file a local server reads, or
-// KServe's canaryTrafficPercent). The apply-traffic action compares Get with the tip's
-// production and canary and calls Set when they differ.
+// KServe's canaryTrafficPercent). Get and Set are what applying traffic needs: compare the
+// split served with the tip's production and canary, and set it when they differ.
 type Router interface {
 	// Get returns the traffic split the router serves for model; ErrNotRouted when it has
 	// none yet.
