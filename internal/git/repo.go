@@ -15,6 +15,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/memory"
 )
 
@@ -81,6 +82,12 @@ type Repo struct {
 	auth  transport.AuthMethod
 	local bool
 	opts  Options
+
+	// path and packs, for a local repository: where it is, and the pack files its object
+	// store was opened with. go-git reads the pack list once, so packs that a person's
+	// `git gc` writes later are seen only by re-opening (Fetch does, when the list changes).
+	path  string
+	packs string
 }
 
 // Open opens the repository at location. A local path opens that
@@ -115,11 +122,10 @@ func Open(ctx context.Context, location string, opts Options) (*Repo, error) {
 		if strings.HasPrefix(location, "file://") {
 			return nil, fmt.Errorf("open %s: file:// URLs are not supported, give the repository's path", location)
 		}
-		repo, err := gogit.PlainOpenWithOptions(location, &gogit.PlainOpenOptions{EnableDotGitCommonDir: true})
-		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", location, err)
+		r.local, r.path = true, location
+		if err := r.openLocalLocked(); err != nil {
+			return nil, err
 		}
-		r.repo, r.local = repo, true
 		return r, nil
 	case "http", "https":
 		r.url, r.auth, err = httpRemote(location, opts.Auth)
@@ -255,7 +261,12 @@ func (r *Repo) URL() string { return r.url }
 // error. For a local repository it does nothing. Idempotent.
 func (r *Repo) Fetch(ctx context.Context) error {
 	if r.local {
-		return nil
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if packList(r.repo) == r.packs {
+			return nil
+		}
+		return r.openLocalLocked()
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
@@ -354,4 +365,34 @@ func branchRef(branch string) (plumbing.ReferenceName, error) {
 		return "", fmt.Errorf("branch %q: expected a short branch name such as main or modelops/x/retrain", branch)
 	}
 	return name, nil
+}
+
+// openLocalLocked (re)opens the local repository at r.path and records its pack files.
+func (r *Repo) openLocalLocked() error {
+	repo, err := gogit.PlainOpenWithOptions(r.path, &gogit.PlainOpenOptions{EnableDotGitCommonDir: true})
+	if err != nil {
+		return fmt.Errorf("open %s: %w", r.path, err)
+	}
+	r.repo, r.packs = repo, packList(repo)
+	return nil
+}
+
+// packList names the pack files of a repository's object store, or "" when it has none or
+// is not on disk.
+func packList(repo *gogit.Repository) string {
+	st, ok := repo.Storer.(*filesystem.Storage)
+	if !ok {
+		return ""
+	}
+	entries, err := st.Filesystem().ReadDir("objects/pack")
+	if err != nil {
+		return ""
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".pack") {
+			names = append(names, e.Name())
+		}
+	}
+	return strings.Join(names, ",")
 }
