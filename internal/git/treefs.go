@@ -36,6 +36,23 @@ func (r *Repo) Tree(ctx context.Context, commit string) (fs.FS, error) {
 	return &treeFS{r: r, root: t, mod: c.Committer.When, dirs: map[string]*object.Tree{".": t}}, nil
 }
 
+// BranchTree returns the tip of branch and the tree there. A branch that does not exist yet
+// (the status branch before the first cycle) has tip "" and an empty tree.
+func (r *Repo) BranchTree(ctx context.Context, branch string) (string, fs.FS, error) {
+	tip, err := r.Head(ctx, branch)
+	if errors.Is(err, ErrBranchNotFound) {
+		return "", emptyFS{}, nil
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	files, err := r.Tree(ctx, tip)
+	if err != nil {
+		return "", nil, err
+	}
+	return tip, files, nil
+}
+
 // ReadFile returns the content of the file at path (slash-separated,
 // relative to the root) in commit. A missing file gives an error matching
 // fs.ErrNotExist.

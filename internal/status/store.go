@@ -58,14 +58,7 @@ func requestFile(model string, at time.Time) string {
 // last fetch. A missing branch is an empty status.
 func (s *Store) Load(ctx context.Context) (*reconciler.Status, error) {
 	st := reconciler.NewStatus()
-	tip, err := s.repo.Head(ctx, s.branch)
-	if errors.Is(err, git.ErrBranchNotFound) {
-		return st, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	files, err := s.repo.Tree(ctx, tip)
+	tip, files, err := s.repo.BranchTree(ctx, s.branch)
 	if err != nil {
 		return nil, err
 	}

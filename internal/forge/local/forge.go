@@ -103,14 +103,7 @@ func recordPath(model string, kind reconciler.ProposalKind) string {
 
 // Records returns every proposal record, by ID.
 func (f *Forge) Records(ctx context.Context) ([]Record, error) {
-	tip, err := f.repo.Head(ctx, f.status)
-	if errors.Is(err, git.ErrBranchNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	files, err := f.repo.Tree(ctx, tip)
+	_, files, err := f.repo.BranchTree(ctx, f.status)
 	if err != nil {
 		return nil, err
 	}
