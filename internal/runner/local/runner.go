@@ -162,7 +162,7 @@ func (r *Runner) launch(dir string, rec record, req reconciler.JobRequest) (reco
 	if r.workDir != "" {
 		cmd.Dir = r.workDir
 	}
-	cmd.Env = append(os.Environ(), r.env...)
+	cmd.Env = append(jobEnviron(), r.env...)
 	for _, e := range req.Job.Env {
 		cmd.Env = append(cmd.Env, e.Name+"="+e.Value)
 	}
@@ -311,4 +311,17 @@ func ParseResult(b []byte) (*reconciler.RunResult, error) {
 		return nil, fmt.Errorf("invalid result.json: %s", strings.Join(slices.Sorted(slices.Values(problems)), "; "))
 	}
 	return &res, nil
+}
+
+// jobEnviron is the reconciler's environment without its own MODELOPS_* variables: a job
+// must not see the reconciler's credentials (MODELOPS_GIT_TOKEN) or settings, and gets the
+// MODELOPS_* variables of its run instead.
+func jobEnviron() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "MODELOPS_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }

@@ -74,6 +74,25 @@ printf '{"version":"13","uri":"models:/sepsis-risk/13","metrics":{"auc":0.91,"pr
 	}
 }
 
+func TestJobDoesNotSeeTheReconcilersSecrets(t *testing.T) {
+	t.Setenv("MODELOPS_GIT_TOKEN", "ghs_secret-token-value")
+	r, _ := New(t.TempDir())
+	if _, err := r.Start(context.Background(), job(`env > "$MODELOPS_OUTPUT/env.txt"`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFinished(t, r, "sepsis-risk", 7)
+	env, err := os.ReadFile(filepath.Join(r.RunDir("sepsis-risk", 7), "output", "env.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(env), "ghs_secret-token-value") || strings.Contains(string(env), "MODELOPS_GIT_TOKEN") {
+		t.Fatalf("the job saw the reconciler's token:\n%s", env)
+	}
+	if !strings.Contains(string(env), "MODELOPS_MODEL=sepsis-risk") {
+		t.Fatalf("the job lacks its own MODELOPS_MODEL:\n%s", env)
+	}
+}
+
 func TestStartIsIdempotentAcrossRunnerInstances(t *testing.T) {
 	dir := t.TempDir()
 	marker := filepath.Join(t.TempDir(), "starts")
