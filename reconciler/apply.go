@@ -1,11 +1,16 @@
 package reconciler
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/medimind/modelops/policies"
 )
@@ -30,6 +35,17 @@ func (r *Reconciler) apply(ctx context.Context, snap *Snapshot, a Action, files 
 		return "closed the " + string(a.ProposalKind) + " proposal", nil
 	case ActionLaunchTraining:
 		return r.applyLaunch(ctx, p, ms, a)
+	case ActionProposePromotion:
+		return r.applyProposePromotion(ctx, snap, p, ms, a)
+	case ActionRecordVerdict:
+		if err := recordVerdict(ms, a); err != nil {
+			return "", err
+		}
+		detail := "verdict recorded on run " + a.Promotion.RunID
+		if note := a.Promotion.Verdict.Note; note != "" {
+			detail += "; " + note
+		}
+		return detail, nil
 	case ActionCancelTraining:
 		if r.runner == nil {
 			return "", errors.New("no training runner is configured")
@@ -128,6 +144,88 @@ func (r *Reconciler) applyLaunch(ctx context.Context, p *policies.Policy, ms *Mo
 	return fmt.Sprintf("training run %s (%s)", run.ID, run.Phase), nil
 }
 
+func (r *Reconciler) applyProposePromotion(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus, a Action) (string, error) {
+	plan, promo := a.Proposal, a.Promotion
+	// The edit is a compare-and-swap on spec.canary as the file spells it: the policy in
+	// memory has its defaults applied (a canary weight left out reads as the first step).
+	expect, err := canaryInFile(snap.Tree, p.File, a.Model)
+	if err != nil {
+		return "", &ActionError{Reason: ProposalFailedReason, Err: err}
+	}
+	req := ProposalRequest{
+		Model:  a.Model,
+		Kind:   ProposalPromote,
+		Key:    plan.Key,
+		Digest: plan.Digest,
+		Title:  fmt.Sprintf("Promote %s: version %s as canary at %d%%", a.Model, promo.Canary.Version, derefInt(promo.Canary.Weight)),
+		Body:   PromotionBody(a, p),
+		Base:   snap.Commit,
+		File:   p.File,
+		Edits:  []policies.Edit{policies.SetCanary{Expect: expect, Canary: promo.Canary}},
+		Trailers: map[string]string{
+			"Modelops-Action":   string(ActionProposePromotion),
+			"Modelops-Model":    a.Model,
+			"Modelops-Reason":   oneLine(a.Reason),
+			"Modelops-Evidence": evidenceRef(plan.Evidence),
+		},
+	}
+	prop, err := r.proposals.Ensure(ctx, req)
+	if err != nil {
+		return "", &ActionError{Reason: ProposalFailedReason, Err: fmt.Errorf("open promotion proposal for %s: %w", a.Model, err)}
+	}
+	snap.setProposal(a.Model, ProposalPromote, &prop)
+	if err := recordVerdict(ms, a); err != nil {
+		return "", err
+	}
+	where := prop.URL
+	if where == "" {
+		where = prop.Branch
+	}
+	return "promotion proposal " + where, nil
+}
+
+// recordVerdict stores the action's verdict on the run it judged, so the run is not judged
+// again.
+func recordVerdict(ms *ModelStatus, a Action) error {
+	run, ok := ms.Run(a.Generation)
+	if !ok {
+		return fmt.Errorf("record promotion verdict of %s: no run of generation %d", a.Model, a.Generation)
+	}
+	v := a.Promotion.Verdict
+	run.Promotion = &v
+	return nil
+}
+
+// canaryInFile reads spec.canary of model's document in file as written, without defaults;
+// nil when the document has no canary.
+func canaryInFile(tree fs.FS, file, model string) (*policies.Canary, error) {
+	data, err := fs.ReadFile(tree, file)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", file, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc struct {
+			Metadata struct {
+				Name string `yaml:"name"`
+			} `yaml:"metadata"`
+			Spec struct {
+				Canary *policies.Canary `yaml:"canary"`
+			} `yaml:"spec"`
+		}
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("read %s: no policy document of model %s", file, model)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read spec.canary of %s in %s: %w", model, file, err)
+		}
+		if doc.Metadata.Name == model {
+			return doc.Spec.Canary, nil
+		}
+	}
+}
+
 // setProposal records in the snapshot that the open proposal of (model, kind) is now p, or
 // none when p is nil, so a later pass of the same cycle plans on what was done.
 func (s *Snapshot) setProposal(model string, kind ProposalKind, p *Proposal) {
@@ -189,6 +287,31 @@ func RetrainBody(a Action, p *policies.Policy) string {
 	}
 	fmt.Fprintf(&b, "\nPlanned on commit `%s`. Close this proposal to decline it: modelops does not propose generation %d again unless someone asks for it (`modelops retrain %s --reason ...`).\n", short(a.Commit), a.Generation, a.Model)
 	return b.String()
+}
+
+// PromotionBody renders the body of a promotion proposal: the marker, the change and the
+// evaluation table of candidate against production.
+func PromotionBody(a Action, p *policies.Policy) string {
+	plan, promo := a.Proposal, a.Promotion
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n", ProposalMarker(a.Model, plan.Kind, plan.Key, plan.Digest))
+	fmt.Fprintf(&b, "## Promote `%s` version `%s` to canary\n\n", a.Model, promo.Canary.Version)
+	fmt.Fprintf(&b, "The candidate of training generation **%d** (run `%s`) passed the promotion gate.\n\n", a.Generation, promo.RunID)
+	fmt.Fprintf(&b, "Merging this change sets `spec.canary` in `%s` (%s, uri `%s`); canary analysis then steps its traffic through %s.\n\n",
+		p.File, plan.Change, promo.Canary.URI, stepsText(p.Spec.CanaryAnalysis.Steps))
+	b.WriteString("### Evaluation\n\n")
+	b.WriteString(PromotionTable(promo.Verdict))
+	fmt.Fprintf(&b, "\nJudged at %s. Planned on commit `%s`. Close this proposal to decline it: modelops does not propose version %s again.\n",
+		describeTime(promo.Verdict.JudgedAt), short(a.Commit), promo.Canary.Version)
+	return b.String()
+}
+
+func stepsText(steps []int) string {
+	var parts []string
+	for _, s := range steps {
+		parts = append(parts, fmt.Sprintf("%d%%", s))
+	}
+	return strings.Join(parts, " → ")
 }
 
 func derefInt(p *int) int {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -21,6 +22,12 @@ const (
 	ActionCloseProposal  ActionKind = "close-proposal"
 	ActionLaunchTraining ActionKind = "launch-training"
 	ActionCancelTraining ActionKind = "cancel-training"
+	// ActionProposePromotion opens the promotion proposal of a candidate that passed the
+	// gate and records the verdict on its run.
+	ActionProposePromotion ActionKind = "propose-promotion"
+	// ActionRecordVerdict records a verdict that proposes nothing (the candidate failed the
+	// gate, already serves, or its proposal was declined) on its run.
+	ActionRecordVerdict ActionKind = "record-verdict"
 )
 
 // Action is one step the reconciler will take. Key is deterministic in (model, kind,
@@ -38,6 +45,18 @@ type Action struct {
 	Proposal *ProposalPlan `json:"proposal,omitempty"`
 	// ProposalKind is set for close-proposal.
 	ProposalKind ProposalKind `json:"proposalKind,omitempty"`
+	// Promotion is set for propose-promotion and record-verdict.
+	Promotion *PromotionPlan `json:"promotion,omitempty"`
+}
+
+// PromotionPlan is a judged candidate: the canary it would become and the gate's verdict.
+type PromotionPlan struct {
+	// RunID is the training run that produced the candidate.
+	RunID string `json:"runID"`
+	// Canary is the spec.canary a promotion proposal sets: the candidate's version and URI
+	// at the first canary analysis step.
+	Canary  policies.Canary  `json:"canary"`
+	Verdict PromotionVerdict `json:"verdict"`
 }
 
 // ProposalPlan is the proposal a propose action opens or updates.
@@ -117,6 +136,7 @@ func planModel(now time.Time, commit string, m ModelState) []Action {
 		return actions
 	}
 	gen := retrain.Generation
+	actions = append(actions, planPromotion(now, commit, p, st, m.Proposals)...)
 
 	// Launch: the tip raised the generation above the last launched one.
 	if gen > st.LaunchedGeneration {
@@ -202,6 +222,104 @@ func planModel(now time.Time, commit string, m ModelState) []Action {
 	}
 	return actions
 }
+
+// planPromotion judges the candidate of the tip generation's run once it has succeeded, and
+// closes an open promotion proposal that a newer candidate supersedes. The verdict is not
+// written here (Plan is pure): it travels in the action, and applying the action records it
+// on the run, so it is persisted with the status and the run is judged once.
+func planPromotion(now time.Time, commit string, p *policies.Policy, st *ModelStatus, props []Proposal) []Action {
+	gen := p.Spec.Retrain.Generation
+	run, ok := st.Run(gen)
+	// The runners mark a run Succeeded only with a valid result; a run without one (adopted,
+	// or recorded by an older version) has no candidate to judge.
+	if !ok || run.Phase != RunSucceeded || run.Result == nil {
+		return nil
+	}
+	name := p.Metadata.Name
+	result := *run.Result
+	wantKey := promoteKey(result.Version)
+	var actions []Action
+	if open, ok := findProposal(props, ProposalPromote); ok && open.Key != wantKey {
+		actions = append(actions, closeAction(name, commit, open,
+			fmt.Sprintf("superseded by the candidate %q of training generation %d", result.Version, gen)))
+	}
+	if run.Promotion != nil {
+		return actions
+	}
+
+	v := JudgePromotion(p.Spec.Promotion, result.Metrics, productionFigures(p, st))
+	v.Version, v.JudgedAt = result.Version, now
+	if p.Spec.Production != nil {
+		v.ProductionVersion = p.Spec.Production.Version
+	}
+	weight := p.Spec.CanaryAnalysis.Steps[0]
+	plan := &PromotionPlan{RunID: run.ID, Canary: policies.Canary{Version: result.Version, URI: result.URI, Weight: &weight}}
+	record := func(reason, note string) Action {
+		plan.Verdict = v
+		plan.Verdict.Note = note
+		return Action{
+			Kind:       ActionRecordVerdict,
+			Model:      name,
+			Key:        fmt.Sprintf("%s/%s/gen-%d", ActionRecordVerdict, name, gen),
+			Reason:     reason,
+			Generation: gen,
+			Commit:     commit,
+			Promotion:  plan,
+		}
+	}
+	switch {
+	case !v.Passed:
+		return append(actions, record(fmt.Sprintf("candidate %q of generation %d did not pass the promotion gate: %s",
+			result.Version, gen, strings.Join(v.Failed(), ", ")), ""))
+	case servesAlready(p, result.Version):
+		return append(actions, record(fmt.Sprintf("candidate %q of generation %d passed the promotion gate", result.Version, gen),
+			fmt.Sprintf("version %s already serves; nothing proposed", result.Version)))
+	}
+	if declined, ok := findProposalIn(props, ProposalPromote, ProposalDeclined); ok && declined.Key == wantKey {
+		return append(actions, record(fmt.Sprintf("candidate %q of generation %d passed the promotion gate", result.Version, gen),
+			fmt.Sprintf("a person declined the promotion of version %s; not proposed again", result.Version)))
+	}
+	plan.Verdict = v
+	// The digest leaves out the judging time, so a retried proposal keeps its digest.
+	digest := digestOf(result.Version, result.URI, weight, PromotionTable(v))
+	from := "spec.canary absent"
+	if c := p.Spec.Canary; c != nil {
+		from = "spec.canary " + c.Version
+	}
+	return append(actions, Action{
+		Kind:       ActionProposePromotion,
+		Model:      name,
+		Key:        fmt.Sprintf("%s/%s/gen-%d/%s", ActionProposePromotion, name, gen, wantKey),
+		Reason:     fmt.Sprintf("candidate %q of generation %d passed the promotion gate", result.Version, gen),
+		Generation: gen,
+		Commit:     commit,
+		Proposal: &ProposalPlan{
+			Kind:     ProposalPromote,
+			Key:      wantKey,
+			Digest:   digest,
+			Evidence: []string{fmt.Sprintf("training run %s of generation %d (commit %s)", run.ID, gen, short(run.Commit))},
+			Change:   fmt.Sprintf("%s → %s at weight %d", from, result.Version, weight),
+		},
+		Promotion: plan,
+	})
+}
+
+// productionFigures are the production version's figures the reconciler has observed, by
+// metric name: the latest performance reading, when it is of the production version.
+func productionFigures(p *policies.Policy, st *ModelStatus) map[string]float64 {
+	figs := map[string]float64{}
+	if perf := st.Performance; perf != nil && p.Spec.Production != nil && perf.Version == p.Spec.Production.Version {
+		figs[perf.Metric] = perf.Value
+	}
+	return figs
+}
+
+func servesAlready(p *policies.Policy, version string) bool {
+	return (p.Spec.Production != nil && p.Spec.Production.Version == version) ||
+		(p.Spec.Canary != nil && p.Spec.Canary.Version == version)
+}
+
+func promoteKey(version string) string { return "version-" + version }
 
 // planDrift schedules a drift check when the interval has elapsed since the last one.
 func planDrift(now time.Time, commit string, p *policies.Policy, st *ModelStatus) (Action, bool) {

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -284,6 +285,7 @@ func TestPlan(t *testing.T) {
 			want:   []ActionKind{ActionCloseProposal},
 		},
 	}
+	tests = append(tests, promotionCases()...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := tt.status
@@ -311,6 +313,273 @@ func TestPlan(t *testing.T) {
 			}
 			if again := Plan(PlanInput{Now: tt.now, Commit: "c0ffee", Models: []ModelState{{Policy: tt.policy, Status: &st, Proposals: props}}}); !reflect.DeepEqual(again, got) {
 				t.Errorf("Plan is not deterministic: %v then %v", kinds(got), kinds(again))
+			}
+		})
+	}
+}
+
+// planCase is one case of TestPlan.
+type planCase = struct {
+	name   string
+	now    time.Time
+	policy *policies.Policy
+	status ModelStatus
+	props  []Proposal
+	want   []ActionKind
+	check  func(t *testing.T, as []Action)
+}
+
+// trained is the status of a model whose generation gen finished training with candidate
+// version (uri models:/sepsis/<version>) and metrics, production 12 reading AUC 0.85.
+func trained(gen int64, version string, m TrainingMetrics) ModelStatus {
+	runs := []TrainingRun{{Generation: 6, ID: "sepsis/6", Phase: RunSucceeded}}
+	if gen > 7 {
+		runs = append(runs, TrainingRun{Generation: 7, ID: "sepsis/7", Phase: RunSucceeded,
+			Result: &RunResult{Version: "13", URI: "models:/sepsis/13", Metrics: goodCandidate()}})
+	}
+	runs = append(runs, TrainingRun{Generation: gen, ID: fmt.Sprintf("sepsis/%d", gen), Commit: "merge7", Phase: RunSucceeded,
+		Started: t0.Add(-2 * time.Hour), Finished: t0.Add(-time.Minute),
+		Result: &RunResult{Version: version, URI: "models:/sepsis/" + version, Metrics: m}})
+	return ModelStatus{
+		FirstSeen: t0.Add(-30 * 24 * time.Hour), LaunchedGeneration: gen, LastLaunch: t0.Add(-2 * time.Hour),
+		Drift:       drifts(t0, time.Minute, "-"),
+		Runs:        runs,
+		Performance: &PerformanceRecord{At: t0.Add(-time.Hour), Version: "12", Metric: "auc", Value: 0.85, Samples: 20000},
+	}
+}
+
+func trainedPolicy(gen int64) *policies.Policy {
+	never := ""
+	return policy("sepsis", func(s *policies.ModelPolicySpec) { s.Retrain.Generation = gen; s.Retrain.Schedule = &never })
+}
+
+func wantVerdict(passed bool, failed ...string) func(t *testing.T, as []Action) {
+	return func(t *testing.T, as []Action) {
+		t.Helper()
+		a := as[len(as)-1]
+		if a.Promotion == nil {
+			t.Fatalf("action %+v carries no verdict", a)
+		}
+		v := a.Promotion.Verdict
+		if v.Passed != passed || !reflect.DeepEqual(v.Failed(), failed) || !v.JudgedAt.Equal(t0.Add(time.Hour)) {
+			t.Fatalf("verdict passed %v failed %v judged %s, want %v %v at %s", v.Passed, v.Failed(), v.JudgedAt, passed, failed, t0.Add(time.Hour))
+		}
+	}
+}
+
+func promotionCases() []planCase {
+	now := t0.Add(time.Hour)
+	cases := []planCase{
+		{
+			name:   "a succeeded candidate that passes the gate is proposed as canary at the first step",
+			now:    now,
+			policy: trainedPolicy(7),
+			status: trained(7, "13", goodCandidate()),
+			want:   []ActionKind{ActionProposePromotion},
+			check: func(t *testing.T, as []Action) {
+				wantVerdict(true)(t, as)
+				a := as[0]
+				if a.Key != "propose-promotion/sepsis/gen-7/version-13" || a.Generation != 7 {
+					t.Errorf("key %q generation %d", a.Key, a.Generation)
+				}
+				if pp := a.Proposal; pp.Kind != ProposalPromote || pp.Key != "version-13" || pp.Digest == "" ||
+					pp.Change != "spec.canary absent → 13 at weight 10" {
+					t.Errorf("proposal = %+v", pp)
+				}
+				c := a.Promotion.Canary
+				if c.Version != "13" || c.URI != "models:/sepsis/13" || c.Weight == nil || *c.Weight != 10 || a.Promotion.RunID != "sepsis/7" {
+					t.Errorf("canary = %+v run %q", c, a.Promotion.RunID)
+				}
+			},
+		},
+		{
+			name: "the canary weight is the policy's first canary step",
+			now:  now,
+			policy: policy("sepsis", func(s *policies.ModelPolicySpec) {
+				s.Retrain.Generation = 7
+				s.CanaryAnalysis.Steps = []int{5, 100}
+				s.Retrain.Schedule = new(string)
+			}),
+			status: trained(7, "13", goodCandidate()),
+			want:   []ActionKind{ActionProposePromotion},
+			check: func(t *testing.T, as []Action) {
+				if w := as[0].Promotion.Canary.Weight; *w != 5 {
+					t.Errorf("weight %d, want 5", *w)
+				}
+			},
+		},
+		{
+			name:   "with production's AUC unknown the candidate is not passed and the verdict is recorded",
+			now:    now,
+			policy: trainedPolicy(7),
+			status: func() ModelStatus { st := trained(7, "13", goodCandidate()); st.Performance = nil; return st }(),
+			want:   []ActionKind{ActionRecordVerdict},
+			check: func(t *testing.T, as []Action) {
+				wantVerdict(false, CriterionAUCImprovement)(t, as)
+				if !as[0].Promotion.Verdict.Criteria[0].NotJudged {
+					t.Errorf("the improvement is not marked not judged: %+v", as[0].Promotion.Verdict.Criteria[0])
+				}
+			},
+		},
+		{
+			name:   "a reading of another version is not production's AUC",
+			now:    now,
+			policy: trainedPolicy(7),
+			status: func() ModelStatus { st := trained(7, "13", goodCandidate()); st.Performance.Version = "11"; return st }(),
+			want:   []ActionKind{ActionRecordVerdict},
+			check:  wantVerdict(false, CriterionAUCImprovement),
+		},
+		{
+			name:   "a judged run is not judged again",
+			now:    now,
+			policy: trainedPolicy(7),
+			status: func() ModelStatus {
+				st := trained(7, "13", goodCandidate())
+				st.Runs[len(st.Runs)-1].Promotion = &PromotionVerdict{Version: "13", Passed: true, JudgedAt: t0}
+				return st
+			}(),
+			want: nil,
+		},
+		{
+			name:   "a run still training is not judged",
+			now:    now,
+			policy: trainedPolicy(7),
+			status: func() ModelStatus {
+				st := trained(7, "13", goodCandidate())
+				st.Runs[len(st.Runs)-1].Phase = RunRunning
+				return st
+			}(),
+			want: nil,
+		},
+		{
+			name:   "a newer passing candidate closes the open proposal of the older one and proposes itself",
+			now:    now,
+			policy: trainedPolicy(8),
+			status: trained(8, "14", goodCandidate()),
+			props:  []Proposal{{Model: "sepsis", Kind: ProposalPromote, State: ProposalOpen, Key: "version-13"}},
+			want:   []ActionKind{ActionCloseProposal, ActionProposePromotion},
+			check: func(t *testing.T, as []Action) {
+				if as[0].ProposalKind != ProposalPromote || !strings.Contains(as[0].Reason, `superseded by the candidate "14"`) {
+					t.Errorf("close = %+v", as[0])
+				}
+				if as[1].Proposal.Key != "version-14" {
+					t.Errorf("proposed %s, want version-14", as[1].Proposal.Key)
+				}
+			},
+		},
+		{
+			name:   "a newer failing candidate also supersedes the open proposal of the older one",
+			now:    now,
+			policy: trainedPolicy(8),
+			status: func() ModelStatus { m := goodCandidate(); m.Samples = 500; return trained(8, "14", m) }(),
+			props:  []Proposal{{Model: "sepsis", Kind: ProposalPromote, State: ProposalOpen, Key: "version-13"}},
+			want:   []ActionKind{ActionCloseProposal, ActionRecordVerdict},
+			check:  wantVerdict(false, CriterionSamples),
+		},
+		{
+			name:   "the open proposal of the candidate being judged is kept (proposed before a crash)",
+			now:    now,
+			policy: trainedPolicy(7),
+			status: trained(7, "13", goodCandidate()),
+			props:  []Proposal{{Model: "sepsis", Kind: ProposalPromote, State: ProposalOpen, Key: "version-13"}},
+			want:   []ActionKind{ActionProposePromotion},
+		},
+		{
+			name:   "a declined proposal of the same version is not reopened",
+			now:    now,
+			policy: trainedPolicy(7),
+			status: trained(7, "13", goodCandidate()),
+			props:  []Proposal{{Model: "sepsis", Kind: ProposalPromote, State: ProposalDeclined, Key: "version-13"}},
+			want:   []ActionKind{ActionRecordVerdict},
+			check: func(t *testing.T, as []Action) {
+				wantVerdict(true)(t, as)
+				if !strings.Contains(as[0].Promotion.Verdict.Note, "declined") {
+					t.Errorf("note %q does not say it was declined", as[0].Promotion.Verdict.Note)
+				}
+			},
+		},
+		{
+			name: "a candidate that already is the canary is not proposed",
+			now:  now,
+			policy: policy("sepsis", func(s *policies.ModelPolicySpec) {
+				s.Retrain.Generation = 7
+				s.Retrain.Schedule = new(string)
+				s.Canary = &policies.Canary{Version: "13"}
+			}),
+			status: trained(7, "13", goodCandidate()),
+			want:   []ActionKind{ActionRecordVerdict},
+			check:  wantVerdict(true),
+		},
+	}
+	// Each criterion of the seed gate, failed alone, gives no proposal and a recorded verdict.
+	failing := []struct {
+		criterion string
+		mutate    func(*TrainingMetrics)
+	}{
+		{CriterionAUCImprovement, func(m *TrainingMetrics) { m.AUC = f64(0.87) }},
+		{CriterionPrecision, func(m *TrainingMetrics) { m.Precision = f64(0.74) }},
+		{CriterionRecall, func(m *TrainingMetrics) { m.Recall = nil }},
+		{CriterionSamples, func(m *TrainingMetrics) { m.Samples = 9999 }},
+		{CriterionLatency, func(m *TrainingMetrics) { m.LatencyMs = f64(200) }},
+		{CriterionCoverage, func(m *TrainingMetrics) { m.Coverage = f64(0.9) }},
+	}
+	for _, f := range failing {
+		m := goodCandidate()
+		f.mutate(&m)
+		cases = append(cases, planCase{
+			name:   "a candidate failing " + f.criterion + " is not proposed and its verdict is recorded",
+			now:    now,
+			policy: trainedPolicy(7),
+			status: trained(7, "13", m),
+			want:   []ActionKind{ActionRecordVerdict},
+			check:  wantVerdict(false, f.criterion),
+		})
+	}
+	// The AUC minimum, failed alone: production must be low enough for the improvement to hold.
+	low := trained(7, "13", TrainingMetrics{AUC: f64(0.79), Precision: f64(0.8), Recall: f64(0.8), Samples: 20000, LatencyMs: f64(10), Coverage: f64(1)})
+	low.Performance.Value = 0.70
+	cases = append(cases, planCase{
+		name: "a candidate failing auc is not proposed and its verdict is recorded", now: now, policy: trainedPolicy(7), status: low,
+		want: []ActionKind{ActionRecordVerdict}, check: wantVerdict(false, CriterionAUC),
+	})
+	return cases
+}
+
+// TestPlanPromotionJudgesOnce applies the verdict the plan carries, as the reconciler does,
+// and plans again: nothing more is planned, whichever way the gate went.
+func TestPlanPromotionJudgesOnce(t *testing.T) {
+	failing := goodCandidate()
+	failing.Recall = f64(0.5)
+	for name, m := range map[string]TrainingMetrics{"passed": goodCandidate(), "failed": failing} {
+		t.Run(name, func(t *testing.T) {
+			st := trained(7, "13", m)
+			in := func(props []Proposal) PlanInput {
+				return PlanInput{Now: t0.Add(time.Hour), Commit: "c0ffee", Models: []ModelState{{Policy: trainedPolicy(7), Status: &st, Proposals: props}}}
+			}
+			as := Plan(in(nil))
+			if len(as) != 1 || as[0].Promotion == nil {
+				t.Fatalf("first plan = %v, want one judging action", kinds(as))
+			}
+			if err := recordVerdict(&st, as[0]); err != nil {
+				t.Fatal(err)
+			}
+			var props []Proposal
+			if as[0].Kind == ActionProposePromotion {
+				props = []Proposal{{Model: "sepsis", Kind: ProposalPromote, State: ProposalOpen, Key: as[0].Proposal.Key, Digest: as[0].Proposal.Digest}}
+			}
+			if again := Plan(in(props)); len(again) != 0 {
+				t.Fatalf("plan after the verdict was recorded = %v, want nothing", kinds(again))
+			}
+			run, _ := st.Run(7)
+			if run.Promotion == nil || run.Promotion.Passed != (name == "passed") {
+				t.Fatalf("recorded verdict = %+v", run.Promotion)
+			}
+			// The judging time moves on, but the key and digest of the action do not.
+			later := in(nil)
+			later.Now = t0.Add(2 * time.Hour)
+			st.Runs[len(st.Runs)-1].Promotion = nil
+			if re := Plan(later); re[0].Key != as[0].Key || (re[0].Proposal != nil && re[0].Proposal.Digest != as[0].Proposal.Digest) {
+				t.Fatalf("a retried judgement changed key or digest: %+v then %+v", as[0], re[0])
 			}
 		})
 	}

@@ -78,10 +78,11 @@ type fakeProposals struct {
 	updated int
 	closed  []string
 	bodies  map[string]string
+	reqs    map[string]ProposalRequest // the last request, by model/kind
 }
 
 func newFakeProposals() *fakeProposals {
-	return &fakeProposals{open: map[string]Proposal{}, bodies: map[string]string{}}
+	return &fakeProposals{open: map[string]Proposal{}, bodies: map[string]string{}, reqs: map[string]ProposalRequest{}}
 }
 
 func (f *fakeProposals) List(context.Context) ([]Proposal, error) {
@@ -106,6 +107,7 @@ func (f *fakeProposals) Ensure(_ context.Context, req ProposalRequest) (Proposal
 	}
 	f.open[id] = p
 	f.bodies[id] = req.Body
+	f.reqs[id] = req
 	return p, nil
 }
 
@@ -167,6 +169,15 @@ func (f *fakeRunner) finish(model string, gen int64, at time.Time) {
 	defer f.mu.Unlock()
 	r := f.runs[f.key(model, gen)]
 	r.Phase, r.Finished = RunSucceeded, at
+	f.runs[f.key(model, gen)] = r
+}
+
+// finishWith ends the run of (model, gen) successfully with the job's result.
+func (f *fakeRunner) finishWith(model string, gen int64, at time.Time, res RunResult) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.runs[f.key(model, gen)]
+	r.Phase, r.Finished, r.Result = RunSucceeded, at, &res
 	f.runs[f.key(model, gen)] = r
 }
 
@@ -493,5 +504,106 @@ func TestPerformanceDropFromTheMetricsSourceProposesARetrain(t *testing.T) {
 	}
 	if body := h.proposals.bodies["sepsis-risk/retrain"]; !strings.Contains(body, "auc of production version 12 fell from 0.9100 to 0.8500") {
 		t.Fatalf("proposal body lacks the performance evidence:\n%s", body)
+	}
+}
+
+// promotionHarness is a model whose production version 12 reads AUC 0.85 and whose retrain
+// generation 7 was merged and launched; the drift check never fires a retrain.
+func promotionHarness(t *testing.T) (*harness, func() *CycleResult) {
+	t.Helper()
+	h := newHarness(6)
+	h.drift.drifted = false
+	m := &fakeMetrics{auc: 0.85}
+	cycle := func() *CycleResult {
+		t.Helper()
+		r, err := New(Deps{Repo: h.repo, Proposals: h.proposals, Runner: h.runner, Drift: h.drift, Metrics: m, Status: h.status},
+			WithClock(func() time.Time { return h.now }), WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := r.Cycle(context.Background())
+		if err != nil {
+			t.Fatalf("Cycle: %v", err)
+		}
+		return res
+	}
+	cycle()
+	h.repo.set("models/sepsis-risk.yaml", fmt.Sprintf(sepsisPolicy, 7), "c2")
+	if got := strings.Join(actionKinds(cycle()), ","); got != "launch-training" {
+		t.Fatalf("after the merge: %s, want launch-training", got)
+	}
+	h.now = h.now.Add(time.Hour)
+	return h, cycle
+}
+
+func TestCycleProposesAPassingCandidateOnce(t *testing.T) {
+	h, cycle := promotionHarness(t)
+	h.runner.finishWith("sepsis-risk", 7, h.now, RunResult{Version: "13", URI: "models:/sepsis-risk/13", Metrics: goodCandidate()})
+	if got := strings.Join(actionKinds(cycle()), ","); got != "propose-promotion" {
+		t.Fatalf("after training: %s, want propose-promotion", got)
+	}
+	for i := 0; i < 3; i++ {
+		h.now = h.now.Add(time.Minute)
+		if res := cycle(); len(res.Actions) != 0 {
+			t.Fatalf("repeated cycle acted: %v", actionKinds(res))
+		}
+	}
+	if h.proposals.opened != 1 || h.proposals.updated != 0 {
+		t.Fatalf("opened %d, updated %d proposals; want 1 and 0", h.proposals.opened, h.proposals.updated)
+	}
+	body := h.proposals.bodies["sepsis-risk/promote"]
+	for _, want := range []string{
+		"<!-- modelops:proposal model=sepsis-risk kind=promote key=version-13 digest=",
+		"| criterion | wanted | candidate (`13`) | production (`12`) | result |",
+		"| auc improvement | >= +0.0300 over production | 0.9000 (+0.0500) | 0.8500 | ✓ |",
+		"| latency p95 ms | < 200 | 120 | — | ✓ |",
+		"spec.canary absent → 13 at weight 10",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("proposal body lacks %q:\n%s", want, body)
+		}
+	}
+	// The edit the proposal carries applies to the policy file at its base and writes the
+	// canary block.
+	req := h.proposals.reqs["sepsis-risk/promote"]
+	src := fmt.Appendf(nil, sepsisPolicy, 7)
+	edited, err := policies.Apply(src, "sepsis-risk", req.Edits...)
+	if err != nil {
+		t.Fatalf("apply the proposal's edits: %v", err)
+	}
+	if !strings.Contains(string(edited), "canary:") || !strings.Contains(string(edited), "models:/sepsis-risk/13") {
+		t.Fatalf("edited policy has no canary 13:\n%s", edited)
+	}
+	st, _ := h.status.Load(context.Background())
+	run, _ := st.Models["sepsis-risk"].Run(7)
+	if run.Promotion == nil || !run.Promotion.Passed || run.Promotion.Version != "13" || !run.Promotion.JudgedAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("stored verdict = %+v, want passed for 13 judged at %s", run.Promotion, t0.Add(time.Hour))
+	}
+}
+
+func TestCycleRecordsAFailingCandidateWithoutProposing(t *testing.T) {
+	h, cycle := promotionHarness(t)
+	m := goodCandidate()
+	m.AUC = f64(0.86) // +0.01 over production: short of the +0.03 improvement
+	h.runner.finishWith("sepsis-risk", 7, h.now, RunResult{Version: "13", URI: "models:/sepsis-risk/13", Metrics: m})
+	res := cycle()
+	if got := strings.Join(actionKinds(res), ","); got != "record-verdict" {
+		t.Fatalf("after training: %s, want record-verdict", got)
+	}
+	if h.proposals.opened != 0 {
+		t.Fatalf("opened %d proposals for a failing candidate", h.proposals.opened)
+	}
+	commits := h.status.commits
+	h.now = h.now.Add(time.Minute)
+	if res := cycle(); len(res.Actions) != 0 {
+		t.Fatalf("repeated cycle acted: %v", actionKinds(res))
+	}
+	if h.status.commits != commits {
+		t.Fatal("the repeated cycle changed the status")
+	}
+	st, _ := h.status.Load(context.Background())
+	run, _ := st.Models["sepsis-risk"].Run(7)
+	if v := run.Promotion; v == nil || v.Passed || strings.Join(v.Failed(), ",") != CriterionAUCImprovement {
+		t.Fatalf("stored verdict = %+v, want failed on %s", v, CriterionAUCImprovement)
 	}
 }

@@ -96,6 +96,9 @@ type TrainingRun struct {
 	Finished   time.Time  `json:"finished,omitzero"`
 	Message    string     `json:"message,omitempty"`
 	Result     *RunResult `json:"result,omitempty"`
+	// Promotion is the promotion gate's verdict on the run's candidate, recorded once when
+	// the run is judged, so that it is never judged (or proposed) twice.
+	Promotion *PromotionVerdict `json:"promotion,omitempty"`
 }
 
 // RunResult is what a training job reports (SPEC.md "Jobs").
