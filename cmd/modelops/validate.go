@@ -69,8 +69,8 @@ type validateProblem struct {
 	Message string `json:"message"`
 }
 
-// validateGCPercent is the garbage collector's target percentage while validating.
-const validateGCPercent = 400
+// validateMemoryLimit is the heap size at which the collector runs while validating.
+const validateMemoryLimit = 400 << 20
 
 // runValidate validates the policies at args (files or directories; default "."). It prints
 // the problems itself and returns an *exitError with code 2 when any policy is invalid, and a
@@ -85,11 +85,13 @@ func runValidate(ctx context.Context, opts validateOptions, args []string) error
 	// validate is a batch: it parses every file once, keeps only the small decoded
 	// policies, and exits. Almost all it allocates is the YAML parser's node trees, garbage
 	// as soon as a file is decoded, so collecting at every doubling of the heap spends a
-	// quarter of the CPU on the collector for nothing; a larger heap goal (about 5x the
-	// live heap, some 300 MB for 10,000 policies) leaves the CPU to parsing. A GOGC set by
-	// the user still wins.
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(validateGCPercent))
+	// quarter of the CPU on the collector for nothing. Instead the collector runs only when
+	// the heap nears validateMemoryLimit (a soft limit: a larger repository still loads, with
+	// collections), which for 10,000 policies means almost never. A GOGC or GOMEMLIMIT set by
+	// the user wins.
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(validateMemoryLimit))
+		defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	}
 	// Files given one by one are checked together, as parts of one repository, so that a
 	// name used twice among them is reported; each directory is a repository of its own.
