@@ -16,38 +16,14 @@ import (
 // p·(2·below + n) to 2U. That sum is kept in 128 bits, so it is exact for any log that
 // fits on a disk, and the one division at the end is rounded once.
 func aucOf(sets []*scoreSet, pos, neg int64) float64 {
-	var h cursorHeap
-	for _, s := range sets {
-		if len(s.runs) > 0 {
-			h = append(h, &cursor{runs: s.runs})
-		}
-		for b := range s.raw {
-			for _, c := range s.raw[b].c {
-				if len(c) > 0 {
-					h = append(h, &cursor{vals: c, positive: b == 1})
-				}
-			}
-		}
-	}
-	h.init()
 	var hi, lo, below uint64 // 2U = hi·2^64 + lo; negatives scored below the current value
-	for len(h) > 0 {
-		v := h[0].head()
-		var n [2]int64
-		for len(h) > 0 && h[0].head() == v {
-			h[0].take(v, &n)
-			if h[0].done() {
-				h.pop()
-			} else {
-				h.down(0)
-			}
-		}
+	eachDistinct(sets, func(n [2]int64) {
 		ph, pl := bits.Mul64(uint64(n[1]), 2*below+uint64(n[0]))
 		var carry uint64
 		lo, carry = bits.Add64(lo, pl, 0)
 		hi += ph + carry
 		below += uint64(n[0])
-	}
+	})
 	u2 := new(big.Int).SetUint64(hi)
 	u2.Lsh(u2, 64).Or(u2, new(big.Int).SetUint64(lo))
 	den := new(big.Int).Mul(big.NewInt(pos), big.NewInt(neg))
