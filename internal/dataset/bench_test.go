@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/medimind/modelops/internal/testutil/peakrss"
 )
 
 // Size of the tables in the benchmarks and the peak-memory test: a 20,000 × 1,000
@@ -119,21 +119,7 @@ func TestReadPairPeakRSS(t *testing.T) {
 	const floatBytes = 2 * bigRows * bigCols * 8
 	for _, ext := range []string{".csv", ".parquet"} {
 		t.Run(strings.TrimPrefix(ext, "."), func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestReadPairPeakRSSChild$", "-test.v")
-			cmd.Env = append(os.Environ(), rssChildEnv+"="+filepath.Join(dir, "ref"+ext)+","+filepath.Join(dir, "cur"+ext))
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("child: %v\n%s", err, out)
-			}
-			_, after, ok := strings.Cut(string(out), "VmHWM ")
-			if !ok {
-				t.Fatalf("child printed no VmHWM:\n%s", out)
-			}
-			kb, err := strconv.Atoi(strings.Fields(after)[0])
-			if err != nil {
-				t.Fatalf("child output %q: %v", out, err)
-			}
-			peak := kb * 1024
+			peak := peakrss.Child(t, "TestReadPairPeakRSSChild", rssChildEnv+"="+filepath.Join(dir, "ref"+ext)+","+filepath.Join(dir, "cur"+ext))
 			t.Logf("peak RSS %.0f MB for %.0f MB of float64 (%.2f×)", float64(peak)/1e6, floatBytes/1e6, float64(peak)/floatBytes)
 			if peak >= 2*floatBytes {
 				t.Errorf("peak RSS %d bytes, want < %d (2× the float64 size)", peak, 2*floatBytes)
@@ -157,15 +143,7 @@ func TestReadPairPeakRSSChild(t *testing.T) {
 	if ref.Rows != bigRows || cur.Rows != bigRows || len(cur.Columns) != bigCols {
 		t.Fatalf("read %d and %d rows", ref.Rows, cur.Rows)
 	}
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for line := range strings.Lines(string(status)) {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			fmt.Printf("VmHWM %s\n", strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-		}
-	}
+	peakrss.Print(t)
 	// The tables must be live when the peak is read.
 	if ref.Columns[0].Float[0] == cur.Columns[0].Float[0] {
 		t.Log("same first value")

@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -18,6 +17,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/medimind/modelops/internal/testutil/benchcpu"
+	"github.com/medimind/modelops/internal/testutil/peakrss"
 )
 
 // bigLogRow is a row of the generated Parquet logs.
@@ -198,22 +198,8 @@ func TestEvaluatePeakRSS(t *testing.T) {
 			if _, err := os.Stat(path); err != nil {
 				writeBigLog(t, path, rssRows)
 			}
-			cmd := exec.Command(os.Args[0], "-test.run=^TestEvaluatePeakRSSChild$", "-test.v")
-			cmd.Env = append(os.Environ(), rssChildEnv+"="+path)
 			start := time.Now()
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("child: %v\n%s", err, out)
-			}
-			_, after, ok := strings.Cut(string(out), "VmHWM ")
-			if !ok {
-				t.Fatalf("child printed no VmHWM:\n%s", out)
-			}
-			kb, err := strconv.Atoi(strings.Fields(after)[0])
-			if err != nil {
-				t.Fatalf("child output %q: %v", out, err)
-			}
-			peak := kb * 1024
+			peak := peakrss.Child(t, "TestEvaluatePeakRSSChild", rssChildEnv+"="+path)
 			t.Logf("%d rows: peak RSS %.0f MB for %.0f MB of kept values (%.2f×), child ran %s",
 				rssRows, float64(peak)/1e6, kept/1e6, float64(peak)/kept, time.Since(start).Round(time.Millisecond))
 			if limit := kept + 64<<20; peak >= limit {
@@ -242,15 +228,7 @@ func TestEvaluatePeakRSSChild(t *testing.T) {
 	runtime.ReadMemStats(&ms)
 	t.Logf("heap in use %d MB, heap sys %d MB, sys %d MB, gcs %d", ms.HeapInuse>>20, ms.HeapSys>>20, ms.Sys>>20, ms.NumGC)
 	t.Logf("evaluated in %s: auc %.6f p95 %.3f ms", time.Since(start).Round(time.Millisecond), *res.AUC, *res.LatencyP95Ms)
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for line := range strings.Lines(string(status)) {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			fmt.Printf("VmHWM %s\n", strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-		}
-	}
+	peakrss.Print(t)
 }
 
 // TestEvaluateAllocationsPerRow checks that reading allocates nothing per row beyond the
