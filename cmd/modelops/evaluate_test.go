@@ -242,18 +242,7 @@ func TestEvaluateInvalidInputExitsTwo(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errOut := runCLI(t, append([]string{"evaluate"}, tc.args...)...)
-			if code != 2 {
-				t.Errorf("exit %d, want 2 (stderr %q)", code, errOut)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(errOut, w) {
-					t.Errorf("stderr %q lacks %q", errOut, w)
-				}
-			}
-			if out != "" {
-				t.Errorf("stdout %q, want nothing on invalid input", out)
-			}
+			expectInvalidInput(t, append([]string{"evaluate"}, tc.args...), tc.want...)
 		})
 	}
 }

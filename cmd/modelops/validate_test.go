@@ -34,6 +34,24 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, string(o), string(e)
 }
 
+// expectInvalidInput runs the CLI with args and checks it exits 2, prints nothing on
+// stdout, and says each of want on stderr.
+func expectInvalidInput(t *testing.T, args []string, want ...string) {
+	t.Helper()
+	code, out, errOut := runCLI(t, args...)
+	if code != 2 {
+		t.Errorf("exit %d, want 2 (stderr %q)", code, errOut)
+	}
+	for _, w := range want {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("stderr %q lacks %q", errOut, w)
+		}
+	}
+	if out != "" {
+		t.Errorf("stdout %q, want nothing on invalid input", out)
+	}
+}
+
 const badPolicy = `apiVersion: modelops.medimind.io/v1alpha1
 kind: ModelPolicy
 metadata:
