@@ -777,17 +777,38 @@ func (e *editor) strAt(path []string) (s string, ok bool, err error) {
 	return n.Value, true, nil
 }
 
-// canary reads spec.canary; nil when it is absent or null.
-func (e *editor) canary() (*Canary, error) {
-	en, rest, err := e.find([]string{"spec", "canary"})
+// mappingAt reports whether path holds a mapping; false when it is absent or null, an
+// error when it holds anything else.
+func (e *editor) mappingAt(path []string) (bool, error) {
+	en, rest, err := e.find(path)
+	if err != nil {
+		return false, err
+	}
+	if len(rest) > 0 || isNull(en.value()) {
+		return false, nil
+	}
+	if v := en.value(); v.Kind != yaml.MappingNode {
+		return false, errAt(en.path, v, "expected a mapping, found %s", kindName(v))
+	}
+	return true, nil
+}
+
+// CanaryAsWritten returns spec.canary of the document of model name in src as the file
+// writes it, without defaults (an absent weight stays nil); nil when there is no canary.
+// It is what a SetCanary edit's Expect must hold.
+func CanaryAsWritten(src []byte, name string) (*Canary, error) {
+	e, err := load(src, name)
 	if err != nil {
 		return nil, err
 	}
-	if len(rest) > 0 || isNull(en.value()) {
-		return nil, nil
-	}
-	if v := en.value(); v.Kind != yaml.MappingNode {
-		return nil, errAt(en.path, v, "expected a mapping, found %s", kindName(v))
+	return e.canary()
+}
+
+// canary reads spec.canary; nil when it is absent or null.
+func (e *editor) canary() (*Canary, error) {
+	ok, err := e.mappingAt([]string{"spec", "canary"})
+	if !ok || err != nil {
+		return nil, err
 	}
 	c := &Canary{}
 	if c.Version, _, err = e.strAt([]string{"spec", "canary", "version"}); err != nil {
@@ -809,15 +830,9 @@ func (e *editor) canary() (*Canary, error) {
 
 // production reads spec.production; nil when it is absent or null.
 func (e *editor) production() (*ModelVersion, error) {
-	en, rest, err := e.find([]string{"spec", "production"})
-	if err != nil {
+	ok, err := e.mappingAt([]string{"spec", "production"})
+	if !ok || err != nil {
 		return nil, err
-	}
-	if len(rest) > 0 || isNull(en.value()) {
-		return nil, nil
-	}
-	if v := en.value(); v.Kind != yaml.MappingNode {
-		return nil, errAt(en.path, v, "expected a mapping, found %s", kindName(v))
 	}
 	p := &ModelVersion{}
 	if p.Version, _, err = e.strAt([]string{"spec", "production", "version"}); err != nil {

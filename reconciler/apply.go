@@ -1,16 +1,12 @@
 package reconciler
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"strings"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/medimind/modelops/policies"
 )
@@ -203,27 +199,11 @@ func canaryInFile(tree fs.FS, file, model string) (*policies.Canary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", file, err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var doc struct {
-			Metadata struct {
-				Name string `yaml:"name"`
-			} `yaml:"metadata"`
-			Spec struct {
-				Canary *policies.Canary `yaml:"canary"`
-			} `yaml:"spec"`
-		}
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("read %s: no policy document of model %s", file, model)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read spec.canary of %s in %s: %w", model, file, err)
-		}
-		if doc.Metadata.Name == model {
-			return doc.Spec.Canary, nil
-		}
+	c, err := policies.CanaryAsWritten(data, model)
+	if err != nil {
+		return nil, fmt.Errorf("read spec.canary of %s in %s: %w", model, file, err)
 	}
+	return c, nil
 }
 
 // setProposal records in the snapshot that the open proposal of (model, kind) is now p, or
