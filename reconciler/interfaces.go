@@ -112,10 +112,13 @@ type Runner interface {
 }
 
 // Traffic is how a model's requests are split: production takes what the canary does not.
+// Versions are what people read; URIs are what a serving layer loads (KServe's storageUri).
 type Traffic struct {
-	Production string `json:"production"`
+	Production    string `json:"production"`
+	ProductionURI string `json:"productionURI,omitempty"`
 	// Canary is empty, with Weight 0, when no canary runs.
-	Canary string `json:"canary,omitempty"`
+	Canary    string `json:"canary,omitempty"`
+	CanaryURI string `json:"canaryURI,omitempty"`
 	// Weight is the canary's share of traffic in percent (0..100).
 	Weight int `json:"weight"`
 }
@@ -167,4 +170,59 @@ type StatusStore interface {
 	// Save stores the status and the extra files (full reports, by path) in one change with
 	// message. Saving what is already stored changes nothing.
 	Save(ctx context.Context, s *Status, files map[string][]byte, message string) error
+}
+
+// CheckStatus is the lifecycle of a reported check (GitHub's check-run status).
+type CheckStatus string
+
+// Check statuses.
+const (
+	CheckQueued     CheckStatus = "queued"
+	CheckInProgress CheckStatus = "in_progress"
+	CheckCompleted  CheckStatus = "completed"
+)
+
+// CheckConclusion is a completed check's outcome.
+type CheckConclusion string
+
+// Check conclusions.
+const (
+	CheckSuccess CheckConclusion = "success"
+	CheckNeutral CheckConclusion = "neutral"
+	CheckFailure CheckConclusion = "failure"
+)
+
+// Annotation points a check at a line of a file in the repository.
+type Annotation struct {
+	Path      string `json:"path"`
+	StartLine int    `json:"startLine"`
+	EndLine   int    `json:"endLine"`
+	// Level is notice, warning or failure.
+	Level   string `json:"level"`
+	Message string `json:"message"`
+}
+
+// CheckReport is one observation published on a commit: a drift check on the tracked
+// branch's tip, or a training job's progress on the commit that launched it.
+type CheckReport struct {
+	// Name identifies the check on the commit ("modelops/drift: sepsis-risk").
+	Name   string
+	Commit string
+	Status CheckStatus
+	// Conclusion is set when Status is CheckCompleted.
+	Conclusion CheckConclusion
+	Title      string
+	Summary    string
+	Text       string
+	// DetailsURL links to the full report (on the status branch).
+	DetailsURL  string
+	Annotations []Annotation
+}
+
+// Reporter publishes checks on commits (GitHub check runs, or commit statuses without a
+// GitHub App). The embedded default has none: the status branch is the record.
+type Reporter interface {
+	// Report creates the check (Name, Commit) or updates it in place. It is idempotent:
+	// reporting the same content twice leaves one check.
+	Report(ctx context.Context, r CheckReport) error
 }
