@@ -88,6 +88,18 @@ type Proposals interface {
 	Close(ctx context.Context, model string, kind ProposalKind, reason string) error
 }
 
+// ErrNoProposal is returned by ProposalCommenter.CommentOnMerge when no proposal's merge made
+// the commit (a person committed the change directly).
+var ErrNoProposal = errors.New("no proposal for commit")
+
+// ProposalCommenter comments on the proposal a change came from; a rollback comments on the
+// proposal that introduced the canary it removes.
+type ProposalCommenter interface {
+	// CommentOnMerge adds text as a comment on the proposal whose merge produced commit, or
+	// returns ErrNoProposal. Commenting the same text twice adds it once.
+	CommentOnMerge(ctx context.Context, commit, text string) error
+}
+
 // JobRequest asks for the training job of (Model, Generation).
 type JobRequest struct {
 	Model      string
