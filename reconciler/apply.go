@@ -42,6 +42,10 @@ func (r *Reconciler) apply(ctx context.Context, snap *Snapshot, a Action, files 
 			detail += "; " + note
 		}
 		return detail, nil
+	case ActionRecordCanaryCheck, ActionStepCanary, ActionRollback, ActionProposeFullPromotion:
+		return r.applyCanary(ctx, snap, p, ms, a, files)
+	case ActionApplyTraffic:
+		return r.applyTraffic(ctx, a)
 	case ActionCancelTraining:
 		if r.runner == nil {
 			return "", errors.New("no training runner is configured")

@@ -23,6 +23,7 @@ const (
 	ProposalFailedReason   = "ProposalFailed"
 	TrainingFailedReason   = "TrainingFailed"
 	RunnerFailedReason     = "RunnerFailed"
+	RouterFailedReason     = "RouterFailed"
 )
 
 // ConditionStatus is True, False or Unknown.

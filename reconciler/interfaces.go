@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"time"
 
 	"github.com/medimind/modelops/policies"
 )
@@ -173,6 +174,26 @@ type Metrics interface {
 	// A zero At is stamped by the reconciler when the figure changes, so unchanged data
 	// gives an unchanged record.
 	Production(ctx context.Context, p *policies.Policy, data fs.FS) (*PerformanceRecord, error)
+}
+
+// CanaryMetrics compares a canary with production on the same window of predictions.
+type CanaryMetrics interface {
+	// CompareCanary evaluates the canary and production versions of p over the predictions
+	// made in [since, until), with the AUC difference's DeLong interval at
+	// canaryAnalysis.confidence. It returns nil when p has no source of predictions.
+	CompareCanary(ctx context.Context, p *policies.Policy, data fs.FS, since, until time.Time) (*CanaryObservation, error)
+}
+
+// Committer commits the reconciler's own edits (canary steps, rollbacks) to the tracked
+// branch.
+type Committer interface {
+	// CommitEdit reads file at the tip of the tracked branch, applies edit to its content and
+	// pushes the result without force. When a person pushed meanwhile it starts again from
+	// the new tip (bounded), calling edit again, so edit must judge the content it is given:
+	// it returns an error wrapping policies.ErrConflict when a person changed what it
+	// expects, which stops CommitEdit with that error. It returns the commit pushed, or the
+	// tip unchanged when edit changes nothing.
+	CommitEdit(ctx context.Context, file string, edit func(content []byte) ([]byte, error), message string, trailers map[string]string) (string, error)
 }
 
 // StatusStore persists Status (the status branch).

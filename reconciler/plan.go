@@ -28,6 +28,16 @@ const (
 	// ActionRecordVerdict records a verdict that proposes nothing (the candidate failed the
 	// gate, already serves, or its proposal was declined) on its run.
 	ActionRecordVerdict ActionKind = "record-verdict"
+	// ActionRecordCanaryCheck records a judged canary check that changes no weight.
+	ActionRecordCanaryCheck ActionKind = "record-canary-check"
+	// ActionStepCanary commits the canary's next weight to the tracked branch.
+	ActionStepCanary ActionKind = "step-canary"
+	// ActionRollback commits the removal of a failing canary to the tracked branch.
+	ActionRollback ActionKind = "rollback"
+	// ActionProposeFullPromotion opens the proposal making the canary the production version.
+	ActionProposeFullPromotion ActionKind = "propose-full-promotion"
+	// ActionApplyTraffic sets the router's split to the tip's production and canary.
+	ActionApplyTraffic ActionKind = "apply-traffic"
 )
 
 // Action is one step the reconciler will take. Key is deterministic in (model, kind,
@@ -47,6 +57,10 @@ type Action struct {
 	ProposalKind ProposalKind `json:"proposalKind,omitempty"`
 	// Promotion is set for propose-promotion and record-verdict.
 	Promotion *PromotionPlan `json:"promotion,omitempty"`
+	// Canary is set for the canary actions: the check judged and the weight step.
+	Canary *CanaryPlan `json:"canary,omitempty"`
+	// Traffic is set for apply-traffic: the split the router must serve.
+	Traffic *Traffic `json:"traffic,omitempty"`
 }
 
 // PromotionPlan is a judged candidate: the canary it would become and the gate's verdict.
@@ -92,6 +106,9 @@ type ModelState struct {
 	Status *ModelStatus
 	// Proposals are the model's open proposals.
 	Proposals []Proposal
+	// Traffic is the split the router serves; nil without a router. A model the router
+	// does not serve yet has an empty Traffic.
+	Traffic *Traffic
 }
 
 // PlanInput is the observed world for one cycle.
@@ -126,6 +143,11 @@ func planModel(now time.Time, commit string, m ModelState) []Action {
 		actions = append(actions, a)
 		driftDue = true
 	}
+
+	if a, ok := planTraffic(commit, p, m.Traffic); ok {
+		actions = append(actions, a)
+	}
+	actions = append(actions, planCanary(now, commit, p, st, m.Proposals)...)
 
 	retrain := p.Spec.Retrain
 	if retrain == nil {
@@ -239,7 +261,8 @@ func planPromotion(now time.Time, commit string, p *policies.Policy, st *ModelSt
 	result := *run.Result
 	wantKey := promoteKey(result.Version)
 	var actions []Action
-	if open, ok := findProposal(props, ProposalPromote); ok && open.Key != wantKey {
+	// A full-promotion proposal (key production-<version>) is the canary analysis's to close.
+	if open, ok := findProposal(props, ProposalPromote); ok && open.Key != wantKey && !strings.HasPrefix(open.Key, "production-") {
 		actions = append(actions, closeAction(name, commit, open,
 			fmt.Sprintf("superseded by the candidate %q of training generation %d", result.Version, gen)))
 	}

@@ -28,6 +28,11 @@ type Reconciler struct {
 	drift     DriftChecker
 	metrics   Metrics
 	status    StatusStore
+	canary    CanaryMetrics
+	router    Router
+	committer Committer
+	commenter ProposalCommenter
+	reporter  Reporter
 
 	data fs.FS
 	now  func() time.Time
@@ -42,7 +47,7 @@ type Reconciler struct {
 	retries map[string]retry
 	// lastInvalid remembers the reported policy errors, so they are logged once per change.
 	lastInvalid string
-	// metricsErr is the last metrics error logged per model.
+	// metricsErr is the last metrics error logged per source and model.
 	metricsErr map[string]string
 	// parsed keeps the parse of every policy file by content: an unchanged file is not
 	// parsed again (the steady state of a large repository).
@@ -58,7 +63,8 @@ type retry struct {
 }
 
 // Deps are the adapters a Reconciler consumes. Repo, Proposals and Status are required; a nil
-// Runner, DriftChecker or Metrics disables what depends on it.
+// Runner, DriftChecker, Metrics, Canary, Router, Committer or Reporter disables what depends
+// on it. Comments on proposals go through Proposals when it is a ProposalCommenter.
 type Deps struct {
 	Repo      Repo
 	Proposals Proposals
@@ -66,6 +72,13 @@ type Deps struct {
 	Drift     DriftChecker
 	Metrics   Metrics
 	Status    StatusStore
+	// Canary compares canaries with production; Committer writes steps and rollbacks.
+	Canary    CanaryMetrics
+	Committer Committer
+	// Router serves the tip's traffic split.
+	Router Router
+	// Reporter publishes drift checks and training progress on commits.
+	Reporter Reporter
 }
 
 // Option configures a Reconciler.
@@ -87,12 +100,14 @@ func New(d Deps, opts ...Option) (*Reconciler, error) {
 	}
 	r := &Reconciler{
 		repo: d.Repo, proposals: d.Proposals, runner: d.Runner, drift: d.Drift, metrics: d.Metrics, status: d.Status,
+		canary: d.Canary, router: d.Router, committer: d.Committer, reporter: d.Reporter,
 		now:        time.Now,
 		log:        slog.Default(),
 		retries:    map[string]retry{},
 		parsed:     &policies.Cache{},
 		metricsErr: map[string]string{},
 	}
+	r.commenter, _ = d.Proposals.(ProposalCommenter)
 	for _, o := range opts {
 		o(r)
 	}
@@ -107,6 +122,8 @@ type Snapshot struct {
 	Policies  *policies.Set
 	Status    *Status
 	Proposals []Proposal
+	// Traffic is the split the router serves, by model; empty without a router.
+	Traffic map[string]*Traffic
 }
 
 // PlanInput turns the snapshot into Plan's input, models sorted by name.
@@ -118,7 +135,7 @@ func (s *Snapshot) PlanInput() PlanInput {
 	}
 	for _, p := range s.Policies.Policies {
 		name := p.Metadata.Name
-		in.Models = append(in.Models, ModelState{Policy: p, Status: s.Status.Model(name), Proposals: byModel[name]})
+		in.Models = append(in.Models, ModelState{Policy: p, Status: s.Status.Model(name), Proposals: byModel[name], Traffic: s.Traffic[name]})
 	}
 	sort.Slice(in.Models, func(i, j int) bool {
 		return in.Models[i].Policy.Metadata.Name < in.Models[j].Policy.Metadata.Name
@@ -150,7 +167,7 @@ func (r *Reconciler) Observe(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list proposals: %w", err)
 	}
-	snap := &Snapshot{Now: r.now(), Commit: commit, Tree: tree, Policies: set, Status: st, Proposals: props}
+	snap := &Snapshot{Now: r.now(), Commit: commit, Tree: tree, Policies: set, Status: st, Proposals: props, Traffic: map[string]*Traffic{}}
 	for _, p := range set.Policies {
 		if err := r.observeModel(ctx, snap, p); err != nil {
 			return nil, err
@@ -174,17 +191,16 @@ func (r *Reconciler) observeModel(ctx context.Context, snap *Snapshot, p *polici
 			return err
 		}
 	}
-	if r.metrics != nil && !p.Spec.Suspend {
+	if p.Spec.Suspend {
+		return nil
+	}
+	r.observeCanary(ctx, snap, p, ms)
+	r.observeTraffic(ctx, snap, p)
+	if r.metrics != nil {
 		rec, err := r.metrics.Production(ctx, p, r.dataFS(snap))
-		if err != nil {
-			// Missing performance data must not stop drift checks or launches. The warning
-			// is logged when it changes, not every cycle.
-			if r.metricsErr[p.Metadata.Name] != err.Error() {
-				r.log.WarnContext(ctx, "read production metrics", "model", p.Metadata.Name, "error", err)
-				r.metricsErr[p.Metadata.Name] = err.Error()
-			}
+		if r.warnOnce(ctx, "read production metrics", p.Metadata.Name, err) {
+			// Missing performance data must not stop drift checks or launches.
 		} else if rec != nil {
-			delete(r.metricsErr, p.Metadata.Name)
 			// Stamp a reading when its figure changes, so unchanged data leaves the status
 			// (and the status branch) unchanged.
 			if old := ms.Performance; old != nil && old.Version == rec.Version && old.Metric == rec.Metric &&
@@ -474,9 +490,13 @@ func (r *Reconciler) setConditions(snap *Snapshot, p *policies.Policy, failure e
 	default:
 		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReady, Status: ConditionTrue, Reason: ReconciledReason, Message: "reconciled at " + short(snap.Commit), LastTransition: now})
 	}
-	if runActive(ms) {
+	switch {
+	case runActive(ms):
 		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReconciling, Status: ConditionTrue, Reason: ProgressingReason, Message: "training is running", LastTransition: now})
-	} else {
+	case ms.Canary != nil:
+		msg := fmt.Sprintf("canary %s at %d%%, %d check(s), %d failed", ms.Canary.Version, ms.Canary.Weight, len(ms.Canary.Checks), ms.Canary.Failed())
+		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReconciling, Status: ConditionTrue, Reason: ProgressingReason, Message: msg, LastTransition: now})
+	default:
 		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReconciling, Status: ConditionFalse, Reason: ReconciledReason, LastTransition: now})
 	}
 	ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionStalled, Status: ConditionFalse, Reason: ReconciledReason, LastTransition: now})

@@ -39,12 +39,19 @@ func (f *fakeRepo) Tree(context.Context, string) (fs.FS, error) {
 	return maps.Clone(f.files), nil
 }
 
-// Introduced walks the fake's history of file contents, newest first.
+// Introduced walks the fake's history of file contents from tip, newest first.
 func (f *fakeRepo) Introduced(_ context.Context, tip, path string, holds func([]byte) bool) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	found := tip
-	for i := len(f.history) - 1; i >= 0; i-- {
+	start := len(f.history) - 1
+	for start >= 0 && f.history[start].commit != tip {
+		start--
+	}
+	if start < 0 {
+		start = len(f.history) - 1 // tip set without history
+	}
+	for i := start; i >= 0; i-- {
 		h := f.history[i]
 		if h.path != path {
 			continue

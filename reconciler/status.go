@@ -53,6 +53,9 @@ type ModelStatus struct {
 	// Baseline is the first observed performance of the production version; a drop from it
 	// triggers a retrain.
 	Baseline *PerformanceRecord `json:"baseline,omitempty"`
+	// Canary is the canary serving at the tip, with its checks; LastCanary the one before.
+	Canary     *CanaryStatus `json:"canary,omitempty"`
+	LastCanary *CanaryStatus `json:"lastCanary,omitempty"`
 	// Conditions summarise the model's reconcile state.
 	Conditions []Condition `json:"conditions,omitempty"`
 }

@@ -1,10 +1,12 @@
 package git
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"sort"
 )
 
 // Tracked is a Repo seen through one branch, the tracked branch: what the
@@ -12,6 +14,43 @@ import (
 type Tracked struct {
 	Repo   *Repo
 	Branch string
+	// Author signs the commits of CommitEdit.
+	Author Signature
+}
+
+// CommitEdit commits edit's change of file to the tracked branch and pushes
+// it without force, through UpdateBranch: when a person pushed meanwhile it
+// starts again from the new tip and calls edit again on the file there. An
+// error from edit stops it, wrapped. It returns the commit pushed, or the
+// tip when edit changes nothing.
+func (t Tracked) CommitEdit(ctx context.Context, file string, edit func(content []byte) ([]byte, error), message string, trailers map[string]string) (string, error) {
+	keys := make([]string, 0, len(trailers))
+	for k := range trailers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	tr := make([]Trailer, 0, len(keys))
+	for _, k := range keys {
+		tr = append(tr, Trailer{Key: k, Value: trailers[k]})
+	}
+	h, err := t.Repo.UpdateBranch(ctx, t.Branch, func(_ string, files fs.FS) (Change, error) {
+		old, err := fs.ReadFile(files, file)
+		if err != nil {
+			return Change{}, err
+		}
+		edited, err := edit(old)
+		if err != nil {
+			return Change{}, err
+		}
+		if bytes.Equal(edited, old) {
+			return Change{}, ErrNoChange
+		}
+		return Change{Files: map[string][]byte{file: edited}, Message: message, Trailers: tr, Author: t.Author}, nil
+	})
+	if errors.Is(err, ErrNoChange) {
+		return t.Repo.Head(ctx, t.Branch)
+	}
+	return h, err
 }
 
 // Sync fetches the remote (a no-op for a local repository) and returns the

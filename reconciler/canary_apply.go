@@ -1,0 +1,278 @@
+package reconciler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/medimind/modelops/policies"
+)
+
+// warnOnce logs err under msg for model when it differs from the last error logged there,
+// so a source that stays broken is reported once, not every cycle. It reports whether err
+// is non-nil.
+func (r *Reconciler) warnOnce(ctx context.Context, msg, model string, err error) bool {
+	key := msg + "\x00" + model
+	if err == nil {
+		delete(r.metricsErr, key)
+		return false
+	}
+	if r.metricsErr[key] != err.Error() {
+		r.log.WarnContext(ctx, msg, "model", model, "error", err)
+		r.metricsErr[key] = err.Error()
+	}
+	return true
+}
+
+// observeCanary brings the model's canary status in line with the tip and, once a check is
+// due, compares the canary with production over the open window.
+func (r *Reconciler) observeCanary(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus) {
+	trackCanary(snap.Now, p, ms)
+	cs := ms.Canary
+	if r.canary == nil || !canaryCheckDue(snap.Now, p, cs) {
+		return
+	}
+	obs, err := r.canary.CompareCanary(ctx, p, r.dataFS(snap), cs.WindowStart, snap.Now)
+	if r.warnOnce(ctx, "compare canary with production", p.Metadata.Name, err) || obs == nil {
+		return
+	}
+	// While the window waits for labels its figures are compared again every cycle; the
+	// stored observation changes only when they do, so waiting writes nothing.
+	if old := cs.Observation; old != nil && old.Canary == obs.Canary && old.Production == obs.Production {
+		return
+	}
+	obs.At = snap.Now
+	cs.Observation = obs
+}
+
+// observeTraffic reads the split the router serves.
+func (r *Reconciler) observeTraffic(ctx context.Context, snap *Snapshot, p *policies.Policy) {
+	if r.router == nil {
+		return
+	}
+	name := p.Metadata.Name
+	t, err := r.router.Get(ctx, name)
+	if errors.Is(err, ErrNotRouted) {
+		t, err = Traffic{}, nil
+	}
+	if r.warnOnce(ctx, "read traffic from the router", name, err) {
+		return
+	}
+	snap.Traffic[name] = &t
+}
+
+func (r *Reconciler) applyCanary(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus, a Action, files map[string][]byte) (string, error) {
+	plan := a.Canary
+	report, err := json.MarshalIndent(struct {
+		Model  string      `json:"model"`
+		Action ActionKind  `json:"action"`
+		Reason string      `json:"reason"`
+		Commit string      `json:"commit"`
+		Check  CanaryCheck `json:"check"`
+		Checks int         `json:"checks"`
+		Failed int         `json:"failed"`
+	}{a.Model, a.Kind, a.Reason, a.Commit, plan.Check, len(ms.Canary.Checks) + 1, ms.Canary.Failed() + boolInt(!plan.Check.Passed)}, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	path := CanaryReportPath(a.Model, plan.Version, snap.Now)
+
+	var detail string
+	switch a.Kind {
+	case ActionRecordCanaryCheck:
+		detail = "check recorded"
+	case ActionStepCanary, ActionRollback:
+		commit, err := r.commitCanaryEdit(ctx, p, a, path)
+		if errors.Is(err, policies.ErrConflict) {
+			// A person changed the canary since it was judged: their edit wins, and the
+			// next cycle plans on it.
+			return "not committed: " + err.Error(), nil
+		}
+		if err != nil {
+			return "", err
+		}
+		detail = fmt.Sprintf("weight %d%% → %d%% committed as %s", plan.From, plan.To, short(commit))
+		if a.Kind == ActionRollback {
+			ms.Canary.Outcome = CanaryRolledBack
+			detail = fmt.Sprintf("canary %s removed in %s", plan.Version, short(commit))
+			r.commentOnIntroduction(ctx, snap, p, a, commit, path)
+		}
+	case ActionProposeFullPromotion:
+		where, err := r.proposeFullPromotion(ctx, snap, p, a)
+		if err != nil {
+			return "", err
+		}
+		detail = "full promotion proposal " + where
+	}
+	recordCanaryCheck(ms, plan)
+	files[path] = report
+	return detail + "; evidence " + path, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// commitCanaryEdit commits a step or a rollback to the tracked branch as a compare-and-swap:
+// the file must still hold the canary version and weight that were judged.
+func (r *Reconciler) commitCanaryEdit(ctx context.Context, p *policies.Policy, a Action, evidence string) (string, error) {
+	if r.committer == nil {
+		return "", errors.New("no committer for the tracked branch is configured")
+	}
+	plan := a.Canary
+	var edit policies.Edit = policies.SetCanaryWeight{From: plan.From, To: plan.To}
+	subject := fmt.Sprintf("modelops: step canary %s of %s %d%% → %d%%", plan.Version, a.Model, plan.From, plan.To)
+	if a.Kind == ActionRollback {
+		edit = policies.RemoveCanary{Version: plan.Version}
+		subject = fmt.Sprintf("modelops: roll back canary %s of %s", plan.Version, a.Model)
+	}
+	firstStep := p.Spec.CanaryAnalysis.Steps[0]
+	change := func(content []byte) ([]byte, error) {
+		c, err := policies.CanaryAsWritten(content, a.Model)
+		if err != nil {
+			return nil, err
+		}
+		if c == nil {
+			return nil, fmt.Errorf("spec.canary is gone: %w", policies.ErrConflict)
+		}
+		w := firstStep
+		if c.Weight != nil {
+			w = *c.Weight
+		}
+		if c.Version != plan.Version || w != plan.From {
+			return nil, fmt.Errorf("spec.canary is %s at %d%%, judged %s at %d%%: %w", c.Version, w, plan.Version, plan.From, policies.ErrConflict)
+		}
+		return policies.Apply(content, a.Model, edit)
+	}
+	var msg strings.Builder
+	fmt.Fprintf(&msg, "%s\n\n%s.\n", subject, a.Reason)
+	for _, f := range plan.Check.Findings {
+		fmt.Fprintf(&msg, "\n- %s", f)
+	}
+	fmt.Fprintf(&msg, "\n\nWindow %s to %s: canary %d labelled predictions, production %d.\n",
+		plan.Check.Since.UTC().Format("2006-01-02T15:04Z"), plan.Check.Until.UTC().Format("2006-01-02T15:04Z"),
+		plan.Check.Canary.Samples, plan.Check.Production.Samples)
+	trailers := map[string]string{
+		"Modelops-Action":   string(a.Kind),
+		"Modelops-Model":    a.Model,
+		"Modelops-Reason":   oneLine(a.Reason),
+		"Modelops-Evidence": evidence,
+	}
+	commit, err := r.committer.CommitEdit(ctx, p.File, change, msg.String(), trailers)
+	if err != nil && !errors.Is(err, policies.ErrConflict) {
+		return "", &ActionError{Reason: GitOperationFailed, Err: fmt.Errorf("commit %s of %s: %w", a.Kind, a.Model, err)}
+	}
+	return commit, err
+}
+
+// commentOnIntroduction comments on the proposal whose merge introduced the rolled-back
+// canary. The rollback is committed already, so a failure here is logged, not retried.
+func (r *Reconciler) commentOnIntroduction(ctx context.Context, snap *Snapshot, p *policies.Policy, a Action, rollback, evidence string) {
+	if r.commenter == nil {
+		return
+	}
+	version := a.Canary.Version
+	intro, err := r.repo.Introduced(ctx, snap.Commit, p.File, func(content []byte) bool {
+		c, err := policies.CanaryAsWritten(content, a.Model)
+		return err == nil && c != nil && c.Version == version
+	})
+	if err == nil {
+		text := fmt.Sprintf("modelops rolled back canary `%s` of `%s` in %s.\n\n%s\n\nEvidence: `%s` on the status branch.",
+			version, a.Model, short(rollback), a.Reason, evidence)
+		err = r.commenter.CommentOnMerge(ctx, intro, text)
+	}
+	if err != nil && !errors.Is(err, ErrNoProposal) {
+		r.log.WarnContext(ctx, "comment on the proposal that introduced the canary", "model", a.Model, "error", err)
+	}
+}
+
+func (r *Reconciler) proposeFullPromotion(ctx context.Context, snap *Snapshot, p *policies.Policy, a Action) (string, error) {
+	plan, c := a.Proposal, a.Canary
+	req := ProposalRequest{
+		Model:  a.Model,
+		Kind:   ProposalPromote,
+		Key:    plan.Key,
+		Digest: plan.Digest,
+		Title:  fmt.Sprintf("Promote %s: version %s to production", a.Model, c.Version),
+		Body:   FullPromotionBody(a, p),
+		Base:   snap.Commit,
+		File:   p.File,
+		Edits:  []policies.Edit{policies.PromoteCanary{Version: c.Version}},
+		Trailers: map[string]string{
+			"Modelops-Action":   string(ActionProposeFullPromotion),
+			"Modelops-Model":    a.Model,
+			"Modelops-Reason":   oneLine(a.Reason),
+			"Modelops-Evidence": CanaryReportPath(a.Model, c.Version, snap.Now),
+		},
+	}
+	prop, err := r.proposals.Ensure(ctx, req)
+	if err != nil {
+		return "", &ActionError{Reason: ProposalFailedReason, Err: fmt.Errorf("open full promotion proposal for %s: %w", a.Model, err)}
+	}
+	snap.setProposal(a.Model, ProposalPromote, &prop)
+	if prop.URL != "" {
+		return prop.URL, nil
+	}
+	return prop.Branch, nil
+}
+
+// FullPromotionBody renders the body of the proposal making a canary the production version.
+func FullPromotionBody(a Action, p *policies.Policy) string {
+	plan, c := a.Proposal, a.Canary
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n", ProposalMarker(a.Model, plan.Kind, plan.Key, plan.Digest))
+	fmt.Fprintf(&b, "## Promote `%s` version `%s` to production\n\n", a.Model, c.Version)
+	fmt.Fprintf(&b, "%s.\n\n", strings.ToUpper(a.Reason[:1])+a.Reason[1:])
+	fmt.Fprintf(&b, "Merging this change makes `%s` (uri `%s`) the production version in `%s` and removes `spec.canary` (%s).\n\n",
+		c.Version, c.URI, p.File, plan.Change)
+	b.WriteString("### Latest check\n\n")
+	b.WriteString(CanaryCheckTable(c.Check))
+	b.WriteString("\n### Evidence\n\n")
+	for _, e := range plan.Evidence {
+		fmt.Fprintf(&b, "- %s\n", e)
+	}
+	fmt.Fprintf(&b, "\nPlanned on commit `%s`. Close this proposal to keep the canary where it is.\n", short(a.Commit))
+	return b.String()
+}
+
+// CanaryCheckTable renders a check as a Markdown table of canary against production.
+func CanaryCheckTable(ch CanaryCheck) string {
+	var b strings.Builder
+	b.WriteString("| | canary | production |\n|---|---|---|\n")
+	fmt.Fprintf(&b, "| version | `%s` | `%s` |\n", ch.Canary.Version, ch.Production.Version)
+	fmt.Fprintf(&b, "| labelled predictions | %d | %d |\n", ch.Canary.Samples, ch.Production.Samples)
+	fmt.Fprintf(&b, "| AUC | %s | %s |\n", figure(ch.Canary.AUC), figure(ch.Production.AUC))
+	fmt.Fprintf(&b, "| precision | %.4f | %.4f |\n", ch.Canary.Precision, ch.Production.Precision)
+	fmt.Fprintf(&b, "| recall | %.4f | %.4f |\n", ch.Canary.Recall, ch.Production.Recall)
+	fmt.Fprintf(&b, "| latency p95 ms | %s | %s |\n", latencyText(ch.Canary.LatencyP95Ms), latencyText(ch.Production.LatencyP95Ms))
+	if d := ch.AUC; d != nil {
+		fmt.Fprintf(&b, "\nAUC difference %+.4f, %g%% confidence interval [%+.4f, %+.4f] (DeLong), p = %.3g.\n", d.Diff, d.Confidence*100, d.Lower, d.Upper, d.P)
+	}
+	b.WriteString("\n")
+	for _, f := range ch.Findings {
+		fmt.Fprintf(&b, "- %s\n", f)
+	}
+	return b.String()
+}
+
+func latencyText(v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f", *v)
+}
+
+func (r *Reconciler) applyTraffic(ctx context.Context, a Action) (string, error) {
+	if r.router == nil {
+		return "", errors.New("no traffic router is configured")
+	}
+	if err := r.router.Set(ctx, a.Model, *a.Traffic); err != nil {
+		return "", &ActionError{Reason: RouterFailedReason, Err: fmt.Errorf("set traffic of %s: %w", a.Model, err)}
+	}
+	return "router serves " + describeTraffic(*a.Traffic), nil
+}
