@@ -16,6 +16,7 @@ import (
 	_ "github.com/prometheus/client_golang/prometheus/promhttp"
 	_ "github.com/prometheus/client_golang/prometheus/testutil"
 	_ "github.com/prometheus/common/model"
+	_ "golang.org/x/time/rate"
 	_ "k8s.io/api/authorization/v1"
 	_ "k8s.io/api/batch/v1"
 	_ "k8s.io/client-go/dynamic"
@@ -26,5 +27,4 @@ import (
 	_ "k8s.io/client-go/tools/leaderelection"
 	_ "k8s.io/client-go/tools/leaderelection/resourcelock"
 	_ "k8s.io/client-go/util/retry"
-	_ "golang.org/x/time/rate"
 )
