@@ -22,7 +22,10 @@ import (
 	"github.com/medimind/modelops/reconciler"
 )
 
-var _ reconciler.Proposals = (*Forge)(nil)
+var (
+	_ reconciler.Proposals         = (*Forge)(nil)
+	_ reconciler.ProposalCommenter = (*Forge)(nil)
+)
 
 var (
 	// ErrNotFound is returned when no proposal matches.
@@ -268,6 +271,30 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 // record.
 func (f *Forge) Close(ctx context.Context, model string, kind reconciler.ProposalKind, reason string) error {
 	return f.close(ctx, model+"/"+string(kind), StateClosed, f.bot.Name, reason)
+}
+
+// CommentOnMerge adds text as a comment to the proposal whose merge is commit, once; it
+// returns reconciler.ErrNoProposal when no proposal was merged as commit.
+func (f *Forge) CommentOnMerge(ctx context.Context, commit, text string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	recs, err := f.Records(ctx)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if rec.Merge != commit {
+			continue
+		}
+		for _, c := range rec.Comments {
+			if c.Text == text {
+				return nil
+			}
+		}
+		rec.Comments = append(rec.Comments, Comment{At: f.now(), By: f.bot.Name, Text: text})
+		return f.writeRecord(ctx, rec, "modelops: comment on proposal "+rec.ID())
+	}
+	return fmt.Errorf("%w %s", reconciler.ErrNoProposal, commit)
 }
 
 // Decline is a person closing a proposal without merging it.

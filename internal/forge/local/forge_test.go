@@ -154,6 +154,29 @@ func TestMergeMakesAMergeCommitByTheReviewer(t *testing.T) {
 	if _, err := f.Merge(ctx, "sepsis-risk/retrain", ana); err == nil {
 		t.Fatal("merging a merged proposal again did not fail")
 	}
+
+	// A later change comments on the proposal its merge came from, once.
+	for range 2 {
+		if err := f.CommentOnMerge(ctx, merge, "rolled back in abc123"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec, err := f.Get(ctx, "sepsis-risk/retrain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range rec.Comments {
+		if c.Text == "rolled back in abc123" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("the comment is on the record %d times, want once: %+v", n, rec.Comments)
+	}
+	if err := f.CommentOnMerge(ctx, base, "x"); !errors.Is(err, reconciler.ErrNoProposal) {
+		t.Fatalf("comment on a commit no proposal made: %v, want ErrNoProposal", err)
+	}
 }
 
 func TestDeclinedProposalIsListedAsDeclinedAndCloseIsIdempotent(t *testing.T) {
