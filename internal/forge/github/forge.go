@@ -1,0 +1,489 @@
+package github
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	gh "github.com/google/go-github/v62/github"
+
+	"github.com/medimind/modelops/internal/git"
+	"github.com/medimind/modelops/policies"
+	"github.com/medimind/modelops/reconciler"
+)
+
+var (
+	_ reconciler.Proposals         = (*Forge)(nil)
+	_ reconciler.ProposalCommenter = (*Forge)(nil)
+)
+
+var (
+	// ErrPRLimit is returned by Ensure when opening a pull request would exceed the
+	// repository's prConcurrentLimit or prHourlyLimit. Nothing was written; the reconciler
+	// waits and tries again later, as it does for ErrRateLimited.
+	ErrPRLimit = errors.New("pull request limit reached")
+	// ErrNothingToPropose is returned by Ensure when the base commit already holds the
+	// change.
+	ErrNothingToPropose = errors.New("the tracked branch already holds the change")
+)
+
+// Options configures a Forge.
+type Options struct {
+	// Owner and Repo name the GitHub repository; Tracked is its branch the proposals merge
+	// into.
+	Owner, Repo, Tracked string
+	// StatusBranch keeps the full text of a body too long for GitHub (default
+	// modelops/status).
+	StatusBranch string
+	// HTMLURL is the repository's web address, for links (default
+	// https://github.com/<owner>/<repo>).
+	HTMLURL string
+	// Bot signs the proposal commits.
+	Bot git.Signature
+	// Now is the clock of the hourly limit (default time.Now).
+	Now func() time.Time
+	// ClosedPages bounds the pages of 100 recently updated closed pull requests List reads
+	// to find declined proposals (default 3).
+	ClosedPages int
+}
+
+// Forge keeps proposals as pull requests of a GitHub repository, with their branches in
+// repo, the same repository over git.
+type Forge struct {
+	client *gh.Client
+	repo   *git.Repo
+	opts   Options
+
+	mu sync.Mutex // serialises writes of proposal branches and pull requests
+}
+
+// New returns the forge of the repository opts names. repo is the same repository opened
+// over git (its branches are pushed there).
+func New(client *gh.Client, repo *git.Repo, opts Options) *Forge {
+	if opts.StatusBranch == "" {
+		opts.StatusBranch = "modelops/status"
+	}
+	if opts.HTMLURL == "" {
+		opts.HTMLURL = "https://github.com/" + opts.Owner + "/" + opts.Repo
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ClosedPages <= 0 {
+		opts.ClosedPages = 3
+	}
+	return &Forge{client: client, repo: repo, opts: opts}
+}
+
+// BranchName is the branch of the proposal of (model, kind).
+func BranchName(model string, kind reconciler.ProposalKind) string {
+	return fmt.Sprintf("modelops/%s/%s", model, kind)
+}
+
+// pull is a pull request that carries a proposal marker.
+type pull struct {
+	pr *gh.PullRequest
+	m  marker
+}
+
+func (p pull) proposal(state reconciler.ProposalState) reconciler.Proposal {
+	return reconciler.Proposal{
+		Model: p.m.Model, Kind: p.m.Kind, State: state, Key: p.m.Key, Digest: p.m.Digest,
+		Title: p.pr.GetTitle(), Branch: p.pr.GetHead().GetRef(), URL: p.pr.GetHTMLURL(),
+	}
+}
+
+// listPulls returns the proposal pull requests in state (open or closed) into the tracked
+// branch, reading at most pages pages. The requests are conditional (Transport), so an
+// unchanged list costs no rate limit.
+func (f *Forge) listPulls(ctx context.Context, state string, pages int) ([]pull, error) {
+	opts := &gh.PullRequestListOptions{State: state, Base: f.opts.Tracked, ListOptions: gh.ListOptions{PerPage: 100}}
+	if state == "closed" {
+		opts.Sort, opts.Direction = "updated", "desc"
+	}
+	var out []pull
+	for page := 0; page < pages; page++ {
+		prs, resp, err := f.client.PullRequests.List(ctx, f.opts.Owner, f.opts.Repo, opts)
+		if err != nil {
+			return nil, fmt.Errorf("list %s pull requests of %s/%s: %w", state, f.opts.Owner, f.opts.Repo, err)
+		}
+		for _, pr := range prs {
+			if pr.GetState() != state || pr.GetBase().GetRef() != f.opts.Tracked ||
+				!strings.HasPrefix(pr.GetHead().GetRef(), git.ForcePrefix) ||
+				pr.GetHead().GetRepo().GetFullName() != "" && !strings.EqualFold(pr.GetHead().GetRepo().GetFullName(), f.opts.Owner+"/"+f.opts.Repo) {
+				continue // a person's pull request, or one from a fork
+			}
+			m, ok := parseMarker(pr.GetBody())
+			if !ok || pr.GetHead().GetRef() != BranchName(m.Model, m.Kind) {
+				continue
+			}
+			out = append(out, pull{pr: pr, m: m})
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	return out, nil
+}
+
+func (f *Forge) openPulls(ctx context.Context) ([]pull, error) {
+	return f.listPulls(ctx, "open", 1<<20)
+}
+
+func find(pulls []pull, model string, kind reconciler.ProposalKind) *pull {
+	for i := range pulls {
+		if pulls[i].m.Model == model && pulls[i].m.Kind == kind {
+			return &pulls[i]
+		}
+	}
+	return nil
+}
+
+// List returns the open proposals, and for each (model, kind) without one the latest
+// closed pull request when a person closed it without merging (declined). Merged pull
+// requests and those modelops closed itself are not listed. Declined ones are looked for
+// among the Options.ClosedPages×100 most recently updated closed pull requests.
+func (f *Forge) List(ctx context.Context) ([]reconciler.Proposal, error) {
+	open, err := f.openPulls(ctx)
+	if err != nil {
+		return nil, err
+	}
+	closed, err := f.listPulls(ctx, "closed", f.opts.ClosedPages)
+	if err != nil {
+		return nil, err
+	}
+	var out []reconciler.Proposal
+	seen := map[string]bool{}
+	for _, p := range open {
+		out = append(out, p.proposal(reconciler.ProposalOpen))
+		seen[p.m.Model+"/"+string(p.m.Kind)] = true
+	}
+	// The latest closed pull request of each (model, kind) decides: a later merge or a
+	// close by modelops supersedes an earlier decline.
+	sort.SliceStable(closed, func(i, j int) bool {
+		return closed[i].pr.GetClosedAt().After(closed[j].pr.GetClosedAt().Time)
+	})
+	for _, p := range closed {
+		id := p.m.Model + "/" + string(p.m.Kind)
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if p.pr.MergedAt == nil && !p.m.Closed {
+			out = append(out, p.proposal(reconciler.ProposalDeclined))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Model != out[j].Model {
+			return out[i].Model < out[j].Model
+		}
+		return out[i].Kind < out[j].Kind
+	})
+	return out, nil
+}
+
+// Ensure builds the proposal branch from req.Base with req.Edits applied to req.File
+// (force-pushing it) and opens its pull request, or updates the open one in place (branch,
+// title, body) when its key, digest, base or title differ. An open pull request with the
+// same ones is left as it is: no write at all. Opening one more pull request beyond the
+// repository's limits gives ErrPRLimit; a base that already holds the change gives
+// ErrNothingToPropose.
+func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (reconciler.Proposal, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	branch := BranchName(req.Model, req.Kind)
+	want := marker{Model: req.Model, Kind: req.Kind, Key: req.Key, Digest: req.Digest, Base: req.Base}
+	open, err := f.openPulls(ctx)
+	if err != nil {
+		return reconciler.Proposal{}, err
+	}
+	cur := find(open, req.Model, req.Kind)
+	if cur != nil && cur.m == want && cur.pr.GetTitle() == req.Title {
+		return cur.proposal(reconciler.ProposalOpen), nil
+	}
+
+	files, err := f.repo.Tree(ctx, req.Base)
+	if err != nil {
+		return reconciler.Proposal{}, fmt.Errorf("read %s: %w", req.Base, err)
+	}
+	cfg, err := policies.LoadRepositoryConfig(files)
+	if err != nil {
+		return reconciler.Proposal{}, fmt.Errorf("read repository config at %s: %w", req.Base, err)
+	}
+	if cur == nil {
+		if err := f.checkLimits(ctx, cfg, open, branch); err != nil {
+			return reconciler.Proposal{}, err
+		}
+	}
+	if err := f.pushBranch(ctx, branch, req, files); err != nil {
+		return reconciler.Proposal{}, err
+	}
+	body, err := f.body(ctx, want, req)
+	if err != nil {
+		return reconciler.Proposal{}, err
+	}
+
+	if cur == nil {
+		pr, err := f.create(ctx, branch, req.Title, body, cfg)
+		if err == nil {
+			return pull{pr: pr, m: want}.proposal(reconciler.ProposalOpen), nil
+		}
+		if !alreadyExists(err) {
+			return reconciler.Proposal{}, err
+		}
+		// Another replica opened it meanwhile: update that one.
+		if open, err = f.openPulls(ctx); err != nil {
+			return reconciler.Proposal{}, err
+		}
+		if cur = find(open, req.Model, req.Kind); cur == nil {
+			return reconciler.Proposal{}, fmt.Errorf("open pull request for %s: GitHub says one exists, but none is listed", branch)
+		}
+	}
+	pr, _, err := f.client.PullRequests.Edit(ctx, f.opts.Owner, f.opts.Repo, cur.pr.GetNumber(),
+		&gh.PullRequest{Title: gh.String(req.Title), Body: gh.String(body)})
+	if err != nil {
+		return reconciler.Proposal{}, fmt.Errorf("update pull request #%d (%s): %w", cur.pr.GetNumber(), branch, err)
+	}
+	return pull{pr: pr, m: want}.proposal(reconciler.ProposalOpen), nil
+}
+
+// checkLimits returns ErrPRLimit when one more pull request would exceed cfg's limits.
+func (f *Forge) checkLimits(ctx context.Context, cfg *policies.RepositoryConfig, open []pull, branch string) error {
+	if limit := policies.LimitOf(cfg.Spec.PRConcurrentLimit); limit > 0 && len(open) >= limit {
+		return fmt.Errorf("open pull request for %s: %w: %d open, prConcurrentLimit is %d", branch, ErrPRLimit, len(open), limit)
+	}
+	limit := policies.LimitOf(cfg.Spec.PRHourlyLimit)
+	if limit == 0 {
+		return nil
+	}
+	closed, err := f.listPulls(ctx, "closed", 1)
+	if err != nil {
+		return err
+	}
+	since := f.opts.Now().Add(-time.Hour)
+	n := 0
+	for _, p := range append(closed, open...) {
+		if p.pr.GetCreatedAt().After(since) {
+			n++
+		}
+	}
+	if n >= limit {
+		return fmt.Errorf("open pull request for %s: %w: %d opened in the last hour, prHourlyLimit is %d", branch, ErrPRLimit, n, limit)
+	}
+	return nil
+}
+
+// pushBranch builds branch from req.Base with the edit, as the embedded forge does, and
+// force-pushes it.
+func (f *Forge) pushBranch(ctx context.Context, branch string, req reconciler.ProposalRequest, files fs.FS) error {
+	src, err := fs.ReadFile(files, req.File)
+	if err != nil {
+		return fmt.Errorf("read %s at %s: %w", req.File, req.Base, err)
+	}
+	edited, err := policies.Apply(src, req.Model, req.Edits...)
+	if err != nil {
+		return fmt.Errorf("edit %s: %w", req.File, err)
+	}
+	if bytes.Equal(edited, src) {
+		return fmt.Errorf("propose %s: %w", describeEdits(req.Edits), ErrNothingToPropose)
+	}
+	if err := f.repo.ResetBranch(ctx, branch, req.Base); err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(req.Trailers))
+	for k := range req.Trailers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	trailers := make([]git.Trailer, 0, len(keys))
+	for _, k := range keys {
+		trailers = append(trailers, git.Trailer{Key: k, Value: req.Trailers[k]})
+	}
+	if _, err := f.repo.Commit(ctx, branch, git.Change{
+		Files:    map[string][]byte{req.File: edited},
+		Message:  req.Title + "\n\n" + describeEdits(req.Edits),
+		Trailers: trailers,
+		Author:   f.opts.Bot,
+	}); err != nil {
+		return fmt.Errorf("commit proposal %s: %w", branch, err)
+	}
+	if err := f.repo.Push(ctx, branch, true); err != nil {
+		return fmt.Errorf("push proposal %s: %w", branch, err)
+	}
+	return nil
+}
+
+func describeEdits(edits []policies.Edit) string {
+	lines := make([]string, 0, len(edits))
+	for _, e := range edits {
+		lines = append(lines, "- "+e.Describe())
+	}
+	return strings.Join(lines, "\n")
+}
+
+// body renders the pull request's body. A body over GitHub's limit is cut, and its full
+// text is kept on the status branch, which the cut body links to.
+func (f *Forge) body(ctx context.Context, m marker, req reconciler.ProposalRequest) (string, error) {
+	path := fmt.Sprintf("proposals/%s/%s.md", req.Model, req.Kind)
+	link := f.opts.HTMLURL + "/blob/" + f.opts.StatusBranch + "/" + path
+	body := proposalBody(m, req.Body, link)
+	if body == m.String()+"\n"+req.Body {
+		return body, nil
+	}
+	_, err := f.repo.UpdateBranch(ctx, f.opts.StatusBranch, func(string, fs.FS) (git.Change, error) {
+		return git.Change{
+			Files:   map[string][]byte{path: []byte(req.Body)},
+			Message: fmt.Sprintf("modelops: full description of proposal %s/%s", req.Model, req.Kind),
+			Trailers: []git.Trailer{
+				{Key: git.TrailerAction, Value: "proposal-report"},
+				{Key: git.TrailerModel, Value: req.Model},
+			},
+			Author: f.opts.Bot,
+		}, nil
+	})
+	if err != nil && !errors.Is(err, git.ErrNoChange) {
+		return "", fmt.Errorf("keep the full description of %s/%s: %w", req.Model, req.Kind, err)
+	}
+	return body, nil
+}
+
+// create opens the pull request, then labels it and asks for reviews as cfg says.
+func (f *Forge) create(ctx context.Context, branch, title, body string, cfg *policies.RepositoryConfig) (*gh.PullRequest, error) {
+	pr, _, err := f.client.PullRequests.Create(ctx, f.opts.Owner, f.opts.Repo, &gh.NewPullRequest{
+		Title: gh.String(title), Head: gh.String(branch), Base: gh.String(f.opts.Tracked), Body: gh.String(body),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open pull request for %s: %w", branch, err)
+	}
+	n := pr.GetNumber()
+	if labels := cfg.Spec.Labels; len(labels) > 0 {
+		if _, _, err := f.client.Issues.AddLabelsToIssue(ctx, f.opts.Owner, f.opts.Repo, n, labels); err != nil {
+			return pr, fmt.Errorf("label pull request #%d: %w", n, err)
+		}
+	}
+	if len(cfg.Spec.Reviewers) > 0 || len(cfg.Spec.TeamReviewers) > 0 {
+		if _, _, err := f.client.PullRequests.RequestReviewers(ctx, f.opts.Owner, f.opts.Repo, n, gh.ReviewersRequest{
+			Reviewers: cfg.Spec.Reviewers, TeamReviewers: cfg.Spec.TeamReviewers,
+		}); err != nil {
+			return pr, fmt.Errorf("request reviews of pull request #%d: %w", n, err)
+		}
+	}
+	return pr, nil
+}
+
+// alreadyExists reports whether GitHub refused to open a pull request because one is open
+// for the same branch.
+func alreadyExists(err error) bool {
+	var er *gh.ErrorResponse
+	if !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != http.StatusUnprocessableEntity {
+		return false
+	}
+	for _, e := range er.Errors {
+		if strings.Contains(e.Message, "already exists") {
+			return true
+		}
+	}
+	return strings.Contains(er.Message, "already exists")
+}
+
+// Close comments reason on the open pull request of (model, kind), then closes it, marking
+// it closed by modelops so that List does not take it for declined. Without an open one it
+// does nothing. A comment already made (a close interrupted after commenting) is not made
+// again.
+func (f *Forge) Close(ctx context.Context, model string, kind reconciler.ProposalKind, reason string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	open, err := f.openPulls(ctx)
+	if err != nil {
+		return err
+	}
+	cur := find(open, model, kind)
+	if cur == nil {
+		return nil
+	}
+	n := cur.pr.GetNumber()
+	if err := f.commentOnce(ctx, n, "Closed by modelops: "+reason); err != nil {
+		return err
+	}
+	m := cur.m
+	m.Closed = true
+	if _, _, err := f.client.PullRequests.Edit(ctx, f.opts.Owner, f.opts.Repo, n, &gh.PullRequest{
+		State: gh.String("closed"), Body: gh.String(withMarker(cur.pr.GetBody(), m)),
+	}); err != nil {
+		return fmt.Errorf("close pull request #%d: %w", n, err)
+	}
+	return nil
+}
+
+// CommentOnMerge comments text on the pull request whose merge made commit, unless it
+// already carries that comment. ErrNoProposal when no merged pull request made it (a
+// person committed directly, or GitHub does not know the commit).
+func (f *Forge) CommentOnMerge(ctx context.Context, commit, text string) error {
+	opts := &gh.ListOptions{PerPage: 100}
+	var target *gh.PullRequest
+	for target == nil {
+		prs, resp, err := f.client.PullRequests.ListPullRequestsWithCommit(ctx, f.opts.Owner, f.opts.Repo, commit, opts)
+		if status(err) == http.StatusNotFound || status(err) == http.StatusUnprocessableEntity {
+			return fmt.Errorf("find the pull request of %s: %w", commit, reconciler.ErrNoProposal)
+		}
+		if err != nil {
+			return fmt.Errorf("find the pull request of %s: %w", commit, err)
+		}
+		for _, pr := range prs {
+			if pr.MergedAt != nil && pr.GetMergeCommitSHA() == commit {
+				target = pr
+				break
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	if target == nil {
+		return fmt.Errorf("find the pull request of %s: %w", commit, reconciler.ErrNoProposal)
+	}
+	return f.commentOnce(ctx, target.GetNumber(), text)
+}
+
+// commentOnce adds text as a comment on pull request n unless one with that text exists.
+func (f *Forge) commentOnce(ctx context.Context, n int, text string) error {
+	text = truncate(text, MaxBody-1, "*(cut to fit GitHub's limit)*")
+	opts := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
+	for {
+		comments, resp, err := f.client.Issues.ListComments(ctx, f.opts.Owner, f.opts.Repo, n, opts)
+		if err != nil {
+			return fmt.Errorf("list comments of #%d: %w", n, err)
+		}
+		for _, c := range comments {
+			if c.GetBody() == text {
+				return nil
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	if _, _, err := f.client.Issues.CreateComment(ctx, f.opts.Owner, f.opts.Repo, n, &gh.IssueComment{Body: gh.String(text)}); err != nil {
+		return fmt.Errorf("comment on #%d: %w", n, err)
+	}
+	return nil
+}
+
+// status is the HTTP status of a GitHub error answer, or 0.
+func status(err error) int {
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		return er.Response.StatusCode
+	}
+	return 0
+}
