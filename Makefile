@@ -25,8 +25,12 @@ schemas: ## Regenerate schemas/*.json from the Go types in policies/.
 
 ##@ Test
 
+.PHONY: testenv
+testenv: ## Build etcd and kube-apiserver for the Kubernetes tests (once; cached, ~15 min cold).
+	GO=$(GO) scripts/testenv.sh
+
 .PHONY: test
-test: ## go vet, then every test with the race detector.
+test: testenv ## go vet, then every test with the race detector.
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 $(PKGS)
 
