@@ -151,8 +151,11 @@ func New(sinks []Sink, opts ...Option) (*Notifier, error) {
 
 // Notify queues e for every sink and returns at once. When a sink's queue is full its
 // oldest event is dropped (and counted) to make room: the newest news matters most. After
-// Close, events are dropped.
+// Close, events are dropped. An event without a time is stamped now.
 func (n *Notifier) Notify(e Event) {
+	if e.At.IsZero() {
+		e.At = time.Now().UTC()
+	}
 	for _, q := range n.queues {
 		if q.push(e) {
 			n.cfg.log.Warn("notification dropped: queue full or closed", "sink", q.sink.Name, "model", e.Model)

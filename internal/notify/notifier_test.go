@@ -481,3 +481,25 @@ func TestCloseGivesUpAtItsDeadline(t *testing.T) {
 		t.Errorf("stats %+v, want the in-flight one failed and 4 dropped", st)
 	}
 }
+
+func TestNotifyStampsEventsWithoutATime(t *testing.T) {
+	rc := &recorder{}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	n, err := New([]Sink{Webhook("ops", srv.URL)}, fast()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now()
+	e := sampleEvent()
+	e.At = time.Time{}
+	n.Notify(e)
+	closeNow(t, n)
+	var got Event
+	if err := json.Unmarshal(rc.bodies[0], &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.At.Before(before.Add(-time.Second)) || got.At.After(time.Now()) {
+		t.Errorf("at = %v, want the time of Notify", got.At)
+	}
+}
