@@ -8,7 +8,8 @@
 // version serves. The values land in the figures package metrics computes from a log
 // (metrics.Evaluation), so the promotion gate and the canary analysis read one shape
 // whatever the source: auc, precision, recall and coverage are fractions in 0..1,
-// latencyP95 is in milliseconds and samples counts labelled predictions.
+// latencyP95 is in milliseconds and samples counts labelled predictions (rounded to
+// an integer, as increase() may extrapolate to a fraction).
 //
 // Errors say which metric and query failed and why: Prometheus refused the query (the
 // wrapped *v1.Error carries Prometheus's error type), answered with warnings, with

@@ -29,9 +29,9 @@ var _ reconciler.Metrics = (*Source)(nil)
 
 // The metric names a policy's queries may define (policies.PrometheusQueryKeys).
 const (
-	MetricAUC        = "auc"
-	MetricPrecision  = "precision"
-	MetricRecall     = "recall"
+	MetricAUC        = policies.MetricAUC
+	MetricPrecision  = policies.MetricPrecision
+	MetricRecall     = policies.MetricRecall
 	MetricLatencyP95 = "latencyP95"
 	MetricSamples    = "samples"
 	MetricCoverage   = "coverage"
@@ -171,6 +171,7 @@ func (s *Source) Query(ctx context.Context, at time.Time, versions ...string) (*
 	if at.IsZero() {
 		at = s.cfg.now()
 	}
+	versions = slices.Compact(slices.Sorted(slices.Values(versions)))
 	r := &Readings{At: at, Metrics: slices.Clone(s.metrics), ByVersion: map[string]*metrics.Evaluation{}}
 	for _, v := range versions {
 		r.ByVersion[v] = &metrics.Evaluation{}
@@ -204,6 +205,7 @@ func set(e *metrics.Evaluation, m string, x float64) {
 	case MetricLatencyP95:
 		e.LatencyP95Ms = &x
 	case MetricSamples:
+		// increase() extrapolates, so a count may come back fractional.
 		e.Samples = int64(math.Round(x))
 	case MetricCoverage:
 		e.Coverage = &x
@@ -292,6 +294,9 @@ func finite(x float64) error {
 	return nil
 }
 
+// maxSamples is the largest count a float64 holds exactly.
+const maxSamples = 1 << 53
+
 // checkRange rejects values outside the metric's domain, naming the version.
 func checkRange(m string, values map[string]float64) error {
 	for _, v := range slices.Sorted(maps.Keys(values)) {
@@ -301,7 +306,11 @@ func checkRange(m string, values map[string]float64) error {
 			if x < 0 || x > 1 {
 				return fmt.Errorf("%s %q: %w: value %v; want a fraction in 0..1", VersionLabel, v, ErrInvalidResult, x)
 			}
-		case MetricLatencyP95, MetricSamples:
+		case MetricSamples:
+			if x < 0 || x > maxSamples {
+				return fmt.Errorf("%s %q: %w: value %v; want a count in 0..2^53", VersionLabel, v, ErrInvalidResult, x)
+			}
+		case MetricLatencyP95:
 			if x < 0 {
 				return fmt.Errorf("%s %q: %w: value %v; want a number >= 0", VersionLabel, v, ErrInvalidResult, x)
 			}

@@ -429,3 +429,28 @@ func TestProductionErrors(t *testing.T) {
 		t.Errorf("Production with a label-less vector = %v, want ErrInvalidResult naming model and query", err)
 	}
 }
+
+func TestSamplesAreRoundedAndBounded(t *testing.T) {
+	ctx := context.Background()
+	s := testSource(t, map[string]string{MetricSamples: "modelops_test_samples + 0.4"})
+	r, err := s.Query(ctx, time.Time{}, "12", "13", "12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.ByVersion["12"].Samples; got != 15234 || len(r.ByVersion) != 2 {
+		t.Errorf("samples of 12 = %d over %d versions, want 15234 (rounded) over 2", got, len(r.ByVersion))
+	}
+	for query, want := range map[string]string{
+		"-modelops_test_samples":        "want a count in 0..2^53",
+		"modelops_test_samples * 1e300": "want a count in 0..2^53",
+	} {
+		_, err := testSource(t, map[string]string{MetricSamples: query}).Query(ctx, time.Time{}, "12")
+		if !errors.Is(err, ErrInvalidResult) || !strings.Contains(err.Error(), want) {
+			t.Errorf("samples %s: %v, want ErrInvalidResult containing %q", query, err, want)
+		}
+	}
+	_, err = testSource(t, map[string]string{MetricLatencyP95: "-modelops_test_latency_p95_ms"}).Query(ctx, time.Time{}, "12")
+	if !errors.Is(err, ErrInvalidResult) || !strings.Contains(err.Error(), `model_version "12": invalid query result: value -118.5; want a number >= 0`) {
+		t.Errorf("negative latency: %v, want ErrInvalidResult naming the version and value", err)
+	}
+}
