@@ -36,6 +36,10 @@ func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
 // Format implements fmt.Formatter, so that no verb (%x, %q, %d) prints the value.
 func (Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redacted)) }
 
+// MarshalText implements encoding.TextMarshaler, so that JSON, YAML and slog's handlers
+// encoding a struct that holds a Secret write [redacted].
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
 // Environment variables AuthConfigFromEnv reads. Secrets come from these or from files,
 // never from flags, which show in process listings and shell history.
 const (
@@ -175,6 +179,9 @@ func (a *Auth) String() string {
 	}
 	return "GitHub token " + redacted
 }
+
+// GoString implements fmt.GoStringer (%#v) without the secrets.
+func (a *Auth) GoString() string { return a.String() }
 
 // LogValue implements slog.LogValuer without the secrets.
 func (a *Auth) LogValue() slog.Value { return slog.StringValue(a.String()) }
