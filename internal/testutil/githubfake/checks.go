@@ -1,0 +1,320 @@
+package githubfake
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// checkRun is a check run; annotations accumulate over updates as on
+// GitHub.
+type checkRun struct {
+	id                     int64
+	name, headSHA          string
+	status, conclusion     string
+	detailsURL, externalID string
+	startedAt, completedAt *time.Time
+	title, summary, text   *string
+	annotations            []Annotation
+	app                    string // login of the installation that created it
+}
+
+// Annotation is a check-run annotation as sent by the client.
+type Annotation struct {
+	Path            string  `json:"path"`
+	StartLine       int     `json:"start_line"`
+	EndLine         int     `json:"end_line"`
+	StartColumn     *int    `json:"start_column,omitempty"`
+	EndColumn       *int    `json:"end_column,omitempty"`
+	AnnotationLevel string  `json:"annotation_level"`
+	Message         string  `json:"message"`
+	Title           *string `json:"title,omitempty"`
+	RawDetails      *string `json:"raw_details,omitempty"`
+}
+
+// CheckRun is a check run as a test sees it.
+type CheckRun struct {
+	ID                   int64
+	Name, HeadSHA        string
+	Status, Conclusion   string
+	DetailsURL           string
+	ExternalID           string
+	Title, Summary, Text string
+	Annotations          []Annotation
+}
+
+// CheckRuns returns every check run, oldest first.
+func (s *Server) CheckRuns() []CheckRun {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []CheckRun
+	for _, c := range s.checkRuns {
+		out = append(out, CheckRun{
+			ID: c.id, Name: c.name, HeadSHA: c.headSHA, Status: c.status, Conclusion: c.conclusion,
+			DetailsURL: c.detailsURL, ExternalID: c.externalID,
+			Title: deref(c.title), Summary: deref(c.summary), Text: deref(c.text),
+			Annotations: append([]Annotation(nil), c.annotations...),
+		})
+	}
+	return out
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func strOrNil(p *string) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// appJSON is the GitHub App (an integration) behind installation tokens.
+func (s *Server) appJSON() map[string]any {
+	created := stamp(s.started)
+	return map[string]any{
+		"id": 1, "slug": "modelops", "node_id": nodeID("A", 1), "client_id": "Iv1.fake",
+		"owner": s.userJSON(s.cfg.owner), "name": "modelops", "description": "modelops reconciler",
+		"external_url": s.html("/apps/modelops"), "html_url": s.html("/apps/modelops"),
+		"created_at": created, "updated_at": created,
+		"permissions": map[string]any{"checks": "write", "contents": "write", "pull_requests": "write", "statuses": "write", "metadata": "read"},
+		"events":      []any{"check_run", "pull_request", "push"},
+	}
+}
+
+func (s *Server) checkRunJSON(c *checkRun) map[string]any {
+	u := s.api("/repos/%s/check-runs/%d", s.fullName(), c.id)
+	var conclusion any
+	if c.conclusion != "" {
+		conclusion = c.conclusion
+	}
+	prs := []any{}
+	for _, p := range s.pulls {
+		s.refresh(p)
+		if p.state == "open" && p.headSHA == c.headSHA {
+			prs = append(prs, map[string]any{
+				"id": p.id, "number": p.number, "url": s.api("/repos/%s/pulls/%d", s.fullName(), p.number),
+				"head": map[string]any{"ref": p.head, "sha": p.headSHA, "repo": map[string]any{"id": idOf("repo/" + s.fullName()), "url": s.repoAPI(), "name": s.cfg.repo}},
+				"base": map[string]any{"ref": p.base, "sha": p.baseSHA, "repo": map[string]any{"id": idOf("repo/" + s.fullName()), "url": s.repoAPI(), "name": s.cfg.repo}},
+			})
+		}
+	}
+	return map[string]any{
+		"id": c.id, "node_id": nodeID("CR", c.id), "head_sha": c.headSHA, "name": c.name,
+		"url": u, "html_url": s.html("/%s/runs/%d", s.fullName(), c.id),
+		"details_url": nullIfEmpty(c.detailsURL), "external_id": c.externalID,
+		"status": c.status, "conclusion": conclusion,
+		"started_at": stampOrNil(c.startedAt), "completed_at": stampOrNil(c.completedAt),
+		"output": map[string]any{
+			"title": strOrNil(c.title), "summary": strOrNil(c.summary), "text": strOrNil(c.text),
+			"annotations_count": len(c.annotations), "annotations_url": u + "/annotations",
+		},
+		"check_suite":   map[string]any{"id": idOf("suite/" + c.headSHA)},
+		"app":           s.appJSON(),
+		"pull_requests": prs,
+	}
+}
+
+// checkRunInput is the body of create and update; pointers tell "absent"
+// from "empty".
+type checkRunInput struct {
+	Name        *string    `json:"name"`
+	HeadSHA     string     `json:"head_sha"`
+	DetailsURL  *string    `json:"details_url"`
+	ExternalID  *string    `json:"external_id"`
+	Status      *string    `json:"status"`
+	Conclusion  *string    `json:"conclusion"`
+	StartedAt   *time.Time `json:"started_at"`
+	CompletedAt *time.Time `json:"completed_at"`
+	Output      *struct {
+		Title       *string      `json:"title"`
+		Summary     *string      `json:"summary"`
+		Text        *string      `json:"text"`
+		Annotations []Annotation `json:"annotations"`
+	} `json:"output"`
+}
+
+// personalTokenRefused is GitHub's answer to a check-run write with a
+// personal access token: only GitHub Apps may write check runs.
+func personalTokenRefused(rq *request) *response {
+	if rq.token.Kind != TokenPersonal {
+		return nil
+	}
+	return errorResponse(rq, http.StatusForbidden, "Resource not accessible by personal access token")
+}
+
+// maxAnnotations is how many annotations GitHub takes in one request.
+const maxAnnotations = 50
+
+func (s *Server) applyCheckRun(c *checkRun, in *checkRunInput) {
+	now := s.now()
+	if in.Name != nil {
+		c.name = *in.Name
+	}
+	if in.DetailsURL != nil {
+		c.detailsURL = *in.DetailsURL
+	}
+	if in.ExternalID != nil {
+		c.externalID = *in.ExternalID
+	}
+	if in.Status != nil {
+		c.status = *in.Status
+	}
+	if in.StartedAt != nil {
+		t := in.StartedAt.UTC()
+		c.startedAt = &t
+	}
+	if in.Conclusion != nil {
+		c.conclusion, c.status = *in.Conclusion, "completed"
+	}
+	if c.status == "completed" {
+		switch {
+		case in.CompletedAt != nil:
+			t := in.CompletedAt.UTC()
+			c.completedAt = &t
+		case c.completedAt == nil:
+			c.completedAt = &now
+		}
+	}
+	if o := in.Output; o != nil {
+		if o.Title != nil {
+			c.title = o.Title
+		}
+		if o.Summary != nil {
+			c.summary = o.Summary
+		}
+		if o.Text != nil {
+			c.text = o.Text
+		}
+		c.annotations = append(c.annotations, o.Annotations...)
+	}
+}
+
+func tooManyAnnotations(rq *request, in *checkRunInput) *response {
+	if in.Output == nil || len(in.Output.Annotations) <= maxAnnotations {
+		return nil
+	}
+	return validationFailed(rq, FieldError{Resource: "CheckRun", Field: "annotations", Code: "custom",
+		Message: "Only 50 annotations are allowed per request"})
+}
+
+func createCheckRun(s *Server, rq *request) *response {
+	if rs := personalTokenRefused(rq); rs != nil {
+		return rs
+	}
+	var in checkRunInput
+	if err := rq.decode(&in); err != nil {
+		return unprocessable(rq, "Problems parsing JSON")
+	}
+	if rs := tooManyAnnotations(rq, &in); rs != nil {
+		return rs
+	}
+	sha, err := s.commitOf(in.HeadSHA)
+	if err != nil || len(in.HeadSHA) != 40 {
+		return unprocessable(rq, "No commit found for SHA: "+in.HeadSHA)
+	}
+	now := s.now()
+	c := &checkRun{id: s.newIDLocked(), headSHA: sha, status: "queued", startedAt: &now, app: rq.token.Login}
+	s.applyCheckRun(c, &in)
+	s.checkRuns = append(s.checkRuns, c)
+	body := s.checkRunJSON(c)
+	return &response{status: http.StatusCreated, body: body}
+}
+
+func (s *Server) checkRunByID(raw string) *checkRun {
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil {
+		return nil
+	}
+	for _, c := range s.checkRuns {
+		if c.id == id {
+			return c
+		}
+	}
+	return nil
+}
+
+func getCheckRun(s *Server, rq *request) *response {
+	c := s.checkRunByID(rq.params["check_run_id"])
+	if c == nil {
+		return notFound(rq)
+	}
+	return &response{status: http.StatusOK, body: s.checkRunJSON(c)}
+}
+
+func updateCheckRun(s *Server, rq *request) *response {
+	if rs := personalTokenRefused(rq); rs != nil {
+		return rs
+	}
+	c := s.checkRunByID(rq.params["check_run_id"])
+	if c == nil {
+		return notFound(rq)
+	}
+	var in checkRunInput
+	if err := rq.decode(&in); err != nil {
+		return unprocessable(rq, "Problems parsing JSON")
+	}
+	if rs := tooManyAnnotations(rq, &in); rs != nil {
+		return rs
+	}
+	s.applyCheckRun(c, &in)
+	return &response{status: http.StatusOK, body: s.checkRunJSON(c)}
+}
+
+func listAnnotations(s *Server, rq *request) *response {
+	c := s.checkRunByID(rq.params["check_run_id"])
+	if c == nil {
+		return notFound(rq)
+	}
+	rs := &response{status: http.StatusOK}
+	out := []any{}
+	for _, a := range paginate(s, rq, rs, c.annotations) {
+		var m map[string]any
+		raw, _ := json.Marshal(a)
+		_ = json.Unmarshal(raw, &m)
+		for _, k := range []string{"start_column", "end_column", "title", "raw_details"} {
+			if _, ok := m[k]; !ok {
+				m[k] = nil
+			}
+		}
+		m["blob_href"] = s.html("/%s/blob/%s/%s", s.fullName(), c.headSHA, a.Path)
+		out = append(out, m)
+	}
+	rs.body = out
+	return rs
+}
+
+func listCheckRunsForRef(s *Server, rq *request) *response {
+	sha, err := s.commitOf(rq.params["ref"])
+	if err != nil {
+		return unprocessable(rq, "No commit found for SHA: "+rq.params["ref"])
+	}
+	name, status := rq.query.Get("check_name"), rq.query.Get("status")
+	latest := rq.query.Get("filter") != "all"
+	seen := map[string]bool{}
+	var sel []*checkRun
+	// Newest first, so "latest" keeps the most recent run of each name.
+	for i := len(s.checkRuns) - 1; i >= 0; i-- {
+		c := s.checkRuns[i]
+		if c.headSHA != sha || (name != "" && c.name != name) || (status != "" && c.status != status) {
+			continue
+		}
+		if latest && seen[c.name] {
+			continue
+		}
+		seen[c.name] = true
+		sel = append(sel, c)
+	}
+	rs := &response{status: http.StatusOK}
+	runs := []any{}
+	for _, c := range paginate(s, rq, rs, sel) {
+		runs = append(runs, s.checkRunJSON(c))
+	}
+	rs.body = map[string]any{"total_count": len(sel), "check_runs": runs}
+	return rs
+}

@@ -1,0 +1,151 @@
+package githubfake
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-github/v62/github"
+)
+
+func annotations(n int, prefix string) []*github.CheckRunAnnotation {
+	var out []*github.CheckRunAnnotation
+	for i := range n {
+		out = append(out, &github.CheckRunAnnotation{
+			Path: github.String("models/sepsis-risk.yaml"), StartLine: github.Int(i + 1), EndLine: github.Int(i + 1),
+			AnnotationLevel: github.String("warning"), Message: github.String(fmt.Sprintf("%s %d drifted", prefix, i)),
+		})
+	}
+	return out
+}
+
+func TestCheckRunAnnotationsAccumulate(t *testing.T) {
+	s := seeded(t)
+	gh := s.Client(InstallationToken)
+	sha := gitOut(t, s, "rev-parse", "refs/heads/main")
+
+	run, resp, err := gh.Checks.CreateCheckRun(ctx, "medimind", "policies", github.CreateCheckRunOptions{
+		Name: "modelops/drift sepsis-risk", HeadSHA: sha, Status: github.String("in_progress"),
+		Output: &github.CheckRunOutput{Title: github.String("Drift"), Summary: github.String("3 of 10 columns"), Annotations: annotations(50, "a")},
+	})
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create check run: %v status %d", err, status(resp))
+	}
+	if run.GetStatus() != "in_progress" || run.GetOutput().GetAnnotationsCount() != 50 || run.GetApp().GetSlug() != "modelops" {
+		t.Fatalf("created: status %q annotations %d", run.GetStatus(), run.GetOutput().GetAnnotationsCount())
+	}
+	run, _, err = gh.Checks.UpdateCheckRun(ctx, "medimind", "policies", run.GetID(), github.UpdateCheckRunOptions{
+		Name: "modelops/drift sepsis-risk", Conclusion: github.String("failure"),
+		Output: &github.CheckRunOutput{Title: github.String("Drift"), Summary: github.String("6 of 10 columns"), Text: github.String("details"), Annotations: annotations(20, "b")},
+	})
+	if err != nil {
+		t.Fatalf("update check run: %v", err)
+	}
+	if run.GetStatus() != "completed" || run.GetConclusion() != "failure" || run.CompletedAt == nil ||
+		run.GetOutput().GetAnnotationsCount() != 70 || run.GetOutput().GetSummary() != "6 of 10 columns" {
+		t.Fatalf("updated: status %q conclusion %q annotations %d summary %q", run.GetStatus(), run.GetConclusion(), run.GetOutput().GetAnnotationsCount(), run.GetOutput().GetSummary())
+	}
+	var all []*github.CheckRunAnnotation
+	opts := &github.ListOptions{PerPage: 30}
+	for {
+		page, resp, err := gh.Checks.ListCheckRunAnnotations(ctx, "medimind", "policies", run.GetID(), opts)
+		if err != nil {
+			t.Fatalf("list annotations: %v", err)
+		}
+		all = append(all, page...)
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	if len(all) != 70 || all[0].GetMessage() != "a 0 drifted" || all[69].GetMessage() != "b 19 drifted" {
+		t.Fatalf("annotations: %d, first %q last %q", len(all), all[0].GetMessage(), all[len(all)-1].GetMessage())
+	}
+
+	// A second run of the same name: "latest" shows only it, "all" both.
+	if _, _, err := gh.Checks.CreateCheckRun(ctx, "medimind", "policies", github.CreateCheckRunOptions{Name: "modelops/drift sepsis-risk", HeadSHA: sha, Conclusion: github.String("success")}); err != nil {
+		t.Fatal(err)
+	}
+	list, _, err := gh.Checks.ListCheckRunsForRef(ctx, "medimind", "policies", "main", nil)
+	if err != nil || list.GetTotal() != 1 || list.CheckRuns[0].GetConclusion() != "success" {
+		t.Fatalf("list latest: %v total %d", err, list.GetTotal())
+	}
+	list, _, err = gh.Checks.ListCheckRunsForRef(ctx, "medimind", "policies", sha, &github.ListCheckRunsOptions{Filter: github.String("all")})
+	if err != nil || list.GetTotal() != 2 {
+		t.Fatalf("list all: %v total %d", err, list.GetTotal())
+	}
+	if got := s.CheckRuns(); len(got) != 2 || len(got[0].Annotations) != 70 || got[0].Text != "details" {
+		t.Errorf("CheckRuns() = %d runs", len(got))
+	}
+}
+
+func TestCheckRunLimits(t *testing.T) {
+	s := seeded(t, AllowInvalidRequests())
+	gh := s.Client(InstallationToken)
+	sha := gitOut(t, s, "rev-parse", "refs/heads/main")
+	tests := []struct {
+		name   string
+		output github.CheckRunOutput
+		field  string
+	}{
+		{"51 annotations in one request", github.CheckRunOutput{Title: github.String("t"), Summary: github.String("s"), Annotations: annotations(51, "x")}, "output.annotations"},
+		{"a summary over 65535 characters", github.CheckRunOutput{Title: github.String("t"), Summary: github.String(strings.Repeat("s", 65536))}, "output.summary"},
+		{"a text over 65535 characters", github.CheckRunOutput{Title: github.String("t"), Summary: github.String("s"), Text: github.String(strings.Repeat("s", 65536))}, "output.text"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, resp, err := gh.Checks.CreateCheckRun(ctx, "medimind", "policies", github.CreateCheckRunOptions{Name: "n", HeadSHA: sha, Output: &tc.output})
+			if status(resp) != http.StatusUnprocessableEntity {
+				t.Fatalf("status %d (%v), want 422", status(resp), err)
+			}
+			er := errorResponseOf(t, err)
+			if len(er.Errors) == 0 || er.Errors[0].Field != tc.field || er.Errors[0].Resource != "CheckRun" {
+				t.Errorf("errors %+v, want field %s", er.Errors, tc.field)
+			}
+		})
+	}
+	// Exactly at the limits is accepted.
+	if _, _, err := gh.Checks.CreateCheckRun(ctx, "medimind", "policies", github.CreateCheckRunOptions{Name: "n", HeadSHA: sha,
+		Output: &github.CheckRunOutput{Title: github.String("t"), Summary: github.String(strings.Repeat("s", 65535)), Annotations: annotations(50, "x")}}); err != nil {
+		t.Fatalf("at the limits: %v", err)
+	}
+	if _, resp, _ := gh.Checks.CreateCheckRun(ctx, "medimind", "policies", github.CreateCheckRunOptions{Name: "n", HeadSHA: strings.Repeat("ab", 20)}); status(resp) != http.StatusUnprocessableEntity {
+		t.Errorf("unknown head_sha: status %d, want 422", status(resp))
+	}
+}
+
+func TestPersonalTokenFallsBackToStatuses(t *testing.T) {
+	s := seeded(t)
+	gh := s.Client(PersonalToken)
+	sha := gitOut(t, s, "rev-parse", "refs/heads/main")
+	_, resp, err := gh.Checks.CreateCheckRun(ctx, "medimind", "policies", github.CreateCheckRunOptions{Name: "n", HeadSHA: sha})
+	if status(resp) != http.StatusForbidden {
+		t.Fatalf("check run with a personal token: status %d (%v), want 403", status(resp), err)
+	}
+	if er := errorResponseOf(t, err); er.Message != "Resource not accessible by personal access token" {
+		t.Errorf("message %q", er.Message)
+	}
+
+	for _, st := range []struct{ state, context string }{{"pending", "modelops/drift"}, {"failure", "modelops/drift"}, {"success", "modelops/canary"}} {
+		got, resp, err := gh.Repositories.CreateStatus(ctx, "medimind", "policies", sha, &github.RepoStatus{
+			State: github.String(st.state), Context: github.String(st.context), Description: github.String("drift 6/10"), TargetURL: github.String("https://example.invalid/report")})
+		if err != nil || resp.StatusCode != http.StatusCreated || got.GetCreator().GetLogin() != "medimind-dev" {
+			t.Fatalf("create status: %v status %d", err, status(resp))
+		}
+	}
+	list, _, err := gh.Repositories.ListStatuses(ctx, "medimind", "policies", "main", nil)
+	if err != nil || len(list) != 3 || list[0].GetState() != "success" {
+		t.Fatalf("list statuses: %v len %d", err, len(list))
+	}
+	combined, _, err := gh.Repositories.GetCombinedStatus(ctx, "medimind", "policies", sha, nil)
+	if err != nil || combined.GetState() != "failure" || combined.GetTotalCount() != 2 {
+		t.Fatalf("combined: %v state %q total %d", err, combined.GetState(), combined.GetTotalCount())
+	}
+	if _, resp, _ := gh.Repositories.CreateStatus(ctx, "medimind", "policies", sha, &github.RepoStatus{State: github.String("success"), Description: github.String(strings.Repeat("d", 141))}); status(resp) != http.StatusUnprocessableEntity {
+		t.Errorf("long description: status %d, want 422", status(resp))
+	}
+	if got := s.Statuses(); len(got) != 3 {
+		t.Errorf("Statuses() = %d", len(got))
+	}
+}
