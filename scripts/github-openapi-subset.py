@@ -71,6 +71,17 @@ OPERATIONS = [
     ("/repos/{owner}/{repo}/contents/{path}", "get"),
 ]
 
+# The webhook events the fake delivers (keys of the description's
+# x-webhooks); their payload schemas are kept so deliveries are validated too.
+WEBHOOKS = [
+    "pull-request-opened",
+    "pull-request-edited",
+    "pull-request-closed",
+    "pull-request-reopened",
+    "pull-request-labeled",
+    "push",
+]
+
 # Keys that only document; dropping them does not change what validates.
 # An operation's externalDocs is kept: its URL is the documentation_url of
 # GitHub's error bodies for that operation.
@@ -164,9 +175,17 @@ def subset(doc):
         out[method] = item[method]
     paths = strip_docs(paths)
 
+    webhooks = {}
+    for name in WEBHOOKS:
+        hook = doc["x-webhooks"].get(name)
+        if hook is None:
+            sys.exit(f"{SOURCE}: webhook {name} not found")
+        webhooks[name] = strip_docs(hook)
+
     components = {}
     pending = set()
     refs_in(paths, pending)
+    refs_in(webhooks, pending)
     seen = set()
     while pending:
         ref = pending.pop()
@@ -192,6 +211,7 @@ def subset(doc):
         "info": info,
         "servers": doc["servers"],
         "paths": paths,
+        "x-webhooks": webhooks,
         "components": components,
     }
 

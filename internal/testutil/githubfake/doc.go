@@ -76,7 +76,10 @@
 // limit and Requests all of them. Deliver sends a webhook event signed like
 // GitHub's (X-Hub-Signature-256); WithWebhook makes the fake deliver
 // pull_request and push events by itself when the API changes a pull
-// request or moves a branch.
+// request or moves a branch. Webhook payloads are validated against the
+// description's x-webhooks schemas (pull_request opened, edited, closed,
+// reopened, labeled; push) and fail the test when they do not match.
+// PullRequestEvent and PushEvent build payloads for Deliver.
 //
 // PullRequests, Comments, CheckRuns and Statuses expose the state for
 // assertions. The package needs the git binary (2.38 or later, for

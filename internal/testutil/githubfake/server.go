@@ -312,7 +312,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.tb.Errorf("githubfake: unexpected request %s %s: %v", r.Method, r.URL.RequestURI(), err)
 		s.record(Call{Method: r.Method, Path: r.URL.Path, Status: http.StatusNotFound})
-		writeJSON(w, http.StatusNotFound, nil, mustJSON(errorBody("Not Found", "https://docs.github.com/rest", http.StatusNotFound)))
+		header := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
+		s.mu.Lock()
+		tok, _ := s.authenticate(r)
+		s.rateHeaders(header, tok, false)
+		s.mu.Unlock()
+		writeJSON(w, http.StatusNotFound, header, mustJSON(errorBody("Not Found", "https://docs.github.com/rest", http.StatusNotFound)))
 		return
 	}
 	op := route.Operation.OperationID
@@ -382,7 +387,8 @@ func (s *Server) answer(rq *request, route *routers.Route, rawParams map[string]
 	}
 	if f := s.takeFault(r.Method, r.URL.Path); f != nil {
 		s.mu.Unlock()
-		return f.response(rq), counted
+		// A 401 means GitHub did not know the caller: nothing to count.
+		return f.response(rq), counted && f.Status != http.StatusUnauthorized
 	}
 	s.mu.Unlock()
 

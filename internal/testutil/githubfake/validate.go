@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -27,6 +28,9 @@ type validator struct {
 	// endpoint (401, 403, 404, 422, 5xx) although most operations do not
 	// document them.
 	basicError, validationError *openapi3.Schema
+	// webhooks maps an x-webhooks key ("pull-request-closed", "push") to
+	// its payload schema.
+	webhooks map[string]*openapi3.Schema
 }
 
 var (
@@ -82,7 +86,65 @@ func newValidator(spec []byte) (*validator, error) {
 		}
 		*dst = ref.Value
 	}
+	if v.webhooks, err = webhookSchemas(doc); err != nil {
+		return nil, err
+	}
 	return v, nil
+}
+
+// webhookSchemas resolves the payload schema of each kept webhook. The
+// loader leaves the x-webhooks extension raw, but the schemas it refers to
+// are components and so are loaded and resolved.
+func webhookSchemas(doc *openapi3.T) (map[string]*openapi3.Schema, error) {
+	var hooks map[string]struct {
+		Post struct {
+			RequestBody struct {
+				Content map[string]struct {
+					Schema struct {
+						Ref string `json:"$ref"`
+					} `json:"schema"`
+				} `json:"content"`
+			} `json:"requestBody"`
+		} `json:"post"`
+	}
+	raw, err := json.Marshal(doc.Extensions["x-webhooks"])
+	if err != nil {
+		return nil, fmt.Errorf("read x-webhooks of github openapi subset: %w", err)
+	}
+	if err := json.Unmarshal(raw, &hooks); err != nil {
+		return nil, fmt.Errorf("read x-webhooks of github openapi subset: %w", err)
+	}
+	out := map[string]*openapi3.Schema{}
+	for name, h := range hooks {
+		ref := h.Post.RequestBody.Content["application/json"].Schema.Ref
+		s := doc.Components.Schemas[strings.TrimPrefix(ref, "#/components/schemas/")]
+		if s == nil || s.Value == nil {
+			return nil, fmt.Errorf("github openapi subset: webhook %s: schema %q missing", name, ref)
+		}
+		out[name] = s.Value
+	}
+	return out, nil
+}
+
+// validateWebhook checks a payload of event (with its action, if any)
+// against the description's schema for it.
+func (v *validator) validateWebhook(event string, payload []byte) error {
+	var value map[string]any
+	if err := json.Unmarshal(payload, &value); err != nil {
+		return fmt.Errorf("decode %s payload: %w", event, err)
+	}
+	key := strings.ReplaceAll(event, "_", "-")
+	if action, ok := value["action"].(string); ok {
+		key += "-" + strings.ReplaceAll(action, "_", "-")
+	}
+	schema := v.webhooks[key]
+	if schema == nil {
+		return fmt.Errorf("webhook %s is not in the subset (add it to the script's WEBHOOKS)", key)
+	}
+	if err := schema.VisitJSON(value, openapi3.MultiErrors()); err != nil {
+		return fmt.Errorf("%s payload does not match the description: %w", key, err)
+	}
+	return nil
 }
 
 // route finds the operation of r, whose URL path must already be stripped

@@ -12,6 +12,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -39,7 +40,9 @@ func (s *Server) WaitWebhooks() { s.wg.Wait() }
 // X-GitHub-Event, X-GitHub-Delivery (a UUID), X-Hub-Signature-256
 // ("sha256=" and the hex HMAC-SHA256 of the body keyed with secret) and
 // the legacy X-Hub-Signature (HMAC-SHA1), when secret is not empty. It
-// returns the receiver's status code.
+// returns the receiver's status code. The payload is validated against the
+// description's schema for the event and action (x-webhooks); a mismatch
+// fails the test.
 func (s *Server) Deliver(url, secret, event string, payload any) (int, error) {
 	_, status, err := s.deliver(url, secret, event, payload)
 	return status, err
@@ -49,6 +52,9 @@ func (s *Server) deliver(url, secret, event string, payload any) (id string, sta
 	body, err := json.Marshal(payload)
 	if err != nil {
 		return "", 0, fmt.Errorf("encode %s payload: %w", event, err)
+	}
+	if err := s.v.validateWebhook(event, body); err != nil {
+		s.tb.Errorf("githubfake: webhook delivery violates GitHub's description: %v", err)
 	}
 	id, err = deliveryID()
 	if err != nil {
@@ -132,16 +138,11 @@ func (s *Server) pushPayload(ref, before, after, pusher string) map[string]any {
 	var head any
 	commits := []any{}
 	if after != zeroSHA {
-		if msg, err := s.git1("log", "-1", "--format=%B", after); err == nil {
-			c := map[string]any{
-				"id": after, "tree_id": "", "distinct": true, "message": msg,
-				"url": s.html("/%s/commit/%s", s.fullName(), after),
-			}
-			if tree, err := s.git1("rev-parse", after+"^{tree}"); err == nil {
-				c["tree_id"] = tree
-			}
+		if c, err := s.pushCommit(after); err == nil {
 			head = c
 			commits = append(commits, c)
+		} else {
+			s.tb.Errorf("githubfake: build push event: %v", err)
 		}
 	}
 	return map[string]any{
@@ -152,6 +153,43 @@ func (s *Server) pushPayload(ref, before, after, pusher string) map[string]any {
 		"repository": s.repoJSON(), "pusher": map[string]any{"name": pusher, "email": nil},
 		"sender": s.userJSON(pusher),
 	}
+}
+
+// pushCommit describes the commit sha as a push event's head_commit, with
+// the files it changed against its first parent.
+func (s *Server) pushCommit(sha string) (map[string]any, error) {
+	out, err := s.git1("log", "-1", "--format=%T%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B", sha)
+	if err != nil {
+		return nil, err
+	}
+	f := strings.SplitN(out, "\x00", 8)
+	if len(f) != 8 {
+		return nil, fmt.Errorf("read commit %s: unexpected git log output %q", sha, out)
+	}
+	added, removed, modified := []any{}, []any{}, []any{}
+	if names, err := s.git1("diff-tree", "--no-commit-id", "--name-status", "-r", "--root", sha); err == nil {
+		for _, line := range strings.Split(names, "\n") {
+			st, name, ok := strings.Cut(line, "\t")
+			if !ok {
+				continue
+			}
+			switch st[:1] {
+			case "A":
+				added = append(added, name)
+			case "D":
+				removed = append(removed, name)
+			default:
+				modified = append(modified, name)
+			}
+		}
+	}
+	return map[string]any{
+		"id": sha, "tree_id": f[0], "distinct": true, "message": f[7], "timestamp": f[6],
+		"url":       s.html("/%s/commit/%s", s.fullName(), sha),
+		"author":    map[string]any{"name": f[1], "email": f[2], "date": f[3]},
+		"committer": map[string]any{"name": f[4], "email": f[5], "date": f[6]},
+		"added":     added, "removed": removed, "modified": modified,
+	}, nil
 }
 
 // pullEvent queues an automatic pull_request delivery. The caller holds
