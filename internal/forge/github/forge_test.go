@@ -37,9 +37,15 @@ type env struct {
 
 func setup(t *testing.T, token string, opts ...githubfake.Option) *env {
 	t.Helper()
+	return setupFixture(t, token, "testdata/repo", opts...)
+}
+
+// setupFixture is setup with the repository seeded from fixture.
+func setupFixture(t *testing.T, token, fixture string, opts ...githubfake.Option) *env {
+	t.Helper()
 	e := &env{clock: newFakeClock()}
 	e.fake = githubfake.New(t, append([]githubfake.Option{githubfake.WithClock(e.clock.Now)}, opts...)...)
-	e.fake.Seed(t, "main", "testdata/repo")
+	e.fake.Seed(t, "main", fixture)
 	var err error
 	if e.repo, err = git.Open(ctx, e.fake.GitURL(), git.Options{}); err != nil {
 		t.Fatal(err)
