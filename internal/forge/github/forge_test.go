@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	gh "github.com/google/go-github/v62/github"
@@ -391,5 +394,72 @@ func TestAnotherReplicaOpeningTheSamePullRequestIsUpdatedNotDuplicated(t *testin
 	}
 	if prs := e.pulls(); len(prs) != 1 || p.Digest != "d2" || !strings.Contains(prs[0].Body, "digest=d2") {
 		t.Errorf("pull requests %+v, proposal %+v", prs, p)
+	}
+}
+
+// tokenMinter answers GitHub's "create an installation access token" (which the fake does
+// not serve) with tokens it registers in the fake, valid for validity on the fake's clock,
+// and passes every other request on.
+type tokenMinter struct {
+	next     http.RoundTripper
+	fake     *githubfake.Server
+	clock    *fakeClock
+	validity time.Duration
+
+	mu     sync.Mutex // guards minted
+	minted []string
+}
+
+func (m *tokenMinter) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/app/installations/34/access_tokens") {
+		return m.next.RoundTrip(r)
+	}
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ey") {
+		return nil, fmt.Errorf("token request without the App's JWT")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tok := fmt.Sprintf("ghs_minted%04d", len(m.minted)+1)
+	m.minted = append(m.minted, tok)
+	m.fake.AddToken(githubfake.Token{Value: tok, Kind: githubfake.TokenInstallation, Login: "modelops[bot]", ExpiresAt: m.clock.Now().Add(m.validity)})
+	body := fmt.Sprintf(`{"token":%q,"expires_at":%q}`, tok, time.Now().Add(time.Hour).Format(time.RFC3339))
+	return &http.Response{StatusCode: http.StatusCreated, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+}
+
+func TestAnExpiredInstallationTokenIsRefreshedAndTheRequestRetriedOnce(t *testing.T) {
+	e := setup(t, githubfake.InstallationToken)
+	minter := &tokenMinter{next: e.fake.HTTPClient().Transport, fake: e.fake, clock: e.clock, validity: time.Hour}
+	auth, err := NewAuth(AuthConfig{AppID: 12, InstallationID: 34, PrivateKeyFile: privateKey(t)}, minter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, _, err := NewClient(auth, ClientOptions{BaseURL: e.fake.URL(), Base: minter, Transport: TransportOptions{Clock: e.clock}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := New(client, e.repo, Options{Owner: "medimind", Repo: "policies", Tracked: "main", Bot: bot, Now: e.clock.Now})
+	if _, err := f.Ensure(ctx, retrain("sepsis-risk", 6, e.base, "d1")); err != nil {
+		t.Fatal(err)
+	}
+	// GitHub's clock passes the token's expiry before ghinstallation's refresh: 401, a new
+	// token, the request again.
+	e.clock.Sleep(ctx, 61*time.Minute)
+	mark := len(e.fake.Requests())
+	if _, err := f.Ensure(ctx, retrain("sepsis-risk", 6, e.base, "d2")); err != nil {
+		t.Fatal(err)
+	}
+	if len(minter.minted) != 2 {
+		t.Errorf("%d tokens minted, want 2", len(minter.minted))
+	}
+	reqs := e.fake.Requests()[mark:]
+	unauthorized := 0
+	for _, c := range reqs {
+		if c.Status == http.StatusUnauthorized {
+			unauthorized++
+		}
+	}
+	if unauthorized != 1 || !strings.Contains(e.pulls()[0].Body, "digest=d2") {
+		t.Errorf("%d answers 401 (want 1); body %q", unauthorized, e.pulls()[0].Body)
 	}
 }
