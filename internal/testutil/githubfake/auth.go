@@ -48,7 +48,7 @@ type rateWindow struct {
 func (s *Server) authenticate(r *http.Request) (*Token, *response) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return nil, &response{status: http.StatusUnauthorized, body: errorBody("Requires authentication", "https://docs.github.com/rest", http.StatusUnauthorized)}
+		return s.anonymous, nil
 	}
 	scheme, value, _ := strings.Cut(h, " ")
 	tok := s.tokens[strings.TrimSpace(value)]
@@ -65,7 +65,11 @@ func (s *Server) window(tok *Token) *rateWindow {
 	w := s.rates[tok.Value]
 	now := s.cfg.now()
 	if w == nil || !now.Before(w.reset) {
-		w = &rateWindow{limit: s.cfg.rateLimit, reset: now.Add(time.Hour).Truncate(time.Second)}
+		limit := s.cfg.rateLimit
+		if tok == s.anonymous {
+			limit = anonymousRateLimit
+		}
+		w = &rateWindow{limit: limit, reset: now.Add(time.Hour).Truncate(time.Second)}
 		s.rates[tok.Value] = w
 	}
 	return w
@@ -76,10 +80,14 @@ func (s *Server) rateExhausted(tok *Token) bool {
 	return w.used >= w.limit
 }
 
+// anonymousRateLimit is GitHub's hourly limit without a token.
+const anonymousRateLimit = 60
+
 // rateHeaders counts the request when it counts and sets GitHub's
-// X-RateLimit-* headers; unauthenticated answers carry the anonymous limit.
+// X-RateLimit-* headers; a request with bad credentials gets the anonymous
+// limit without being counted.
 func (s *Server) rateHeaders(h http.Header, tok *Token, counted bool) {
-	limit, used, reset := 60, 0, s.cfg.now().Add(time.Hour)
+	limit, used, reset := anonymousRateLimit, 0, s.cfg.now().Add(time.Hour)
 	if tok != nil {
 		w := s.window(tok)
 		if counted && w.used < w.limit {

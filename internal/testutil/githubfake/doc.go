@@ -62,7 +62,9 @@
 //   - Link pagination with per_page (default 30, at most 100) and page.
 //   - Authorization "Bearer <t>" or "token <t>": InstallationToken and
 //     PersonalToken are registered, AddToken adds more, with an expiry
-//     after which the answer is 401 "Bad credentials". Check-run writes with
+//     after which the answer is 401 "Bad credentials". Without credentials
+//     the private repository answers 404, as on GitHub, and GET /rate_limit
+//     shows the anonymous limit of 60. Check-run writes with
 //     a personal token get 403 "Resource not accessible by personal access
 //     token", so a client's fallback to commit statuses is testable.
 //   - Check-run annotations accumulate across updates, as on GitHub.

@@ -136,10 +136,17 @@ func TestTokens(t *testing.T) {
 	if status(resp) != http.StatusUnauthorized || errorResponseOf(t, err).Message != "Bad credentials" {
 		t.Fatalf("expired token: status %d %v", status(resp), err)
 	}
-	for _, c := range []*github.Client{s.Client("ghp_unknown"), s.Client("")} {
-		if _, resp, _ := c.Repositories.Get(ctx, "medimind", "policies"); status(resp) != http.StatusUnauthorized {
-			t.Errorf("unknown or missing token: status %d, want 401", status(resp))
-		}
+	if _, resp, _ := s.Client("ghp_unknown").Repositories.Get(ctx, "medimind", "policies"); status(resp) != http.StatusUnauthorized {
+		t.Errorf("unknown token: status %d, want 401", status(resp))
+	}
+	// Without a token the private repository does not exist, as on GitHub;
+	// GET /rate_limit answers with the anonymous limit.
+	anon := s.Client("")
+	if _, resp, _ := anon.Repositories.Get(ctx, "medimind", "policies"); status(resp) != http.StatusNotFound || resp.Rate.Limit != 60 || resp.Rate.Remaining != 59 {
+		t.Errorf("no token: status %d limit %d remaining %d, want 404 60 59", status(resp), resp.Rate.Limit, resp.Rate.Remaining)
+	}
+	if rl, _, err := anon.RateLimit.Get(ctx); err != nil || rl.GetCore().Limit != 60 || rl.GetCore().Remaining != 59 {
+		t.Errorf("anonymous rate_limit: %v %+v", err, rl.GetCore())
 	}
 	// "token <t>" works as well as "Bearer <t>".
 	req, _ := http.NewRequest("GET", s.URL()+"repos/medimind/policies", nil)

@@ -345,20 +345,30 @@ func updatePull(s *Server, rq *request) *response {
 			p.state, p.closedAt, action = "open", nil, "reopened"
 		}
 	}
-	if in.Title != nil {
+	// changes is what an "edited" event reports: the previous values.
+	changes := map[string]any{}
+	if in.Title != nil && *in.Title != p.title {
+		changes["title"] = map[string]any{"from": p.title}
 		p.title = *in.Title
 	}
-	if in.Body != nil {
+	if in.Body != nil && *in.Body != p.body {
+		changes["body"] = map[string]any{"from": p.body}
 		p.body = *in.Body
 	}
-	if in.Base != nil {
+	if in.Base != nil && *in.Base != p.base {
+		changes["base"] = map[string]any{"ref": map[string]any{"from": p.base}, "sha": map[string]any{"from": p.baseSHA}}
 		p.base = *in.Base
 	}
 	if in.MaintainerCanModify != nil {
 		p.maintainerCanModify = *in.MaintainerCanModify
 	}
 	p.updated = s.now()
-	s.pullEvent(action, p, rq.token.Login, nil)
+	switch {
+	case action != "edited":
+		s.pullEvent(action, p, rq.token.Login, nil)
+	case len(changes) > 0:
+		s.pullEvent(action, p, rq.token.Login, map[string]any{"changes": changes})
+	}
 	return &response{status: http.StatusOK, body: s.pullJSON(p, true)}
 }
 

@@ -101,7 +101,8 @@ type Call struct {
 	Operation string
 	Status    int
 	// Counted reports whether the request counted against the primary rate
-	// limit (authenticated, not a 304, not GET /rate_limit).
+	// limit of its token (or of anonymous access): not a 304, not GET
+	// /rate_limit, not a 401.
 	Counted bool
 }
 
@@ -119,6 +120,7 @@ type Server struct {
 	mu         sync.Mutex // guards the fields below and serialises git writes
 	started    time.Time
 	tokens     map[string]*Token
+	anonymous  *Token // requests without Authorization
 	rates      map[string]*rateWindow
 	faults     []*Fault
 	pulls      []*pull
@@ -157,6 +159,7 @@ func New(tb testing.TB, opts ...Option) *Server {
 		rates:      map[string]*rateWindow{},
 		labels:     map[string]*label{},
 		nextID:     1000,
+		anonymous:  &Token{Login: "anonymous"},
 		defaultRef: "main",
 	}
 	if s.git == nil {
@@ -384,6 +387,12 @@ func (s *Server) answer(rq *request, route *routers.Route, rawParams map[string]
 	if counted && s.rateExhausted(tok) {
 		s.mu.Unlock()
 		return s.rateLimitExceeded(rq), true
+	}
+	if tok == s.anonymous && rq.op != "rate-limit/get" {
+		// The repository is private: without credentials GitHub answers
+		// 404, not 401, so as not to reveal that it exists.
+		s.mu.Unlock()
+		return notFound(rq), counted
 	}
 	if f := s.takeFault(r.Method, r.URL.Path); f != nil {
 		s.mu.Unlock()

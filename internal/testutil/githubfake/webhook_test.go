@@ -153,3 +153,45 @@ func TestDeliverValidatesPayload(t *testing.T) {
 		t.Errorf("push of the seed commit: added %v created %v", push.HeadCommit.Added, push.GetCreated())
 	}
 }
+
+func TestAutomaticPullRequestEventsMatchTheDescription(t *testing.T) {
+	rc := &receiver{secret: "hook"}
+	hook := httptest.NewServer(rc)
+	defer hook.Close()
+	s := seeded(t, WithWebhook(hook.URL, "hook"))
+	gh := s.Client(InstallationToken)
+	pushBranch(t, s, "feature", "f.txt", "f\n")
+	if _, _, err := gh.PullRequests.Create(ctx, "medimind", "policies", &github.NewPullRequest{Title: github.String("t"), Head: github.String("feature"), Base: github.String("main")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := gh.PullRequests.Edit(ctx, "medimind", "policies", 1, &github.PullRequest{Title: github.String("t2"), Body: github.String("b")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := gh.Issues.AddLabelsToIssue(ctx, "medimind", "policies", 1, []string{"modelops"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := gh.PullRequests.Edit(ctx, "medimind", "policies", 1, &github.PullRequest{State: github.String("closed")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := gh.PullRequests.Edit(ctx, "medimind", "policies", 1, &github.PullRequest{State: github.String("open")}); err != nil {
+		t.Fatal(err)
+	}
+	s.WaitWebhooks()
+	var got []string
+	for _, ev := range rc.events {
+		pe, ok := ev.(*github.PullRequestEvent)
+		if !ok {
+			t.Fatalf("event %T", ev)
+		}
+		got = append(got, pe.GetAction())
+		if pe.GetAction() == "edited" && pe.GetChanges().GetTitle().GetFrom() != "t" {
+			t.Errorf("edited event changes %+v, want title from %q", pe.GetChanges(), "t")
+		}
+		if pe.GetAction() == "labeled" && pe.GetLabel().GetName() != "modelops" {
+			t.Errorf("labeled event label %+v", pe.GetLabel())
+		}
+	}
+	if strings.Join(got, ",") != "opened,edited,labeled,closed,reopened" {
+		t.Errorf("actions %v", got)
+	}
+}
