@@ -107,7 +107,14 @@ func runAudit(ctx context.Context, opts *auditOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	tl, err := audit.Build(ctx, repo, aopts)
+	// A History keeps the pack files open for the walk: on a long history that is most of
+	// the difference between seconds and tens of seconds.
+	hist, err := repo.OpenHistory(ctx)
+	if err != nil {
+		return err
+	}
+	defer hist.Close()
+	tl, err := audit.Build(ctx, hist, aopts)
 	if errors.Is(err, audit.ErrUnknownModel) {
 		return invalidInput(err)
 	}

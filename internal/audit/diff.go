@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/medimind/modelops/policies"
 )
@@ -62,10 +62,7 @@ func text(v any) string {
 	return string(b)
 }
 
-var (
-	durationType = reflect.TypeFor[policies.Duration]()
-	simpleKey    = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-)
+var durationType = reflect.TypeFor[policies.Duration]()
 
 // Diff compares two decoded, defaulted policies field by field and returns every difference,
 // in the order of the Go types' fields (map keys sorted). It walks the types by reflection, so
@@ -73,16 +70,19 @@ var (
 // compared whole: a list of canary steps is one value.
 func Diff(from, to *policies.ModelPolicy) []Change {
 	var out []Change
-	diffValue("", reflect.ValueOf(from).Elem(), reflect.ValueOf(to).Elem(), &out)
+	diffValue(make([]string, 0, 8), reflect.ValueOf(from).Elem(), reflect.ValueOf(to).Elem(), &out)
 	return out
 }
 
-func diffValue(path string, a, b reflect.Value, out *[]Change) {
+// diffValue compares a and b, found at path. A path is kept as its segments (field names,
+// and map keys already rendered as ["key"] where they need quoting) and spelt out only for a
+// change: most fields are equal, and an audit compares thousands of versions.
+func diffValue(path []string, a, b reflect.Value, out *[]Change) {
 	t := a.Type()
 	switch {
 	case t == durationType:
 		if !a.Equal(b) {
-			*out = append(*out, Change{Path: path, Op: OpChanged, From: plain(a), To: plain(b)})
+			*out = append(*out, Change{Path: pathString(path), Op: OpChanged, From: plain(a), To: plain(b)})
 		}
 	case t.Kind() == reflect.Pointer:
 		switch {
@@ -90,30 +90,22 @@ func diffValue(path string, a, b reflect.Value, out *[]Change) {
 		case t.Elem().Kind() != reflect.Struct || t.Elem() == durationType:
 			// A pointer to a value (a threshold, a weight): nil is "null", not a block.
 			if a.IsNil() || b.IsNil() || !reflect.DeepEqual(a.Elem().Interface(), b.Elem().Interface()) {
-				*out = append(*out, Change{Path: path, Op: OpChanged, From: plain(a), To: plain(b)})
+				*out = append(*out, Change{Path: pathString(path), Op: OpChanged, From: plain(a), To: plain(b)})
 			}
 		case a.IsNil():
-			*out = append(*out, Change{Path: path, Op: OpAdded, To: plain(b)})
+			*out = append(*out, Change{Path: pathString(path), Op: OpAdded, To: plain(b)})
 		case b.IsNil():
-			*out = append(*out, Change{Path: path, Op: OpRemoved, From: plain(a)})
+			*out = append(*out, Change{Path: pathString(path), Op: OpRemoved, From: plain(a)})
 		default:
 			diffValue(path, a.Elem(), b.Elem(), out)
 		}
 	case t.Kind() == reflect.Struct:
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			name := fieldName(f)
-			if name == "-" {
-				continue
-			}
+		for _, f := range fieldsOf(t) {
 			child := path
-			if !f.Anonymous {
-				child = join(path, name)
+			if !f.anonymous {
+				child = append(path, f.name)
 			}
-			diffValue(child, a.Field(i), b.Field(i), out)
+			diffValue(child, a.Field(f.index), b.Field(f.index), out)
 		}
 	case t.Kind() == reflect.Map:
 		keys := map[string]reflect.Value{}
@@ -129,51 +121,95 @@ func diffValue(path string, a, b reflect.Value, out *[]Change) {
 		sort.Strings(names)
 		for _, n := range names {
 			k := keys[n]
-			child := mapPath(path, n)
+			child := append(path, mapKey(n))
 			av, bv := a.MapIndex(k), b.MapIndex(k)
 			switch {
 			case !av.IsValid():
-				*out = append(*out, Change{Path: child, Op: OpAdded, To: plain(bv)})
+				*out = append(*out, Change{Path: pathString(child), Op: OpAdded, To: plain(bv)})
 			case !bv.IsValid():
-				*out = append(*out, Change{Path: child, Op: OpRemoved, From: plain(av)})
+				*out = append(*out, Change{Path: pathString(child), Op: OpRemoved, From: plain(av)})
 			default:
 				diffValue(child, av, bv, out)
 			}
 		}
-	default:
-		// Scalars and slices: compared whole. A nil and an empty slice mean the same in a
-		// policy file.
-		if t.Kind() == reflect.Slice && a.Len() == 0 && b.Len() == 0 {
+	case t.Kind() == reflect.Slice:
+		// Compared whole. A nil and an empty slice mean the same in a policy file.
+		if a.Len() == 0 && b.Len() == 0 {
 			return
 		}
 		if !reflect.DeepEqual(a.Interface(), b.Interface()) {
-			*out = append(*out, Change{Path: path, Op: OpChanged, From: plain(a), To: plain(b)})
+			*out = append(*out, Change{Path: pathString(path), Op: OpChanged, From: plain(a), To: plain(b)})
+		}
+	case t.Kind() != reflect.Interface && t.Comparable():
+		if !a.Equal(b) {
+			*out = append(*out, Change{Path: pathString(path), Op: OpChanged, From: plain(a), To: plain(b)})
+		}
+	default:
+		if !reflect.DeepEqual(a.Interface(), b.Interface()) {
+			*out = append(*out, Change{Path: pathString(path), Op: OpChanged, From: plain(a), To: plain(b)})
 		}
 	}
 }
 
-// fieldName is the field's name in the policy file: its json tag, as the files use.
-func fieldName(f reflect.StructField) string {
-	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-	if name == "" {
-		return f.Name
-	}
-	return name
+// field is what Diff and plain need of a struct field, worked out once per type.
+type field struct {
+	index     int
+	name      string // as the policy file spells it: the json tag's name
+	anonymous bool
+	omitempty bool
 }
 
-func join(path, name string) string {
-	if path == "" {
-		return name
+var fieldCache sync.Map // reflect.Type -> []field
+
+// fieldsOf lists t's exported fields that have a name in policy files.
+func fieldsOf(t reflect.Type) []field {
+	if fs, ok := fieldCache.Load(t); ok {
+		return fs.([]field)
 	}
-	return path + "." + name
+	var fs []field
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("json")
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fs = append(fs, field{index: i, name: name, anonymous: f.Anonymous, omitempty: strings.Contains(","+opts+",", ",omitempty,")})
+	}
+	fieldCache.Store(t, fs)
+	return fs
 }
 
-// mapPath names a map entry: a.b for plain keys, a["x.y/z"] for keys that would be ambiguous.
-func mapPath(path, key string) string {
-	if simpleKey.MatchString(key) {
-		return join(path, key)
+// pathString spells a path: a.b.c, with quoted map keys as a["x.y/z"].
+func pathString(path []string) string {
+	var b strings.Builder
+	for i, seg := range path {
+		if i > 0 && seg[0] != '[' {
+			b.WriteByte('.')
+		}
+		b.WriteString(seg)
 	}
-	return path + "[" + strconv.Quote(key) + "]"
+	return b.String()
+}
+
+// mapKey renders a map key as a path segment: bare when plain, ["x.y/z"] when it would be
+// ambiguous.
+func mapKey(key string) string {
+	if key == "" {
+		return `[""]`
+	}
+	for _, r := range key {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return "[" + strconv.Quote(key) + "]"
+		}
+	}
+	return key
 }
 
 // plain turns a policy value into what encoding/json gives for it (maps, lists, numbers,
@@ -195,20 +231,12 @@ func plain(v reflect.Value) any {
 		return plain(v.Elem())
 	case reflect.Struct:
 		out := map[string]any{}
-		for i := range t.NumField() {
-			f := t.Field(i)
-			name := fieldName(f)
-			if !f.IsExported() || name == "-" {
+		for _, f := range fieldsOf(t) {
+			fv := v.Field(f.index)
+			if f.omitempty && (fv.IsZero() || (fv.Kind() == reflect.Slice || fv.Kind() == reflect.Map) && fv.Len() == 0) {
 				continue
 			}
-			if strings.Contains(f.Tag.Get("json"), ",omitempty") && v.Field(i).IsZero() {
-				continue
-			}
-			if fv := v.Field(i); (fv.Kind() == reflect.Slice || fv.Kind() == reflect.Map) && fv.Len() == 0 &&
-				strings.Contains(f.Tag.Get("json"), ",omitempty") {
-				continue
-			}
-			out[name] = plain(v.Field(i))
+			out[f.name] = plain(fv)
 		}
 		return out
 	case reflect.Map:

@@ -2,15 +2,20 @@ package audit
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
+	"context"
+	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"path"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/policies"
 )
 
@@ -19,40 +24,178 @@ type fileHasher interface {
 	FileHash(name string) (string, error)
 }
 
+// fileSet is the policy files at one mainline commit: path -> blob hash.
+type fileSet struct {
+	files map[string]string
+	// commit is where the set was read, for messages about its files.
+	commit string
+}
+
+// fileSets returns the policy files at mainline[start-1] (none when start is 0) followed
+// by those at each later mainline commit, calling found with every set as soon as it is
+// known. A commit that changes no policy file shares its parent's set, so identity tells an
+// untouched commit.
+func (b *builder) fileSets(ctx context.Context, mainline []git.CommitInfo, start int, found func(*fileSet)) ([]*fileSet, error) {
+	prev := &fileSet{files: map[string]string{}}
+	if start > 0 {
+		var err error
+		if prev, err = b.walkFiles(ctx, mainline[start-1].Hash, nil); err != nil {
+			return nil, err
+		}
+		found(prev)
+	}
+	sets := make([]*fileSet, 0, len(mainline)-start+1)
+	sets = append(sets, prev)
+	for i := start; i < len(mainline); i++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		from, to := "", mainline[i].Hash
+		if i > 0 {
+			from = mainline[i-1].Hash
+		}
+		changes, err := b.repo.ChangedFiles(ctx, from, to)
+		if err != nil {
+			return nil, fmt.Errorf("compare %s with its parent: %w", to, err)
+		}
+		cur, err := b.nextFiles(ctx, prev, to, changes)
+		if err != nil {
+			return nil, err
+		}
+		if cur != prev {
+			found(cur)
+		}
+		sets = append(sets, cur)
+		prev = cur
+	}
+	return sets, nil
+}
+
+// nextFiles applies one commit's changed files to prev. Whether a path is a policy file
+// depends only on the path and the .modelopsignore files, so a policy file edited or
+// deleted in place needs no walk; an added YAML file or a changed ignore file may change
+// which files are policies, and then the tree is walked as policies.Load walks it.
+func (b *builder) nextFiles(ctx context.Context, prev *fileSet, commit string, changes []git.FileChange) (*fileSet, error) {
+	var edits []git.FileChange
+	for _, ch := range changes {
+		name := path.Base(ch.Path)
+		if name == policies.IgnoreFile {
+			return b.walkFiles(ctx, commit, prev)
+		}
+		if ext := path.Ext(name); ext != ".yaml" && ext != ".yml" {
+			continue
+		}
+		if ch.From == "" {
+			return b.walkFiles(ctx, commit, prev)
+		}
+		if key, ok := prev.files[ch.Path]; ok && key != ch.To {
+			edits = append(edits, ch)
+		}
+	}
+	if len(edits) == 0 {
+		return prev, nil
+	}
+	files := maps.Clone(prev.files)
+	for _, ch := range edits {
+		if ch.To == "" {
+			delete(files, ch.Path)
+		} else {
+			files[ch.Path] = ch.To
+		}
+	}
+	return &fileSet{files: files, commit: commit}, nil
+}
+
+// walkFiles lists the policy files at commit; prev itself when they are the same.
+func (b *builder) walkFiles(ctx context.Context, commit string, prev *fileSet) (*fileSet, error) {
+	tree, err := b.repo.Tree(ctx, commit)
+	if err != nil {
+		return nil, fmt.Errorf("read tree of %s: %w", commit, err)
+	}
+	files, err := policyFiles(tree)
+	if err != nil {
+		return nil, fmt.Errorf("list policy files at %s: %w", commit, err)
+	}
+	if prev != nil && sameFiles(prev.files, files) {
+		return prev, nil
+	}
+	return &fileSet{files: files, commit: commit}, nil
+}
+
 // policyFiles maps every policy file of fsys (*.yaml and *.yml, skipping .git and the paths
-// that .modelopsignore files exclude, as policies.Load does) to a key of its content: the
-// blob hash when fsys knows it, or a SHA-256 of the bytes.
+// that .modelopsignore files exclude, as policies.Load does) to its blob hash.
 func policyFiles(fsys fs.FS) (map[string]string, error) {
-	hasher, _ := fsys.(fileHasher)
+	hasher, ok := fsys.(fileHasher)
+	if !ok {
+		return nil, errors.New("tree view gives no blob hashes")
+	}
 	var names []string
 	if err := policies.WalkFiles(fsys, func(name string) { names = append(names, name) }); err != nil {
 		return nil, err
 	}
 	files := make(map[string]string, len(names))
 	for _, name := range names {
-		key, err := contentKey(fsys, hasher, name)
+		h, err := hasher.FileHash(name)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("hash %s: %w", name, err)
 		}
-		files[name] = key
+		files[name] = h
 	}
 	return files, nil
 }
 
-func contentKey(fsys fs.FS, hasher fileHasher, name string) (string, error) {
-	if hasher != nil {
-		h, err := hasher.FileHash(name)
-		if err != nil {
-			return "", fmt.Errorf("hash %s: %w", name, err)
+// readPolicies reads which files are policies at each mainline commit from start on (see
+// fileSets) and parses every version of them once. Parsing YAML is most of an audit's work
+// and file versions are independent, so they are parsed on as many goroutines as there are
+// processors, while the history is still being read.
+func (b *builder) readPolicies(ctx context.Context, mainline []git.CommitInfo, start int) ([]*fileSet, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	type job struct{ key, path, commit string }
+	jobs := make(chan job, 1024)
+	var mu sync.Mutex // guards parses
+	parses := map[string]*parsedFile{}
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for j := range jobs {
+				if ctx.Err() != nil {
+					continue // drain
+				}
+				data, err := b.repo.ReadBlob(ctx, j.key)
+				if err != nil {
+					cancel(fmt.Errorf("read %s at %s: %w", j.path, j.commit, err))
+					continue
+				}
+				pf := parseFile(data)
+				mu.Lock()
+				parses[j.key] = pf
+				mu.Unlock()
+			}
+		})
+	}
+	queued := map[string]bool{}
+	sets, err := b.fileSets(ctx, mainline, start, func(s *fileSet) {
+		for p, key := range s.files {
+			if !queued[key] {
+				queued[key] = true
+				jobs <- job{key: key, path: p, commit: s.commit}
+			}
 		}
-		return h, nil
+	})
+	close(jobs)
+	wg.Wait()
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return nil, cause // a blob that could not be read; the walk stopped because of it
 	}
-	b, err := fs.ReadFile(fsys, name)
 	if err != nil {
-		return "", fmt.Errorf("read %s: %w", name, err)
+		return nil, err
 	}
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:]), nil
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b.parses = parses
+	return sets, nil
 }
 
 // parsedDoc is one ModelPolicy document of a file version: valid (policy set) or not (err
