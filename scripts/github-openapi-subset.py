@@ -79,6 +79,7 @@ WEBHOOKS = [
     "pull-request-closed",
     "pull-request-reopened",
     "pull-request-labeled",
+    "pull-request-synchronize",
     "push",
 ]
 

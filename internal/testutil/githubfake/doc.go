@@ -12,6 +12,14 @@
 // Enterprise Server's "/api/v3/" prefix. Client returns a go-github client
 // for the fake.
 //
+// A forge test reads:
+//
+//	fake := githubfake.New(t)
+//	fake.Seed(t, "main", "testdata/policies")
+//	gh := fake.Client(githubfake.InstallationToken) // or github.NewClient(fake.HTTPClient()) with BaseURL fake.URL()
+//	// … run the forge against gh and fake.GitURL(), then assert on
+//	// fake.PullRequests(), fake.CheckRuns(), fake.Calls() and the git history.
+//
 // The fake serves these operations (GitHub's operationIds):
 //
 //	rate-limit/get, repos/get, repos/get-content

@@ -80,8 +80,10 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 // WithWebhook makes the fake deliver, like a repository webhook,
 // pull_request events (opened, edited, closed, reopened, labeled) when pull
 // requests change through the API, and push events when the API moves a
-// branch (a merge, a ref update). Deliveries are asynchronous as on GitHub;
-// WaitWebhooks waits for them.
+// branch (a merge, a ref update). On the fake's own git server (without
+// WithGitServer) a git push delivers push events and "synchronize" for the
+// open pull requests whose head it moved. Deliveries are asynchronous as on
+// GitHub, in order; WaitWebhooks waits for them.
 func WithWebhook(url, secret string) Option {
 	return func(c *config) { c.webhookURL, c.webhookSecret = url, secret }
 }
@@ -163,7 +165,7 @@ func New(tb testing.TB, opts ...Option) *Server {
 		defaultRef: "main",
 	}
 	if s.git == nil {
-		s.git = gitserver.New(tb, gitserver.Options{})
+		s.git = gitserver.New(tb, gitserver.Options{Middleware: []func(http.Handler) http.Handler{s.observePushes}})
 		s.cfg.gitName = cfg.repo + ".git"
 	}
 	s.AddToken(Token{Value: InstallationToken, Kind: TokenInstallation, Login: "modelops[bot]"})

@@ -228,3 +228,61 @@ func (s *Server) deliverAsync(event, action string, payload map[string]any) {
 		s.mu.Unlock()
 	}()
 }
+
+// observePushes wraps the fake's own git server: after a git push to the
+// repository it delivers, with WithWebhook, a push event for each branch
+// the push moved and a pull_request "synchronize" event for each open pull
+// request whose head moved, as GitHub does.
+func (s *Server) observePushes(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.webhookURL == "" || r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/git-receive-pack") ||
+			strings.Trim(strings.TrimSuffix(r.URL.Path, "/git-receive-pack"), "/") != s.cfg.gitName {
+			next.ServeHTTP(w, r)
+			return
+		}
+		before := s.branchTips()
+		next.ServeHTTP(w, r)
+		after := s.branchTips()
+		pusher := "medimind-dev"
+		if u, _, ok := r.BasicAuth(); ok {
+			pusher = u
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for ref, old := range before {
+			if _, ok := after[ref]; !ok {
+				s.pushEvent(ref, old, zeroSHA, pusher)
+			}
+		}
+		for ref, sha := range after {
+			old, ok := before[ref]
+			if ok && old == sha {
+				continue
+			}
+			if !ok {
+				old = zeroSHA
+			}
+			s.pushEvent(ref, old, sha, pusher)
+			for _, p := range s.pulls {
+				if p.state == "open" && "refs/heads/"+p.head == ref {
+					prev := p.headSHA
+					p.headSHA, p.updated = sha, s.now()
+					s.pullEvent("synchronize", p, pusher, map[string]any{"before": prev, "after": sha})
+				}
+			}
+		}
+	})
+}
+
+// branchTips maps each branch of the repository to its commit.
+func (s *Server) branchTips() map[string]string {
+	refs, err := s.listRefs("refs/heads/")
+	if err != nil {
+		return nil
+	}
+	tips := make(map[string]string, len(refs))
+	for _, e := range refs {
+		tips[e.ref] = e.sha
+	}
+	return tips
+}

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/google/go-github/v62/github"
+
+	"github.com/medimind/modelops/internal/testutil/gitserver"
 )
 
 // receiver is a webhook endpoint that checks signatures with go-github's
@@ -98,14 +100,16 @@ func TestMergeDeliversClosedAndPushEvents(t *testing.T) {
 	}
 	s.WaitWebhooks()
 
-	if len(rc.events) != 3 {
-		t.Fatalf("received %d events, want opened, closed, push", len(rc.events))
+	// The git push of the branch, then the API's own events.
+	if len(rc.events) != 4 {
+		t.Fatalf("received %d events, want push, opened, closed, push", len(rc.events))
 	}
-	opened, ok1 := rc.events[0].(*github.PullRequestEvent)
-	closed, ok2 := rc.events[1].(*github.PullRequestEvent)
-	push, ok3 := rc.events[2].(*github.PushEvent)
-	if !ok1 || !ok2 || !ok3 {
-		t.Fatalf("events %T %T %T", rc.events[0], rc.events[1], rc.events[2])
+	_, ok0 := rc.events[0].(*github.PushEvent)
+	opened, ok1 := rc.events[1].(*github.PullRequestEvent)
+	closed, ok2 := rc.events[2].(*github.PullRequestEvent)
+	push, ok3 := rc.events[3].(*github.PushEvent)
+	if !ok0 || !ok1 || !ok2 || !ok3 {
+		t.Fatalf("events %T %T %T %T", rc.events[0], rc.events[1], rc.events[2], rc.events[3])
 	}
 	if opened.GetAction() != "opened" || closed.GetAction() != "closed" || !closed.GetPullRequest().GetMerged() ||
 		closed.GetPullRequest().GetMergeCommitSHA() != res.GetSHA() {
@@ -181,7 +185,7 @@ func TestAutomaticPullRequestEventsMatchTheDescription(t *testing.T) {
 	for _, ev := range rc.events {
 		pe, ok := ev.(*github.PullRequestEvent)
 		if !ok {
-			t.Fatalf("event %T", ev)
+			continue // the push of the branch
 		}
 		got = append(got, pe.GetAction())
 		if pe.GetAction() == "edited" && pe.GetChanges().GetTitle().GetFrom() != "t" {
@@ -193,5 +197,38 @@ func TestAutomaticPullRequestEventsMatchTheDescription(t *testing.T) {
 	}
 	if strings.Join(got, ",") != "opened,edited,labeled,closed,reopened" {
 		t.Errorf("actions %v", got)
+	}
+}
+
+func TestGitPushDeliversPushAndSynchronize(t *testing.T) {
+	rc := &receiver{secret: "hook"}
+	hook := httptest.NewServer(rc)
+	defer hook.Close()
+	s := seeded(t, WithWebhook(hook.URL, "hook"))
+	gh := s.Client(InstallationToken)
+	first := pushBranch(t, s, "feature", "f.txt", "f\n")
+	if _, _, err := gh.PullRequests.Create(ctx, "medimind", "policies", &github.NewPullRequest{Title: github.String("t"), Head: github.String("feature"), Base: github.String("main")}); err != nil {
+		t.Fatal(err)
+	}
+	// A second push to the head branch.
+	dir := t.TempDir()
+	gitserver.MustGit(t, dir, "clone", "-q", "-b", "feature", s.GitURL(), "w")
+	gitserver.MustGit(t, dir+"/w", "commit", "-q", "--allow-empty", "-m", "more")
+	gitserver.MustGit(t, dir+"/w", "push", "-q", "origin", "feature")
+	second := strings.TrimSpace(gitserver.MustGit(t, dir+"/w", "rev-parse", "HEAD"))
+	s.WaitWebhooks()
+
+	var got []string
+	for _, ev := range rc.events {
+		switch e := ev.(type) {
+		case *github.PushEvent:
+			got = append(got, "push "+e.GetRef()+" "+e.GetAfter())
+		case *github.PullRequestEvent:
+			got = append(got, "pull_request "+e.GetAction()+" "+e.GetAfter())
+		}
+	}
+	want := []string{"push refs/heads/feature " + first, "pull_request opened ", "push refs/heads/feature " + second, "pull_request synchronize " + second}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
