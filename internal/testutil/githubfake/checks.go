@@ -17,7 +17,6 @@ type checkRun struct {
 	startedAt, completedAt *time.Time
 	title, summary, text   *string
 	annotations            []Annotation
-	app                    string // login of the installation that created it
 }
 
 // Annotation is a check-run annotation as sent by the client.
@@ -203,13 +202,24 @@ func tooManyAnnotations(rq *request, in *checkRunInput) *response {
 		Message: "Only 50 annotations are allowed per request"})
 }
 
+// conclusionRequired refuses to complete a run without a conclusion: GitHub
+// requires one with status "completed" or completed_at.
+func conclusionRequired(rq *request, c *checkRun, in *checkRunInput) *response {
+	completing := (in.Status != nil && *in.Status == "completed") || in.CompletedAt != nil
+	if !completing || in.Conclusion != nil || c.conclusion != "" {
+		return nil
+	}
+	return validationFailed(rq, FieldError{Resource: "CheckRun", Field: "conclusion", Code: "missing_field",
+		Message: "conclusion is required when status is completed or completed_at is given"})
+}
+
 func createCheckRun(s *Server, rq *request) *response {
 	if rs := personalTokenRefused(rq); rs != nil {
 		return rs
 	}
 	var in checkRunInput
 	if err := rq.decode(&in); err != nil {
-		return unprocessable(rq, "Problems parsing JSON")
+		return problemsParsingJSON(rq)
 	}
 	if rs := tooManyAnnotations(rq, &in); rs != nil {
 		return rs
@@ -219,7 +229,10 @@ func createCheckRun(s *Server, rq *request) *response {
 		return unprocessable(rq, "No commit found for SHA: "+in.HeadSHA)
 	}
 	now := s.now()
-	c := &checkRun{id: s.newIDLocked(), headSHA: sha, status: "queued", startedAt: &now, app: rq.token.Login}
+	c := &checkRun{id: s.newIDLocked(), headSHA: sha, status: "queued", startedAt: &now}
+	if rs := conclusionRequired(rq, c, &in); rs != nil {
+		return rs
+	}
 	s.applyCheckRun(c, &in)
 	s.checkRuns = append(s.checkRuns, c)
 	body := s.checkRunJSON(c)
@@ -257,9 +270,12 @@ func updateCheckRun(s *Server, rq *request) *response {
 	}
 	var in checkRunInput
 	if err := rq.decode(&in); err != nil {
-		return unprocessable(rq, "Problems parsing JSON")
+		return problemsParsingJSON(rq)
 	}
 	if rs := tooManyAnnotations(rq, &in); rs != nil {
+		return rs
+	}
+	if rs := conclusionRequired(rq, c, &in); rs != nil {
 		return rs
 	}
 	s.applyCheckRun(c, &in)

@@ -105,6 +105,9 @@ func TestCheckRunLimits(t *testing.T) {
 			}
 		})
 	}
+	if _, resp, _ := gh.Checks.CreateCheckRun(ctx, "medimind", "policies", github.CreateCheckRunOptions{Name: "n", HeadSHA: sha, Status: github.String("completed")}); status(resp) != http.StatusUnprocessableEntity {
+		t.Errorf("completed without a conclusion: status %d, want 422", status(resp))
+	}
 	// Exactly at the limits is accepted.
 	if _, _, err := gh.Checks.CreateCheckRun(ctx, "medimind", "policies", github.CreateCheckRunOptions{Name: "n", HeadSHA: sha,
 		Output: &github.CheckRunOutput{Title: github.String("t"), Summary: github.String(strings.Repeat("s", 65535)), Annotations: annotations(50, "x")}}); err != nil {

@@ -45,6 +45,12 @@ func errorResponse(rq *request, status int, message string) *response {
 
 func notFound(rq *request) *response { return errorResponse(rq, http.StatusNotFound, "Not Found") }
 
+// problemsParsingJSON is GitHub's answer to a body that is not JSON of the
+// expected shape.
+func problemsParsingJSON(rq *request) *response {
+	return errorResponse(rq, http.StatusBadRequest, "Problems parsing JSON")
+}
+
 // validationFailed is GitHub's 422 with its errors array.
 func validationFailed(rq *request, errs ...FieldError) *response {
 	return unprocessable(rq, "Validation Failed", errs...)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,5 +87,3 @@ func status(resp *github.Response) int {
 	}
 	return resp.StatusCode
 }
-
-var _ = http.StatusOK

@@ -96,7 +96,7 @@ func createComment(s *Server, rq *request) *response {
 		Body string `json:"body"`
 	}
 	if err := rq.decode(&in); err != nil {
-		return unprocessable(rq, "Problems parsing JSON")
+		return problemsParsingJSON(rq)
 	}
 	if fe := bodyTooLong(in.Body); fe != nil {
 		fe.Resource = "IssueComment"
@@ -127,7 +127,7 @@ func updateComment(s *Server, rq *request) *response {
 		Body string `json:"body"`
 	}
 	if err := rq.decode(&in); err != nil {
-		return unprocessable(rq, "Problems parsing JSON")
+		return problemsParsingJSON(rq)
 	}
 	if fe := bodyTooLong(in.Body); fe != nil {
 		fe.Resource = "IssueComment"

@@ -209,11 +209,10 @@ func listPulls(s *Server, rq *request) *response {
 		}
 		sel = append(sel, p)
 	}
-	sortKey := rq.query.Get("sort")
-	desc := rq.query.Get("direction") != "asc"
-	if rq.query.Get("direction") == "" && sortKey != "" && sortKey != "created" {
-		desc = true
-	}
+	// GitHub's default direction is desc for sort=created (the default
+	// sort) and asc otherwise.
+	sortKey, dir := rq.query.Get("sort"), rq.query.Get("direction")
+	desc := dir == "desc" || (dir == "" && (sortKey == "" || sortKey == "created"))
 	sort.SliceStable(sel, func(i, j int) bool {
 		a, b := sel[i], sel[j]
 		less := a.number < b.number
@@ -245,7 +244,7 @@ func createPull(s *Server, rq *request) *response {
 		Issue               *int    `json:"issue"`
 	}
 	if err := rq.decode(&in); err != nil {
-		return unprocessable(rq, "Problems parsing JSON")
+		return problemsParsingJSON(rq)
 	}
 	if in.Title == nil || *in.Title == "" {
 		return validationFailed(rq, FieldError{Resource: "PullRequest", Field: "title", Code: "missing_field"})
@@ -311,7 +310,7 @@ func updatePull(s *Server, rq *request) *response {
 		MaintainerCanModify *bool   `json:"maintainer_can_modify"`
 	}
 	if err := rq.decode(&in); err != nil {
-		return unprocessable(rq, "Problems parsing JSON")
+		return problemsParsingJSON(rq)
 	}
 	if in.Body != nil {
 		if fe := bodyTooLong(*in.Body); fe != nil {
@@ -397,7 +396,7 @@ func mergePull(s *Server, rq *request) *response {
 	}
 	if len(rq.body) > 0 {
 		if err := rq.decode(&in); err != nil {
-			return unprocessable(rq, "Problems parsing JSON")
+			return problemsParsingJSON(rq)
 		}
 	}
 	s.refresh(p)
@@ -487,7 +486,7 @@ func requestReviewers(s *Server, rq *request) *response {
 	}
 	var in reviewersInput
 	if err := rq.decode(&in); err != nil {
-		return unprocessable(rq, "Problems parsing JSON")
+		return problemsParsingJSON(rq)
 	}
 	for _, r := range in.Reviewers {
 		if strings.EqualFold(r, p.user) {
@@ -515,7 +514,7 @@ func removeReviewers(s *Server, rq *request) *response {
 	}
 	var in reviewersInput
 	if err := rq.decode(&in); err != nil {
-		return unprocessable(rq, "Problems parsing JSON")
+		return problemsParsingJSON(rq)
 	}
 	p.reviewers = slices.DeleteFunc(p.reviewers, func(r string) bool { return slices.Contains(in.Reviewers, r) })
 	p.teams = slices.DeleteFunc(p.teams, func(t string) bool { return slices.Contains(in.TeamReviewers, t) })

@@ -87,7 +87,7 @@ func createRef(s *Server, rq *request) *response {
 		SHA string `json:"sha"`
 	}
 	if err := rq.decode(&in); err != nil {
-		return unprocessable(rq, "Problems parsing JSON")
+		return problemsParsingJSON(rq)
 	}
 	if !s.validRefName(in.Ref) {
 		return unprocessable(rq, "Reference name is not valid")
@@ -117,7 +117,7 @@ func updateRef(s *Server, rq *request) *response {
 		Force bool   `json:"force"`
 	}
 	if err := rq.decode(&in); err != nil {
-		return unprocessable(rq, "Problems parsing JSON")
+		return problemsParsingJSON(rq)
 	}
 	old, ok := s.entry(ref)
 	if !ok {

@@ -404,6 +404,9 @@ func (s *Server) answer(rq *request, route *routers.Route, rawParams map[string]
 	s.mu.Unlock()
 
 	if verr != nil {
+		if len(rq.body) > 0 && !json.Valid(rq.body) {
+			return problemsParsingJSON(rq), counted
+		}
 		return invalidRequest(rq, verr), counted
 	}
 	if o, ok := rq.params["owner"]; ok && (!strings.EqualFold(o, s.cfg.owner) || !strings.EqualFold(rq.params["repo"], s.cfg.repo)) {

@@ -57,7 +57,7 @@ func createStatus(s *Server, rq *request) *response {
 		Context     string `json:"context"`
 	}
 	if err := rq.decode(&in); err != nil {
-		return unprocessable(rq, "Problems parsing JSON")
+		return problemsParsingJSON(rq)
 	}
 	sha, err := s.commitOf(rq.params["sha"])
 	if err != nil {
