@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/medimind/modelops/internal/audit"
 	"github.com/medimind/modelops/internal/demo"
 	"github.com/medimind/modelops/internal/status"
 )
@@ -94,6 +95,14 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 						return nil, err
 					}
 					return s.repo.ReadFile(ctx, tip, path)
+				},
+				TrafficDir: s.trafficDir,
+				Audit: func(ctx context.Context, w io.Writer, model string) error {
+					tl, err := audit.Build(ctx, s.repo, audit.Options{Branch: "main", Model: model})
+					if err != nil {
+						return err
+					}
+					return tl.WriteTable(w)
 				},
 			}, nil
 		},

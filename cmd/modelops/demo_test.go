@@ -70,23 +70,49 @@ func TestDemo(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(merges) != 1 {
-		t.Fatalf("main has %d merge commits, want exactly 1", len(merges))
+	// Newest first: the promotion merge, then the retrain merge.
+	if len(merges) != 2 {
+		t.Fatalf("main has %d merge commits, want 2 (retrain, then promotion)", len(merges))
 	}
-	m := merges[0]
-	if !strings.HasPrefix(m.Message, "Merge proposal sepsis-risk/retrain") || m.Author.Email != "ana@hospital.example" {
-		t.Errorf("merge commit %s by %s: %q", m.Hash, m.Author.Email, m.Message)
+	m := merges[1]
+	for i, want := range []string{"Merge proposal sepsis-risk/promote", "Merge proposal sepsis-risk/retrain"} {
+		m := merges[i]
+		if !strings.HasPrefix(m.Message, want) || m.Author.Email != "ana@hospital.example" {
+			t.Errorf("merge commit %s by %s: %q, want %q by the reviewer", m.Hash, m.Author.Email, m.Message, want)
+		}
 	}
-	if !strings.Contains(out.String(), m.Hash.String()[:10]) {
-		t.Errorf("the story does not name the merge commit %s", m.Hash)
+	if !strings.Contains(out.String(), merges[1].Hash.String()[:10]) {
+		t.Errorf("the story does not name the retrain merge commit %s", merges[1].Hash)
 	}
+	// The tip is the reconciler's rollback: it removes exactly the canary the promotion set.
 	tip, err := repo.CommitObject(mainRef.Hash())
 	if err != nil {
 		t.Fatal(err)
 	}
+	if tip.Author.Name != "modelops[bot]" || !strings.Contains(tip.Message, "\nModelops-Action: rollback\n") ||
+		!strings.Contains(tip.Message, "Modelops-Evidence: reports/sepsis-risk/canary-13-") {
+		t.Fatalf("the tip of main is not the rollback commit: %s by %s\n%s", tip.Hash, tip.Author.Name, tip.Message)
+	}
+	before, err := tip.Parent(0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	policy := fileAt(t, tip, "models/sepsis-risk.yaml")
-	if !strings.Contains(policy, "\n    generation: 7\n") {
-		t.Errorf("the policy at the tip of main does not read generation 7:\n%s", policy)
+	if !strings.Contains(policy, "\n    generation: 7\n") || strings.Contains(policy, "canary:") {
+		t.Errorf("the policy at the tip of main does not read generation 7 without a canary:\n%s", policy)
+	}
+	if was := fileAt(t, before, "models/sepsis-risk.yaml"); !strings.Contains(was, "\n  canary:\n    version: \"13\"\n") {
+		t.Errorf("before the rollback the policy did not hold canary 13:\n%s", was)
+	}
+	// The router serves production alone again.
+	var traffic struct {
+		Production struct{ Version string } `json:"production"`
+		Canary     *struct{}                `json:"canary"`
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "state", "traffic", "sepsis-risk.json")); err != nil {
+		t.Error(err)
+	} else if err := json.Unmarshal(b, &traffic); err != nil || traffic.Production.Version != "12" || traffic.Canary != nil {
+		t.Errorf("router file after the rollback = %s (%v), want production 12 alone", b, err)
 	}
 
 	statusRef, err := repo.Reference(plumbing.NewBranchReferenceName("modelops/status"), true)
@@ -116,7 +142,8 @@ func TestDemo(t *testing.T) {
 	if auc := *run.Result.Metrics.AUC; !(auc > 0.5 && auc <= 1) {
 		t.Errorf("AUC = %v, want a number in (0.5, 1]", auc)
 	}
-	if run.Result.Version != "gen-7" || run.Result.Metrics.Samples <= 0 {
+	// The candidate is named as the registry would: production 12, so 13.
+	if run.Result.Version != "13" || run.Result.Metrics.Samples <= 0 {
 		t.Errorf("result = %+v", run.Result)
 	}
 	if ms.LaunchedGeneration != 7 {
@@ -150,6 +177,9 @@ func TestDemo(t *testing.T) {
 			t.Fatalf("no reports of %s: %v", model, err)
 		}
 		for _, e := range sub.Entries {
+			if !strings.HasPrefix(e.Name, "drift-") {
+				continue // canary check evidence
+			}
 			var r drift.Report
 			if err := json.Unmarshal([]byte(fileAt(t, status, "reports/"+model+"/"+e.Name)), &r); err != nil {
 				t.Fatal(err)
@@ -186,36 +216,29 @@ func TestDemo(t *testing.T) {
 		}
 	}
 
-	// One retrain proposal for sepsis-risk: merged, updated in place once (schedule, then
-	// drift evidence), never opened a second time.
-	tree, err := status.Tree()
-	if err != nil {
-		t.Fatal(err)
-	}
-	props, err := tree.Tree("proposals/sepsis-risk")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(props.Entries) != 1 || props.Entries[0].Name != "retrain.json" {
-		t.Fatalf("sepsis-risk proposals = %v, want only retrain.json", props.Entries)
-	}
+	// The promotion proposal is merged as the promotion merge, with the rollback's comment.
 	var rec forgelocal.Record
-	if err := json.Unmarshal([]byte(fileAt(t, status, "proposals/sepsis-risk/retrain.json")), &rec); err != nil {
+	if err := json.Unmarshal([]byte(fileAt(t, status, "proposals/sepsis-risk/promote.json")), &rec); err != nil {
 		t.Fatal(err)
 	}
-	if rec.State != forgelocal.StateMerged || rec.Merge != m.Hash.String() || rec.Key != "generation-7" {
-		t.Errorf("proposal record: state %s, merge %s, key %s", rec.State, rec.Merge, rec.Key)
+	if rec.State != forgelocal.StateMerged || rec.Merge != merges[0].Hash.String() || rec.Key != "version-13" {
+		t.Errorf("promotion record: state %s, merge %s, key %s", rec.State, rec.Merge, rec.Key)
 	}
-	opened := 0
+	if c := rec.Comments[len(rec.Comments)-1]; !strings.Contains(c.Text, "rolled back canary `13`") {
+		t.Errorf("the promotion proposal's last comment is %q, want the rollback's", c.Text)
+	}
+	// The generation-7 retrain proposal was opened once and merged; the drift that goes on
+	// during the canary opens the generation-8 one, once.
+	opened := map[string]int{}
 	if err := walkLog(repo, statusRef.Hash(), func(c *object.Commit) {
 		if strings.HasPrefix(c.Message, "modelops: open proposal sepsis-risk/retrain") {
-			opened++
+			opened[keyOf(t, fileAt(t, c, "proposals/sepsis-risk/retrain.json"))]++
 		}
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if opened != 1 {
-		t.Errorf("the status branch opened the sepsis-risk retrain proposal %d times, want 1", opened)
+	if opened["generation-7"] != 1 || opened["generation-8"] > 1 {
+		t.Errorf("the status branch opened the sepsis-risk retrain proposals %v times, want generation-7 once", opened)
 	}
 
 	// The working tree shows the merged state: nothing is left modified.
@@ -253,4 +276,13 @@ func walkLog(repo *gogit.Repository, from plumbing.Hash, f func(*object.Commit))
 		return err
 	}
 	return it.ForEach(func(c *object.Commit) error { f(c); return nil })
+}
+
+func keyOf(t *testing.T, record string) string {
+	t.Helper()
+	var rec forgelocal.Record
+	if err := json.Unmarshal([]byte(record), &rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec.Key
 }

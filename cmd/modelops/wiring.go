@@ -19,6 +19,7 @@ import (
 	forgelocal "github.com/medimind/modelops/internal/forge/local"
 	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/internal/metrics"
+	routerfile "github.com/medimind/modelops/internal/router/file"
 	runnerlocal "github.com/medimind/modelops/internal/runner/local"
 	"github.com/medimind/modelops/internal/status"
 	"github.com/medimind/modelops/reconciler"
@@ -35,6 +36,7 @@ type repoOptions struct {
 	knownHosts  string
 	authorName  string
 	authorEmail string
+	trafficDir  string
 	// now, when set, is the clock of every part of the stack (the demo simulates days).
 	now func() time.Time
 }
@@ -47,6 +49,7 @@ func (o *repoOptions) bindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.tokenFile, "git-token-file", "", "file holding the token for https remotes (or set MODELOPS_GIT_TOKEN)")
 	fs.StringVar(&o.sshKey, "ssh-key", "", "private key file for ssh remotes")
 	fs.StringVar(&o.knownHosts, "known-hosts", "", "known_hosts file for ssh remotes (default ~/.ssh/known_hosts)")
+	fs.StringVar(&o.trafficDir, "traffic-dir", "", "where the file traffic router writes <model>.json for the serving process (default: <state-dir>/traffic)")
 	fs.StringVar(&o.authorName, "author-name", "modelops[bot]", "name on the reconciler's commits")
 	fs.StringVar(&o.authorEmail, "author-email", "modelops@users.noreply.github.com", "email on the reconciler's commits")
 }
@@ -56,6 +59,8 @@ type stack struct {
 	repo       *git.Repo
 	forge      *forgelocal.Forge
 	runner     *runnerlocal.Runner
+	router     *routerfile.Router
+	trafficDir string
 	status     *status.Store
 	reconciler *reconciler.Reconciler
 	bot        git.Signature
@@ -122,13 +127,22 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 		opts = append(opts, reconciler.WithDataRoot(os.DirFS(s.localPath)))
 	}
 	opts = append(opts, extra...)
+	trafficDir := o.trafficDir
+	if trafficDir == "" {
+		trafficDir = filepath.Join(stateDir, "traffic")
+	}
+	s.router, s.trafficDir = routerfile.New(trafficDir), trafficDir
+	tracked := git.Tracked{Repo: repo, Branch: o.branch, Author: bot}
 	s.reconciler, err = reconciler.New(reconciler.Deps{
-		Repo:      git.Tracked{Repo: repo, Branch: o.branch},
+		Repo:      tracked,
 		Proposals: s.forge,
 		Runner:    s.runner,
 		Drift:     driftcheck.New(nil),
 		Metrics:   metrics.ProductionLog{},
 		Status:    s.status,
+		Canary:    metrics.ProductionLog{},
+		Committer: tracked,
+		Router:    s.router,
 	}, opts...)
 	if err != nil {
 		return nil, err

@@ -106,7 +106,7 @@ func WriteData(root string, set *policies.Set, seed uint64) ([]DataFile, error) 
 				return nil, err
 			}
 			out = append(out, DataFile{Model: p.Metadata.Name, Path: m.Predictions.Path, Rows: log.Rows, Columns: len(log.Columns),
-				Note: "the production version's serving log (simulated)"})
+				Note: "the production version's serving log (simulated; ignored by git)"})
 		}
 	}
 	return out, nil
@@ -214,13 +214,27 @@ func omicsNames() []string {
 	return names
 }
 
+// CategoryColumn holds the care unit a row comes from: the category that prediction logs
+// carry and that the promotion gate's category coverage counts.
+const CategoryColumn = "unit"
+
+// sepsisUnits name the ward codes 1..4 as the sepsis policy's promotion.categories do.
+var sepsisUnits = []string{"icu", "ward-a", "ward-b", "emergency"}
+
+const (
+	// sepsisReferenceRows make a held-out split of 10,000 rows: the seed gate's minSamples.
+	sepsisReferenceRows = 40000
+	// sepsisSignal scales the true logit: the label is predictable to an AUC near 0.93.
+	sepsisSignal = 2.2
+)
+
 // sepsisData: clinical features, sex and ward coded as small integers, a 60-column omics
 // panel and the sepsis label. The current data carries an assay batch effect (a mean shift
 // in gene_001..gene_026) and a noisier protein instrument (wider prot_001..prot_014); the
 // patients themselves are alike, so the label rate does not move.
 func sepsisData(seed uint64) Synthetic {
 	omics := omicsNames()
-	names := append([]string{"patient_id", "encounter_id", "scored_at", "age", "sex", "ward",
+	names := append([]string{"patient_id", "encounter_id", "scored_at", CategoryColumn, "age", "sex", "ward",
 		"heart_rate", "resp_rate", "temperature", "lactate", "wbc", "creatinine", "map"}, omics...)
 	names = append(names, Label)
 	gen := func(stream uint64, rows int, current bool, from time.Time) *dataset.Table {
@@ -234,7 +248,9 @@ func sepsisData(seed uint64) Synthetic {
 			zAge := s.normal(0, 1)
 			b.setNum("age", clamp(math.Round(64+15*zAge), 18, 95))
 			b.setNum("sex", s.bernoulli(0.46))
-			b.setNum("ward", float64(1+s.choice([]float64{0.2, 0.35, 0.3, 0.15})))
+			ward := s.choice([]float64{0.2, 0.35, 0.3, 0.15})
+			b.setNum("ward", float64(1+ward))
+			b.setStr(CategoryColumn, sepsisUnits[ward])
 			z := func() float64 { return s.normal(0, 1) }
 			zHR, zRR, zT, zLac, zWBC, zCr, zMAP := z(), z(), z(), z(), z(), z(), z()
 			b.setNum("heart_rate", round(88+16*zHR, 1))
@@ -248,7 +264,7 @@ func sepsisData(seed uint64) Synthetic {
 				raw[i] = s.normal(0, 1)
 			}
 			// The label follows the true values; the batch effect is in the measurement only.
-			logit := -2.6 + 1.5*(1.2*zLac+0.8*zHR+0.6*zRR-0.7*zMAP+0.5*zWBC+0.3*zCr+0.35*zAge+
+			logit := -2.6 + sepsisSignal*(1.2*zLac+0.8*zHR+0.6*zRR-0.7*zMAP+0.5*zWBC+0.3*zCr+0.35*zAge+
 				0.7*raw[2]-0.5*raw[16]+0.5*raw[sepsisGenes+4]-0.45*raw[sepsisGenes+sepsisProteins+1])
 			for i, n := range omics {
 				v := raw[i]
@@ -267,7 +283,7 @@ func sepsisData(seed uint64) Synthetic {
 	}
 	return Synthetic{
 		Model:     "sepsis-risk",
-		Reference: gen(1, 4000, false, time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)),
+		Reference: gen(1, sepsisReferenceRows, false, time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)),
 		Current:   gen(2, 3000, true, time.Date(2026, 2, 23, 0, 0, 0, 0, time.UTC)),
 		Planted: fmt.Sprintf("omics: gene_001..gene_%03d shifted by %.1f sd (assay batch), prot_001..prot_%03d spread ×%.1f",
 			sepsisShiftedGenes, sepsisGeneShift, sepsisScaledProteins, sepsisProteinScale),

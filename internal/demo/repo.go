@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -83,10 +84,46 @@ func checkoutTip(dir string) error {
 	if err != nil {
 		return fmt.Errorf("open worktree: %w", err)
 	}
-	if err := wt.Reset(&gogit.ResetOptions{Commit: ref.Hash(), Mode: gogit.HardReset}); err != nil {
+	// A hard reset would also delete the ignored serving logs; reset the index, then write
+	// the tracked files that differ.
+	if err := wt.Reset(&gogit.ResetOptions{Commit: ref.Hash(), Mode: gogit.MixedReset}); err != nil {
 		return fmt.Errorf("check out main at %s: %w", ref.Hash(), err)
 	}
-	return nil
+	commit, err := repo.CommitObject(ref.Hash())
+	if err != nil {
+		return fmt.Errorf("read main at %s: %w", ref.Hash(), err)
+	}
+	files, err := commit.Files()
+	if err != nil {
+		return fmt.Errorf("read main at %s: %w", ref.Hash(), err)
+	}
+	return files.ForEach(func(f *object.File) error {
+		want, err := f.Contents()
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(dir, filepath.FromSlash(f.Name))
+		if got, err := os.ReadFile(path); err == nil && string(got) == want {
+			return nil
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(path, []byte(want), 0o644)
+	})
+}
+
+// mainTip returns the commit at the tip of main in dir.
+func mainTip(dir string) (string, error) {
+	repo, err := gogit.PlainOpen(dir)
+	if err != nil {
+		return "", fmt.Errorf("open repository %s: %w", dir, err)
+	}
+	ref, err := repo.Reference(plumbing.NewBranchReferenceName("main"), true)
+	if err != nil {
+		return "", fmt.Errorf("read main: %w", err)
+	}
+	return ref.Hash().String(), nil
 }
 
 // commitInfo reads a commit of dir.

@@ -47,6 +47,10 @@ type Stack struct {
 	Status reconciler.StatusStore
 	// StatusFile reads a file at the tip of the status branch.
 	StatusFile func(ctx context.Context, path string) ([]byte, error)
+	// TrafficDir is where the file router writes <model>.json.
+	TrafficDir string
+	// Audit writes the audit timeline of model as a table.
+	Audit func(ctx context.Context, w io.Writer, model string) error
 }
 
 // OpenFunc builds the reconcile stack on the local repository repoDir, keeping training runs
@@ -253,6 +257,15 @@ func (s *story) run(ctx context.Context) error {
 		StoryModel, ms.LaunchedGeneration, len(ms.Runs))
 	s.printf("  (only drift reports after the launch count towards the next retrain: %s)\n", s.driftWindow(StoryModel, ms))
 
+	if err := s.canaryAct(ctx, recorded.Result.Version); err != nil {
+		return err
+	}
+	if s.st.Audit != nil {
+		s.printf("\n== 9. modelops audit %s: why the model changed, from git history\n", StoryModel)
+		if err := s.st.Audit(ctx, s.w, StoryModel); err != nil {
+			return fmt.Errorf("demo: audit: %w", err)
+		}
+	}
 	s.whereToLook()
 	return nil
 }
@@ -317,6 +330,14 @@ func (s *story) setup() error {
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
+		note := ""
+		if c := p.Spec.Canary; c != nil && p.Metadata.Name == StoryModel {
+			// The story trains, promotes and canaries its own candidate.
+			if edited, err = policies.Apply(edited, StoryModel, policies.RemoveCanary{Version: c.Version}); err != nil {
+				return fmt.Errorf("demo: %s: %w", p.File, err)
+			}
+			note = fmt.Sprintf("; spec.canary %s removed (the story starts from version %s alone)", c.Version, p.Spec.Production.Version)
+		}
 		if err := os.WriteFile(path, edited, 0o644); err != nil {
 			return fmt.Errorf("demo: write %s: %w", path, err)
 		}
@@ -324,6 +345,7 @@ func (s *story) setup() error {
 		if len(edit.DroppedArgs) > 0 {
 			line += fmt.Sprintf("; args [%s] dropped", strings.Join(edit.DroppedArgs, " "))
 		}
+		line += note
 		lines = append(lines, line)
 	}
 	adjust, err := commitIn(repo, demoAuthor, "demo: train with the demo trainer on this machine\n\n"+
@@ -337,6 +359,11 @@ func (s *story) setup() error {
 		s.printf("      %s\n", l)
 	}
 
+	// Serving logs are the serving process's to write; like in production they stay out of
+	// git, and the reconciler reads them from the data root.
+	if err := os.WriteFile(filepath.Join(repo, ".gitignore"), []byte("# prediction logs: written by the serving process, read by modelops from the data root\nlogs/\n"), 0o644); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	files, err := WriteData(repo, set, s.o.Seed)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -613,7 +640,8 @@ func (s *story) whereToLook() {
 	s.printf("  next cycle      modelops plan --repo %s --state-dir %s\n", repo, state)
 	s.printf("                  (on the real clock, months after the story's simulated days: schedules are due)\n")
 	s.printf("  training runs   %s\n", filepath.Join(state, "runs"))
-	s.printf("\nNot shown yet: promotion of the trained candidate, canary steps and rollback.\n")
+	s.printf("  traffic         %s (the file router)\n", s.st.TrafficDir)
+	s.printf("  audit           modelops audit %s --repo %s\n", StoryModel, repo)
 }
 
 func proposed(res *reconciler.CycleResult, model string, trig reconciler.Trigger) bool {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
@@ -97,6 +98,12 @@ func Train(ctx context.Context, o TrainOptions) (*reconciler.RunResult, error) {
 	}
 
 	train, valid := split(len(des.rows), o.Seed)
+	// split shuffles positions in des.rows; the design is indexed by table row.
+	for _, idx := range [][]int{train, valid} {
+		for i, k := range idx {
+			idx[i] = des.rows[k]
+		}
+	}
 	if len(valid) == 0 || len(train) == 0 {
 		return nil, fmt.Errorf("train: %s: %d labelled rows are too few to split", path, len(des.rows))
 	}
@@ -149,17 +156,57 @@ func Train(ctx context.Context, o TrainOptions) (*reconciler.RunResult, error) {
 		return nil, err
 	}
 	res := &reconciler.RunResult{
-		Version: fmt.Sprintf("gen-%d", o.Generation),
+		Version: candidateVersion(p, o.Generation),
 		URI:     "file://" + filepath.ToSlash(modelPath),
 		Metrics: reconciler.TrainingMetrics{
 			AUC: &auc, Precision: &precision, Recall: &recall,
 			Samples: int64(len(valid)), LatencyMs: &latency,
+			Coverage: coverage(tab, valid, p.Spec.Promotion.Categories),
 		},
 	}
 	if err := writeJSON(filepath.Join(o.Output, "result.json"), res); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// candidateVersion names the trained model as a registry would: the production version
+// plus one when it is a number ("12" → "13"), gen-<generation> otherwise.
+func candidateVersion(p *policies.Policy, gen int64) string {
+	if pv := p.Spec.Production; pv != nil {
+		if n, err := strconv.ParseInt(pv.Version, 10, 64); err == nil {
+			return strconv.FormatInt(n+1, 10)
+		}
+	}
+	return fmt.Sprintf("gen-%d", gen)
+}
+
+// coverage is the share of the expected categories that the held-out rows' CategoryColumn
+// holds; nil without expected categories or without the column.
+func coverage(tab *dataset.Table, rows []int, expected []string) *float64 {
+	col, ok := tab.Column(CategoryColumn)
+	if len(expected) == 0 || !ok || col.IsNumeric() {
+		return nil
+	}
+	want := map[string]bool{}
+	for _, c := range expected {
+		want[c] = false
+	}
+	for _, r := range rows {
+		if code := col.Codes[r]; code >= 0 {
+			if _, ok := want[col.Dict[code]]; ok {
+				want[col.Dict[code]] = true
+			}
+		}
+	}
+	seen := 0
+	for _, ok := range want {
+		if ok {
+			seen++
+		}
+	}
+	v := float64(seen) / float64(len(want))
+	return &v
 }
 
 func writeJSON(path string, v any) error {

@@ -258,7 +258,7 @@ func TestTrainWritesAResultTheRunnerAccepts(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the local runner rejects result.json: %v", err)
 	}
-	if got.Version != "gen-7" || got.URI != res.URI || !strings.HasPrefix(got.URI, "file://") {
+	if got.Version != "13" || got.URI != res.URI || !strings.HasPrefix(got.URI, "file://") {
 		t.Errorf("version, uri = %q, %q", got.Version, got.URI)
 	}
 	if _, err := os.Stat(strings.TrimPrefix(got.URI, "file://")); err != nil {
@@ -268,8 +268,8 @@ func TestTrainWritesAResultTheRunnerAccepts(t *testing.T) {
 	if m.AUC == nil || !(*m.AUC > 0.75 && *m.AUC <= 1) {
 		t.Errorf("auc = %v, want a real fit (> 0.75) on the synthetic sepsis data", m.AUC)
 	}
-	if m.Samples != 1000 {
-		t.Errorf("samples = %d, want the 25%% held out of 4000 rows", m.Samples)
+	if m.Samples != sepsisReferenceRows/4 {
+		t.Errorf("samples = %d, want the 25%% held out of %d rows", m.Samples, sepsisReferenceRows)
 	}
 	if m.Precision == nil || m.Recall == nil || *m.Precision <= 0 || *m.Recall <= 0 {
 		t.Errorf("precision, recall = %v, %v", m.Precision, m.Recall)
@@ -277,8 +277,9 @@ func TestTrainWritesAResultTheRunnerAccepts(t *testing.T) {
 	if m.LatencyMs == nil || *m.LatencyMs <= 0 {
 		t.Errorf("latencyMs = %v, want a measured positive time", m.LatencyMs)
 	}
-	if m.Coverage != nil {
-		t.Errorf("coverage = %v, want null (the trainer knows no expected categories)", *m.Coverage)
+	// 10,000 held-out rows drawn from four units cover all four of promotion.categories.
+	if m.Coverage == nil || *m.Coverage != 1 {
+		t.Errorf("coverage = %v, want 1", m.Coverage)
 	}
 
 	again, err := Train(context.Background(), TrainOptions{Dir: dir, Model: "sepsis-risk", Generation: 7, Output: t.TempDir(), Seed: 20260301})
