@@ -172,6 +172,19 @@ func (r *fileResult) load(rd fileReader, caching bool, hasher FileHasher, cached
 			return
 		}
 	}
+	if r.name == RepositoryConfigFile {
+		// The repository configuration is read with its own types; a tree walk checks it
+		// so that `modelops validate` reports its errors with the policies'.
+		if _, err := ParseRepositoryConfig(r.name, data); err != nil {
+			for _, fe := range FieldErrors(err) {
+				r.errs = append(r.errs, fe)
+			}
+			if len(r.errs) == 0 {
+				r.errs = []error{err}
+			}
+		}
+		return
+	}
 	r.policies, r.errs = parseFile(r.name, data)
 	if check != nil {
 		r.checks = make([][]error, len(r.policies))

@@ -313,3 +313,23 @@ func writeBenchRepo(b *testing.B, n int) string {
 	}
 	return root
 }
+
+func TestLoadChecksTheRepositoryConfigBesideThePolicies(t *testing.T) {
+	policy := "apiVersion: modelops.medimind.io/v1alpha1\nkind: ModelPolicy\nmetadata: {name: a}\nspec: {production: {version: \"1\"}}\n"
+	good := "apiVersion: modelops.medimind.io/v1alpha1\nkind: RepositoryConfig\nspec:\n  labels: [modelops]\n"
+	set, err := Load(fstest.MapFS{"models/a.yaml": {Data: []byte(policy)}, RepositoryConfigFile: {Data: []byte(good)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Errors) != 0 || len(set.Policies) != 1 {
+		t.Fatalf("a valid repository config: %d policies, errors %v; want 1 and none", len(set.Policies), set.Errors)
+	}
+	bad := "apiVersion: modelops.medimind.io/v1alpha1\nkind: RepositoryConfig\nspec:\n  lables: [modelops]\n"
+	set, err = Load(fstest.MapFS{"models/a.yaml": {Data: []byte(policy)}, RepositoryConfigFile: {Data: []byte(bad)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Policies) != 1 || len(set.Errors) != 1 || !strings.HasPrefix(set.Errors[0].Error(), ".modelops.yaml:4:3: spec.lables") {
+		t.Fatalf("a misspelt repository config key: %d policies, errors %v; want the policy and one error at .modelops.yaml:4:3", len(set.Policies), set.Errors)
+	}
+}
