@@ -38,6 +38,7 @@ SOURCE = "package/generated/api.github.com.json"
 
 # (path, method) of every operation the fake serves.
 OPERATIONS = [
+    ("/app/installations/{installation_id}/access_tokens", "post"),
     ("/rate_limit", "get"),
     ("/repos/{owner}/{repo}", "get"),
     ("/repos/{owner}/{repo}/pulls", "get"),

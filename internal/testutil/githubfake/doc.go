@@ -22,6 +22,7 @@
 //
 // The fake serves these operations (GitHub's operationIds):
 //
+//	apps/create-installation-access-token (with WithApp)
 //	rate-limit/get, repos/get, repos/get-content
 //	pulls/list, pulls/create, pulls/get, pulls/update, pulls/check-if-merged, pulls/merge,
 //	pulls/list-requested-reviewers, pulls/request-reviewers, pulls/remove-requested-reviewers
@@ -72,7 +73,11 @@
 //     PersonalToken are registered, AddToken adds more, with an expiry
 //     after which the answer is 401 "Bad credentials". Without credentials
 //     the private repository answers 404, as on GitHub, and GET /rate_limit
-//     shows the anonymous limit of 60. Check-run writes with
+//     shows the anonymous limit of 60. WithApp adds a GitHub App whose
+//     private key (AppPrivateKey) signs the JWT ghinstallation sends to mint
+//     installation tokens; the JWT is checked (signature, iss, iat, exp at
+//     most ten minutes after iat) and the minted token expires after an
+//     hour of the fake's clock. Check-run writes with
 //     a personal token get 403 "Resource not accessible by personal access
 //     token", so a client's fallback to commit statuses is testable.
 //   - Check-run annotations accumulate across updates, as on GitHub.

@@ -50,6 +50,8 @@ type config struct {
 	webhookURL     string
 	webhookSecret  string
 	allowInvalid   bool
+	appID          int64
+	installationID int64
 	responseTamper func(op string, status int, body []byte) (int, []byte)
 }
 
@@ -123,6 +125,7 @@ type Server struct {
 	started    time.Time
 	tokens     map[string]*Token
 	anonymous  *Token // requests without Authorization
+	app        *app   // set by WithApp
 	rates      map[string]*rateWindow
 	faults     []*Fault
 	pulls      []*pull
@@ -163,6 +166,9 @@ func New(tb testing.TB, opts ...Option) *Server {
 		nextID:     1000,
 		anonymous:  &Token{Login: "anonymous"},
 		defaultRef: "main",
+	}
+	if cfg.appID != 0 {
+		s.app = newApp(tb, cfg.appID, cfg.installationID)
 	}
 	if s.git == nil {
 		s.git = gitserver.New(tb, gitserver.Options{Middleware: []func(http.Handler) http.Handler{s.observePushes}})
@@ -355,7 +361,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resp.status, out = s.cfg.responseTamper(op, resp.status, out)
 	}
 	s.mu.Lock()
-	s.rateHeaders(header, rq.token, counted)
+	if rq.op == "apps/create-installation-access-token" {
+		s.rateHeaders(header, nil, false)
+	} else {
+		s.rateHeaders(header, rq.token, counted)
+	}
 	s.mu.Unlock()
 	header.Set("X-GitHub-Request-Id", fmt.Sprintf("FAKE:%d", s.newID()))
 	header.Set("X-GitHub-Api-Version-Selected", "2022-11-28")
@@ -379,6 +389,27 @@ func (s *Server) answer(rq *request, route *routers.Route, rawParams map[string]
 	}
 
 	s.mu.Lock()
+	if rq.op == "apps/create-installation-access-token" {
+		// An app JWT: GitHub counts it against the app, not against the
+		// installation's tokens, so it is not counted here.
+		tok, authErr := s.authenticateApp(r)
+		rq.token = tok
+		if authErr == nil {
+			if f := s.takeFault(r.Method, r.URL.Path); f != nil {
+				authErr = f.response(rq)
+			}
+		}
+		s.mu.Unlock()
+		if authErr != nil {
+			return authErr, false
+		}
+		if verr != nil {
+			return invalidRequest(rq, verr), false
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return createInstallationToken(s, rq), false
+	}
 	tok, authErr := s.authenticate(r)
 	rq.token = tok
 	if authErr != nil {
@@ -497,12 +528,20 @@ func etagMatches(ifNoneMatch, etag string) bool {
 var errNoCommit = errors.New("no commit")
 
 // documentedBody returns the request body in the form the description's
-// schema states. Adding labels is the one exception the description makes
-// in prose: "You can also pass an array of labels directly" (go-github v62
-// does), so a bare array is validated as {"labels": [...]}.
+// schema states, for the two bodies GitHub accepts beyond its schema:
+//   - adding labels, where the description says in prose "You can also pass
+//     an array of labels directly" (go-github v62 does), so a bare array is
+//     validated as {"labels": [...]};
+//   - minting an installation token with the body "null", which
+//     ghinstallation sends without token options and GitHub treats as no
+//     body (the body is optional).
 func documentedBody(rq *request) []byte {
-	if rq.op == "issues/add-labels" && bytes.HasPrefix(bytes.TrimSpace(rq.body), []byte("[")) {
+	trimmed := bytes.TrimSpace(rq.body)
+	switch {
+	case rq.op == "issues/add-labels" && bytes.HasPrefix(trimmed, []byte("[")):
 		return append(append([]byte(`{"labels":`), rq.body...), '}')
+	case rq.op == "apps/create-installation-access-token" && string(trimmed) == "null":
+		return nil
 	}
 	return rq.body
 }
