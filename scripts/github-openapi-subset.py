@@ -61,6 +61,7 @@ OPERATIONS = [
     ("/repos/{owner}/{repo}/check-runs/{check_run_id}", "patch"),
     ("/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations", "get"),
     ("/repos/{owner}/{repo}/commits/{ref}/check-runs", "get"),
+    ("/repos/{owner}/{repo}/commits/{commit_sha}/pulls", "get"),
     ("/repos/{owner}/{repo}/statuses/{sha}", "post"),
     ("/repos/{owner}/{repo}/commits/{ref}/statuses", "get"),
     ("/repos/{owner}/{repo}/commits/{ref}/status", "get"),

@@ -25,7 +25,8 @@
 //	apps/create-installation-access-token (with WithApp)
 //	rate-limit/get, repos/get, repos/get-content
 //	pulls/list, pulls/create, pulls/get, pulls/update, pulls/check-if-merged, pulls/merge,
-//	pulls/list-requested-reviewers, pulls/request-reviewers, pulls/remove-requested-reviewers
+//	pulls/list-requested-reviewers, pulls/request-reviewers, pulls/remove-requested-reviewers,
+//	repos/list-pull-requests-associated-with-commit
 //	issues/list-comments, issues/create-comment, issues/update-comment,
 //	issues/list-labels-on-issue, issues/add-labels, issues/remove-label
 //	checks/create, checks/get, checks/update, checks/list-annotations, checks/list-for-ref

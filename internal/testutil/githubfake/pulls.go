@@ -453,7 +453,6 @@ func mergePull(s *Server, rq *request) *response {
 	now := s.now()
 	p.state, p.merged, p.mergeCommitSHA, p.mergedBy = "closed", true, sha, login
 	p.closedAt, p.mergedAt, p.updated = &now, &now, now
-	p.baseSHA = sha
 	s.pullEvent("closed", p, login, nil)
 	s.pushEvent("refs/heads/"+p.base, before, sha, login)
 	return &response{status: http.StatusOK, body: map[string]any{"sha": sha, "merged": true, "message": "Pull Request successfully merged"}}
@@ -520,4 +519,47 @@ func removeReviewers(s *Server, rq *request) *response {
 	p.teams = slices.DeleteFunc(p.teams, func(t string) bool { return slices.Contains(in.TeamReviewers, t) })
 	p.updated = s.now()
 	return &response{status: http.StatusOK, body: s.pullJSON(p, false)}
+}
+
+// commitIn reports whether commit is one of the pull request's own
+// commits (reachable from its head, not from the base it was opened on) or
+// its merge commit.
+func (s *Server) commitIn(p *pull, commit string) bool {
+	if p.mergeCommitSHA == commit {
+		return true
+	}
+	inHead, err := s.isAncestor(commit, p.headSHA)
+	if err != nil || !inHead {
+		return false
+	}
+	inBase, err := s.isAncestor(commit, p.baseSHA)
+	return err == nil && !inBase
+}
+
+// pullsForCommit lists, like GitHub, the merged pull request that brought
+// a commit of the default branch into it, or for a commit outside the
+// default branch the merged and open pull requests containing it.
+func pullsForCommit(s *Server, rq *request) *response {
+	sha, err := s.commitOf(rq.params["commit_sha"])
+	if err != nil {
+		return unprocessable(rq, "No commit found for SHA: "+rq.params["commit_sha"])
+	}
+	onDefault := false
+	if tip := s.refSHA("refs/heads/" + s.defaultRef); tip != "" {
+		onDefault, _ = s.isAncestor(sha, tip)
+	}
+	var sel []*pull
+	for _, p := range s.pulls {
+		s.refresh(p)
+		if (p.merged || (!onDefault && p.state == "open")) && s.commitIn(p, sha) {
+			sel = append(sel, p)
+		}
+	}
+	rs := &response{status: http.StatusOK}
+	out := []any{}
+	for _, p := range paginate(s, rq, rs, sel) {
+		out = append(out, s.pullJSON(p, false))
+	}
+	rs.body = out
+	return rs
 }

@@ -255,3 +255,50 @@ func TestReviewersCommentsLabels(t *testing.T) {
 		t.Errorf("pull request labels %v comments %d", names, pr.GetComments())
 	}
 }
+
+func TestPullRequestsOfACommit(t *testing.T) {
+	s := seeded(t)
+	gh := s.Client(InstallationToken)
+	seed := gitOut(t, s, "rev-parse", "main")
+	a := pushBranch(t, s, "a", "a.txt", "a\n")
+	pushBranch(t, s, "b", "b.txt", "b\n")
+	for _, h := range []string{"a", "b"} {
+		if _, _, err := gh.PullRequests.Create(ctx, "medimind", "policies", &github.NewPullRequest{Title: github.String(h), Head: github.String(h), Base: github.String("main")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	numbers := func(commit string) []int {
+		t.Helper()
+		prs, _, err := gh.PullRequests.ListPullRequestsWithCommit(ctx, "medimind", "policies", commit, nil)
+		if err != nil {
+			t.Fatalf("pull requests of %s: %v", commit, err)
+		}
+		var out []int
+		for _, p := range prs {
+			out = append(out, p.GetNumber())
+		}
+		return out
+	}
+	if got := numbers(a); len(got) != 1 || got[0] != 1 {
+		t.Errorf("open branch commit: %v, want [1]", got)
+	}
+	if got := numbers(seed); len(got) != 0 {
+		t.Errorf("seed commit: %v, want none", got)
+	}
+	merged, _, err := gh.PullRequests.Merge(ctx, "medimind", "policies", 1, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{merged.GetSHA(), a} {
+		if got := numbers(c); len(got) != 1 || got[0] != 1 {
+			t.Errorf("commit %s on main after the merge: %v, want [1]", c, got)
+		}
+	}
+	pr, _, err := gh.PullRequests.Get(ctx, "medimind", "policies", 1)
+	if err != nil || pr.GetBase().GetSHA() != seed {
+		t.Errorf("merged pull request base sha %s, want the base it merged into %s (%v)", pr.GetBase().GetSHA(), seed, err)
+	}
+	if _, resp, _ := gh.PullRequests.ListPullRequestsWithCommit(ctx, "medimind", "policies", strings.Repeat("0", 40), nil); status(resp) != http.StatusUnprocessableEntity {
+		t.Errorf("unknown commit: status %d, want 422", status(resp))
+	}
+}
