@@ -80,7 +80,93 @@ func (r *Reconciler) applyDrift(ctx context.Context, snap *Snapshot, p *policies
 	if res.Drifted {
 		verdict = "dataset drift"
 	}
-	return fmt.Sprintf("%s: %d of %d columns drifted (share %.2f); report %s", verdict, res.DriftedColumns, res.Columns, res.Share, path), nil
+	title := fmt.Sprintf("%s: %d of %d columns drifted (share %.2f)", verdict, res.DriftedColumns, res.Columns, res.Share)
+	md := res.Markdown
+	if md != "" {
+		md += fmt.Sprintf("\n\nFull report: `%s` on the `modelops/status` branch.\n", path)
+	}
+	r.lastDrift[p.Metadata.Name] = md
+	r.report(ctx, CheckReport{
+		Name: DriftCheckName(p.Metadata.Name), Commit: snap.Commit, Status: CheckCompleted,
+		Conclusion: driftConclusion(p, res), Title: title, Summary: md, Annotations: driftAnnotations(p, res),
+	})
+	return fmt.Sprintf("%s; report %s", title, path), nil
+}
+
+// DriftCheckName is the name of a model's drift check run on the tracked branch.
+func DriftCheckName(model string) string { return "modelops/drift: " + model }
+
+// TrainingCheckName is the name of the check a training run reports on its commit.
+func TrainingCheckName(model string) string { return "modelops/training: " + model }
+
+// driftConclusion is success without drift; with drift, failure when the policy retrains on
+// drift (the report counts towards a retrain), neutral when it only watches.
+func driftConclusion(p *policies.Policy, res DriftResult) CheckConclusion {
+	switch {
+	case !res.Drifted:
+		return CheckSuccess
+	case p.Spec.Retrain != nil && p.Spec.Retrain.OnDrift != nil && !p.Spec.Retrain.OnDrift.Disabled:
+		return CheckFailure
+	default:
+		return CheckNeutral
+	}
+}
+
+// driftAnnotations point at the policy lines a drifted check concerns: the data compared
+// and the thresholds that judged it.
+func driftAnnotations(p *policies.Policy, res DriftResult) []Annotation {
+	if !res.Drifted {
+		return nil
+	}
+	level := "warning"
+	if driftConclusion(p, res) == CheckFailure {
+		level = "failure"
+	}
+	var out []Annotation
+	for _, f := range []struct{ field, msg string }{
+		{"spec.data.current", fmt.Sprintf("%d of %d columns of the current data drifted from the reference (share %.2f)", res.DriftedColumns, res.Columns, res.Share)},
+		{"spec.drift", fmt.Sprintf("the dataset drifts when at least %.2f of the columns drift", derefFloat(p.Spec.Drift.DatasetShare))},
+		{"spec.retrain.onDrift", "drifted reports count towards a retrain proposal"},
+	} {
+		if line, _ := p.Position(f.field); line > 0 {
+			out = append(out, Annotation{Path: p.File, StartLine: line, EndLine: line, Level: level, Message: f.msg})
+		}
+	}
+	return out
+}
+
+// report publishes a check when a reporter is configured. The status branch is the record;
+// a report that fails is logged, and the next report of the same check replaces it.
+func (r *Reconciler) report(ctx context.Context, c CheckReport) {
+	if r.reporter == nil || c.Commit == "" {
+		return
+	}
+	if err := r.reporter.Report(ctx, c); err != nil {
+		r.log.WarnContext(ctx, "report check", "check", c.Name, "commit", short(c.Commit), "error", err)
+	}
+}
+
+// reportRun publishes a training run's progress on the commit that launched it.
+func (r *Reconciler) reportRun(ctx context.Context, model string, run TrainingRun) {
+	c := CheckReport{Name: TrainingCheckName(model), Commit: run.Commit, Title: fmt.Sprintf("generation %d: %s", run.Generation, run.Phase), Summary: run.Message}
+	switch run.Phase {
+	case RunPending:
+		c.Status = CheckQueued
+	case RunRunning:
+		c.Status = CheckInProgress
+	default:
+		c.Status, c.Conclusion = CheckCompleted, CheckFailure
+		switch run.Phase {
+		case RunSucceeded:
+			c.Conclusion = CheckSuccess
+			if res := run.Result; res != nil {
+				c.Summary = fmt.Sprintf("Candidate %s (%s).", res.Version, res.URI)
+			}
+		case RunCancelled:
+			c.Conclusion = CheckNeutral
+		}
+	}
+	r.report(ctx, c)
 }
 
 // DriftReportPath is where the full drift report of model at time t lives on the status branch.
@@ -91,13 +177,17 @@ func DriftReportPath(model string, t time.Time) string {
 func (r *Reconciler) applyProposeRetrain(ctx context.Context, snap *Snapshot, p *policies.Policy, a Action) (string, error) {
 	plan := a.Proposal
 	from := a.Generation - 1
+	body := RetrainBody(a, p)
+	if md := r.lastDrift[a.Model]; md != "" && plan.Trigger == TriggerDrift {
+		body += "\n### Latest drift report\n\n" + md
+	}
 	req := ProposalRequest{
 		Model:  a.Model,
 		Kind:   ProposalRetrain,
 		Key:    plan.Key,
 		Digest: plan.Digest,
 		Title:  fmt.Sprintf("Retrain %s: generation %d → %d (%s)", a.Model, from, a.Generation, plan.Trigger),
-		Body:   RetrainBody(a, p),
+		Body:   body,
 		Base:   snap.Commit,
 		File:   p.File,
 		Edits:  []policies.Edit{policies.SetRetrainGeneration{From: from, To: a.Generation}},
@@ -141,6 +231,7 @@ func (r *Reconciler) applyLaunch(ctx context.Context, p *policies.Policy, ms *Mo
 		return "", &ActionError{Reason: RunnerFailedReason, Err: fmt.Errorf("launch training of %s generation %d: %w", a.Model, a.Generation, err)}
 	}
 	recordLaunch(ms, run)
+	r.reportRun(ctx, a.Model, run)
 	return fmt.Sprintf("training run %s (%s)", run.ID, run.Phase), nil
 }
 
@@ -296,6 +387,13 @@ func stepsText(steps []int) string {
 		parts = append(parts, fmt.Sprintf("%d%%", s))
 	}
 	return strings.Join(parts, " → ")
+}
+
+func derefFloat(p *float64) float64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 func derefInt(p *int) int {

@@ -158,6 +158,9 @@ type DriftResult struct {
 	Columns        int
 	// Report is the full report as JSON (the `modelops drift -o json` contract).
 	Report []byte
+	// Markdown renders the report for people (check runs, proposal bodies), bounded well
+	// under GitHub's limits; empty when the checker renders none.
+	Markdown string
 }
 
 // DriftChecker runs the drift check a policy describes.

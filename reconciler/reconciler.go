@@ -49,6 +49,9 @@ type Reconciler struct {
 	lastInvalid string
 	// metricsErr is the last metrics error logged per source and model.
 	metricsErr map[string]string
+	// lastDrift is the Markdown of each model's latest drift report this process made, for
+	// the body of a retrain proposal the report triggers.
+	lastDrift map[string]string
 	// parsed keeps the parse of every policy file by content: an unchanged file is not
 	// parsed again (the steady state of a large repository).
 	parsed *policies.Cache
@@ -106,6 +109,7 @@ func New(d Deps, opts ...Option) (*Reconciler, error) {
 		retries:    map[string]retry{},
 		parsed:     &policies.Cache{},
 		metricsErr: map[string]string{},
+		lastDrift:  map[string]string{},
 	}
 	r.commenter, _ = d.Proposals.(ProposalCommenter)
 	for _, o := range opts {
@@ -233,6 +237,9 @@ func (r *Reconciler) observeRuns(ctx context.Context, p *policies.Policy, ms *Mo
 		}
 		if err != nil {
 			return fmt.Errorf("get run %s generation %d: %w", name, run.Generation, err)
+		}
+		if got.Phase != run.Phase {
+			r.reportRun(ctx, name, got)
 		}
 		ms.SetRun(got)
 	}

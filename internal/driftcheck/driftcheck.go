@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/medimind/modelops/internal/dataset"
+	"github.com/medimind/modelops/internal/report"
 	"github.com/medimind/modelops/internal/drift"
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
@@ -84,6 +85,10 @@ func (c *Checker) Report(ctx context.Context, p *policies.Policy, data fs.FS) (*
 	return drift.Compare(ctx, ref, cur, opts)
 }
 
+// markdownBytes bounds the Markdown rendering: a check run's summary and a proposal body
+// each hold it with room to spare under GitHub's 65,535-character limits.
+const markdownBytes = 30000
+
 // Check implements reconciler.DriftChecker.
 func (c *Checker) Check(ctx context.Context, p *policies.Policy, data fs.FS) (reconciler.DriftResult, error) {
 	rep, err := c.Report(ctx, p, data)
@@ -102,7 +107,8 @@ func (c *Checker) Check(ctx context.Context, p *policies.Policy, data fs.FS) (re
 	}
 	return reconciler.DriftResult{
 		Drifted: rep.Drifted, Share: rep.Share, DriftedColumns: drifted, Columns: len(rep.Columns),
-		Report: append(b, '\n'),
+		Report:   append(b, '\n'),
+		Markdown: report.DriftMarkdown(rep, report.MarkdownOptions{MaxBytes: markdownBytes}),
 	}, nil
 }
 

@@ -1,0 +1,87 @@
+package reconciler
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type fakeReporter struct {
+	mu      sync.Mutex
+	reports []CheckReport
+}
+
+func (f *fakeReporter) Report(_ context.Context, c CheckReport) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reports = append(f.reports, c)
+	return nil
+}
+
+func (f *fakeReporter) named(name string) []CheckReport {
+	var out []CheckReport
+	for _, c := range f.reports {
+		if c.Name == name {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func TestCycleReportsDriftChecksOnTheTipAndTrainingOnTheMergeCommit(t *testing.T) {
+	h := newHarness(6)
+	rep := &fakeReporter{}
+	cycle := func() {
+		t.Helper()
+		r, err := New(Deps{Repo: h.repo, Proposals: h.proposals, Runner: h.runner, Drift: h.drift, Status: h.status, Reporter: rep},
+			WithClock(func() time.Time { return h.now }), WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Cycle(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cycle()
+	drift := rep.named("modelops/drift: sepsis-risk")
+	if len(drift) != 1 {
+		t.Fatalf("drift check reports = %+v, want one", rep.reports)
+	}
+	d := drift[0]
+	// The fake checker reports 7 of 10 columns drifted; the policy retrains on drift.
+	if d.Commit != "c1" || d.Status != CheckCompleted || d.Conclusion != CheckFailure || !strings.Contains(d.Title, "7 of 10 columns drifted") {
+		t.Errorf("drift check = %+v, want completed failure on c1", d)
+	}
+	lines := map[string]int{}
+	for _, a := range d.Annotations {
+		if a.Path != "models/sepsis-risk.yaml" || a.Level != "failure" {
+			t.Errorf("annotation %+v", a)
+		}
+		lines[a.Message[:10]] = a.StartLine
+	}
+	// In sepsisPolicy spec.data.current is line 9, spec.drift line 10, spec.retrain.onDrift line 15.
+	if len(d.Annotations) != 3 || lines["7 of 10 co"] != 9 || lines["the datase"] != 10 || lines["drifted re"] != 15 {
+		t.Errorf("annotations = %+v, want the current data (line 9), the drift spec (10) and onDrift (15)", d.Annotations)
+	}
+
+	// The retrain proposal is merged as c2: training is reported there, queued then done.
+	h.now = h.now.Add(6 * time.Hour)
+	cycle()
+	h.repo.set("models/sepsis-risk.yaml", fmt.Sprintf(sepsisPolicy, 7), "c2")
+	cycle()
+	h.now = h.now.Add(time.Hour)
+	h.runner.finish("sepsis-risk", 7, h.now)
+	cycle()
+	var got []string
+	for _, c := range rep.named("modelops/training: sepsis-risk") {
+		got = append(got, fmt.Sprintf("%s %s %s", c.Commit, c.Status, c.Conclusion))
+	}
+	want := []string{"c2 in_progress ", "c2 completed success"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("training reports = %q, want %q", got, want)
+	}
+}
