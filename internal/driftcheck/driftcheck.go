@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/medimind/modelops/internal/dataset"
-	"github.com/medimind/modelops/internal/report"
 	"github.com/medimind/modelops/internal/drift"
+	"github.com/medimind/modelops/internal/report"
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
 )
