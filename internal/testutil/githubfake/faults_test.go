@@ -243,6 +243,23 @@ func TestRateLimitHeadersETagAndCounting(t *testing.T) {
 	}
 }
 
+func TestRateLimitWindowResetsAfterAnHour(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	s := seeded(t, WithRateLimit(1), WithClock(func() time.Time { return now }))
+	_, resp, err := s.Client(InstallationToken).Repositories.Get(ctx, "medimind", "policies")
+	if err != nil || resp.Rate.Remaining != 0 || !resp.Rate.Reset.Time.Equal(now.Add(time.Hour)) {
+		t.Fatalf("first call: %v remaining %d reset %v", err, resp.Rate.Remaining, resp.Rate.Reset)
+	}
+	if _, resp, _ := s.Client(InstallationToken).Repositories.Get(ctx, "medimind", "policies"); status(resp) != http.StatusForbidden {
+		t.Fatalf("second call in the hour: status %d, want 403", status(resp))
+	}
+	now = now.Add(time.Hour)
+	_, resp, err = s.Client(InstallationToken).Repositories.Get(ctx, "medimind", "policies")
+	if err != nil || resp.Rate.Remaining != 0 || !resp.Rate.Reset.Time.Equal(now.Add(time.Hour)) {
+		t.Fatalf("after the reset: %v remaining %d reset %v", err, resp.Rate.Remaining, resp.Rate.Reset)
+	}
+}
+
 func TestEnterprisePrefixAndTLS(t *testing.T) {
 	s := seeded(t, WithTLS())
 	pushBranch(t, s, "feature", "f.txt", "f\n")

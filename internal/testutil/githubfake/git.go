@@ -64,13 +64,13 @@ func (s *Server) commitOf(rev string) (string, error) {
 	if rev == "" || strings.HasPrefix(rev, "-") {
 		return "", errNoCommit
 	}
-	for _, cand := range []string{"refs/heads/" + rev, "refs/tags/" + rev, rev} {
-		out, err := s.git1("rev-parse", "--verify", "--quiet", cand+"^{commit}")
-		if err == nil && len(out) == 40 {
-			return out, nil
-		}
+	// git's own lookup order (a full SHA, then refs/<rev>, refs/tags/<rev>,
+	// refs/heads/<rev>, ...) resolves what GitHub accepts as a ref.
+	out, err := s.git1("rev-parse", "--verify", "--quiet", rev+"^{commit}")
+	if err != nil || len(out) != 40 {
+		return "", errNoCommit
 	}
-	return "", errNoCommit
+	return out, nil
 }
 
 // refSHA returns the object a full ref points at, or "" when it does not

@@ -27,6 +27,13 @@ func seeded(t *testing.T, opts ...Option) *Server {
 // pushes it, playing a person or the reconciler; it returns the commit.
 func pushBranch(t *testing.T, s *Server, branch, file, content string) string {
 	t.Helper()
+	dir := pushBranchDir(t, s, branch, file, content)
+	return strings.TrimSpace(gitserver.MustGit(t, dir, "rev-parse", "HEAD"))
+}
+
+// pushBranchDir is pushBranch returning the work tree it pushed from.
+func pushBranchDir(t *testing.T, s *Server, branch, file, content string) string {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "work")
 	gitserver.MustGit(t, filepath.Dir(dir), "clone", "-q", s.GitURL(), dir)
 	gitserver.MustGit(t, dir, "checkout", "-q", "-b", branch)
@@ -39,7 +46,7 @@ func pushBranch(t *testing.T, s *Server, branch, file, content string) string {
 	gitserver.MustGit(t, dir, "add", "-A")
 	gitserver.MustGit(t, dir, "commit", "-q", "-m", "change "+file)
 	gitserver.MustGit(t, dir, "push", "-q", "origin", branch)
-	return strings.TrimSpace(gitserver.MustGit(t, dir, "rev-parse", "HEAD"))
+	return dir
 }
 
 // gitOut runs git in the backing bare repository.

@@ -521,6 +521,18 @@ func removeReviewers(s *Server, rq *request) *response {
 	return &response{status: http.StatusOK, body: s.pullJSON(p, false)}
 }
 
+// closeHeadless closes the open pull requests whose head branch was
+// deleted, as GitHub does. The caller holds s.mu.
+func (s *Server) closeHeadless(branch, sender string) {
+	for _, p := range s.pulls {
+		if p.state == "open" && p.head == branch {
+			now := s.now()
+			p.state, p.closedAt, p.updated = "closed", &now, now
+			s.pullEvent("closed", p, sender, nil)
+		}
+	}
+}
+
 // commitIn reports whether commit is one of the pull request's own
 // commits (reachable from its head, not from the base it was opened on) or
 // its merge commit.

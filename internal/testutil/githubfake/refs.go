@@ -154,6 +154,7 @@ func deleteRef(s *Server, rq *request) *response {
 	}
 	if strings.HasPrefix(ref, "refs/heads/") {
 		s.pushEvent(ref, old.sha, zeroSHA, rq.token.Login)
+		s.closeHeadless(strings.TrimPrefix(ref, "refs/heads/"), rq.token.Login)
 	}
 	return &response{status: http.StatusNoContent}
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/google/go-github/v62/github"
+
+	"github.com/medimind/modelops/internal/testutil/gitserver"
 )
 
 func TestRefsActOnTheRepository(t *testing.T) {
@@ -53,6 +55,31 @@ func TestRefsActOnTheRepository(t *testing.T) {
 	}
 	if resp, _ := gh.Git.DeleteRef(ctx, "medimind", "policies", "heads/modelops/status"); status(resp) != http.StatusUnprocessableEntity {
 		t.Errorf("delete missing ref: status %d, want 422", status(resp))
+	}
+}
+
+func TestDeletingTheHeadBranchClosesThePullRequest(t *testing.T) {
+	s := seeded(t)
+	gh := s.Client(InstallationToken)
+	pushBranch(t, s, "a", "a.txt", "a\n")
+	dir := pushBranchDir(t, s, "b", "b.txt", "b\n")
+	for _, h := range []string{"a", "b"} {
+		if _, _, err := gh.PullRequests.Create(ctx, "medimind", "policies", &github.NewPullRequest{Title: github.String(h), Head: github.String(h), Base: github.String("main")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := gh.Git.DeleteRef(ctx, "medimind", "policies", "heads/a"); err != nil {
+		t.Fatal(err)
+	}
+	gitserver.MustGit(t, dir, "push", "-q", "origin", "--delete", "b")
+	for n := 1; n <= 2; n++ {
+		pr, _, err := gh.PullRequests.Get(ctx, "medimind", "policies", n)
+		if err != nil || pr.GetState() != "closed" || pr.GetMerged() {
+			t.Errorf("#%d after its head branch was deleted: %v state %q", n, err, pr.GetState())
+		}
+		if _, resp, _ := gh.PullRequests.Edit(ctx, "medimind", "policies", n, &github.PullRequest{State: github.String("open")}); status(resp) != http.StatusUnprocessableEntity {
+			t.Errorf("reopen #%d without its branch: status %d, want 422", n, status(resp))
+		}
 	}
 }
 

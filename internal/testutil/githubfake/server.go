@@ -317,6 +317,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		s.tb.Errorf("githubfake: %s %s: read request body: %v", r.Method, r.URL.Path, err)
+		http.Error(w, "read request body", http.StatusBadRequest)
 		return
 	}
 	route, rawParams, err := s.v.route(r)
@@ -328,7 +329,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		tok, _ := s.authenticate(r)
 		s.rateHeaders(header, tok, false)
 		s.mu.Unlock()
-		writeJSON(w, http.StatusNotFound, header, mustJSON(errorBody("Not Found", "https://docs.github.com/rest", http.StatusNotFound)))
+		out, _ := encodeJSON(errorBody("Not Found", "https://docs.github.com/rest", http.StatusNotFound))
+		writeJSON(w, http.StatusNotFound, header, out)
 		return
 	}
 	op := route.Operation.OperationID
@@ -344,7 +346,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	var out []byte
 	if resp.body != nil {
-		out = mustJSON(resp.body)
+		if out, err = encodeJSON(resp.body); err != nil {
+			s.tb.Errorf("githubfake: %s %s (%s): %v", r.Method, r.URL.Path, op, err)
+			resp = errorResponse(rq, http.StatusInternalServerError, "Server Error")
+			out, _ = encodeJSON(resp.body)
+		}
 	}
 	header := resp.header
 	if header == nil {
@@ -489,17 +495,18 @@ func writeJSON(w http.ResponseWriter, status int, header http.Header, body []byt
 	}
 }
 
-func mustJSON(v any) []byte {
+// encodeJSON encodes a response body; a raw body is sent as it is.
+func encodeJSON(v any) ([]byte, error) {
 	if b, ok := v.(json.RawMessage); ok {
-		return b
+		return b, nil
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		panic(fmt.Sprintf("githubfake: encode response: %v", err)) // a bug in the fake's own values
+		return nil, fmt.Errorf("encode response: %w", err)
 	}
-	return bytes.TrimRight(buf.Bytes(), "\n")
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
 // etagOf returns a weak validator derived from the representation, so it

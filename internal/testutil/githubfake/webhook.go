@@ -230,12 +230,13 @@ func (s *Server) deliverAsync(event, action string, payload map[string]any) {
 }
 
 // observePushes wraps the fake's own git server: after a git push to the
-// repository it delivers, with WithWebhook, a push event for each branch
-// the push moved and a pull_request "synchronize" event for each open pull
+// repository it closes the open pull requests whose head branch the push
+// deleted and delivers, with WithWebhook, a push event for each branch the
+// push moved and a pull_request "synchronize" event for each open pull
 // request whose head moved, as GitHub does.
 func (s *Server) observePushes(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.webhookURL == "" || r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/git-receive-pack") ||
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/git-receive-pack") ||
 			strings.Trim(strings.TrimSuffix(r.URL.Path, "/git-receive-pack"), "/") != s.cfg.gitName {
 			next.ServeHTTP(w, r)
 			return
@@ -252,6 +253,7 @@ func (s *Server) observePushes(next http.Handler) http.Handler {
 		for ref, old := range before {
 			if _, ok := after[ref]; !ok {
 				s.pushEvent(ref, old, zeroSHA, pusher)
+				s.closeHeadless(strings.TrimPrefix(ref, "refs/heads/"), pusher)
 			}
 		}
 		for ref, sha := range after {
