@@ -226,6 +226,13 @@ func TestStatusMapsSuccessFailureAndDeadline(t *testing.T) {
 			phase: reconciler.RunFailed, contains: []string{"wrote no result JSON to /dev/termination-log"},
 		},
 		{
+			name: "a complete job whose pod is gone fails saying its result is unreadable",
+			play: func(t *testing.T, cs kubernetes.Interface, ns string, job *batchv1.Job) {
+				completeJob(t, cs, ns, job.Name)
+			},
+			phase: reconciler.RunFailed, contains: []string{"the job completed but its result is unreadable", "no pod"},
+		},
+		{
 			name: "a job past its backoff limit fails with the reason and what the pod log gave",
 			play: func(t *testing.T, cs kubernetes.Interface, ns string, job *batchv1.Job) {
 				podTerminated(t, cs, ns, job, 3, "CUDA out of memory")
@@ -240,7 +247,7 @@ func TestStatusMapsSuccessFailureAndDeadline(t *testing.T) {
 			play: func(t *testing.T, cs kubernetes.Interface, ns string, job *batchv1.Job) {
 				failJob(t, cs, ns, job.Name, batchv1.JobReasonDeadlineExceeded)
 			},
-			phase: reconciler.RunFailed, contains: []string{"DeadlineExceeded: the job ran longer than its deadline of 2h0m0s", "has no pod"},
+			phase: reconciler.RunFailed, contains: []string{"DeadlineExceeded: the job ran longer than its deadline of 2h0m0s", "no pod (deleted, or removed with the job's TTL)"},
 		},
 	}
 	for _, tt := range tests {

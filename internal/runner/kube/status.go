@@ -3,6 +3,7 @@ package kube
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -18,6 +19,9 @@ import (
 	"github.com/medimind/modelops/internal/runner/local"
 	"github.com/medimind/modelops/reconciler"
 )
+
+// errNoPod says a finished Job has no pod left to read.
+var errNoPod = errors.New("no pod")
 
 // Bounds of what a failed run's message quotes from the pod log.
 const (
@@ -50,6 +54,8 @@ func (r *Runner) runOfJob(ctx context.Context, job *batchv1.Job) reconciler.Trai
 	}
 	pod, err := r.pod(ctx, job)
 	switch {
+	case run.Phase == reconciler.RunSucceeded && errors.Is(err, errNoPod):
+		run.Phase, run.Message = reconciler.RunFailed, "the job completed but its result is unreadable: "+err.Error()
 	case run.Phase == reconciler.RunSucceeded && err != nil:
 		// Not recorded as finished: the pod may be readable on the next Get.
 		run.Phase, run.Message = reconciler.RunRunning, "the job completed; reading its result: "+err.Error()
@@ -147,7 +153,7 @@ func (r *Runner) pod(ctx context.Context, job *batchv1.Job) (*corev1.Pod, error)
 		mine = append(mine, p)
 	}
 	if len(mine) == 0 {
-		return nil, fmt.Errorf("job %s/%s has no pod (deleted, or removed with the job's TTL)", r.namespace, job.Name)
+		return nil, fmt.Errorf("job %s/%s: %w (deleted, or removed with the job's TTL)", r.namespace, job.Name, errNoPod)
 	}
 	// The newest pod is the last attempt, which decided the Job's outcome.
 	return slices.MaxFunc(mine, func(a, b *corev1.Pod) int {
