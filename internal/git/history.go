@@ -15,7 +15,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
-	"github.com/go-git/go-git/v5/storage"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
@@ -44,25 +43,37 @@ func (r *Repo) changedFilesLocked(ctx context.Context, from, to string, memo *tr
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	b, err := r.commitLocked(to)
+	b, err := r.rootTreeLocked(to, memo)
 	if err != nil {
 		return nil, fmt.Errorf("changed files: %w", err)
 	}
 	var a plumbing.Hash
 	if from != "" {
-		c, err := r.commitLocked(from)
-		if err != nil {
+		if a, err = r.rootTreeLocked(from, memo); err != nil {
 			return nil, fmt.Errorf("changed files: %w", err)
 		}
-		a = c.TreeHash
 	}
 	d := treeDiff{s: r.repo.Storer, memo: memo}
-	if err := d.diff("", a, b.TreeHash); err != nil {
+	if err := d.diff("", a, b); err != nil {
 		return nil, fmt.Errorf("changed files %s..%s: %w", from, to, err)
 	}
 	memo.rotate()
 	slices.SortFunc(d.out, func(x, y FileChange) int { return strings.Compare(x.Path, y.Path) })
 	return d.out, nil
+}
+
+// rootTreeLocked returns the hash of commit's root tree, from memo when the commit was read
+// before. The caller holds r.mu.
+func (r *Repo) rootTreeLocked(commit string, memo *treeMemo) (plumbing.Hash, error) {
+	if t, ok := memo.root(commit); ok {
+		return t, nil
+	}
+	c, err := r.commitLocked(commit)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	memo.setRoot(commit, c.TreeHash)
+	return c.TreeHash, nil
 }
 
 // treeDiff compares two trees by their entries' hashes, descending only into directories
@@ -175,10 +186,31 @@ func childPath(dir, name string) string {
 	return dir + "/" + name
 }
 
-// treeMemo keeps the trees decoded by one ChangedFiles call for the next: a walk along a
-// chain of commits compares each commit's trees first as the newer side, then as the older.
+// treeMemo keeps the trees decoded by one ChangedFiles call for the next (a walk along a
+// chain of commits compares each commit's trees first as the newer side, then as the older)
+// and the root tree of every commit read, so that comparing commits read before decodes no
+// commit again.
 type treeMemo struct {
 	last, cur map[plumbing.Hash]*object.Tree
+	roots     map[string]plumbing.Hash // commit -> root tree
+}
+
+func (m *treeMemo) root(commit string) (plumbing.Hash, bool) {
+	if m == nil {
+		return plumbing.ZeroHash, false
+	}
+	t, ok := m.roots[commit]
+	return t, ok
+}
+
+func (m *treeMemo) setRoot(commit string, tree plumbing.Hash) {
+	if m == nil {
+		return
+	}
+	if m.roots == nil {
+		m.roots = map[string]plumbing.Hash{}
+	}
+	m.roots[commit] = tree
 }
 
 var emptyTree = &object.Tree{}
@@ -278,7 +310,7 @@ func (r *Repo) OpenHistory(ctx context.Context) (*History, error) {
 		return &History{r: r, close: func() error { return nil }}, nil
 	}
 	kept := filesystem.NewStorageWithOptions(st.Filesystem(), cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
-	repo, err := gogit.Open(&objectCache{Storer: kept, objects: cache.NewObjectLRU(historyCacheSize)}, nil)
+	repo, err := gogit.Open(kept, nil)
 	if err != nil {
 		_ = kept.Close()
 		return nil, fmt.Errorf("open history: %w", err)
@@ -295,34 +327,6 @@ func (r *Repo) OpenHistory(ctx context.Context) (*History, error) {
 	return h, nil
 }
 
-// historyCacheSize bounds the objects a History keeps whole in memory. A commit and its
-// trees are a few hundred bytes, so this holds the recent part of any realistic walk.
-const historyCacheSize = 64 * cache.MiByte
-
-// objectCache keeps the small objects read through it whole in memory. go-git's own cache
-// holds only delta bases, so without it a walk that reads a commit and its trees two or
-// three times (as a commit, then as the parent of the next) inflates them each time.
-type objectCache struct {
-	storage.Storer
-	objects cache.Object
-}
-
-// EncodedObject implements storer.EncodedObjectStorer.
-func (s *objectCache) EncodedObject(t plumbing.ObjectType, h plumbing.Hash) (plumbing.EncodedObject, error) {
-	if o, ok := s.objects.Get(h); ok && (t == plumbing.AnyObject || o.Type() == t) {
-		return o, nil
-	}
-	o, err := s.Storer.EncodedObject(t, h)
-	if err != nil {
-		return nil, err
-	}
-	// Large objects come back as readers over the pack file; only whole ones are kept.
-	if _, ok := o.(*plumbing.MemoryObject); ok {
-		s.objects.Put(o)
-	}
-	return o, nil
-}
-
 // Close releases the History's open files. The History must not be used afterwards.
 func (h *History) Close() error { return h.close() }
 
@@ -331,9 +335,17 @@ func (h *History) Head(ctx context.Context, branch string) (string, error) {
 	return h.r.Head(ctx, branch)
 }
 
-// ReadCommit is Repo.ReadCommit.
+// ReadCommit is Repo.ReadCommit. The History remembers the commit's root tree for
+// ChangedFiles.
 func (h *History) ReadCommit(ctx context.Context, commit string) (CommitInfo, error) {
-	return h.r.ReadCommit(ctx, commit)
+	h.r.mu.Lock()
+	defer h.r.mu.Unlock()
+	c, err := h.r.commitLocked(commit)
+	if err != nil {
+		return CommitInfo{}, err
+	}
+	h.memo.setRoot(commit, c.TreeHash)
+	return commitInfo(c), nil
 }
 
 // Tree is Repo.Tree; the view reads through the History's store.
