@@ -52,8 +52,9 @@ type Options struct {
 	StatusBranch string
 	// Model keeps only the events of this model; empty keeps every model.
 	Model string
-	// Since keeps only mainline commits committed at or after it. The walk stops at the
-	// first mainline commit (newest first) committed before it.
+	// Since keeps only mainline commits committed at or after it: reading newest first, the
+	// first mainline commit committed before it ends the audited run, and the policies there
+	// are what the first kept commit is compared with.
 	Since time.Time
 	// MaxMergedCommits bounds how many commits of one merged branch are listed. Default 1000.
 	MaxMergedCommits int
@@ -78,32 +79,14 @@ func Build(ctx context.Context, repo Repo, opts Options) (*Timeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read branch %s: %w", opts.Branch, err)
 	}
-	mainline, err := firstParents(ctx, repo, head)
-	if err != nil {
-		return nil, err
-	}
-	start := 0
-	if !opts.Since.IsZero() {
-		// mainline is oldest first; keep the newest run of commits made at or after Since.
-		for i := len(mainline) - 1; i >= 0; i-- {
-			if mainline[i].Committer.When.Before(opts.Since) {
-				start = i + 1
-				break
-			}
-		}
-	}
-
 	b := &builder{
 		repo:      repo,
 		opts:      opts,
 		parses:    map[string]*parsedFile{},
-		onMain:    make(map[string]bool, len(mainline)),
+		onMain:    map[string]bool{},
 		listed:    map[string]bool{},
 		lastValid: map[string]*policies.ModelPolicy{},
 		proposals: map[string][]proposalVersion{},
-	}
-	for _, c := range mainline {
-		b.onMain[c.Hash] = true
 	}
 	tl := &Timeline{Branch: opts.Branch, Head: head, Model: opts.Model, Events: []Event{}}
 	if !opts.Since.IsZero() {
@@ -111,12 +94,16 @@ func Build(ctx context.Context, repo Repo, opts Options) (*Timeline, error) {
 		tl.Since = &since
 	}
 
-	// Which files are policies at each mainline commit, every version of them parsed once
-	// while the history is read; then the comparisons, in history's order.
-	sets, err := b.readPolicies(ctx, mainline, start)
+	// The mainline, which files are policies at each of its commits and every version of
+	// them parsed, in one pass; then the comparisons, in history's order.
+	h, err := b.readHistory(ctx, head)
 	if err != nil {
 		return nil, err
 	}
+	for _, c := range h.mainline {
+		b.onMain[c.Hash] = true
+	}
+	sets := h.sets
 	prev := b.snapshot(sets[0], nil)
 	for name, m := range prev.models {
 		if m.policy != nil {
@@ -124,7 +111,7 @@ func Build(ctx context.Context, repo Repo, opts Options) (*Timeline, error) {
 		}
 	}
 	seen := opts.Model == "" || prev.models[opts.Model].present()
-	for i, c := range mainline[start:] {
+	for i, c := range h.mainline[h.start:] {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -148,27 +135,6 @@ func Build(ctx context.Context, repo Repo, opts Options) (*Timeline, error) {
 		return nil, fmt.Errorf("%w %q: no policy of that name in the history of %s", ErrUnknownModel, opts.Model, opts.Branch)
 	}
 	return tl, nil
-}
-
-// firstParents returns the first-parent chain ending at head, oldest first.
-func firstParents(ctx context.Context, repo Repo, head string) ([]git.CommitInfo, error) {
-	var out []git.CommitInfo
-	for h := head; h != ""; {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		c, err := repo.ReadCommit(ctx, h)
-		if err != nil {
-			return nil, fmt.Errorf("walk history: %w", err)
-		}
-		out = append(out, c)
-		h = ""
-		if len(c.Parents) > 0 {
-			h = c.Parents[0]
-		}
-	}
-	slices.Reverse(out)
-	return out, nil
 }
 
 // modelState is one model at one commit.

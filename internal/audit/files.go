@@ -31,71 +31,33 @@ type fileSet struct {
 	commit string
 }
 
-// fileSets returns the policy files at mainline[start-1] (none when start is 0) followed
-// by those at each later mainline commit, calling found with every set as soon as it is
-// known. A commit that changes no policy file shares its parent's set, so identity tells an
-// untouched commit.
-func (b *builder) fileSets(ctx context.Context, mainline []git.CommitInfo, start int, found func(*fileSet)) ([]*fileSet, error) {
-	prev := &fileSet{files: map[string]string{}}
-	if start > 0 {
-		var err error
-		if prev, err = b.walkFiles(ctx, mainline[start-1].Hash, nil); err != nil {
-			return nil, err
-		}
-		found(prev)
-	}
-	sets := make([]*fileSet, 0, len(mainline)-start+1)
-	sets = append(sets, prev)
-	for i := start; i < len(mainline); i++ {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		from, to := "", mainline[i].Hash
-		if i > 0 {
-			from = mainline[i-1].Hash
-		}
-		changes, err := b.repo.ChangedFiles(ctx, from, to)
-		if err != nil {
-			return nil, fmt.Errorf("compare %s with its parent: %w", to, err)
-		}
-		cur, err := b.nextFiles(ctx, prev, to, changes)
-		if err != nil {
-			return nil, err
-		}
-		if cur != prev {
-			found(cur)
-		}
-		sets = append(sets, cur)
-		prev = cur
-	}
-	return sets, nil
-}
-
-// nextFiles applies one commit's changed files to prev. Whether a path is a policy file
-// depends only on the path and the .modelopsignore files, so a policy file edited or
-// deleted in place needs no walk; an added YAML file or a changed ignore file may change
-// which files are policies, and then the tree is walked as policies.Load walks it.
-func (b *builder) nextFiles(ctx context.Context, prev *fileSet, commit string, changes []git.FileChange) (*fileSet, error) {
+// nextFiles derives the policy files at commit at from known, those at the other end of
+// changes (a commit's parent, or for a walk backwards its child). Whether a path is a policy
+// file depends only on the path and the .modelopsignore files, so a policy file edited or
+// deleted in place needs no walk; a YAML file that appears or a changed ignore file may
+// change which files are policies, and then at's tree is walked as policies.Load walks it.
+// When no policy file changed the result is known itself.
+func (b *builder) nextFiles(ctx context.Context, known *fileSet, at string, changes []git.FileChange) (*fileSet, error) {
 	var edits []git.FileChange
 	for _, ch := range changes {
 		name := path.Base(ch.Path)
 		if name == policies.IgnoreFile {
-			return b.walkFiles(ctx, commit, prev)
+			return b.walkFiles(ctx, at, known)
 		}
 		if ext := path.Ext(name); ext != ".yaml" && ext != ".yml" {
 			continue
 		}
 		if ch.From == "" {
-			return b.walkFiles(ctx, commit, prev)
+			return b.walkFiles(ctx, at, known)
 		}
-		if key, ok := prev.files[ch.Path]; ok && key != ch.To {
+		if key, ok := known.files[ch.Path]; ok && key != ch.To {
 			edits = append(edits, ch)
 		}
 	}
 	if len(edits) == 0 {
-		return prev, nil
+		return known, nil
 	}
-	files := maps.Clone(prev.files)
+	files := maps.Clone(known.files)
 	for _, ch := range edits {
 		if ch.To == "" {
 			delete(files, ch.Path)
@@ -103,7 +65,16 @@ func (b *builder) nextFiles(ctx context.Context, prev *fileSet, commit string, c
 			files[ch.Path] = ch.To
 		}
 	}
-	return &fileSet{files: files, commit: commit}, nil
+	return &fileSet{files: files, commit: at}, nil
+}
+
+// reversed turns a commit's changes around: what its parent has, seen from the commit.
+func reversed(changes []git.FileChange) []git.FileChange {
+	out := make([]git.FileChange, len(changes))
+	for i, c := range changes {
+		out[i] = git.FileChange{Path: c.Path, From: c.To, To: c.From}
+	}
+	return out
 }
 
 // walkFiles lists the policy files at commit; prev itself when they are the same.
@@ -144,11 +115,25 @@ func policyFiles(fsys fs.FS) (map[string]string, error) {
 	return files, nil
 }
 
-// readPolicies reads which files are policies at each mainline commit from start on (see
-// fileSets) and parses every version of them once. Parsing YAML is most of an audit's work
-// and file versions are independent, so they are parsed on as many goroutines as there are
-// processors, while the history is still being read.
-func (b *builder) readPolicies(ctx context.Context, mainline []git.CommitInfo, start int) ([]*fileSet, error) {
+// history is what Build reads before it compares anything.
+type history struct {
+	// mainline is the first-parent chain ending at the branch's tip, oldest first.
+	mainline []git.CommitInfo
+	// start is the first audited commit of mainline (see Options.Since).
+	start int
+	// sets are the policy files at mainline[start-1] (none when start is 0), then at each
+	// audited commit. A commit that changes no policy file shares its parent's set, so
+	// identity tells an untouched commit.
+	sets []*fileSet
+}
+
+// readHistory reads the mainline from head back to the root, once, and the policy files
+// along it, and parses every version of them (into b.parses). The policy files at head are
+// found by walking its tree; those at each parent by comparing the two commits' trees by
+// hash (Repo.ChangedFiles). Parsing YAML is most of an audit's work and file versions are
+// independent, so they are parsed on as many goroutines as there are processors while the
+// history is still being read.
+func (b *builder) readHistory(ctx context.Context, head string) (*history, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	type job struct{ key, path, commit string }
@@ -175,7 +160,7 @@ func (b *builder) readPolicies(ctx context.Context, mainline []git.CommitInfo, s
 		})
 	}
 	queued := map[string]bool{}
-	sets, err := b.fileSets(ctx, mainline, start, func(s *fileSet) {
+	h, err := b.walkBack(ctx, head, func(s *fileSet) {
 		for p, key := range s.files {
 			if !queued[key] {
 				queued[key] = true
@@ -183,6 +168,9 @@ func (b *builder) readPolicies(ctx context.Context, mainline []git.CommitInfo, s
 			}
 		}
 	})
+	if err != nil {
+		cancel(err) // the queued versions are not needed
+	}
 	close(jobs)
 	wg.Wait()
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
@@ -195,7 +183,67 @@ func (b *builder) readPolicies(ctx context.Context, mainline []git.CommitInfo, s
 		return nil, err
 	}
 	b.parses = parses
-	return sets, nil
+	return h, nil
+}
+
+// walkBack follows first parents from head to the root, calling found with every new set of
+// policy files as soon as it is known. Past the first commit made before Options.Since it
+// only reads commits: merges need the whole mainline to tell their branch's commits.
+func (b *builder) walkBack(ctx context.Context, head string, found func(*fileSet)) (*history, error) {
+	c, err := b.repo.ReadCommit(ctx, head)
+	if err != nil {
+		return nil, fmt.Errorf("walk history: %w", err)
+	}
+	cur, err := b.walkFiles(ctx, head, nil)
+	if err != nil {
+		return nil, err
+	}
+	found(cur)
+	var newest []git.CommitInfo // newest first
+	var sets []*fileSet         // newest first: the set at newest[k], then the base
+	audited := -1               // how many of the newest commits are audited, once known
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		newest = append(newest, c)
+		if audited < 0 {
+			sets = append(sets, cur)
+			if !b.opts.Since.IsZero() && c.Committer.When.Before(b.opts.Since) {
+				audited = len(newest) - 1 // c is the base
+			}
+		}
+		if len(c.Parents) == 0 {
+			break
+		}
+		parent, err := b.repo.ReadCommit(ctx, c.Parents[0])
+		if err != nil {
+			return nil, fmt.Errorf("walk history: %w", err)
+		}
+		if audited < 0 {
+			changes, err := b.repo.ChangedFiles(ctx, parent.Hash, c.Hash)
+			if err != nil {
+				return nil, fmt.Errorf("compare %s with its parent: %w", c.Hash, err)
+			}
+			prev, err := b.nextFiles(ctx, cur, parent.Hash, reversed(changes))
+			if err != nil {
+				return nil, err
+			}
+			if prev != cur {
+				found(prev)
+			}
+			cur = prev
+		}
+		c = parent
+	}
+	if audited < 0 {
+		// Every commit is audited; before the root there were no files.
+		audited = len(newest)
+		sets = append(sets, &fileSet{files: map[string]string{}})
+	}
+	slices.Reverse(newest)
+	slices.Reverse(sets)
+	return &history{mainline: newest, start: len(newest) - audited, sets: sets}, nil
 }
 
 // parsedDoc is one ModelPolicy document of a file version: valid (policy set) or not (err
