@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/medimind/modelops/internal/driftcheck"
+	forgegithub "github.com/medimind/modelops/internal/forge/github"
 	forgelocal "github.com/medimind/modelops/internal/forge/local"
 	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/internal/metrics"
@@ -37,6 +38,7 @@ type repoOptions struct {
 	authorName  string
 	authorEmail string
 	trafficDir  string
+	github      githubOptions
 	// now, when set, is the clock of every part of the stack (the demo simulates days).
 	now func() time.Time
 }
@@ -49,6 +51,7 @@ func (o *repoOptions) bindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.tokenFile, "git-token-file", "", "file holding the token for https remotes (or set MODELOPS_GIT_TOKEN)")
 	fs.StringVar(&o.sshKey, "ssh-key", "", "private key file for ssh remotes")
 	fs.StringVar(&o.knownHosts, "known-hosts", "", "known_hosts file for ssh remotes (default ~/.ssh/known_hosts)")
+	o.github.bindFlags(fs)
 	fs.StringVar(&o.trafficDir, "traffic-dir", "", "where the file traffic router writes <model>.json for the serving process (default: <state-dir>/traffic)")
 	fs.StringVar(&o.authorName, "author-name", "modelops[bot]", "name on the reconciler's commits")
 	fs.StringVar(&o.authorEmail, "author-email", "modelops@users.noreply.github.com", "email on the reconciler's commits")
@@ -60,6 +63,7 @@ type stack struct {
 	forge      *forgelocal.Forge
 	runner     *runnerlocal.Runner
 	router     *routerfile.Router
+	github     *githubStack // nil on the embedded forge
 	trafficDir string
 	status     *status.Store
 	reconciler *reconciler.Reconciler
@@ -81,12 +85,29 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 	if err != nil {
 		return nil, err
 	}
+	var ghAuth *forgegithub.Auth
+	if o.github.repo != "" {
+		if ghAuth, err = o.github.openAuth(); err != nil {
+			return nil, err
+		}
+		if auth.Password == "" && auth.SSHKeyPath == "" {
+			auth.HTTP = ghAuth.GitAuth() // push with the App's (or the token's) credentials
+		}
+	}
 	repo, err := git.Open(ctx, o.repo, git.Options{Auth: auth, Dir: filepath.Join(stateDir, "mirror")})
 	if err != nil {
 		return nil, err
 	}
 	bot := git.Signature{Name: o.authorName, Email: o.authorEmail}
 	s := &stack{repo: repo, bot: bot}
+	var proposals reconciler.Proposals
+	var reporter reconciler.Reporter
+	if ghAuth != nil {
+		if s.github, err = o.github.open(ghAuth, repo, o.branch, bot, o); err != nil {
+			return nil, err
+		}
+		proposals, reporter = s.github.forge, s.github.reporter
+	}
 	if isLocalPath(o.repo) {
 		s.localPath = o.repo
 	}
@@ -94,6 +115,9 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 	s.forge = forgelocal.New(repo, o.branch, status.Branch, bot)
 	if o.now != nil {
 		s.forge.WithClock(o.now)
+	}
+	if proposals == nil {
+		proposals = s.forge
 	}
 
 	workDir := o.dataRoot
@@ -135,7 +159,8 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 	tracked := git.Tracked{Repo: repo, Branch: o.branch, Author: bot}
 	s.reconciler, err = reconciler.New(reconciler.Deps{
 		Repo:      tracked,
-		Proposals: s.forge,
+		Proposals: proposals,
+		Reporter:  reporter,
 		Runner:    s.runner,
 		Drift:     driftcheck.New(nil),
 		Metrics:   metrics.ProductionLog{},

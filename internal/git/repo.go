@@ -53,6 +53,10 @@ type Auth struct {
 	// against; empty means $SSH_KNOWN_HOSTS or ~/.ssh/known_hosts. Host
 	// keys are always checked.
 	KnownHostsPath string
+	// HTTP, when set, authenticates http(s) remotes instead of Username and
+	// Password: a method that fetches a fresh token for every request (a
+	// GitHub App's installation token, which expires after an hour).
+	HTTP transport.AuthMethod
 }
 
 // Options configures Open.
@@ -129,6 +133,9 @@ func Open(ctx context.Context, location string, opts Options) (*Repo, error) {
 		return r, nil
 	case "http", "https":
 		r.url, r.auth, err = httpRemote(location, opts.Auth)
+		if opts.Auth.HTTP != nil {
+			r.auth = opts.Auth.HTTP
+		}
 	case "ssh":
 		r.url, r.auth, err = sshRemote(location, ep, opts.Auth)
 	default:
