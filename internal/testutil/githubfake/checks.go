@@ -147,9 +147,6 @@ func personalTokenRefused(rq *request) *response {
 	return errorResponse(rq, http.StatusForbidden, "Resource not accessible by personal access token")
 }
 
-// maxAnnotations is how many annotations GitHub takes in one request.
-const maxAnnotations = 50
-
 func (s *Server) applyCheckRun(c *checkRun, in *checkRunInput) {
 	now := s.now()
 	if in.Name != nil {
@@ -194,14 +191,6 @@ func (s *Server) applyCheckRun(c *checkRun, in *checkRunInput) {
 	}
 }
 
-func tooManyAnnotations(rq *request, in *checkRunInput) *response {
-	if in.Output == nil || len(in.Output.Annotations) <= maxAnnotations {
-		return nil
-	}
-	return validationFailed(rq, FieldError{Resource: "CheckRun", Field: "annotations", Code: "custom",
-		Message: "Only 50 annotations are allowed per request"})
-}
-
 // conclusionRequired refuses to complete a run without a conclusion: GitHub
 // requires one with status "completed" or completed_at.
 func conclusionRequired(rq *request, c *checkRun, in *checkRunInput) *response {
@@ -220,9 +209,6 @@ func createCheckRun(s *Server, rq *request) *response {
 	var in checkRunInput
 	if err := rq.decode(&in); err != nil {
 		return problemsParsingJSON(rq)
-	}
-	if rs := tooManyAnnotations(rq, &in); rs != nil {
-		return rs
 	}
 	sha, err := s.commitOf(in.HeadSHA)
 	if err != nil || len(in.HeadSHA) != 40 {
@@ -271,9 +257,6 @@ func updateCheckRun(s *Server, rq *request) *response {
 	var in checkRunInput
 	if err := rq.decode(&in); err != nil {
 		return problemsParsingJSON(rq)
-	}
-	if rs := tooManyAnnotations(rq, &in); rs != nil {
-		return rs
 	}
 	if rs := conclusionRequired(rq, c, &in); rs != nil {
 		return rs

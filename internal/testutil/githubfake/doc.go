@@ -61,9 +61,11 @@
 //     {"message","errors":[{"resource","field","code"}],"documentation_url"}
 //     for a body over 65,536 characters, a head branch that does not exist,
 //     a second open pull request for the same head and base, no commits
-//     between base and head, more than 50 annotations in one request;
-//     check-run summary and text over 65,535 characters are rejected by the
-//     description's own maxLength.
+//     between base and head. More than 50 annotations in one request and a
+//     check-run summary or text over 65,535 characters break the
+//     description's own maxItems and maxLength: the test fails, and with
+//     AllowInvalidRequests the answer is 422 "Invalid request." naming the
+//     field (output.annotations, output.summary, output.text).
 //   - X-RateLimit-Limit, -Remaining, -Used, -Reset and -Resource on every
 //     response; a primary limit per token (WithRateLimit) answered with
 //     GitHub's 403 and Remaining 0 when used up.
