@@ -63,12 +63,19 @@ func (r *Reconciler) apply(ctx context.Context, snap *Snapshot, a Action, files 
 }
 
 func (r *Reconciler) applyDrift(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus, files map[string][]byte) (string, error) {
+	_, detail, err := r.checkDrift(ctx, snap, p, ms, files)
+	return detail, err
+}
+
+// checkDrift runs p's drift check, records it in ms with the full report in files, and
+// reports it on the tip.
+func (r *Reconciler) checkDrift(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus, files map[string][]byte) (DriftResult, string, error) {
 	if r.drift == nil {
-		return "", errors.New("no drift checker is configured")
+		return DriftResult{}, "", errors.New("no drift checker is configured")
 	}
 	res, err := r.drift.Check(ctx, p, r.dataFS(snap))
 	if err != nil {
-		return "", &ActionError{Reason: DriftCheckFailedReason, Err: fmt.Errorf("check drift of %s: %w", p.Metadata.Name, err)}
+		return DriftResult{}, "", &ActionError{Reason: DriftCheckFailedReason, Err: fmt.Errorf("check drift of %s: %w", p.Metadata.Name, err)}
 	}
 	path := DriftReportPath(p.Metadata.Name, snap.Now)
 	files[path] = res.Report
@@ -90,7 +97,7 @@ func (r *Reconciler) applyDrift(ctx context.Context, snap *Snapshot, p *policies
 		Name: DriftCheckName(p.Metadata.Name), Commit: snap.Commit, Status: CheckCompleted,
 		Conclusion: driftConclusion(p, res), Title: title, Summary: md, Annotations: driftAnnotations(p, res),
 	})
-	return fmt.Sprintf("%s; report %s", title, path), nil
+	return res, fmt.Sprintf("%s; report %s", title, path), nil
 }
 
 // DriftCheckName is the name of a model's drift check run on the tracked branch.
@@ -278,6 +285,9 @@ func (r *Reconciler) applyProposePromotion(ctx context.Context, snap *Snapshot, 
 // recordVerdict stores the action's verdict on the run it judged, so the run is not judged
 // again.
 func recordVerdict(ms *ModelStatus, a Action) error {
+	if strings.HasPrefix(a.Promotion.RunID, registeredRun) {
+		return nil // a registered candidate's verdict is kept with the candidate
+	}
 	run, ok := ms.Run(a.Generation)
 	if !ok {
 		return fmt.Errorf("record promotion verdict of %s: no run of generation %d", a.Model, a.Generation)
@@ -371,7 +381,11 @@ func PromotionBody(a Action, p *policies.Policy) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n\n", ProposalMarker(a.Model, plan.Kind, plan.Key, plan.Digest))
 	fmt.Fprintf(&b, "## Promote `%s` version `%s` to canary\n\n", a.Model, promo.Canary.Version)
-	fmt.Fprintf(&b, "The candidate of training generation **%d** (run `%s`) passed the promotion gate.\n\n", a.Generation, promo.RunID)
+	if strings.HasPrefix(promo.RunID, registeredRun) {
+		fmt.Fprintf(&b, "The candidate `%s`, registered through the API (%s), passed the promotion gate.\n\n", promo.Canary.Version, plan.Evidence[0])
+	} else {
+		fmt.Fprintf(&b, "The candidate of training generation **%d** (run `%s`) passed the promotion gate.\n\n", a.Generation, promo.RunID)
+	}
 	fmt.Fprintf(&b, "Merging this change sets `spec.canary` in `%s` (%s, uri `%s`); canary analysis then steps its traffic through %s.\n\n",
 		p.File, plan.Change, promo.Canary.URI, stepsText(p.Spec.CanaryAnalysis.Steps))
 	b.WriteString("### Evaluation\n\n")

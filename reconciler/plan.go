@@ -302,29 +302,37 @@ func planPromotion(now time.Time, commit string, p *policies.Policy, st *ModelSt
 		return append(actions, record(fmt.Sprintf("candidate %q of generation %d passed the promotion gate", result.Version, gen),
 			fmt.Sprintf("a person declined the promotion of version %s; not proposed again", result.Version)))
 	}
-	plan.Verdict = v
+	a := promotionAction(p, commit, run.ID, result, v, fmt.Sprintf("training run %s of generation %d (commit %s)", run.ID, gen, short(run.Commit)))
+	a.Key = fmt.Sprintf("%s/%s/gen-%d/%s", ActionProposePromotion, name, gen, wantKey)
+	a.Reason = fmt.Sprintf("candidate %q of generation %d passed the promotion gate", result.Version, gen)
+	a.Generation = gen
+	return append(actions, a)
+}
+
+// promotionAction proposes a candidate that passed the gate as the canary at the first
+// analysis step.
+func promotionAction(p *policies.Policy, commit, runID string, result RunResult, v PromotionVerdict, evidence string) Action {
+	weight := p.Spec.CanaryAnalysis.Steps[0]
+	plan := &PromotionPlan{RunID: runID, Canary: policies.Canary{Version: result.Version, URI: result.URI, Weight: &weight}, Verdict: v}
 	// The digest leaves out the judging time, so a retried proposal keeps its digest.
 	digest := digestOf(result.Version, result.URI, weight, PromotionTable(v))
 	from := "spec.canary absent"
 	if c := p.Spec.Canary; c != nil {
 		from = "spec.canary " + c.Version
 	}
-	return append(actions, Action{
-		Kind:       ActionProposePromotion,
-		Model:      name,
-		Key:        fmt.Sprintf("%s/%s/gen-%d/%s", ActionProposePromotion, name, gen, wantKey),
-		Reason:     fmt.Sprintf("candidate %q of generation %d passed the promotion gate", result.Version, gen),
-		Generation: gen,
-		Commit:     commit,
+	return Action{
+		Kind:   ActionProposePromotion,
+		Model:  p.Metadata.Name,
+		Commit: commit,
 		Proposal: &ProposalPlan{
 			Kind:     ProposalPromote,
-			Key:      wantKey,
+			Key:      promoteKey(result.Version),
 			Digest:   digest,
-			Evidence: []string{fmt.Sprintf("training run %s of generation %d (commit %s)", run.ID, gen, short(run.Commit))},
+			Evidence: []string{evidence},
 			Change:   fmt.Sprintf("%s → %s at weight %d", from, result.Version, weight),
 		},
 		Promotion: plan,
-	})
+	}
 }
 
 // productionFigures are the production version's figures the reconciler has observed, by

@@ -53,6 +53,8 @@ type ModelStatus struct {
 	// Baseline is the first observed performance of the production version; a drop from it
 	// triggers a retrain.
 	Baseline *PerformanceRecord `json:"baseline,omitempty"`
+	// Candidates are models trained elsewhere and registered through the API, judged once.
+	Candidates []Candidate `json:"candidates,omitempty"`
 	// Canary is the canary serving at the tip, with its checks; LastCanary the one before.
 	Canary     *CanaryStatus `json:"canary,omitempty"`
 	LastCanary *CanaryStatus `json:"lastCanary,omitempty"`
