@@ -291,9 +291,10 @@ func (r *Repo) ReadBlob(ctx context.Context, hash string) ([]byte, error) {
 // thousands of commits). It reads the same objects as the Repo it was opened from, but its
 // object store keeps the pack files open between reads: a Repo re-opens a pack for every
 // object, because a long-running reconciler must keep seeing the packs that `git gc`
-// rewrites, and on a walk that costs more than the decoding. A History sees the branches
-// and objects of the moment it was opened (later fetches may not be visible) and must be
-// closed. It is safe for concurrent use; reads are serialised.
+// rewrites, and on a walk that costs more than the decoding. It reads the list of pack files
+// once: objects that a later Fetch (or a person's `git gc`) packs may not be readable through
+// it, so open a History for one walk, then close it. It is safe for concurrent use; reads are
+// serialised.
 type History struct {
 	r     *Repo
 	close func() error
@@ -330,7 +331,7 @@ func (r *Repo) OpenHistory(ctx context.Context) (*History, error) {
 // Close releases the History's open files. The History must not be used afterwards.
 func (h *History) Close() error { return h.close() }
 
-// Head is Repo.Head as of OpenHistory.
+// Head is Repo.Head.
 func (h *History) Head(ctx context.Context, branch string) (string, error) {
 	return h.r.Head(ctx, branch)
 }
