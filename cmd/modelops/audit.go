@@ -25,7 +25,7 @@ type auditOptions struct {
 func newAuditCmd() *cobra.Command {
 	opts := &auditOptions{}
 	cmd := &cobra.Command{
-		Use:   "audit [MODEL] --repo PATH|URL",
+		Use:   "audit [MODEL] --repo PATH|URL [--since DATE] [-o table|json|markdown]",
 		Short: "Show why each model changed: a semantic timeline from git history",
 		Long: `audit reads the first-parent history of the tracked branch and shows, for every commit that
 changed the meaning of a model's policy, what changed (spec.production.version 12 → 13,
