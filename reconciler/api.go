@@ -49,8 +49,9 @@ func (r *Reconciler) Snapshot(ctx context.Context) (*Snapshot, error) {
 	return snap, err
 }
 
-// policyOf finds model's valid policy in the snapshot, or says why there is none.
-func policyOf(snap *Snapshot, model string) (*policies.Policy, error) {
+// ModelPolicy returns model's valid policy at the tip, or ErrUnknownModel, or an
+// *InvalidPolicyError naming the errors of the file that defines it.
+func (snap *Snapshot) ModelPolicy(model string) (*policies.Policy, error) {
 	if p := snap.Policies.Get(model); p != nil {
 		return p, nil
 	}
@@ -87,7 +88,7 @@ func (r *Reconciler) CheckDrift(ctx context.Context, model string) (DriftResult,
 	if err != nil {
 		return DriftResult{}, err
 	}
-	p, err := policyOf(snap, model)
+	p, err := snap.ModelPolicy(model)
 	if err != nil {
 		return DriftResult{}, err
 	}
@@ -121,7 +122,7 @@ func (r *Reconciler) RegisterCandidate(ctx context.Context, model string, res Ru
 	if err != nil {
 		return PromotionVerdict{}, nil, err
 	}
-	p, err := policyOf(snap, model)
+	p, err := snap.ModelPolicy(model)
 	if err != nil {
 		return PromotionVerdict{}, nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/medimind/modelops/internal/server"
 	"github.com/medimind/modelops/internal/watch"
 )
 
@@ -21,7 +22,11 @@ type runOptions struct {
 	interval time.Duration
 	grace    time.Duration
 	listen   string
-	stdout   io.Writer
+	// apiTokenFile and webhookSecretFile name files holding the API's bearer token and the
+	// GitHub webhook secret (or MODELOPS_API_TOKEN, MODELOPS_WEBHOOK_SECRET).
+	apiTokenFile      string
+	webhookSecretFile string
+	stdout            io.Writer
 	// ready, when set, receives the HTTP server's address once it listens (tests).
 	ready chan<- string
 	// quiet discards the log (benchmarks).
@@ -37,7 +42,11 @@ func newRunCmd() *cobra.Command {
 repository change (fsnotify on its git directory: a commit, a merge, a new branch). Every cycle
 is a full resync: the reconciler reads the state itself, so a missed event costs only latency.
 
-It serves /healthz (alive) and /readyz (a cycle has completed) on --listen.
+It serves on --listen: /healthz (alive), /readyz (a cycle has completed), /metrics
+(Prometheus), the API under /api/v1 (with a bearer token; the OpenAPI description is at
+/api/v1/openapi.yaml) and POST /webhooks/github (with a webhook secret), which triggers a cycle
+at once. Notifications go to MODELOPS_NOTIFY_WEBHOOK_URL (JSON) and MODELOPS_SLACK_WEBHOOK_URL
+(Slack incoming webhook) when set; secrets come from files or the environment, never flags.
 
 SIGINT or SIGTERM finishes the action in progress, records the status, and exits 0.`,
 		Args: cobra.NoArgs,
@@ -49,7 +58,9 @@ SIGINT or SIGTERM finishes the action in progress, records the status, and exits
 	opts.bindFlags(cmd.Flags())
 	cmd.Flags().DurationVar(&opts.interval, "interval", 30*time.Second, "time between full cycles (each fetches the remote)")
 	cmd.Flags().DurationVar(&opts.grace, "shutdown-grace", 2*time.Minute, "longest wait for the action in progress on shutdown")
-	cmd.Flags().StringVar(&opts.listen, "listen", "127.0.0.1:8080", "address of the health endpoints; empty disables them")
+	cmd.Flags().StringVar(&opts.listen, "listen", "127.0.0.1:8080", "address of the HTTP server (health, /metrics, API, webhooks); empty disables it")
+	cmd.Flags().StringVar(&opts.apiTokenFile, "api-token-file", "", "file holding the API's bearer token (or MODELOPS_API_TOKEN); without one the API is not served")
+	cmd.Flags().StringVar(&opts.webhookSecretFile, "webhook-secret-file", "", "file holding the GitHub webhook secret (or MODELOPS_WEBHOOK_SECRET); without one /webhooks/github is not served")
 	return cmd
 }
 
@@ -71,19 +82,36 @@ func runRun(ctx context.Context, opts runOptions) error {
 	}
 
 	var ready atomic.Bool
+	trigger := make(chan struct{}, 1)
+	metrics := server.NewMetrics()
+	notifier, err := notifierFromEnv(log)
+	if err != nil {
+		return err
+	}
+	if notifier != nil {
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			_ = notifier.Close(ctx)
+		}()
+	}
+	observer := &cycleObserver{metrics: metrics, notifier: notifier, stack: s, failedRuns: map[string]bool{}}
 	if opts.listen != "" {
-		srv, addr, err := serveHealth(opts.listen, &ready)
+		handler, err := opts.handler(s, metrics, &ready, server.Nudge(trigger), log)
+		if err != nil {
+			return err
+		}
+		srv, addr, err := serve(opts.listen, handler)
 		if err != nil {
 			return err
 		}
 		defer srv.Close()
-		log.Info("serving health endpoints", "addr", addr)
+		log.Info("serving HTTP", "addr", addr)
 		if opts.ready != nil {
 			opts.ready <- addr
 		}
 	}
 
-	trigger := make(chan struct{}, 1)
 	if s.localPath != "" {
 		gitDir, err := watch.GitDir(s.localPath)
 		if err != nil {
@@ -112,6 +140,7 @@ func runRun(ctx context.Context, opts runOptions) error {
 	for {
 		start := time.Now()
 		res, err := s.reconciler.Cycle(work)
+		observer.observe(work, start, res, err)
 		switch {
 		case err != nil:
 			log.Error("cycle failed", "error", err)
@@ -129,24 +158,43 @@ func runRun(ctx context.Context, opts runOptions) error {
 	}
 }
 
-// serveHealth serves /healthz and /readyz on addr.
-func serveHealth(addr string, ready *atomic.Bool) (*http.Server, string, error) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready.Load() {
-			http.Error(w, "no cycle has completed yet", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
+// handler builds the HTTP server: health, /metrics, the API when a token is configured,
+// and the GitHub webhook when a secret is.
+func (opts runOptions) handler(s *stack, metrics *server.Metrics, ready *atomic.Bool, reconcile func(), log *slog.Logger) (http.Handler, error) {
+	sopts := []server.Option{
+		server.WithLogger(log),
+		server.WithMetrics(metrics),
+		server.WithReadiness(func(context.Context) error {
+			if !ready.Load() {
+				return errors.New("no cycle has completed yet")
+			}
+			return nil
+		}),
+	}
+	token, err := secretFrom(opts.apiTokenFile, "MODELOPS_API_TOKEN")
+	if err != nil {
+		return nil, err
+	}
+	if token != "" {
+		sopts = append(sopts, server.WithAPI(apiBackend{s: s, proposals: s.proposals}, token))
+	}
+	secret, err := secretFrom(opts.webhookSecretFile, "MODELOPS_WEBHOOK_SECRET")
+	if err != nil {
+		return nil, err
+	}
+	if secret != "" {
+		sopts = append(sopts, server.WithGitHubWebhook([]byte(secret), reconcile))
+	}
+	return server.New(sopts...)
+}
+
+// serve serves h on addr.
+func serve(addr string, h http.Handler) (*http.Server, string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return srv, ln.Addr().String(), nil
 }

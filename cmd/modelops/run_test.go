@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -113,7 +114,7 @@ func TestRunReactsToACommitAndStopsCleanlyOnSIGTERM(t *testing.T) {
 		for sc.Scan() {
 			logs.WriteString(sc.Text() + "\n")
 			var line map[string]any
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "serving health endpoints" {
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "serving HTTP" {
 				addr <- line["addr"].(string)
 			}
 		}
@@ -123,9 +124,22 @@ func TestRunReactsToACommitAndStopsCleanlyOnSIGTERM(t *testing.T) {
 	case a := <-addr:
 		base = "http://" + a
 	case <-time.After(20 * time.Second):
-		t.Fatal("modelops run never served its health endpoints")
+		t.Fatal("modelops run never served HTTP")
 	}
 	waitReady(t, base)
+	// The first cycle is in the metrics.
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// A status commit may wake a second cycle meanwhile: counts are at least one.
+	if !regexp.MustCompile(`(?m)^modelops_reconcile_duration_seconds_count [1-9]`).Match(body) ||
+		!strings.Contains(string(body), `modelops_canary_weight{model="sepsis-risk"} 0`) ||
+		!strings.Contains(string(body), `modelops_actions_total{kind="apply-traffic",outcome="succeeded"} 1`) {
+		t.Errorf("/metrics after the first cycle lacks the cycle, the canary weight or the routing action:\n%s", body)
+	}
 
 	raise(t, repo, 7)
 	waitFile(t, filepath.Join(state, "runs", "sepsis-risk", "gen-7", "exit"), 10*time.Second)

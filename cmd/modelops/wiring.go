@@ -63,7 +63,8 @@ type stack struct {
 	forge      *forgelocal.Forge
 	runner     *runnerlocal.Runner
 	router     *routerfile.Router
-	github     *githubStack // nil on the embedded forge
+	proposals  reconciler.Proposals // the forge the reconciler uses
+	github     *githubStack         // nil on the embedded forge
 	trafficDir string
 	status     *status.Store
 	reconciler *reconciler.Reconciler
@@ -119,6 +120,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 	if proposals == nil {
 		proposals = s.forge
 	}
+	s.proposals = proposals
 
 	workDir := o.dataRoot
 	if workDir == "" {
