@@ -363,7 +363,10 @@ func TestFaultsAreRetriedOrSurfaced(t *testing.T) {
 	}
 }
 
-func TestAProposalBranchDeletedByAPersonIsPushedAgain(t *testing.T) {
+// Deleting a pull request's head branch closes it on GitHub: a person deleting the bot's
+// branch declines the proposal. A later Ensure (the reconciler sends one only on a manual
+// request) pushes the branch again and opens a new pull request.
+func TestAProposalBranchDeletedByAPersonDeclinesIt(t *testing.T) {
 	e := setup(t, githubfake.InstallationToken)
 	if _, err := e.forge.Ensure(ctx, retrain("sepsis-risk", 6, e.base, "d1")); err != nil {
 		t.Fatal(err)
@@ -371,12 +374,19 @@ func TestAProposalBranchDeletedByAPersonIsPushedAgain(t *testing.T) {
 	if err := e.repo.DeleteBranch(ctx, "modelops/sepsis-risk/retrain"); err != nil {
 		t.Fatal(err)
 	}
+	list, err := e.forge.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].State != reconciler.ProposalDeclined || list[0].Key != "generation-7" {
+		t.Fatalf("after the branch was deleted List = %+v, want the proposal declined", list)
+	}
 	if _, err := e.forge.Ensure(ctx, retrain("sepsis-risk", 6, e.base, "d2")); err != nil {
 		t.Fatal(err)
 	}
 	prs := e.pulls()
-	if len(prs) != 1 || prs[0].State != "open" || prs[0].HeadSHA == "" || !strings.Contains(prs[0].Body, "digest=d2") {
-		t.Errorf("after the branch was deleted: %+v", prs)
+	if len(prs) != 2 || prs[0].State != "closed" || prs[1].State != "open" || prs[1].HeadSHA == "" || !strings.Contains(prs[1].Body, "digest=d2") {
+		t.Errorf("after a new Ensure: %+v, want the first closed and a second open with the new digest", prs)
 	}
 }
 
