@@ -3,6 +3,7 @@ package reconciler
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -228,7 +229,8 @@ func formatFigure(name string, f float64) string {
 	case CriterionSamples:
 		return fmt.Sprintf("%.0f", f)
 	case CriterionLatency:
-		return fmt.Sprintf("%g", f)
+		// Milliseconds to four significant digits: 120, 0.007307.
+		return strconv.FormatFloat(f, 'g', 4, 64)
 	}
 	return fmt.Sprintf("%.4f", f)
 }

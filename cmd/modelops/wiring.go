@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -20,9 +21,11 @@ import (
 	forgelocal "github.com/medimind/modelops/internal/forge/local"
 	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/internal/metrics"
+	"github.com/medimind/modelops/internal/metrics/prometheus"
 	routerfile "github.com/medimind/modelops/internal/router/file"
 	runnerlocal "github.com/medimind/modelops/internal/runner/local"
 	"github.com/medimind/modelops/internal/status"
+	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
 )
 
@@ -159,13 +162,22 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 	}
 	s.router, s.trafficDir = routerfile.New(trafficDir), trafficDir
 	tracked := git.Tracked{Repo: repo, Branch: o.branch, Author: bot}
+	// One Prometheus source serves every policy: each query names its own server.
+	var popts []prometheus.Option
+	if os.Getenv("MODELOPS_PROMETHEUS_TOKEN") != "" {
+		popts = append(popts, prometheus.WithBearerTokenEnv("MODELOPS_PROMETHEUS_TOKEN"))
+	}
+	prom, err := prometheus.New(policies.PrometheusSpec{}, popts...)
+	if err != nil {
+		return nil, err
+	}
 	s.reconciler, err = reconciler.New(reconciler.Deps{
 		Repo:      tracked,
 		Proposals: proposals,
 		Reporter:  reporter,
 		Runner:    s.runner,
 		Drift:     driftcheck.New(nil),
-		Metrics:   metrics.ProductionLog{},
+		Metrics:   productionMetrics{prom: prom},
 		Status:    s.status,
 		Canary:    metrics.ProductionLog{},
 		Committer: tracked,
@@ -229,4 +241,18 @@ func newLogger(level slog.Level) *slog.Logger {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// productionMetrics reads each policy's production performance from its own source: the
+// prediction log, or Prometheus when spec.metrics.prometheus is set.
+type productionMetrics struct {
+	log  metrics.ProductionLog
+	prom *prometheus.Source
+}
+
+func (m productionMetrics) Production(ctx context.Context, p *policies.Policy, data fs.FS) (*reconciler.PerformanceRecord, error) {
+	if mt := p.Spec.Metrics; mt != nil && mt.Prometheus != nil {
+		return m.prom.Production(ctx, p, data)
+	}
+	return m.log.Production(ctx, p, data)
 }
