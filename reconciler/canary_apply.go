@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/medimind/modelops/policies"
 )
@@ -84,6 +85,14 @@ func (r *Reconciler) applyCanary(ctx context.Context, snap *Snapshot, p *policie
 	case ActionRecordCanaryCheck:
 		detail = "check recorded"
 	case ActionStepCanary, ActionRollback:
+		if mode := changeMode(snap.Config, a.Kind); mode == policies.ChangePullRequest {
+			where, err := r.proposeCanaryEdit(ctx, snap, p, a, path)
+			if err != nil {
+				return "", err
+			}
+			detail = fmt.Sprintf("weight %d%% → %d%% proposed in %s (the repository asks for pull requests)", plan.From, plan.To, where)
+			break
+		}
 		commit, err := r.commitCanaryEdit(ctx, p, a, path)
 		if errors.Is(err, policies.ErrConflict) {
 			// A person changed the canary since it was judged: their edit wins, and the
@@ -125,12 +134,8 @@ func (r *Reconciler) commitCanaryEdit(ctx context.Context, p *policies.Policy, a
 		return "", errors.New("no committer for the tracked branch is configured")
 	}
 	plan := a.Canary
-	var edit policies.Edit = policies.SetCanaryWeight{From: plan.From, To: plan.To}
-	subject := fmt.Sprintf("modelops: step canary %s of %s %d%% → %d%%", plan.Version, a.Model, plan.From, plan.To)
-	if a.Kind == ActionRollback {
-		edit = policies.RemoveCanary{Version: plan.Version}
-		subject = fmt.Sprintf("modelops: roll back canary %s of %s", plan.Version, a.Model)
-	}
+	edit, title := canaryEdit(a)
+	subject := "modelops: " + strings.ToLower(title[:1]) + title[1:]
 	firstStep := p.Spec.CanaryAnalysis.Steps[0]
 	change := func(content []byte) ([]byte, error) {
 		c, err := policies.CanaryAsWritten(content, a.Model)
@@ -168,6 +173,59 @@ func (r *Reconciler) commitCanaryEdit(ctx context.Context, p *policies.Policy, a
 		return "", &ActionError{Reason: GitOperationFailed, Err: fmt.Errorf("commit %s of %s: %w", a.Kind, a.Model, err)}
 	}
 	return commit, err
+}
+
+// changeMode is how the repository wants a canary action written.
+func changeMode(cfg *policies.RepositoryConfig, kind ActionKind) policies.ChangeMode {
+	if cfg == nil {
+		return policies.ChangeCommit
+	}
+	if kind == ActionRollback {
+		return cfg.Spec.Rollback
+	}
+	return cfg.Spec.CanarySteps
+}
+
+// canaryEdit is the policy edit of a step or rollback.
+func canaryEdit(a Action) (policies.Edit, string) {
+	plan := a.Canary
+	if a.Kind == ActionRollback {
+		return policies.RemoveCanary{Version: plan.Version}, fmt.Sprintf("Roll back canary %s of %s", plan.Version, a.Model)
+	}
+	return policies.SetCanaryWeight{From: plan.From, To: plan.To}, fmt.Sprintf("Step canary %s of %s %d%% → %d%%", plan.Version, a.Model, plan.From, plan.To)
+}
+
+// proposeCanaryEdit opens (or updates) the canary proposal of the model with the step or
+// rollback, for a person to merge.
+func (r *Reconciler) proposeCanaryEdit(ctx context.Context, snap *Snapshot, p *policies.Policy, a Action, evidence string) (string, error) {
+	edit, title := canaryEdit(a)
+	plan := a.Canary
+	var body strings.Builder
+	key := fmt.Sprintf("%s-%d", plan.Version, plan.To)
+	digest := digestOf(key, plan.Check.Until.UTC().Format(time.RFC3339))
+	fmt.Fprintf(&body, "%s\n\n## %s\n\n%s.\n\nThe repository configuration (`%s`) asks for pull requests: merge this one to apply it.\n\n### Latest check\n\n",
+		ProposalMarker(a.Model, ProposalCanary, key, digest), title, strings.ToUpper(a.Reason[:1])+a.Reason[1:], policies.RepositoryConfigFile)
+	body.WriteString(CanaryCheckTable(plan.Check))
+	fmt.Fprintf(&body, "\nEvidence: `%s` on the status branch.\n", evidence)
+	prop, err := r.proposals.Ensure(ctx, ProposalRequest{
+		Model: a.Model, Kind: ProposalCanary, Key: key, Digest: digest,
+		Title: title, Body: body.String(), Base: snap.Commit, File: p.File,
+		Edits: []policies.Edit{edit},
+		Trailers: map[string]string{
+			"Modelops-Action":   string(a.Kind),
+			"Modelops-Model":    a.Model,
+			"Modelops-Reason":   oneLine(a.Reason),
+			"Modelops-Evidence": evidence,
+		},
+	})
+	if err != nil {
+		return "", &ActionError{Reason: ProposalFailedReason, Err: fmt.Errorf("propose %s of %s: %w", a.Kind, a.Model, err)}
+	}
+	snap.setProposal(a.Model, ProposalCanary, &prop)
+	if prop.URL != "" {
+		return prop.URL, nil
+	}
+	return prop.Branch, nil
 }
 
 // commentOnIntroduction comments on the proposal whose merge introduced the rolled-back

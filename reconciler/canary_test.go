@@ -552,3 +552,38 @@ func TestCycleRollbackYieldsToAPersonWhoChangedTheCanary(t *testing.T) {
 		t.Fatalf("after the person's edit: %v", actionKinds(res))
 	}
 }
+
+func TestCycleRollbackAsAPullRequestWhenTheRepositoryAsksForOne(t *testing.T) {
+	now := t0
+	repo := &fakeRepo{files: fstest.MapFS{}}
+	repo.set(".modelops.yaml", "apiVersion: modelops.medimind.io/v1alpha1\nkind: RepositoryConfig\nspec:\n  rollback: pullRequest\n", "c0")
+	repo.set("models/sepsis-risk.yaml", strings.Replace(canaryStoryPolicy, "minSamples: 200", "minSamples: 200\n    rollback: {failedChecks: 1}", 1), "c1")
+	committer := &fakeCommitter{repo: repo}
+	props := newFakeProposals()
+	r, err := New(Deps{Repo: repo, Proposals: props, Status: &memStatus{}, Canary: &fakeCanaryMetrics{next: obs(0.80, 0.90, 0.01, 400, 80)}, Committer: committer},
+		WithClock(func() time.Time { return now }), WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := r.Cycle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour)
+	res, err := r.Cycle(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Actions) != 1 || res.Actions[0].Action.Kind != ActionRollback || res.Actions[0].Error != "" ||
+		!strings.Contains(res.Actions[0].Detail, "proposed in modelops/sepsis-risk/canary") {
+		t.Fatalf("actions = %+v, want a rollback proposed as a pull request", res.Actions)
+	}
+	if len(committer.commits) != 0 {
+		t.Fatalf("the rollback was committed although the repository asks for pull requests")
+	}
+	req := props.reqs["sepsis-risk/canary"]
+	if len(req.Edits) != 1 || req.Edits[0] != (policies.RemoveCanary{Version: "13"}) || req.Trailers["Modelops-Action"] != "rollback" ||
+		!strings.Contains(req.Body, "auc 0.8000 vs production 0.9000") {
+		t.Fatalf("canary proposal = %+v", req)
+	}
+}

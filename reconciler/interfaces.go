@@ -32,6 +32,9 @@ type ProposalKind string
 const (
 	ProposalRetrain ProposalKind = "retrain"
 	ProposalPromote ProposalKind = "promote"
+	// ProposalCanary carries a canary step or rollback when the repository configuration
+	// asks for pull requests instead of commits.
+	ProposalCanary ProposalKind = "canary"
 )
 
 // ProposalState says whether a proposal is open or was declined by a person.

@@ -128,6 +128,9 @@ type Snapshot struct {
 	Proposals []Proposal
 	// Traffic is the split the router serves, by model; empty without a router.
 	Traffic map[string]*Traffic
+	// Config is the repository configuration at the tip (defaults when absent or invalid;
+	// an invalid one is reported with the policy errors).
+	Config *policies.RepositoryConfig
 }
 
 // PlanInput turns the snapshot into Plan's input, models sorted by name.
@@ -171,7 +174,11 @@ func (r *Reconciler) Observe(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list proposals: %w", err)
 	}
-	snap := &Snapshot{Now: r.now(), Commit: commit, Tree: tree, Policies: set, Status: st, Proposals: props, Traffic: map[string]*Traffic{}}
+	cfg, err := policies.LoadRepositoryConfig(tree)
+	if err != nil {
+		cfg = policies.DefaultRepositoryConfig()
+	}
+	snap := &Snapshot{Now: r.now(), Commit: commit, Tree: tree, Policies: set, Status: st, Proposals: props, Traffic: map[string]*Traffic{}, Config: cfg}
 	for _, p := range set.Policies {
 		if err := r.observeModel(ctx, snap, p); err != nil {
 			return nil, err
