@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -17,6 +19,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -253,15 +256,20 @@ func randomSecret(t *testing.T, prefix string) string {
 }
 
 // TestSecretsNeverAppear runs the retrain story as real modelops processes holding known
-// secrets — a GitHub token (MODELOPS_GITHUB_TOKEN) and a git token (MODELOPS_GIT_TOKEN, then
-// --git-token-file) that the git server requires — and looks for the secrets in every line
-// the processes printed, every commit message and blob of every branch of the repository
-// and of the reconciler's mirror (the status branch's reports among them), every file of the
-// state directory (the training job's log lists its environment), the pull requests,
-// comments and statuses on the fake, and every request body and response of the GitHub API.
+// secrets — a GitHub token (MODELOPS_GITHUB_TOKEN), a git token (MODELOPS_GIT_TOKEN, then
+// --git-token-file) that the git server requires, and for `modelops run` the API token
+// (--api-token-file) and the webhook secret (MODELOPS_WEBHOOK_SECRET) — calls the API with
+// and without the right token and delivers signed webhooks, then looks for the secrets in
+// every line the processes printed, every HTTP response of the API, every commit message and
+// blob of every branch of the repository and of the reconciler's mirror (the status branch's
+// reports among them), every file of the state directory (the training job's log lists its
+// environment), the pull requests, comments and statuses on the fake, and every request
+// body and response of the GitHub API.
 func TestSecretsNeverAppear(t *testing.T) {
 	ghToken, gitToken := randomSecret(t, "ghp_"), randomSecret(t, "gittoken_")
-	secrets := map[string]string{"the GitHub token": ghToken, "the git token": gitToken}
+	apiToken, webhookSecret := randomSecret(t, "apitoken_"), randomSecret(t, "whsecret_")
+	secrets := map[string]string{"the GitHub token": ghToken, "the git token": gitToken,
+		"the API token": apiToken, "the webhook secret": webhookSecret}
 
 	gs := gitserver.New(t, gitserver.Options{Username: git.TokenUsername, Password: gitToken})
 	gs.Seed(t, "policies.git", "main", e2eFixture(t))
@@ -276,16 +284,17 @@ func TestSecretsNeverAppear(t *testing.T) {
 
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state")
-	tokenFile := filepath.Join(dir, "git-token")
-	if err := os.WriteFile(tokenFile, []byte(gitToken+"\n"), 0o600); err != nil {
-		t.Fatal(err)
+	tokenFile, apiTokenFile := filepath.Join(dir, "git-token"), filepath.Join(dir, "api-token")
+	for f, v := range map[string]string{tokenFile: gitToken, apiTokenFile: apiToken} {
+		if err := os.WriteFile(f, []byte(v+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	scan := newLeakScanner(secrets)
 	var logs strings.Builder
-	// modelops runs one modelops process with the secrets in its environment (the git token
-	// from the file when byFile) and scans what it printed.
-	modelops := func(byFile bool, args ...string) {
-		t.Helper()
+	// command builds a modelops process with the secrets in its environment (the git token
+	// from the file when byFile), its output going to stdout and stderr.
+	command := func(byFile bool, stdout, stderr io.Writer, args ...string) *exec.Cmd {
 		args = append(args, "--repo", gs.URL("policies.git"), "--state-dir", state,
 			"--github", fake.Owner()+"/"+fake.Repo(), "--github-api-url", api.URL+githubfake.EnterprisePrefix+"/")
 		var env []string
@@ -294,17 +303,21 @@ func TestSecretsNeverAppear(t *testing.T) {
 				env = append(env, kv)
 			}
 		}
-		env = append(env, beCLI+"=1", "MODELOPS_GITHUB_TOKEN="+ghToken)
+		env = append(env, beCLI+"=1", "MODELOPS_GITHUB_TOKEN="+ghToken, "MODELOPS_WEBHOOK_SECRET="+webhookSecret)
 		if byFile {
 			args = append(args, "--git-token-file", tokenFile)
 		} else {
 			env = append(env, "MODELOPS_GIT_TOKEN="+gitToken)
 		}
 		cmd := exec.Command(os.Args[0], args...)
-		cmd.Env = env
+		cmd.Env, cmd.Stdout, cmd.Stderr = env, stdout, stderr
+		return cmd
+	}
+	// modelops runs one modelops process to its end and scans what it printed.
+	modelops := func(byFile bool, args ...string) {
+		t.Helper()
 		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
+		err := command(byFile, &stdout, &stderr, args...).Run()
 		name := "modelops " + strings.Join(args[:2], " ")
 		scan.scan("output", name+": stdout", stdout.Bytes())
 		scan.scan("output", name+": stderr", stderr.Bytes())
@@ -327,6 +340,8 @@ func TestSecretsNeverAppear(t *testing.T) {
 	waitFile(t, filepath.Join(state, "runs", e2eModel, "gen-7", "exit"), 30*time.Second)
 	modelops(false, "reconcile", "--once") // the run's result
 	modelops(true, "audit", e2eModel, "-o", "json")
+	serveWithSecrets(t, scan, fake, command(false, nil, nil, "run", "--listen", "127.0.0.1:0", "--interval", "1h", "--api-token-file", apiTokenFile),
+		&logs, apiToken, webhookSecret)
 	fake.WaitWebhooks()
 
 	if !strings.Contains(logs.String(), `"msg":"report check"`) || !strings.Contains(logs.String(), "422") {
@@ -355,7 +370,7 @@ func TestSecretsNeverAppear(t *testing.T) {
 	if err != nil || !bytes.Contains(jobLog, []byte("MODELOPS_MODEL="+e2eModel)) {
 		t.Errorf("the training job's log does not list its environment (%v):\n%s", err, jobLog)
 	}
-	for kind, least := range map[string]int{"output": 10, "commit": 10, "report": 1, "blob": 5, "file": 5, "pull request": 3, "status": 1, "api": 40} {
+	for kind, least := range map[string]int{"output": 10, "commit": 10, "report": 1, "blob": 5, "file": 5, "pull request": 3, "status": 1, "api": 40, "http": 5} {
 		if n := scan.scanned[kind]; n < least {
 			t.Errorf("scanned %d items of kind %q, want at least %d", n, kind, least)
 		}
@@ -450,4 +465,120 @@ func TestLeakScannerFindsPlantedSecrets(t *testing.T) {
 			t.Errorf("hits %q in a clean text", s.hits)
 		}
 	})
+}
+
+// serveWithSecrets runs `modelops run` (cmd, without output set), calls its API with the
+// right token and with a wrong one (another secret), delivers a webhook signed with the
+// secret and one signed with the wrong secret, stops it with SIGTERM, and scans its output
+// and every HTTP response it gave.
+func serveWithSecrets(t *testing.T, scan *leakScanner, fake *githubfake.Server, cmd *exec.Cmd, logs *strings.Builder, apiToken, webhookSecret string) {
+	t.Helper()
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	addr := make(chan string, 1)
+	var stderrText strings.Builder
+	logDone := make(chan struct{})
+	go func() {
+		defer close(logDone)
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			stderrText.WriteString(sc.Text() + "\n")
+			var line map[string]any
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "serving HTTP" {
+				if a, ok := line["addr"].(string); ok {
+					addr <- a
+				}
+			}
+		}
+	}()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case <-time.After(30 * time.Second):
+		t.Fatal("modelops run never served HTTP")
+	}
+	waitReady(t, base)
+
+	call := func(method, path, token, body string) int {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), method, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var dump bytes.Buffer
+		fmt.Fprintf(&dump, "%s\n", resp.Status)
+		_ = resp.Header.Write(&dump)
+		if _, err := io.Copy(&dump, resp.Body); err != nil {
+			t.Fatal(err)
+		}
+		scan.scan("http", fmt.Sprintf("the response of modelops run to %s %s", method, path), dump.Bytes())
+		return resp.StatusCode
+	}
+	for _, c := range []struct {
+		method, path, token, body string
+		want                      int
+	}{
+		{"GET", "/api/v1/status", apiToken, "", http.StatusOK},
+		{"POST", "/api/v1/models/" + e2eModel + "/drift", apiToken, "", http.StatusOK},
+		{"POST", "/api/v1/models/" + e2eModel + "/retrain", apiToken, `{"reason": "the spring cohort's labels are in", "by": "ana"}`, http.StatusOK},
+		// Another secret as the bearer token: refused, and echoed nowhere.
+		{"POST", "/api/v1/models/" + e2eModel + "/retrain", webhookSecret, `{"reason": "forged"}`, http.StatusUnauthorized},
+		{"GET", "/metrics", "", "", http.StatusOK},
+	} {
+		if got := call(c.method, c.path, c.token, c.body); got != c.want {
+			t.Errorf("%s %s: status %d, want %d", c.method, c.path, got, c.want)
+		}
+	}
+
+	tip := strings.TrimSpace(gitserver.MustGit(t, fake.GitDir(), "rev-parse", "refs/heads/main"))
+	parent := strings.TrimSpace(gitserver.MustGit(t, fake.GitDir(), "rev-parse", "refs/heads/main^"))
+	push := fake.PushEvent("refs/heads/main", parent, tip, "ana")
+	if status, err := fake.Deliver(base+"/webhooks/github", webhookSecret, "push", push); err != nil || status/100 != 2 {
+		t.Errorf("signed delivery: status %d, %v; want 2xx", status, err)
+	}
+	// Signed with another secret: refused.
+	if status, err := fake.Deliver(base+"/webhooks/github", apiToken, "push", push); err != nil || status != http.StatusUnauthorized {
+		t.Errorf("delivery signed with the wrong secret: status %d, %v; want 401", status, err)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { <-logDone; done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("modelops run did not stop within 60s of SIGTERM")
+	}
+	scan.scan("output", "modelops run: stdout", stdout.Bytes())
+	scan.scan("output", "modelops run: stderr", []byte(stderrText.String()))
+	logs.WriteString(stderrText.String())
+	if err != nil {
+		t.Fatalf("modelops run: %v after SIGTERM, want exit 0\n%s", err, stderrText.String())
+	}
+	if !strings.Contains(stderrText.String(), "github delivery refused") {
+		t.Errorf("the forged delivery was not logged:\n%s", stderrText.String())
+	}
 }
