@@ -29,11 +29,17 @@ log() { printf '%s testenv: %s\n' "$(date +%H:%M:%S)" "$*"; }
 # staging_minor turns v1.37.2 into v0.37.2, the tag the staging modules publish.
 staging_version="v0.${K8S_VERSION#v1.}"
 
+# The version checks capture the output first: with pipefail, grep -q closing the pipe early
+# would fail the check through the writer's SIGPIPE.
 etcd_ok() {
-	[ -x "$OUT/etcd" ] && "$OUT/etcd" --version 2>/dev/null | grep -q "etcd Version: ${ETCD_VERSION#v}\$"
+	local v
+	[ -x "$OUT/etcd" ] && v=$("$OUT/etcd" --version 2>/dev/null) &&
+		grep -qx "etcd Version: ${ETCD_VERSION#v}" <<<"$v"
 }
 apiserver_ok() {
-	[ -x "$OUT/kube-apiserver" ] && "$OUT/kube-apiserver" --version 2>/dev/null | grep -q "Kubernetes ${K8S_VERSION}\$"
+	local v
+	[ -x "$OUT/kube-apiserver" ] && v=$("$OUT/kube-apiserver" --version 2>/dev/null) &&
+		grep -qx "Kubernetes ${K8S_VERSION}" <<<"$v"
 }
 
 if etcd_ok && apiserver_ok; then
