@@ -303,7 +303,10 @@ func TestSecretsNeverAppear(t *testing.T) {
 				env = append(env, kv)
 			}
 		}
-		env = append(env, beCLI+"=1", "MODELOPS_GITHUB_TOKEN="+ghToken, "MODELOPS_WEBHOOK_SECRET="+webhookSecret)
+		// Debug level logs the most; GITHUB_TOKEN (which the forge also accepts) must not
+		// reach the training jobs either.
+		env = append(env, beCLI+"=1", "MODELOPS_LOG_LEVEL=debug", "GITHUB_TOKEN="+ghToken,
+			"MODELOPS_GITHUB_TOKEN="+ghToken, "MODELOPS_WEBHOOK_SECRET="+webhookSecret)
 		if byFile {
 			args = append(args, "--git-token-file", tokenFile)
 		} else {

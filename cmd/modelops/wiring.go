@@ -228,8 +228,15 @@ func isLocalPath(loc string) bool {
 	return !strings.Contains(loc, "://") && !strings.HasPrefix(loc, "git@")
 }
 
-// newLogger logs JSON, or text when stderr is a terminal.
+// newLogger logs JSON, or text when stderr is a terminal, at level unless MODELOPS_LOG_LEVEL
+// (debug, info, warn, error) says otherwise.
 func newLogger(level slog.Level) *slog.Logger {
+	if v := os.Getenv("MODELOPS_LOG_LEVEL"); v != "" {
+		var l slog.Level
+		if err := l.UnmarshalText([]byte(v)); err == nil {
+			level = l
+		}
+	}
 	opts := &slog.HandlerOptions{Level: level}
 	if isTerminal(os.Stderr) {
 		return slog.New(slog.NewTextHandler(os.Stderr, opts))

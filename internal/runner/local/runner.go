@@ -313,13 +313,14 @@ func ParseResult(b []byte) (*reconciler.RunResult, error) {
 	return &res, nil
 }
 
-// jobEnviron is the reconciler's environment without its own MODELOPS_* variables: a job
-// must not see the reconciler's credentials (MODELOPS_GIT_TOKEN) or settings, and gets the
-// MODELOPS_* variables of its run instead.
+// jobEnviron is the reconciler's environment without its own MODELOPS_* variables and
+// GITHUB_TOKEN: a job must not see the reconciler's credentials (MODELOPS_GIT_TOKEN,
+// MODELOPS_GITHUB_*, and GITHUB_TOKEN, which the GitHub forge also accepts) or settings, and
+// gets the MODELOPS_* variables of its run instead.
 func jobEnviron() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MODELOPS_") {
+		if !strings.HasPrefix(kv, "MODELOPS_") && !strings.HasPrefix(kv, "GITHUB_TOKEN=") {
 			env = append(env, kv)
 		}
 	}
