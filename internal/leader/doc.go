@@ -3,7 +3,8 @@
 //
 // Only the leader acts. The function given to Run gets a context that is cancelled the
 // moment leadership is lost: when another identity is seen holding the Lease (stolen, or
-// taken over after our lease expired), when renewing fails for RenewDeadline (which is
+// taken over after our lease expired; seen on the next renewal attempt, within one
+// RetryPeriod), when renewing fails for RenewDeadline (which is
 // shorter than LeaseDuration, so the old leader stops before anyone else may acquire), or
 // when Run's own context ends. Run waits for the function to return before it releases
 // the Lease (ReleaseOnCancel), so a successor never overlaps the work of its predecessor

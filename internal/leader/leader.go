@@ -160,6 +160,7 @@ func (e *Elector) term(ctx context.Context, work func(ctx context.Context)) {
 
 	select {
 	case workCtx := <-leadCh:
+		go e.watchHolder(workCtx, le)
 		work(workCtx)
 	case <-runDone:
 		// Lost (or never won) before the work began.
@@ -183,6 +184,31 @@ func (e *Elector) term(ctx context.Context, work func(ctx context.Context)) {
 	select {
 	case <-ctx.Done():
 	case <-t.C:
+	}
+}
+
+// watchHolder stops the work as soon as the elector observes another holder on the Lease.
+// client-go notices a stolen Lease on its next renewal attempt (one retry period) but
+// reports it, and cancels, only when RenewDeadline has passed; this reads its observation
+// (no API call) every retry period instead.
+func (e *Elector) watchHolder(ctx context.Context, le *leaderelection.LeaderElector) {
+	t := time.NewTicker(e.cfg.RetryPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if holder := le.GetLeader(); holder != "" && holder != e.cfg.Identity {
+			e.mu.Lock()
+			e.leader = holder
+			if e.stop != nil {
+				e.stop()
+			}
+			e.mu.Unlock()
+			return
+		}
 	}
 }
 

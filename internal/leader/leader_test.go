@@ -13,6 +13,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"github.com/medimind/modelops/internal/testutil/kubeenv"
@@ -128,15 +129,18 @@ func holder(t *testing.T, cs kubernetes.Interface, cfg Config) *coordinationv1.L
 
 func TestTwoCandidatesOnOneLeaseOnlyOneActsAndCancellingTheLeaderHandsOver(t *testing.T) {
 	cs, cfg := setup(t)
+	// A lease long enough that a take-over within the wait below shows the Lease was
+	// released, not left to expire.
+	cfg.LeaseDuration, cfg.RenewDeadline = 8*time.Second, 6*time.Second
 	l := &log{acting: map[string]bool{}}
 	a, b := run(t, cfg, "replica-a", l), run(t, cfg, "replica-b", l)
 	leader, follower := first(t, a, b)
 
-	// Several lease durations: the follower must not start while the leader renews.
+	// Longer than a lease: the follower must not start while the leader renews.
 	select {
 	case <-follower.started:
 		t.Fatalf("%s acted while %s led", follower.id, leader.id)
-	case <-time.After(3 * leaseDuration):
+	case <-time.After(cfg.LeaseDuration + 2*time.Second):
 	}
 	if !leader.e.IsLeader() || follower.e.IsLeader() {
 		t.Fatalf("IsLeader: %s %v, %s %v", leader.id, leader.e.IsLeader(), follower.id, follower.e.IsLeader())
@@ -150,13 +154,9 @@ func TestTwoCandidatesOnOneLeaseOnlyOneActsAndCancellingTheLeaderHandsOver(t *te
 
 	// The leader shuts down: its work stops, it releases the Lease, the follower takes over
 	// well before the lease would have expired.
-	handover := time.Now()
 	leader.cancel()
 	wait(t, leader.stopped, 5*time.Second, "the leader's work stopping")
-	wait(t, follower.started, 10*time.Second, "the follower taking over")
-	if took := time.Since(handover); took > leaseDuration+2*time.Second {
-		t.Errorf("hand-over took %s; a released Lease is taken within a few retry periods", took)
-	}
+	wait(t, follower.started, cfg.LeaseDuration-2*time.Second, "the follower taking over the released Lease")
 	<-leader.done
 	if leader.e.IsLeader() || !follower.e.IsLeader() {
 		t.Fatalf("after hand-over IsLeader: %s %v, %s %v", leader.id, leader.e.IsLeader(), follower.id, follower.e.IsLeader())
@@ -170,21 +170,29 @@ func TestTwoCandidatesOnOneLeaseOnlyOneActsAndCancellingTheLeaderHandsOver(t *te
 
 func TestALeaderWhoseLeaseIsStolenStopsActingAtOnce(t *testing.T) {
 	cs, cfg := setup(t)
+	// A renew deadline far longer than the wait below: stopping in time shows the theft is
+	// acted on when seen, not when renewing has failed for the whole deadline.
+	cfg.LeaseDuration, cfg.RenewDeadline = 20*time.Second, 15*time.Second
 	l := &log{acting: map[string]bool{}}
 	a := run(t, cfg, "replica-a", l)
 	wait(t, a.started, 30*time.Second, "replica-a leading")
 
-	lease := holder(t, cs, cfg)
-	now := metav1.NewMicroTime(time.Now())
-	lease.Spec.HolderIdentity = ptr.To("thief")
-	lease.Spec.AcquireTime, lease.Spec.RenewTime = &now, &now
-	lease.Spec.LeaseDurationSeconds = ptr.To[int32](3600)
-	if _, err := cs.CoordinationV1().Leases(cfg.Namespace).Update(context.Background(), lease, metav1.UpdateOptions{}); err != nil {
+	// The leader renews meanwhile: steal on the latest version.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		lease := holder(t, cs, cfg)
+		now := metav1.NewMicroTime(time.Now())
+		lease.Spec.HolderIdentity = ptr.To("thief")
+		lease.Spec.AcquireTime, lease.Spec.RenewTime = &now, &now
+		lease.Spec.LeaseDurationSeconds = ptr.To[int32](3600)
+		_, err := cs.CoordinationV1().Leases(cfg.Namespace).Update(context.Background(), lease, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	stolen := time.Now()
 	// The next renewal attempt (one retry period) sees another holder.
-	wait(t, a.stopped, renewDeadline+time.Second, "replica-a stopping after its Lease was stolen")
+	wait(t, a.stopped, 5*time.Second, "replica-a stopping after its Lease was stolen")
 	t.Logf("work stopped %s after the Lease was stolen", time.Since(stolen).Round(time.Millisecond))
 	if a.e.IsLeader() {
 		t.Fatal("IsLeader is true after the Lease was stolen")

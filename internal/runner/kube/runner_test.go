@@ -26,7 +26,7 @@ func TestTheJobAsCreatedCarriesGPUsTolerationDeadlineEnvLabelsAndAStableName(t *
 	cs, ns := setup(t)
 	ctx := testCtx(t)
 	r := New(cs, WithNamespace(ns), WithTTL(36*time.Hour))
-	model := "sepsis-risk-multiomics-wearable-sensor-clinical-features-v2-long" // 64 characters
+	model := "sepsis-risk-multiomics-wearable-sensor-clinical-features-v2-lng" // 63 characters, the most a policy allows
 	req := request(model, 7)
 	req.Job.Env = append(req.Job.Env, policies.EnvVar{Name: "MODELOPS_MODEL", Value: "spoofed"})
 	req.Job.NodeSelector = map[string]string{"accelerator": "a100"}
