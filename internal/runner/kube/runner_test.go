@@ -490,3 +490,21 @@ func TestTheRunnerNeedsOnlyItsRBAC(t *testing.T) {
 		t.Fatalf("Cancel: %v", err)
 	}
 }
+
+func TestConfigReadsAKubeconfigAndNamesAMissingOne(t *testing.T) {
+	cfg, err := Config(env.Kubeconfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Namespaces().Get(testCtx(t), "default", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the client from Config cannot reach the server: %v", err)
+	}
+	missing := t.TempDir() + "/no-such-kubeconfig"
+	if _, err := Config(missing); err == nil || !strings.Contains(err.Error(), "load kubeconfig "+missing) {
+		t.Fatalf("Config(%q) = %v, want an error naming the file", missing, err)
+	}
+}
