@@ -63,8 +63,8 @@ type Options struct {
 // Build reads the first-parent history of opts.Branch and returns the timeline of every
 // model (or of opts.Model), oldest event first. A commit that changes a policy file without
 // changing its meaning (a comment, the key order) is not an event. Errors are git failures,
-// or ErrUnknownModel. Through a *git.History a long history is read several times faster
-// than through a *git.Repo.
+// or ErrUnknownModel. Give it a *git.History for a long history: a *git.Repo re-opens its
+// pack files for every object it reads.
 func Build(ctx context.Context, repo Repo, opts Options) (*Timeline, error) {
 	if opts.Branch == "" {
 		opts.Branch = "main"
