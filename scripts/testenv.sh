@@ -48,9 +48,18 @@ if etcd_ok && apiserver_ok; then
 fi
 
 mkdir -p "$OUT"
+# A build killed outright (SIGKILL, power loss) leaves its partial binary: remove those whose
+# script is gone. They never had the final name, so nothing ever ran them.
+for f in "$OUT"/.*.partial.*; do
+	[ -e "$f" ] || continue
+	kill -0 "${f##*.}" 2>/dev/null || rm -f "$f"
+done
 work=$(mktemp -d "${TMPDIR:-/tmp}/modelops-testenv.XXXXXX")
 cleanup() { rm -rf "$work" "$OUT"/.*.partial.$$; }
+# Exit through the EXIT trap on an interrupt too, so no partial binary or module is left.
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # timed NAME CMD... runs CMD, then prints its wall time and, when GNU time is there, peak RSS
 # (of the largest single process of the build, which is what limits a small machine).
