@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/medimind/modelops/internal/server"
@@ -30,9 +29,7 @@ func TestAPIOverTheEmbeddedStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("MODELOPS_API_TOKEN", "api-secret-123")
-	var ready atomic.Bool
-	ready.Store(true)
-	h, err := runOptions{}.handler(s, server.NewMetrics(), &ready, func() {}, slog.New(slog.DiscardHandler))
+	h, err := runOptions{}.handler(s, server.NewMetrics(), func(context.Context) error { return nil }, func() {}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/medimind/modelops/internal/leader"
 	"github.com/medimind/modelops/internal/server"
 	"github.com/medimind/modelops/internal/watch"
 )
@@ -26,7 +27,10 @@ type runOptions struct {
 	// GitHub webhook secret (or MODELOPS_API_TOKEN, MODELOPS_WEBHOOK_SECRET).
 	apiTokenFile      string
 	webhookSecretFile string
-	stdout            io.Writer
+	// leaderElect campaigns for the Lease leaseName in --namespace; only the holder acts.
+	leaderElect bool
+	leaseName   string
+	stdout      io.Writer
 	// ready, when set, receives the HTTP server's address once it listens (tests).
 	ready chan<- string
 	// quiet discards the log (benchmarks).
@@ -59,6 +63,8 @@ SIGINT or SIGTERM finishes the action in progress, records the status, and exits
 	cmd.Flags().DurationVar(&opts.interval, "interval", 30*time.Second, "time between full cycles (each fetches the remote)")
 	cmd.Flags().DurationVar(&opts.grace, "shutdown-grace", 2*time.Minute, "longest wait for the action in progress on shutdown")
 	cmd.Flags().StringVar(&opts.listen, "listen", "127.0.0.1:8080", "address of the HTTP server (health, /metrics, API, webhooks); empty disables it")
+	cmd.Flags().BoolVar(&opts.leaderElect, "leader-elect", false, "act only while holding a coordination.k8s.io Lease in --namespace (several replicas, one acts)")
+	cmd.Flags().StringVar(&opts.leaseName, "lease-name", "modelops", "name of the leader-election Lease")
 	cmd.Flags().StringVar(&opts.apiTokenFile, "api-token-file", "", "file holding the API's bearer token (or MODELOPS_API_TOKEN); without one the API is not served")
 	cmd.Flags().StringVar(&opts.webhookSecretFile, "webhook-secret-file", "", "file holding the GitHub webhook secret (or MODELOPS_WEBHOOK_SECRET); without one /webhooks/github is not served")
 	return cmd
@@ -96,8 +102,38 @@ func runRun(ctx context.Context, opts runOptions) error {
 		}()
 	}
 	observer := &cycleObserver{metrics: metrics, notifier: notifier, stack: s, failedRuns: map[string]bool{}}
+	nudge := server.Nudge(trigger)
+
+	var elector *leader.Elector
+	if opts.leaderElect {
+		if s.kube == nil {
+			return invalidInput(errors.New("--leader-elect needs --namespace: the Lease lives there"))
+		}
+		if elector, err = s.kube.elector(opts.kube.namespace, opts.leaseName); err != nil {
+			return err
+		}
+	}
+	// Ready once a cycle has completed; with leader election, a standby replica is ready
+	// once it knows who leads.
+	readiness := func(context.Context) error {
+		if elector != nil && !elector.IsLeader() {
+			if elector.Leader() == "" {
+				return errors.New("the leader is not known yet")
+			}
+			return nil
+		}
+		if !ready.Load() {
+			return errors.New("no cycle has completed yet")
+		}
+		return nil
+	}
+	if s.kube != nil {
+		// Job changes wake the loop; the informer stops with the process.
+		s.kube.runner.Watch(work)
+		s.kube.runner.WaitForCacheSync(work)
+	}
 	if opts.listen != "" {
-		handler, err := opts.handler(s, metrics, &ready, server.Nudge(trigger), log)
+		handler, err := opts.handler(s, metrics, readiness, nudge, log)
 		if err != nil {
 			return err
 		}
@@ -128,6 +164,10 @@ func runRun(ctx context.Context, opts runOptions) error {
 		<-ctx.Done()
 		log.Info("stopping after the action in progress")
 		s.reconciler.Drain()
+		if elector != nil && !elector.IsLeader() {
+			cancelWork() // a standby has nothing in progress
+			return
+		}
 		select {
 		case <-time.After(opts.grace):
 			cancelWork()
@@ -137,39 +177,55 @@ func runRun(ctx context.Context, opts runOptions) error {
 
 	ticker := time.NewTicker(opts.interval)
 	defer ticker.Stop()
-	for {
-		start := time.Now()
-		res, err := s.reconciler.Cycle(work)
-		observer.observe(work, start, res, err)
-		switch {
-		case err != nil:
-			log.Error("cycle failed", "error", err)
-		default:
-			ready.Store(true)
-			log.Info("cycle done", "commit", short(res.Commit), "models", res.Models, "actions", len(res.Actions),
-				"failed", res.Failed(), "invalid", len(res.Invalid), "duration", time.Since(start).Round(time.Millisecond))
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-ticker.C:
-		case <-trigger:
+	// loop runs cycles on act until stop (SIGTERM) or act (a lost lease) is done.
+	loop := func(act context.Context) {
+		for {
+			start := time.Now()
+			res, err := s.reconciler.Cycle(act)
+			observer.observe(act, start, res, err)
+			switch {
+			case err != nil:
+				log.Error("cycle failed", "error", err)
+			default:
+				ready.Store(true)
+				log.Info("cycle done", "commit", short(res.Commit), "models", res.Models, "actions", len(res.Actions),
+					"failed", res.Failed(), "invalid", len(res.Invalid), "duration", time.Since(start).Round(time.Millisecond))
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-act.Done():
+				return
+			case <-ticker.C:
+			case <-trigger:
+			}
 		}
 	}
+	if elector == nil {
+		loop(work)
+		return nil
+	}
+	// A replica acts only while it holds the Lease: losing it cancels the cycle's context at
+	// once. On SIGTERM the loop drains, then the Lease is released.
+	elector.Run(work, func(lead context.Context) {
+		log.Info("leading", "identity", elector.Identity())
+		loop(lead)
+		if ctx.Err() != nil {
+			cancelWork()
+		} else {
+			log.Warn("lost the lease; standing by", "identity", elector.Identity())
+		}
+	})
+	return nil
 }
 
 // handler builds the HTTP server: health, /metrics, the API when a token is configured,
 // and the GitHub webhook when a secret is.
-func (opts runOptions) handler(s *stack, metrics *server.Metrics, ready *atomic.Bool, reconcile func(), log *slog.Logger) (http.Handler, error) {
+func (opts runOptions) handler(s *stack, metrics *server.Metrics, ready func(context.Context) error, reconcile func(), log *slog.Logger) (http.Handler, error) {
 	sopts := []server.Option{
 		server.WithLogger(log),
 		server.WithMetrics(metrics),
-		server.WithReadiness(func(context.Context) error {
-			if !ready.Load() {
-				return errors.New("no cycle has completed yet")
-			}
-			return nil
-		}),
+		server.WithReadiness(ready),
 	}
 	token, err := secretFrom(opts.apiTokenFile, "MODELOPS_API_TOKEN")
 	if err != nil {

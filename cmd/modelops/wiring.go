@@ -42,6 +42,7 @@ type repoOptions struct {
 	authorEmail string
 	trafficDir  string
 	github      githubOptions
+	kube        kubeOptions
 	// now, when set, is the clock of every part of the stack (the demo simulates days).
 	now func() time.Time
 }
@@ -55,6 +56,7 @@ func (o *repoOptions) bindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.sshKey, "ssh-key", "", "private key file for ssh remotes")
 	fs.StringVar(&o.knownHosts, "known-hosts", "", "known_hosts file for ssh remotes (default ~/.ssh/known_hosts)")
 	o.github.bindFlags(fs)
+	o.kube.bindFlags(fs)
 	fs.StringVar(&o.trafficDir, "traffic-dir", "", "where the file traffic router writes <model>.json for the serving process (default: <state-dir>/traffic)")
 	fs.StringVar(&o.authorName, "author-name", "modelops[bot]", "name on the reconciler's commits")
 	fs.StringVar(&o.authorEmail, "author-email", "modelops@users.noreply.github.com", "email on the reconciler's commits")
@@ -68,6 +70,7 @@ type stack struct {
 	router     *routerfile.Router
 	proposals  reconciler.Proposals // the forge the reconciler uses
 	github     *githubStack         // nil on the embedded forge
+	kube       *kubeStack           // nil without --namespace
 	trafficDir string
 	status     *status.Store
 	reconciler *reconciler.Reconciler
@@ -144,6 +147,16 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 	if err != nil {
 		return nil, err
 	}
+	var runner reconciler.Runner = s.runner
+	if err := o.kube.validate(); err != nil {
+		return nil, err
+	}
+	if o.kube.enabled() {
+		if s.kube, err = o.kube.open(o.now); err != nil {
+			return nil, err
+		}
+		runner = s.kube.runner
+	}
 	opts := []reconciler.Option{reconciler.WithLogger(log)}
 	if o.now != nil {
 		opts = append(opts, reconciler.WithClock(o.now))
@@ -161,6 +174,12 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 		trafficDir = filepath.Join(stateDir, "traffic")
 	}
 	s.router, s.trafficDir = routerfile.New(trafficDir), trafficDir
+	var router reconciler.Router = s.router
+	if o.kube.router == "kserve" {
+		if router, err = s.kube.kserve(o.kube.namespace); err != nil {
+			return nil, err
+		}
+	}
 	tracked := git.Tracked{Repo: repo, Branch: o.branch, Author: bot}
 	// One Prometheus source serves every policy: each query names its own server.
 	var popts []prometheus.Option
@@ -175,13 +194,13 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 		Repo:      tracked,
 		Proposals: proposals,
 		Reporter:  reporter,
-		Runner:    s.runner,
+		Runner:    runner,
 		Drift:     driftcheck.New(nil),
 		Metrics:   productionMetrics{prom: prom},
 		Status:    s.status,
 		Canary:    metrics.ProductionLog{},
 		Committer: tracked,
-		Router:    s.router,
+		Router:    router,
 	}, opts...)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/medimind/modelops/internal/testutil/gitserver"
+	"github.com/medimind/modelops/internal/testutil/kubeenv"
+)
+
+// replica is a `modelops run` process.
+type replica struct {
+	cmd  *exec.Cmd
+	base string
+	mu   sync.Mutex // guards logs
+	logs strings.Builder
+}
+
+func (r *replica) log() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.logs.String()
+}
+
+// startReplica runs `modelops run` with args and waits for its HTTP server.
+func startReplica(t *testing.T, args ...string) *replica {
+	t.Helper()
+	r := &replica{cmd: exec.Command(os.Args[0], append([]string{"run", "--listen", "127.0.0.1:0", "--interval", "1h"}, args...)...)}
+	r.cmd.Env = append(os.Environ(), beCLI+"=1")
+	stderr, err := r.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.cmd.Process.Kill(); _ = r.cmd.Wait() })
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			r.mu.Lock()
+			r.logs.WriteString(sc.Text() + "\n")
+			r.mu.Unlock()
+			var line map[string]any
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "serving HTTP" {
+				addr <- line["addr"].(string)
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		r.base = "http://" + a
+	case <-time.After(30 * time.Second):
+		t.Fatalf("modelops run never served HTTP:\n%s", r.log())
+	}
+	return r
+}
+
+// TestRunOnKubernetesTwoReplicasOneActs runs two `modelops run` replicas with leader
+// election against a real kube-apiserver: both become ready, only the leader acts, the merged
+// generation becomes exactly one Job, and when the leader stops the other takes over without
+// creating a second one.
+func TestRunOnKubernetesTwoReplicasOneActs(t *testing.T) {
+	env := kubeenv.Start(t)
+	ns := env.Namespace(t)
+	kubeconfig := env.Kubeconfig(t)
+	client := kubernetes.NewForConfigOrDie(env.Config())
+	repo := runRepo(t, 6)
+	commitGen := func(gen int, msg string) {
+		t.Helper()
+		policy := strings.Replace(fmt.Sprintf(runPolicy, gen), "      command:", "      image: registry.example/medimind/train:1.4\n      command:", 1)
+		if err := os.WriteFile(filepath.Join(repo, "models", "sepsis-risk.yaml"), []byte(policy), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		gitserver.MustGit(t, repo, "commit", "-q", "-am", msg)
+	}
+	commitGen(6, "Train on Kubernetes")
+	args := func(name string) []string {
+		return []string{"--repo", repo, "--state-dir", filepath.Join(t.TempDir(), name), "--namespace", ns,
+			"--kubeconfig", kubeconfig, "--leader-elect"}
+	}
+	a := startReplica(t, args("a")...)
+	waitReady(t, a.base)
+	b := startReplica(t, args("b")...)
+	waitReady(t, b.base)
+
+	leaderOf := func() (*replica, *replica) {
+		t.Helper()
+		lease, err := client.CoordinationV1().Leases(ns).Get(context.Background(), "modelops", metav1.GetOptions{})
+		if err != nil || lease.Spec.HolderIdentity == nil {
+			t.Fatalf("lease: %+v %v", lease, err)
+		}
+		holder := *lease.Spec.HolderIdentity
+		if strings.HasSuffix(holder, "_"+itoa(a.cmd.Process.Pid)) {
+			return a, b
+		}
+		if strings.HasSuffix(holder, "_"+itoa(b.cmd.Process.Pid)) {
+			return b, a
+		}
+		t.Fatalf("the lease is held by %q, neither replica", holder)
+		return nil, nil
+	}
+	lead, standby := leaderOf()
+
+	jobs := func() []string {
+		t.Helper()
+		list, err := client.BatchV1().Jobs(ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, j := range list.Items {
+			names = append(names, j.Name)
+		}
+		return names
+	}
+	commitGen(7, "Raise to generation 7")
+	deadline := time.Now().Add(30 * time.Second)
+	for len(jobs()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := jobs(); len(got) != 1 || !strings.HasPrefix(got[0], "sepsis-risk-g7-") {
+		t.Fatalf("jobs after the merge = %v, want one for generation 7\nleader log:\n%s", got, lead.log())
+	}
+	if strings.Contains(standby.log(), `"action":"launch-training"`) {
+		t.Fatalf("the standby acted:\n%s", standby.log())
+	}
+
+	// The leader stops: the standby takes the lease, sees the run recorded, creates nothing.
+	if err := lead.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := lead.cmd.Wait(); err != nil {
+		t.Fatalf("leader exit: %v\n%s", err, lead.log())
+	}
+	deadline = time.Now().Add(60 * time.Second)
+	for !strings.Contains(standby.log(), `"msg":"leading"`) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(standby.log(), `"msg":"leading"`) {
+		t.Fatalf("the standby never took over:\n%s", standby.log())
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for !strings.Contains(standby.log(), `"msg":"cycle done"`) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := jobs(); len(got) != 1 {
+		t.Fatalf("jobs after the takeover = %v, want still one", got)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
