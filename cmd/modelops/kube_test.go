@@ -16,10 +16,12 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/medimind/modelops/internal/testutil/gitserver"
 	"github.com/medimind/modelops/internal/testutil/kubeenv"
+	"github.com/medimind/modelops/manifests"
 )
 
 // replica is a `modelops run` process.
@@ -165,3 +167,36 @@ func TestRunOnKubernetesTwoReplicasOneActs(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestDeploymentArgsAreFlagsOfRun keeps manifests/deployment.yaml in step with `modelops run`:
+// every argument it passes must parse.
+func TestDeploymentArgsAreFlagsOfRun(t *testing.T) {
+	objs, err := manifests.Objects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args []string
+	for _, o := range objs {
+		if o.GetKind() != "Deployment" {
+			continue
+		}
+		containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+		for _, c := range containers {
+			for _, a := range c.(map[string]any)["args"].([]any) {
+				args = append(args, a.(string))
+			}
+		}
+	}
+	if len(args) < 2 || args[0] != "run" {
+		t.Fatalf("deployment args = %q, want run and its flags", args)
+	}
+	cmd := newRunCmd()
+	if err := cmd.ParseFlags(args[1:]); err != nil {
+		t.Fatalf("modelops run refuses the deployment's args %q: %v", args[1:], err)
+	}
+	for _, name := range []string{"namespace", "leader-elect", "state-dir", "listen"} {
+		if !cmd.Flags().Changed(name) {
+			t.Errorf("the deployment does not set --%s", name)
+		}
+	}
+}

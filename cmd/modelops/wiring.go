@@ -52,7 +52,7 @@ func (o *repoOptions) bindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.branch, "branch", "main", "the tracked branch holding the desired state")
 	fs.StringVar(&o.stateDir, "state-dir", "", "where local training runs and the repository mirror live (default: the user cache directory)")
 	fs.StringVar(&o.dataRoot, "data-root", "", "directory that policy data paths are relative to (default: the repository tree at the tip)")
-	fs.StringVar(&o.tokenFile, "git-token-file", "", "file holding the token for https remotes (or set MODELOPS_GIT_TOKEN)")
+	fs.StringVar(&o.tokenFile, "git-token-file", "", "file holding the token for https remotes (or MODELOPS_GIT_TOKEN, or a file named by MODELOPS_GIT_TOKEN_FILE)")
 	fs.StringVar(&o.sshKey, "ssh-key", "", "private key file for ssh remotes")
 	fs.StringVar(&o.knownHosts, "known-hosts", "", "known_hosts file for ssh remotes (default ~/.ssh/known_hosts)")
 	o.github.bindFlags(fs)
@@ -231,15 +231,11 @@ func (o *repoOptions) state() (string, error) {
 // not show in the process list.
 func (o *repoOptions) auth() (git.Auth, error) {
 	a := git.Auth{SSHKeyPath: o.sshKey, KnownHostsPath: o.knownHosts}
-	if o.tokenFile != "" {
-		b, err := os.ReadFile(o.tokenFile)
-		if err != nil {
-			return a, fmt.Errorf("read --git-token-file: %w", err)
-		}
-		a.Password = strings.TrimSpace(string(b))
-	} else if tok := os.Getenv("MODELOPS_GIT_TOKEN"); tok != "" {
-		a.Password = tok
+	tok, err := secretFrom(o.tokenFile, "MODELOPS_GIT_TOKEN")
+	if err != nil {
+		return a, err
 	}
+	a.Password = tok
 	return a, nil
 }
 
