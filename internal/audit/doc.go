@@ -17,7 +17,8 @@
 // again only when a YAML file is added or a .modelopsignore changes. Every file version is
 // parsed once (by blob hash), on all processors, while the history is still being read.
 // Given a git.History, which keeps pack files open, an audit of 10,000 commits that each
-// change a policy takes about a second and a half on two cores (BenchmarkAudit10kCommits).
+// change a policy costs about 2.3 s of CPU time, spread over the processors
+// (BenchmarkAudit10kCommits); parsing the 10,000 YAML versions is most of it.
 //
 // # JSON
 //
