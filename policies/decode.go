@@ -223,7 +223,10 @@ func parseDocument(file string, doc int, root *yaml.Node, size int) (*Policy, []
 		return nil, errs
 	}
 
-	mp, err := d.decodePolicy(root)
+	// The walk decodes into the Policy it returns, which saves copying the large struct.
+	p := &Policy{File: file, Doc: doc}
+	mp := &p.ModelPolicy
+	err := d.decodePolicy(root, mp)
 	if err != nil {
 		var terr *yaml.TypeError
 		switch {
@@ -249,7 +252,7 @@ func parseDocument(file string, doc int, root *yaml.Node, size int) (*Policy, []
 	if len(d.errs) > 0 {
 		return nil, d.errs
 	}
-	return &Policy{ModelPolicy: mp, File: file, Doc: doc}, nil
+	return p, nil
 }
 
 // topScalar returns the value of a scalar key of mapping m, and whether the key is present.
@@ -370,25 +373,31 @@ type decoder struct {
 	// exotic is set when the document uses a YAML feature whose decoding the walk leaves
 	// to yaml.v3.
 	exotic bool
+	// kvs is a stack of the entries of the mappings being walked (see pairs), so that a
+	// mapping's entries need no slice of their own.
+	kvs []keyValue
+	// pathBuf and kvsBuf hold path and kvs for documents no larger than policies are.
+	pathBuf [12]pathSeg
+	kvsBuf  [48]keyValue
 }
 
 func newDecoder(file string, size int) *decoder {
-	return &decoder{file: file, size: size, budget: 10000 + 100*size}
+	d := &decoder{file: file, size: size, budget: 10000 + 100*size}
+	d.path, d.kvs = d.pathBuf[:0], d.kvsBuf[:0]
+	return d
 }
 
-// decodePolicy walks root, a mapping, against ModelPolicy and returns its value. The error is
-// yaml.v3's when the document had to be decoded by it.
-func (d *decoder) decodePolicy(root *yaml.Node) (ModelPolicy, error) {
-	var mp ModelPolicy
-	d.walk(root, reflect.ValueOf(&mp).Elem(), nil)
+// decodePolicy walks root, a mapping, against ModelPolicy and stores its value in *mp, which
+// must be zero. The error is yaml.v3's when the document had to be decoded by it.
+func (d *decoder) decodePolicy(root *yaml.Node, mp *ModelPolicy) error {
+	d.walk(root, reflect.ValueOf(mp).Elem(), nil)
 	if !d.exotic && len(d.errs) == 0 {
-		return mp, nil
+		return nil
 	}
 	// yaml.v3 decodes what it can of a document with errors, and Validate reports on that;
 	// aliases, merges and tags are decoded exactly as yaml.v3 always has.
-	mp = ModelPolicy{}
-	err := safeDecode(root.Decode, &mp)
-	return mp, err
+	*mp = ModelPolicy{}
+	return safeDecode(root.Decode, mp)
 }
 
 // indexAll records the position of every field of root, a policy's mapping, unless done: the
@@ -467,20 +476,61 @@ type structInfo struct {
 	byName map[string]int
 }
 
+// policyStructs holds the fields of the struct types of a ModelPolicy, found once at start:
+// a map that is only read needs no lock, and the walk looks a struct up for every mapping.
+var policyStructs = reachableStructs(modelPolicyType)
+
+// structInfoCache holds the fields of other struct types, found on first use.
 var structInfoCache sync.Map // reflect.Type -> *structInfo
 
 // structFields lists the YAML keys of struct type t, from the json tags (equal to the yaml
 // tags, which a test checks).
 func structFields(t reflect.Type) *structInfo {
+	if info, ok := policyStructs[t]; ok {
+		return info
+	}
 	if v, ok := structInfoCache.Load(t); ok {
 		return v.(*structInfo)
 	}
+	info := newStructInfo(t)
+	structInfoCache.Store(t, info)
+	return info
+}
+
+func newStructInfo(t reflect.Type) *structInfo {
 	info := &structInfo{fields: appendStructFields(nil, t, nil), byName: map[string]int{}}
 	for i, f := range info.fields {
 		info.byName[f.name] = i
 	}
-	structInfoCache.Store(t, info)
 	return info
+}
+
+// reachableStructs returns the fields of t and of every struct type its fields hold, through
+// pointers, slices and maps.
+func reachableStructs(t reflect.Type) map[reflect.Type]*structInfo {
+	infos := map[reflect.Type]*structInfo{}
+	var visit func(reflect.Type)
+	visit = func(t reflect.Type) {
+		for {
+			switch t.Kind() {
+			case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+				t = t.Elem()
+				continue
+			case reflect.Struct:
+				if infos[t] != nil {
+					return
+				}
+				info := newStructInfo(t)
+				infos[t] = info
+				for _, f := range info.fields {
+					visit(f.typ)
+				}
+			}
+			return
+		}
+	}
+	visit(t)
+	return infos
 }
 
 func appendStructFields(fields []structField, t reflect.Type, parent []int) []structField {
@@ -587,6 +637,7 @@ func (d *decoder) walkValue(n *yaml.Node, v reflect.Value, t reflect.Type) {
 			return
 		}
 		info := structFields(t)
+		mark := len(d.kvs)
 		for _, kv := range d.pairs(n) {
 			name := kv.key.Value
 			i, ok := info.byName[name]
@@ -603,26 +654,14 @@ func (d *decoder) walkValue(n *yaml.Node, v reflect.Value, t reflect.Type) {
 			d.walkType(kv.value, fv, f.typ, kv.key)
 			d.pop()
 		}
+		d.release(mark)
 	case reflect.Map:
 		if !d.expect(n, yaml.MappingNode) {
 			return
 		}
-		kvs := d.pairs(n)
-		if d.setting(v) && v.IsNil() {
-			// yaml.v3 makes the map even when the mapping is empty.
-			v.Set(reflect.MakeMapWithSize(t, len(kvs)))
-		}
-		if t == stringMapType && d.setting(v) {
-			d.stringMap(kvs, v.Interface().(map[string]string))
-			return
-		}
-		for _, kv := range kvs {
-			if kv.key.Tag == "!!null" {
-				d.errorAt(kv.key, "expected a name as key, got null")
-				continue
-			}
-			d.mapEntry(kv, v, t)
-		}
+		mark := len(d.kvs)
+		d.walkMap(d.pairs(n), v, t)
+		d.release(mark)
 	case reflect.Slice:
 		if !d.expect(n, yaml.SequenceNode) {
 			return
@@ -683,6 +722,25 @@ func (d *decoder) walkValue(n *yaml.Node, v reflect.Value, t reflect.Type) {
 		}
 	default:
 		d.errorAt(n, "unsupported field type %s", t)
+	}
+}
+
+// walkMap walks the entries kvs of a mapping into the map v of type t.
+func (d *decoder) walkMap(kvs []keyValue, v reflect.Value, t reflect.Type) {
+	if d.setting(v) && v.IsNil() {
+		// yaml.v3 makes the map even when the mapping is empty.
+		v.Set(reflect.MakeMapWithSize(t, len(kvs)))
+	}
+	if t == stringMapType && d.setting(v) {
+		d.stringMap(kvs, v.Interface().(map[string]string))
+		return
+	}
+	for _, kv := range kvs {
+		if kv.key.Tag == "!!null" {
+			d.errorAt(kv.key, "expected a name as key, got null")
+			continue
+		}
+		d.mapEntry(kv, v, t)
 	}
 }
 
@@ -869,10 +927,14 @@ type keyValue struct{ key, value *yaml.Node }
 // pairs returns the entries of mapping n with merge keys (<<) applied: keys written in n win
 // over merged ones, and of several merged mappings the first wins, as YAML defines. It
 // reports duplicate keys, keys that are not single values and malformed merges.
+//
+// The entries are pushed on d.kvs, and the result is the top of that stack: the caller
+// pops them with release(mark), mark being len(d.kvs) before the call, when done with
+// them. Walking the values below may push and pop above them meanwhile.
 func (d *decoder) pairs(n *yaml.Node) []keyValue {
-	var own, merged []keyValue
-	own = make([]keyValue, 0, len(n.Content)/2)
-	// Keys are looked up in own; a map pays only for large mappings.
+	mark := len(d.kvs)
+	var merged []keyValue
+	// Keys are looked up in the entries pushed; a map pays only for large mappings.
 	var seen map[string]*yaml.Node
 	if len(n.Content) > 32 {
 		seen = make(map[string]*yaml.Node, len(n.Content)/2)
@@ -881,7 +943,7 @@ func (d *decoder) pairs(n *yaml.Node) []keyValue {
 		if seen != nil {
 			return seen[key]
 		}
-		for _, kv := range own {
+		for _, kv := range d.kvs[mark:] {
 			if kv.key.Value == key {
 				return kv.key
 			}
@@ -889,7 +951,7 @@ func (d *decoder) pairs(n *yaml.Node) []keyValue {
 		return nil
 	}
 	add := func(kv keyValue) {
-		own = append(own, kv)
+		d.kvs = append(d.kvs, kv)
 		if seen != nil {
 			seen[kv.key.Value] = kv.key
 		}
@@ -922,7 +984,12 @@ func (d *decoder) pairs(n *yaml.Node) []keyValue {
 			add(kv)
 		}
 	}
-	return own
+	return d.kvs[mark:]
+}
+
+// release pops the entries pairs pushed above mark.
+func (d *decoder) release(mark int) {
+	d.kvs = d.kvs[:mark]
 }
 
 // merge returns the entries merged in by the value v of a merge key: a mapping or a list of
@@ -949,7 +1016,9 @@ func (d *decoder) merge(v *yaml.Node) []keyValue {
 			d.active = map[*yaml.Node]bool{}
 		}
 		d.active[target] = true
+		mark := len(d.kvs)
 		out = append(out, d.pairs(target)...)
+		d.release(mark)
 		delete(d.active, target)
 	}
 	if v.Kind == yaml.SequenceNode {
