@@ -98,17 +98,20 @@ func (v *validator) version(field, version string) bool {
 	return true
 }
 
-// fraction requires *f, when set, to be in 0..1 (NaN is not).
-func (v *validator) fraction(field string, f *float64) {
+// The checks below take the path of the field as parent and key, joined only for an error:
+// a valid policy, the common case, then costs no string building.
+
+// fraction requires *f, the field key of parent, when set, to be in 0..1 (NaN is not).
+func (v *validator) fraction(parent, key string, f *float64) {
 	if f != nil && !(*f >= 0 && *f <= 1) {
-		v.add(field, "must be between 0 and 1, got %s", formatFloat(*f))
+		v.add(parent+"."+key, "must be between 0 and 1, got %s", formatFloat(*f))
 	}
 }
 
-// nonNegative requires *f, when set, to be a finite number >= 0.
-func (v *validator) nonNegative(field string, f *float64) {
+// nonNegative requires *f, the field key of parent, when set, to be a finite number >= 0.
+func (v *validator) nonNegative(parent, key string, f *float64) {
 	if f != nil && !(*f >= 0 && *f <= maxFloat) {
-		v.add(field, "must be a number >= 0, got %s", formatFloat(*f))
+		v.add(parent+"."+key, "must be a number >= 0, got %s", formatFloat(*f))
 	}
 }
 
@@ -120,6 +123,13 @@ func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) 
 func (v *validator) oneOf(field, s string, allowed []string) {
 	if !slices.Contains(allowed, s) {
 		v.add(field, "must be one of %s, got %q", strings.Join(allowed, ", "), s)
+	}
+}
+
+// keyOneOf is oneOf for the field key of parent.
+func (v *validator) keyOneOf(parent, key, s string, allowed []string) {
+	if !slices.Contains(allowed, s) {
+		v.oneOf(parent+"."+key, s, allowed)
 	}
 }
 
@@ -226,14 +236,20 @@ func (v *validator) drift(field string, d *DriftSpec) {
 		v.add(field+".interval", "must be a positive duration, got %s", d.Interval)
 	}
 	if d.NumericTest != "" {
-		v.oneOf(field+".numericTest", string(d.NumericTest), testNames(NumericTests))
+		v.keyOneOf(field, "numericTest", string(d.NumericTest), numericTestNames)
 	}
 	if d.CategoricalTest != "" {
-		v.oneOf(field+".categoricalTest", string(d.CategoricalTest), testNames(CategoricalTests))
+		v.keyOneOf(field, "categoricalTest", string(d.CategoricalTest), categoricalTestNames)
 	}
-	v.nonNegative(field+".threshold", d.Threshold)
-	v.fraction(field+".datasetShare", d.DatasetShare)
+	v.nonNegative(field, "threshold", d.Threshold)
+	v.fraction(field, "datasetShare", d.DatasetShare)
 }
+
+// The names of the tests drift.numericTest and drift.categoricalTest accept.
+var (
+	numericTestNames     = testNames(NumericTests)
+	categoricalTestNames = testNames(CategoricalTests)
+)
 
 func testNames(tests []StatTest) []string {
 	out := make([]string, len(tests))
@@ -286,16 +302,16 @@ func (v *validator) retrain(field string, r *RetrainSpec) {
 		}
 	}
 	if t := r.OnDrift; t != nil {
-		v.fraction(field+".onDrift.share", t.Share)
+		v.fraction(field, "onDrift.share", t.Share)
 		if t.Of < 0 {
 			v.add(field+".onDrift.of", "must be >= 1, got %d", t.Of)
 		}
 	}
 	if t := r.OnPerformanceDrop; t != nil {
 		if t.Metric != "" {
-			v.oneOf(field+".onPerformanceDrop.metric", t.Metric, MetricNames)
+			v.keyOneOf(field, "onPerformanceDrop.metric", t.Metric, MetricNames)
 		}
-		v.fraction(field+".onPerformanceDrop.drop", t.Drop)
+		v.fraction(field, "onPerformanceDrop.drop", t.Drop)
 	}
 	if r.Job == nil {
 		v.add(field+".job", "is required: the training job to launch for a new generation")
@@ -324,7 +340,7 @@ func (v *validator) job(field string, j *JobSpec) {
 		case seen[e.Name]:
 			v.add(ef, "variable %q is set twice", e.Name)
 		default:
-			if msgs := validation.IsEnvVarName(e.Name); len(msgs) > 0 {
+			if msgs := envVarNameProblems(e.Name); len(msgs) > 0 {
 				v.add(ef, "must be a valid environment variable name, got %q: %s", e.Name, strings.Join(msgs, "; "))
 			}
 		}
@@ -364,15 +380,15 @@ func (v *validator) promotion(field string, p *PromotionSpec) {
 	if p.MinSamples != nil && *p.MinSamples < 0 {
 		v.add(field+".minSamples", "must be >= 0, got %d", *p.MinSamples)
 	}
-	v.nonNegative(field+".maxLatencyMs", p.MaxLatencyMs)
-	v.fraction(field+".minCategoryCoverage", p.MinCategoryCoverage)
+	v.nonNegative(field, "maxLatencyMs", p.MaxLatencyMs)
+	v.fraction(field, "minCategoryCoverage", p.MinCategoryCoverage)
 	v.columns(field+".categories", p.Categories)
 }
 
 func (v *validator) metricThresholds(field string, m *Metrics) {
-	v.fraction(field+".auc", m.AUC)
-	v.fraction(field+".precision", m.Precision)
-	v.fraction(field+".recall", m.Recall)
+	v.fraction(field, "auc", m.AUC)
+	v.fraction(field, "precision", m.Precision)
+	v.fraction(field, "recall", m.Recall)
 }
 
 func (v *validator) canaryAnalysis(field string, ca *CanaryAnalysisSpec) {
@@ -405,22 +421,34 @@ func (v *validator) canaryAnalysis(field string, ca *CanaryAnalysisSpec) {
 	}
 	rf := field + ".rollback"
 	if ca.Rollback.Metric != "" {
-		v.oneOf(rf+".metric", ca.Rollback.Metric, MetricNames)
+		v.keyOneOf(rf, "metric", ca.Rollback.Metric, MetricNames)
 	}
-	v.fraction(rf+".maxDrop", ca.Rollback.MaxDrop)
-	v.nonNegative(rf+".maxLatencyMs", ca.Rollback.MaxLatencyMs)
+	v.fraction(rf, "maxDrop", ca.Rollback.MaxDrop)
+	v.nonNegative(rf, "maxLatencyMs", ca.Rollback.MaxLatencyMs)
 	if ca.Rollback.FailedChecks < 0 {
 		v.add(rf+".failedChecks", "must be >= 1, got %d", ca.Rollback.FailedChecks)
 	}
 }
 
-// A repository's policies repeat the same few group patterns and schedules thousands of
-// times; checking each distinct one once keeps validating 10,000 files cheap. The caches
-// hold only the verdicts (nil or the error), keyed by the text.
+// A repository's policies repeat the same few group patterns, schedules and environment
+// variable names thousands of times; checking each distinct one once keeps validating
+// 10,000 files cheap. The caches hold only the verdicts (nil or the problems), keyed by the
+// text.
 var (
 	patternVerdicts  sync.Map // string → error
 	scheduleVerdicts sync.Map // string → error
+	envVarVerdicts   sync.Map // string → []string, the problems with an environment variable name
 )
+
+// envVarNameProblems returns what makes name an invalid environment variable name.
+func envVarNameProblems(name string) []string {
+	if v, ok := envVarVerdicts.Load(name); ok {
+		return v.([]string)
+	}
+	msgs := validation.IsEnvVarName(name)
+	envVarVerdicts.Store(name, msgs)
+	return msgs
+}
 
 // compilePattern checks that pattern is a valid RE2 regular expression.
 func compilePattern(pattern string) error {
