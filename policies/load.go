@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -15,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 )
@@ -416,11 +418,43 @@ func (r *dirReader) ReadFile(name string) ([]byte, error) {
 		r.sub, _ = r.root.OpenRoot(dir) // on failure, the root reads
 	}
 	if r.sub != nil {
-		if data, err := r.sub.ReadFile(path.Base(name)); err == nil {
+		if data, err := readFile(r.sub, path.Base(name)); err == nil {
 			return data, nil
 		}
 	}
 	return fs.ReadFile(r.fsys, name)
+}
+
+// readFile reads the file name of root as root.ReadFile does, but opens it in non-blocking
+// mode. Opened in blocking mode, os puts a file in non-blocking mode to register it with
+// the poller and, as a regular file cannot be registered, back: four fcntl calls of the ten
+// system calls per file. Non-blocking mode does not change the reading of a regular file,
+// and a FIFO among the policies reads what its writer has written instead of hanging the
+// load until one opens it.
+func readFile(root *os.Root, name string) ([]byte, error) {
+	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	size := 512
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		size = int(fi.Size()) + 1 // one more, so that EOF is read without growing
+	}
+	data := make([]byte, 0, size)
+	for {
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if errors.Is(err, io.EOF) {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+	}
 }
 
 func (r *dirReader) Close() {
