@@ -350,7 +350,7 @@ func (v *validator) job(field string, j *JobSpec) {
 		v.add(field+".gpus", "must be >= 0, got %d", *j.GPUs)
 	}
 	if j.GPUResource != "" {
-		if msgs := validation.IsQualifiedName(j.GPUResource); len(msgs) > 0 {
+		if msgs := resourceNameProblems(j.GPUResource); len(msgs) > 0 {
 			v.add(field+".gpuResource", "must be a resource name such as nvidia.com/gpu, got %q: %s", j.GPUResource, strings.Join(msgs, "; "))
 		}
 	}
@@ -430,23 +430,35 @@ func (v *validator) canaryAnalysis(field string, ca *CanaryAnalysisSpec) {
 	}
 }
 
-// A repository's policies repeat the same few group patterns, schedules and environment
-// variable names thousands of times; checking each distinct one once keeps validating
-// 10,000 files cheap. The caches hold only the verdicts (nil or the problems), keyed by the
-// text.
+// A repository's policies repeat the same few group patterns, schedules, environment
+// variable names and GPU resource names thousands of times; checking each distinct one once
+// keeps validating 10,000 files cheap. The caches hold only the verdicts (nil or the
+// problems), keyed by the text.
 var (
 	patternVerdicts  sync.Map // string → error
 	scheduleVerdicts sync.Map // string → error
 	envVarVerdicts   sync.Map // string → []string, the problems with an environment variable name
+	resourceVerdicts sync.Map // string → []string, the problems with a resource name
 )
 
 // envVarNameProblems returns what makes name an invalid environment variable name.
 func envVarNameProblems(name string) []string {
-	if v, ok := envVarVerdicts.Load(name); ok {
+	return problems(&envVarVerdicts, name, validation.IsEnvVarName)
+}
+
+// resourceNameProblems returns what makes name an invalid resource name (gpuResource, which
+// Default sets in every policy with a job).
+func resourceNameProblems(name string) []string {
+	return problems(&resourceVerdicts, name, validation.IsQualifiedName)
+}
+
+// problems returns check(s), from verdicts when s was checked before.
+func problems(verdicts *sync.Map, s string, check func(string) []string) []string {
+	if v, ok := verdicts.Load(s); ok {
 		return v.([]string)
 	}
-	msgs := validation.IsEnvVarName(name)
-	envVarVerdicts.Store(name, msgs)
+	msgs := check(s)
+	verdicts.Store(s, msgs)
 	return msgs
 }
 
