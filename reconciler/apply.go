@@ -41,6 +41,7 @@ func (r *Reconciler) apply(ctx context.Context, snap *Snapshot, a Action, files 
 		if note := a.Promotion.Verdict.Note; note != "" {
 			detail += "; " + note
 		}
+		r.reportVerdict(ctx, ms, a)
 		return detail, nil
 	case ActionRecordCanaryCheck, ActionStepCanary, ActionRollback, ActionProposeFullPromotion:
 		return r.applyCanary(ctx, snap, p, ms, a, files)
@@ -151,6 +152,28 @@ func (r *Reconciler) report(ctx context.Context, c CheckReport) {
 	if err := r.reporter.Report(ctx, c); err != nil {
 		r.log.WarnContext(ctx, "report check", "check", c.Name, "commit", short(c.Commit), "error", err)
 	}
+}
+
+// PromotionCheckName is the name of the check the promotion gate's verdict is reported as.
+func PromotionCheckName(model string) string { return "modelops/promotion: " + model }
+
+// reportVerdict publishes the promotion gate's verdict on the commit that launched the run.
+func (r *Reconciler) reportVerdict(ctx context.Context, ms *ModelStatus, a Action) {
+	run, ok := ms.Run(a.Generation)
+	if !ok {
+		return
+	}
+	v := a.Promotion.Verdict
+	c := CheckReport{Name: PromotionCheckName(a.Model), Commit: run.Commit, Status: CheckCompleted, Conclusion: CheckSuccess,
+		Title:   fmt.Sprintf("candidate %s passed the promotion gate", v.Version),
+		Summary: PromotionTable(v)}
+	if !v.Passed {
+		c.Conclusion, c.Title = CheckFailure, fmt.Sprintf("candidate %s did not pass: %s", v.Version, strings.Join(v.Failed(), ", "))
+	}
+	if v.Note != "" {
+		c.Summary += "\n" + v.Note + "\n"
+	}
+	r.report(ctx, c)
 }
 
 // reportRun publishes a training run's progress on the commit that launched it.
@@ -275,6 +298,7 @@ func (r *Reconciler) applyProposePromotion(ctx context.Context, snap *Snapshot, 
 	if err := recordVerdict(ms, a); err != nil {
 		return "", err
 	}
+	r.reportVerdict(ctx, ms, a)
 	where := prop.URL
 	if where == "" {
 		where = prop.Branch

@@ -470,6 +470,14 @@ func (r *Reconciler) applyWithBackoff(ctx context.Context, snap *Snapshot, a Act
 	}
 	detail, err := r.apply(ctx, snap, a, files)
 	log := r.log.With("model", a.Model, "action", string(a.Kind), "key", a.Key, "commit", short(a.Commit))
+	switch {
+	case a.Proposal != nil:
+		log = log.With("proposal", a.Model+"/"+string(a.Proposal.Kind))
+	case a.Kind == ActionCloseProposal:
+		log = log.With("proposal", a.Model+"/"+string(a.ProposalKind))
+	case a.Kind == ActionLaunchTraining || a.Kind == ActionCancelTraining:
+		log = log.With("job", fmt.Sprintf("%s/gen-%d", a.Model, a.Generation))
+	}
 	if err != nil {
 		rt := r.retries[a.Key]
 		rt.attempts++

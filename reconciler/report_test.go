@@ -74,7 +74,7 @@ func TestCycleReportsDriftChecksOnTheTipAndTrainingOnTheMergeCommit(t *testing.T
 	h.repo.set("models/sepsis-risk.yaml", fmt.Sprintf(sepsisPolicy, 7), "c2")
 	cycle()
 	h.now = h.now.Add(time.Hour)
-	h.runner.finish("sepsis-risk", 7, h.now)
+	h.runner.finishWith("sepsis-risk", 7, h.now, RunResult{Version: "13", URI: "models:/sepsis-risk/13", Metrics: TrainingMetrics{AUC: f64(0.7), Samples: 100}})
 	cycle()
 	var got []string
 	for _, c := range rep.named("modelops/training: sepsis-risk") {
@@ -83,5 +83,11 @@ func TestCycleReportsDriftChecksOnTheTipAndTrainingOnTheMergeCommit(t *testing.T
 	want := []string{"c2 in_progress ", "c2 completed success"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("training reports = %q, want %q", got, want)
+	}
+	// The candidate (AUC 0.70 on 100 samples) fails the gate: reported on the merge commit too.
+	v := rep.named("modelops/promotion: sepsis-risk")
+	if len(v) != 1 || v[0].Commit != "c2" || v[0].Conclusion != CheckFailure || !strings.Contains(v[0].Title, "did not pass") ||
+		!strings.Contains(v[0].Summary, "| criterion |") {
+		t.Errorf("promotion verdict reports = %+v, want one failure with the table on c2", v)
 	}
 }
