@@ -68,7 +68,8 @@ func Load(fsys fs.FS) (*Set, error) {
 // fileResult is what loading found in one file.
 type fileResult struct {
 	name     string
-	key      string // the content key, when loading through a Cache
+	entry    fs.DirEntry // the walk's entry of the file
+	key      string      // the content key, when loading through a Cache
 	policies []*Policy
 	errs     []error // sorted, each a *FieldError
 	// checks holds, beside each policy, the problems the caller's check found in it.
@@ -88,17 +89,20 @@ type loadOptions struct {
 	reader func() fileReader
 }
 
-// fileReader reads the files of one loading worker.
+// fileReader reads the files of one loading worker. The walk's entry of the file may spare
+// a reader a system call.
 type fileReader interface {
-	ReadFile(name string) ([]byte, error)
+	ReadFile(name string, entry fs.DirEntry) ([]byte, error)
 	Close()
 }
 
 // fsReader reads with fs.ReadFile.
 type fsReader struct{ fsys fs.FS }
 
-func (r fsReader) ReadFile(name string) ([]byte, error) { return fs.ReadFile(r.fsys, name) }
-func (fsReader) Close()                                 {}
+func (r fsReader) ReadFile(name string, _ fs.DirEntry) ([]byte, error) {
+	return fs.ReadFile(r.fsys, name)
+}
+func (fsReader) Close() {}
 
 // loadFiles reads and parses the policy files of fsys in walk order, on GOMAXPROCS workers
 // that start while the tree is still being walked. With a cache, a file whose content key is
@@ -126,8 +130,8 @@ func loadFiles(fsys fs.FS, opts loadOptions) ([]*fileResult, error) {
 		})
 	}
 	var files []*fileResult
-	walkErr := policyFiles(fsys, func(name string) {
-		r := &fileResult{name: name}
+	walkErr := policyFiles(fsys, func(name string, entry fs.DirEntry) {
+		r := &fileResult{name: name, entry: entry}
 		files = append(files, r)
 		work <- r
 	})
@@ -161,7 +165,8 @@ func (r *fileResult) load(rd fileReader, caching bool, hasher FileHasher, cached
 		}
 		r.key = key
 	}
-	data, err := rd.ReadFile(r.name)
+	data, err := rd.ReadFile(r.name, r.entry)
+	r.entry = nil
 	if err != nil {
 		r.err = fmt.Errorf("read %s: %w", r.name, err)
 		return
@@ -266,9 +271,11 @@ func (s *Set) dropDuplicates() {
 // .git and ignored paths.
 // WalkFiles calls visit with the path of every policy file of fsys, as Load finds them:
 // *.yaml and *.yml below the root, skipping .git and what .modelopsignore files exclude.
-func WalkFiles(fsys fs.FS, visit func(name string)) error { return policyFiles(fsys, visit) }
+func WalkFiles(fsys fs.FS, visit func(name string)) error {
+	return policyFiles(fsys, func(name string, _ fs.DirEntry) { visit(name) })
+}
 
-func policyFiles(fsys fs.FS, visit func(name string)) error {
+func policyFiles(fsys fs.FS, visit func(name string, entry fs.DirEntry)) error {
 	patterns := map[string][]gitignore.Pattern{} // directory -> patterns that apply in it
 	return fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -302,7 +309,7 @@ func policyFiles(fsys fs.FS, visit func(name string)) error {
 		if ps := patterns[dir]; len(ps) > 0 && gitignore.NewMatcher(ps).Match(strings.Split(name, "/"), false) {
 			return nil
 		}
-		visit(name)
+		visit(name, d)
 		return nil
 	})
 }
@@ -411,14 +418,22 @@ type dirReader struct {
 	sub  *os.Root // the root of dir, or nil
 }
 
-func (r *dirReader) ReadFile(name string) ([]byte, error) {
+func (r *dirReader) ReadFile(name string, entry fs.DirEntry) ([]byte, error) {
 	if dir := path.Dir(name); dir != r.dir {
 		r.Close()
 		r.dir = dir
 		r.sub, _ = r.root.OpenRoot(dir) // on failure, the root reads
 	}
 	if r.sub != nil {
-		if data, err := readFile(r.sub, path.Base(name)); err == nil {
+		// The root's entries come with the file's information, which the root finds when
+		// it lists the directory: its size saves a stat of the file.
+		size := int64(-1)
+		if entry != nil {
+			if fi, err := entry.Info(); err == nil && fi.Mode().IsRegular() {
+				size = fi.Size()
+			}
+		}
+		if data, err := readFile(r.sub, path.Base(name), size); err == nil {
 			return data, nil
 		}
 	}
@@ -426,22 +441,25 @@ func (r *dirReader) ReadFile(name string) ([]byte, error) {
 }
 
 // readFile reads the file name of root as root.ReadFile does, but opens it in non-blocking
-// mode. Opened in blocking mode, os puts a file in non-blocking mode to register it with
+// mode, and takes its size, when known (>= 0), as the size to expect rather than stat it; a
+// file that changed since is still read to its end. Opened in blocking mode, os puts a file in non-blocking mode to register it with
 // the poller and, as a regular file cannot be registered, back: four fcntl calls of the ten
 // system calls per file. Non-blocking mode does not change the reading of a regular file,
 // and a FIFO among the policies reads what its writer has written instead of hanging the
 // load until one opens it.
-func readFile(root *os.Root, name string) ([]byte, error) {
+func readFile(root *os.Root, name string, size int64) ([]byte, error) {
 	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	size := 512
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-		size = int(fi.Size()) + 1 // one more, so that EOF is read without growing
+	if size < 0 {
+		size = 511
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
 	}
-	data := make([]byte, 0, size)
+	data := make([]byte, 0, size+1) // one more, so that EOF is read without growing
 	for {
 		n, err := f.Read(data[len(data):cap(data)])
 		data = data[:len(data)+n]
