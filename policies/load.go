@@ -441,12 +441,12 @@ func (r *dirReader) ReadFile(name string, entry fs.DirEntry) ([]byte, error) {
 }
 
 // readFile reads the file name of root as root.ReadFile does, but opens it in non-blocking
-// mode, and takes its size, when known (>= 0), as the size to expect rather than stat it; a
-// file that changed since is still read to its end. Opened in blocking mode, os puts a file in non-blocking mode to register it with
-// the poller and, as a regular file cannot be registered, back: four fcntl calls of the ten
-// system calls per file. Non-blocking mode does not change the reading of a regular file,
-// and a FIFO among the policies reads what its writer has written instead of hanging the
-// load until one opens it.
+// mode, and takes size, when known (>= 0), as the size to expect rather than stat the file;
+// a file that changed since is still read to its end. Opened in blocking mode, os puts a
+// file in non-blocking mode to register it with the poller and, as a regular file cannot be
+// registered, back: four fcntl calls of the ten system calls per file. Non-blocking mode
+// does not change the reading of a regular file, and a FIFO among the policies reads what
+// its writer has written instead of hanging the load until one opens it.
 func readFile(root *os.Root, name string, size int64) ([]byte, error) {
 	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {

@@ -1,8 +1,10 @@
 package policies
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -331,5 +333,28 @@ func TestLoadChecksTheRepositoryConfigBesideThePolicies(t *testing.T) {
 	}
 	if len(set.Policies) != 1 || len(set.Errors) != 1 || !strings.HasPrefix(set.Errors[0].Error(), ".modelops.yaml:4:3: spec.lables") {
 		t.Fatalf("a misspelt repository config key: %d policies, errors %v; want the policy and one error at .modelops.yaml:4:3", len(set.Policies), set.Errors)
+	}
+}
+
+func TestReadFileReadsToTheEndWhateverTheSizeItExpects(t *testing.T) {
+	dir := t.TempDir()
+	want := []byte(strings.Repeat("# a policy file longer than one read of 512 bytes\n", 100))
+	if err := os.WriteFile(filepath.Join(dir, "p.yaml"), want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	// -1 is unknown; the others are what a listing made before the file changed would say.
+	for _, size := range []int64{-1, 0, 1, 511, int64(len(want)) - 1, int64(len(want)), int64(len(want)) + 1, 1 << 20} {
+		got, err := readFile(root, "p.yaml", size)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("readFile expecting %d bytes: got %d bytes (equal: %v), error %v; want the %d bytes of the file", size, len(got), bytes.Equal(got, want), err, len(want))
+		}
+	}
+	if _, err := readFile(root, "missing.yaml", -1); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("readFile of a missing file: error %v, want fs.ErrNotExist", err)
 	}
 }
