@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 )
@@ -448,7 +447,7 @@ func (r *dirReader) ReadFile(name string, entry fs.DirEntry) ([]byte, error) {
 // does not change the reading of a regular file, and a FIFO among the policies reads what
 // its writer has written instead of hanging the load until one opens it.
 func readFile(root *os.Root, name string, size int64) ([]byte, error) {
-	f, err := root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := root.OpenFile(name, os.O_RDONLY|openNonBlock, 0)
 	if err != nil {
 		return nil, err
 	}
