@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -78,9 +76,6 @@ MODEL the branch's history never held).`,
 	return cmd
 }
 
-// auditMemoryLimit is the heap size at which the collector runs during an audit.
-const auditMemoryLimit = 400 << 20
-
 // runAudit builds the timeline of the repository's tracked branch and prints it.
 func runAudit(ctx context.Context, opts *auditOptions, args []string) error {
 	var write func(*audit.Timeline, io.Writer) error
@@ -108,17 +103,10 @@ func runAudit(ctx context.Context, opts *auditOptions, args []string) error {
 		}
 		aopts.Since = t
 	}
-	// An audit is a batch, as validate is: nearly all it allocates is YAML node trees and git
-	// objects that are garbage once a file version is parsed, and collecting at every doubling
-	// of the small heap costs about a quarter of the CPU (BenchmarkAudit10kCommits with and
-	// without GOGC=off GOMEMLIMIT=400MiB: 2.1 against 2.7 CPU-seconds; the peak heap of that
-	// 10,000-commit audit grows from about 170 to 420 MB). The collector runs only near
-	// auditMemoryLimit instead (a soft limit: a longer history still audits, with
-	// collections). A GOGC or GOMEMLIMIT set by the user wins.
-	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(auditMemoryLimit))
-		defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	}
+	// An audit is a batch, as validate is (BenchmarkAudit10kCommits with and without
+	// GOGC=off GOMEMLIMIT=400MiB: 2.1 against 2.7 CPU-seconds; the peak heap of that
+	// 10,000-commit audit grows from about 170 to 420 MB).
+	defer batchGC()()
 	repo, err := openAuditRepo(ctx, &opts.repoOptions)
 	if err != nil {
 		return err

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -69,9 +68,6 @@ type validateProblem struct {
 	Message string `json:"message"`
 }
 
-// validateMemoryLimit is the heap size at which the collector runs while validating.
-const validateMemoryLimit = 400 << 20
-
 // runValidate validates the policies at args (files or directories; default "."). It prints
 // the problems itself and returns an *exitError with code 2 when any policy is invalid, and a
 // plain error (exit status 1) when a path cannot be read.
@@ -82,17 +78,9 @@ func runValidate(ctx context.Context, opts validateOptions, args []string) error
 	if len(args) == 0 {
 		args = []string{"."}
 	}
-	// validate is a batch: it parses every file once, keeps only the small decoded
-	// policies, and exits. Almost all it allocates is the YAML parser's node trees, garbage
-	// as soon as a file is decoded, so collecting at every doubling of the heap spends a
-	// quarter of the CPU on the collector for nothing. Instead the collector runs only when
-	// the heap nears validateMemoryLimit (a soft limit: a larger repository still loads, with
-	// collections), which for 10,000 policies means almost never. A GOGC or GOMEMLIMIT set by
-	// the user wins.
-	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(validateMemoryLimit))
-		defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	}
+	// validate is a batch: it parses every file once and keeps only the small decoded
+	// policies; for 10,000 policies the collector then almost never runs.
+	defer batchGC()()
 	// Files given one by one are checked together, as parts of one repository, so that a
 	// name used twice among them is reported; each directory is a repository of its own.
 	var sets []*policies.Set
