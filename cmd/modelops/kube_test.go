@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,53 +20,10 @@ import (
 	"github.com/medimind/modelops/manifests"
 )
 
-// replica is a `modelops run` process.
-type replica struct {
-	cmd  *exec.Cmd
-	base string
-	mu   sync.Mutex // guards logs
-	logs strings.Builder
-}
-
-func (r *replica) log() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.logs.String()
-}
-
 // startReplica runs `modelops run` with args and waits for its HTTP server.
-func startReplica(t *testing.T, args ...string) *replica {
+func startReplica(t *testing.T, args ...string) *runProcess {
 	t.Helper()
-	r := &replica{cmd: exec.Command(os.Args[0], append([]string{"run", "--listen", "127.0.0.1:0", "--interval", "1h"}, args...)...)}
-	r.cmd.Env = append(os.Environ(), beCLI+"=1")
-	stderr, err := r.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = r.cmd.Process.Kill(); _ = r.cmd.Wait() })
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			r.mu.Lock()
-			r.logs.WriteString(sc.Text() + "\n")
-			r.mu.Unlock()
-			var line map[string]any
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "serving HTTP" {
-				addr <- line["addr"].(string)
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		r.base = "http://" + a
-	case <-time.After(30 * time.Second):
-		t.Fatalf("modelops run never served HTTP:\n%s", r.log())
-	}
-	return r
+	return startRunProcess(t, exec.Command(os.Args[0], append([]string{"run", "--listen", "127.0.0.1:0", "--interval", "1h"}, args...)...))
 }
 
 // TestRunOnKubernetesTwoReplicasOneActs runs two `modelops run` replicas with leader
@@ -101,7 +54,7 @@ func TestRunOnKubernetesTwoReplicasOneActs(t *testing.T) {
 	b := startReplica(t, args("b")...)
 	waitReady(t, b.base)
 
-	leaderOf := func() (*replica, *replica) {
+	leaderOf := func() (*runProcess, *runProcess) {
 		t.Helper()
 		lease, err := client.CoordinationV1().Leases(ns).Get(context.Background(), "modelops", metav1.GetOptions{})
 		if err != nil || lease.Spec.HolderIdentity == nil {
@@ -144,10 +97,7 @@ func TestRunOnKubernetesTwoReplicasOneActs(t *testing.T) {
 	}
 
 	// The leader stops: the standby takes the lease, sees the run recorded, creates nothing.
-	if err := lead.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := lead.cmd.Wait(); err != nil {
+	if err := lead.stop(60 * time.Second); err != nil {
 		t.Fatalf("leader exit: %v\n%s", err, lead.log())
 	}
 	deadline = time.Now().Add(60 * time.Second)

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -93,39 +94,8 @@ func waitReady(t testing.TB, base string) {
 func TestRunReactsToACommitAndStopsCleanlyOnSIGTERM(t *testing.T) {
 	repo := runRepo(t, 6)
 	state := filepath.Join(t.TempDir(), "state")
-	cmd := exec.Command(os.Args[0], "run", "--repo", repo, "--state-dir", state, "--interval", "1h", "--listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), beCLI+"=1")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-
-	// The log is JSON lines; the health server's address is in one of them.
-	addr := make(chan string, 1)
-	var logs strings.Builder
-	logDone := make(chan struct{})
-	go func() {
-		defer close(logDone)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			logs.WriteString(sc.Text() + "\n")
-			var line map[string]any
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "serving HTTP" {
-				addr <- line["addr"].(string)
-			}
-		}
-	}()
-	var base string
-	select {
-	case a := <-addr:
-		base = "http://" + a
-	case <-time.After(20 * time.Second):
-		t.Fatal("modelops run never served HTTP")
-	}
+	p := startRunProcess(t, exec.Command(os.Args[0], "run", "--repo", repo, "--state-dir", state, "--interval", "1h", "--listen", "127.0.0.1:0"))
+	base := p.base
 	waitReady(t, base)
 	// The first cycle is in the metrics.
 	resp, err := http.Get(base + "/metrics")
@@ -144,21 +114,11 @@ func TestRunReactsToACommitAndStopsCleanlyOnSIGTERM(t *testing.T) {
 	raise(t, repo, 7)
 	waitFile(t, filepath.Join(state, "runs", "sepsis-risk", "gen-7", "exit"), 10*time.Second)
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	if err := p.stop(20 * time.Second); err != nil {
+		t.Fatalf("modelops run exited with %v after SIGTERM, want 0\n%s", err, p.log())
 	}
-	done := make(chan error, 1)
-	go func() { <-logDone; done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("modelops run exited with %v after SIGTERM, want 0\n%s", err, logs.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("modelops run did not stop within 20s of SIGTERM")
-	}
-	if !strings.Contains(logs.String(), "stopping after the action in progress") {
-		t.Errorf("no shutdown line in the log:\n%s", logs.String())
+	if !strings.Contains(p.log(), "stopping after the action in progress") {
+		t.Errorf("no shutdown line in the log:\n%s", p.log())
 	}
 	// The launch was recorded before the process stopped.
 	status := gitserver.MustGit(t, repo, "show", "modelops/status:models/sepsis-risk.json")
@@ -194,5 +154,80 @@ func BenchmarkRunCommitToLaunch(b *testing.B) {
 	cancel()
 	if err := <-errc; err != nil {
 		b.Fatal(err)
+	}
+}
+
+// runProcess is a `modelops run` process a test started, its stderr (the JSON log) collected.
+type runProcess struct {
+	cmd  *exec.Cmd
+	base string // http://<addr> of its server
+
+	mu   sync.Mutex // guards logs
+	logs strings.Builder
+	done chan struct{} // closed when stderr ends
+}
+
+// startRunProcess starts cmd, a `modelops run` with --listen, as the CLI (not the test
+// binary's tests), and waits until it serves HTTP. It is killed when the test ends.
+func startRunProcess(t testing.TB, cmd *exec.Cmd) *runProcess {
+	t.Helper()
+	p := &runProcess{cmd: cmd, done: make(chan struct{})}
+	cmd.Env = append(cmd.Env, beCLI+"=1")
+	if len(cmd.Env) == 1 {
+		cmd.Env = append(os.Environ(), cmd.Env...)
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-p.done; _ = cmd.Wait() })
+	addr := make(chan string, 1)
+	go func() {
+		defer close(p.done)
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.logs.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+			var line map[string]any
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "serving HTTP" {
+				if a, ok := line["addr"].(string); ok {
+					addr <- a
+				}
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		p.base = "http://" + a
+	case <-time.After(30 * time.Second):
+		t.Fatalf("modelops run never served HTTP:\n%s", p.log())
+	}
+	return p
+}
+
+// log returns what the process logged so far.
+func (p *runProcess) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.String()
+}
+
+// stop sends SIGTERM and waits up to limit for the process to exit, returning its exit error.
+func (p *runProcess) stop(limit time.Duration) error {
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	exited := make(chan error, 1)
+	go func() { <-p.done; exited <- p.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		return err
+	case <-time.After(limit):
+		return fmt.Errorf("did not stop within %s of SIGTERM", limit)
 	}
 }

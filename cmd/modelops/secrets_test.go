@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -19,7 +17,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -478,38 +475,8 @@ func serveWithSecrets(t *testing.T, scan *leakScanner, fake *githubfake.Server, 
 	t.Helper()
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	addr := make(chan string, 1)
-	var stderrText strings.Builder
-	logDone := make(chan struct{})
-	go func() {
-		defer close(logDone)
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			stderrText.WriteString(sc.Text() + "\n")
-			var line map[string]any
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "serving HTTP" {
-				if a, ok := line["addr"].(string); ok {
-					addr <- a
-				}
-			}
-		}
-	}()
-	var base string
-	select {
-	case a := <-addr:
-		base = "http://" + a
-	case <-time.After(30 * time.Second):
-		t.Fatal("modelops run never served HTTP")
-	}
+	p := startRunProcess(t, cmd)
+	base := p.base
 	waitReady(t, base)
 
 	call := func(method, path, token, body string) int {
@@ -565,23 +532,15 @@ func serveWithSecrets(t *testing.T, scan *leakScanner, fake *githubfake.Server, 
 		t.Errorf("delivery signed with the wrong secret: status %d, %v; want 401", status, err)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { <-logDone; done <- cmd.Wait() }()
-	select {
-	case err = <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatal("modelops run did not stop within 60s of SIGTERM")
-	}
+	err := p.stop(60 * time.Second)
+	stderrText := p.log()
 	scan.scan("output", "modelops run: stdout", stdout.Bytes())
-	scan.scan("output", "modelops run: stderr", []byte(stderrText.String()))
-	logs.WriteString(stderrText.String())
+	scan.scan("output", "modelops run: stderr", []byte(stderrText))
+	logs.WriteString(stderrText)
 	if err != nil {
-		t.Fatalf("modelops run: %v after SIGTERM, want exit 0\n%s", err, stderrText.String())
+		t.Fatalf("modelops run: %v after SIGTERM, want exit 0\n%s", err, stderrText)
 	}
-	if !strings.Contains(stderrText.String(), "github delivery refused") {
-		t.Errorf("the forged delivery was not logged:\n%s", stderrText.String())
+	if !strings.Contains(stderrText, "github delivery refused") {
+		t.Errorf("the forged delivery was not logged:\n%s", stderrText)
 	}
 }
