@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os/exec"
 	"testing"
+
+	"github.com/medimind/modelops/internal/testutil/benchcpu"
 )
 
 // fastImport builds a repository of n mainline commits touching five model policies with
@@ -142,7 +144,7 @@ func BenchmarkAudit10kCommits(b *testing.B) {
 	repo := openStory(b, dir)
 	ctx := context.Background()
 	var events int
-	cpu0, cpuOK := processCPU()
+	defer benchcpu.Report(b, "s")()
 	for b.Loop() {
 		h, err := repo.OpenHistory(ctx)
 		if err != nil {
@@ -156,9 +158,6 @@ func BenchmarkAudit10kCommits(b *testing.B) {
 			b.Fatal(err)
 		}
 		events = len(tl.Events)
-	}
-	if cpu1, ok := processCPU(); ok && cpuOK {
-		b.ReportMetric((cpu1-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 	}
 	b.ReportMetric(float64(events), "events")
 }
