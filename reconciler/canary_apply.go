@@ -66,6 +66,9 @@ func (r *Reconciler) observeTraffic(ctx context.Context, snap *Snapshot, p *poli
 
 func (r *Reconciler) applyCanary(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus, a Action, files map[string][]byte) (string, error) {
 	plan := a.Canary
+	if ms.Canary == nil || ms.Canary.Version != plan.Version {
+		return "", fmt.Errorf("%s of %s: canary %s is not the one observed", a.Kind, a.Model, plan.Version)
+	}
 	report, err := json.MarshalIndent(struct {
 		Model  string      `json:"model"`
 		Action ActionKind  `json:"action"`
