@@ -3,6 +3,7 @@ package policies
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/url"
 	"path"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/robfig/cron/v3"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -359,6 +361,19 @@ func (v *validator) job(field string, j *JobSpec) {
 	}
 	if j.Timeout.Duration < 0 {
 		v.add(field+".timeout", "must be a positive duration, got %s", j.Timeout)
+	}
+	if r := j.Resources; r != nil {
+		for _, part := range []struct {
+			name string
+			list map[string]string
+		}{{"requests", r.Requests}, {"limits", r.Limits}} {
+			for _, name := range slices.Sorted(maps.Keys(part.list)) {
+				qf := field + ".resources." + part.name + "." + name
+				if _, err := resource.ParseQuantity(part.list[name]); err != nil {
+					v.add(qf, "must be a Kubernetes quantity such as 500m, 8 or 64Gi, got %q", part.list[name])
+				}
+			}
+		}
 	}
 	for i, t := range j.Tolerations {
 		tf := indexPath(field+".tolerations", i)
