@@ -92,6 +92,11 @@ type Proposals interface {
 	Close(ctx context.Context, model string, kind ProposalKind, reason string) error
 }
 
+// ErrLimited is matched (errors.Is) by adapter errors that mean "a limit holds: try again
+// later" — a forge's pull-request limits, an API rate limit. The action waits for its retry
+// without marking the model failed.
+var ErrLimited = errors.New("limit reached")
+
 // ErrNoProposal is returned by ProposalCommenter.CommentOnMerge when no proposal's merge made
 // the commit (a person committed the change directly).
 var ErrNoProposal = errors.New("no proposal for commit")

@@ -469,6 +469,15 @@ func (r *Reconciler) applyWithBackoff(ctx context.Context, snap *Snapshot, a Act
 		return ActionResult{Action: a, Skipped: true, Detail: "retrying after " + rt.next.UTC().Format(time.RFC3339)}, nil
 	}
 	detail, err := r.apply(ctx, snap, a, files)
+	if errors.Is(err, ErrLimited) {
+		// A limit holds (pull requests per hour, API rate): wait, without failing the model.
+		rt := r.retries[a.Key]
+		rt.attempts++
+		rt.next = snap.Now.Add(backoff(rt.attempts))
+		r.retries[a.Key] = rt
+		r.log.InfoContext(ctx, "action waits for a limit", "model", a.Model, "action", string(a.Kind), "key", a.Key, "reason", err.Error(), "retryAfter", rt.next)
+		return ActionResult{Action: a, Skipped: true, Detail: fmt.Sprintf("waits until %s: %s", rt.next.UTC().Format(time.RFC3339), err)}, nil
+	}
 	log := r.log.With("model", a.Model, "action", string(a.Kind), "key", a.Key, "commit", short(a.Commit))
 	switch {
 	case a.Proposal != nil:

@@ -91,3 +91,39 @@ func TestCycleReportsDriftChecksOnTheTipAndTrainingOnTheMergeCommit(t *testing.T
 		t.Errorf("promotion verdict reports = %+v, want one failure with the table on c2", v)
 	}
 }
+
+// limitedProposals refuses to open proposals: a forge's pull-request limit holds.
+type limitedProposals struct{ *fakeProposals }
+
+func (limitedProposals) Ensure(context.Context, ProposalRequest) (Proposal, error) {
+	return Proposal{}, fmt.Errorf("open pull request: %w: 10 open, prConcurrentLimit is 10", ErrLimited)
+}
+
+func TestALimitMakesAnActionWaitWithoutFailingTheModel(t *testing.T) {
+	h := newHarness(6)
+	r, err := New(Deps{Repo: h.repo, Proposals: limitedProposals{h.proposals}, Runner: h.runner, Drift: h.drift, Status: h.status},
+		WithClock(func() time.Time { return h.now }), WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r.Cycle(ctx)
+	h.now = h.now.Add(6 * time.Hour)
+	res, err := r.Cycle(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var propose *ActionResult
+	for i, a := range res.Actions {
+		if a.Action.Kind == ActionProposeRetrain {
+			propose = &res.Actions[i]
+		}
+	}
+	if propose == nil || !propose.Skipped || propose.Error != "" || !strings.Contains(propose.Detail, "prConcurrentLimit") {
+		t.Fatalf("propose-retrain = %+v, want skipped with the limit in its detail", propose)
+	}
+	st, _ := h.status.Load(ctx)
+	if c, _ := findCondition(st.Models["sepsis-risk"].Conditions, ConditionReady); c.Status != ConditionTrue {
+		t.Fatalf("Ready = %+v, want True: a limit is not a failure", c)
+	}
+}

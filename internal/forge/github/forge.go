@@ -28,7 +28,7 @@ var (
 	// ErrPRLimit is returned by Ensure when opening a pull request would exceed the
 	// repository's prConcurrentLimit or prHourlyLimit. Nothing was written; the reconciler
 	// waits and tries again later, as it does for ErrRateLimited.
-	ErrPRLimit = errors.New("pull request limit reached")
+	ErrPRLimit = fmt.Errorf("pull request %w", reconciler.ErrLimited)
 	// ErrNothingToPropose is returned by Ensure when the base commit already holds the
 	// change.
 	ErrNothingToPropose = errors.New("the tracked branch already holds the change")

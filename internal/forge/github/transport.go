@@ -3,7 +3,6 @@ package github
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -16,12 +15,14 @@ import (
 
 	"github.com/golang/groupcache/lru"
 	"golang.org/x/time/rate"
+
+	"github.com/medimind/modelops/reconciler"
 )
 
 // ErrRateLimited is returned (wrapped) when GitHub's rate limit, or the client's own limit
 // on content-creating requests, asks for a wait longer than the context allows or than
 // TransportOptions.MaxWait. The reconciler treats it as "wait": the next cycle tries again.
-var ErrRateLimited = errors.New("github rate limit reached")
+var ErrRateLimited = fmt.Errorf("github rate %w", reconciler.ErrLimited)
 
 // Clock tells the time and waits. Tests inject one that does not sleep for real.
 type Clock interface {
