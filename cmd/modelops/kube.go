@@ -52,7 +52,9 @@ func (k *kubeOptions) validate() error {
 	return nil
 }
 
-func (k *kubeOptions) open(now func() time.Time) (*kubeStack, error) {
+// open connects to the cluster. Each change the runner's informer sees on a training Job
+// calls wake, so a finished run is recorded at once rather than at the next interval.
+func (k *kubeOptions) open(now func() time.Time, wake func()) (*kubeStack, error) {
 	cfg, err := runnerkube.Config(k.kubeconfig)
 	if err != nil {
 		return nil, err
@@ -61,7 +63,8 @@ func (k *kubeOptions) open(now func() time.Time) (*kubeStack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to Kubernetes: %w", err)
 	}
-	opts := []runnerkube.Option{runnerkube.WithNamespace(k.namespace), runnerkube.WithTTL(k.jobTTL)}
+	opts := []runnerkube.Option{runnerkube.WithNamespace(k.namespace), runnerkube.WithTTL(k.jobTTL),
+		runnerkube.WithOnChange(func(string, int64) { wake() })}
 	if now != nil {
 		opts = append(opts, runnerkube.WithClock(now))
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
@@ -95,6 +97,22 @@ func TestRunOnKubernetesTwoReplicasOneActs(t *testing.T) {
 	if strings.Contains(standby.log(), `"action":"launch-training"`) {
 		t.Fatalf("the standby acted:\n%s", standby.log())
 	}
+	// A created Job is started: later cycles do not launch it again while its pod waits.
+	time.Sleep(time.Second)
+	if n := strings.Count(lead.log(), `"msg":"action done","model":"sepsis-risk","action":"launch-training"`); n != 1 {
+		t.Fatalf("the leader launched generation 7 %d times, want once:\n%s", n, lead.log())
+	}
+
+	// Play the job controller: the Job ends. The poll interval is an hour, so only the
+	// informer waking the leader's loop records the end in seconds.
+	finishJob(t, client, ns, jobs()[0])
+	deadline = time.Now().Add(20 * time.Second)
+	for ph := runPhase(t, repo); !strings.Contains(ph, `"phase": "Succeeded"`) && !strings.Contains(ph, `"phase": "Failed"`); ph = runPhase(t, repo) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the end of the Job was not recorded within 20s:\n%s\nleader log:\n%s", runPhase(t, repo), lead.log())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 
 	// The leader stops: the standby takes the lease, sees the run recorded, creates nothing.
 	if err := lead.stop(60 * time.Second); err != nil {
@@ -149,4 +167,43 @@ func TestDeploymentArgsAreFlagsOfRun(t *testing.T) {
 			t.Errorf("the deployment does not set --%s", name)
 		}
 	}
+}
+
+// finishJob writes a Job's status as the job controller does when its pod succeeds:
+// started and active first, then succeeded with SuccessCriteriaMet and Complete.
+func finishJob(t *testing.T, client kubernetes.Interface, ns, name string) {
+	t.Helper()
+	ctx := context.Background()
+	jobs := client.BatchV1().Jobs(ns)
+	job, err := jobs.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := metav1.Now()
+	job.Status.StartTime, job.Status.Active = &now, 1
+	if job, err = jobs.UpdateStatus(ctx, job, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	job.Status.Active, job.Status.Succeeded, job.Status.CompletionTime = 0, 1, &now
+	job.Status.Conditions = []batchv1.JobCondition{
+		{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now},
+		{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now},
+	}
+	if _, err := jobs.UpdateStatus(ctx, job, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runPhase reads the run of generation 7 from the status branch ("" before it exists).
+func runPhase(t *testing.T, repo string) string {
+	t.Helper()
+	out, err := exec.Command("git", "-C", repo, "show", "modelops/status:models/sepsis-risk.json").Output()
+	if err != nil {
+		return ""
+	}
+	s := string(out)
+	if i := strings.Index(s, `"generation": 7`); i >= 0 {
+		return s[i:min(len(s), i+400)]
+	}
+	return ""
 }

@@ -88,7 +88,7 @@ func runRun(ctx context.Context, opts runOptions) error {
 	}
 
 	var ready atomic.Bool
-	trigger := make(chan struct{}, 1)
+	trigger := s.wake
 	metrics := server.NewMetrics()
 	notifier, err := notifierFromEnv(log)
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/medimind/modelops/internal/metrics/prometheus"
 	routerfile "github.com/medimind/modelops/internal/router/file"
 	runnerlocal "github.com/medimind/modelops/internal/runner/local"
+	"github.com/medimind/modelops/internal/server"
 	"github.com/medimind/modelops/internal/status"
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
@@ -76,6 +77,8 @@ type stack struct {
 	reconciler *reconciler.Reconciler
 	bot        git.Signature
 	localPath  string // the repository's path when it is local
+	// wake asks the run loop for a cycle now (a ref changed, a Job changed, a webhook came).
+	wake chan struct{}
 }
 
 // openStack builds the reconciler on the embedded defaults: local proposals, local process
@@ -106,7 +109,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 		return nil, err
 	}
 	bot := git.Signature{Name: o.authorName, Email: o.authorEmail}
-	s := &stack{repo: repo, bot: bot}
+	s := &stack{repo: repo, bot: bot, wake: make(chan struct{}, 1)}
 	var proposals reconciler.Proposals
 	var reporter reconciler.Reporter
 	if ghAuth != nil {
@@ -152,7 +155,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 		return nil, err
 	}
 	if o.kube.enabled() {
-		if s.kube, err = o.kube.open(o.now); err != nil {
+		if s.kube, err = o.kube.open(o.now, server.Nudge(s.wake)); err != nil {
 			return nil, err
 		}
 		runner = s.kube.runner

@@ -37,8 +37,10 @@ func TestTheJobAsCreatedCarriesGPUsTolerationDeadlineEnvLabelsAndAStableName(t *
 		t.Fatal(err)
 	}
 	name := JobName(model, 7)
-	if run.ID != ns+"/"+name || run.Phase != reconciler.RunPending || run.Commit != "0123abcd" || run.Generation != 7 {
-		t.Fatalf("Start = %+v, want a pending run %s/%s of commit 0123abcd", run, ns, name)
+	// Created is started: Running, waiting for its pod (Pending would make the reconciler
+	// start it again, as a claimed run that never started).
+	if run.ID != ns+"/"+name || run.Phase != reconciler.RunRunning || run.Message != "created; waiting for its pod to start" || run.Commit != "0123abcd" || run.Generation != 7 {
+		t.Fatalf("Start = %+v, want a running run %s/%s of commit 0123abcd waiting for its pod", run, ns, name)
 	}
 	if len(name) > 63 || len(validation.IsDNS1123Label(name)) > 0 || !strings.HasPrefix(name, "sepsis-risk-") || !strings.Contains(name, "-g7-") {
 		t.Fatalf("job name %q is not a DNS-1123 label of at most 63 characters of the form <model>-g7-<hash>", name)

@@ -108,7 +108,9 @@ func jobPhase(job *batchv1.Job) (reconciler.RunPhase, string) {
 	if job.Status.Active > 0 {
 		return reconciler.RunRunning, ""
 	}
-	return reconciler.RunPending, ""
+	// Created is started, for the reconciler: Pending means claimed but never started, which
+	// it answers by calling Start again. Kubernetes schedules the pod; until then it waits.
+	return reconciler.RunRunning, "created; waiting for its pod to start"
 }
 
 func condition(job *batchv1.Job, t batchv1.JobConditionType) *batchv1.JobCondition {
