@@ -186,7 +186,11 @@ func servingCanary(p *policies.Policy) (*policies.Canary, int, bool) {
 	return c, *c.Weight, true
 }
 
-func fullPromotionKey(version string) string { return "production-" + version }
+// fullPromotionPrefix starts the keys of full-promotion proposals; canary-setting promotion
+// proposals have keys "version-<version>".
+const fullPromotionPrefix = "production-"
+
+func fullPromotionKey(version string) string { return fullPromotionPrefix + version }
 
 // planCanary judges the due check of the canary serving at the tip and decides what follows:
 // record a failed check, roll back after rollback.failedChecks of them, step the weight up
@@ -197,7 +201,7 @@ func planCanary(now time.Time, commit string, p *policies.Policy, st *ModelStatu
 	name := p.Metadata.Name
 	c, weight, serving := servingCanary(p)
 	var actions []Action
-	if open, ok := findProposal(props, ProposalPromote); ok && strings.HasPrefix(open.Key, "production-") &&
+	if open, ok := findProposal(props, ProposalPromote); ok && strings.HasPrefix(open.Key, fullPromotionPrefix) &&
 		(!serving || open.Key != fullPromotionKey(c.Version)) {
 		actions = append(actions, closeAction(name, commit, open, "the canary it would promote no longer serves"))
 	}

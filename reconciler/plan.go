@@ -261,8 +261,8 @@ func planPromotion(now time.Time, commit string, p *policies.Policy, st *ModelSt
 	result := *run.Result
 	wantKey := promoteKey(result.Version)
 	var actions []Action
-	// A full-promotion proposal (key production-<version>) is the canary analysis's to close.
-	if open, ok := findProposal(props, ProposalPromote); ok && open.Key != wantKey && !strings.HasPrefix(open.Key, "production-") {
+	// A full-promotion proposal is the canary analysis's to close.
+	if open, ok := findProposal(props, ProposalPromote); ok && open.Key != wantKey && !strings.HasPrefix(open.Key, fullPromotionPrefix) {
 		actions = append(actions, closeAction(name, commit, open,
 			fmt.Sprintf("superseded by the candidate %q of training generation %d", result.Version, gen)))
 	}
