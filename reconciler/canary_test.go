@@ -513,32 +513,16 @@ func TestCycleCanaryStepsThenRollsBackByCommitAndRoutesTrafficBack(t *testing.T)
 }
 
 func TestCycleRollbackYieldsToAPersonWhoChangedTheCanary(t *testing.T) {
-	now := t0
 	repo := &fakeRepo{files: fstest.MapFS{}}
-	repo.set("models/sepsis-risk.yaml", strings.Replace(canaryStoryPolicy, "minSamples: 200", "minSamples: 200\n    rollback: {failedChecks: 1}", 1), "c1")
 	committer := &fakeCommitter{repo: repo}
 	// A person sets the weight to 0 while the reconciler judges the canary.
 	committer.before = func() {
 		committer.before = nil
 		repo.set("models/sepsis-risk.yaml", strings.Replace(string(repo.files["models/sepsis-risk.yaml"].Data), "weight: 10", "weight: 0", 1), "human")
 	}
-	r, err := New(Deps{Repo: repo, Proposals: newFakeProposals(), Status: &memStatus{}, Canary: &fakeCanaryMetrics{next: obs(0.80, 0.90, 0.01, 400, 80)}, Committer: committer},
-		WithClock(func() time.Time { return now }), WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if _, err := r.Cycle(ctx); err != nil {
-		t.Fatal(err)
-	}
-	now = now.Add(time.Hour)
-	res, err := r.Cycle(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Actions) != 1 || res.Actions[0].Action.Kind != ActionRollback || res.Actions[0].Error != "" ||
-		!strings.Contains(res.Actions[0].Detail, "not committed") {
-		t.Fatalf("actions = %+v, want a rollback that yields", res.Actions)
+	res, next := oneCheckRollback(t, repo, newFakeProposals(), committer)
+	if !strings.Contains(res.Actions[0].Detail, "not committed") {
+		t.Fatalf("rollback = %+v, want one that yields", res.Actions[0])
 	}
 	if len(committer.commits) != 0 {
 		t.Fatalf("the bot committed over the person's edit: %q", committer.commits)
@@ -547,36 +531,19 @@ func TestCycleRollbackYieldsToAPersonWhoChangedTheCanary(t *testing.T) {
 		t.Fatal("the person's weight was overwritten")
 	}
 	// Re-planned on the person's edit: a canary at 0% is not analysed, nothing more is done.
-	now = now.Add(time.Hour)
-	if res, _ := r.Cycle(ctx); len(res.Actions) != 0 {
+	if res := next(); len(res.Actions) != 0 {
 		t.Fatalf("after the person's edit: %v", actionKinds(res))
 	}
 }
 
 func TestCycleRollbackAsAPullRequestWhenTheRepositoryAsksForOne(t *testing.T) {
-	now := t0
 	repo := &fakeRepo{files: fstest.MapFS{}}
 	repo.set(".modelops.yaml", "apiVersion: modelops.medimind.io/v1alpha1\nkind: RepositoryConfig\nspec:\n  rollback: pullRequest\n", "c0")
-	repo.set("models/sepsis-risk.yaml", strings.Replace(canaryStoryPolicy, "minSamples: 200", "minSamples: 200\n    rollback: {failedChecks: 1}", 1), "c1")
 	committer := &fakeCommitter{repo: repo}
 	props := newFakeProposals()
-	r, err := New(Deps{Repo: repo, Proposals: props, Status: &memStatus{}, Canary: &fakeCanaryMetrics{next: obs(0.80, 0.90, 0.01, 400, 80)}, Committer: committer},
-		WithClock(func() time.Time { return now }), WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if _, err := r.Cycle(ctx); err != nil {
-		t.Fatal(err)
-	}
-	now = now.Add(time.Hour)
-	res, err := r.Cycle(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Actions) != 1 || res.Actions[0].Action.Kind != ActionRollback || res.Actions[0].Error != "" ||
-		!strings.Contains(res.Actions[0].Detail, "proposed in modelops/sepsis-risk/canary") {
-		t.Fatalf("actions = %+v, want a rollback proposed as a pull request", res.Actions)
+	res, _ := oneCheckRollback(t, repo, props, committer)
+	if !strings.Contains(res.Actions[0].Detail, "proposed in modelops/sepsis-risk/canary") {
+		t.Fatalf("rollback = %+v, want one proposed as a pull request", res.Actions[0])
 	}
 	if len(committer.commits) != 0 {
 		t.Fatalf("the rollback was committed although the repository asks for pull requests")
@@ -586,4 +553,36 @@ func TestCycleRollbackAsAPullRequestWhenTheRepositoryAsksForOne(t *testing.T) {
 		!strings.Contains(req.Body, "auc 0.8000 vs production 0.9000") {
 		t.Fatalf("canary proposal = %+v", req)
 	}
+}
+
+// oneCheckRollback is the canary story's policy rolling back after one failed check, in
+// repo, and runs two cycles an hour apart with a failing canary: the second judges it. next
+// runs one more cycle an hour later.
+func oneCheckRollback(t *testing.T, repo *fakeRepo, props Proposals, committer *fakeCommitter) (res *CycleResult, next func() *CycleResult) {
+	t.Helper()
+	repo.set("models/sepsis-risk.yaml", strings.Replace(canaryStoryPolicy, "minSamples: 200", "minSamples: 200\n    rollback: {failedChecks: 1}", 1), "c1")
+	now := t0
+	r, err := New(Deps{Repo: repo, Proposals: props, Status: &memStatus{}, Canary: &fakeCanaryMetrics{next: obs(0.80, 0.90, 0.01, 400, 80)}, Committer: committer},
+		WithClock(func() time.Time { return now }), WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := r.Cycle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	next = func() *CycleResult {
+		t.Helper()
+		now = now.Add(time.Hour)
+		res, err := r.Cycle(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	res = next()
+	if len(res.Actions) != 1 || res.Actions[0].Action.Kind != ActionRollback || res.Actions[0].Error != "" {
+		t.Fatalf("actions = %+v, want one rollback", res.Actions)
+	}
+	return res, next
 }
