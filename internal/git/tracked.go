@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
 )
 
 // Tracked is a Repo seen through one branch, the tracked branch: what the
@@ -24,15 +23,7 @@ type Tracked struct {
 // error from edit stops it, wrapped. It returns the commit pushed, or the
 // tip when edit changes nothing.
 func (t Tracked) CommitEdit(ctx context.Context, file string, edit func(content []byte) ([]byte, error), message string, trailers map[string]string) (string, error) {
-	keys := make([]string, 0, len(trailers))
-	for k := range trailers {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	tr := make([]Trailer, 0, len(keys))
-	for _, k := range keys {
-		tr = append(tr, Trailer{Key: k, Value: trailers[k]})
-	}
+	tr := TrailersFrom(trailers)
 	h, err := t.Repo.UpdateBranch(ctx, t.Branch, func(_ string, files fs.FS) (Change, error) {
 		old, err := fs.ReadFile(files, file)
 		if err != nil {

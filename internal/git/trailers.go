@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -106,4 +107,19 @@ func splitParagraphs(s string) []string {
 		paras = append(paras, strings.Join(cur, "\n"))
 	}
 	return paras
+}
+
+// TrailersFrom turns a key → value map into trailers sorted by key, so a commit message does
+// not depend on map order.
+func TrailersFrom(m map[string]string) []Trailer {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]Trailer, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, Trailer{Key: k, Value: m[k]})
+	}
+	return out
 }

@@ -1,7 +1,6 @@
 package github
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 
 	gh "github.com/google/go-github/v62/github"
 
+	"github.com/medimind/modelops/internal/forge"
 	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
@@ -31,7 +31,7 @@ var (
 	ErrPRLimit = fmt.Errorf("pull request %w", reconciler.ErrLimited)
 	// ErrNothingToPropose is returned by Ensure when the base commit already holds the
 	// change.
-	ErrNothingToPropose = errors.New("the tracked branch already holds the change")
+	ErrNothingToPropose = forge.ErrNothingToPropose
 )
 
 // Options configures a Forge.
@@ -82,11 +82,6 @@ func New(client *gh.Client, repo *git.Repo, opts Options) *Forge {
 	return &Forge{client: client, repo: repo, opts: opts}
 }
 
-// BranchName is the branch of the proposal of (model, kind).
-func BranchName(model string, kind reconciler.ProposalKind) string {
-	return fmt.Sprintf("modelops/%s/%s", model, kind)
-}
-
 // pull is a pull request that carries a proposal marker.
 type pull struct {
 	pr *gh.PullRequest
@@ -121,7 +116,7 @@ func (f *Forge) listPulls(ctx context.Context, state string, pages int) ([]pull,
 				continue // a person's pull request, or one from a fork
 			}
 			m, ok := parseMarker(pr.GetBody())
-			if !ok || pr.GetHead().GetRef() != BranchName(m.Model, m.Kind) {
+			if !ok || pr.GetHead().GetRef() != forge.BranchName(m.Model, m.Kind) {
 				continue
 			}
 			out = append(out, pull{pr: pr, m: m})
@@ -199,7 +194,7 @@ func (f *Forge) List(ctx context.Context) ([]reconciler.Proposal, error) {
 func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (reconciler.Proposal, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	branch := BranchName(req.Model, req.Kind)
+	branch := forge.BranchName(req.Model, req.Kind)
 	want := marker{Model: req.Model, Kind: req.Kind, Key: req.Key, Digest: req.Digest, Base: req.Base}
 	open, err := f.openPulls(ctx)
 	if err != nil {
@@ -223,7 +218,7 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 			return reconciler.Proposal{}, err
 		}
 	}
-	if err := f.pushBranch(ctx, branch, req, files); err != nil {
+	if _, err := forge.PushBranch(ctx, f.repo, files, req, f.opts.Bot); err != nil {
 		return reconciler.Proposal{}, err
 	}
 	body, err := f.body(ctx, want, req)
@@ -279,54 +274,6 @@ func (f *Forge) checkLimits(ctx context.Context, cfg *policies.RepositoryConfig,
 		return fmt.Errorf("open pull request for %s: %w: %d opened in the last hour, prHourlyLimit is %d", branch, ErrPRLimit, n, limit)
 	}
 	return nil
-}
-
-// pushBranch builds branch from req.Base with the edit, as the embedded forge does, and
-// force-pushes it.
-func (f *Forge) pushBranch(ctx context.Context, branch string, req reconciler.ProposalRequest, files fs.FS) error {
-	src, err := fs.ReadFile(files, req.File)
-	if err != nil {
-		return fmt.Errorf("read %s at %s: %w", req.File, req.Base, err)
-	}
-	edited, err := policies.Apply(src, req.Model, req.Edits...)
-	if err != nil {
-		return fmt.Errorf("edit %s: %w", req.File, err)
-	}
-	if bytes.Equal(edited, src) {
-		return fmt.Errorf("propose %s: %w", describeEdits(req.Edits), ErrNothingToPropose)
-	}
-	if err := f.repo.ResetBranch(ctx, branch, req.Base); err != nil {
-		return err
-	}
-	keys := make([]string, 0, len(req.Trailers))
-	for k := range req.Trailers {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	trailers := make([]git.Trailer, 0, len(keys))
-	for _, k := range keys {
-		trailers = append(trailers, git.Trailer{Key: k, Value: req.Trailers[k]})
-	}
-	if _, err := f.repo.Commit(ctx, branch, git.Change{
-		Files:    map[string][]byte{req.File: edited},
-		Message:  req.Title + "\n\n" + describeEdits(req.Edits),
-		Trailers: trailers,
-		Author:   f.opts.Bot,
-	}); err != nil {
-		return fmt.Errorf("commit proposal %s: %w", branch, err)
-	}
-	if err := f.repo.Push(ctx, branch, true); err != nil {
-		return fmt.Errorf("push proposal %s: %w", branch, err)
-	}
-	return nil
-}
-
-func describeEdits(edits []policies.Edit) string {
-	lines := make([]string, 0, len(edits))
-	for _, e := range edits {
-		lines = append(lines, "- "+e.Describe())
-	}
-	return strings.Join(lines, "\n")
 }
 
 // body renders the pull request's body. A body over GitHub's limit is cut, and its full

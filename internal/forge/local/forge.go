@@ -5,20 +5,18 @@
 package local
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/medimind/modelops/internal/faultpoint"
+	"github.com/medimind/modelops/internal/forge"
 	"github.com/medimind/modelops/internal/git"
-	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
 )
 
@@ -31,7 +29,7 @@ var (
 	// ErrNotFound is returned when no proposal matches.
 	ErrNotFound = errors.New("proposal not found")
 	// ErrNothingToPropose is returned when the tracked branch already holds the change.
-	ErrNothingToPropose = errors.New("the tracked branch already holds the change")
+	ErrNothingToPropose = forge.ErrNothingToPropose
 )
 
 // State is a proposal's lifecycle state.
@@ -94,11 +92,6 @@ func New(repo *git.Repo, tracked, statusBranch string, bot git.Signature) *Forge
 
 // WithClock sets the forge's clock (tests, the demo).
 func (f *Forge) WithClock(now func() time.Time) *Forge { f.now = now; return f }
-
-// BranchName is the branch of the proposal of (model, kind).
-func BranchName(model string, kind reconciler.ProposalKind) string {
-	return fmt.Sprintf("modelops/%s/%s", model, kind)
-}
 
 func recordPath(model string, kind reconciler.ProposalKind) string {
 	return fmt.Sprintf("proposals/%s/%s.json", model, kind)
@@ -209,7 +202,7 @@ func (f *Forge) List(ctx context.Context) ([]reconciler.Proposal, error) {
 func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (reconciler.Proposal, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	branch := BranchName(req.Model, req.Kind)
+	branch := forge.BranchName(req.Model, req.Kind)
 	old, err := f.Get(ctx, req.Model+"/"+string(req.Kind))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return reconciler.Proposal{}, err
@@ -219,35 +212,13 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 		return toProposal(old), nil
 	}
 
-	src, err := f.repo.ReadFile(ctx, req.Base, req.File)
+	files, err := f.repo.Tree(ctx, req.Base)
 	if err != nil {
-		return reconciler.Proposal{}, fmt.Errorf("read %s at %s: %w", req.File, req.Base, err)
+		return reconciler.Proposal{}, fmt.Errorf("read %s: %w", req.Base, err)
 	}
-	edited, err := policies.Apply(src, req.Model, req.Edits...)
+	head, err := forge.PushBranch(ctx, f.repo, files, req, f.bot)
 	if err != nil {
-		return reconciler.Proposal{}, fmt.Errorf("edit %s: %w", req.File, err)
-	}
-	if bytes.Equal(edited, src) {
-		return reconciler.Proposal{}, fmt.Errorf("propose %s: %w", describeEdits(req.Edits), ErrNothingToPropose)
-	}
-	if err := f.repo.ResetBranch(ctx, branch, req.Base); err != nil {
 		return reconciler.Proposal{}, err
-	}
-	trailers := make([]git.Trailer, 0, len(req.Trailers))
-	for _, k := range sortedKeys(req.Trailers) {
-		trailers = append(trailers, git.Trailer{Key: k, Value: req.Trailers[k]})
-	}
-	head, err := f.repo.Commit(ctx, branch, git.Change{
-		Files:    map[string][]byte{req.File: edited},
-		Message:  req.Title + "\n\n" + describeEdits(req.Edits),
-		Trailers: trailers,
-		Author:   f.bot,
-	})
-	if err != nil {
-		return reconciler.Proposal{}, fmt.Errorf("commit proposal %s: %w", branch, err)
-	}
-	if err := f.repo.Push(ctx, branch, true); err != nil {
-		return reconciler.Proposal{}, fmt.Errorf("push proposal %s: %w", branch, err)
 	}
 	faultpoint.Hit("forge-after-branch-push")
 
@@ -391,26 +362,9 @@ func toProposal(r Record) reconciler.Proposal {
 	return reconciler.Proposal{Model: r.Model, Kind: r.Kind, State: reconciler.ProposalOpen, Key: r.Key, Digest: r.Digest, Title: r.Title, Branch: r.Branch, URL: r.ID()}
 }
 
-func describeEdits(edits []policies.Edit) string {
-	var lines []string
-	for _, e := range edits {
-		lines = append(lines, "- "+e.Describe())
-	}
-	return strings.Join(lines, "\n")
-}
-
 func verb(update bool) string {
 	if update {
 		return "update"
 	}
 	return "open"
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
