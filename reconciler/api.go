@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,7 +60,7 @@ func (snap *Snapshot) ModelPolicy(model string) (*policies.Policy, error) {
 	for _, e := range snap.Policies.Errors {
 		var fe *policies.FieldError
 		if errors.As(e, &fe) {
-			if data, err := fs.ReadFile(snap.Tree, fe.File); err == nil && containsName(policyNames(data), model) {
+			if data, err := fs.ReadFile(snap.Tree, fe.File); err == nil && slices.Contains(policyNames(data), model) {
 				errs = append(errs, e.Error())
 			}
 		}
@@ -68,15 +69,6 @@ func (snap *Snapshot) ModelPolicy(model string) (*policies.Policy, error) {
 		return nil, &InvalidPolicyError{Model: model, Errors: errs}
 	}
 	return nil, fmt.Errorf("%w %q at %s", ErrUnknownModel, model, short(snap.Commit))
-}
-
-func containsName(names []string, name string) bool {
-	for _, n := range names {
-		if n == name {
-			return true
-		}
-	}
-	return false
 }
 
 // CheckDrift runs model's drift check now and records it (report on the status branch, the
