@@ -233,11 +233,7 @@ func (r *Reconciler) applyProposeRetrain(ctx context.Context, snap *Snapshot, p 
 		return "", &ActionError{Reason: ProposalFailedReason, Err: fmt.Errorf("open retrain proposal for %s: %w", a.Model, err)}
 	}
 	snap.setProposal(a.Model, ProposalRetrain, &prop)
-	where := prop.URL
-	if where == "" {
-		where = prop.Branch
-	}
-	return "retrain proposal " + where, nil
+	return "retrain proposal " + prop.Where(), nil
 }
 
 func (r *Reconciler) applyLaunch(ctx context.Context, p *policies.Policy, ms *ModelStatus, a Action) (string, error) {
@@ -299,11 +295,7 @@ func (r *Reconciler) applyProposePromotion(ctx context.Context, snap *Snapshot, 
 		return "", err
 	}
 	r.reportVerdict(ctx, ms, a)
-	where := prop.URL
-	if where == "" {
-		where = prop.Branch
-	}
-	return "promotion proposal " + where, nil
+	return "promotion proposal " + prop.Where(), nil
 }
 
 // recordVerdict stores the action's verdict on the run it judged, so the run is not judged

@@ -225,10 +225,7 @@ func (r *Reconciler) proposeCanaryEdit(ctx context.Context, snap *Snapshot, p *p
 		return "", &ActionError{Reason: ProposalFailedReason, Err: fmt.Errorf("propose %s of %s: %w", a.Kind, a.Model, err)}
 	}
 	snap.setProposal(a.Model, ProposalCanary, &prop)
-	if prop.URL != "" {
-		return prop.URL, nil
-	}
-	return prop.Branch, nil
+	return prop.Where(), nil
 }
 
 // commentOnIntroduction comments on the proposal whose merge introduced the rolled-back
@@ -276,10 +273,7 @@ func (r *Reconciler) proposeFullPromotion(ctx context.Context, snap *Snapshot, p
 		return "", &ActionError{Reason: ProposalFailedReason, Err: fmt.Errorf("open full promotion proposal for %s: %w", a.Model, err)}
 	}
 	snap.setProposal(a.Model, ProposalPromote, &prop)
-	if prop.URL != "" {
-		return prop.URL, nil
-	}
-	return prop.Branch, nil
+	return prop.Where(), nil
 }
 
 // FullPromotionBody renders the body of the proposal making a canary the production version.

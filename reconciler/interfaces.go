@@ -61,6 +61,14 @@ type Proposal struct {
 	URL string `json:"url,omitempty"`
 }
 
+// Where says where a person finds the proposal: its URL, or its branch.
+func (p Proposal) Where() string {
+	if p.URL != "" {
+		return p.URL
+	}
+	return p.Branch
+}
+
 // ProposalRequest is what the reconciler wants proposed.
 type ProposalRequest struct {
 	Model  string
