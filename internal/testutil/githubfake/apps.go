@@ -96,7 +96,7 @@ func createInstallationToken(s *Server, rq *request) *response {
 		return errorResponse(rq, http.StatusInternalServerError, "Server Error")
 	}
 	tok := Token{Value: "ghs_" + hex.EncodeToString(b[:]), Kind: TokenInstallation, Login: "modelops[bot]",
-		ExpiresAt: s.now().Add(installationTokenTTL)}
+		ExpiresAt: s.now().Add(installationTokenTTL), AppID: s.app.id}
 	s.tokens[tok.Value] = &tok
 	return &response{status: http.StatusCreated, body: map[string]any{
 		"token": tok.Value, "expires_at": stamp(tok.ExpiresAt), "repository_selection": "selected",

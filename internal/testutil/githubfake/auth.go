@@ -14,10 +14,14 @@ const (
 	// TokenInstallation is a GitHub App installation token (ghs_…): a bot
 	// user that may write check runs.
 	TokenInstallation TokenKind = iota
-	// TokenPersonal is a personal access token (ghp_…): check-run writes
-	// are refused with 403.
+	// TokenPersonal is a personal access token, classic (ghp_…) or
+	// fine-grained (github_pat_…): check-run writes are refused with 403,
+	// each kind with GitHub's own message.
 	TokenPersonal
 )
+
+// fineGrainedPrefix starts a fine-grained personal access token.
+const fineGrainedPrefix = "github_pat_"
 
 // Token is a credential the fake accepts in "Authorization: Bearer <t>" or
 // "Authorization: token <t>".
@@ -30,12 +34,18 @@ type Token struct {
 	// ExpiresAt, when not zero, is when the token stops working (401 Bad
 	// credentials), like an installation token after an hour.
 	ExpiresAt time.Time
+	// AppID is the GitHub App an installation token belongs to: its check
+	// runs are that App's (default DefaultAppID).
+	AppID int64
 }
 
 // AddToken registers (or replaces) a token.
 func (s *Server) AddToken(t Token) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if t.Kind == TokenInstallation && t.AppID == 0 {
+		t.AppID = DefaultAppID
+	}
 	s.tokens[t.Value] = &t
 }
 

@@ -2,15 +2,17 @@ package githubfake
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // checkRun is a check run; annotations accumulate over updates as on
 // GitHub.
 type checkRun struct {
-	id                     int64
+	id, appID              int64
 	name, headSHA          string
 	status, conclusion     string
 	detailsURL, externalID string
@@ -34,7 +36,7 @@ type Annotation struct {
 
 // CheckRun is a check run as a test sees it.
 type CheckRun struct {
-	ID                   int64
+	ID, AppID            int64
 	Name, HeadSHA        string
 	Status, Conclusion   string
 	DetailsURL           string
@@ -50,7 +52,7 @@ func (s *Server) CheckRuns() []CheckRun {
 	var out []CheckRun
 	for _, c := range s.checkRuns {
 		out = append(out, CheckRun{
-			ID: c.id, Name: c.name, HeadSHA: c.headSHA, Status: c.status, Conclusion: c.conclusion,
+			ID: c.id, AppID: c.appID, Name: c.name, HeadSHA: c.headSHA, Status: c.status, Conclusion: c.conclusion,
 			DetailsURL: c.detailsURL, ExternalID: c.externalID,
 			Title: deref(c.title), Summary: deref(c.summary), Text: deref(c.text),
 			Annotations: append([]Annotation(nil), c.annotations...),
@@ -73,13 +75,29 @@ func strOrNil(p *string) any {
 	return *p
 }
 
-// appJSON is the GitHub App (an integration) behind installation tokens.
-func (s *Server) appJSON() map[string]any {
+// appSlug names the GitHub App id: "modelops" for the fake's own App
+// (DefaultAppID or WithApp's), "app-<id>" for another one.
+func (s *Server) appSlug(id int64) string {
+	if id == DefaultAppID || s.app != nil && id == s.app.id {
+		return "modelops"
+	}
+	return fmt.Sprintf("app-%d", id)
+}
+
+// appHomepage is the homepage URL the App id was registered with, which
+// GitHub uses as a check run's details_url when the App gives none.
+func (s *Server) appHomepage(id int64) string {
+	return "https://" + s.appSlug(id) + ".example/"
+}
+
+// appJSON is the GitHub App (an integration) id.
+func (s *Server) appJSON(id int64) map[string]any {
 	created := stamp(s.started)
+	slug := s.appSlug(id)
 	return map[string]any{
-		"id": 1, "slug": "modelops", "node_id": nodeID("A", 1), "client_id": "Iv1.fake",
-		"owner": s.userJSON(s.cfg.owner), "name": "modelops", "description": "modelops reconciler",
-		"external_url": s.html("/apps/modelops"), "html_url": s.html("/apps/modelops"),
+		"id": id, "slug": slug, "node_id": nodeID("A", id), "client_id": "Iv1.fake",
+		"owner": s.userJSON(s.cfg.owner), "name": slug, "description": slug + " reconciler",
+		"external_url": s.appHomepage(id), "html_url": s.html("/apps/%s", slug),
 		"created_at": created, "updated_at": created,
 		"permissions": map[string]any{"checks": "write", "contents": "write", "pull_requests": "write", "statuses": "write", "metadata": "read"},
 		"events":      []any{"check_run", "pull_request", "push"},
@@ -114,7 +132,7 @@ func (s *Server) checkRunJSON(c *checkRun) map[string]any {
 			"annotations_count": len(c.annotations), "annotations_url": u + "/annotations",
 		},
 		"check_suite":   map[string]any{"id": idOf("suite/" + c.headSHA)},
-		"app":           s.appJSON(),
+		"app":           s.appJSON(c.appID),
 		"pull_requests": prs,
 	}
 }
@@ -139,12 +157,17 @@ type checkRunInput struct {
 }
 
 // personalTokenRefused is GitHub's answer to a check-run write with a
-// personal access token: only GitHub Apps may write check runs.
+// personal access token: only GitHub Apps may write check runs. A classic
+// token (ghp_…) and a fine-grained one (github_pat_…) get different
+// messages.
 func personalTokenRefused(rq *request) *response {
 	if rq.token.Kind != TokenPersonal {
 		return nil
 	}
-	return errorResponse(rq, http.StatusForbidden, "Resource not accessible by personal access token")
+	if strings.HasPrefix(rq.token.Value, fineGrainedPrefix) {
+		return errorResponse(rq, http.StatusForbidden, "Resource not accessible by personal access token")
+	}
+	return errorResponse(rq, http.StatusForbidden, "You must authenticate via a GitHub App.")
 }
 
 func (s *Server) applyCheckRun(c *checkRun, in *checkRunInput) {
@@ -215,11 +238,16 @@ func createCheckRun(s *Server, rq *request) *response {
 		return unprocessable(rq, "No commit found for SHA: "+in.HeadSHA)
 	}
 	now := s.now()
-	c := &checkRun{id: s.newIDLocked(), headSHA: sha, status: "queued", startedAt: &now}
+	c := &checkRun{id: s.newIDLocked(), appID: rq.token.AppID, headSHA: sha, status: "queued", startedAt: &now}
 	if rs := conclusionRequired(rq, c, &in); rs != nil {
 		return rs
 	}
 	s.applyCheckRun(c, &in)
+	if c.detailsURL == "" {
+		// "If the integrator does not provide this, then the homepage of
+		// the GitHub app is used."
+		c.detailsURL = s.appHomepage(c.appID)
+	}
 	s.checkRuns = append(s.checkRuns, c)
 	body := s.checkRunJSON(c)
 	return &response{status: http.StatusCreated, body: body}
@@ -253,6 +281,10 @@ func updateCheckRun(s *Server, rq *request) *response {
 	c := s.checkRunByID(rq.params["check_run_id"])
 	if c == nil {
 		return notFound(rq)
+	}
+	if c.appID != rq.token.AppID {
+		// Only the App that created a check run may change it.
+		return errorResponse(rq, http.StatusForbidden, "Resource not accessible by integration")
 	}
 	var in checkRunInput
 	if err := rq.decode(&in); err != nil {
@@ -294,13 +326,15 @@ func listCheckRunsForRef(s *Server, rq *request) *response {
 		return unprocessable(rq, "No commit found for SHA: "+rq.params["ref"])
 	}
 	name, status := rq.query.Get("check_name"), rq.query.Get("status")
+	appID, _ := strconv.ParseInt(rq.query.Get("app_id"), 10, 64)
 	latest := rq.query.Get("filter") != "all"
 	seen := map[string]bool{}
 	var sel []*checkRun
 	// Newest first, so "latest" keeps the most recent run of each name.
 	for i := len(s.checkRuns) - 1; i >= 0; i-- {
 		c := s.checkRuns[i]
-		if c.headSHA != sha || (name != "" && c.name != name) || (status != "" && c.status != status) {
+		if c.headSHA != sha || (name != "" && c.name != name) || (status != "" && c.status != status) ||
+			(appID != 0 && c.appID != appID) {
 			continue
 		}
 		if latest && seen[c.name] {

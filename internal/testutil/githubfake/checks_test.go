@@ -118,17 +118,133 @@ func TestCheckRunLimits(t *testing.T) {
 	}
 }
 
+func TestPersonalTokensAreRefusedCheckRunsEachWithGitHubsMessage(t *testing.T) {
+	s := seeded(t)
+	sha := gitOut(t, s, "rev-parse", "refs/heads/main")
+	for token, want := range map[string]string{
+		PersonalToken:    "You must authenticate via a GitHub App.",
+		FineGrainedToken: "Resource not accessible by personal access token",
+	} {
+		_, resp, err := s.Client(token).Checks.CreateCheckRun(ctx, "medimind", "policies", github.CreateCheckRunOptions{Name: "n", HeadSHA: sha})
+		if status(resp) != http.StatusForbidden {
+			t.Fatalf("check run with %s: status %d (%v), want 403", token[:11], status(resp), err)
+		}
+		if er := errorResponseOf(t, err); er.Message != want {
+			t.Errorf("%s: message %q, want %q", token[:11], er.Message, want)
+		}
+	}
+}
+
+func TestCheckRunDetailsURLDefaultsToTheAppsHomepage(t *testing.T) {
+	s := seeded(t)
+	gh := s.Client(InstallationToken)
+	sha := gitOut(t, s, "rev-parse", "refs/heads/main")
+	run, _, err := gh.Checks.CreateCheckRun(ctx, "medimind", "policies", github.CreateCheckRunOptions{Name: "n", HeadSHA: sha})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.GetDetailsURL() == "" || run.GetDetailsURL() != run.GetApp().GetExternalURL() {
+		t.Errorf("details_url %q, want the App's homepage %q", run.GetDetailsURL(), run.GetApp().GetExternalURL())
+	}
+	run, _, err = gh.Checks.CreateCheckRun(ctx, "medimind", "policies", github.CreateCheckRunOptions{Name: "m", HeadSHA: sha, DetailsURL: github.String("https://example.invalid/r")})
+	if err != nil || run.GetDetailsURL() != "https://example.invalid/r" {
+		t.Errorf("details_url given: %q, %v", run.GetDetailsURL(), err)
+	}
+}
+
+func TestCheckRunsBelongToTheirApp(t *testing.T) {
+	s := seeded(t)
+	const other = "ghs_githubfakeOtherAppToken000000001"
+	s.AddToken(Token{Value: other, Kind: TokenInstallation, Login: "other[bot]", AppID: 42})
+	sha := gitOut(t, s, "rev-parse", "refs/heads/main")
+	mine, _, err := s.Client(InstallationToken).Checks.CreateCheckRun(ctx, "medimind", "policies", github.CreateCheckRunOptions{Name: "n", HeadSHA: sha})
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, _, err := s.Client(other).Checks.CreateCheckRun(ctx, "medimind", "policies", github.CreateCheckRunOptions{Name: "n", HeadSHA: sha})
+	if err != nil || theirs.GetApp().GetID() != 42 {
+		t.Fatalf("other App's run: %v, app %d", err, theirs.GetApp().GetID())
+	}
+	for _, tc := range []struct {
+		app  int64
+		want int64
+	}{{0, theirs.GetID()}, {DefaultAppID, mine.GetID()}, {42, theirs.GetID()}} {
+		opts := &github.ListCheckRunsOptions{CheckName: github.String("n")}
+		if tc.app != 0 {
+			opts.AppID = github.Int64(tc.app)
+		}
+		list, _, err := s.Client(InstallationToken).Checks.ListCheckRunsForRef(ctx, "medimind", "policies", sha, opts)
+		if err != nil || list.GetTotal() != 1 || list.CheckRuns[0].GetID() != tc.want {
+			t.Errorf("app_id %d: %v, %d runs, want run %d", tc.app, err, list.GetTotal(), tc.want)
+		}
+	}
+	_, resp, _ := s.Client(InstallationToken).Checks.UpdateCheckRun(ctx, "medimind", "policies", theirs.GetID(), github.UpdateCheckRunOptions{Name: "n", Status: github.String("in_progress")})
+	if status(resp) != http.StatusForbidden {
+		t.Errorf("update of another App's run: status %d, want 403", status(resp))
+	}
+}
+
+func TestStatusesAreCappedPerSHAAndContext(t *testing.T) {
+	s := seeded(t)
+	gh := s.Client(PersonalToken)
+	sha := gitOut(t, s, "rev-parse", "refs/heads/main")
+	create := func(context string) int {
+		_, resp, _ := gh.Repositories.CreateStatus(ctx, "medimind", "policies", sha, &github.RepoStatus{State: github.String("pending"), Context: github.String(context)})
+		return status(resp)
+	}
+	for i := range maxStatusesPerContext {
+		if st := create("busy"); st != http.StatusCreated {
+			t.Fatalf("status %d: %d", i, st)
+		}
+	}
+	if st := create("busy"); st != http.StatusUnprocessableEntity {
+		t.Errorf("status 1001 of a context: %d, want 422", st)
+	}
+	if st := create("other"); st != http.StatusCreated {
+		t.Errorf("another context: %d, want 201", st)
+	}
+}
+
+func TestCombinedStatusPaginatesTheLatestOfEachContext(t *testing.T) {
+	s := seeded(t)
+	gh := s.Client(PersonalToken)
+	sha := gitOut(t, s, "rev-parse", "refs/heads/main")
+	for i := range 120 {
+		for _, state := range []string{"pending", "success"} {
+			if _, _, err := gh.Repositories.CreateStatus(ctx, "medimind", "policies", sha, &github.RepoStatus{State: github.String(state), Context: github.String(fmt.Sprintf("c%d", i))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	opts := &github.ListOptions{PerPage: 100}
+	pages := 0
+	for {
+		combined, resp, err := gh.Repositories.GetCombinedStatus(ctx, "medimind", "policies", sha, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, st := range combined.Statuses {
+			if seen[st.GetContext()] || st.GetState() != "success" {
+				t.Errorf("context %s: seen again or not the latest (%s)", st.GetContext(), st.GetState())
+			}
+			seen[st.GetContext()] = true
+		}
+		if combined.GetTotalCount() != 120 || resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	if pages != 2 || len(seen) != 120 {
+		t.Errorf("%d pages, %d contexts, want 2 and 120", pages, len(seen))
+	}
+}
+
 func TestPersonalTokenFallsBackToStatuses(t *testing.T) {
 	s := seeded(t)
 	gh := s.Client(PersonalToken)
 	sha := gitOut(t, s, "rev-parse", "refs/heads/main")
-	_, resp, err := gh.Checks.CreateCheckRun(ctx, "medimind", "policies", github.CreateCheckRunOptions{Name: "n", HeadSHA: sha})
-	if status(resp) != http.StatusForbidden {
-		t.Fatalf("check run with a personal token: status %d (%v), want 403", status(resp), err)
-	}
-	if er := errorResponseOf(t, err); er.Message != "Resource not accessible by personal access token" {
-		t.Errorf("message %q", er.Message)
-	}
 
 	for _, st := range []struct{ state, context string }{{"pending", "modelops/drift"}, {"failure", "modelops/drift"}, {"success", "modelops/canary"}} {
 		got, resp, err := gh.Repositories.CreateStatus(ctx, "medimind", "policies", sha, &github.RepoStatus{

@@ -70,7 +70,9 @@
 //     response; a primary limit per token (WithRateLimit) answered with
 //     GitHub's 403 and Remaining 0 when used up.
 //   - ETag on GET responses and 304 for a matching If-None-Match; a 304, and
-//     GET /rate_limit, do not count against the rate limit.
+//     GET /rate_limit, do not count against the rate limit. ETags are
+//     specific to the token, as GitHub's (which vary by Authorization): a
+//     new installation token pays once for every URL it asks again.
 //   - Link pagination with per_page (default 30, at most 100) and page.
 //   - Authorization "Bearer <t>" or "token <t>": InstallationToken and
 //     PersonalToken are registered, AddToken adds more, with an expiry
@@ -81,9 +83,22 @@
 //     installation tokens; the JWT is checked (signature, iss, iat, exp at
 //     most ten minutes after iat) and the minted token expires after an
 //     hour of the fake's clock. Check-run writes with
-//     a personal token get 403 "Resource not accessible by personal access
-//     token", so a client's fallback to commit statuses is testable.
-//   - Check-run annotations accumulate across updates, as on GitHub.
+//     a personal token get 403: "You must authenticate via a GitHub App."
+//     for a classic one (PersonalToken), "Resource not accessible by
+//     personal access token" for a fine-grained one (FineGrainedToken), so
+//     a client's fallback to commit statuses is testable.
+//   - Check-run annotations accumulate across updates, as on GitHub
+//     ("each time you update the check run, annotations are appended").
+//     A check run without details_url gets the App's homepage. Check runs
+//     belong to the App of the installation token that made them
+//     (Token.AppID, default DefaultAppID): list-for-ref filters by app_id,
+//     and another App's update is refused with 403.
+//   - At most 1,000 statuses per SHA and context; the next gets 422. The
+//     combined status keeps the latest of each context and paginates.
+//   - Pull requests from forks (OpenForkPullRequest), whose head.repo is
+//     the fork, or null once the fork is deleted. GitHub's description
+//     says head.repo is never null; the subset is patched to allow it
+//     (NULLABLE_REFS in the script, github/rest-api-description#1811).
 //
 // # Faults, counting, webhooks
 //
@@ -92,12 +107,13 @@
 // NotFound build the usual ones); the answers are shaped like GitHub's and
 // validated too. Calls lists the requests that counted against the rate
 // limit and Requests all of them. Deliver sends a webhook event signed like
-// GitHub's (X-Hub-Signature-256); WithWebhook makes the fake deliver
+// GitHub's (X-Hub-Signature-256); RerequestCheckRun plays a person pressing
+// "Re-run" on a check run (a check_run "rerequested" delivery); WithWebhook makes the fake deliver
 // pull_request and push events by itself when the API changes a pull
 // request or moves a branch. Webhook payloads are validated against the
 // description's x-webhooks schemas (pull_request opened, edited, closed,
-// reopened, labeled; push) and fail the test when they do not match.
-// PullRequestEvent and PushEvent build payloads for Deliver.
+// reopened, labeled, synchronize; push; check_run rerequested) and fail the test when they do not match.
+// PullRequestEvent, PushEvent and CheckRunEvent build payloads for Deliver.
 //
 // PullRequests, Comments, CheckRuns and Statuses expose the state for
 // assertions. The package needs the git binary (2.38 or later, for

@@ -294,3 +294,25 @@ func TestEnterprisePrefixAndTLS(t *testing.T) {
 		}
 	}
 }
+
+func TestETagsAreSpecificToTheToken(t *testing.T) {
+	s := seeded(t)
+	const next = "ghs_githubfakeNextInstallationToken01"
+	s.AddToken(Token{Value: next, Kind: TokenInstallation, Login: "modelops[bot]"})
+	_, resp, err := s.Client(InstallationToken).Repositories.Get(ctx, "medimind", "policies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	etag := resp.Header.Get("ETag")
+	for token, want := range map[string]int{InstallationToken: http.StatusNotModified, next: http.StatusOK} {
+		gh := s.Client(token)
+		req, err := gh.NewRequest("GET", "repos/medimind/policies", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("If-None-Match", etag)
+		if resp, _ := gh.Do(ctx, req, nil); status(resp) != want {
+			t.Errorf("the first token's ETag sent with %s: status %d, want %d", token[:8]+"…", status(resp), want)
+		}
+	}
+}

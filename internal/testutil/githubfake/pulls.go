@@ -17,11 +17,15 @@ const maxBody = 65536
 // pull is a pull request. Issues and pull requests share numbers on
 // GitHub; the fake has pull requests only.
 type pull struct {
-	number              int
-	id                  int64
-	title, body         string
-	head, base          string // branch names
-	headSHA, baseSHA    string // tips, refreshed while open
+	number           int
+	id               int64
+	title, body      string
+	head, base       string // branch names
+	headSHA, baseSHA string // tips, refreshed while open
+	// forkOwner owns the fork the head branch is in ("" for a branch of
+	// this repository); forkGone says the fork was deleted.
+	forkOwner           string
+	forkGone            bool
 	state               string // open or closed
 	draft               bool
 	maintainerCanModify bool
@@ -82,7 +86,7 @@ func (s *Server) refresh(p *pull) {
 	if p.state != "open" {
 		return
 	}
-	if sha := s.refSHA("refs/heads/" + p.head); sha != "" {
+	if sha := s.refSHA("refs/heads/" + p.head); sha != "" && p.forkOwner == "" {
 		p.headSHA = sha
 	}
 	if sha := s.refSHA("refs/heads/" + p.base); sha != "" {
@@ -95,6 +99,70 @@ func (s *Server) branchJSON(branch, sha string) map[string]any {
 		"label": s.cfg.owner + ":" + branch, "ref": branch, "sha": sha,
 		"user": s.userJSON(s.cfg.owner), "repo": s.repoJSON(),
 	}
+}
+
+// headJSON is the head of p: a branch of this repository, or of a fork,
+// whose repo is null once the fork is deleted, as on GitHub.
+func (s *Server) headJSON(p *pull) map[string]any {
+	out := s.branchJSON(p.head, p.headSHA)
+	if p.forkOwner == "" {
+		return out
+	}
+	out["label"], out["user"] = p.forkOwner+":"+p.head, s.userJSON(p.forkOwner)
+	if p.forkGone {
+		out["repo"] = nil
+		return out
+	}
+	repo := s.repoJSON()
+	full := p.forkOwner + "/" + s.cfg.repo
+	id := idOf("repo/" + full)
+	repo["id"], repo["node_id"], repo["full_name"] = id, nodeID("R", id), full
+	repo["owner"], repo["fork"], repo["html_url"] = s.userJSON(p.forkOwner), true, s.html("/%s", full)
+	out["repo"] = repo
+	return out
+}
+
+// headOwner is the owner of the repository p's head branch is in.
+func (s *Server) headOwner(p *pull) string {
+	if p.forkOwner != "" {
+		return p.forkOwner
+	}
+	return s.cfg.owner
+}
+
+// ForkPull is a pull request from a person's fork, which the fake does not
+// serve as a repository: its head is a commit of this repository.
+type ForkPull struct {
+	// Owner owns the fork; Branch is the head branch there.
+	Owner, Branch string
+	// Base is the branch of this repository it is to merge into.
+	Base        string
+	Title, Body string
+	// HeadSHA is the commit the fork's branch points at.
+	HeadSHA string
+	// Deleted says the fork was deleted since: GitHub then answers the
+	// pull request with head.repo null.
+	Deleted bool
+	// Closed closes it at once.
+	Closed bool
+}
+
+// OpenForkPullRequest adds a pull request from a fork, as a person would
+// open it on GitHub, and returns its number.
+func (s *Server) OpenForkPullRequest(f ForkPull) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	p := &pull{
+		number: len(s.pulls) + 1, id: s.newIDLocked(), title: f.Title, body: f.Body,
+		head: f.Branch, base: f.Base, headSHA: f.HeadSHA, baseSHA: s.refSHA("refs/heads/" + f.Base),
+		forkOwner: f.Owner, forkGone: f.Deleted, state: "open", user: f.Owner, created: now, updated: now,
+	}
+	if f.Closed {
+		p.state, p.closedAt = "closed", &now
+	}
+	s.pulls = append(s.pulls, p)
+	return p.number
 }
 
 // pullJSON is a pull-request-simple, or with full a pull-request.
@@ -133,7 +201,7 @@ func (s *Server) pullJSON(p *pull, full bool) map[string]any {
 		"created_at": stamp(p.created), "updated_at": stamp(p.updated),
 		"closed_at": stampOrNil(p.closedAt), "merged_at": stampOrNil(p.mergedAt), "merge_commit_sha": mergeSHA,
 		"assignee": nil, "assignees": []any{}, "requested_reviewers": users, "requested_teams": teams,
-		"head": s.branchJSON(p.head, p.headSHA), "base": s.branchJSON(p.base, p.baseSHA),
+		"head": s.headJSON(p), "base": s.branchJSON(p.base, p.baseSHA),
 		"_links": map[string]any{
 			"self": href(self), "html": href(html), "issue": href(issue), "comments": href(issue + "/comments"),
 			"review_comments": href(self + "/comments"),
@@ -182,13 +250,14 @@ func bodyTooLong(body string) *FieldError {
 		Message: fmt.Sprintf("body is too long (maximum is %d characters)", maxBody)}
 }
 
-// splitHead accepts "branch" or "owner:branch" as GitHub does.
-func (s *Server) splitHead(head string) (string, bool) {
+// splitHead accepts "branch" or "owner:branch" as GitHub does; the owner
+// defaults to the repository's.
+func (s *Server) splitHead(head string) (owner, branch string) {
 	owner, branch, ok := strings.Cut(head, ":")
 	if !ok {
-		return head, true
+		return s.cfg.owner, head
 	}
-	return branch, strings.EqualFold(owner, s.cfg.owner)
+	return owner, branch
 }
 
 func listPulls(s *Server, rq *request) *response {
@@ -196,15 +265,15 @@ func listPulls(s *Server, rq *request) *response {
 	if state == "" {
 		state = "open"
 	}
-	var head string
-	headOK := true
+	var headOwner, head string
 	if h := rq.query.Get("head"); h != "" {
-		head, headOK = s.splitHead(h)
+		headOwner, head = s.splitHead(h)
 	}
 	base := rq.query.Get("base")
 	var sel []*pull
 	for _, p := range s.pulls {
-		if (state != "all" && p.state != state) || (head != "" && (p.head != head || !headOK)) || (base != "" && p.base != base) {
+		if (state != "all" && p.state != state) || (base != "" && p.base != base) ||
+			(head != "" && (p.head != head || !strings.EqualFold(s.headOwner(p), headOwner))) {
 			continue
 		}
 		sel = append(sel, p)
@@ -252,9 +321,9 @@ func createPull(s *Server, rq *request) *response {
 	if fe := bodyTooLong(in.Body); fe != nil {
 		return validationFailed(rq, *fe)
 	}
-	head, ok := s.splitHead(in.Head)
+	owner, head := s.splitHead(in.Head)
 	headSHA := s.refSHA("refs/heads/" + head)
-	if !ok || headSHA == "" {
+	if !strings.EqualFold(owner, s.cfg.owner) || headSHA == "" {
 		return validationFailed(rq, FieldError{Resource: "PullRequest", Field: "head", Code: "invalid"})
 	}
 	baseSHA := s.refSHA("refs/heads/" + in.Base)
@@ -262,7 +331,7 @@ func createPull(s *Server, rq *request) *response {
 		return validationFailed(rq, FieldError{Resource: "PullRequest", Field: "base", Code: "invalid"})
 	}
 	for _, p := range s.pulls {
-		if p.state == "open" && p.head == head && p.base == in.Base {
+		if p.state == "open" && p.forkOwner == "" && p.head == head && p.base == in.Base {
 			return validationFailed(rq, FieldError{Resource: "PullRequest", Code: "custom",
 				Message: fmt.Sprintf("A pull request already exists for %s:%s.", s.cfg.owner, head)})
 		}
@@ -336,7 +405,7 @@ func updatePull(s *Server, rq *request) *response {
 					Message: "state cannot be changed. The " + p.head + " branch has been deleted."})
 			}
 			for _, o := range s.pulls {
-				if o != p && o.state == "open" && o.head == p.head && o.base == p.base {
+				if o != p && o.state == "open" && o.forkOwner == p.forkOwner && o.head == p.head && o.base == p.base {
 					return validationFailed(rq, FieldError{Resource: "PullRequest", Field: "state", Code: "custom",
 						Message: fmt.Sprintf("state cannot be changed. There is already an open pull request from %s to %s.", p.head, p.base)})
 				}
@@ -525,7 +594,7 @@ func removeReviewers(s *Server, rq *request) *response {
 // deleted, as GitHub does. The caller holds s.mu.
 func (s *Server) closeHeadless(branch, sender string) {
 	for _, p := range s.pulls {
-		if p.state == "open" && p.head == branch {
+		if p.state == "open" && p.forkOwner == "" && p.head == branch {
 			now := s.now()
 			p.state, p.closedAt, p.updated = "closed", &now, now
 			s.pullEvent("closed", p, sender, nil)

@@ -302,3 +302,35 @@ func TestPullRequestsOfACommit(t *testing.T) {
 		t.Errorf("unknown commit: status %d, want 422", status(resp))
 	}
 }
+
+func TestPullRequestsFromForks(t *testing.T) {
+	s := seeded(t)
+	gh := s.Client(InstallationToken)
+	head := pushBranch(t, s, "modelops/x/retrain", "f.txt", "f\n")
+	if _, _, err := gh.PullRequests.Create(ctx, "medimind", "policies", &github.NewPullRequest{Title: github.String("ours"), Head: github.String("modelops/x/retrain"), Base: github.String("main")}); err != nil {
+		t.Fatal(err)
+	}
+	live := s.OpenForkPullRequest(ForkPull{Owner: "mallory", Branch: "modelops/x/retrain", Base: "main", Title: "live fork", HeadSHA: head})
+	gone := s.OpenForkPullRequest(ForkPull{Owner: "eve", Branch: "modelops/x/retrain", Base: "main", Title: "deleted fork", HeadSHA: head, Deleted: true})
+
+	all, _, err := gh.PullRequests.List(ctx, "medimind", "policies", &github.PullRequestListOptions{State: "open"})
+	if err != nil || len(all) != 3 {
+		t.Fatalf("list: %v, %d pull requests", err, len(all))
+	}
+	repos := map[int]string{}
+	for _, p := range all {
+		repos[p.GetNumber()] = p.GetHead().GetRepo().GetFullName()
+	}
+	if repos[1] != "medimind/policies" || repos[live] != "mallory/policies" || repos[gone] != "" {
+		t.Errorf("head repositories %v", repos)
+	}
+	if p, _, err := gh.PullRequests.Get(ctx, "medimind", "policies", gone); err != nil || p.GetHead().Repo != nil || p.GetHead().GetLabel() != "eve:modelops/x/retrain" {
+		t.Errorf("deleted fork's pull request: %v, head %+v", err, p.GetHead())
+	}
+	for head, want := range map[string]int{"medimind:modelops/x/retrain": 1, "mallory:modelops/x/retrain": live, "eve:modelops/x/retrain": gone} {
+		got, _, err := gh.PullRequests.List(ctx, "medimind", "policies", &github.PullRequestListOptions{State: "all", Head: head})
+		if err != nil || len(got) != 1 || got[0].GetNumber() != want {
+			t.Errorf("head=%s: %v, %d pull requests", head, err, len(got))
+		}
+	}
+}

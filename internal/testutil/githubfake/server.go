@@ -31,7 +31,15 @@ const (
 	// PersonalToken acts as the user "medimind-dev"; check-run writes are
 	// refused with 403 like GitHub does for personal access tokens.
 	PersonalToken = "ghp_githubfakePersonalToken000000001"
+	// FineGrainedToken acts as "medimind-dev" too, as a fine-grained
+	// personal access token, which GitHub refuses check-run writes with
+	// another message.
+	FineGrainedToken = "github_pat_githubfakeFineGrainedToken01"
 )
+
+// DefaultAppID is the id of the GitHub App behind InstallationToken (and
+// behind minted tokens unless WithApp names another).
+const DefaultAppID = 1
 
 // EnterprisePrefix is the path prefix of GitHub Enterprise Server's REST API;
 // the fake serves every endpoint with and without it.
@@ -176,6 +184,7 @@ func New(tb testing.TB, opts ...Option) *Server {
 	}
 	s.AddToken(Token{Value: InstallationToken, Kind: TokenInstallation, Login: "modelops[bot]"})
 	s.AddToken(Token{Value: PersonalToken, Kind: TokenPersonal, Login: "medimind-dev"})
+	s.AddToken(Token{Value: FineGrainedToken, Kind: TokenPersonal, Login: "medimind-dev"})
 	if cfg.tls {
 		s.http = httptest.NewTLSServer(s)
 	} else {
@@ -357,7 +366,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		header = http.Header{}
 	}
 	if r.Method == http.MethodGet && resp.status == http.StatusOK {
-		etag := etagOf(out)
+		etag := etagOf(rq.token, out)
 		header.Set("ETag", etag)
 		if etagMatches(r.Header.Get("If-None-Match"), etag) {
 			resp.status, out, counted = http.StatusNotModified, nil, false
@@ -510,10 +519,17 @@ func encodeJSON(v any) ([]byte, error) {
 }
 
 // etagOf returns a weak validator derived from the representation, so it
-// changes exactly when the body does.
-func etagOf(body []byte) string {
-	sum := sha256.Sum256(body)
-	return `W/"` + hex.EncodeToString(sum[:16]) + `"`
+// changes exactly when the body does, and from the token, as GitHub's do
+// (its answers vary by Authorization): a new token, such as the hourly
+// installation token, finds no cached ETag valid and pays once per URL.
+func etagOf(tok *Token, body []byte) string {
+	h := sha256.New()
+	if tok != nil {
+		h.Write([]byte(tok.Value))
+	}
+	h.Write([]byte{0})
+	h.Write(body)
+	return `W/"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
 }
 
 // etagMatches applies If-None-Match's weak comparison.

@@ -33,8 +33,13 @@ func (s *Server) Statuses() []CommitStatus {
 	return out
 }
 
-// maxStatusDescription is GitHub's limit on a status description.
-const maxStatusDescription = 140
+const (
+	// maxStatusDescription is GitHub's limit on a status description.
+	maxStatusDescription = 140
+	// maxStatusesPerContext is GitHub's limit on the statuses of one SHA
+	// and context; the next one is refused with 422.
+	maxStatusesPerContext = 1000
+)
 
 func (s *Server) statusJSON(st *commitStatus, simple bool) map[string]any {
 	out := map[string]any{
@@ -69,6 +74,16 @@ func createStatus(s *Server, rq *request) *response {
 	}
 	if in.Context == "" {
 		in.Context = "default"
+	}
+	n := 0
+	for _, st := range s.statuses {
+		if st.sha == sha && st.context == in.Context {
+			n++
+		}
+	}
+	if n >= maxStatusesPerContext {
+		return validationFailed(rq, FieldError{Resource: "Status", Code: "custom",
+			Message: "This SHA and context has reached the maximum number of statuses."})
 	}
 	st := &commitStatus{id: s.newIDLocked(), sha: sha, state: in.State, context: in.Context,
 		targetURL: in.TargetURL, description: in.Description, creator: rq.token.Login, created: s.now()}

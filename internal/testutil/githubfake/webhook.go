@@ -12,6 +12,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -120,6 +121,47 @@ func (s *Server) PushEvent(ref, before, after, pusher string) map[string]any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.pushPayload(ref, before, after, pusher)
+}
+
+// CheckRunEvent builds the payload of a check_run event for check run id
+// with action ("rerequested" when a person presses "Re-run"), as GitHub
+// sends it to the App that made the run.
+func (s *Server) CheckRunEvent(action string, id int64, sender string) (map[string]any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.checkRunByID(strconv.FormatInt(id, 10))
+	if c == nil {
+		return nil, fmt.Errorf("build check_run event: no check run %d", id)
+	}
+	return s.checkRunPayload(action, c, sender), nil
+}
+
+// RerequestCheckRun plays a person pressing "Re-run" on check run id: with
+// WithWebhook, a check_run "rerequested" delivery follows.
+func (s *Server) RerequestCheckRun(id int64, sender string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.checkRunByID(strconv.FormatInt(id, 10))
+	if c == nil {
+		return fmt.Errorf("re-run check run %d: no such check run", id)
+	}
+	if s.cfg.webhookURL != "" {
+		s.deliverAsync("check_run", "rerequested", s.checkRunPayload("rerequested", c, sender))
+	}
+	return nil
+}
+
+func (s *Server) checkRunPayload(action string, c *checkRun, sender string) map[string]any {
+	run := s.checkRunJSON(c)
+	suite := idOf("suite/" + c.headSHA)
+	run["check_suite"] = map[string]any{
+		"id": suite, "node_id": nodeID("CS", suite), "head_sha": c.headSHA, "status": "completed",
+		"app": s.appJSON(c.appID), "url": s.api("/repos/%s/check-suites/%d", s.fullName(), suite),
+	}
+	return map[string]any{
+		"action": action, "check_run": run, "repository": s.repoJSON(), "sender": s.userJSON(sender),
+		"installation": map[string]any{"id": 1, "node_id": nodeID("I", 1)},
+	}
 }
 
 func (s *Server) pullPayload(action string, p *pull, sender string, extra map[string]any) map[string]any {
@@ -266,7 +308,7 @@ func (s *Server) observePushes(next http.Handler) http.Handler {
 			}
 			s.pushEvent(ref, old, sha, pusher)
 			for _, p := range s.pulls {
-				if p.state == "open" && "refs/heads/"+p.head == ref {
+				if p.state == "open" && p.forkOwner == "" && "refs/heads/"+p.head == ref {
 					prev := p.headSHA
 					p.headSHA, p.updated = sha, s.now()
 					s.pullEvent("synchronize", p, pusher, map[string]any{"before": prev, "after": sha})

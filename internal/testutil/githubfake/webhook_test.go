@@ -232,3 +232,32 @@ func TestGitPushDeliversPushAndSynchronize(t *testing.T) {
 		t.Errorf("events\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestRerequestingACheckRunDeliversCheckRunRerequested(t *testing.T) {
+	rc := &receiver{secret: "hook"}
+	hook := httptest.NewServer(rc)
+	defer hook.Close()
+	s := seeded(t, WithWebhook(hook.URL, "hook"))
+	sha := gitOut(t, s, "rev-parse", "refs/heads/main")
+	run, _, err := s.Client(InstallationToken).Checks.CreateCheckRun(ctx, "medimind", "policies", github.CreateCheckRunOptions{
+		Name: "modelops/drift: sepsis-risk", HeadSHA: sha, Conclusion: github.String("failure"),
+		Output: &github.CheckRunOutput{Title: github.String("Drift"), Summary: github.String("3 of 10 columns")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RerequestCheckRun(run.GetID(), "ana-reviewer"); err != nil {
+		t.Fatal(err)
+	}
+	s.WaitWebhooks()
+	if d := s.Deliveries(); len(d) != 1 || d[0].Event != "check_run" || d[0].Status != http.StatusNoContent || d[0].Err != nil {
+		t.Fatalf("deliveries %+v", d)
+	}
+	ev, ok := rc.events[0].(*github.CheckRunEvent)
+	if !ok || ev.GetAction() != "rerequested" || ev.GetCheckRun().GetName() != "modelops/drift: sepsis-risk" || ev.GetSender().GetLogin() != "ana-reviewer" {
+		t.Errorf("event %+v", rc.events[0])
+	}
+	if err := s.RerequestCheckRun(1, "ana-reviewer"); err == nil {
+		t.Error("re-running an unknown check run: no error")
+	}
+}
