@@ -104,8 +104,9 @@
 //
 // Inject makes matching requests fail (Fault; ServerError, BadGateway,
 // SecondaryRateLimit, TooManyRequests, Unprocessable, ExpiredToken and
-// NotFound build the usual ones); the answers are shaped like GitHub's and
-// validated too. Calls lists the requests that counted against the rate
+// NotFound build the usual ones; TimedOutAfterWriting is the 502 of a
+// write that took effect all the same); the answers are shaped like
+// GitHub's and validated too. Calls lists the requests that counted against the rate
 // limit and Requests all of them. Deliver sends a webhook event signed like
 // GitHub's (X-Hub-Signature-256); RerequestCheckRun plays a person pressing
 // "Re-run" on a check run (a check_run "rerequested" delivery); WithWebhook makes the fake deliver

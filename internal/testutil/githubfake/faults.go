@@ -28,6 +28,10 @@ type Fault struct {
 	Body any
 	// Times is how many requests the fault answers; 0 means all.
 	Times int
+	// AfterServing serves the request (its write takes effect) before the
+	// fault answers, as when GitHub's front end gives up on a backend that
+	// completes the write anyway.
+	AfterServing bool
 
 	hits int
 }
@@ -54,6 +58,15 @@ func ServerError(method, pathPattern string, times int) Fault {
 // BadGateway is the 502 GitHub's front end sends when a backend times out.
 func BadGateway(method, pathPattern string, times int) Fault {
 	return Fault{Method: method, PathPattern: pathPattern, Status: http.StatusBadGateway, Times: times}
+}
+
+// TimedOutAfterWriting is the 502 GitHub's front end sends when it gives
+// up waiting on a backend that completes the write all the same: the
+// request takes effect, the client sees only the 502.
+func TimedOutAfterWriting(method, pathPattern string, times int) Fault {
+	f := BadGateway(method, pathPattern, times)
+	f.AfterServing = true
+	return f
 }
 
 // SecondaryRateLimit is GitHub's 403 for the secondary rate limit, with

@@ -316,3 +316,19 @@ func TestETagsAreSpecificToTheToken(t *testing.T) {
 		}
 	}
 }
+
+func TestATimedOutWriteTakesEffect(t *testing.T) {
+	s := seeded(t)
+	gh := s.Client(InstallationToken)
+	pushBranch(t, s, "feature", "f.txt", "f\n")
+	if _, _, err := gh.PullRequests.Create(ctx, "medimind", "policies", &github.NewPullRequest{Title: github.String("t"), Head: github.String("feature"), Base: github.String("main")}); err != nil {
+		t.Fatal(err)
+	}
+	s.Inject(TimedOutAfterWriting("POST", "/repos/*/*/issues/*/comments", 1))
+	if _, resp, _ := gh.Issues.CreateComment(ctx, "medimind", "policies", 1, &github.IssueComment{Body: github.String("hi")}); status(resp) != http.StatusBadGateway {
+		t.Fatalf("status %d, want 502", status(resp))
+	}
+	if c := s.Comments(1); len(c) != 1 || c[0].Body != "hi" {
+		t.Errorf("comments %+v, want the one the 502 hid", c)
+	}
+}

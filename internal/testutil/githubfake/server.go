@@ -442,10 +442,11 @@ func (s *Server) answer(rq *request, route *routers.Route, rawParams map[string]
 		s.mu.Unlock()
 		return notFound(rq), counted
 	}
-	if f := s.takeFault(r.Method, r.URL.Path); f != nil {
+	fault := s.takeFault(r.Method, r.URL.Path)
+	if fault != nil && !fault.AfterServing {
 		s.mu.Unlock()
 		// A 401 means GitHub did not know the caller: nothing to count.
-		return f.response(rq), counted && f.Status != http.StatusUnauthorized
+		return fault.response(rq), counted && fault.Status != http.StatusUnauthorized
 	}
 	s.mu.Unlock()
 
@@ -467,7 +468,11 @@ func (s *Server) answer(rq *request, route *routers.Route, rawParams map[string]
 	// repository change together, as one transaction per request.
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return h(s, rq), counted
+	rs := h(s, rq)
+	if fault != nil {
+		return fault.response(rq), counted
+	}
+	return rs, counted
 }
 
 func (s *Server) record(c Call) {
