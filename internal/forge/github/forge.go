@@ -88,6 +88,14 @@ type pull struct {
 	m  marker
 }
 
+// pullRequest is p's pull request; nil for none.
+func (p *pull) pullRequest() *gh.PullRequest {
+	if p == nil {
+		return nil
+	}
+	return p.pr
+}
+
 func (p pull) proposal(state reconciler.ProposalState) reconciler.Proposal {
 	return reconciler.Proposal{
 		Model: p.m.Model, Kind: p.m.Kind, State: state, Key: p.m.Key, Digest: p.m.Digest,
@@ -95,9 +103,16 @@ func (p pull) proposal(state reconciler.ProposalState) reconciler.Proposal {
 	}
 }
 
+// ours reports whether pr's head branch is in this repository: a pull request from a fork,
+// even one copying a proposal's branch name and marker, is a person's, and so is one whose
+// fork was deleted (GitHub answers it with head.repo null).
+func (f *Forge) ours(pr *gh.PullRequest) bool {
+	return strings.EqualFold(pr.GetHead().GetRepo().GetFullName(), f.opts.Owner+"/"+f.opts.Repo)
+}
+
 // listPulls returns the proposal pull requests in state (open or closed) into the tracked
 // branch, reading at most pages pages. The requests are conditional (Transport), so an
-// unchanged list costs no rate limit.
+// unchanged list costs no rate limit while the token lasts.
 func (f *Forge) listPulls(ctx context.Context, state string, pages int) ([]pull, error) {
 	opts := &gh.PullRequestListOptions{State: state, Base: f.opts.Tracked, ListOptions: gh.ListOptions{PerPage: 100}}
 	if state == "closed" {
@@ -111,8 +126,7 @@ func (f *Forge) listPulls(ctx context.Context, state string, pages int) ([]pull,
 		}
 		for _, pr := range prs {
 			if pr.GetState() != state || pr.GetBase().GetRef() != f.opts.Tracked ||
-				!strings.HasPrefix(pr.GetHead().GetRef(), git.ForcePrefix) ||
-				pr.GetHead().GetRepo().GetFullName() != "" && !strings.EqualFold(pr.GetHead().GetRepo().GetFullName(), f.opts.Owner+"/"+f.opts.Repo) {
+				!strings.HasPrefix(pr.GetHead().GetRef(), git.ForcePrefix) || !f.ours(pr) {
 				continue // a person's pull request, or one from a fork
 			}
 			m, ok := parseMarker(pr.GetBody())
@@ -133,13 +147,29 @@ func (f *Forge) openPulls(ctx context.Context) ([]pull, error) {
 	return f.listPulls(ctx, "open", 1<<20)
 }
 
-func find(pulls []pull, model string, kind reconciler.ProposalKind) *pull {
-	for i := range pulls {
-		if pulls[i].m.Model == model && pulls[i].m.Kind == kind {
-			return &pulls[i]
-		}
+// openPullOf returns the open pull request of (model, kind): the one from its branch in
+// this repository into the tracked branch, found by GitHub's head filter rather than by
+// listing every open pull request. One whose marker a person removed is found all the same,
+// with the marker of (model, kind) and nothing else, so that Ensure puts it back.
+func (f *Forge) openPullOf(ctx context.Context, model string, kind reconciler.ProposalKind) (*pull, error) {
+	branch := forge.BranchName(model, kind)
+	prs, _, err := f.client.PullRequests.List(ctx, f.opts.Owner, f.opts.Repo, &gh.PullRequestListOptions{
+		State: "open", Head: f.opts.Owner + ":" + branch, Base: f.opts.Tracked, ListOptions: gh.ListOptions{PerPage: 100},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find the pull request of %s: %w", branch, err)
 	}
-	return nil
+	for _, pr := range prs {
+		if pr.GetState() != "open" || pr.GetHead().GetRef() != branch || pr.GetBase().GetRef() != f.opts.Tracked || !f.ours(pr) {
+			continue
+		}
+		m, ok := parseMarker(pr.GetBody())
+		if !ok || m.Model != model || m.Kind != kind {
+			m = marker{Model: model, Kind: kind}
+		}
+		return &pull{pr: pr, m: m}, nil
+	}
+	return nil, nil
 }
 
 // List returns the open proposals, and for each (model, kind) without one the latest
@@ -196,11 +226,10 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 	defer f.mu.Unlock()
 	branch := forge.BranchName(req.Model, req.Kind)
 	want := marker{Model: req.Model, Kind: req.Kind, Key: req.Key, Digest: req.Digest, Base: req.Base}
-	open, err := f.openPulls(ctx)
+	cur, err := f.openPullOf(ctx, req.Model, req.Kind)
 	if err != nil {
 		return reconciler.Proposal{}, err
 	}
-	cur := find(open, req.Model, req.Kind)
 	if cur != nil && cur.m == want && cur.pr.GetTitle() == req.Title {
 		return cur.proposal(reconciler.ProposalOpen), nil
 	}
@@ -214,7 +243,7 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 		return reconciler.Proposal{}, fmt.Errorf("read repository config at %s: %w", req.Base, err)
 	}
 	if cur == nil {
-		if err := f.checkLimits(ctx, cfg, open, branch); err != nil {
+		if err := f.checkLimits(ctx, cfg, branch); err != nil {
 			return reconciler.Proposal{}, err
 		}
 	}
@@ -227,7 +256,7 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 	}
 
 	if cur == nil {
-		pr, err := f.create(ctx, branch, req.Title, body, cfg)
+		pr, err := f.create(ctx, req, body, cfg)
 		if err == nil {
 			return pull{pr: pr, m: want}.proposal(reconciler.ProposalOpen), nil
 		}
@@ -235,14 +264,14 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 			return reconciler.Proposal{}, err
 		}
 		// Another replica opened it meanwhile: update that one.
-		if open, err = f.openPulls(ctx); err != nil {
+		if cur, err = f.openPullOf(ctx, req.Model, req.Kind); err != nil {
 			return reconciler.Proposal{}, err
 		}
-		if cur = find(open, req.Model, req.Kind); cur == nil {
+		if cur == nil {
 			return reconciler.Proposal{}, fmt.Errorf("open pull request for %s: GitHub says one exists, but none is listed", branch)
 		}
 	}
-	pr, _, err := f.client.PullRequests.Edit(ctx, f.opts.Owner, f.opts.Repo, cur.pr.GetNumber(),
+	pr, _, err := f.client.PullRequests.Edit(idempotentWrite(ctx), f.opts.Owner, f.opts.Repo, cur.pr.GetNumber(),
 		&gh.PullRequest{Title: gh.String(req.Title), Body: gh.String(body)})
 	if err != nil {
 		return reconciler.Proposal{}, fmt.Errorf("update pull request #%d (%s): %w", cur.pr.GetNumber(), branch, err)
@@ -251,12 +280,19 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 }
 
 // checkLimits returns ErrPRLimit when one more pull request would exceed cfg's limits.
-func (f *Forge) checkLimits(ctx context.Context, cfg *policies.RepositoryConfig, open []pull, branch string) error {
-	if limit := policies.LimitOf(cfg.Spec.PRConcurrentLimit); limit > 0 && len(open) >= limit {
-		return fmt.Errorf("open pull request for %s: %w: %d open, prConcurrentLimit is %d", branch, ErrPRLimit, len(open), limit)
+func (f *Forge) checkLimits(ctx context.Context, cfg *policies.RepositoryConfig, branch string) error {
+	concurrent, hourly := policies.LimitOf(cfg.Spec.PRConcurrentLimit), policies.LimitOf(cfg.Spec.PRHourlyLimit)
+	if concurrent == 0 && hourly == 0 {
+		return nil
 	}
-	limit := policies.LimitOf(cfg.Spec.PRHourlyLimit)
-	if limit == 0 {
+	open, err := f.openPulls(ctx)
+	if err != nil {
+		return err
+	}
+	if concurrent > 0 && len(open) >= concurrent {
+		return fmt.Errorf("open pull request for %s: %w: %d open, prConcurrentLimit is %d", branch, ErrPRLimit, len(open), concurrent)
+	}
+	if hourly == 0 {
 		return nil
 	}
 	closed, err := f.listPulls(ctx, "closed", 1)
@@ -270,8 +306,8 @@ func (f *Forge) checkLimits(ctx context.Context, cfg *policies.RepositoryConfig,
 			n++
 		}
 	}
-	if n >= limit {
-		return fmt.Errorf("open pull request for %s: %w: %d opened in the last hour, prHourlyLimit is %d", branch, ErrPRLimit, n, limit)
+	if n >= hourly {
+		return fmt.Errorf("open pull request for %s: %w: %d opened in the last hour, prHourlyLimit is %d", branch, ErrPRLimit, n, hourly)
 	}
 	return nil
 }
@@ -302,14 +338,32 @@ func (f *Forge) body(ctx context.Context, m marker, req reconciler.ProposalReque
 	return body, nil
 }
 
-// create opens the pull request, then labels it and asks for reviews as cfg says.
-func (f *Forge) create(ctx context.Context, branch, title, body string, cfg *policies.RepositoryConfig) (*gh.PullRequest, error) {
-	pr, _, err := f.client.PullRequests.Create(ctx, f.opts.Owner, f.opts.Repo, &gh.NewPullRequest{
-		Title: gh.String(title), Head: gh.String(branch), Base: gh.String(f.opts.Tracked), Body: gh.String(body),
+// create opens the pull request of req, then labels it and asks for reviews as cfg says.
+// After a 5xx it looks for the pull request before opening it again.
+func (f *Forge) create(ctx context.Context, req reconciler.ProposalRequest, body string, cfg *policies.RepositoryConfig) (*gh.PullRequest, error) {
+	branch := forge.BranchName(req.Model, req.Kind)
+	var pr *gh.PullRequest
+	sent := false
+	err := untilSettled(func() error {
+		if sent {
+			found, err := f.openPullOf(ctx, req.Model, req.Kind)
+			if err != nil || found != nil {
+				pr = found.pullRequest()
+				return err
+			}
+		}
+		sent = true
+		var err error
+		pr, _, err = f.client.PullRequests.Create(ctx, f.opts.Owner, f.opts.Repo, &gh.NewPullRequest{
+			Title: gh.String(req.Title), Head: gh.String(branch), Base: gh.String(f.opts.Tracked), Body: gh.String(body),
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open pull request for %s: %w", branch, err)
 	}
+	// Adding labels and reviewers already there changes nothing: safe to send again.
+	ctx = idempotentWrite(ctx)
 	n := pr.GetNumber()
 	if labels := cfg.Spec.Labels; len(labels) > 0 {
 		if _, _, err := f.client.Issues.AddLabelsToIssue(ctx, f.opts.Owner, f.opts.Repo, n, labels); err != nil {
@@ -348,13 +402,9 @@ func alreadyExists(err error) bool {
 func (f *Forge) Close(ctx context.Context, model string, kind reconciler.ProposalKind, reason string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	open, err := f.openPulls(ctx)
-	if err != nil {
+	cur, err := f.openPullOf(ctx, model, kind)
+	if err != nil || cur == nil {
 		return err
-	}
-	cur := find(open, model, kind)
-	if cur == nil {
-		return nil
 	}
 	n := cur.pr.GetNumber()
 	if err := f.commentOnce(ctx, n, "Closed by modelops: "+reason); err != nil {
@@ -362,7 +412,7 @@ func (f *Forge) Close(ctx context.Context, model string, kind reconciler.Proposa
 	}
 	m := cur.m
 	m.Closed = true
-	if _, _, err := f.client.PullRequests.Edit(ctx, f.opts.Owner, f.opts.Repo, n, &gh.PullRequest{
+	if _, _, err := f.client.PullRequests.Edit(idempotentWrite(ctx), f.opts.Owner, f.opts.Repo, n, &gh.PullRequest{
 		State: gh.String("closed"), Body: gh.String(withMarker(cur.pr.GetBody(), m)),
 	}); err != nil {
 		return fmt.Errorf("close pull request #%d: %w", n, err)
@@ -401,29 +451,40 @@ func (f *Forge) CommentOnMerge(ctx context.Context, commit, text string) error {
 	return f.commentOnce(ctx, target.GetNumber(), text)
 }
 
-// commentOnce adds text as a comment on pull request n unless one with that text exists.
+// commentOnce adds text as a comment on pull request n unless one with that text exists
+// (looking again after a 5xx, which may hide a comment made).
 func (f *Forge) commentOnce(ctx context.Context, n int, text string) error {
 	text = truncate(text, MaxBody-1, "*(cut to fit GitHub's limit)*")
+	return untilSettled(func() error {
+		found, err := f.hasComment(ctx, n, text)
+		if err != nil || found {
+			return err
+		}
+		if _, _, err := f.client.Issues.CreateComment(ctx, f.opts.Owner, f.opts.Repo, n, &gh.IssueComment{Body: gh.String(text)}); err != nil {
+			return fmt.Errorf("comment on #%d: %w", n, err)
+		}
+		return nil
+	})
+}
+
+// hasComment reports whether pull request n has a comment reading text.
+func (f *Forge) hasComment(ctx context.Context, n int, text string) (bool, error) {
 	opts := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
 	for {
 		comments, resp, err := f.client.Issues.ListComments(ctx, f.opts.Owner, f.opts.Repo, n, opts)
 		if err != nil {
-			return fmt.Errorf("list comments of #%d: %w", n, err)
+			return false, fmt.Errorf("list comments of #%d: %w", n, err)
 		}
 		for _, c := range comments {
 			if c.GetBody() == text {
-				return nil
+				return true, nil
 			}
 		}
 		if resp.NextPage == 0 {
-			break
+			return false, nil
 		}
 		opts.Page = resp.NextPage
 	}
-	if _, _, err := f.client.Issues.CreateComment(ctx, f.opts.Owner, f.opts.Repo, n, &gh.IssueComment{Body: gh.String(text)}); err != nil {
-		return fmt.Errorf("comment on #%d: %w", n, err)
-	}
-	return nil
 }
 
 // status is the HTTP status of a GitHub error answer, or 0.

@@ -63,7 +63,8 @@ func setupFixture(t *testing.T, token, fixture string, opts ...githubfake.Option
 	// The fake's URL as a GitHub Enterprise URL: the fake serves /api/v3 too.
 	e.client, e.tr, err = NewClient(auth, ClientOptions{
 		BaseURL: e.fake.URL(), Base: e.fake.HTTPClient().Transport,
-		Transport: TransportOptions{Clock: e.clock, Jitter: func() float64 { return 0 }},
+		// Writes unspaced, so that the waits tests assert are the retries' only.
+		Transport: TransportOptions{Clock: e.clock, Jitter: func() float64 { return 0 }, WriteSpacing: -1},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -329,7 +330,9 @@ func TestFaultsAreRetriedOrSurfaced(t *testing.T) {
 	if _, err := e.forge.Ensure(ctx, retrain("sepsis-risk", 6, e.base, "d1")); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := fmt.Sprint(e.clock.sleeps()), "[500ms 500ms 30s 5s]"; got != want {
+	// The 502 to the POST is not retried blindly: Ensure looks, finds no pull request, and
+	// opens it again, without a wait.
+	if got, want := fmt.Sprint(e.clock.sleeps()), "[500ms 30s 5s]"; got != want {
 		t.Errorf("waits = %s, want %s", got, want)
 	}
 	if prs := e.pulls(); len(prs) != 1 || len(prs[0].Labels) != 2 || len(prs[0].Reviewers) != 1 {
@@ -342,8 +345,8 @@ func TestFaultsAreRetriedOrSurfaced(t *testing.T) {
 	if _, err := e.forge.Ensure(ctx, retrain("sepsis-risk", 6, e.base, "d2")); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.clock.sleeps(); fmt.Sprint(got[4:]) != "[1m0s 2m0s]" {
-		t.Errorf("secondary-limit waits = %v", got[4:])
+	if got := e.clock.sleeps(); fmt.Sprint(got[3:]) != "[1m0s 2m0s]" {
+		t.Errorf("secondary-limit waits = %v", got[3:])
 	}
 
 	// 422: GitHub's message reaches the caller.
@@ -471,5 +474,89 @@ func TestAnExpiredInstallationTokenIsRefreshedAndTheRequestRetriedOnce(t *testin
 	}
 	if unauthorized != 1 || !strings.Contains(e.pulls()[0].Body, "digest=d2") {
 		t.Errorf("%d answers 401 (want 1); body %q", unauthorized, e.pulls()[0].Body)
+	}
+}
+
+// A person's fork copies a proposal's branch name and body, marker included. Once the fork
+// is deleted GitHub answers its pull request with head.repo null; it is never the proposal.
+func TestAForksPullRequestWithACopiedMarkerIsNotAdopted(t *testing.T) {
+	for _, deleted := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fork deleted %v", deleted), func(t *testing.T) {
+			e := setup(t, githubfake.InstallationToken)
+			req := retrain("sepsis-risk", 6, e.base, "d1")
+			want := marker{Model: req.Model, Kind: req.Kind, Key: req.Key, Digest: req.Digest, Base: req.Base}
+			e.fake.OpenForkPullRequest(githubfake.ForkPull{Owner: "mallory", Branch: "modelops/sepsis-risk/retrain", Base: "main",
+				Title: req.Title, Body: want.String() + "\n" + req.Body, HeadSHA: e.base, Deleted: deleted})
+			if list, err := e.forge.List(ctx); err != nil || len(list) != 0 {
+				t.Fatalf("List = %+v, %v; want nothing", list, err)
+			}
+			p, err := e.forge.Ensure(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if prs := e.pulls(); len(prs) != 2 || p.URL == "" || !strings.HasSuffix(p.URL, "/pull/2") || prs[0].Title != req.Title {
+				t.Errorf("proposal %+v, pull requests %+v; want a second, own pull request", p, prs)
+			}
+		})
+	}
+}
+
+// A person removing the marker from the body does not wedge the proposal: its branch finds
+// the pull request, which gets the marker back.
+func TestAPullRequestWhoseMarkerWasRemovedIsFoundByItsBranch(t *testing.T) {
+	e := setup(t, githubfake.InstallationToken)
+	if _, err := e.forge.Ensure(ctx, retrain("sepsis-risk", 6, e.base, "d1")); err != nil {
+		t.Fatal(err)
+	}
+	person := e.fake.Client(githubfake.PersonalToken)
+	if _, _, err := person.PullRequests.Edit(ctx, "medimind", "policies", 1, &gh.PullRequest{Body: gh.String("I rewrote this.")}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := e.forge.Ensure(ctx, retrain("sepsis-risk", 6, e.base, "d1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if prs := e.pulls(); len(prs) != 1 || !strings.Contains(prs[0].Body, "digest=d1") {
+		t.Errorf("pull requests %+v, want the one with its marker back", prs)
+	}
+	if err := e.forge.Close(ctx, "sepsis-risk", reconciler.ProposalRetrain, "done"); err != nil || e.pulls()[0].State != "closed" {
+		t.Errorf("Close: %v, %+v", err, e.pulls()[0])
+	}
+}
+
+// Ensure and Close look up the proposal's own branch, not every open pull request.
+func TestEnsureReadsOnlyItsBranchsPullRequests(t *testing.T) {
+	e := setup(t, githubfake.InstallationToken)
+	if _, err := e.forge.Ensure(ctx, retrain("sepsis-risk", 6, e.base, "d1")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 150 {
+		e.fake.OpenForkPullRequest(githubfake.ForkPull{Owner: fmt.Sprintf("contributor-%d", i), Branch: "fix", Base: "main", Title: "fix", HeadSHA: e.base})
+	}
+	mark := len(e.fake.Requests())
+	if _, err := e.forge.Ensure(ctx, retrain("sepsis-risk", 6, e.base, "d1")); err != nil {
+		t.Fatal(err)
+	}
+	if ops := e.operations(mark); ops["pulls/list"] != 1 || len(ops) != 1 {
+		t.Errorf("an unchanged Ensure among 150 open pull requests: %v, want one pulls/list", ops)
+	}
+}
+
+func TestWritesThatTookEffectBehindA502AreNotMadeTwice(t *testing.T) {
+	e := setup(t, githubfake.InstallationToken)
+	e.fake.Inject(githubfake.TimedOutAfterWriting("POST", "/repos/*/*/pulls", 1))
+	if _, err := e.forge.Ensure(ctx, retrain("sepsis-risk", 6, e.base, "d1")); err != nil {
+		t.Fatal(err)
+	}
+	if prs := e.pulls(); len(prs) != 1 || len(prs[0].Labels) != 2 || len(prs[0].Reviewers) != 1 {
+		t.Fatalf("pull requests %+v, want one, labelled, with its reviewers", prs)
+	}
+	e.fake.Inject(githubfake.TimedOutAfterWriting("POST", "/repos/*/*/issues/*/comments", 1))
+	if err := e.forge.Close(ctx, "sepsis-risk", reconciler.ProposalRetrain, "the drift is gone"); err != nil {
+		t.Fatal(err)
+	}
+	if c := e.fake.Comments(1); len(c) != 1 || e.pulls()[0].State != "closed" {
+		t.Errorf("comments %+v, state %s; want one comment, closed", c, e.pulls()[0].State)
 	}
 }

@@ -69,12 +69,12 @@ func TestCheckRunAnnotationsGoFiftyPerRequest(t *testing.T) {
 	if w, _ := e.writes(mark); w != 0 || len(e.fake.CheckRuns()) != 1 {
 		t.Errorf("an unchanged report made %d writes, %d check runs", w, len(e.fake.CheckRuns()))
 	}
-	// Five more annotations later: only those are sent.
+	// Five more annotations later: a new run with all 125, which GitHub shows instead.
 	if err := r.Report(ctx, driftCheck(e.base, 125)); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(e.fake.CheckRuns()[0].Annotations); n != 125 {
-		t.Errorf("%d annotations, want 125", n)
+	if runs := e.fake.CheckRuns(); len(runs) != 2 || len(runs[0].Annotations) != 120 || len(runs[1].Annotations) != 125 {
+		t.Errorf("%d runs, want the first with 120 annotations and a second with 125", len(runs))
 	}
 }
 
@@ -123,7 +123,8 @@ func TestAPersonalTokenFallsBackToCommitStatuses(t *testing.T) {
 		statuses bool
 	}{
 		{"by configuration", githubfake.InstallationToken, true},
-		{"by GitHub's 403", githubfake.PersonalToken, false},
+		{"by GitHub's 403 to a classic token", githubfake.PersonalToken, false},
+		{"by GitHub's 403 to a fine-grained token", githubfake.FineGrainedToken, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := setup(t, tc.token)
@@ -236,5 +237,161 @@ func TestCommentOnMergeCommentsOnceOnTheMergedPullRequest(t *testing.T) {
 		if err := f.CommentOnMerge(ctx, commit, "x"); !errors.Is(err, reconciler.ErrNoProposal) {
 			t.Errorf("%s: err = %v, want ErrNoProposal", commit, err)
 		}
+	}
+}
+
+// latestRun is the check run GitHub shows for name on commit: the latest of that name.
+func (e *env) latestRun(t *testing.T, name, commit string) githubfake.CheckRun {
+	t.Helper()
+	var latest *githubfake.CheckRun
+	for _, run := range e.fake.CheckRuns() {
+		if run.Name == name && run.HeadSHA == commit {
+			latest = &run
+		}
+	}
+	if latest == nil {
+		t.Fatalf("no check run %q on %s", name, commit)
+	}
+	return *latest
+}
+
+func TestARecoveredCheckCarriesNoneOfTheDriftsAnnotations(t *testing.T) {
+	e := setup(t, githubfake.InstallationToken)
+	r := e.reporter(ReporterOptions{})
+	drifted := driftCheck(e.base, 3)
+	if err := r.Report(ctx, drifted); err != nil {
+		t.Fatal(err)
+	}
+	recovered := driftCheck(e.base, 0)
+	recovered.Conclusion, recovered.Title = reconciler.CheckSuccess, "No drift"
+	if err := r.Report(ctx, recovered); err != nil {
+		t.Fatal(err)
+	}
+	if run := e.latestRun(t, recovered.Name, e.base); run.Conclusion != "success" || len(run.Annotations) != 0 {
+		t.Fatalf("the run GitHub shows: %s with %d annotations, want success with none", run.Conclusion, len(run.Annotations))
+	}
+	// The same annotations with another title: updated in place.
+	runs := len(e.fake.CheckRuns())
+	drifted.Title = "Drift in 8 of 120 columns"
+	for range 2 {
+		if err := r.Report(ctx, drifted); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drifted.Title = "Drift in 9 of 120 columns"
+	if err := r.Report(ctx, drifted); err != nil {
+		t.Fatal(err)
+	}
+	run := e.latestRun(t, drifted.Name, e.base)
+	if got := len(e.fake.CheckRuns()); got != runs+1 || run.Title != drifted.Title || len(run.Annotations) != 3 {
+		t.Errorf("%d runs (want %d), the latest %q with %d annotations", got, runs+1, run.Title, len(run.Annotations))
+	}
+}
+
+func TestAnUnchangedCheckWithoutDetailsURLWritesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name, configured, reported, want string
+	}{
+		{"the status branch", "", "", "https://github.com/medimind/policies/tree/modelops/status"},
+		{"a report on the status branch", "", "drift/sepsis-risk/1.json", "https://github.com/medimind/policies/blob/modelops/status/drift/sepsis-risk/1.json"},
+		{"a dashboard", "https://dashboard.example/models", "", "https://dashboard.example/models"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := setup(t, githubfake.InstallationToken)
+			r := e.reporter(ReporterOptions{DetailsURL: tc.configured})
+			c := driftCheck(e.base, 0)
+			c.DetailsURL = tc.reported
+			if err := r.Report(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			mark := len(e.fake.Requests())
+			if err := r.Report(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			if w, _ := e.writes(mark); w != 0 {
+				t.Errorf("an unchanged report made %d writes", w)
+			}
+			if run := e.latestRun(t, c.Name, e.base); run.DetailsURL != tc.want {
+				t.Errorf("details_url %q, want %q", run.DetailsURL, tc.want)
+			}
+		})
+	}
+}
+
+func TestAnUnchangedStatusOnABusyCommitIsNotSetAgain(t *testing.T) {
+	e := setup(t, githubfake.PersonalToken)
+	r := e.reporter(ReporterOptions{Statuses: true})
+	c := driftCheck(e.base, 0)
+	if err := r.Report(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	// Other tools set 150 statuses on the commit since.
+	ci := e.fake.Client(githubfake.PersonalToken)
+	for i := range 150 {
+		if _, _, err := ci.Repositories.CreateStatus(ctx, "medimind", "policies", e.base, &gh.RepoStatus{State: gh.String("success"), Context: gh.String(fmt.Sprintf("ci/%d", i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mark := len(e.fake.Requests())
+	if err := r.Report(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := e.writes(mark); w != 0 {
+		t.Errorf("an unchanged report on a busy commit made %d writes", w)
+	}
+}
+
+func TestAnotherAppsCheckRunOfTheSameNameIsLeftAlone(t *testing.T) {
+	e := setup(t, githubfake.InstallationToken)
+	r := e.reporter(ReporterOptions{AppID: githubfake.DefaultAppID})
+	c := driftCheck(e.base, 2)
+	if err := r.Report(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	const other = "ghs_githubfakeOtherAppToken000000001"
+	e.fake.AddToken(githubfake.Token{Value: other, Kind: githubfake.TokenInstallation, Login: "other[bot]", AppID: 42})
+	if _, _, err := e.fake.Client(other).Checks.CreateCheckRun(ctx, "medimind", "policies", gh.CreateCheckRunOptions{Name: c.Name, HeadSHA: e.base}); err != nil {
+		t.Fatal(err)
+	}
+	mark := len(e.fake.Requests())
+	if err := r.Report(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := e.writes(mark); w != 0 {
+		t.Errorf("an unchanged report made %d writes", w)
+	}
+	c.Conclusion = reconciler.CheckNeutral
+	if err := r.Report(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range e.fake.CheckRuns() {
+		if run.AppID == 42 && run.Status != "queued" {
+			t.Errorf("the other App's run was changed: %+v", run)
+		}
+	}
+}
+
+func TestAWriteThatTookEffectBehindA502IsNotMadeTwice(t *testing.T) {
+	for _, tc := range []struct {
+		name, method, path string
+		statuses           bool
+		count              func(e *env) int
+		want               int
+	}{
+		{"check run", "POST", "/repos/*/*/check-runs", false, func(e *env) int { return len(e.fake.CheckRuns()) }, 1},
+		{"annotations", "PATCH", "/repos/*/*/check-runs/*", false, func(e *env) int { return len(e.fake.CheckRuns()[0].Annotations) }, 60},
+		{"status", "POST", "/repos/*/*/statuses/*", true, func(e *env) int { return len(e.fake.Statuses()) }, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := setup(t, githubfake.InstallationToken)
+			r := e.reporter(ReporterOptions{Statuses: tc.statuses})
+			e.fake.Inject(githubfake.TimedOutAfterWriting(tc.method, tc.path, 1))
+			if err := r.Report(ctx, driftCheck(e.base, 60)); err != nil {
+				t.Fatal(err)
+			}
+			if n := tc.count(e); n != tc.want {
+				t.Errorf("%d, want %d", n, tc.want)
+			}
+		})
 	}
 }

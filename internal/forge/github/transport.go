@@ -85,6 +85,10 @@ type TransportOptions struct {
 	// WritesPerMinute and WritesPerHour bound content-creating requests, as GitHub's
 	// secondary limits do (defaults 80 and 500).
 	WritesPerMinute, WritesPerHour int
+	// WriteSpacing is the least time between two content-creating requests, as GitHub's
+	// guidance asks ("wait at least one second between each request"); default one
+	// second, negative for none.
+	WriteSpacing time.Duration
 	// CacheEntries bounds the conditional-request cache (default 1024 responses).
 	CacheEntries int
 }
@@ -94,11 +98,18 @@ type TransportOptions struct {
 //
 //   - conditional requests: a GET whose answer carried an ETag (or Last-Modified) is sent
 //     again with If-None-Match (If-Modified-Since); a 304, which costs no rate limit, is
-//     answered with the cached body;
-//   - retries: 5xx answers with jittered exponential backoff (bounded attempts); 403 and
-//     429 with Retry-After wait that long; a secondary-limit 403 without it backs off
-//     exponentially from one minute;
-//   - the client's own limit on content-creating requests: 80 per minute and 500 per hour;
+//     answered with the cached body. GitHub's ETags are specific to the token, so each
+//     new installation token (one an hour) pays once for every URL it asks again: in the
+//     steady state of TestSteadyStateCostsWithHourlyTokens that is one counted request
+//     per cached URL per hour, about two per model per hour, not zero;
+//   - retries: 5xx answers to idempotent requests (GET, HEAD, PUT, DELETE, and writes
+//     marked with idempotentWrite) with jittered exponential backoff (bounded
+//     attempts). A POST or PATCH answered 5xx may have taken effect all the same, so it
+//     is handed back: the caller looks before writing again (untilSettled). 403 and 429
+//     with Retry-After wait that long; a secondary-limit 403 without it backs off
+//     exponentially from one minute (GitHub refused those, nothing took effect);
+//   - the client's own limit on content-creating requests: one a second, 80 per minute
+//     and 500 per hour;
 //   - the primary limit: X-RateLimit-* are read from every answer (RateLimit, for
 //     /metrics); with none remaining a request waits until the reset, and a 403/429 for
 //     the primary limit is sent again after it.
@@ -142,10 +153,13 @@ func NewTransport(next http.RoundTripper, opts TransportOptions) *Transport {
 	if opts.CacheEntries <= 0 {
 		opts.CacheEntries = 1024
 	}
+	if opts.WriteSpacing == 0 {
+		opts.WriteSpacing = time.Second
+	}
 	stats := &counters{}
 	w := waiter{clock: opts.Clock, maxWait: opts.MaxWait}
 	primary := &primaryLimit{next: next, waiter: w, stats: stats}
-	writes := newWriteLimiter(primary, w, opts.WritesPerMinute, opts.WritesPerHour)
+	writes := newWriteLimiter(primary, w, opts.WritesPerMinute, opts.WritesPerHour, opts.WriteSpacing)
 	retry := &retrier{next: writes, waiter: w, jitter: opts.Jitter, maxAttempts: opts.MaxAttempts, maxLimitWaits: opts.MaxLimitWaits}
 	cache := newConditionalCache(retry, opts.CacheEntries)
 	return &Transport{top: cache, primary: primary, stats: stats}
@@ -192,6 +206,42 @@ func (w waiter) wait(ctx context.Context, d time.Duration, why string) error {
 		return fmt.Errorf("%w: %s asks to wait %s, beyond the deadline", ErrRateLimited, why, d)
 	}
 	return w.clock.Sleep(ctx, d)
+}
+
+// idempotentKey marks a context whose writes may be sent again after a 5xx.
+type idempotentKey struct{}
+
+// idempotentWrite marks the writes made with the returned context as idempotent in effect
+// (adding labels already there, an edit setting the same fields), so that Transport
+// retries them after a 5xx as it does GETs.
+func idempotentWrite(ctx context.Context) context.Context {
+	return context.WithValue(ctx, idempotentKey{}, true)
+}
+
+// idempotent reports whether sending req twice has the effect of sending it once.
+func idempotent(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return req.Context().Value(idempotentKey{}) != nil
+}
+
+// maxSettleAttempts bounds how often untilSettled runs a step.
+const maxSettleAttempts = 3
+
+// untilSettled runs step, which looks whether its write has already taken effect and makes
+// it only if not, once more after GitHub answered 5xx (at most maxSettleAttempts times).
+// A POST or PATCH answered 5xx may have taken effect all the same, so Transport hands the
+// answer back instead of sending it again blindly; looking first is what makes sending it
+// again safe.
+func untilSettled(step func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := step()
+		if attempt == maxSettleAttempts || status(err) < http.StatusInternalServerError {
+			return err
+		}
+	}
 }
 
 // isWrite reports whether method creates content (GitHub's secondary limits count these).
@@ -338,7 +388,7 @@ func (r *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 		var why string
 		retryAfter, hasRetryAfter := parseRetryAfter(resp.Header.Get("Retry-After"), r.waiter.clock.Now())
 		switch {
-		case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented && serverErrors+1 < r.maxAttempts:
+		case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented && serverErrors+1 < r.maxAttempts && idempotent(req):
 			serverErrors++
 			wait = r.backoff(serverErrors)
 			why = fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
@@ -405,25 +455,31 @@ func secondaryLimit(resp *http.Response) bool {
 }
 
 // writeLimiter holds back content-creating requests beyond a per-minute and a per-hour
-// limit.
+// limit, and spaces them.
 type writeLimiter struct {
-	next             http.RoundTripper
-	waiter           waiter
-	perMinute, perHr *rate.Limiter
+	next                      http.RoundTripper
+	waiter                    waiter
+	perMinute, perHr, spacing *rate.Limiter
 }
 
 // newWriteLimiter makes token buckets that never let more than perMinute requests through in
 // any minute nor perHour in any hour: a bucket of burst b refilling at (limit-b) per window
 // passes at most b + (limit-b) = limit in any window of that length.
-func newWriteLimiter(next http.RoundTripper, w waiter, perMinute, perHour int) *writeLimiter {
+// A spacing bucket of burst one refilling once per spacing keeps writes that far apart.
+func newWriteLimiter(next http.RoundTripper, w waiter, perMinute, perHour int, spacing time.Duration) *writeLimiter {
 	bucket := func(limit int, window time.Duration, burst int) *rate.Limiter {
 		burst = max(1, min(burst, limit-1))
 		return rate.NewLimiter(rate.Limit(float64(limit-burst)/window.Seconds()), burst)
+	}
+	every := rate.Inf
+	if spacing > 0 {
+		every = rate.Every(spacing)
 	}
 	return &writeLimiter{
 		next: next, waiter: w,
 		perMinute: bucket(perMinute, time.Minute, perMinute/10),
 		perHr:     bucket(perHour, time.Hour, perHour/25),
+		spacing:   rate.NewLimiter(every, 1),
 	}
 }
 
@@ -432,11 +488,12 @@ func (l *writeLimiter) RoundTrip(req *http.Request) (*http.Response, error) {
 		return l.next.RoundTrip(req)
 	}
 	now := l.waiter.clock.Now()
-	m, h := l.perMinute.ReserveN(now, 1), l.perHr.ReserveN(now, 1)
-	if d := max(m.DelayFrom(now), h.DelayFrom(now)); d > 0 {
+	m, h, s := l.perMinute.ReserveN(now, 1), l.perHr.ReserveN(now, 1), l.spacing.ReserveN(now, 1)
+	if d := max(m.DelayFrom(now), h.DelayFrom(now), s.DelayFrom(now)); d > 0 {
 		if err := l.waiter.wait(req.Context(), d, "the client's limit on content-creating requests"); err != nil {
 			m.CancelAt(now)
 			h.CancelAt(now)
+			s.CancelAt(now)
 			return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
 		}
 	}

@@ -121,8 +121,10 @@ func do(t *testing.T, c *http.Client, method, url, payload string) (*http.Respon
 	return resp, string(b), nil
 }
 
+// newTestTransport has no jitter and no spacing of writes, so that the waits a test sees
+// are those it is about.
 func newTestTransport(clock *fakeClock) *Transport {
-	return NewTransport(http.DefaultTransport, TransportOptions{Clock: clock, Jitter: func() float64 { return 0 }})
+	return NewTransport(http.DefaultTransport, TransportOptions{Clock: clock, Jitter: func() float64 { return 0 }, WriteSpacing: -1})
 }
 
 func TestConditionalRequestsServeTheCachedBodyOn304(t *testing.T) {
@@ -177,24 +179,73 @@ func TestConditionalRequestsServeTheCachedBodyOn304(t *testing.T) {
 }
 
 func TestServerErrorsAreRetriedWithBackoffAndTheBodySentAgain(t *testing.T) {
-	s := newScript(t, answer(500), answer(502), answer(200))
-	clock := newFakeClock()
-	c := &http.Client{Transport: newTestTransport(clock)}
-	resp, _, err := do(t, c, "POST", s.srv.URL+"/repos/o/r/issues/1/comments", `{"body":"hello"}`)
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name, method string
+		idempotent   bool
+	}{{"PUT", "PUT", false}, {"a POST marked idempotent", "POST", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newScript(t, answer(500), answer(502), answer(200))
+			clock := newFakeClock()
+			c := &http.Client{Transport: newTestTransport(clock)}
+			req, err := http.NewRequest(tc.method, s.srv.URL+"/repos/o/r/issues/1/labels", strings.NewReader(`{"labels":["a"]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.idempotent {
+				req = req.WithContext(idempotentWrite(req.Context()))
+			}
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 || s.count() != 3 {
+				t.Fatalf("status %d after %d requests, want 200 after 3", resp.StatusCode, s.count())
+			}
+			for i, b := range s.bodies {
+				if b != `{"labels":["a"]}` {
+					t.Errorf("attempt %d sent %q", i, b)
+				}
+			}
+			// Jitter 0: half of 1s, then half of 2s.
+			if got := clock.sleeps(); len(got) != 2 || got[0] != 500*time.Millisecond || got[1] != time.Second {
+				t.Errorf("waits = %v, want [500ms 1s]", got)
+			}
+		})
 	}
-	if resp.StatusCode != 200 || s.count() != 3 {
-		t.Fatalf("status %d after %d requests, want 200 after 3", resp.StatusCode, s.count())
-	}
-	for i, b := range s.bodies {
-		if b != `{"body":"hello"}` {
-			t.Errorf("attempt %d sent %q", i, b)
+}
+
+// A POST or PATCH answered 5xx may have taken effect (GitHub's front end gave up on a
+// backend that finished): it is handed back to the caller, who looks before writing again.
+func TestANonIdempotentWriteIsNotSentAgainAfterA5xx(t *testing.T) {
+	for _, method := range []string{"POST", "PATCH"} {
+		s := newScript(t, answer(502), answer(200))
+		c := &http.Client{Transport: newTestTransport(newFakeClock())}
+		resp, _, err := do(t, c, method, s.srv.URL+"/repos/o/r/issues/1/comments", `{"body":"hello"}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 502 || s.count() != 1 {
+			t.Errorf("%s: status %d after %d requests, want 502 after 1", method, resp.StatusCode, s.count())
 		}
 	}
-	// Jitter 0: half of 1s, then half of 2s.
-	if got := clock.sleeps(); len(got) != 2 || got[0] != 500*time.Millisecond || got[1] != time.Second {
-		t.Errorf("waits = %v, want [500ms 1s]", got)
+}
+
+func TestWritesAreSpacedAtLeastASecondApart(t *testing.T) {
+	for _, tc := range []struct {
+		spacing time.Duration
+		want    string
+	}{{0, "[1s 1s]"}, {250 * time.Millisecond, "[250ms 250ms]"}, {-1, "[]"}} {
+		s := newScript(t, answer(201))
+		clock := newFakeClock()
+		c := &http.Client{Transport: NewTransport(http.DefaultTransport, TransportOptions{Clock: clock, WriteSpacing: tc.spacing})}
+		for range 3 {
+			do(t, c, "POST", s.srv.URL+"/repos/o/r/issues/1/comments", `{"body":"hello"}`)
+		}
+		do(t, c, "GET", s.srv.URL+"/repos/o/r/issues/1/comments", "")
+		if got := fmt.Sprint(clock.sleeps()); got != tc.want {
+			t.Errorf("spacing %v: waits %s, want %s", tc.spacing, got, tc.want)
+		}
 	}
 }
 
