@@ -61,7 +61,7 @@ func (g *githubOptions) open(auth *forgegithub.Auth, repo *git.Repo, tracked str
 		return nil, err
 	}
 	fopts := forgegithub.Options{Owner: owner, Repo: name, Tracked: tracked, StatusBranch: status.Branch, Bot: bot, Now: o.now}
-	ropts := forgegithub.ReporterOptions{Owner: owner, Repo: name, Statuses: !auth.IsApp(), Now: o.now}
+	ropts := forgegithub.ReporterOptions{Owner: owner, Repo: name, Statuses: !auth.IsApp(), Now: o.now, AppID: auth.AppID(), StatusBranch: status.Branch}
 	return &githubStack{
 		auth: auth, transport: tr,
 		forge:    forgegithub.New(client, repo, fopts),

@@ -102,8 +102,8 @@ func (c AuthConfig) IsApp() bool { return c.AppID != 0 }
 type Auth struct {
 	token Secret // a personal access token; "" for an App
 
-	apps           *ghinstallation.AppsTransport
-	installationID int64
+	apps                  *ghinstallation.AppsTransport
+	appID, installationID int64
 
 	mu   sync.Mutex // guards inst
 	inst *ghinstallation.Transport
@@ -156,7 +156,7 @@ func NewAuth(cfg AuthConfig, base http.RoundTripper) (*Auth, error) {
 		// ghinstallation's message names the parse failure, never the key.
 		return nil, fmt.Errorf("read GitHub App %d private key: %w", cfg.AppID, err)
 	}
-	a := &Auth{apps: apps, installationID: cfg.InstallationID}
+	a := &Auth{apps: apps, appID: cfg.AppID, installationID: cfg.InstallationID}
 	a.inst = ghinstallation.NewFromAppsTransport(apps, cfg.InstallationID)
 	return a, nil
 }
@@ -185,6 +185,9 @@ func (a *Auth) GoString() string { return a.String() }
 
 // LogValue implements slog.LogValuer without the secrets.
 func (a *Auth) LogValue() slog.Value { return slog.StringValue(a.String()) }
+
+// AppID is the GitHub App a authenticates as; 0 with a personal access token.
+func (a *Auth) AppID() int64 { return a.appID }
 
 // IsApp reports whether a authenticates as a GitHub App installation. Check runs need one;
 // with a personal access token checks are published as commit statuses.

@@ -410,6 +410,9 @@ func TestAnotherReplicaOpeningTheSamePullRequestIsUpdatedNotDuplicated(t *testin
 	}
 }
 
+// testAppID is the GitHub App the tests authenticate as with tokenMinter.
+const testAppID = 12
+
 // tokenMinter answers GitHub's "create an installation access token" (which the fake does
 // not serve) with tokens it registers in the fake, valid for validity on the fake's clock,
 // and passes every other request on.
@@ -434,7 +437,7 @@ func (m *tokenMinter) RoundTrip(r *http.Request) (*http.Response, error) {
 	defer m.mu.Unlock()
 	tok := fmt.Sprintf("ghs_minted%04d", len(m.minted)+1)
 	m.minted = append(m.minted, tok)
-	m.fake.AddToken(githubfake.Token{Value: tok, Kind: githubfake.TokenInstallation, Login: "modelops[bot]", ExpiresAt: m.clock.Now().Add(m.validity)})
+	m.fake.AddToken(githubfake.Token{Value: tok, Kind: githubfake.TokenInstallation, Login: "modelops[bot]", ExpiresAt: m.clock.Now().Add(m.validity), AppID: testAppID})
 	body := fmt.Sprintf(`{"token":%q,"expires_at":%q}`, tok, time.Now().Add(time.Hour).Format(time.RFC3339))
 	return &http.Response{StatusCode: http.StatusCreated, Header: http.Header{"Content-Type": {"application/json"}},
 		Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
@@ -443,7 +446,7 @@ func (m *tokenMinter) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestAnExpiredInstallationTokenIsRefreshedAndTheRequestRetriedOnce(t *testing.T) {
 	e := setup(t, githubfake.InstallationToken)
 	minter := &tokenMinter{next: e.fake.HTTPClient().Transport, fake: e.fake, clock: e.clock, validity: time.Hour}
-	auth, err := NewAuth(AuthConfig{AppID: 12, InstallationID: 34, PrivateKeyFile: privateKey(t)}, minter)
+	auth, err := NewAuth(AuthConfig{AppID: testAppID, InstallationID: 34, PrivateKeyFile: privateKey(t)}, minter)
 	if err != nil {
 		t.Fatal(err)
 	}
