@@ -104,6 +104,7 @@ type Server struct {
 	webhookSet     bool
 	webhookSecret  []byte
 	reconcile      func()
+	rerun          func(model string) // set by WithCheckRerun
 	deliveryMemory int
 	deliveries     *recentIDs
 }

@@ -18,10 +18,29 @@ type webhookResponse struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// WithCheckRerun calls rerun with the model of a modelops check run a person asked GitHub to
+// re-run (check_run "rerequested", the "Re-run" button), before requesting a reconcile, so
+// that the model's drift check runs now. rerun must not block.
+func WithCheckRerun(rerun func(model string)) Option {
+	return func(s *Server) { s.rerun = rerun }
+}
+
+// checkModel returns the model a modelops check run is about: its names read
+// "modelops/<check>: <model>".
+func checkModel(name string) (string, bool) {
+	check, model, ok := strings.Cut(name, ": ")
+	if !ok || !strings.HasPrefix(check, "modelops/") || model == "" {
+		return "", false
+	}
+	return model, true
+}
+
 // githubWebhook verifies a delivery, drops a redelivery, and requests a reconcile for the
 // events that can change what the reconciler sees: a closed pull request (merged or not), a
-// push, and the ping GitHub sends when the hook is created. The reconciler is level
-// triggered, so the payload is only a hint; nothing in it is trusted beyond the event type.
+// push, the ping GitHub sends when the hook is created, and a person re-running one of
+// modelops' check runs (passed to WithCheckRerun's hook). The reconciler is level
+// triggered, so the payload is only a hint; nothing in it is trusted beyond the event type
+// and, for a re-run, the check's name.
 func (s *Server) githubWebhook(w http.ResponseWriter, r *http.Request) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || (mt != "application/json" && mt != "application/x-www-form-urlencoded") {
@@ -74,6 +93,25 @@ func (s *Server) githubWebhook(w http.ResponseWriter, r *http.Request) {
 			accept = true
 		} else {
 			reason = "pull_request action is not closed"
+		}
+	case "check_run":
+		ev, err := github.ParseWebHook(event, payload)
+		if err != nil {
+			writeError(w, errorf(http.StatusBadRequest, CodeBadRequest, "check_run payload: %s", err))
+			return
+		}
+		cr, _ := ev.(*github.CheckRunEvent)
+		model, ok := checkModel(cr.GetCheckRun().GetName())
+		switch {
+		case cr.GetAction() != "rerequested":
+			reason = "check_run action is not rerequested"
+		case !ok:
+			reason = "not a modelops check run"
+		default:
+			accept = true
+			if s.rerun != nil {
+				s.rerun(model)
+			}
 		}
 	default:
 		reason = "event not handled"

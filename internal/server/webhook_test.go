@@ -6,12 +6,18 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/google/go-github/v62/github"
+
+	"github.com/medimind/modelops/internal/testutil/githubfake"
+	"github.com/medimind/modelops/internal/testutil/gitserver"
 )
 
 // sign computes what GitHub puts in X-Hub-Signature-256 (the test's own HMAC, independent
@@ -73,6 +79,9 @@ func TestWebhookAcceptsEventsThatChangeWhatTheReconcilerSees(t *testing.T) {
 		{"pull request closed unmerged", "pull_request", `{"action":"closed","number":4,"pull_request":{"merged":false}}`, "accepted", true},
 		{"pull request opened", "pull_request", `{"action":"opened","number":5,"pull_request":{}}`, "ignored", false},
 		{"issue comment", "issue_comment", `{"action":"created"}`, "ignored", false},
+		{"a modelops check re-run", "check_run", `{"action":"rerequested","check_run":{"name":"modelops/drift: sepsis-risk"}}`, "accepted", true},
+		{"another check re-run", "check_run", `{"action":"rerequested","check_run":{"name":"ci/build"}}`, "ignored", false},
+		{"a check run completed", "check_run", `{"action":"completed","check_run":{"name":"modelops/drift: sepsis-risk"}}`, "ignored", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newWebhook(t)
@@ -188,5 +197,32 @@ func TestNudgeCoalescesEventsWhileACycleRuns(t *testing.T) {
 		"X-GitHub-Delivery", "later", "X-Hub-Signature-256", sign(testSecret, body))
 	if r.status != http.StatusAccepted || len(trigger) != 1 {
 		t.Errorf("an event during the next cycle: %d, %d pending", r.status, len(trigger))
+	}
+}
+
+// A person pressing "Re-run" on one of modelops' check runs: GitHub delivers check_run
+// "rerequested" to the App; the hook gets the check's model and a cycle is requested.
+func TestWebhookRerunsTheModelOfARerequestedCheckRun(t *testing.T) {
+	var reruns []string
+	f := newWebhook(t, WithCheckRerun(func(model string) { reruns = append(reruns, model) }))
+	fake := githubfake.New(t, githubfake.WithWebhook(f.c.srv.URL+"/webhooks/github", testSecret))
+	fake.Seed(t, "main", "../testutil/githubfake/testdata/seed")
+	gh := fake.Client(githubfake.InstallationToken)
+	sha := strings.TrimSpace(gitserver.MustGit(t, fake.GitDir(), "rev-parse", "refs/heads/main"))
+	for _, name := range []string{"modelops/drift: sepsis-risk", "ci/build"} {
+		run, _, err := gh.Checks.CreateCheckRun(t.Context(), fake.Owner(), fake.Repo(), github.CreateCheckRunOptions{Name: name, HeadSHA: sha, Conclusion: github.String("failure")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fake.RerequestCheckRun(run.GetID(), "ana-reviewer"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fake.WaitWebhooks()
+	if fmt.Sprint(reruns) != "[sepsis-risk]" || f.triggers.Load() != 1 {
+		t.Errorf("reruns %v, %d cycles requested; want [sepsis-risk] and 1", reruns, f.triggers.Load())
+	}
+	if d := fake.Deliveries(); len(d) != 2 || d[0].Status != http.StatusAccepted || d[1].Status != http.StatusAccepted {
+		t.Errorf("deliveries %+v", d)
 	}
 }
