@@ -357,7 +357,7 @@ func (f *Forge) create(ctx context.Context, req reconciler.ProposalRequest, body
 		pr, _, err = f.client.PullRequests.Create(ctx, f.opts.Owner, f.opts.Repo, &gh.NewPullRequest{
 			Title: gh.String(req.Title), Head: gh.String(branch), Base: gh.String(f.opts.Tracked), Body: gh.String(body),
 		})
-		return err
+		return unsettled(err)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open pull request for %s: %w", branch, err)
@@ -461,7 +461,7 @@ func (f *Forge) commentOnce(ctx context.Context, n int, text string) error {
 			return err
 		}
 		if _, _, err := f.client.Issues.CreateComment(ctx, f.opts.Owner, f.opts.Repo, n, &gh.IssueComment{Body: gh.String(text)}); err != nil {
-			return fmt.Errorf("comment on #%d: %w", n, err)
+			return unsettled(fmt.Errorf("comment on #%d: %w", n, err))
 		}
 		return nil
 	})

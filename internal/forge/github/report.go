@@ -187,7 +187,7 @@ func (r *Reporter) checkRun(ctx context.Context, c reconciler.CheckReport) error
 			opts.CompletedAt = &gh.Timestamp{Time: r.opts.Now()}
 		}
 		if run, _, err = r.client.Checks.CreateCheckRun(ctx, r.opts.Owner, r.opts.Repo, opts); err != nil {
-			return fmt.Errorf("create check run %q on %s: %w", c.Name, c.Commit, err)
+			return unsettled(fmt.Errorf("create check run %q on %s: %w", c.Name, c.Commit, err))
 		}
 		sent = min(MaxAnnotations, len(annotations))
 	} else {
@@ -205,7 +205,7 @@ func (r *Reporter) checkRun(ctx context.Context, c reconciler.CheckReport) error
 			opts.CompletedAt = &gh.Timestamp{Time: r.opts.Now()}
 		}
 		if _, _, err := r.client.Checks.UpdateCheckRun(ctx, r.opts.Owner, r.opts.Repo, run.GetID(), opts); err != nil {
-			return fmt.Errorf("update check run %q on %s: %w", c.Name, c.Commit, err)
+			return unsettled(fmt.Errorf("update check run %q on %s: %w", c.Name, c.Commit, err))
 		}
 		sent += len(batch)
 		changed = false
@@ -271,7 +271,7 @@ func (r *Reporter) status(ctx context.Context, c reconciler.CheckReport) error {
 	}
 	st := &gh.RepoStatus{State: gh.String(state), Context: gh.String(c.Name), Description: gh.String(desc), TargetURL: gh.String(c.DetailsURL)}
 	if _, _, err := r.client.Repositories.CreateStatus(ctx, r.opts.Owner, r.opts.Repo, c.Commit, st); err != nil {
-		return fmt.Errorf("set status %q on %s: %w", c.Name, c.Commit, err)
+		return unsettled(fmt.Errorf("set status %q on %s: %w", c.Name, c.Commit, err))
 	}
 	return nil
 }

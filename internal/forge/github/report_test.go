@@ -395,3 +395,27 @@ func TestAWriteThatTookEffectBehindA502IsNotMadeTwice(t *testing.T) {
 		})
 	}
 }
+
+// A write answered 5xx is looked for and sent again a bounded number of times; a read
+// answered 5xx is only retried by Transport.
+func TestAFailingWriteIsTriedABoundedNumberOfTimes(t *testing.T) {
+	e := setup(t, githubfake.InstallationToken)
+	r := e.reporter(ReporterOptions{})
+	e.fake.Inject(githubfake.BadGateway("POST", "/repos/*/*/check-runs", 0))
+	mark := len(e.fake.Requests())
+	if err := r.Report(ctx, driftCheck(e.base, 0)); status(err) != http.StatusBadGateway {
+		t.Fatalf("err = %v, want the 502", err)
+	}
+	if ops := e.operations(mark); ops["checks/create"] != maxSettleAttempts || ops["checks/list-for-ref"] != maxSettleAttempts {
+		t.Errorf("operations %v, want %d looks and %d creates", ops, maxSettleAttempts, maxSettleAttempts)
+	}
+	e.fake.ClearFaults()
+	e.fake.Inject(githubfake.ServerError("GET", "/repos/*/*/commits/*/check-runs", 0))
+	mark = len(e.fake.Requests())
+	if err := r.Report(ctx, driftCheck(e.base, 0)); status(err) != http.StatusInternalServerError {
+		t.Fatalf("err = %v, want the 500", err)
+	}
+	if ops := e.operations(mark); ops["checks/list-for-ref"] != 4 || len(ops) != 1 {
+		t.Errorf("operations %v, want the 4 attempts of Transport's retries only", ops)
+	}
+}

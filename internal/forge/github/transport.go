@@ -3,6 +3,7 @@ package github
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -231,17 +232,31 @@ func idempotent(req *http.Request) bool {
 const maxSettleAttempts = 3
 
 // untilSettled runs step, which looks whether its write has already taken effect and makes
-// it only if not, once more after GitHub answered 5xx (at most maxSettleAttempts times).
-// A POST or PATCH answered 5xx may have taken effect all the same, so Transport hands the
-// answer back instead of sending it again blindly; looking first is what makes sending it
-// again safe.
+// it only if not, once more after GitHub answered the write 5xx (at most maxSettleAttempts
+// times). A POST or PATCH answered 5xx may have taken effect all the same, so Transport
+// hands the answer back instead of sending it again blindly; looking first is what makes
+// sending it again safe. step marks such an answer with unsettled.
 func untilSettled(step func() error) error {
 	for attempt := 1; ; attempt++ {
 		err := step()
-		if attempt == maxSettleAttempts || status(err) < http.StatusInternalServerError {
+		var u unsettledWrite
+		if attempt == maxSettleAttempts || !errors.As(err, &u) {
 			return err
 		}
 	}
+}
+
+// unsettledWrite is the error of a write GitHub answered 5xx: it may have taken effect.
+type unsettledWrite struct{ error }
+
+func (u unsettledWrite) Unwrap() error { return u.error }
+
+// unsettled marks err, the error of a write, as unsettled when GitHub answered it 5xx.
+func unsettled(err error) error {
+	if status(err) >= http.StatusInternalServerError {
+		return unsettledWrite{err}
+	}
+	return err
 }
 
 // isWrite reports whether method creates content (GitHub's secondary limits count these).
