@@ -113,7 +113,7 @@ func (s *Server) checkRunJSON(c *checkRun) map[string]any {
 	prs := []any{}
 	for _, p := range s.pulls {
 		s.refresh(p)
-		if p.state == "open" && p.headSHA == c.headSHA {
+		if p.state == "open" && p.forkOwner == "" && p.headSHA == c.headSHA {
 			prs = append(prs, map[string]any{
 				"id": p.id, "number": p.number, "url": s.api("/repos/%s/pulls/%d", s.fullName(), p.number),
 				"head": map[string]any{"ref": p.head, "sha": p.headSHA, "repo": map[string]any{"id": idOf("repo/" + s.fullName()), "url": s.repoAPI(), "name": s.cfg.repo}},
