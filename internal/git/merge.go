@@ -38,8 +38,8 @@ func (r *Repo) Merge(ctx context.Context, into, from, msg string, author Signatu
 	if err != nil {
 		return "", fmt.Errorf("merge %s into %s: %w", from, into, err)
 	}
-	if author.Name == "" || author.Email == "" {
-		return "", fmt.Errorf("merge %s into %s: author: expected a name and an email", from, into)
+	if err := author.check(); err != nil {
+		return "", fmt.Errorf("merge %s into %s: %w", from, into, err)
 	}
 	ours, err := object.GetCommit(r.repo.Storer, oursH)
 	if err != nil {
