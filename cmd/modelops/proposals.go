@@ -43,8 +43,7 @@ authored by you) and close (decline).
 
 A proposal is named <model>/<kind>, e.g. sepsis-risk/retrain.`,
 	}
-	// The embedded forge only: no --github, runner or router flags.
-	opts.bindRepoFlags(cmd.PersistentFlags())
+	opts.bindFlags(cmd.PersistentFlags())
 	cmd.PersistentFlags().StringVarP(&opts.output, "output", "o", "table", "output format: table or json")
 
 	list := &cobra.Command{
@@ -88,7 +87,6 @@ A proposal is named <model>/<kind>, e.g. sepsis-risk/retrain.`,
 	for _, c := range []*cobra.Command{merge, closeCmd} {
 		c.Flags().StringVar(&opts.by, "by", "", "reviewer name (default: $GIT_AUTHOR_NAME or the user name)")
 		c.Flags().StringVar(&opts.email, "email", "", "reviewer email (default: $GIT_AUTHOR_EMAIL)")
-		opts.bindAuthorFlags(c.Flags()) // the record's update on the status branch
 	}
 	closeCmd.Flags().StringVar(&opts.reason, "reason", "", "why the proposal is declined (required)")
 	cmd.AddCommand(list, show, merge, closeCmd)
@@ -210,7 +208,19 @@ func reviewer(opts *proposalsOptions) git.Signature {
 	return git.Signature{Name: name, Email: email}
 }
 
+// checkReviewer refuses a --by, --email or --reason that would put control characters into
+// a commit.
+func checkReviewer(opts *proposalsOptions) error {
+	if err := errors.Join(git.CheckLine("--by", opts.by), git.CheckLine("--email", opts.email), git.CheckText("--reason", opts.reason)); err != nil {
+		return invalidInput(err)
+	}
+	return nil
+}
+
 func runProposalsMerge(ctx context.Context, opts *proposalsOptions, id string) error {
+	if err := checkReviewer(opts); err != nil {
+		return err
+	}
 	s, err := openForge(ctx, opts)
 	if err != nil {
 		return err
@@ -229,6 +239,9 @@ func runProposalsMerge(ctx context.Context, opts *proposalsOptions, id string) e
 func runProposalsClose(ctx context.Context, opts *proposalsOptions, id string) error {
 	if strings.TrimSpace(opts.reason) == "" {
 		return invalidInput(errors.New("--reason is required: say why the proposal is declined"))
+	}
+	if err := checkReviewer(opts); err != nil {
+		return err
 	}
 	s, err := openForge(ctx, opts)
 	if err != nil {
@@ -279,6 +292,10 @@ Exit status: 0 success, 1 failure, 2 unknown model or missing reason.`,
 func runRetrain(ctx context.Context, opts retrainOptions, model string) error {
 	if strings.TrimSpace(opts.reason) == "" {
 		return invalidInput(errors.New("--reason is required"))
+	}
+	// Both go into commits on the status branch and the proposal.
+	if err := errors.Join(git.CheckText("--reason", opts.reason), git.CheckLine("--by", opts.by)); err != nil {
+		return invalidInput(err)
 	}
 	s, err := openStack(ctx, &opts.repoOptions, newLogger(slog.LevelWarn))
 	if err != nil {
