@@ -31,9 +31,12 @@ var ErrPeoplesCommits = errors.New("people added commits to the proposal branch"
 type Branch struct {
 	// Head is the branch's head.
 	Head string
-	// People are the commits people added to the branch, newest first. Such a branch is
-	// never rebuilt: the edits go on top of these commits.
+	// People are the commits people added to the branch, newest first. The branch of an
+	// open proposal is then never rebuilt: the edits go on top of these commits.
 	People []git.CommitInfo
+	// SetAside names the branch where People were kept, when they were left on the branch
+	// of a finished proposal (merged or closed) and this proposal was built afresh.
+	SetAside string
 }
 
 // PushBranch builds the proposal's branch from req.Base: req.Edits applied to req.File as
@@ -42,12 +45,14 @@ type Branch struct {
 // branch moved since it was read. It returns ErrNothingToPropose (wrapped) when the edits
 // change nothing at req.Base.
 //
-// A branch that holds commits people added (not authored by author, or without the
-// Modelops-Action trailer) is never rebuilt, so their work is never forced over: the edits
-// are committed on top of it and pushed without force, or, when it holds them already, the
-// branch is left as it is. When the edits no longer apply there, PushBranch returns
-// ErrPeoplesCommits (wrapped) and leaves the branch alone.
-func PushBranch(ctx context.Context, repo *git.Repo, files fs.FS, req reconciler.ProposalRequest, author git.Signature) (Branch, error) {
+// People's work on the branch (commits not authored by author, or without the
+// Modelops-Action trailer) is never forced over. When the proposal is open, such a branch
+// is not rebuilt: the edits are committed on top of it and pushed without force, or, when
+// it holds them already, the branch is left as it is; when the edits no longer apply there,
+// PushBranch returns ErrPeoplesCommits (wrapped) and leaves the branch alone. When the
+// proposal is not open (the commits belong to a finished one), they are first kept on a
+// branch of their own (Branch.SetAside), then the proposal is built afresh.
+func PushBranch(ctx context.Context, repo *git.Repo, files fs.FS, req reconciler.ProposalRequest, author git.Signature, open bool) (Branch, error) {
 	branch := BranchName(req.Model, req.Kind)
 	src, err := fs.ReadFile(files, req.File)
 	if err != nil {
@@ -64,8 +69,14 @@ func PushBranch(ctx context.Context, repo *git.Repo, files fs.FS, req reconciler
 	if err != nil {
 		return Branch{}, err
 	}
-	if len(people) > 0 {
+	var aside string
+	switch {
+	case len(people) > 0 && open:
 		return commitOnTop(ctx, repo, old, people, req, author)
+	case len(people) > 0:
+		if aside, err = setAside(ctx, repo, branch, old); err != nil {
+			return Branch{}, err
+		}
 	}
 	if err := repo.ResetBranch(ctx, branch, req.Base); err != nil {
 		return Branch{}, err
@@ -77,7 +88,20 @@ func PushBranch(ctx context.Context, repo *git.Repo, files fs.FS, req reconciler
 	if err := repo.ForcePush(ctx, branch, old); err != nil {
 		return Branch{}, fmt.Errorf("push proposal %s: %w", branch, err)
 	}
-	return Branch{Head: head}, nil
+	return Branch{Head: head, People: people, SetAside: aside}, nil
+}
+
+// setAside keeps head, the branch of a finished proposal with people's commits, on a
+// branch of its own named after it, and returns that name.
+func setAside(ctx context.Context, repo *git.Repo, branch, head string) (string, error) {
+	aside := branch + "-kept-" + head[:12]
+	if err := repo.ResetBranch(ctx, aside, head); err != nil {
+		return "", err
+	}
+	if err := repo.Push(ctx, aside, false); err != nil {
+		return "", fmt.Errorf("keep the commits people added to %s on %s: %w", branch, aside, err)
+	}
+	return aside, nil
 }
 
 // proposalCommit is the commit of req's edits, giving file the content edited.
@@ -150,8 +174,11 @@ func DescribeCommits(commits []git.CommitInfo) string {
 	return strings.Join(out, ", ")
 }
 
-// KeptNote is the comment a forge leaves on a proposal whose branch holds people's commits.
+// KeptNote is the comment a forge leaves on a proposal whose branch held people's commits.
 func KeptNote(b Branch) string {
+	if b.SetAside != "" {
+		return fmt.Sprintf("The branch of this proposal held commits people added after an earlier proposal (%s); modelops kept them on branch %s and built this proposal afresh.", DescribeCommits(b.People), b.SetAside)
+	}
 	return fmt.Sprintf("modelops found commits people added to this proposal's branch (%s) and keeps them: it no longer rebuilds the branch, and puts its own updates on top of them.", DescribeCommits(b.People))
 }
 

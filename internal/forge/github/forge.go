@@ -219,7 +219,7 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 			return reconciler.Proposal{}, err
 		}
 	}
-	pushed, err := forge.PushBranch(ctx, f.repo, files, req, f.opts.Bot)
+	pushed, err := forge.PushBranch(ctx, f.repo, files, req, f.opts.Bot, cur != nil)
 	if errors.Is(err, forge.ErrPeoplesCommits) && cur != nil {
 		// The branch stays as people left it; the pull request says why it is not updated.
 		if cerr := f.commentOnce(ctx, cur.pr.GetNumber(), err.Error()); cerr != nil {

@@ -222,7 +222,7 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 	if err != nil {
 		return reconciler.Proposal{}, fmt.Errorf("read %s: %w", req.Base, err)
 	}
-	pushed, err := forge.PushBranch(ctx, f.repo, files, req, f.bot)
+	pushed, err := forge.PushBranch(ctx, f.repo, files, req, f.bot, exists)
 	if errors.Is(err, forge.ErrPeoplesCommits) && exists && f.comment(&old, err.Error()) {
 		// The branch stays as people left it; the proposal says why it is not updated.
 		if werr := f.writeRecord(ctx, old, "modelops: comment on proposal "+old.ID()); werr != nil {
@@ -388,7 +388,7 @@ func (f *Forge) rebuild(ctx context.Context, rec Record, conflict error) (Record
 	pushed, err := forge.PushBranch(ctx, f.repo, files, reconciler.ProposalRequest{
 		Model: rec.Model, Kind: rec.Kind, Key: rec.Key, Digest: rec.Digest, Title: rec.Title, Body: rec.Body,
 		Base: tip, File: rec.File, Edits: rec.Edits, Trailers: rec.Trailers,
-	}, f.bot)
+	}, f.bot, true)
 	switch {
 	case errors.Is(err, ErrNothingToPropose):
 		return rec, fmt.Errorf("%w; %s already holds what proposal %s proposes: nothing to merge, modelops closes the proposal at its next reconcile", conflict, f.tracked, rec.ID())

@@ -370,3 +370,37 @@ func TestMergeOfAProposalThatNoLongerAppliesSaysWhatToDo(t *testing.T) {
 		t.Fatal("main moved")
 	}
 }
+
+func TestANewProposalKeepsAPersonsCommitOnADeclinedOnesBranch(t *testing.T) {
+	srv, repo, f, base := setup(t)
+	ctx := context.Background()
+	const branch = "modelops/sepsis-risk/retrain"
+	if _, err := f.Ensure(ctx, retrainRequest(base, "d1")); err != nil {
+		t.Fatal(err)
+	}
+	person := personPushes(t, srv.URL("policies.git"), branch, map[string]string{"notes/sepsis-risk.md": "declined: lab recalibration\n"})
+	if err := f.Decline(ctx, "sepsis-risk/retrain", "ana", "lab recalibration"); err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Fetch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A later proposal of the same kind is built afresh, with the person's work kept aside.
+	req := retrainRequest(base, "d2")
+	req.Key = "generation-7-again"
+	if _, err := f.Ensure(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	kept := branch + "-kept-" + person[:12]
+	if got := serverRef(t, srv, "refs/heads/"+kept); got != person {
+		t.Fatalf("%s is at %q, want the person's %s", kept, got, person)
+	}
+	head := serverRef(t, srv, "refs/heads/"+branch)
+	if onServer(t, srv, person, head) {
+		t.Fatal("the new proposal carries the declined proposal's commit")
+	}
+	rec, _ := f.Get(ctx, "sepsis-risk/retrain")
+	if rec.State != StateOpen || rec.Head != head || !strings.Contains(rec.Comments[len(rec.Comments)-1].Text, "kept them on branch "+kept) {
+		t.Fatalf("record = %+v, want the new proposal saying where the commits are kept", rec)
+	}
+}
