@@ -229,7 +229,6 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 	if err != nil {
 		return reconciler.Proposal{}, err
 	}
-
 	body, err := f.body(ctx, want, req)
 	if err != nil {
 		return reconciler.Proposal{}, err

@@ -391,7 +391,7 @@ func (f *Forge) rebuild(ctx context.Context, rec Record, conflict error) (Record
 	}, f.bot, true)
 	switch {
 	case errors.Is(err, ErrNothingToPropose):
-		return rec, fmt.Errorf("%w; %s already holds what proposal %s proposes: nothing to merge, modelops closes the proposal at its next reconcile", conflict, f.tracked, rec.ID())
+		return rec, fmt.Errorf("%w; %s already holds what proposal %s proposes: nothing to merge, close it", conflict, f.tracked, rec.ID())
 	case errors.Is(err, policies.ErrConflict):
 		return rec, fmt.Errorf("%w; proposal %s no longer applies to %s (%w): run `modelops reconcile` to plan it again, or close it", conflict, rec.ID(), f.tracked, err)
 	case err != nil:
