@@ -208,7 +208,19 @@ func reviewer(opts *proposalsOptions) git.Signature {
 	return git.Signature{Name: name, Email: email}
 }
 
+// checkReviewer refuses a --by, --email or --reason that would put control characters into
+// a commit.
+func checkReviewer(opts *proposalsOptions) error {
+	if err := errors.Join(git.CheckLine("--by", opts.by), git.CheckLine("--email", opts.email), git.CheckText("--reason", opts.reason)); err != nil {
+		return invalidInput(err)
+	}
+	return nil
+}
+
 func runProposalsMerge(ctx context.Context, opts *proposalsOptions, id string) error {
+	if err := checkReviewer(opts); err != nil {
+		return err
+	}
 	s, err := openForge(ctx, opts)
 	if err != nil {
 		return err
@@ -227,6 +239,9 @@ func runProposalsMerge(ctx context.Context, opts *proposalsOptions, id string) e
 func runProposalsClose(ctx context.Context, opts *proposalsOptions, id string) error {
 	if strings.TrimSpace(opts.reason) == "" {
 		return invalidInput(errors.New("--reason is required: say why the proposal is declined"))
+	}
+	if err := checkReviewer(opts); err != nil {
+		return err
 	}
 	s, err := openForge(ctx, opts)
 	if err != nil {
@@ -277,6 +292,10 @@ Exit status: 0 success, 1 failure, 2 unknown model or missing reason.`,
 func runRetrain(ctx context.Context, opts retrainOptions, model string) error {
 	if strings.TrimSpace(opts.reason) == "" {
 		return invalidInput(errors.New("--reason is required"))
+	}
+	// Both go into commits on the status branch and the proposal.
+	if err := errors.Join(git.CheckText("--reason", opts.reason), git.CheckLine("--by", opts.by)); err != nil {
+		return invalidInput(err)
 	}
 	s, err := openStack(ctx, &opts.repoOptions, newLogger(slog.LevelWarn))
 	if err != nil {

@@ -21,6 +21,23 @@ type Signature struct {
 	When        time.Time
 }
 
+// check refuses a signature git could not read back: a missing name or email, a control
+// character, or an angle bracket (which would end the name or the email early).
+func (s Signature) check() error {
+	if s.Name == "" || s.Email == "" {
+		return errors.New("author: expected a name and an email")
+	}
+	for field, v := range map[string]string{"author name": s.Name, "author email": s.Email} {
+		if err := CheckLine(field, v); err != nil {
+			return err
+		}
+		if strings.ContainsAny(v, "<>\t") {
+			return fmt.Errorf("%s %q: must not contain <, > or a tab", field, v)
+		}
+	}
+	return nil
+}
+
 func (s Signature) object() object.Signature {
 	when := s.When
 	if when.IsZero() {
@@ -71,8 +88,8 @@ func (r *Repo) commitOnLocked(branch string, parent plumbing.Hash, c Change) (pl
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	if c.Author.Name == "" || c.Author.Email == "" {
-		return plumbing.ZeroHash, errors.New("author: expected a name and an email")
+	if err := c.Author.check(); err != nil {
+		return plumbing.ZeroHash, err
 	}
 	changes := make(map[string]*treeEntry, len(c.Files))
 	for p, data := range c.Files {

@@ -136,6 +136,8 @@ func TestCommitRejectsBadInput(t *testing.T) {
 		{"no message", "main", Change{Files: ok, Message: " \n", Author: bot}, "message: expected a non-empty"},
 		{"bad trailer key", "main", Change{Files: ok, Message: "m", Trailers: []Trailer{{"Bad Key", "v"}}, Author: bot}, `key "Bad Key"`},
 		{"multi-line trailer", "main", Change{Files: ok, Message: "m", Trailers: []Trailer{{TrailerReason, "a\nb"}}, Author: bot}, "Modelops-Reason: value must be a single line"},
+		{"newline in the author", "main", Change{Files: ok, Message: "m", Author: Signature{Name: "Ana\nEvil: x", Email: "a@x"}}, "author name: character 4 is the control character U+000A"},
+		{"bracket in the email", "main", Change{Files: ok, Message: "m", Author: Signature{Name: "Ana", Email: "a@x> <b@y"}}, "must not contain <, >"},
 		{"missing branch", "nope", Change{Files: ok, Message: "m", Author: bot}, "branch not found"},
 		{"ref name", "refs/heads/main", Change{Files: ok, Message: "m", Author: bot}, "expected a short branch name"},
 	} {
@@ -184,5 +186,45 @@ func TestParseTrailers(t *testing.T) {
 	}
 	if v, ok := TrailerValue(in, "modelops-action"); !ok || v != "rollback" {
 		t.Fatalf("TrailerValue = %q, %v", v, ok)
+	}
+}
+
+// TestControlCharactersNeverReachACommit commits a message and trailers full of control
+// characters, as a hostile retrain reason would bring, then lets the git CLI check the
+// repository: git fsck finds nothing wrong and git log shows every trailer.
+func TestControlCharactersNeverReachACommit(t *testing.T) {
+	ctx := testCtx(t)
+	srv, url := seeded(t, gitserver.Options{})
+	r := mustOpen(t, url, Options{})
+	hostile := "drift\x00 \x1b[31mred\x1b[0m\x7f \u0085 \xff end"
+	h, err := r.Commit(ctx, "main", Change{
+		Files:    map[string][]byte{"x": []byte("x\n")},
+		Message:  "modelops: manual retrain request\n\n" + hostile,
+		Trailers: []Trailer{{TrailerReason, hostile}, {TrailerModel, "sepsis-risk"}},
+		Author:   bot,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Push(ctx, "main", false); err != nil {
+		t.Fatal(err)
+	}
+	dir := srv.Dir(repoName)
+	if out, err := gitserver.Git(dir, "fsck", "--strict", "--no-dangling"); err != nil || out != "" {
+		t.Fatalf("git fsck: %v\n%s", err, out)
+	}
+	want := `drift\x00 \x1b[31mred\x1b[0m\x7f \u0085 \xff end`
+	got := gitserver.MustGit(t, dir, "log", "-1", "--format=%(trailers:key=Modelops-Reason,valueonly)%(trailers:key=Modelops-Model,valueonly)", h)
+	if got != want+"\nsepsis-risk\n\n" {
+		t.Fatalf("git log shows the trailers as %q, want %q and the model", got, want)
+	}
+	if err := CheckText("reason", hostile); err == nil || !strings.Contains(err.Error(), "character 6 is the control character U+0000") {
+		t.Fatalf("CheckText = %v, want the NUL named", err)
+	}
+	if err := CheckText("reason", "two\nlines\tand tabs, ünïcode"); err != nil {
+		t.Fatalf("CheckText refused printable text: %v", err)
+	}
+	if err := CheckLine("by", "ana\nbob"); err == nil {
+		t.Fatal("CheckLine accepted a newline")
 	}
 }

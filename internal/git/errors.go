@@ -24,6 +24,10 @@ var (
 	// both sides. errors.As with *ConflictError gives the paths.
 	ErrConflict = errors.New("merge conflict")
 
+	// ErrDirtyWorktree is returned by Merge into the branch a local checkout has checked out
+	// when that checkout has changes; errors.As with *DirtyError gives the files.
+	ErrDirtyWorktree = errors.New("the checkout has uncommitted changes")
+
 	// ErrBranchNotFound is returned when a named branch does not exist.
 	ErrBranchNotFound = errors.New("branch not found")
 
@@ -48,6 +52,20 @@ func (e *ConflictError) Error() string {
 
 // Is makes errors.Is(err, ErrConflict) true.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// DirtyError lists the files of a checkout that differ from its HEAD.
+type DirtyError struct {
+	Path  string
+	Files []string
+}
+
+// Error implements error.
+func (e *DirtyError) Error() string {
+	return fmt.Sprintf("%s: %s (%s): commit or stash them there, then merge again", e.Path, ErrDirtyWorktree, strings.Join(e.Files, ", "))
+}
+
+// Is makes errors.Is(err, ErrDirtyWorktree) true.
+func (e *DirtyError) Is(target error) bool { return target == ErrDirtyWorktree }
 
 // classifyNetErr adds ErrAuth to transport errors that mean the credentials
 // were refused, so callers need not know go-git's transport errors.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 
+	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -23,6 +24,13 @@ import (
 // returns ErrNoChange, so repeating a merge is harmless. ErrNonFastForward
 // when into moved while merging. With several merge bases the first one is
 // used. The merge is local until Push(into).
+//
+// In a local repository whose worktree has into checked out, Merge updates the index and
+// the files as git merge does, so that the checkout shows the merge (and a person's next
+// commit does not silently revert it). When the checkout has changes of its own — staged or
+// not, or an untracked file where the merge writes one — Merge returns a *DirtyError
+// (errors.Is ErrDirtyWorktree) and writes nothing: a person's uncommitted work is never
+// touched.
 func (r *Repo) Merge(ctx context.Context, into, from, msg string, author Signature) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -38,8 +46,8 @@ func (r *Repo) Merge(ctx context.Context, into, from, msg string, author Signatu
 	if err != nil {
 		return "", fmt.Errorf("merge %s into %s: %w", from, into, err)
 	}
-	if author.Name == "" || author.Email == "" {
-		return "", fmt.Errorf("merge %s into %s: author: expected a name and an email", from, into)
+	if err := author.check(); err != nil {
+		return "", fmt.Errorf("merge %s into %s: %w", from, into, err)
 	}
 	ours, err := object.GetCommit(r.repo.Storer, oursH)
 	if err != nil {
@@ -78,6 +86,15 @@ func (r *Repo) Merge(ctx context.Context, into, from, msg string, author Signatu
 	if len(conflicts) > 0 {
 		return "", &ConflictError{Into: into, From: from, Paths: conflicts}
 	}
+	checkout, err := r.checkoutOfLocked(into)
+	if err != nil {
+		return "", fmt.Errorf("merge %s into %s: %w", from, into, err)
+	}
+	if checkout != nil {
+		if err := checkout.clean(changes); err != nil {
+			return "", fmt.Errorf("merge %s into %s: %w", from, into, err)
+		}
+	}
 	oursTree, err := ours.Tree()
 	if err != nil {
 		return "", fmt.Errorf("merge %s into %s: %w", from, into, err)
@@ -90,7 +107,63 @@ func (r *Repo) Merge(ctx context.Context, into, from, msg string, author Signatu
 	if err != nil {
 		return "", fmt.Errorf("merge %s into %s: %w", from, into, err)
 	}
+	if checkout != nil {
+		// The checkout was clean: take the index and the files it holds to the merge.
+		if err := checkout.wt.Reset(&gogit.ResetOptions{Commit: h, Mode: gogit.MergeReset}); err != nil {
+			return h.String(), fmt.Errorf("merge %s into %s: merged as %s, but the checkout %s still shows %s: %w; it had no changes of its own, so `git reset --hard` there brings it to the merge",
+				from, into, h, r.path, oursH, err)
+		}
+	}
 	return h.String(), nil
+}
+
+// checkout is the worktree of a local repository that has a branch checked out.
+type checkout struct {
+	wt   *gogit.Worktree
+	path string
+}
+
+// checkoutOfLocked returns the worktree that has branch checked out, or nil: a remote's
+// mirror, a bare repository, or another branch checked out.
+func (r *Repo) checkoutOfLocked(branch string) (*checkout, error) {
+	if !r.local {
+		return nil, nil
+	}
+	head, err := r.repo.Storer.Reference(plumbing.HEAD)
+	if err != nil || head.Type() != plumbing.SymbolicReference || head.Target() != plumbing.NewBranchReferenceName(branch) {
+		return nil, nil
+	}
+	wt, err := r.repo.Worktree()
+	if errors.Is(err, gogit.ErrIsBareRepository) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open the worktree of %s: %w", r.path, err)
+	}
+	return &checkout{wt: wt, path: r.path}, nil
+}
+
+// clean returns a *DirtyError unless the checkout's index and files equal its HEAD, apart
+// from untracked files at paths the merge does not write (changes).
+func (c *checkout) clean(changes map[string]*treeEntry) error {
+	st, err := c.wt.Status()
+	if err != nil {
+		return fmt.Errorf("read the status of %s: %w", c.path, err)
+	}
+	var dirty []string
+	for p, fs := range st {
+		untracked := fs.Staging == gogit.Untracked && fs.Worktree == gogit.Untracked
+		_, written := changes[p]
+		if untracked && !written || !untracked && fs.Staging == gogit.Unmodified && fs.Worktree == gogit.Unmodified {
+			continue
+		}
+		dirty = append(dirty, p)
+	}
+	if len(dirty) == 0 {
+		return nil
+	}
+	sort.Strings(dirty)
+	return &DirtyError{Path: c.path, Files: dirty}
 }
 
 // mergeFiles decides each path of a three-way merge. It returns the changes

@@ -2,7 +2,11 @@ package git
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/medimind/modelops/internal/testutil/gitserver"
@@ -100,5 +104,101 @@ func TestMergeCreatesTwoParentCommitAndDetectsConflicts(t *testing.T) {
 	}
 	if got, _ := r.ReadFile(ctx, base, "models/readmission.yaml"); string(got) != string(seedReadmission) {
 		t.Fatal("seed commit changed")
+	}
+}
+
+// checkoutWithProposal makes a normal (non-bare) repository with main checked out and a
+// proposal branch raising the generation, as the embedded forge leaves it, and opens it in
+// place.
+func checkoutWithProposal(t *testing.T) (*Repo, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "policies")
+	for p, content := range map[string]string{"models/sepsis-risk.yaml": "generation: 14\n", "README.md": "policies\n"} {
+		if err := writeFile(filepath.Join(dir, p), content); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gitserver.MustGit(t, dir, "init", "-q", "-b", "main")
+	gitserver.MustGit(t, dir, "add", "-A")
+	gitserver.MustGit(t, dir, "commit", "-q", "-m", "policies")
+	r := mustOpen(t, dir, Options{})
+	ctx := testCtx(t)
+	base, _ := r.Head(ctx, "main")
+	if err := r.ResetBranch(ctx, "modelops/sepsis-risk/retrain", base); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Commit(ctx, "modelops/sepsis-risk/retrain", Change{Files: map[string][]byte{"models/sepsis-risk.yaml": []byte("generation: 15\n")}, Message: "Retrain", Author: bot}); err != nil {
+		t.Fatal(err)
+	}
+	return r, dir
+}
+
+func TestMergeIntoACheckedOutBranchUpdatesTheCheckout(t *testing.T) {
+	ctx := testCtx(t)
+	r, dir := checkoutWithProposal(t)
+	// An untracked file elsewhere is no reason to refuse, as with git merge.
+	if err := writeFile(filepath.Join(dir, "notes.txt"), "mine\n"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := r.Merge(ctx, "main", "modelops/sepsis-risk/retrain", "Merge proposal", Signature{Name: "Ana", Email: "ana@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := gitserver.MustGit(t, dir, "status", "--porcelain"); got != "?? notes.txt\n" {
+		t.Fatalf("git status after the merge:\n%s\nwant only the untracked notes.txt", got)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "models/sepsis-risk.yaml")); string(b) != "generation: 15\n" {
+		t.Fatalf("the checkout's file is %q, want the merged generation 15", b)
+	}
+	// The person's next, unrelated commit keeps the merged generation.
+	if err := writeFile(filepath.Join(dir, "README.md"), "policies, edited\n"); err != nil {
+		t.Fatal(err)
+	}
+	gitserver.MustGit(t, dir, "commit", "-q", "-am", "Edit the README")
+	if got := gitserver.MustGit(t, dir, "show", "HEAD:models/sepsis-risk.yaml"); got != "generation: 15\n" {
+		t.Fatalf("the person's next commit holds %q, want generation 15", got)
+	}
+	if parent := strings.TrimSpace(gitserver.MustGit(t, dir, "rev-parse", "HEAD^")); parent != m {
+		t.Fatalf("the person's commit sits on %s, want the merge %s", parent, m)
+	}
+}
+
+func TestMergeIntoADirtyCheckoutIsRefusedAndChangesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		dirty func(t *testing.T, dir string)
+		file  string
+	}{
+		{"unstaged edit", func(t *testing.T, dir string) {
+			if err := writeFile(filepath.Join(dir, "README.md"), "half-written\n"); err != nil {
+				t.Fatal(err)
+			}
+		}, "README.md"},
+		{"staged edit", func(t *testing.T, dir string) {
+			if err := writeFile(filepath.Join(dir, "models/sepsis-risk.yaml"), "generation: 14 # staged\n"); err != nil {
+				t.Fatal(err)
+			}
+			gitserver.MustGit(t, dir, "add", "models/sepsis-risk.yaml")
+		}, "models/sepsis-risk.yaml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := testCtx(t)
+			r, dir := checkoutWithProposal(t)
+			tc.dirty(t, dir)
+			head, _ := r.Head(ctx, "main")
+			status := gitserver.MustGit(t, dir, "status", "--porcelain")
+			_, err := r.Merge(ctx, "main", "modelops/sepsis-risk/retrain", "Merge proposal", Signature{Name: "Ana", Email: "ana@example.com"})
+			var de *DirtyError
+			if !errors.Is(err, ErrDirtyWorktree) || !errors.As(err, &de) || !slices.Equal(de.Files, []string{tc.file}) ||
+				!strings.Contains(err.Error(), "commit or stash them") {
+				t.Fatalf("Merge = %v, want a DirtyError naming %s", err, tc.file)
+			}
+			if got, _ := r.Head(ctx, "main"); got != head {
+				t.Fatalf("main moved to %s", got)
+			}
+			if got := gitserver.MustGit(t, dir, "status", "--porcelain"); got != status {
+				t.Fatalf("the checkout changed:\n%s\nwant\n%s", got, status)
+			}
+		})
 	}
 }

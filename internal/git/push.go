@@ -11,6 +11,7 @@ import (
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"k8s.io/apimachinery/pkg/util/wait"
 )
 
@@ -36,6 +37,59 @@ func (r *Repo) Push(ctx context.Context, branch string, force bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.pushLocked(ctx, branch, name, force)
+}
+
+// ForcePush force-pushes branch, which must be under ForcePrefix, when the remote still has
+// it at lease ("" when the branch must not exist there): the head the caller read and chose
+// to replace. When a person pushed to the branch since, it returns ErrNonFastForward and
+// pushes nothing, so their commit is not lost. (The remote's head is read just before the
+// push; the remote itself checks that it did not move in between.) For a local repository
+// it does nothing, as Push.
+func (r *Repo) ForcePush(ctx context.Context, branch, lease string) error {
+	if !strings.HasPrefix(branch, ForcePrefix) {
+		return fmt.Errorf("push %s: %w: only branches under %s may be force-pushed", branch, ErrForceNotAllowed, ForcePrefix)
+	}
+	name, err := branchRef(branch)
+	if err != nil {
+		return fmt.Errorf("push: %w", err)
+	}
+	if r.local {
+		return nil
+	}
+	want := plumbing.ZeroHash
+	if lease != "" {
+		want = hashOf(lease)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	remote, err := r.repo.Remote(remoteName)
+	if err != nil {
+		return fmt.Errorf("push %s: %w", branch, err)
+	}
+	lctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	refs, err := remote.ListContext(lctx, &gogit.ListOptions{Auth: r.auth})
+	cancel()
+	if err != nil && !errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		return fmt.Errorf("push %s: read the remote's branches: %w", branch, classifyNetErr(err))
+	}
+	got := plumbing.ZeroHash
+	for _, ref := range refs {
+		if ref.Name() == name {
+			got = ref.Hash()
+		}
+	}
+	if got != want {
+		return fmt.Errorf("push %s to %s: %w: the branch is at %s there, not at %s as read", branch, r.url, ErrNonFastForward, shortHash(got), shortHash(want))
+	}
+	return r.pushLocked(ctx, branch, name, true)
+}
+
+// shortHash names a commit in messages; "none" for the zero hash (no branch).
+func shortHash(h plumbing.Hash) string {
+	if h.IsZero() {
+		return "none"
+	}
+	return h.String()[:7]
 }
 
 func (r *Repo) pushLocked(ctx context.Context, branch string, name plumbing.ReferenceName, force bool) error {

@@ -106,3 +106,51 @@ func TestProposalBranchIsRebuiltAndForcePushed(t *testing.T) {
 		t.Fatalf("tracked branch moved to %s", got)
 	}
 }
+
+func TestForcePushReplacesOnlyTheHeadItWasGiven(t *testing.T) {
+	ctx := testCtx(t)
+	srv, url := seeded(t, gitserver.Options{})
+	r := mustOpen(t, url, Options{})
+	const branch = "modelops/sepsis-risk/retrain"
+	tip, _ := r.Head(ctx, "main")
+	build := func(gen string) string {
+		t.Helper()
+		if err := r.ResetBranch(ctx, branch, tip); err != nil {
+			t.Fatal(err)
+		}
+		h, err := r.Commit(ctx, branch, Change{Files: map[string][]byte{"models/sepsis-risk.yaml": []byte("generation: " + gen + "\n")}, Message: "Retrain", Author: bot})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	// A new branch: the lease is "no branch".
+	first := build("7")
+	if err := r.ForcePush(ctx, branch, ""); err != nil {
+		t.Fatal(err)
+	}
+	// A person pushes on top; a rebuild leased on the bot's own head must not land.
+	h := newHuman(t, url)
+	gitserver.MustGit(t, h.dir, "fetch", "-q", "origin", branch)
+	gitserver.MustGit(t, h.dir, "checkout", "-q", "-b", branch, "FETCH_HEAD")
+	person := h.commit("person's note", map[string]string{"NOTES.md": "mine\n"})
+	h.push(branch)
+	build("8")
+	if err := r.ForcePush(ctx, branch, first); !errors.Is(err, ErrNonFastForward) {
+		t.Fatalf("ForcePush over a person's push = %v, want ErrNonFastForward", err)
+	}
+	if got := serverRef(t, srv, "refs/heads/"+branch); got != person {
+		t.Fatalf("server branch = %s, want the person's %s", got, person)
+	}
+	// Leased on the head it replaces, it lands.
+	rebuilt := build("9")
+	if err := r.ForcePush(ctx, branch, person); err != nil {
+		t.Fatal(err)
+	}
+	if got := serverRef(t, srv, "refs/heads/"+branch); got != rebuilt {
+		t.Fatalf("server branch = %s, want %s", got, rebuilt)
+	}
+	if err := r.ForcePush(ctx, "main", tip); !errors.Is(err, ErrForceNotAllowed) {
+		t.Fatalf("ForcePush(main) = %v, want ErrForceNotAllowed", err)
+	}
+}

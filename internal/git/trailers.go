@@ -23,9 +23,10 @@ type Trailer struct {
 
 var trailerKey = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*$`)
 
-// formatMessage appends trailers to msg as its last paragraph.
+// formatMessage appends trailers to msg as its last paragraph. Control characters in msg
+// and in the values are escaped (EscapeControl): they never reach a commit.
 func formatMessage(msg string, trailers []Trailer) (string, error) {
-	msg = strings.TrimRight(msg, " \t\r\n")
+	msg = EscapeControl(strings.TrimRight(strings.ReplaceAll(msg, "\r\n", "\n"), " \t\r\n"))
 	if strings.TrimSpace(msg) == "" {
 		return "", errors.New("message: expected a non-empty commit message")
 	}
@@ -36,8 +37,8 @@ func formatMessage(msg string, trailers []Trailer) (string, error) {
 		if !trailerKey.MatchString(t.Key) {
 			return "", fmt.Errorf("trailer %d: key %q: expected letters, digits and dashes", i, t.Key)
 		}
-		v := strings.TrimSpace(t.Value)
-		if strings.ContainsAny(v, "\r\n") {
+		v := EscapeControl(strings.TrimSpace(t.Value))
+		if strings.Contains(v, "\n") {
 			return "", fmt.Errorf("trailer %s: value must be a single line", t.Key)
 		}
 		if i == 0 {

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/reconciler"
 )
 
@@ -117,6 +118,11 @@ func (s *Server) retrain(w http.ResponseWriter, r *http.Request) {
 	req.Reason, req.By = strings.TrimSpace(req.Reason), strings.TrimSpace(req.By)
 	if req.Reason == "" {
 		writeError(w, errorf(http.StatusBadRequest, CodeBadRequest, `field "reason": required, a non-empty string saying why`))
+		return
+	}
+	// Both go into commits on the status branch and the proposal.
+	if err := errors.Join(git.CheckText(`field "reason"`, req.Reason), git.CheckLine(`field "by"`, req.By)); err != nil {
+		writeError(w, errorf(http.StatusBadRequest, CodeBadRequest, "%s", err))
 		return
 	}
 	p, err := s.backend.Retrain(r.Context(), model, req)

@@ -182,6 +182,8 @@ func TestAPIRefusesBadRequests(t *testing.T) {
 		{"syntax error", "/api/v1/models/m/retrain", `{"reason" "r"}`, bearer(), 400, CodeBadRequest, "not valid JSON at byte"},
 		{"empty body", "/api/v1/models/m/retrain", ``, bearer(), 400, CodeBadRequest, "body is empty"},
 		{"blank reason", "/api/v1/models/m/retrain", `{"reason":"  "}`, bearer(), 400, CodeBadRequest, `field "reason": required`},
+		{"NUL in the reason", "/api/v1/models/m/retrain", `{"reason":"drift\u0000 hidden"}`, bearer(), 400, CodeBadRequest, `field "reason": character 6 is the control character U+0000`},
+		{"newline in by", "/api/v1/models/m/retrain", `{"reason":"r","by":"ana\nModelops-Action: launch"}`, bearer(), 400, CodeBadRequest, `field "by": character 4 is the control character U+000A`},
 		{"body on drift", "/api/v1/models/m/drift", `{"threshold":0.1}`, bearer(), 400, CodeBadRequest, `field "threshold": unknown field`},
 		{"too large", "/api/v1/models/m/retrain", big, bearer(), 413, CodeTooLarge, "larger than 1048576 bytes"},
 		{"form body", "/api/v1/models/m/retrain", `reason=r`, []string{"Authorization", "Bearer " + testToken, "Content-Type", "application/x-www-form-urlencoded"}, 415, CodeUnsupportedMedia, "want application/json"},

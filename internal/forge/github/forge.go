@@ -224,6 +224,7 @@ func (f *Forge) List(ctx context.Context) ([]reconciler.Proposal, error) {
 func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (reconciler.Proposal, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	req.Title = git.EscapeControl(req.Title)
 	branch := forge.BranchName(req.Model, req.Kind)
 	want := marker{Model: req.Model, Kind: req.Kind, Key: req.Key, Digest: req.Digest, Base: req.Base}
 	cur, err := f.openPullOf(ctx, req.Model, req.Kind)
@@ -247,7 +248,14 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 			return reconciler.Proposal{}, err
 		}
 	}
-	if _, err := forge.PushBranch(ctx, f.repo, files, req, f.opts.Bot); err != nil {
+	pushed, err := forge.PushBranch(ctx, f.repo, files, req, f.opts.Bot, cur != nil)
+	if errors.Is(err, forge.ErrPeoplesCommits) && cur != nil {
+		// The branch stays as people left it; the pull request says why it is not updated.
+		if cerr := f.commentOnce(ctx, cur.pr.GetNumber(), err.Error()); cerr != nil {
+			return reconciler.Proposal{}, errors.Join(err, cerr)
+		}
+	}
+	if err != nil {
 		return reconciler.Proposal{}, err
 	}
 	body, err := f.body(ctx, want, req)
@@ -258,7 +266,7 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 	if cur == nil {
 		pr, err := f.create(ctx, req, body, cfg)
 		if err == nil {
-			return pull{pr: pr, m: want}.proposal(reconciler.ProposalOpen), nil
+			return pull{pr: pr, m: want}.proposal(reconciler.ProposalOpen), f.noteKept(ctx, pr.GetNumber(), pushed)
 		}
 		if !alreadyExists(err) {
 			return reconciler.Proposal{}, err
@@ -276,7 +284,16 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 	if err != nil {
 		return reconciler.Proposal{}, fmt.Errorf("update pull request #%d (%s): %w", cur.pr.GetNumber(), branch, err)
 	}
-	return pull{pr: pr, m: want}.proposal(reconciler.ProposalOpen), nil
+	return pull{pr: pr, m: want}.proposal(reconciler.ProposalOpen), f.noteKept(ctx, pr.GetNumber(), pushed)
+}
+
+// noteKept says on pull request n, once, that its branch holds commits people added, which
+// modelops keeps.
+func (f *Forge) noteKept(ctx context.Context, n int, b forge.Branch) error {
+	if len(b.People) == 0 {
+		return nil
+	}
+	return f.commentOnce(ctx, n, forge.KeptNote(b))
 }
 
 // checkLimits returns ErrPRLimit when one more pull request would exceed cfg's limits.

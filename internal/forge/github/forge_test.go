@@ -7,6 +7,8 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/internal/testutil/githubfake"
+	"github.com/medimind/modelops/internal/testutil/gitserver"
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
 )
@@ -561,5 +564,60 @@ func TestWritesThatTookEffectBehindA502AreNotMadeTwice(t *testing.T) {
 	}
 	if c := e.fake.Comments(1); len(c) != 1 || e.pulls()[0].State != "closed" {
 		t.Errorf("comments %+v, state %s; want one comment, closed", c, e.pulls()[0].State)
+	}
+}
+
+func TestEnsureKeepsAPersonsCommitOnThePullRequest(t *testing.T) {
+	e := setup(t, githubfake.InstallationToken)
+	const branch = "modelops/sepsis-risk/retrain"
+	if _, err := e.forge.Ensure(ctx, retrain("sepsis-risk", 6, e.base, "d1")); err != nil {
+		t.Fatal(err)
+	}
+	// A person pushes a commit to the pull request's head with the git command-line client.
+	work := filepath.Join(t.TempDir(), "work")
+	gitserver.MustGit(t, filepath.Dir(work), "clone", "-q", "-b", branch, e.fake.GitURL(), "work")
+	if err := os.WriteFile(filepath.Join(work, "NOTES.md"), []byte("labels from ward 4 are in\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitserver.MustGit(t, work, "add", "-A")
+	gitserver.MustGit(t, work, "commit", "-q", "-m", "Note the new labels")
+	gitserver.MustGit(t, work, "push", "-q", "origin", branch)
+	person := strings.TrimSpace(gitserver.MustGit(t, work, "rev-parse", "HEAD"))
+	if err := e.repo.Fetch(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// New evidence for the same change: the branch already holds it and stays as it is.
+	if _, err := e.forge.Ensure(ctx, retrain("sepsis-risk", 6, e.base, "d2")); err != nil {
+		t.Fatal(err)
+	}
+	pr := e.pulls()[0]
+	if pr.HeadSHA != person || !strings.Contains(pr.Body, "digest=d2") {
+		t.Fatalf("pull request head %s (want the person's %s), body %q", pr.HeadSHA, person, pr.Body)
+	}
+	comments := e.fake.Comments(pr.Number)
+	if len(comments) != 1 || !strings.Contains(comments[0].Body, person[:7]+` by Test Person: "Note the new labels"`) {
+		t.Fatalf("comments %+v, want one naming the kept commit", comments)
+	}
+
+	// A further edit goes on top of the person's commit, pushed without force.
+	req := retrain("sepsis-risk", 7, e.base, "d3")
+	req.Edits = append([]policies.Edit{policies.SetRetrainGeneration{From: 6, To: 7}}, req.Edits...)
+	if _, err := e.forge.Ensure(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.repo.Fetch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	head, _ := e.repo.Head(ctx, branch)
+	info, err := e.repo.ReadCommit(ctx, head)
+	if err != nil || len(info.Parents) != 1 || info.Parents[0] != person {
+		t.Fatalf("branch head %+v (%v), want a commit on top of the person's %s", info, err, person)
+	}
+	if got, _ := e.repo.ReadFile(ctx, head, "models/sepsis-risk.yaml"); !strings.Contains(string(got), "generation: 8") {
+		t.Fatalf("file on the branch:\n%s\nwant generation 8", got)
+	}
+	if n := len(e.fake.Comments(pr.Number)); n != 1 {
+		t.Fatalf("%d comments, want the one note", n)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/medimind/modelops/internal/faultpoint"
 	"github.com/medimind/modelops/internal/forge"
 	"github.com/medimind/modelops/internal/git"
+	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
 )
 
@@ -61,6 +62,10 @@ type Record struct {
 	Closed   time.Time               `json:"closed,omitzero"`
 	Merge    string                  `json:"merge,omitempty"`
 	Comments []Comment               `json:"comments,omitempty"`
+	// Edits and Trailers make the branch's commit again on a newer tip when the tracked
+	// branch changed the same file since (see Merge).
+	Edits    forge.Edits       `json:"edits,omitempty"`
+	Trailers map[string]string `json:"trailers,omitempty"`
 }
 
 // Comment is a note on a proposal (why it was updated or closed).
@@ -202,6 +207,7 @@ func (f *Forge) List(ctx context.Context) ([]reconciler.Proposal, error) {
 func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (reconciler.Proposal, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	req.Title = git.EscapeControl(req.Title) // it is printed by modelops proposals
 	branch := forge.BranchName(req.Model, req.Kind)
 	old, err := f.Get(ctx, req.Model+"/"+string(req.Kind))
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -216,7 +222,13 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 	if err != nil {
 		return reconciler.Proposal{}, fmt.Errorf("read %s: %w", req.Base, err)
 	}
-	head, err := forge.PushBranch(ctx, f.repo, files, req, f.bot)
+	pushed, err := forge.PushBranch(ctx, f.repo, files, req, f.bot, exists)
+	if errors.Is(err, forge.ErrPeoplesCommits) && exists && f.comment(&old, err.Error()) {
+		// The branch stays as people left it; the proposal says why it is not updated.
+		if werr := f.writeRecord(ctx, old, "modelops: comment on proposal "+old.ID()); werr != nil {
+			return reconciler.Proposal{}, errors.Join(err, werr)
+		}
+	}
 	if err != nil {
 		return reconciler.Proposal{}, err
 	}
@@ -225,17 +237,32 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 	now := f.now()
 	rec := Record{
 		Model: req.Model, Kind: req.Kind, State: StateOpen, Key: req.Key, Digest: req.Digest,
-		Title: req.Title, Body: req.Body, Branch: branch, Base: req.Base, Head: head, File: req.File,
-		Opened: now, Updated: now,
+		Title: req.Title, Body: req.Body, Branch: branch, Base: req.Base, Head: pushed.Head, File: req.File,
+		Opened: now, Updated: now, Edits: req.Edits, Trailers: req.Trailers,
 	}
 	if exists {
 		rec.Opened = old.Opened
 		rec.Comments = append(old.Comments, Comment{At: now, By: f.bot.Name, Text: "Updated: the evidence or the tracked branch changed."})
 	}
+	if len(pushed.People) > 0 {
+		f.comment(&rec, forge.KeptNote(pushed))
+	}
 	if err := f.writeRecord(ctx, rec, "modelops: "+verb(exists)+" proposal "+rec.ID()); err != nil {
 		return reconciler.Proposal{}, err
 	}
 	return toProposal(rec), nil
+}
+
+// comment adds text as the bot's comment on rec unless rec has it already; it reports
+// whether it added it.
+func (f *Forge) comment(rec *Record, text string) bool {
+	for _, c := range rec.Comments {
+		if c.Text == text {
+			return false
+		}
+	}
+	rec.Comments = append(rec.Comments, Comment{At: f.now(), By: f.bot.Name, Text: text})
+	return true
 }
 
 // Close closes the open proposal of (model, kind) with a comment. The branch stays, for the
@@ -320,8 +347,15 @@ func (f *Forge) Merge(ctx context.Context, id string, by git.Signature) (string,
 	}
 	msg := fmt.Sprintf("Merge proposal %s\n\n%s", id, rec.Title)
 	merge, err := f.repo.Merge(ctx, f.tracked, rec.Branch, msg, by)
+	if errors.Is(err, git.ErrConflict) {
+		// The tracked branch changed the proposal's file since the branch was built.
+		if rec, err = f.rebuild(ctx, rec, err); err != nil {
+			return "", err
+		}
+		merge, err = f.repo.Merge(ctx, f.tracked, rec.Branch, msg, by)
+	}
 	if err != nil {
-		return "", fmt.Errorf("merge %s into %s: %w", rec.Branch, f.tracked, err)
+		return "", err // git's errors name the branches already
 	}
 	if err := f.repo.Push(ctx, f.tracked, false); err != nil {
 		return "", fmt.Errorf("push %s: %w", f.tracked, err)
@@ -334,6 +368,45 @@ func (f *Forge) Merge(ctx context.Context, id string, by git.Signature) (string,
 		return "", err
 	}
 	return merge, nil
+}
+
+// rebuild makes the proposal's branch again on the tip of the tracked branch from the edits
+// its record keeps, as Ensure does when the tip moves, so that it merges without conflict.
+// It is the bot's own branch: a branch with commits people added is not rebuilt.
+func (f *Forge) rebuild(ctx context.Context, rec Record, conflict error) (Record, error) {
+	if len(rec.Edits) == 0 {
+		return rec, fmt.Errorf("%w; run `modelops reconcile` to build proposal %s again on %s, then merge again", conflict, rec.ID(), f.tracked)
+	}
+	tip, err := f.repo.Head(ctx, f.tracked)
+	if err != nil {
+		return rec, err
+	}
+	files, err := f.repo.Tree(ctx, tip)
+	if err != nil {
+		return rec, err
+	}
+	pushed, err := forge.PushBranch(ctx, f.repo, files, reconciler.ProposalRequest{
+		Model: rec.Model, Kind: rec.Kind, Key: rec.Key, Digest: rec.Digest, Title: rec.Title, Body: rec.Body,
+		Base: tip, File: rec.File, Edits: rec.Edits, Trailers: rec.Trailers,
+	}, f.bot, true)
+	switch {
+	case errors.Is(err, ErrNothingToPropose):
+		return rec, fmt.Errorf("%w; %s already holds what proposal %s proposes: nothing to merge, close it", conflict, f.tracked, rec.ID())
+	case errors.Is(err, policies.ErrConflict):
+		return rec, fmt.Errorf("%w; proposal %s no longer applies to %s (%w): run `modelops reconcile` to plan it again, or close it", conflict, rec.ID(), f.tracked, err)
+	case err != nil:
+		return rec, fmt.Errorf("%w; building proposal %s again on %s failed: %w", conflict, rec.ID(), f.tracked, err)
+	case len(pushed.People) > 0:
+		return rec, fmt.Errorf("%w; its branch holds commits people added (%s), which modelops does not rebuild: merge %s into %s with git, resolve the conflict there, then merge again",
+			conflict, forge.DescribeCommits(pushed.People), f.tracked, rec.Branch)
+	}
+	now := f.now()
+	rec.Base, rec.Head, rec.Updated = tip, pushed.Head, now
+	rec.Comments = append(rec.Comments, Comment{At: now, By: f.bot.Name, Text: fmt.Sprintf("Rebuilt on %s at %s to merge: it had changed %s since.", f.tracked, tip, rec.File)})
+	if err := f.writeRecord(ctx, rec, "modelops: update proposal "+rec.ID()); err != nil {
+		return rec, err
+	}
+	return rec, nil
 }
 
 func (f *Forge) writeRecord(ctx context.Context, rec Record, msg string) error {

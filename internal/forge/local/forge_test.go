@@ -3,12 +3,16 @@ package local
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/medimind/modelops/internal/forge"
 	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/internal/testutil/gitserver"
 	"github.com/medimind/modelops/policies"
@@ -219,5 +223,184 @@ func TestEnsureRefusesAnEditThatNoLongerApplies(t *testing.T) {
 	}
 	if _, err := f.Get(context.Background(), "sepsis-risk/retrain"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("a failed Ensure left a record: %v", err)
+	}
+}
+
+// personPushes clones branch with the git command-line client, writes files, commits and
+// pushes, as a person adding to a proposal does; it returns the commit.
+func personPushes(t *testing.T, url, branch string, files map[string]string) string {
+	t.Helper()
+	work := filepath.Join(t.TempDir(), "work")
+	gitserver.MustGit(t, filepath.Dir(work), "clone", "-q", "-b", branch, url, "work")
+	for p, content := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(work, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(work, p), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gitserver.MustGit(t, work, "add", "-A")
+	gitserver.MustGit(t, work, "commit", "-q", "-m", "Person's note on the retrain")
+	gitserver.MustGit(t, work, "push", "-q", "origin", branch)
+	return strings.TrimSpace(gitserver.MustGit(t, work, "rev-parse", "HEAD"))
+}
+
+// onServer reports whether commit is in the history of ref on the server.
+func onServer(t *testing.T, srv *gitserver.Server, commit, ref string) bool {
+	t.Helper()
+	_, err := gitserver.Git(srv.Dir("policies.git"), "merge-base", "--is-ancestor", commit, ref)
+	return err == nil
+}
+
+func TestEnsureNeverForcesOverAPersonsCommit(t *testing.T) {
+	srv, repo, f, base := setup(t)
+	ctx := context.Background()
+	const branch = "modelops/sepsis-risk/retrain"
+	if _, err := f.Ensure(ctx, retrainRequest(base, "d1")); err != nil {
+		t.Fatal(err)
+	}
+	person := personPushes(t, srv.URL("policies.git"), branch, map[string]string{"notes/sepsis-risk.md": "retrain with the ward 4 labels\n"})
+
+	// A person pushed after the last fetch: the rebuild is refused, not forced.
+	if _, err := f.Ensure(ctx, retrainRequest(base, "d2")); !errors.Is(err, git.ErrNonFastForward) {
+		t.Fatalf("Ensure over an unseen push = %v, want ErrNonFastForward", err)
+	}
+	if !onServer(t, srv, person, "refs/heads/"+branch) {
+		t.Fatal("the person's commit was forced off the branch")
+	}
+
+	// Seen, it is kept: the branch holds the edit already, so it stays as the person left it.
+	if err := repo.Fetch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Ensure(ctx, retrainRequest(base, "d2")); err != nil {
+		t.Fatal(err)
+	}
+	if got := serverRef(t, srv, "refs/heads/"+branch); got != person {
+		t.Fatalf("branch at %s, want the person's %s", got, person)
+	}
+	rec, err := f.Get(ctx, "sepsis-risk/retrain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Head != person || rec.Digest != "d2" || !strings.Contains(rec.Comments[len(rec.Comments)-1].Text, person[:7]+" by Test Person") {
+		t.Fatalf("record = %+v, want the person's head, the new digest and a comment naming the kept commit", rec)
+	}
+
+	// An edit that no longer applies on top of the person's work leaves the branch alone,
+	// says so on the proposal once, and fails.
+	req := retrainRequest(base, "d3")
+	req.Key, req.Edits = "generation-8", []policies.Edit{policies.SetRetrainGeneration{From: 6, To: 8}}
+	for range 2 {
+		if _, err := f.Ensure(ctx, req); !errors.Is(err, forge.ErrPeoplesCommits) || !strings.Contains(err.Error(), "spec.retrain.generation is 7, expected 6") {
+			t.Fatalf("Ensure = %v, want ErrPeoplesCommits with the conflict", err)
+		}
+	}
+	if got := serverRef(t, srv, "refs/heads/"+branch); got != person {
+		t.Fatalf("branch moved to %s", got)
+	}
+	rec, _ = f.Get(ctx, "sepsis-risk/retrain")
+	n := 0
+	for _, c := range rec.Comments {
+		if strings.Contains(c.Text, "modelops leaves the branch as it is") {
+			n++
+		}
+	}
+	if n != 1 || rec.Key != "generation-7" {
+		t.Fatalf("record = %+v, want generation-7 with one comment saying the branch is left alone", rec)
+	}
+}
+
+// policyWith is the fixture's policy with its first line replaced by comment and the
+// generation by gen, as a person edits it on main.
+func policyWith(t *testing.T, comment string, gen int) string {
+	t.Helper()
+	b, err := os.ReadFile("testdata/repo/models/sepsis-risk.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "# Sepsis risk: omics + clinical features.", comment, 1)
+	return strings.Replace(s, "generation: 6 ", fmt.Sprintf("generation: %d ", gen), 1)
+}
+
+func TestMergeRebuildsAProposalTheTipConflictsWith(t *testing.T) {
+	srv, repo, f, base := setup(t)
+	ctx := context.Background()
+	if _, err := f.Ensure(ctx, retrainRequest(base, "d1")); err != nil {
+		t.Fatal(err)
+	}
+	// A person edits the same file on main meanwhile.
+	personPushes(t, srv.URL("policies.git"), "main", map[string]string{"models/sepsis-risk.yaml": policyWith(t, "# Sepsis risk, owned by the ICU team.", 6)})
+	if err := repo.Fetch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	merge, err := f.Merge(ctx, "sepsis-risk/retrain", ana)
+	if err != nil {
+		t.Fatalf("Merge = %v, want the proposal rebuilt on main and merged", err)
+	}
+	got, _ := repo.ReadFile(ctx, merge, "models/sepsis-risk.yaml")
+	if want := policyWith(t, "# Sepsis risk, owned by the ICU team.", 7); string(got) != want {
+		t.Fatalf("merged file:\n%s\nwant the person's edit and generation 7:\n%s", got, want)
+	}
+	if serverRef(t, srv, "refs/heads/main") != merge {
+		t.Fatal("the merge was not pushed")
+	}
+}
+
+func TestMergeOfAProposalThatNoLongerAppliesSaysWhatToDo(t *testing.T) {
+	srv, repo, f, base := setup(t)
+	ctx := context.Background()
+	if _, err := f.Ensure(ctx, retrainRequest(base, "d1")); err != nil {
+		t.Fatal(err)
+	}
+	tip := personPushes(t, srv.URL("policies.git"), "main", map[string]string{"models/sepsis-risk.yaml": policyWith(t, "# Sepsis risk.", 9)})
+	if err := repo.Fetch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.Merge(ctx, "sepsis-risk/retrain", ana)
+	if !errors.Is(err, git.ErrConflict) || !strings.Contains(err.Error(), "no longer applies to main") || !strings.Contains(err.Error(), "run `modelops reconcile`") {
+		t.Fatalf("Merge = %v, want a conflict saying what to do", err)
+	}
+	t.Log(err)
+	if n := strings.Count(err.Error(), "merge modelops/sepsis-risk/retrain into main"); n != 1 {
+		t.Fatalf("the error names the merge %d times, want once: %v", n, err)
+	}
+	if serverRef(t, srv, "refs/heads/main") != tip {
+		t.Fatal("main moved")
+	}
+}
+
+func TestANewProposalKeepsAPersonsCommitOnADeclinedOnesBranch(t *testing.T) {
+	srv, repo, f, base := setup(t)
+	ctx := context.Background()
+	const branch = "modelops/sepsis-risk/retrain"
+	if _, err := f.Ensure(ctx, retrainRequest(base, "d1")); err != nil {
+		t.Fatal(err)
+	}
+	person := personPushes(t, srv.URL("policies.git"), branch, map[string]string{"notes/sepsis-risk.md": "declined: lab recalibration\n"})
+	if err := f.Decline(ctx, "sepsis-risk/retrain", "ana", "lab recalibration"); err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Fetch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A later proposal of the same kind is built afresh, with the person's work kept aside.
+	req := retrainRequest(base, "d2")
+	req.Key = "generation-7-again"
+	if _, err := f.Ensure(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	kept := branch + "-kept-" + person[:12]
+	if got := serverRef(t, srv, "refs/heads/"+kept); got != person {
+		t.Fatalf("%s is at %q, want the person's %s", kept, got, person)
+	}
+	head := serverRef(t, srv, "refs/heads/"+branch)
+	if onServer(t, srv, person, head) {
+		t.Fatal("the new proposal carries the declined proposal's commit")
+	}
+	rec, _ := f.Get(ctx, "sepsis-risk/retrain")
+	if rec.State != StateOpen || rec.Head != head || !strings.Contains(rec.Comments[len(rec.Comments)-1].Text, "kept them on branch "+kept) {
+		t.Fatalf("record = %+v, want the new proposal saying where the commits are kept", rec)
 	}
 }
