@@ -171,7 +171,8 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 		opts = append(opts, reconciler.WithClock(o.now))
 	}
 	if o.dataRoot != "" {
-		data, err := openDataRoot(o.dataRoot)
+		// The root stays open for the life of the process.
+		data, _, err := openDataRoot(o.dataRoot)
 		if err != nil {
 			return nil, err
 		}
@@ -218,13 +219,13 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 }
 
 // openDataRoot opens --data-root DIR as an os.Root, so that no symbolic link, ".." or absolute
-// path reads a file outside it. The root stays open for the life of the process.
-func openDataRoot(dir string) (*datafs.FS, error) {
+// path reads a file outside it; closeRoot closes it.
+func openDataRoot(dir string) (data *datafs.FS, closeRoot func(), err error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, invalidInput(fmt.Errorf("--data-root: %w", err))
+		return nil, nil, invalidInput(fmt.Errorf("--data-root: %w", err))
 	}
-	return datafs.New(root.FS(), "--data-root "+dir, ""), nil
+	return datafs.New(root.FS(), "--data-root "+dir, ""), func() { root.Close() }, nil
 }
 
 // state returns the state directory, by default one per repository in the user cache.
