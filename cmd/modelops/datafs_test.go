@@ -2,12 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/medimind/modelops/internal/datafs"
+	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/internal/testutil/gitserver"
 )
 
@@ -122,5 +126,130 @@ func TestReconcileOfABareRepositoryReadsDataFromTheTreeAtTheTip(t *testing.T) {
 	}
 	if all := out + errOut + gitserver.MustGit(t, bare, "log", "-p", "modelops/status"); strings.Contains(all, "password_of_the_host") {
 		t.Error("the header of a file outside the repository was read")
+	}
+}
+
+// TestDataLinksFollowOneRuleInTheTreeUnderDataRootAndInValidate reads the same data paths
+// through the three readers: the tree at a commit (what reconcile reads), a --data-root
+// directory, and modelops validate of the checkout. They agree on every symbolic link.
+func TestDataLinksFollowOneRuleInTheTreeUnderDataRootAndInValidate(t *testing.T) {
+	base := t.TempDir()
+	outside := filepath.Join(base, "outside")
+	writeFiles(t, outside, map[string]string{"creds.csv": "secret\n1\n"})
+	work := filepath.Join(base, "repo")
+	const content = "a\n1\n"
+	files := map[string]string{
+		"data/real/ref.csv":   content,
+		"data/inside.csv":     "→ real/ref.csv",
+		"data/up.csv":         "→ ../data/real/ref.csv",
+		"data/dir":            "→ real",
+		"data/chain.csv":      "→ inside.csv",
+		"data/chaindir":       "→ dir",
+		"data/abs.csv":        "→ " + filepath.Join(outside, "creds.csv"),
+		"data/absdir":         "→ " + outside,
+		"data/absinside.csv":  "→ " + filepath.Join(work, "data", "real", "ref.csv"),
+		"data/escape.csv":     "→ ../../outside/creds.csv",
+		"data/escapedir":      "→ ../../outside",
+		"data/chainout.csv":   "→ escape.csv",
+		"data/down/out.csv":   "→ ../../../outside/creds.csv",
+		"data/loop.csv":       "→ loop.csv",
+		"data/dangling.csv":   "→ ../../nowhere.csv",
+		"data/through/up.csv": "→ ../dir/../../../outside/creds.csv",
+	}
+	// A chain of datafs.MaxLinks links is followed; one more is refused, as os.Root does.
+	for i := 1; i <= 9; i++ {
+		next := fmt.Sprintf("n%d.csv", i+1)
+		if i == 9 {
+			next = "real/ref.csv"
+		}
+		files[fmt.Sprintf("data/n%d.csv", i)] = "→ " + next
+	}
+	tests := []struct {
+		path string
+		link string // the link refused, or "" when the path is read (or missing)
+	}{
+		{"data/real/ref.csv", ""},
+		{"data/inside.csv", ""},
+		{"data/up.csv", ""},
+		{"data/dir/ref.csv", ""},
+		{"data/chain.csv", ""},
+		{"data/chaindir/ref.csv", ""},
+		{"data/n2.csv", ""},            // eight links
+		{"data/n1.csv", "data/n9.csv"}, // nine: the ninth is refused
+		{"data/abs.csv", "data/abs.csv"},
+		{"data/absdir/creds.csv", "data/absdir"},
+		{"data/absinside.csv", "data/absinside.csv"},
+		{"data/escape.csv", "data/escape.csv"},
+		{"data/escapedir/creds.csv", "data/escapedir"},
+		{"data/chainout.csv", "data/escape.csv"},
+		{"data/down/out.csv", "data/down/out.csv"},
+		{"data/loop.csv", "data/loop.csv"},
+		{"data/dangling.csv", "data/dangling.csv"},
+		{"data/through/up.csv", "data/through/up.csv"},
+		{"data/missing.csv", ""},
+	}
+	for i, tc := range tests {
+		files[fmt.Sprintf("models/m%02d.yaml", i)] = dataPolicy(fmt.Sprintf("m%02d", i), tc.path)
+	}
+	writeFiles(t, work, files)
+	gitserver.MustGit(t, work, "init", "-q", "-b", "main")
+	gitserver.MustGit(t, work, "add", "-A")
+	gitserver.MustGit(t, work, "commit", "-q", "-m", "data behind links")
+
+	ctx := t.Context()
+	repo, err := git.Open(ctx, work, git.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tip, tree, err := repo.BranchTree(ctx, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readers := map[string]fs.FS{"tree": datafs.New(tree, "the tree of main at "+tip[:7], "")}
+	dataRoot, closeRoot, err := openDataRoot(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeRoot()
+	readers["--data-root"] = dataRoot
+
+	_, out, errOut := runCLI(t, "validate", "-o", "json", work)
+	var validated validateResult
+	if err := json.Unmarshal([]byte(out), &validated); err != nil {
+		t.Fatalf("validate output %q, stderr %s: %v", out, errOut, err)
+	}
+	for i, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			for name, fsys := range readers {
+				b, err := fs.ReadFile(fsys, tc.path)
+				var le *datafs.LinkError
+				switch {
+				case tc.link != "":
+					if !errors.As(err, &le) || le.Link != tc.link {
+						t.Errorf("%s: read = %q, %v; want the link %s refused", name, b, err, tc.link)
+					}
+				case tc.path == "data/missing.csv":
+					if !errors.Is(err, fs.ErrNotExist) || errors.Is(err, datafs.ErrLink) {
+						t.Errorf("%s: read = %q, %v; want not found", name, b, err)
+					}
+				case err != nil || string(b) != content:
+					t.Errorf("%s: read = %q, %v; want %q", name, b, err, content)
+				}
+			}
+			file := filepath.Join(work, "models", fmt.Sprintf("m%02d.yaml", i))
+			var problems []string
+			for _, e := range validated.Errors {
+				if e.File == file {
+					problems = append(problems, e.Field+": "+e.Message)
+				}
+			}
+			if tc.link == "" && len(problems) > 0 {
+				t.Errorf("validate: %q, want the policy valid", problems)
+			}
+			if want := "spec.data.reference.path: " + tc.path + ": "; tc.link != "" &&
+				(len(problems) != 1 || !strings.HasPrefix(problems[0], want) || !strings.Contains(problems[0], " "+tc.link+" → ")) {
+				t.Errorf("validate: %q, want one problem starting %q naming the link %s", problems, want, tc.link)
+			}
+		})
 	}
 }

@@ -75,26 +75,40 @@ func Resolve(fsys fs.FS, name string) (string, error) {
 	if !ok {
 		return name, nil
 	}
-	todo := strings.Split(name, "/")
-	var done []string   // resolved directories, none of them a link
-	var last *LinkError // the link followed last, whose target brought in any ".."
+	// todo are the path elements left to resolve, each with the link whose target it comes
+	// from (nil for name's own), which a ".." out of the root is blamed on.
+	type element struct {
+		name string
+		from *LinkError
+	}
+	var todo []element
+	push := func(p string, from *LinkError) {
+		parts := strings.Split(p, "/")
+		elems := make([]element, len(parts), len(parts)+len(todo))
+		for i, part := range parts {
+			elems[i] = element{part, from}
+		}
+		todo = append(elems, todo...)
+	}
+	push(name, nil)
+	var done []string // resolved directories, none of them a link
 	hops := 0
 	for len(todo) > 0 {
-		part := todo[0]
+		e := todo[0]
 		todo = todo[1:]
-		switch part {
+		switch e.name {
 		case "", ".":
 			continue
 		case "..":
 			// Only a link's target has "..": it leaves the directory resolved so far.
 			if len(done) == 0 {
-				last.Why = LinkOutside
-				return "", last
+				e.from.Why = LinkOutside
+				return "", e.from
 			}
 			done = done[:len(done)-1]
 			continue
 		}
-		p := path.Join(append(done, part)...)
+		p := path.Join(append(done, e.name)...)
 		fi, err := links.Lstat(p)
 		if err != nil {
 			return "", err
@@ -103,27 +117,27 @@ func Resolve(fsys fs.FS, name string) (string, error) {
 			if len(todo) > 0 && !fi.IsDir() {
 				return "", &fs.PathError{Op: "resolve", Path: name, Err: fmt.Errorf("%s is not a directory: %w", p, fs.ErrNotExist)}
 			}
-			done = append(done, part)
+			done = append(done, e.name)
 			continue
 		}
 		target, err := links.ReadLink(p)
 		if err != nil {
 			return "", err
 		}
-		last = &LinkError{Name: name, Link: p, Target: target}
+		link := &LinkError{Name: name, Link: p, Target: target}
 		hops++
 		switch {
 		case hops > MaxLinks:
-			last.Why = LinkTooMany
+			link.Why = LinkTooMany
 		case target == "":
-			last.Why = LinkEmpty
+			link.Why = LinkEmpty
 		case strings.HasPrefix(target, "/"):
-			last.Why = LinkAbsolute
+			link.Why = LinkAbsolute
 		default:
-			todo = append(strings.Split(target, "/"), todo...)
+			push(target, link)
 			continue
 		}
-		return "", last
+		return "", link
 	}
 	if len(done) == 0 {
 		return ".", nil
