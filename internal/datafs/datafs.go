@@ -115,7 +115,7 @@ func Resolve(fsys fs.FS, name string) (string, error) {
 		}
 		if fi.Mode()&fs.ModeSymlink == 0 {
 			if len(todo) > 0 && !fi.IsDir() {
-				return "", &fs.PathError{Op: "resolve", Path: name, Err: fmt.Errorf("%s is not a directory: %w", p, fs.ErrNotExist)}
+				return "", &fs.PathError{Op: "resolve", Path: name, Err: fmt.Errorf("%s is not a directory", p)}
 			}
 			done = append(done, e.name)
 			continue
