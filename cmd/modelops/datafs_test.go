@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/medimind/modelops/internal/datafs"
 	"github.com/medimind/modelops/internal/git"
@@ -249,6 +250,71 @@ func TestDataLinksFollowOneRuleInTheTreeUnderDataRootAndInValidate(t *testing.T)
 			if want := "spec.data.reference.path: " + tc.path + ": "; tc.link != "" &&
 				(len(problems) != 1 || !strings.HasPrefix(problems[0], want) || !strings.Contains(problems[0], " "+tc.link+" → ")) {
 				t.Errorf("validate: %q, want one problem starting %q naming the link %s", problems, want, tc.link)
+			}
+		})
+	}
+}
+
+func TestLocalJobsRunInTheCheckoutOrElseInTheirRunDirectory(t *testing.T) {
+	for _, bare := range []bool{false, true} {
+		t.Run(fmt.Sprintf("bare=%v", bare), func(t *testing.T) {
+			cwdFile := filepath.Join(t.TempDir(), "cwd")
+			policy := func(gen int) string {
+				return fmt.Sprintf(`apiVersion: modelops.medimind.io/v1alpha1
+kind: ModelPolicy
+metadata:
+  name: sepsis-risk
+spec:
+  production: {version: "12"}
+  retrain:
+    generation: %d
+    schedule: ""
+    job:
+      command: [sh, -c, 'pwd -P > "%s.tmp" && mv "%s.tmp" "%s"']
+      gpus: 0
+`, gen, cwdFile, cwdFile, cwdFile)
+			}
+			work := filepath.Join(t.TempDir(), "work")
+			writeFiles(t, work, map[string]string{"models/sepsis-risk.yaml": policy(1)})
+			gitserver.MustGit(t, work, "init", "-q", "-b", "main")
+			gitserver.MustGit(t, work, "add", "-A")
+			gitserver.MustGit(t, work, "commit", "-q", "-m", "generation 1")
+			repo := work
+			if bare {
+				repo = filepath.Join(t.TempDir(), "policies.git")
+				gitserver.MustGit(t, work, "clone", "-q", "--bare", work, repo)
+			}
+			stateDir := t.TempDir()
+			reconcile := func() {
+				t.Helper()
+				if code, out, errOut := runCLI(t, "reconcile", "--once", "--repo", repo, "--state-dir", stateDir); code != 0 {
+					t.Fatalf("reconcile: exit %d, %s %s", code, out, errOut)
+				}
+			}
+			reconcile() // generation 1 is adopted
+			if err := os.WriteFile(filepath.Join(work, "models", "sepsis-risk.yaml"), []byte(policy(2)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			gitserver.MustGit(t, work, "commit", "-q", "-am", "generation 2")
+			if bare {
+				gitserver.MustGit(t, work, "push", "-q", repo, "main")
+			}
+			reconcile() // generation 2 is launched
+			waitFile(t, cwdFile, time.Minute)
+			b, err := os.ReadFile(cwdFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := filepath.EvalSymlinks(work) // the checkout
+			if bare {
+				want, err = filepath.EvalSymlinks(filepath.Join(stateDir, "runs"))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			// In the checkout itself; below the runs directory, in the run's own directory.
+			if got := strings.TrimSpace(string(b)); got != want && !(bare && strings.HasPrefix(got, want+string(filepath.Separator))) {
+				t.Errorf("the job ran in %s, want %s", got, want)
 			}
 		})
 	}
