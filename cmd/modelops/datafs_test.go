@@ -319,3 +319,39 @@ spec:
 		})
 	}
 }
+
+func TestDriftAndEvaluateReadAPolicysPathsOnlyInsideTheDataRoot(t *testing.T) {
+	base := t.TempDir()
+	read := func(dir, name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	writeFiles(t, base, map[string]string{
+		"outside/reference.csv": read(driftData, "reference.csv"),
+		"outside/p.csv":         read(evaluateData, "ties.csv"),
+		"root/current.csv":      read(driftData, "current.csv"),
+		"root/reference.csv":    "→ " + filepath.Join(base, "outside", "reference.csv"),
+		"root/logs/p.csv":       "→ ../../outside/p.csv",
+		"root/model.yaml": `apiVersion: modelops.medimind.io/v1alpha1
+kind: ModelPolicy
+metadata:
+  name: sepsis-risk
+spec:
+  metrics:
+    predictions: {path: logs/p.csv}
+`,
+	})
+	root := filepath.Join(base, "root")
+	code, _, errOut := runCLI(t, "drift", "--policy", filepath.Join(driftData, "policy.yaml"), "--data-root", root, "-o", "json")
+	if want := "reference.csv: symbolic link reference.csv → " + filepath.Join(base, "outside", "reference.csv") +
+		" is absolute; only relative links that stay inside --data-root " + root + " are followed"; code != 2 || !strings.Contains(errOut, want) {
+		t.Errorf("drift: exit %d, stderr %q; want 2 and %q", code, errOut, want)
+	}
+	code, _, errOut = runCLI(t, "evaluate", "--policy", filepath.Join(root, "model.yaml"), "--data-root", root, "-o", "json")
+	if want := "logs/p.csv: symbolic link logs/p.csv → ../../outside/p.csv leads outside --data-root " + root; code != 2 || !strings.Contains(errOut, want) {
+		t.Errorf("evaluate: exit %d, stderr %q; want 2 and %q", code, errOut, want)
+	}
+}
