@@ -54,7 +54,7 @@ func (o *repoOptions) bindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.repo, "repo", "", "policy repository: a local path, or an http(s)/ssh URL (required)")
 	fs.StringVar(&o.branch, "branch", "main", "the tracked branch holding the desired state")
 	fs.StringVar(&o.stateDir, "state-dir", "", "where local training runs and the repository mirror live (default: the user cache directory)")
-	fs.StringVar(&o.dataRoot, "data-root", "", "directory that policy data paths (datasets, prediction logs) are read from, for large untracked files; symbolic links are followed only inside it, and local training jobs run in it (default: data is read from the repository tree at the commit reconciled; jobs run in the checkout of a local non-bare --repo, else in their run directory under --state-dir)")
+	fs.StringVar(&o.dataRoot, "data-root", "", "directory to read policy data paths (datasets, prediction logs) from, for large untracked files, following links only inside it; local training jobs run in it (default: data from the repository tree at the commit reconciled, jobs in the checkout of a local non-bare --repo, else in their run directory under --state-dir)")
 	fs.StringVar(&o.tokenFile, "git-token-file", "", "file holding the token for https remotes (or MODELOPS_GIT_TOKEN, or a file named by MODELOPS_GIT_TOKEN_FILE)")
 	fs.StringVar(&o.sshKey, "ssh-key", "", "private key file for ssh remotes")
 	fs.StringVar(&o.knownHosts, "known-hosts", "", "known_hosts file for ssh remotes (default ~/.ssh/known_hosts)")
