@@ -11,13 +11,14 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
+
+	"github.com/medimind/modelops/internal/datafs"
 )
 
 // IgnoreFile lists paths Load skips, in gitignore syntax. Like .gitignore, one may sit in any
@@ -334,7 +335,9 @@ func readIgnoreFile(fsys fs.FS, dir string, domain []string) ([]gitignore.Patter
 }
 
 // LoadDir is Load(os.DirFS(root)) plus the checks that need a real filesystem: a data path
-// that is a symlink pointing outside the root is an error, and that policy is dropped.
+// through a symbolic link that the reconciler would not follow (absolute, leading outside the
+// root, or a chain too long: datafs.Resolve's rules, the same for a git tree and --data-root)
+// is an error, and that policy is dropped. A data file that does not exist yet is no error.
 // Policy files are read through an os.Root, so a policy file that is a symlink out of the
 // root cannot be read (an I/O error).
 func LoadDir(root string) (*Set, error) {
@@ -343,13 +346,7 @@ func LoadDir(root string) (*Set, error) {
 		return nil, fmt.Errorf("open policy repository: %w", err)
 	}
 	defer r.Close()
-	realRoot, err := filepath.Abs(root)
-	if err == nil {
-		realRoot, err = filepath.EvalSymlinks(realRoot)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("resolve %s: %w", root, err)
-	}
+	fsys := r.FS()
 	// The loading workers check the data paths. The policies of a repository share most
 	// data directories, and often files, so each path is resolved once.
 	var mu sync.Mutex // guards escapes
@@ -361,7 +358,7 @@ func LoadDir(root string) (*Set, error) {
 			msg, ok := escapes[rel]
 			mu.Unlock()
 			if !ok {
-				msg = escapesRoot(realRoot, rel)
+				msg = linkProblem(fsys, rel)
 				mu.Lock()
 				escapes[rel] = msg
 				mu.Unlock()
@@ -372,7 +369,6 @@ func LoadDir(root string) (*Set, error) {
 		}
 		return bad
 	}
-	fsys := r.FS()
 	files, err := loadFiles(fsys, loadOptions{check: check, reader: func() fileReader { return &dirReader{root: r, fsys: fsys} }})
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", root, err)
@@ -498,37 +494,13 @@ func dataPaths(p *ModelPolicy) func(yield func(string, string) bool) {
 	}
 }
 
-// escapesRoot describes how rel, a clean relative path, leaves realRoot through a symlink, or
-// returns "". The data file need not exist yet: the longest existing prefix is resolved.
-func escapesRoot(realRoot, rel string) string {
-	parts := strings.Split(rel, "/")
-	for i := len(parts); i > 0; i-- {
-		prefix := filepath.Join(realRoot, filepath.Join(parts[:i]...))
-		if _, err := os.Lstat(prefix); err != nil {
-			continue
-		}
-		resolved, err := filepath.EvalSymlinks(prefix)
-		if err != nil {
-			// A dangling symlink: judge where it points.
-			target, rerr := os.Readlink(prefix)
-			if rerr != nil {
-				return ""
-			}
-			if !filepath.IsAbs(target) {
-				target = filepath.Join(filepath.Dir(prefix), target)
-			}
-			resolved = filepath.Clean(target)
-		}
-		if !inside(realRoot, resolved) {
-			return fmt.Sprintf("must stay inside the repository root, got %q, which resolves through a symlink to %s", rel, resolved)
-		}
-		return ""
+// linkProblem says which symbolic link on the way to rel the reconciler would refuse to follow,
+// or returns "".
+func linkProblem(fsys fs.FS, rel string) string {
+	var le *datafs.LinkError
+	if _, err := datafs.Resolve(fsys, rel); errors.As(err, &le) {
+		le.Where = "the repository"
+		return le.Error()
 	}
 	return ""
-}
-
-// inside reports whether p is root or below it.
-func inside(root, p string) bool {
-	r, err := filepath.Rel(root, p)
-	return err == nil && filepath.IsLocal(r) || r == "."
 }

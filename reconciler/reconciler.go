@@ -16,6 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/medimind/modelops/internal/datafs"
 	"github.com/medimind/modelops/internal/faultpoint"
 	"github.com/medimind/modelops/policies"
 )
@@ -87,8 +88,18 @@ type Deps struct {
 // Option configures a Reconciler.
 type Option func(*Reconciler)
 
-// WithDataRoot reads policy data paths from data instead of the repository tree.
-func WithDataRoot(data fs.FS) Option { return func(r *Reconciler) { r.data = data } }
+// WithDataRoot reads policy data paths from data instead of the tree at the commit being
+// reconciled. Symbolic links in it are followed only inside it (package datafs): a
+// *datafs.FS is used as it is, any other file system is wrapped in one. For a directory, pass
+// the FS of an os.Root, which keeps the opening inside too.
+func WithDataRoot(data fs.FS) Option {
+	return func(r *Reconciler) {
+		if _, ok := data.(*datafs.FS); !ok {
+			data = datafs.New(data, "the data root", "")
+		}
+		r.data = data
+	}
+}
 
 // WithClock sets the clock (tests).
 func WithClock(now func() time.Time) Option { return func(r *Reconciler) { r.now = now } }
@@ -282,11 +293,18 @@ func recordLaunch(ms *ModelStatus, run TrainingRun) {
 	}
 }
 
+// dataFS is where the policies' data paths (datasets, prediction logs) are read: the data
+// root when one is set, else the tree at the commit the policies were read from, in which
+// symbolic links are followed only inside the tree.
 func (r *Reconciler) dataFS(snap *Snapshot) fs.FS {
 	if r.data != nil {
 		return r.data
 	}
-	return snap.Tree
+	where := "the tree at " + short(snap.Commit)
+	if b, ok := r.repo.(interface{ TrackedBranch() string }); ok {
+		where = fmt.Sprintf("the tree of %s at %s", b.TrackedBranch(), short(snap.Commit))
+	}
+	return datafs.New(snap.Tree, where, "pass --data-root for untracked files")
 }
 
 // ActionResult is the outcome of one applied action.

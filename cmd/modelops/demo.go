@@ -82,6 +82,8 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 		Open: func(ctx context.Context, repoDir, stateDir string, now func() time.Time) (*demo.Stack, error) {
 			s, err := openStack(ctx, &repoOptions{
 				repo: repoDir, branch: "main", stateDir: stateDir, now: now,
+				// The serving process's prediction logs are untracked files of the checkout.
+				dataRoot:   repoDir,
 				authorName: "modelops[bot]", authorEmail: "modelops@users.noreply.github.com",
 			}, log)
 			if err != nil {

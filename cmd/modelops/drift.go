@@ -17,6 +17,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/medimind/modelops/internal/datafs"
 	"github.com/medimind/modelops/internal/dataset"
 	"github.com/medimind/modelops/internal/drift"
 	"github.com/medimind/modelops/internal/driftcheck"
@@ -64,8 +65,8 @@ first. Empty cells and NaN are missing values, dropped per column and counted.
 --policy reads a ModelPolicy file and takes from it the data sources (spec.data.reference and
 spec.data.current), the categorical, numeric and excluded columns, the feature groups and the
 drift settings (numericTest, categoricalTest, threshold, datasetShare). Data paths in the policy
-are relative to --data-root (default: the current directory, normally the root of the policy
-repository). A flag given on the command line replaces the policy's value.
+are read inside --data-root (default: the current directory, normally the root of the policy
+repository), following symbolic links only inside it. A flag given on the command line replaces the policy's value.
 
 --tests chooses the tests: auto (Evidently's choice per column), all (every test that applies
 to each column, reported under stats; the verdict stays the automatic choice) or a
@@ -118,7 +119,7 @@ value or an invalid policy).`,
 	f.StringVar(&opts.reference, "reference", "", "reference dataset: CSV, CSV.gz or Parquet file, or http(s) URL")
 	f.StringVar(&opts.current, "current", "", "current dataset: CSV, CSV.gz or Parquet file, or http(s) URL")
 	f.StringVar(&opts.policy, "policy", "", "ModelPolicy file to take the data sources, columns, groups and drift settings from")
-	f.StringVar(&opts.dataRoot, "data-root", ".", "directory the policy's data paths are relative to")
+	f.StringVar(&opts.dataRoot, "data-root", ".", "directory the policy's data paths are read inside (symbolic links are followed only inside it)")
 	f.StringSliceVar(&opts.categorical, "categorical", nil, "columns to treat as categorical (comma-separated)")
 	f.StringSliceVar(&opts.numeric, "numeric", nil, "columns that must be numeric (comma-separated)")
 	f.StringSliceVar(&opts.exclude, "exclude", nil, "columns to leave out (comma-separated)")
@@ -141,6 +142,10 @@ type driftRun struct {
 	// listed are the tests named with --tests NAME,..., checked against the columns'
 	// kinds once the data is read.
 	listed []drift.Test
+	// refInRoot and curInRoot are the policy's data paths, read inside dataRoot; empty
+	// for a file or URL named otherwise.
+	refInRoot, curInRoot string
+	dataRoot             string
 }
 
 // runDrift compares the datasets opts names and writes the report to stdout. Errors
@@ -152,6 +157,21 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 	}
 	cleanup := func() {}
 	defer func() { cleanup() }()
+	var data fs.FS
+	if run.refInRoot != "" || run.curInRoot != "" {
+		root, closeRoot, err := openDataRoot(run.dataRoot)
+		if err != nil {
+			return err
+		}
+		defer closeRoot()
+		data = root
+	}
+	read := func(file, inRoot string) (*dataset.Table, error) {
+		if inRoot != "" {
+			return dataset.ReadFS(data, inRoot, run.read)
+		}
+		return dataset.Read(file, run.read)
+	}
 	refPath, curPath := run.reference, run.current
 	if driftcheck.IsURL(refPath) || driftcheck.IsURL(curPath) {
 		dir, err := os.MkdirTemp("", "modelops-drift-")
@@ -167,7 +187,7 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 		}
 	}
 
-	ref, err := dataset.Read(refPath, run.read)
+	ref, err := read(refPath, run.refInRoot)
 	if err != nil {
 		return driftInputError(driftcheck.RenameSource(err, refPath, run.reference))
 	}
@@ -188,7 +208,7 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 		)
 		defer func() { _ = bar.Finish() }()
 	}
-	cur, err := dataset.Read(curPath, run.read)
+	cur, err := read(curPath, run.curInRoot)
 	if err != nil {
 		return driftInputError(driftcheck.RenameSource(err, curPath, run.current))
 	}
@@ -245,10 +265,10 @@ func resolveDrift(opts driftOptions) (*driftRun, error) {
 		}
 	}
 	if opts.reference != "" {
-		run.reference = opts.reference
+		run.reference, run.refInRoot = opts.reference, ""
 	}
 	if opts.current != "" {
-		run.current = opts.current
+		run.current, run.curInRoot = opts.current, ""
 	}
 	if run.reference == "" || run.current == "" {
 		return nil, invalidInput(errors.New("--reference and --current are required (or a --policy whose spec.data names both)"))
@@ -337,12 +357,13 @@ func applyDriftPolicy(run *driftRun, file, dataRoot string) error {
 	if d := p.Spec.Data; d != nil {
 		run.reference = driftPolicySource(d.Reference, dataRoot)
 		run.current = driftPolicySource(d.Current, dataRoot)
+		run.refInRoot, run.curInRoot, run.dataRoot = d.Reference.Path, d.Current.Path, dataRoot
 	}
 	return nil
 }
 
-// driftPolicySource is the file or URL a policy data source names; a path is relative
-// to dataRoot (the policy validator has made sure it stays inside).
+// driftPolicySource is the file or URL a policy data source names, for messages; a path is
+// relative to dataRoot, and is read inside it (openDataRoot).
 func driftPolicySource(s policies.DataSource, dataRoot string) string {
 	if s.URL != "" {
 		return s.URL
@@ -428,7 +449,7 @@ func driftTestList(tests []drift.Test) string {
 // driftInputError marks errors about the data (malformed or missing files, columns,
 // options the data contradicts) as invalid input; anything else stays a failure.
 func driftInputError(err error) error {
-	if errors.Is(err, dataset.ErrInvalid) || errors.Is(err, drift.ErrInvalidInput) || errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, dataset.ErrInvalid) || errors.Is(err, drift.ErrInvalidInput) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, datafs.ErrLink) {
 		return invalidInput(err)
 	}
 	return err

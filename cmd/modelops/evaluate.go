@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/medimind/modelops/internal/datafs"
 	"github.com/medimind/modelops/internal/dataset"
 	"github.com/medimind/modelops/internal/driftcheck"
 	"github.com/medimind/modelops/internal/metrics"
@@ -100,7 +101,7 @@ log, a bad value naming file, line or row and column, a version the log lacks, a
 	f := cmd.Flags()
 	f.StringVar(&opts.predictions, "predictions", "", "prediction log: CSV, CSV.gz or Parquet file, or http(s) URL")
 	f.StringVar(&opts.policy, "policy", "", "ModelPolicy file to take the log and the expected categories from")
-	f.StringVar(&opts.dataRoot, "data-root", ".", "directory the policy's paths are relative to")
+	f.StringVar(&opts.dataRoot, "data-root", ".", "directory the policy's paths are read inside (symbolic links are followed only inside it)")
 	f.StringVar(&opts.version, "version", "", "evaluate only this model version")
 	f.Float64Var(&opts.threshold, "threshold", metrics.DefaultThreshold, "score at and above which a prediction is positive")
 	f.StringSliceVar(&opts.categories, "categories", nil, "expected categories for coverage (comma-separated)")
@@ -122,13 +123,14 @@ func runEvaluate(ctx context.Context, opts evaluateOptions, stdout io.Writer) er
 	}
 	mopts := metrics.Options{Threshold: &opts.threshold, Version: opts.version, Categories: opts.categories}
 	source := opts.predictions
+	inRoot := "" // the policy's log path, read inside --data-root
 	if opts.policy != "" {
-		src, cats, err := evaluatePolicy(opts.policy, opts.dataRoot)
+		src, rel, cats, err := evaluatePolicy(opts.policy, opts.dataRoot)
 		if err != nil {
 			return err
 		}
 		if source == "" {
-			source = src
+			source, inRoot = src, rel
 		}
 		if mopts.Categories == nil {
 			mopts.Categories = cats
@@ -164,7 +166,17 @@ func runEvaluate(ctx context.Context, opts evaluateOptions, stdout io.Writer) er
 			return evaluateInputError(err)
 		}
 	}
-	res, err := metrics.Evaluate(ctx, file, mopts)
+	var res *metrics.Result
+	if inRoot != "" {
+		root, closeRoot, rerr := openDataRoot(opts.dataRoot)
+		if rerr != nil {
+			return rerr
+		}
+		defer closeRoot()
+		res, err = metrics.EvaluateFS(ctx, root, inRoot, mopts)
+	} else {
+		res, err = metrics.Evaluate(ctx, file, mopts)
+	}
 	if err != nil {
 		return evaluateInputError(driftcheck.RenameSource(err, file, source))
 	}
@@ -187,28 +199,28 @@ func runEvaluate(ctx context.Context, opts evaluateOptions, stdout io.Writer) er
 	return evaluateTable(stdout, res, opts.version)
 }
 
-// evaluatePolicy returns the prediction log (a path under dataRoot, or a URL) and the
-// expected categories of the one ModelPolicy in file.
-func evaluatePolicy(file, dataRoot string) (source string, categories []string, err error) {
+// evaluatePolicy returns the prediction log (a path under dataRoot, or a URL), the log's path
+// inside dataRoot ("" for a URL) and the expected categories of the one ModelPolicy in file.
+func evaluatePolicy(file, dataRoot string) (source, inRoot string, categories []string, err error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return "", nil, invalidInput(fmt.Errorf("read policy: %w", err))
+			return "", "", nil, invalidInput(fmt.Errorf("read policy: %w", err))
 		}
-		return "", nil, fmt.Errorf("read policy: %w", err)
+		return "", "", nil, fmt.Errorf("read policy: %w", err)
 	}
 	ps, err := policies.Parse(file, data)
 	if err != nil {
-		return "", nil, invalidInput(fmt.Errorf("invalid policy:\n%w", err))
+		return "", "", nil, invalidInput(fmt.Errorf("invalid policy:\n%w", err))
 	}
 	if len(ps) != 1 {
-		return "", nil, invalidInput(fmt.Errorf("%s: want exactly one ModelPolicy, found %d", file, len(ps)))
+		return "", "", nil, invalidInput(fmt.Errorf("%s: want exactly one ModelPolicy, found %d", file, len(ps)))
 	}
 	p := ps[0]
 	if m := p.Spec.Metrics; m != nil && m.Predictions != nil {
-		source = driftPolicySource(*m.Predictions, dataRoot)
+		source, inRoot = driftPolicySource(*m.Predictions, dataRoot), m.Predictions.Path
 	}
-	return source, p.Spec.Promotion.Categories, nil
+	return source, inRoot, p.Spec.Promotion.Categories, nil
 }
 
 // evaluateTime parses the value of --since or --until; empty is the zero time.
@@ -227,7 +239,7 @@ func evaluateTime(flag, s string) (time.Time, error) {
 // evaluateInputError marks errors about the log (malformed or missing) as invalid input;
 // anything else stays a failure.
 func evaluateInputError(err error) error {
-	if errors.Is(err, dataset.ErrInvalid) || errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, dataset.ErrInvalid) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, datafs.ErrLink) {
 		return invalidInput(err)
 	}
 	return err

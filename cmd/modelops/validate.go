@@ -31,6 +31,9 @@ func newValidateCmd() *cobra.Command {
 
   file:line:col: field: message
 
+In a directory, a data path through a symbolic link the reconciler would not follow (an
+absolute link, one out of the repository, more than 8 on the way) is an error too.
+
 Paths in messages are relative to the current directory when PATH is, so editors can jump to
 them. YAML documents of other API groups are ignored. With -o json the result is printed as
 {"valid", "policies": [{"name", "file"}], "errors": [{"file", "line", "column", "field", "message"}]}.

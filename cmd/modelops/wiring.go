@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/medimind/modelops/internal/datafs"
 	"github.com/medimind/modelops/internal/driftcheck"
 	forgegithub "github.com/medimind/modelops/internal/forge/github"
 	forgelocal "github.com/medimind/modelops/internal/forge/local"
@@ -26,6 +27,7 @@ import (
 	runnerlocal "github.com/medimind/modelops/internal/runner/local"
 	"github.com/medimind/modelops/internal/server"
 	"github.com/medimind/modelops/internal/status"
+	"github.com/medimind/modelops/internal/watch"
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
 )
@@ -52,7 +54,7 @@ func (o *repoOptions) bindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.repo, "repo", "", "policy repository: a local path, or an http(s)/ssh URL (required)")
 	fs.StringVar(&o.branch, "branch", "main", "the tracked branch holding the desired state")
 	fs.StringVar(&o.stateDir, "state-dir", "", "where local training runs and the repository mirror live (default: the user cache directory)")
-	fs.StringVar(&o.dataRoot, "data-root", "", "directory that policy data paths are relative to (default: the repository tree at the tip)")
+	fs.StringVar(&o.dataRoot, "data-root", "", "directory to read policy data paths (datasets, prediction logs) from, for large untracked files, following links only inside it; local training jobs run in it (default: data from the repository tree at the commit reconciled, jobs in the checkout of a local non-bare --repo, else in their run directory under --state-dir)")
 	fs.StringVar(&o.tokenFile, "git-token-file", "", "file holding the token for https remotes (or MODELOPS_GIT_TOKEN, or a file named by MODELOPS_GIT_TOKEN_FILE)")
 	fs.StringVar(&o.sshKey, "ssh-key", "", "private key file for ssh remotes")
 	fs.StringVar(&o.knownHosts, "known-hosts", "", "known_hosts file for ssh remotes (default ~/.ssh/known_hosts)")
@@ -132,8 +134,12 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 	s.proposals = proposals
 
 	workDir := o.dataRoot
-	if workDir == "" {
-		workDir = s.localPath
+	if workDir == "" && s.localPath != "" {
+		// A checkout is where a job such as `python -m sepsis.train` finds its code; a bare
+		// repository has none, and its jobs run in their own run directory.
+		if gitDir, err := watch.GitDir(s.localPath); err == nil && filepath.Clean(gitDir) != filepath.Clean(s.localPath) {
+			workDir = s.localPath
+		}
 	}
 	var ropts []runnerlocal.Option
 	if o.now != nil {
@@ -165,11 +171,12 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 		opts = append(opts, reconciler.WithClock(o.now))
 	}
 	if o.dataRoot != "" {
-		opts = append(opts, reconciler.WithDataRoot(os.DirFS(o.dataRoot)))
-	} else if s.localPath != "" {
-		// A local repository's data files may be untracked (large files are often kept out of
-		// git), so read them from the working directory.
-		opts = append(opts, reconciler.WithDataRoot(os.DirFS(s.localPath)))
+		// The root stays open for the life of the process.
+		data, _, err := openDataRoot(o.dataRoot)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, reconciler.WithDataRoot(data))
 	}
 	opts = append(opts, extra...)
 	trafficDir := o.trafficDir
@@ -209,6 +216,16 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 		return nil, err
 	}
 	return s, nil
+}
+
+// openDataRoot opens --data-root DIR as an os.Root, so that no symbolic link, ".." or absolute
+// path reads a file outside it; closeRoot closes it.
+func openDataRoot(dir string) (data *datafs.FS, closeRoot func(), err error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, nil, invalidInput(fmt.Errorf("--data-root: %w", err))
+	}
+	return datafs.New(root.FS(), "--data-root "+dir, ""), func() { root.Close() }, nil
 }
 
 // state returns the state directory, by default one per repository in the user cache.

@@ -12,7 +12,7 @@ import (
 )
 
 // ReadFS reads the table in the file name of fsys, as Read does. A file of the operating
-// system (os.DirFS) is read in place; any other file system, such as a git tree, is read
+// system (os.DirFS, os.Root's FS) is read in place, opened again through fsys when needed; any other file system, such as a git tree, is read
 // into memory first.
 func ReadFS(fsys fs.FS, name string, opts Options) (*Table, error) {
 	f, err := fsys.Open(name)
@@ -20,9 +20,10 @@ func ReadFS(fsys fs.FS, name string, opts Options) (*Table, error) {
 		return nil, err // an *fs.PathError, naming the file
 	}
 	if osf, ok := f.(*os.File); ok {
+		// Reopened through fsys, not by its path: an os.Root's FS keeps every opening inside.
 		full := osf.Name()
 		osf.Close()
-		return Read(full, opts)
+		return readFile(full, func() (fs.File, error) { return fsys.Open(name) }, opts)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(f)

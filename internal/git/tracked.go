@@ -54,6 +54,10 @@ func (t Tracked) Sync(ctx context.Context) (string, error) {
 	return t.Repo.Head(ctx, t.Branch)
 }
 
+// TrackedBranch names the tracked branch, for messages such as "not in the tree of main at
+// 1a2b3c4".
+func (t Tracked) TrackedBranch() string { return t.Branch }
+
 // Tree returns the read-only view of the tree at commit (see Repo.Tree).
 func (t Tracked) Tree(ctx context.Context, commit string) (fs.FS, error) {
 	return t.Repo.Tree(ctx, commit)

@@ -19,9 +19,11 @@ import (
 // Tree returns a read-only view of the tree at commit (a 40-hex hash),
 // without any checkout. Files are read from the object store when opened;
 // every entry's ModTime is the commit's committer time. Symbolic links are
-// listed with fs.ModeSymlink and read as their target path; submodules are
-// left out. The view implements fs.ReadFileFS, fs.ReadDirFS and fs.StatFS,
-// is safe for concurrent use and stays valid after later fetches.
+// listed with fs.ModeSymlink and read as their target path (the view follows
+// none: datafs.Resolve follows them inside the tree); submodules are left out.
+// The view implements fs.ReadFileFS, fs.ReadDirFS, fs.StatFS and
+// fs.ReadLinkFS, is safe for concurrent use and stays valid after later
+// fetches.
 func (r *Repo) Tree(ctx context.Context, commit string) (fs.FS, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -88,6 +90,7 @@ var (
 	_ fs.ReadFileFS = (*treeFS)(nil)
 	_ fs.ReadDirFS  = (*treeFS)(nil)
 	_ fs.StatFS     = (*treeFS)(nil)
+	_ fs.ReadLinkFS = (*treeFS)(nil)
 )
 
 // lookup finds name, returning its entry (nil for the root) and, for a
@@ -245,9 +248,27 @@ func (t *treeFS) Stat(name string) (fs.FileInfo, error) {
 	return t.fileInfo(base(name), e.Mode, size), nil
 }
 
+// Lstat implements fs.ReadLinkFS. It is Stat: the view follows no link.
+func (t *treeFS) Lstat(name string) (fs.FileInfo, error) { return t.Stat(name) }
+
+// ReadLink implements fs.ReadLinkFS: the target a symbolic link holds, as git stores it.
+func (t *treeFS) ReadLink(name string) (string, error) {
+	defer t.lock()()
+	e, sub, err := t.lookup("readlink", name)
+	if err != nil {
+		return "", err
+	}
+	if sub != nil || e.Mode != filemode.Symlink {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: errNotLink}
+	}
+	target, err := t.blob("readlink", name, e.Hash)
+	return string(target), err
+}
+
 var (
-	errIsDir  = errors.New("is a directory")
-	errNotDir = errors.New("not a directory")
+	errNotLink = errors.New("not a symbolic link")
+	errIsDir   = errors.New("is a directory")
+	errNotDir  = errors.New("not a directory")
 )
 
 // dirEntries lists a tree sorted by name, with sizes, while the caller
