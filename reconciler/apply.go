@@ -354,6 +354,18 @@ func generationIn(file string, content []byte, model string) int64 {
 	return -1
 }
 
+// scheduleIn reads model's retrain schedule from a policy file's content; "" when there is
+// none or the file does not hold a valid policy of model.
+func scheduleIn(file string, content []byte, model string) string {
+	ps, _ := policies.Parse(file, content)
+	for _, p := range ps {
+		if p.Metadata.Name == model && p.Spec.Retrain != nil && p.Spec.Retrain.Schedule != nil {
+			return *p.Spec.Retrain.Schedule
+		}
+	}
+	return ""
+}
+
 func findPolicy(set *policies.Set, name string) *policies.Policy {
 	for _, p := range set.Policies {
 		if p.Metadata.Name == name {

@@ -439,18 +439,29 @@ func retrainTrigger(now time.Time, p *policies.Policy, st *ModelStatus) (Trigger
 
 	if rt.Schedule != nil && *rt.Schedule != "" {
 		sched, err := cron.ParseStandard(*rt.Schedule)
-		anchor := since
-		if anchor.IsZero() {
-			anchor = st.FirstSeen
-		}
+		anchor := scheduleAnchor(st)
 		if err == nil && !anchor.IsZero() {
 			if next := sched.Next(anchor); !next.After(now) {
-				return TriggerSchedule, []string{fmt.Sprintf("schedule %q was due at %s (last launch %s)",
-					*rt.Schedule, next.UTC().Format(time.RFC3339), describeTime(since))}, true
+				return TriggerSchedule, []string{fmt.Sprintf("schedule %q was due at %s (last launch %s, schedule committed %s)",
+					*rt.Schedule, next.UTC().Format(time.RFC3339), describeTime(since), describeTime(st.ScheduleSince))}, true
 			}
 		}
 	}
 	return "", nil, false
+}
+
+// scheduleAnchor is when a retrain schedule starts counting: the latest of the last launch,
+// the commit that introduced the schedule (or the policy) and the model's first sighting.
+// A new policy, or a schedule added to an old one, is therefore first due one period later,
+// never at once.
+func scheduleAnchor(st *ModelStatus) time.Time {
+	anchor := st.LastLaunch
+	for _, t := range []time.Time{st.ScheduleSince, st.FirstSeen} {
+		if t.After(anchor) {
+			anchor = t
+		}
+	}
+	return anchor
 }
 
 func runActive(st *ModelStatus) bool {

@@ -247,6 +247,26 @@ func TestPlan(t *testing.T) {
 			},
 		},
 		{
+			name:   "a schedule committed after the model was first seen is not due at once",
+			now:    t0.Add(time.Hour),
+			policy: policy("sepsis", nil),
+			status: ModelStatus{FirstSeen: seen, LaunchedGeneration: 6, ScheduleSince: t0, ScheduleOf: policies.DefaultRetrainSchedule, Drift: drifts(t0, time.Minute, "-")},
+			want:   nil,
+		},
+		{
+			name:   "a schedule counts from the commit that introduced it, not from the last launch before",
+			now:    time.Date(2026, 11, 9, 2, 0, 0, 0, time.UTC),
+			policy: policy("sepsis", nil),
+			status: ModelStatus{FirstSeen: seen, LaunchedGeneration: 6, LastLaunch: seen, ScheduleSince: t0, ScheduleOf: policies.DefaultRetrainSchedule,
+				Drift: drifts(time.Date(2026, 11, 9, 1, 0, 0, 0, time.UTC), time.Minute, "-")},
+			want: []ActionKind{ActionProposeRetrain},
+			check: func(t *testing.T, as []Action) {
+				if as[0].Proposal.Trigger != TriggerSchedule || !strings.Contains(as[0].Proposal.Evidence[0], "2026-11-09T02:00:00Z") {
+					t.Errorf("trigger %s %q, want the schedule due at 2026-11-09T02:00:00Z", as[0].Proposal.Trigger, as[0].Proposal.Evidence)
+				}
+			},
+		},
+		{
 			name:   "the schedule is not due a minute early",
 			now:    time.Date(2026, 11, 9, 1, 59, 0, 0, time.UTC),
 			policy: policy("sepsis", nil),

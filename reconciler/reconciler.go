@@ -197,6 +197,7 @@ func (r *Reconciler) observeModel(ctx context.Context, snap *Snapshot, p *polici
 			ms.LaunchedGeneration = p.Spec.Retrain.Generation
 		}
 	}
+	r.observeSchedule(ctx, snap, p, ms)
 	if r.runner != nil {
 		if err := r.observeRuns(ctx, p, ms); err != nil {
 			return err
@@ -227,6 +228,29 @@ func (r *Reconciler) observeModel(ctx context.Context, snap *Snapshot, p *polici
 		}
 	}
 	return nil
+}
+
+// observeSchedule finds when the policy's retrain schedule was committed, once per schedule
+// (walking history every cycle would dominate a cycle of a large repository). When history
+// cannot tell, the schedule counts from now: late rather than at once.
+func (r *Reconciler) observeSchedule(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus) {
+	rt := p.Spec.Retrain
+	if rt == nil || rt.Schedule == nil || *rt.Schedule == "" || ms.ScheduleOf == *rt.Schedule {
+		return
+	}
+	sched, name := *rt.Schedule, p.Metadata.Name
+	ms.ScheduleOf, ms.ScheduleSince = sched, snap.Now
+	commit, err := r.repo.Introduced(ctx, snap.Commit, p.File, func(content []byte) bool {
+		return scheduleIn(p.File, content, name) == sched
+	})
+	if err == nil {
+		var at time.Time
+		if at, err = r.repo.CommitTime(ctx, commit); err == nil {
+			ms.ScheduleSince = at
+			return
+		}
+	}
+	r.log.WarnContext(ctx, "find the commit of the retrain schedule; it counts from now", "model", name, "error", err)
 }
 
 // observeRuns refreshes unfinished runs and finds a launch the status lost in a crash.

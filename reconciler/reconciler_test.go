@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,25 @@ type fakeRepo struct {
 	commit  string
 	files   fstest.MapFS
 	history []change // every set, oldest first
+	// times are the commit times setAt gave; other commits have none (zero).
+	times map[string]time.Time
+}
+
+func (f *fakeRepo) CommitTime(_ context.Context, commit string) (time.Time, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.times[commit], nil
+}
+
+// setAt is set with the commit made at at.
+func (f *fakeRepo) setAt(path, content, commit string, at time.Time) {
+	f.set(path, content, commit)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.times == nil {
+		f.times = map[string]time.Time{}
+	}
+	f.times[commit] = at
 }
 
 func (f *fakeRepo) Sync(context.Context) (string, error) {
@@ -613,4 +633,41 @@ func TestCycleRecordsAFailingCandidateWithoutProposing(t *testing.T) {
 	if v := run.Promotion; v == nil || v.Passed || strings.Join(v.Failed(), ",") != CriterionAUCImprovement {
 		t.Fatalf("stored verdict = %+v, want failed on %s", v, CriterionAUCImprovement)
 	}
+}
+
+// TestScheduleCountsFromTheCommitThatAddedIt: a schedule added to a model the reconciler has
+// known for weeks is first due one period after its commit, not on the next cycle.
+func TestScheduleCountsFromTheCommitThatAddedIt(t *testing.T) {
+	h := newHarness(6)
+	h.drift.drifted = false
+	h.cycle(t)
+
+	h.now = h.now.Add(14 * 24 * time.Hour) // Monday 2026-11-16 08:00
+	weekly := strings.Replace(fmt.Sprintf(sepsisPolicy, 6), `schedule: ""`, `schedule: "0 2 * * 1"`, 1)
+	h.repo.setAt("models/sepsis-risk.yaml", weekly, "c2", h.now)
+	res := h.cycle(t)
+	if slices.Contains(actionKinds(res), string(ActionProposeRetrain)) {
+		t.Fatalf("the schedule fired on the cycle after its commit: %v", actionKinds(res))
+	}
+	st, _ := h.status.Load(context.Background())
+	if got := st.Models["sepsis-risk"].ScheduleSince; !got.Equal(h.now) {
+		t.Fatalf("ScheduleSince = %v, want the commit time %v", got, h.now)
+	}
+
+	h.now = time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC) // the next Monday 02:00
+	res = h.cycle(t)
+	if !slices.Contains(actionKinds(res), string(ActionProposeRetrain)) || h.reqTrigger(t) != TriggerSchedule {
+		t.Fatalf("the schedule did not propose a retrain a period after its commit: %v", actionKinds(res))
+	}
+}
+
+// reqTrigger is the trigger the open retrain proposal names in its title.
+func (h *harness) reqTrigger(t *testing.T) Trigger {
+	t.Helper()
+	title := h.proposals.reqs["sepsis-risk/retrain"].Title
+	i := strings.LastIndex(title, "(")
+	if i < 0 {
+		t.Fatalf("retrain proposal title %q names no trigger", title)
+	}
+	return Trigger(strings.TrimSuffix(title[i+1:], ")"))
 }

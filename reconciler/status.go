@@ -35,13 +35,18 @@ const maxDriftHistory = 100
 // ModelStatus is the observed state of one model.
 type ModelStatus struct {
 	Model string `json:"model"`
-	// FirstSeen is when the reconciler first saw the model. Schedules start from it, and the
-	// generation found then is adopted as already trained.
+	// FirstSeen is when the reconciler first saw the model. Schedules start no earlier, and
+	// the generation found then is adopted as already trained.
 	FirstSeen time.Time `json:"firstSeen"`
 	// LaunchedGeneration is the highest training generation launched (or adopted).
 	LaunchedGeneration int64 `json:"launchedGeneration"`
 	// LastLaunch is when LaunchedGeneration was launched (zero when adopted).
 	LastLaunch time.Time `json:"lastLaunch,omitzero"`
+	// ScheduleSince is when the commit that introduced the policy's retrain schedule (or the
+	// policy itself) was made: the schedule counts from it, so a new policy or a new schedule
+	// is not due at once. ScheduleOf is the schedule it was found for.
+	ScheduleSince time.Time `json:"scheduleSince,omitzero"`
+	ScheduleOf    string    `json:"scheduleOf,omitempty"`
 	// Drift holds drift check summaries, oldest first.
 	Drift []DriftRecord `json:"drift,omitempty"`
 	// Runs holds training runs, by generation ascending.
