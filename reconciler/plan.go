@@ -260,21 +260,30 @@ func planPromotion(now time.Time, commit string, p *policies.Policy, st *ModelSt
 	name := p.Metadata.Name
 	result := *run.Result
 	wantKey := promoteKey(result.Version)
-	var actions []Action
-	// A full-promotion proposal is the canary analysis's to close.
-	if open, ok := findProposal(props, ProposalPromote); ok && open.Key != wantKey && !strings.HasPrefix(open.Key, fullPromotionPrefix) {
-		actions = append(actions, closeAction(name, commit, open,
-			fmt.Sprintf("superseded by the candidate %q of training generation %d", result.Version, gen)))
+	judged := run.Promotion != nil
+	var v PromotionVerdict
+	if judged {
+		v = *run.Promotion
+	} else {
+		v = JudgePromotion(p.Spec.Promotion, result.Metrics, productionFigures(p, st))
+		v.Version, v.JudgedAt = result.Version, now
+		if p.Spec.Production != nil {
+			v.ProductionVersion = p.Spec.Production.Version
+		}
 	}
-	if run.Promotion != nil {
+	var actions []Action
+	// The newest passing candidate wins: a candidate that failed the gate supersedes nothing,
+	// and a passing one only an older candidate's proposal. A full-promotion proposal is the
+	// canary analysis's to close.
+	if open, ok := findProposal(props, ProposalPromote); ok && open.Key != wantKey && !strings.HasPrefix(open.Key, fullPromotionPrefix) &&
+		v.Passed && !registeredSince(st, open.Key, v.JudgedAt) {
+		actions = append(actions, closeAction(name, commit, open,
+			fmt.Sprintf("superseded by the candidate %q of training generation %d, which passed the promotion gate", result.Version, gen)))
+	}
+	if judged {
 		return actions
 	}
 
-	v := JudgePromotion(p.Spec.Promotion, result.Metrics, productionFigures(p, st))
-	v.Version, v.JudgedAt = result.Version, now
-	if p.Spec.Production != nil {
-		v.ProductionVersion = p.Spec.Production.Version
-	}
 	weight := p.Spec.CanaryAnalysis.Steps[0]
 	plan := &PromotionPlan{RunID: run.ID, Canary: policies.Canary{Version: result.Version, URI: result.URI, Weight: &weight}}
 	record := func(reason, note string) Action {
@@ -307,6 +316,17 @@ func planPromotion(now time.Time, commit string, p *policies.Policy, st *ModelSt
 	a.Reason = fmt.Sprintf("candidate %q of generation %d passed the promotion gate", result.Version, gen)
 	a.Generation = gen
 	return append(actions, a)
+}
+
+// registeredSince reports whether the proposal keyed key proposes a candidate registered
+// through the API after t: a newer candidate than one judged at t.
+func registeredSince(st *ModelStatus, key string, t time.Time) bool {
+	for _, c := range st.Candidates {
+		if promoteKey(c.Result.Version) == key && c.Registered.After(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // promotionAction proposes a candidate that passed the gate as the canary at the first
