@@ -37,7 +37,7 @@ func (r *Reconciler) apply(ctx context.Context, snap *Snapshot, a Action, files 
 		if err := recordVerdict(ms, a); err != nil {
 			return "", err
 		}
-		detail := "verdict recorded on run " + a.Promotion.RunID
+		detail := VerdictSummary(a.Promotion.Verdict) + "; verdict recorded on run " + a.Promotion.RunID
 		if note := a.Promotion.Verdict.Note; note != "" {
 			detail += "; " + note
 		}

@@ -329,6 +329,28 @@ type CycleResult struct {
 	Models  int            `json:"models"`
 	Invalid []string       `json:"invalid,omitempty"`
 	Actions []ActionResult `json:"actions"`
+	// FailedRuns are the training runs found failed in this cycle; each is reported in
+	// exactly one cycle.
+	FailedRuns []FailedRun `json:"failedRuns,omitempty"`
+}
+
+// FailedRun is a training run that ended in failure.
+type FailedRun struct {
+	Model string `json:"model"`
+	TrainingRun
+}
+
+// reportFailedRuns moves the failed runs not reported yet into res, marking them reported.
+func reportFailedRuns(snap *Snapshot, res *CycleResult) {
+	for _, p := range snap.Policies.Policies {
+		ms := snap.Status.Model(p.Metadata.Name)
+		for i := range ms.Runs {
+			if run := &ms.Runs[i]; run.Phase == RunFailed && !run.FailureReported {
+				run.FailureReported = true
+				res.FailedRuns = append(res.FailedRuns, FailedRun{Model: ms.Model, TrainingRun: *run})
+			}
+		}
+	}
 }
 
 // Failed counts the actions that failed.
@@ -389,6 +411,10 @@ func (r *Reconciler) Cycle(ctx context.Context) (*CycleResult, error) {
 	}
 	for _, p := range snap.Policies.Policies {
 		r.setConditions(snap, p, failed[p.Metadata.Name])
+	}
+	reportFailedRuns(snap, res)
+	for _, fr := range res.FailedRuns {
+		r.log.ErrorContext(ctx, "training run failed", "model", fr.Model, "generation", fr.Generation, "run", fr.ID, "commit", short(fr.Commit), "message", fr.Message)
 	}
 	msg := fmt.Sprintf("modelops: status at %s\n\n%d action(s), %d failed.", short(snap.Commit), len(res.Actions), res.Failed())
 	// Saving uses a fresh context so that a cancelled cycle still records what it did.
@@ -542,6 +568,10 @@ func (r *Reconciler) setConditions(snap *Snapshot, p *policies.Policy, failure e
 		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReady, Status: ConditionFalse, Reason: SuspendedReason, Message: "spec.suspend is true", LastTransition: now})
 	case failure != nil:
 		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReady, Status: ConditionFalse, Reason: reasonOf(failure), Message: failure.Error(), LastTransition: now})
+	case tipRunFailed(p, ms) != nil:
+		run := tipRunFailed(p, ms)
+		msg := fmt.Sprintf("training run %s of generation %d failed: %s", run.ID, run.Generation, run.Message)
+		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReady, Status: ConditionFalse, Reason: TrainingFailedReason, Message: msg, LastTransition: now})
 	default:
 		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReady, Status: ConditionTrue, Reason: ReconciledReason, Message: "reconciled at " + short(snap.Commit), LastTransition: now})
 	}
@@ -555,6 +585,18 @@ func (r *Reconciler) setConditions(snap *Snapshot, p *policies.Policy, failure e
 		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReconciling, Status: ConditionFalse, Reason: ReconciledReason, LastTransition: now})
 	}
 	ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionStalled, Status: ConditionFalse, Reason: ReconciledReason, LastTransition: now})
+}
+
+// tipRunFailed returns the run of the tip's generation when it failed: the model stays not
+// ready until a newer generation is launched.
+func tipRunFailed(p *policies.Policy, ms *ModelStatus) *TrainingRun {
+	if p.Spec.Retrain == nil {
+		return nil
+	}
+	if run, ok := ms.Run(p.Spec.Retrain.Generation); ok && run.Phase == RunFailed {
+		return run
+	}
+	return nil
 }
 
 // ActionError marks an action failure with the condition reason it reports.

@@ -191,6 +191,15 @@ func (f *fakeRunner) Cancel(_ context.Context, model string, gen int64) error {
 	return nil
 }
 
+// fail ends the run of (model, gen) as a job that exited 1 would.
+func (f *fakeRunner) fail(model string, gen int64, at time.Time, message string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.runs[f.key(model, gen)]
+	r.Phase, r.Finished, r.Message = RunFailed, at, message
+	f.runs[f.key(model, gen)] = r
+}
+
 func (f *fakeRunner) finish(model string, gen int64, at time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -617,6 +626,10 @@ func TestCycleRecordsAFailingCandidateWithoutProposing(t *testing.T) {
 	if got := strings.Join(actionKinds(res), ","); got != "record-verdict" {
 		t.Fatalf("after training: %s, want record-verdict", got)
 	}
+	// The summary says the verdict and what failed, not only that a verdict was recorded.
+	if d := res.Actions[0].Detail; !strings.Contains(d, "candidate 13 FAILED the promotion gate: auc improvement +0.0100 (wanted >= +0.0300)") {
+		t.Fatalf("record-verdict detail %q does not give the verdict and its failing criterion", d)
+	}
 	if h.proposals.opened != 0 {
 		t.Fatalf("opened %d proposals for a failing candidate", h.proposals.opened)
 	}
@@ -670,4 +683,44 @@ func (h *harness) reqTrigger(t *testing.T) Trigger {
 		t.Fatalf("retrain proposal title %q names no trigger", title)
 	}
 	return Trigger(strings.TrimSuffix(title[i+1:], ")"))
+}
+
+// TestFailedTrainingIsReportedOnceAndMakesTheModelNotReady: a run that fails is in the
+// summary of exactly one cycle, and the model is Ready=False (TrainingFailed) until a newer
+// generation is launched.
+func TestFailedTrainingIsReportedOnceAndMakesTheModelNotReady(t *testing.T) {
+	h := newHarness(6)
+	h.drift.drifted = false
+	h.cycle(t)
+	h.repo.set("models/sepsis-risk.yaml", fmt.Sprintf(sepsisPolicy, 7), "c2")
+	h.cycle(t)
+	h.now = h.now.Add(time.Hour)
+	h.runner.fail("sepsis-risk", 7, h.now, "exit status 127; last lines of the log:\ntrain.sh: python: not found")
+
+	ready := func() Condition {
+		t.Helper()
+		st, _ := h.status.Load(context.Background())
+		c, _ := findCondition(st.Models["sepsis-risk"].Conditions, ConditionReady)
+		return c
+	}
+	res := h.cycle(t)
+	if len(res.FailedRuns) != 1 || res.FailedRuns[0].Model != "sepsis-risk" || res.FailedRuns[0].Generation != 7 ||
+		!strings.Contains(res.FailedRuns[0].Message, "python: not found") {
+		t.Fatalf("failed runs = %+v, want generation 7 with its log", res.FailedRuns)
+	}
+	if c := ready(); c.Status != ConditionFalse || c.Reason != TrainingFailedReason || !strings.Contains(c.Message, "exit status 127") {
+		t.Fatalf("Ready = %+v, want False/TrainingFailed with the run's message", c)
+	}
+	h.now = h.now.Add(time.Minute)
+	if res := h.cycle(t); len(res.FailedRuns) != 0 {
+		t.Fatalf("the failure was reported again: %+v", res.FailedRuns)
+	}
+	if c := ready(); c.Reason != TrainingFailedReason {
+		t.Fatalf("Ready = %+v after the next cycle, want still TrainingFailed", c)
+	}
+	h.repo.set("models/sepsis-risk.yaml", fmt.Sprintf(sepsisPolicy, 8), "c3")
+	h.cycle(t)
+	if c := ready(); c.Status != ConditionTrue {
+		t.Fatalf("Ready = %+v once generation 8 launched, want True", c)
+	}
 }

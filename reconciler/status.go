@@ -109,6 +109,9 @@ type TrainingRun struct {
 	// Promotion is the promotion gate's verdict on the run's candidate, recorded once when
 	// the run is judged, so that it is never judged (or proposed) twice.
 	Promotion *PromotionVerdict `json:"promotion,omitempty"`
+	// FailureReported is set once a cycle has reported the run's failure (summary,
+	// notification), so that it is reported once.
+	FailureReported bool `json:"failureReported,omitempty"`
 }
 
 // RunResult is what a training job reports (SPEC.md "Jobs").
