@@ -332,6 +332,9 @@ type CycleResult struct {
 	// FailedRuns are the training runs found failed in this cycle; each is reported in
 	// exactly one cycle.
 	FailedRuns []FailedRun `json:"failedRuns,omitempty"`
+	// StatusRestored names the commit the status branch was restored from when this cycle
+	// found it lost.
+	StatusRestored string `json:"statusRestored,omitempty"`
 }
 
 // FailedRun is a training run that ended in failure.
@@ -374,7 +377,10 @@ func (r *Reconciler) Cycle(ctx context.Context) (*CycleResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &CycleResult{Commit: snap.Commit, Models: len(snap.Policies.Policies)}
+	res := &CycleResult{Commit: snap.Commit, Models: len(snap.Policies.Policies), StatusRestored: snap.Status.Restored}
+	if res.StatusRestored != "" {
+		r.log.WarnContext(ctx, "the status branch was lost; restored it from the reconciler's backup", "commit", short(res.StatusRestored))
+	}
 	for _, e := range snap.Policies.Errors {
 		res.Invalid = append(res.Invalid, e.Error())
 	}

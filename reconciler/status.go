@@ -10,6 +10,9 @@ import (
 // (one file per model) so that a restart loses nothing and repeats nothing.
 type Status struct {
 	Models map[string]*ModelStatus `json:"models"`
+	// Restored names the status commit the store restored a lost status branch from when
+	// this status was loaded; empty otherwise.
+	Restored string `json:"-"`
 }
 
 // NewStatus returns an empty status.

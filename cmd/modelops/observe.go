@@ -52,6 +52,11 @@ func (o *cycleObserver) observe(ctx context.Context, start time.Time, res *recon
 		}
 		o.metrics.SetCanaryWeight(name, weight)
 	}
+	if c := res.StatusRestored; c != "" {
+		o.notify(notify.Event{Kind: notify.KindStatusRestored, Model: "(all models)", At: end,
+			Title: "The status branch was lost and restored from the reconciler's backup",
+			Text:  "Someone deleted (or lost) the status branch; modelops pushed it back at its last known commit " + short(c) + ". Nothing was adopted or forgotten."})
+	}
 	// The cycle reports each failed run once (recorded on the status branch), across restarts.
 	for _, run := range res.FailedRuns {
 		o.notify(notify.Event{Kind: notify.KindTrainingFailed, Model: run.Model, At: end,

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -52,16 +53,18 @@ func TestObserverNotifiesWhatACycleDid(t *testing.T) {
 		{Action: reconciler.Action{Kind: reconciler.ActionProposeRetrain, Model: "sepsis-risk", Reason: "drift", Proposal: &reconciler.ProposalPlan{Trigger: reconciler.TriggerDrift}}, Detail: "retrain proposal https://github.example/medimind/policies/pull/7"},
 		{Action: reconciler.Action{Kind: reconciler.ActionProposeRetrain, Model: "sepsis-risk", Reason: "manual", Proposal: &reconciler.ProposalPlan{Trigger: reconciler.TriggerManual}}},
 		{Action: reconciler.Action{Kind: reconciler.ActionStepCanary, Model: "sepsis-risk"}, Error: "push refused"},
-	}, FailedRuns: []reconciler.FailedRun{{Model: "sepsis-risk", TrainingRun: reconciler.TrainingRun{Generation: 7, ID: "run-7", Phase: reconciler.RunFailed, Message: "exit status 127"}}}}
+	}, FailedRuns: []reconciler.FailedRun{{Model: "sepsis-risk", TrainingRun: reconciler.TrainingRun{Generation: 7, ID: "run-7", Phase: reconciler.RunFailed, Message: "exit status 127"}}},
+		StatusRestored: "0123456789abcdef0123456789abcdef01234567"}
 	o.observe(ctx, time.Now(), res, nil)
 	if err := n.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got) != 3 || got[0].Kind != notify.KindTrainingFailed || got[0].Text != "exit status 127" ||
-		got[1].Kind != notify.KindRollback || got[2].Kind != notify.KindDriftProposal ||
-		got[2].URL != "https://github.example/medimind/policies/pull/7" || got[1].Title != "Canary 13 of sepsis-risk rolled back" {
-		t.Fatalf("notified %+v, want the failed run, the rollback and the drift proposal with its URL", got)
+	if len(got) != 4 || got[0].Kind != notify.KindStatusRestored || !strings.Contains(got[0].Text, "0123456789ab") ||
+		got[1].Kind != notify.KindTrainingFailed || got[1].Text != "exit status 127" ||
+		got[2].Kind != notify.KindRollback || got[3].Kind != notify.KindDriftProposal ||
+		got[3].URL != "https://github.example/medimind/policies/pull/7" || got[2].Title != "Canary 13 of sepsis-risk rolled back" {
+		t.Fatalf("notified %+v, want the restored status, the failed run, the rollback and the drift proposal with its URL", got)
 	}
 }

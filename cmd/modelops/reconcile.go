@@ -168,6 +168,9 @@ func printCycle(w io.Writer, output string, res *reconciler.CycleResult) {
 		}
 		tw.Flush()
 	}
+	if c := res.StatusRestored; c != "" {
+		fmt.Fprintf(w, "status branch lost: restored from the reconciler's backup at %s\n", short(c))
+	}
 	for _, run := range res.FailedRuns {
 		fmt.Fprintf(w, "training FAILED: %s generation %d, run %s (commit %s): %s\n", run.Model, run.Generation, run.ID, short(run.Commit),
 			strings.ReplaceAll(run.Message, "\n", "\n    "))

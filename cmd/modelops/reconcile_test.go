@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	"github.com/medimind/modelops/internal/testutil/gitserver"
+	"github.com/medimind/modelops/reconciler"
 )
 
 // TestReconcileOnceExitsOnFailedTrainingAndInvalidPolicies: a training run that fails is
@@ -50,5 +53,57 @@ func TestReconcileOnceExitsOnFailedTrainingAndInvalidPolicies(t *testing.T) {
 	}
 	if code, out := reconcile(); code != 2 || strings.Contains(out, "training FAILED") {
 		t.Fatalf("the next cycle: exit %d, want 2 without reporting the failure again\n%s", code, out)
+	}
+}
+
+// TestADeletedStatusBranchLosesNoMergedRaise: a person deletes the status branch in the same
+// atomic push that raises the generation. The reconciler restores the status from its mirror
+// and trains the raise, exactly once, instead of adopting it as already trained.
+func TestADeletedStatusBranchLosesNoMergedRaise(t *testing.T) {
+	fixture := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(fixture, "models"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(fixture, "models", "sepsis-risk.yaml"), fmt.Appendf(nil, runPolicy, 6), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := gitserver.New(t, gitserver.Options{})
+	url := srv.Seed(t, "policies.git", "main", fixture)
+	state := filepath.Join(t.TempDir(), "state")
+	reconcile := func() string {
+		t.Helper()
+		code, out, errOut := runCLI(t, "reconcile", "--once", "--repo", url, "--state-dir", state)
+		if code != 0 {
+			t.Fatalf("reconcile exit %d\n%s%s", code, out, errOut)
+		}
+		return out
+	}
+	reconcile() // generation 6 is adopted; the status branch is created
+
+	person := filepath.Join(t.TempDir(), "clone")
+	gitserver.MustGit(t, filepath.Dir(person), "clone", "-q", url, person)
+	raise(t, person, 7)
+	gitserver.MustGit(t, person, "push", "-q", "--atomic", "origin", "main", ":modelops/status")
+
+	out := reconcile()
+	if !strings.Contains(out, "status branch lost: restored") || strings.Count(out, "launch-training") != 1 {
+		t.Fatalf("after the atomic push: want the status restored and generation 7 launched\n%s", out)
+	}
+	waitFile(t, filepath.Join(state, "runs", "sepsis-risk", "gen-7", "exit"), 10*time.Second)
+	// The job writes no result, so the run fails (exit 1); what matters is that it ran once.
+	code, out, _ := runCLI(t, "reconcile", "--once", "--repo", url, "--state-dir", state)
+	if code != 1 || strings.Contains(out, "launch-training") || strings.Contains(out, "restored") {
+		t.Fatalf("the next cycle: exit %d, want 1 (the run's failure) without launching or restoring again\n%s", code, out)
+	}
+	raw := gitserver.MustGit(t, srv.Dir("policies.git"), "show", "modelops/status:models/sepsis-risk.json")
+	var ms reconciler.ModelStatus
+	if err := json.Unmarshal([]byte(raw), &ms); err != nil {
+		t.Fatal(err)
+	}
+	if run, ok := ms.Run(7); ms.LaunchedGeneration != 7 || !ok || run.Phase != reconciler.RunFailed {
+		t.Fatalf("status on the server: launched %d, run 7 %+v; want generation 7 trained", ms.LaunchedGeneration, run)
+	}
+	if n := strings.Count(gitserver.MustGit(t, srv.Dir("policies.git"), "log", "--format=%s", "modelops/status"), "\n"); n < 3 {
+		t.Fatalf("the status branch has %d commits: its history before the deletion was not restored", n)
 	}
 }
