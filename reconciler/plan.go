@@ -160,8 +160,10 @@ func planModel(now time.Time, commit string, m ModelState) []Action {
 	gen := retrain.Generation
 	actions = append(actions, planPromotion(now, commit, p, st, m.Proposals)...)
 
-	// Launch: the tip raised the generation above the last launched one.
-	if gen > st.LaunchedGeneration {
+	// Launch: the tip raised the generation above the last launched one (unless whether it
+	// was trained is for a person to decide).
+	undecided := st.Undecided != nil && st.Undecided.Generation == gen
+	if gen > st.LaunchedGeneration && !undecided {
 		actions = append(actions, Action{
 			Kind:       ActionLaunchTraining,
 			Model:      name,
@@ -405,7 +407,7 @@ func retrainTrigger(now time.Time, p *policies.Policy, st *ModelStatus) (Trigger
 
 	var manual []string
 	for _, r := range st.Manual {
-		if r.At.After(since) {
+		if r.At.After(since) && !r.Adopt {
 			line := fmt.Sprintf("requested at %s: %s", r.At.UTC().Format(time.RFC3339), r.Reason)
 			if r.By != "" {
 				line += " (by " + r.By + ")"

@@ -191,10 +191,8 @@ func (r *Reconciler) observeModel(ctx context.Context, snap *Snapshot, p *polici
 	ms := snap.Status.Model(p.Metadata.Name)
 	if ms.FirstSeen.IsZero() {
 		ms.FirstSeen = snap.Now
-		// A model that arrives with a generation was trained before modelops knew it:
-		// adopt that generation rather than retrain it on sight.
 		if p.Spec.Retrain != nil {
-			ms.LaunchedGeneration = p.Spec.Retrain.Generation
+			r.adoptOrAsk(ctx, snap, p, ms)
 		}
 	}
 	r.observeSchedule(ctx, snap, p, ms)
@@ -203,6 +201,7 @@ func (r *Reconciler) observeModel(ctx context.Context, snap *Snapshot, p *polici
 			return err
 		}
 	}
+	resolveUndecided(p, ms)
 	if p.Spec.Suspend {
 		return nil
 	}
@@ -228,6 +227,62 @@ func (r *Reconciler) observeModel(ctx context.Context, snap *Snapshot, p *polici
 		}
 	}
 	return nil
+}
+
+// adoptOrAsk sets the launched generation of a model without status. A model whose policy
+// arrived with its generation was trained before modelops knew it: that generation is
+// adopted rather than retrained on sight. A generation raised later in history (a status
+// branch lost, perhaps with the raise in the same push) may never have been trained: unless
+// the runner knows its run, it is left undecided for a person, never skipped silently.
+func (r *Reconciler) adoptOrAsk(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus) {
+	gen, name := p.Spec.Retrain.Generation, p.Metadata.Name
+	ms.LaunchedGeneration = gen
+	raised, err := r.repo.Introduced(ctx, snap.Commit, p.File, func(content []byte) bool {
+		return generationIn(p.File, content, name) == gen
+	})
+	arrived := ""
+	if err == nil {
+		arrived, err = r.repo.Introduced(ctx, snap.Commit, p.File, func(content []byte) bool {
+			return generationIn(p.File, content, name) >= 0
+		})
+	}
+	if err == nil && raised == arrived {
+		return
+	}
+	if err != nil {
+		r.log.WarnContext(ctx, "read the history of the generation; it is left undecided", "model", name, "error", err)
+		raised = snap.Commit
+	}
+	ms.LaunchedGeneration = gen - 1
+	ms.Undecided = &UndecidedGeneration{Generation: gen, Commit: raised, Since: snap.Now}
+}
+
+// resolveUndecided ends an undecided generation once it is known or decided: the runner
+// knew its run, the generation moved on, or a person asked after it was found: a retrain
+// request trains it, an adopt request takes it as trained.
+func resolveUndecided(p *policies.Policy, ms *ModelStatus) {
+	u := ms.Undecided
+	if u == nil {
+		return
+	}
+	if p.Spec.Retrain == nil || p.Spec.Retrain.Generation != u.Generation || ms.LaunchedGeneration >= u.Generation {
+		ms.Undecided = nil
+		return
+	}
+	for _, m := range ms.Manual {
+		if !m.At.After(u.Since) {
+			continue
+		}
+		if m.Adopt && m.Generation == u.Generation {
+			ms.LaunchedGeneration = u.Generation
+			ms.Undecided = nil
+			return
+		}
+		if !m.Adopt {
+			ms.Undecided = nil // launched by the plan, which serves the request
+			return
+		}
+	}
 }
 
 // observeSchedule finds when the policy's retrain schedule was committed, once per schedule
@@ -574,6 +629,11 @@ func (r *Reconciler) setConditions(snap *Snapshot, p *policies.Policy, failure e
 		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReady, Status: ConditionFalse, Reason: SuspendedReason, Message: "spec.suspend is true", LastTransition: now})
 	case failure != nil:
 		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReady, Status: ConditionFalse, Reason: reasonOf(failure), Message: failure.Error(), LastTransition: now})
+	case ms.Undecided != nil:
+		u := ms.Undecided
+		msg := fmt.Sprintf("the status was lost and no training run of generation %d (raised by %s) is known, so modelops cannot tell whether it was trained: "+
+			"`modelops retrain %s --reason ...` trains it, `modelops adopt %s --reason ...` takes it as trained", u.Generation, short(u.Commit), ms.Model, ms.Model)
+		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReady, Status: ConditionFalse, Reason: GenerationUndecidedReason, Message: msg, LastTransition: now})
 	case tipRunFailed(p, ms) != nil:
 		run := tipRunFailed(p, ms)
 		msg := fmt.Sprintf("training run %s of generation %d failed: %s", run.ID, run.Generation, run.Message)

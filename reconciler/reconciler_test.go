@@ -724,3 +724,87 @@ func TestFailedTrainingIsReportedOnceAndMakesTheModelNotReady(t *testing.T) {
 		t.Fatalf("Ready = %+v once generation 8 launched, want True", c)
 	}
 }
+
+// TestALostStatusLeavesARaisedGenerationToAPerson: without any status, a generation raised in
+// history (not the one the policy arrived with) is neither adopted nor launched unless the
+// runner knows its run; a person's retrain request trains it once, an adopt request takes
+// it as trained.
+func TestALostStatusLeavesARaisedGenerationToAPerson(t *testing.T) {
+	lost := func(t *testing.T) *harness {
+		h := newHarness(6)
+		h.drift.drifted = false
+		h.repo.set("models/sepsis-risk.yaml", fmt.Sprintf(sepsisPolicy, 6), "c1")
+		h.repo.set("models/sepsis-risk.yaml", fmt.Sprintf(sepsisPolicy, 7), "c2")
+		return h
+	}
+	ready := func(t *testing.T, h *harness) (*ModelStatus, Condition) {
+		t.Helper()
+		st, _ := h.status.Load(context.Background())
+		ms := st.Models["sepsis-risk"]
+		c, _ := findCondition(ms.Conditions, ConditionReady)
+		return ms, c
+	}
+
+	t.Run("a person decides to train it", func(t *testing.T) {
+		h := lost(t)
+		for range 2 {
+			if res := h.cycle(t); slices.Contains(actionKinds(res), string(ActionLaunchTraining)) {
+				t.Fatalf("an undecided generation was launched: %v", actionKinds(res))
+			}
+		}
+		ms, c := ready(t, h)
+		if c.Status != ConditionFalse || c.Reason != GenerationUndecidedReason || !strings.Contains(c.Message, "modelops retrain sepsis-risk") ||
+			ms.Undecided == nil || ms.Undecided.Commit != "c2" || ms.LaunchedGeneration != 6 {
+			t.Fatalf("status %+v, Ready %+v: want generation 7 undecided, raised by c2, with the commands", ms, c)
+		}
+		h.now = h.now.Add(time.Minute)
+		h.status.add(t, "sepsis-risk", ManualRequest{At: h.now, Reason: "never trained"})
+		h.cycle(t)
+		h.cycle(t)
+		if ms, c := ready(t, h); h.runner.started != 1 || ms.LaunchedGeneration != 7 || c.Status != ConditionTrue {
+			t.Fatalf("after the retrain request: %d runs, launched %d, Ready %+v; want generation 7 trained once", h.runner.started, ms.LaunchedGeneration, c)
+		}
+	})
+	t.Run("a person adopts it", func(t *testing.T) {
+		h := lost(t)
+		h.cycle(t)
+		h.now = h.now.Add(time.Minute)
+		h.status.add(t, "sepsis-risk", ManualRequest{At: h.now, Reason: "trained last week", Adopt: true, Generation: 7})
+		res := h.cycle(t)
+		if ms, c := ready(t, h); h.runner.started != 0 || ms.LaunchedGeneration != 7 || c.Status != ConditionTrue || len(res.Actions) != 0 {
+			t.Fatalf("after adopting: %d runs, launched %d, Ready %+v, actions %v; want 7 adopted", h.runner.started, ms.LaunchedGeneration, c, actionKinds(res))
+		}
+	})
+	t.Run("the runner knows its run", func(t *testing.T) {
+		h := lost(t)
+		if _, err := h.runner.Start(context.Background(), JobRequest{Model: "sepsis-risk", Generation: 7, Commit: "c2"}); err != nil {
+			t.Fatal(err)
+		}
+		h.cycle(t)
+		if ms, _ := ready(t, h); h.runner.started != 1 || ms.LaunchedGeneration != 7 || ms.Undecided != nil {
+			t.Fatalf("with the run known: %d runs, status %+v; want the run recorded", h.runner.started, ms)
+		}
+	})
+	t.Run("a policy that arrived with its generation is adopted", func(t *testing.T) {
+		h := newHarness(7)
+		h.repo.set("models/sepsis-risk.yaml", fmt.Sprintf(sepsisPolicy, 7), "c1")
+		h.cycle(t)
+		if ms, c := ready(t, h); h.runner.started != 0 || ms.LaunchedGeneration != 7 || c.Status != ConditionTrue {
+			t.Fatalf("status %+v, Ready %+v: want generation 7 adopted", ms, c)
+		}
+	})
+}
+
+// add records a manual request as `modelops retrain` does, between cycles.
+func (m *memStatus) add(t *testing.T, model string, req ManualRequest) {
+	t.Helper()
+	st, err := m.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := st.Model(model)
+	ms.Manual = append(ms.Manual, req)
+	if err := m.Save(context.Background(), st, nil, "request"); err != nil {
+		t.Fatal(err)
+	}
+}

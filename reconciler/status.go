@@ -68,6 +68,18 @@ type ModelStatus struct {
 	LastCanary *CanaryStatus `json:"lastCanary,omitempty"`
 	// Conditions summarise the model's reconcile state.
 	Conditions []Condition `json:"conditions,omitempty"`
+	// Undecided is set when the status was lost and the tip's generation was raised in
+	// history without a run the runner knows: whether it was trained cannot be known, so it
+	// is neither launched nor adopted until a person decides (modelops retrain or adopt).
+	Undecided *UndecidedGeneration `json:"undecided,omitempty"`
+}
+
+// UndecidedGeneration is a generation modelops cannot tell was trained.
+type UndecidedGeneration struct {
+	Generation int64 `json:"generation"`
+	// Commit raised the policy to Generation.
+	Commit string    `json:"commit"`
+	Since  time.Time `json:"since"`
 }
 
 // DriftRecord summarises one drift check; the full report is a file on the status branch.
@@ -134,11 +146,15 @@ type TrainingMetrics struct {
 	Coverage  *float64 `json:"coverage"`
 }
 
-// ManualRequest is a person asking for a retrain (modelops retrain MODEL --reason).
+// ManualRequest is a person asking for a retrain (modelops retrain MODEL --reason), or, with
+// Adopt, taking an undecided generation as trained (modelops adopt MODEL --reason).
 type ManualRequest struct {
 	At     time.Time `json:"at"`
 	Reason string    `json:"reason"`
 	By     string    `json:"by,omitempty"`
+	// Adopt takes generation Generation as trained; it asks for no retrain.
+	Adopt      bool  `json:"adopt,omitempty"`
+	Generation int64 `json:"generation,omitempty"`
 }
 
 // PerformanceRecord is a production metric reading.

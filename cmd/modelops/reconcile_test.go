@@ -107,3 +107,36 @@ func TestADeletedStatusBranchLosesNoMergedRaise(t *testing.T) {
 		t.Fatalf("the status branch has %d commits: its history before the deletion was not restored", n)
 	}
 }
+
+// TestAnUndecidedGenerationIsAdoptedByAPerson: a fresh reconciler (no status branch, no
+// mirror) meets a generation raised in history: it launches nothing and says so, until
+// modelops adopt takes the generation as trained.
+func TestAnUndecidedGenerationIsAdoptedByAPerson(t *testing.T) {
+	repo := runRepo(t, 6)
+	raise(t, repo, 7)
+	state := filepath.Join(t.TempDir(), "state")
+	if code, out, errOut := runCLI(t, "reconcile", "--once", "--repo", repo, "--state-dir", state); code != 0 || strings.Contains(out, "launch-training") {
+		t.Fatalf("reconcile: exit %d\n%s%s", code, out, errOut)
+	}
+	raw := gitserver.MustGit(t, repo, "show", "modelops/status:models/sepsis-risk.json")
+	if !strings.Contains(raw, `"reason": "GenerationUndecided"`) || !strings.Contains(raw, "modelops adopt sepsis-risk") {
+		t.Fatalf("status of the undecided model:\n%s", raw)
+	}
+	code, out, errOut := runCLI(t, "adopt", "sepsis-risk", "--reason", "trained before the status was lost", "--repo", repo, "--state-dir", state)
+	if code != 0 || !strings.Contains(out, "Generation 7 of sepsis-risk") {
+		t.Fatalf("adopt: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, _ := runCLI(t, "reconcile", "--once", "--repo", repo, "--state-dir", state); code != 0 || strings.Contains(out, "launch-training") {
+		t.Fatalf("reconcile after adopting: exit %d\n%s", code, out)
+	}
+	var ms reconciler.ModelStatus
+	if err := json.Unmarshal([]byte(gitserver.MustGit(t, repo, "show", "modelops/status:models/sepsis-risk.json")), &ms); err != nil {
+		t.Fatal(err)
+	}
+	if ms.LaunchedGeneration != 7 || ms.Undecided != nil {
+		t.Fatalf("after adopting: launched %d, undecided %+v", ms.LaunchedGeneration, ms.Undecided)
+	}
+	if code, _, errOut := runCLI(t, "adopt", "sepsis-risk", "--reason", "again", "--repo", repo, "--state-dir", state); code != 2 || !strings.Contains(errOut, "nothing to adopt") {
+		t.Fatalf("adopt with nothing undecided: exit %d, %s", code, errOut)
+	}
+}

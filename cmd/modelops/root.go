@@ -28,6 +28,7 @@ Exit status: 0 success, 1 failure, 2 invalid input (policy or data).`,
 		newRunCmd(),
 		newProposalsCmd(),
 		newRetrainCmd(),
+		newAdoptCmd(),
 		newDemoCmd(),
 		newAuditCmd(),
 	)
