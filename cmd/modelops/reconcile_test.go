@@ -13,11 +13,12 @@ import (
 	"github.com/medimind/modelops/reconciler"
 )
 
-// TestReconcileOnceExitsOnFailedTrainingAndInvalidPolicies: a training run that fails is
-// reported by the cycle that finds it (with its last log lines) and makes it exit 1, once;
-// an invalid policy makes every cycle exit 2 after the valid model was reconciled.
-func TestReconcileOnceExitsOnFailedTrainingAndInvalidPolicies(t *testing.T) {
-	repo := runRepo(t, 6)
+// failedTrainingRepo makes a local repository with a broken policy and a model whose job
+// fails, and reconciles it until generation 7's run has failed (not yet observed). It checks
+// that each cycle exits 2 for the invalid policy after reconciling the valid model.
+func failedTrainingRepo(t *testing.T) (repo, state string) {
+	t.Helper()
+	repo = runRepo(t, 6)
 	failing := strings.Replace(runPolicy, `"true"`, `"echo loading train.py; echo train.py: no module named torch; exit 1"`, 1)
 	write := func(name, content string) {
 		t.Helper()
@@ -25,27 +26,34 @@ func TestReconcileOnceExitsOnFailedTrainingAndInvalidPolicies(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("sepsis-risk.yaml", strings.Replace(failing, "%d", "6", 1))
+	write("sepsis-risk.yaml", fmt.Sprintf(failing, 6))
 	write("broken.yaml", "apiVersion: modelops.medimind.io/v1alpha1\nkind: ModelPolicy\nmetadata: {name: broken}\nspec:\n  canary: {version: \"2\", weight: 150}\n")
 	gitserver.MustGit(t, repo, "add", "-A")
 	gitserver.MustGit(t, repo, "commit", "-q", "-m", "a failing job and a broken policy")
-	state := filepath.Join(t.TempDir(), "state")
+	state = filepath.Join(t.TempDir(), "state")
+
+	if code, out, _ := runCLI(t, "reconcile", "--once", "--repo", repo, "--state-dir", state); code != 2 || !strings.Contains(out, "invalid, left alone: models/broken.yaml") {
+		t.Fatalf("with an invalid policy: exit %d, want 2\n%s", code, out)
+	}
+	write("sepsis-risk.yaml", fmt.Sprintf(failing, 7))
+	gitserver.MustGit(t, repo, "commit", "-q", "-am", "Raise to generation 7")
+	if code, out, _ := runCLI(t, "reconcile", "--once", "--repo", repo, "--state-dir", state); code != 2 || !strings.Contains(out, "launch-training") {
+		t.Fatalf("after the raise: exit %d, want 2 with the launch\n%s", code, out)
+	}
+	waitFile(t, filepath.Join(state, "runs", "sepsis-risk", "gen-7", "exit"), 10*time.Second)
+	return repo, state
+}
+
+// TestReconcileOnceExitsOnFailedTrainingAndInvalidPolicies: a training run that fails is
+// reported by the cycle that finds it (with its last log lines) and makes it exit 1, once;
+// an invalid policy makes every cycle exit 2 after the valid model was reconciled.
+func TestReconcileOnceExitsOnFailedTrainingAndInvalidPolicies(t *testing.T) {
+	repo, state := failedTrainingRepo(t)
 	reconcile := func() (int, string) {
 		t.Helper()
 		code, out, _ := runCLI(t, "reconcile", "--once", "--repo", repo, "--state-dir", state)
 		return code, out
 	}
-
-	if code, out := reconcile(); code != 2 || !strings.Contains(out, "invalid, left alone: models/broken.yaml") {
-		t.Fatalf("with an invalid policy: exit %d, want 2\n%s", code, out)
-	}
-	write("sepsis-risk.yaml", strings.Replace(failing, "%d", "7", 1))
-	gitserver.MustGit(t, repo, "commit", "-q", "-am", "Raise to generation 7")
-	if code, out := reconcile(); code != 2 || !strings.Contains(out, "launch-training") {
-		t.Fatalf("after the raise: exit %d, want 2 with the launch\n%s", code, out)
-	}
-	waitFile(t, filepath.Join(state, "runs", "sepsis-risk", "gen-7", "exit"), 10*time.Second)
-
 	code, out := reconcile()
 	if code != 1 || !strings.Contains(out, "1 training run(s) failed") ||
 		!strings.Contains(out, "training FAILED: sepsis-risk generation 7") || !strings.Contains(out, "no module named torch") {
@@ -54,6 +62,64 @@ func TestReconcileOnceExitsOnFailedTrainingAndInvalidPolicies(t *testing.T) {
 	if code, out := reconcile(); code != 2 || strings.Contains(out, "training FAILED") {
 		t.Fatalf("the next cycle: exit %d, want 2 without reporting the failure again\n%s", code, out)
 	}
+}
+
+// TestStatusShowsEveryModelAtAGlance reads the state a few cycles left: the failed run, the
+// Ready condition with its reason, the invalid policy, and an open proposal with its link.
+func TestStatusShowsEveryModelAtAGlance(t *testing.T) {
+	repo, state := failedTrainingRepo(t)
+	runCLI(t, "reconcile", "--once", "--repo", repo, "--state-dir", state)
+	if code, out, errOut := runCLI(t, "retrain", "sepsis-risk", "--reason", "fix the image", "--repo", repo, "--state-dir", state); code != 0 {
+		t.Fatalf("retrain: exit %d\n%s%s", code, out, errOut)
+	}
+	statusBefore := gitserver.MustGit(t, repo, "rev-parse", "modelops/status")
+
+	code, out, errOut := runCLI(t, "status", "--repo", repo, "--state-dir", state, "-o", "json")
+	if code != 0 {
+		t.Fatalf("status -o json: exit %d\n%s", code, errOut)
+	}
+	var got statusOutput
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("status -o json: %v\n%s", err, out)
+	}
+	if len(got.Models) != 2 || got.Models[0].Model != "broken" || len(got.Models[0].Errors) == 0 {
+		t.Fatalf("models %+v, want broken (with its errors) and sepsis-risk", got.Models)
+	}
+	m := got.Models[1]
+	ready, _ := findReady(m.Conditions)
+	if m.Generation != 7 || m.LaunchedGeneration != 7 || m.LastRun == nil || m.LastRun.Phase != reconciler.RunFailed ||
+		ready.Reason != reconciler.TrainingFailedReason || m.Traffic == nil || m.Traffic.Production != "12" ||
+		len(m.Proposals) != 1 || m.Proposals[0].Kind != reconciler.ProposalRetrain || m.Proposals[0].Where() == "" {
+		t.Fatalf("sepsis-risk = %+v, want generation 7 failed (Ready False TrainingFailed), production 12, the retrain proposal", m)
+	}
+
+	_, table, _ := runCLI(t, "status", "--repo", repo, "--state-dir", state, "-o", "wide")
+	for _, want := range []string{"MODEL", "sepsis-risk", "False (TrainingFailed)", "gen 7 Failed", "7 (launched 7)", "retrain", m.Proposals[0].Where(), "False (InvalidPolicy)"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("status -o wide lacks %q:\n%s", want, table)
+		}
+	}
+	_, detail, _ := runCLI(t, "status", "sepsis-risk", "--repo", repo, "--state-dir", state)
+	for _, want := range []string{"Model:         sepsis-risk", "no module named torch", "Ready  ", "TrainingFailed", "sepsis-risk/retrain"} {
+		if !strings.Contains(detail, want) {
+			t.Errorf("status sepsis-risk lacks %q:\n%s", want, detail)
+		}
+	}
+	if code, _, errOut := runCLI(t, "status", "nope", "--repo", repo, "--state-dir", state); code != 2 || !strings.Contains(errOut, `no model "nope"`) {
+		t.Errorf("status of an unknown model: exit %d, %s", code, errOut)
+	}
+	if after := gitserver.MustGit(t, repo, "rev-parse", "modelops/status"); after != statusBefore {
+		t.Errorf("status wrote to the status branch: %s → %s", statusBefore, after)
+	}
+}
+
+func findReady(conds []reconciler.Condition) (reconciler.Condition, bool) {
+	for _, c := range conds {
+		if c.Type == reconciler.ConditionReady {
+			return c, true
+		}
+	}
+	return reconciler.Condition{}, false
 }
 
 // TestADeletedStatusBranchLosesNoMergedRaise: a person deletes the status branch in the same
