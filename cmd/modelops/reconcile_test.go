@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -204,5 +205,51 @@ func TestAnUndecidedGenerationIsAdoptedByAPerson(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, "adopt", "sepsis-risk", "--reason", "again", "--repo", repo, "--state-dir", state); code != 2 || !strings.Contains(errOut, "nothing to adopt") {
 		t.Fatalf("adopt with nothing undecided: exit %d, %s", code, errOut)
+	}
+}
+
+// TestAScheduleAddedToAPolicyIsFirstDueAPeriodAfterItsCommit runs the reconciler on a real
+// repository on a simulated clock: a weekly schedule committed (by a person, with the git
+// CLI) two weeks after the model arrived is not due on the next cycle, but on the first
+// Monday 02:00 after its commit.
+func TestAScheduleAddedToAPolicyIsFirstDueAPeriodAfterItsCommit(t *testing.T) {
+	start := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC) // a Monday
+	repo := runRepo(t, 6)
+	now := start
+	s, err := openStack(t.Context(), &repoOptions{repo: repo, branch: "main", stateDir: filepath.Join(t.TempDir(), "state"),
+		authorName: "modelops[bot]", authorEmail: "bot@example.com", now: func() time.Time { return now }}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cycle := func() []string {
+		t.Helper()
+		res, err := s.reconciler.Cycle(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for _, a := range res.Actions {
+			kinds = append(kinds, string(a.Action.Kind)+" "+a.Action.Reason)
+		}
+		return kinds
+	}
+	cycle()
+
+	now = start.Add(14 * 24 * time.Hour)
+	weekly := strings.Replace(fmt.Sprintf(runPolicy, 6), `schedule: ""`, `schedule: "0 2 * * 1"`, 1)
+	if err := os.WriteFile(filepath.Join(repo, "models", "sepsis-risk.yaml"), []byte(weekly), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GIT_COMMITTER_DATE", now.Format(time.RFC3339))
+	gitserver.MustGit(t, repo, "commit", "-q", "-am", "Retrain weekly")
+
+	now = now.Add(time.Hour)
+	if got := cycle(); len(got) != 0 {
+		t.Fatalf("the cycle after the schedule's commit acted: %v", got)
+	}
+	now = time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC) // the first Monday 02:00 after it
+	got := cycle()
+	if len(got) != 1 || !strings.HasPrefix(got[0], "propose-retrain schedule trigger") {
+		t.Fatalf("a week after the schedule's commit: %v, want one schedule retrain proposal", got)
 	}
 }
