@@ -253,3 +253,22 @@ func TestAScheduleAddedToAPolicyIsFirstDueAPeriodAfterItsCommit(t *testing.T) {
 		t.Fatalf("a week after the schedule's commit: %v, want one schedule retrain proposal", got)
 	}
 }
+
+// TestAStatusBranchDeletedInALocalRepositoryIsRestored: on a local repository the backup
+// lives beside the branch, and `git branch -D` loses nothing either.
+func TestAStatusBranchDeletedInALocalRepositoryIsRestored(t *testing.T) {
+	repo := runRepo(t, 6)
+	state := filepath.Join(t.TempDir(), "state")
+	runCLI(t, "reconcile", "--once", "--repo", repo, "--state-dir", state)
+	before := gitserver.MustGit(t, repo, "rev-parse", "modelops/status")
+	gitserver.MustGit(t, repo, "branch", "-q", "-D", "modelops/status")
+	raise(t, repo, 7)
+
+	code, out, _ := runCLI(t, "reconcile", "--once", "--repo", repo, "--state-dir", state)
+	if code != 0 || !strings.Contains(out, "status branch lost: restored") || !strings.Contains(out, "launch-training") {
+		t.Fatalf("after git branch -D: exit %d, want the status restored and generation 7 launched\n%s", code, out)
+	}
+	if log := gitserver.MustGit(t, repo, "log", "--format=%H", "modelops/status"); !strings.Contains(log, strings.TrimSpace(before)) {
+		t.Fatalf("the restored status branch does not continue from %s:\n%s", before, log)
+	}
+}
