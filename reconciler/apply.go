@@ -37,7 +37,7 @@ func (r *Reconciler) apply(ctx context.Context, snap *Snapshot, a Action, files 
 		if err := recordVerdict(ms, a); err != nil {
 			return "", err
 		}
-		detail := "verdict recorded on run " + a.Promotion.RunID
+		detail := VerdictSummary(a.Promotion.Verdict) + "; verdict recorded on run " + a.Promotion.RunID
 		if note := a.Promotion.Verdict.Note; note != "" {
 			detail += "; " + note
 		}
@@ -352,6 +352,18 @@ func generationIn(file string, content []byte, model string) int64 {
 		}
 	}
 	return -1
+}
+
+// scheduleIn reads model's retrain schedule from a policy file's content; "" when there is
+// none or the file does not hold a valid policy of model.
+func scheduleIn(file string, content []byte, model string) string {
+	ps, _ := policies.Parse(file, content)
+	for _, p := range ps {
+		if p.Metadata.Name == model && p.Spec.Retrain != nil && p.Spec.Retrain.Schedule != nil {
+			return *p.Spec.Retrain.Schedule
+		}
+	}
+	return ""
 }
 
 func findPolicy(set *policies.Set, name string) *policies.Policy {

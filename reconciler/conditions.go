@@ -24,6 +24,9 @@ const (
 	TrainingFailedReason   = "TrainingFailed"
 	RunnerFailedReason     = "RunnerFailed"
 	RouterFailedReason     = "RouterFailed"
+	// GenerationUndecidedReason: the status was lost and modelops cannot tell whether the
+	// tip's generation was trained; a person decides.
+	GenerationUndecidedReason = "GenerationUndecided"
 )
 
 // ConditionStatus is True, False or Unknown.

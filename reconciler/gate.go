@@ -76,6 +76,32 @@ func (v PromotionVerdict) Failed() []string {
 	return out
 }
 
+// VerdictSummary says in one line whether the candidate passed, and which criteria failed
+// with the figures: "candidate 14 FAILED the promotion gate: samples 500 (wanted >= 10000)".
+func VerdictSummary(v PromotionVerdict) string {
+	if v.Passed {
+		return fmt.Sprintf("candidate %s passed the promotion gate", v.Version)
+	}
+	var failed []string
+	for _, c := range v.Criteria {
+		if c.Pass {
+			continue
+		}
+		switch {
+		case c.Note != "":
+			failed = append(failed, fmt.Sprintf("%s (%s)", c.Name, c.Note))
+		case strings.HasSuffix(c.Name, " improvement") && c.Got != nil:
+			failed = append(failed, fmt.Sprintf("%s %+.4f (wanted %s %+.4f)", c.Name, *c.Got, c.Op, c.Wanted))
+		default:
+			failed = append(failed, fmt.Sprintf("%s %s (wanted %s %s)", c.Name, formatOpt(c.Name, c.Got), c.Op, formatFigure(c.Name, c.Wanted)))
+		}
+	}
+	if len(failed) == 0 {
+		failed = []string{"no criterion was judged"}
+	}
+	return fmt.Sprintf("candidate %s FAILED the promotion gate: %s", v.Version, strings.Join(failed, ", "))
+}
+
 // tolerance absorbs binary floating-point rounding at a boundary: 0.83-0.80 is
 // 0.0299999999999999 in float64, yet a candidate at exactly +0.03 must pass. Figures are
 // reported to far fewer digits than this, so no real shortfall is hidden.

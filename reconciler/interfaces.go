@@ -23,6 +23,8 @@ type Repo interface {
 	// the unbroken run of commits up to tip that changed path and at which holds is true (for
 	// a merged proposal, its merge commit). It returns tip when holds is false there.
 	Introduced(ctx context.Context, tip, path string, holds func(content []byte) bool) (string, error)
+	// CommitTime returns when commit was made (its committer time).
+	CommitTime(ctx context.Context, commit string) (time.Time, error)
 }
 
 // ProposalKind names what a proposal proposes; there is at most one open per (model, kind).

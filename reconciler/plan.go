@@ -160,8 +160,10 @@ func planModel(now time.Time, commit string, m ModelState) []Action {
 	gen := retrain.Generation
 	actions = append(actions, planPromotion(now, commit, p, st, m.Proposals)...)
 
-	// Launch: the tip raised the generation above the last launched one.
-	if gen > st.LaunchedGeneration {
+	// Launch: the tip raised the generation above the last launched one (unless whether it
+	// was trained is for a person to decide).
+	undecided := st.Undecided != nil && st.Undecided.Generation == gen
+	if gen > st.LaunchedGeneration && !undecided {
 		actions = append(actions, Action{
 			Kind:       ActionLaunchTraining,
 			Model:      name,
@@ -260,21 +262,30 @@ func planPromotion(now time.Time, commit string, p *policies.Policy, st *ModelSt
 	name := p.Metadata.Name
 	result := *run.Result
 	wantKey := promoteKey(result.Version)
-	var actions []Action
-	// A full-promotion proposal is the canary analysis's to close.
-	if open, ok := findProposal(props, ProposalPromote); ok && open.Key != wantKey && !strings.HasPrefix(open.Key, fullPromotionPrefix) {
-		actions = append(actions, closeAction(name, commit, open,
-			fmt.Sprintf("superseded by the candidate %q of training generation %d", result.Version, gen)))
+	judged := run.Promotion != nil
+	var v PromotionVerdict
+	if judged {
+		v = *run.Promotion
+	} else {
+		v = JudgePromotion(p.Spec.Promotion, result.Metrics, productionFigures(p, st))
+		v.Version, v.JudgedAt = result.Version, now
+		if p.Spec.Production != nil {
+			v.ProductionVersion = p.Spec.Production.Version
+		}
 	}
-	if run.Promotion != nil {
+	var actions []Action
+	// The newest passing candidate wins: a candidate that failed the gate supersedes nothing,
+	// and a passing one only an older candidate's proposal. A full-promotion proposal is the
+	// canary analysis's to close.
+	if open, ok := findProposal(props, ProposalPromote); ok && open.Key != wantKey && !strings.HasPrefix(open.Key, fullPromotionPrefix) &&
+		v.Passed && !registeredSince(st, open.Key, v.JudgedAt) {
+		actions = append(actions, closeAction(name, commit, open,
+			fmt.Sprintf("superseded by the candidate %q of training generation %d, which passed the promotion gate", result.Version, gen)))
+	}
+	if judged {
 		return actions
 	}
 
-	v := JudgePromotion(p.Spec.Promotion, result.Metrics, productionFigures(p, st))
-	v.Version, v.JudgedAt = result.Version, now
-	if p.Spec.Production != nil {
-		v.ProductionVersion = p.Spec.Production.Version
-	}
 	weight := p.Spec.CanaryAnalysis.Steps[0]
 	plan := &PromotionPlan{RunID: run.ID, Canary: policies.Canary{Version: result.Version, URI: result.URI, Weight: &weight}}
 	record := func(reason, note string) Action {
@@ -307,6 +318,17 @@ func planPromotion(now time.Time, commit string, p *policies.Policy, st *ModelSt
 	a.Reason = fmt.Sprintf("candidate %q of generation %d passed the promotion gate", result.Version, gen)
 	a.Generation = gen
 	return append(actions, a)
+}
+
+// registeredSince reports whether the proposal keyed key proposes a candidate registered
+// through the API after t: a newer candidate than one judged at t.
+func registeredSince(st *ModelStatus, key string, t time.Time) bool {
+	for _, c := range st.Candidates {
+		if promoteKey(c.Result.Version) == key && c.Registered.After(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // promotionAction proposes a candidate that passed the gate as the canary at the first
@@ -385,7 +407,7 @@ func retrainTrigger(now time.Time, p *policies.Policy, st *ModelStatus) (Trigger
 
 	var manual []string
 	for _, r := range st.Manual {
-		if r.At.After(since) {
+		if r.At.After(since) && !r.Adopt {
 			line := fmt.Sprintf("requested at %s: %s", r.At.UTC().Format(time.RFC3339), r.Reason)
 			if r.By != "" {
 				line += " (by " + r.By + ")"
@@ -439,18 +461,29 @@ func retrainTrigger(now time.Time, p *policies.Policy, st *ModelStatus) (Trigger
 
 	if rt.Schedule != nil && *rt.Schedule != "" {
 		sched, err := cron.ParseStandard(*rt.Schedule)
-		anchor := since
-		if anchor.IsZero() {
-			anchor = st.FirstSeen
-		}
+		anchor := scheduleAnchor(st)
 		if err == nil && !anchor.IsZero() {
 			if next := sched.Next(anchor); !next.After(now) {
-				return TriggerSchedule, []string{fmt.Sprintf("schedule %q was due at %s (last launch %s)",
-					*rt.Schedule, next.UTC().Format(time.RFC3339), describeTime(since))}, true
+				return TriggerSchedule, []string{fmt.Sprintf("schedule %q was due at %s (last launch %s, schedule committed %s)",
+					*rt.Schedule, next.UTC().Format(time.RFC3339), describeTime(since), describeTime(st.ScheduleSince))}, true
 			}
 		}
 	}
 	return "", nil, false
+}
+
+// scheduleAnchor is when a retrain schedule starts counting: the latest of the last launch,
+// the commit that introduced the schedule (or the policy) and the model's first sighting.
+// A new policy, or a schedule added to an old one, is therefore first due one period later,
+// never at once.
+func scheduleAnchor(st *ModelStatus) time.Time {
+	anchor := st.LastLaunch
+	for _, t := range []time.Time{st.ScheduleSince, st.FirstSeen} {
+		if t.After(anchor) {
+			anchor = t
+		}
+	}
+	return anchor
 }
 
 func runActive(st *ModelStatus) bool {

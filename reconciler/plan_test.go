@@ -247,6 +247,26 @@ func TestPlan(t *testing.T) {
 			},
 		},
 		{
+			name:   "a schedule committed after the model was first seen is not due at once",
+			now:    t0.Add(time.Hour),
+			policy: policy("sepsis", nil),
+			status: ModelStatus{FirstSeen: seen, LaunchedGeneration: 6, ScheduleSince: t0, ScheduleOf: policies.DefaultRetrainSchedule, Drift: drifts(t0, time.Minute, "-")},
+			want:   nil,
+		},
+		{
+			name:   "a schedule counts from the commit that introduced it, not from the last launch before",
+			now:    time.Date(2026, 11, 9, 2, 0, 0, 0, time.UTC),
+			policy: policy("sepsis", nil),
+			status: ModelStatus{FirstSeen: seen, LaunchedGeneration: 6, LastLaunch: seen, ScheduleSince: t0, ScheduleOf: policies.DefaultRetrainSchedule,
+				Drift: drifts(time.Date(2026, 11, 9, 1, 0, 0, 0, time.UTC), time.Minute, "-")},
+			want: []ActionKind{ActionProposeRetrain},
+			check: func(t *testing.T, as []Action) {
+				if as[0].Proposal.Trigger != TriggerSchedule || !strings.Contains(as[0].Proposal.Evidence[0], "2026-11-09T02:00:00Z") {
+					t.Errorf("trigger %s %q, want the schedule due at 2026-11-09T02:00:00Z", as[0].Proposal.Trigger, as[0].Proposal.Evidence)
+				}
+			},
+		},
+		{
 			name:   "the schedule is not due a minute early",
 			now:    time.Date(2026, 11, 9, 1, 59, 0, 0, time.UTC),
 			policy: policy("sepsis", nil),
@@ -468,13 +488,55 @@ func promotionCases() []planCase {
 			},
 		},
 		{
-			name:   "a newer failing candidate also supersedes the open proposal of the older one",
+			name:   "a newer failing candidate is recorded and leaves the open proposal of a passing one alone",
 			now:    now,
 			policy: trainedPolicy(8),
 			status: func() ModelStatus { m := goodCandidate(); m.Samples = 500; return trained(8, "14", m) }(),
 			props:  []Proposal{{Model: "sepsis", Kind: ProposalPromote, State: ProposalOpen, Key: "version-13"}},
-			want:   []ActionKind{ActionCloseProposal, ActionRecordVerdict},
+			want:   []ActionKind{ActionRecordVerdict},
 			check:  wantVerdict(false, CriterionSamples),
+		},
+		{
+			name:   "a failed candidate already judged never closes the proposal of a registered candidate that passed",
+			now:    now,
+			policy: trainedPolicy(8),
+			status: func() ModelStatus {
+				m := goodCandidate()
+				m.Samples = 500
+				st := trained(8, "14", m)
+				st.Runs[len(st.Runs)-1].Promotion = &PromotionVerdict{Version: "14", Passed: false, JudgedAt: t0.Add(-time.Minute),
+					Criteria: []Criterion{{Name: CriterionSamples, Op: OpAtLeast, Wanted: 10000}}}
+				st.Candidates = []Candidate{{Result: RunResult{Version: "r1", Metrics: goodCandidate()}, Registered: t0, Verdict: PromotionVerdict{Version: "r1", Passed: true}}}
+				return st
+			}(),
+			props: []Proposal{{Model: "sepsis", Kind: ProposalPromote, State: ProposalOpen, Key: "version-r1"}},
+			want:  nil,
+		},
+		{
+			name:   "a passing candidate judged before a newer registered one does not supersede it",
+			now:    now,
+			policy: trainedPolicy(8),
+			status: func() ModelStatus {
+				st := trained(8, "14", goodCandidate())
+				st.Runs[len(st.Runs)-1].Promotion = &PromotionVerdict{Version: "14", Passed: true, JudgedAt: t0.Add(-time.Minute)}
+				st.Candidates = []Candidate{{Result: RunResult{Version: "r1", Metrics: goodCandidate()}, Registered: t0, Verdict: PromotionVerdict{Version: "r1", Passed: true}}}
+				return st
+			}(),
+			props: []Proposal{{Model: "sepsis", Kind: ProposalPromote, State: ProposalOpen, Key: "version-r1"}},
+			want:  nil,
+		},
+		{
+			name:   "a passing candidate judged after a registered one supersedes its proposal",
+			now:    now,
+			policy: trainedPolicy(8),
+			status: func() ModelStatus {
+				st := trained(8, "14", goodCandidate())
+				st.Runs[len(st.Runs)-1].Promotion = &PromotionVerdict{Version: "14", Passed: true, JudgedAt: t0}
+				st.Candidates = []Candidate{{Result: RunResult{Version: "r1", Metrics: goodCandidate()}, Registered: t0.Add(-time.Minute), Verdict: PromotionVerdict{Version: "r1", Passed: true}}}
+				return st
+			}(),
+			props: []Proposal{{Model: "sepsis", Kind: ProposalPromote, State: ProposalOpen, Key: "version-r1"}},
+			want:  []ActionKind{ActionCloseProposal},
 		},
 		{
 			name:   "the open proposal of the candidate being judged is kept (proposed before a crash)",

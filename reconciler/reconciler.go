@@ -202,17 +202,17 @@ func (r *Reconciler) observeModel(ctx context.Context, snap *Snapshot, p *polici
 	ms := snap.Status.Model(p.Metadata.Name)
 	if ms.FirstSeen.IsZero() {
 		ms.FirstSeen = snap.Now
-		// A model that arrives with a generation was trained before modelops knew it:
-		// adopt that generation rather than retrain it on sight.
 		if p.Spec.Retrain != nil {
-			ms.LaunchedGeneration = p.Spec.Retrain.Generation
+			r.adoptOrAsk(ctx, snap, p, ms)
 		}
 	}
+	r.observeSchedule(ctx, snap, p, ms)
 	if r.runner != nil {
 		if err := r.observeRuns(ctx, p, ms); err != nil {
 			return err
 		}
 	}
+	resolveUndecided(p, ms)
 	if p.Spec.Suspend {
 		return nil
 	}
@@ -238,6 +238,85 @@ func (r *Reconciler) observeModel(ctx context.Context, snap *Snapshot, p *polici
 		}
 	}
 	return nil
+}
+
+// adoptOrAsk sets the launched generation of a model without status. A model whose policy
+// arrived with its generation was trained before modelops knew it: that generation is
+// adopted rather than retrained on sight. A generation raised later in history (a status
+// branch lost, perhaps with the raise in the same push) may never have been trained: unless
+// the runner knows its run, it is left undecided for a person, never skipped silently.
+func (r *Reconciler) adoptOrAsk(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus) {
+	gen, name := p.Spec.Retrain.Generation, p.Metadata.Name
+	ms.LaunchedGeneration = gen
+	raised, err := r.repo.Introduced(ctx, snap.Commit, p.File, func(content []byte) bool {
+		return generationIn(p.File, content, name) == gen
+	})
+	arrived := ""
+	if err == nil {
+		arrived, err = r.repo.Introduced(ctx, snap.Commit, p.File, func(content []byte) bool {
+			return generationIn(p.File, content, name) >= 0
+		})
+	}
+	if err == nil && raised == arrived {
+		return
+	}
+	if err != nil {
+		r.log.WarnContext(ctx, "read the history of the generation; it is left undecided", "model", name, "error", err)
+		raised = snap.Commit
+	}
+	ms.LaunchedGeneration = gen - 1
+	ms.Undecided = &UndecidedGeneration{Generation: gen, Commit: raised, Since: snap.Now}
+}
+
+// resolveUndecided ends an undecided generation once it is known or decided: the runner
+// knew its run, the generation moved on, or a person asked after it was found: a retrain
+// request trains it, an adopt request takes it as trained.
+func resolveUndecided(p *policies.Policy, ms *ModelStatus) {
+	u := ms.Undecided
+	if u == nil {
+		return
+	}
+	if p.Spec.Retrain == nil || p.Spec.Retrain.Generation != u.Generation || ms.LaunchedGeneration >= u.Generation {
+		ms.Undecided = nil
+		return
+	}
+	for _, m := range ms.Manual {
+		if !m.At.After(u.Since) {
+			continue
+		}
+		if m.Adopt && m.Generation == u.Generation {
+			ms.LaunchedGeneration = u.Generation
+			ms.Undecided = nil
+			return
+		}
+		if !m.Adopt {
+			ms.Undecided = nil // launched by the plan, which serves the request
+			return
+		}
+	}
+}
+
+// observeSchedule finds when the policy's retrain schedule was committed, once per schedule
+// (walking history every cycle would dominate a cycle of a large repository). When history
+// cannot tell, the schedule counts from now: late rather than at once.
+func (r *Reconciler) observeSchedule(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus) {
+	rt := p.Spec.Retrain
+	if rt == nil || rt.Schedule == nil || *rt.Schedule == "" || ms.ScheduleOf == *rt.Schedule {
+		return
+	}
+	sched, name := *rt.Schedule, p.Metadata.Name
+	ms.ScheduleOf, ms.ScheduleSince = sched, snap.Now
+	commit, err := r.repo.Introduced(ctx, snap.Commit, p.File, func(content []byte) bool {
+		return scheduleIn(p.File, content, name) == sched
+	})
+	if err == nil {
+		var at time.Time
+		if at, err = r.repo.CommitTime(ctx, commit); err == nil {
+			ms.ScheduleSince = at
+			return
+		}
+	}
+	r.log.WarnContext(ctx, "find the commit of the retrain schedule; it counts from now", "model", name, "error", err)
 }
 
 // observeRuns refreshes unfinished runs and finds a launch the status lost in a crash.
@@ -323,6 +402,31 @@ type CycleResult struct {
 	Models  int            `json:"models"`
 	Invalid []string       `json:"invalid,omitempty"`
 	Actions []ActionResult `json:"actions"`
+	// FailedRuns are the training runs found failed in this cycle; each is reported in
+	// exactly one cycle.
+	FailedRuns []FailedRun `json:"failedRuns,omitempty"`
+	// StatusRestored names the commit the status branch was restored from when this cycle
+	// found it lost.
+	StatusRestored string `json:"statusRestored,omitempty"`
+}
+
+// FailedRun is a training run that ended in failure.
+type FailedRun struct {
+	Model string `json:"model"`
+	TrainingRun
+}
+
+// reportFailedRuns moves the failed runs not reported yet into res, marking them reported.
+func reportFailedRuns(snap *Snapshot, res *CycleResult) {
+	for _, p := range snap.Policies.Policies {
+		ms := snap.Status.Model(p.Metadata.Name)
+		for i := range ms.Runs {
+			if run := &ms.Runs[i]; run.Phase == RunFailed && !run.FailureReported {
+				run.FailureReported = true
+				res.FailedRuns = append(res.FailedRuns, FailedRun{Model: ms.Model, TrainingRun: *run})
+			}
+		}
+	}
 }
 
 // Failed counts the actions that failed.
@@ -346,7 +450,10 @@ func (r *Reconciler) Cycle(ctx context.Context) (*CycleResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &CycleResult{Commit: snap.Commit, Models: len(snap.Policies.Policies)}
+	res := &CycleResult{Commit: snap.Commit, Models: len(snap.Policies.Policies), StatusRestored: snap.Status.Restored}
+	if res.StatusRestored != "" {
+		r.log.WarnContext(ctx, "the status branch was lost; restored it from the reconciler's backup", "commit", short(res.StatusRestored))
+	}
 	for _, e := range snap.Policies.Errors {
 		res.Invalid = append(res.Invalid, e.Error())
 	}
@@ -383,6 +490,10 @@ func (r *Reconciler) Cycle(ctx context.Context) (*CycleResult, error) {
 	}
 	for _, p := range snap.Policies.Policies {
 		r.setConditions(snap, p, failed[p.Metadata.Name])
+	}
+	reportFailedRuns(snap, res)
+	for _, fr := range res.FailedRuns {
+		r.log.ErrorContext(ctx, "training run failed", "model", fr.Model, "generation", fr.Generation, "run", fr.ID, "commit", short(fr.Commit), "message", fr.Message)
 	}
 	msg := fmt.Sprintf("modelops: status at %s\n\n%d action(s), %d failed.", short(snap.Commit), len(res.Actions), res.Failed())
 	// Saving uses a fresh context so that a cancelled cycle still records what it did.
@@ -536,6 +647,15 @@ func (r *Reconciler) setConditions(snap *Snapshot, p *policies.Policy, failure e
 		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReady, Status: ConditionFalse, Reason: SuspendedReason, Message: "spec.suspend is true", LastTransition: now})
 	case failure != nil:
 		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReady, Status: ConditionFalse, Reason: reasonOf(failure), Message: failure.Error(), LastTransition: now})
+	case ms.Undecided != nil:
+		u := ms.Undecided
+		msg := fmt.Sprintf("the status was lost and no training run of generation %d (raised by %s) is known, so modelops cannot tell whether it was trained: "+
+			"`modelops retrain %s --reason ...` trains it, `modelops adopt %s --reason ...` takes it as trained", u.Generation, short(u.Commit), ms.Model, ms.Model)
+		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReady, Status: ConditionFalse, Reason: GenerationUndecidedReason, Message: msg, LastTransition: now})
+	case tipRunFailed(p, ms) != nil:
+		run := tipRunFailed(p, ms)
+		msg := fmt.Sprintf("training run %s of generation %d failed: %s", run.ID, run.Generation, run.Message)
+		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReady, Status: ConditionFalse, Reason: TrainingFailedReason, Message: msg, LastTransition: now})
 	default:
 		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReady, Status: ConditionTrue, Reason: ReconciledReason, Message: "reconciled at " + short(snap.Commit), LastTransition: now})
 	}
@@ -549,6 +669,18 @@ func (r *Reconciler) setConditions(snap *Snapshot, p *policies.Policy, failure e
 		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionReconciling, Status: ConditionFalse, Reason: ReconciledReason, LastTransition: now})
 	}
 	ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionStalled, Status: ConditionFalse, Reason: ReconciledReason, LastTransition: now})
+}
+
+// tipRunFailed returns the run of the tip's generation when it failed: the model stays not
+// ready until a newer generation is launched.
+func tipRunFailed(p *policies.Policy, ms *ModelStatus) *TrainingRun {
+	if p.Spec.Retrain == nil {
+		return nil
+	}
+	if run, ok := ms.Run(p.Spec.Retrain.Generation); ok && run.Phase == RunFailed {
+		return run
+	}
+	return nil
 }
 
 // ActionError marks an action failure with the condition reason it reports.

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,25 @@ type fakeRepo struct {
 	commit  string
 	files   fstest.MapFS
 	history []change // every set, oldest first
+	// times are the commit times setAt gave; other commits have none (zero).
+	times map[string]time.Time
+}
+
+func (f *fakeRepo) CommitTime(_ context.Context, commit string) (time.Time, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.times[commit], nil
+}
+
+// setAt is set with the commit made at at.
+func (f *fakeRepo) setAt(path, content, commit string, at time.Time) {
+	f.set(path, content, commit)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.times == nil {
+		f.times = map[string]time.Time{}
+	}
+	f.times[commit] = at
 }
 
 func (f *fakeRepo) Sync(context.Context) (string, error) {
@@ -169,6 +189,15 @@ func (f *fakeRunner) Cancel(_ context.Context, model string, gen int64) error {
 		f.runs[f.key(model, gen)] = r
 	}
 	return nil
+}
+
+// fail ends the run of (model, gen) as a job that exited 1 would.
+func (f *fakeRunner) fail(model string, gen int64, at time.Time, message string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.runs[f.key(model, gen)]
+	r.Phase, r.Finished, r.Message = RunFailed, at, message
+	f.runs[f.key(model, gen)] = r
 }
 
 func (f *fakeRunner) finish(model string, gen int64, at time.Time) {
@@ -597,6 +626,10 @@ func TestCycleRecordsAFailingCandidateWithoutProposing(t *testing.T) {
 	if got := strings.Join(actionKinds(res), ","); got != "record-verdict" {
 		t.Fatalf("after training: %s, want record-verdict", got)
 	}
+	// The summary says the verdict and what failed, not only that a verdict was recorded.
+	if d := res.Actions[0].Detail; !strings.Contains(d, "candidate 13 FAILED the promotion gate: auc improvement +0.0100 (wanted >= +0.0300)") {
+		t.Fatalf("record-verdict detail %q does not give the verdict and its failing criterion", d)
+	}
 	if h.proposals.opened != 0 {
 		t.Fatalf("opened %d proposals for a failing candidate", h.proposals.opened)
 	}
@@ -612,5 +645,166 @@ func TestCycleRecordsAFailingCandidateWithoutProposing(t *testing.T) {
 	run, _ := st.Models["sepsis-risk"].Run(7)
 	if v := run.Promotion; v == nil || v.Passed || strings.Join(v.Failed(), ",") != CriterionAUCImprovement {
 		t.Fatalf("stored verdict = %+v, want failed on %s", v, CriterionAUCImprovement)
+	}
+}
+
+// TestScheduleCountsFromTheCommitThatAddedIt: a schedule added to a model the reconciler has
+// known for weeks is first due one period after its commit, not on the next cycle.
+func TestScheduleCountsFromTheCommitThatAddedIt(t *testing.T) {
+	h := newHarness(6)
+	h.drift.drifted = false
+	h.cycle(t)
+
+	h.now = h.now.Add(14 * 24 * time.Hour) // Monday 2026-11-16 08:00
+	weekly := strings.Replace(fmt.Sprintf(sepsisPolicy, 6), `schedule: ""`, `schedule: "0 2 * * 1"`, 1)
+	h.repo.setAt("models/sepsis-risk.yaml", weekly, "c2", h.now)
+	res := h.cycle(t)
+	if slices.Contains(actionKinds(res), string(ActionProposeRetrain)) {
+		t.Fatalf("the schedule fired on the cycle after its commit: %v", actionKinds(res))
+	}
+	st, _ := h.status.Load(context.Background())
+	if got := st.Models["sepsis-risk"].ScheduleSince; !got.Equal(h.now) {
+		t.Fatalf("ScheduleSince = %v, want the commit time %v", got, h.now)
+	}
+
+	h.now = time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC) // the next Monday 02:00
+	res = h.cycle(t)
+	if !slices.Contains(actionKinds(res), string(ActionProposeRetrain)) || h.reqTrigger(t) != TriggerSchedule {
+		t.Fatalf("the schedule did not propose a retrain a period after its commit: %v", actionKinds(res))
+	}
+}
+
+// reqTrigger is the trigger the open retrain proposal names in its title.
+func (h *harness) reqTrigger(t *testing.T) Trigger {
+	t.Helper()
+	title := h.proposals.reqs["sepsis-risk/retrain"].Title
+	i := strings.LastIndex(title, "(")
+	if i < 0 {
+		t.Fatalf("retrain proposal title %q names no trigger", title)
+	}
+	return Trigger(strings.TrimSuffix(title[i+1:], ")"))
+}
+
+// TestFailedTrainingIsReportedOnceAndMakesTheModelNotReady: a run that fails is in the
+// summary of exactly one cycle, and the model is Ready=False (TrainingFailed) until a newer
+// generation is launched.
+func TestFailedTrainingIsReportedOnceAndMakesTheModelNotReady(t *testing.T) {
+	h := newHarness(6)
+	h.drift.drifted = false
+	h.cycle(t)
+	h.repo.set("models/sepsis-risk.yaml", fmt.Sprintf(sepsisPolicy, 7), "c2")
+	h.cycle(t)
+	h.now = h.now.Add(time.Hour)
+	h.runner.fail("sepsis-risk", 7, h.now, "exit status 127; last lines of the log:\ntrain.sh: python: not found")
+
+	ready := func() Condition {
+		t.Helper()
+		st, _ := h.status.Load(context.Background())
+		c, _ := findCondition(st.Models["sepsis-risk"].Conditions, ConditionReady)
+		return c
+	}
+	res := h.cycle(t)
+	if len(res.FailedRuns) != 1 || res.FailedRuns[0].Model != "sepsis-risk" || res.FailedRuns[0].Generation != 7 ||
+		!strings.Contains(res.FailedRuns[0].Message, "python: not found") {
+		t.Fatalf("failed runs = %+v, want generation 7 with its log", res.FailedRuns)
+	}
+	if c := ready(); c.Status != ConditionFalse || c.Reason != TrainingFailedReason || !strings.Contains(c.Message, "exit status 127") {
+		t.Fatalf("Ready = %+v, want False/TrainingFailed with the run's message", c)
+	}
+	h.now = h.now.Add(time.Minute)
+	if res := h.cycle(t); len(res.FailedRuns) != 0 {
+		t.Fatalf("the failure was reported again: %+v", res.FailedRuns)
+	}
+	if c := ready(); c.Reason != TrainingFailedReason {
+		t.Fatalf("Ready = %+v after the next cycle, want still TrainingFailed", c)
+	}
+	h.repo.set("models/sepsis-risk.yaml", fmt.Sprintf(sepsisPolicy, 8), "c3")
+	h.cycle(t)
+	if c := ready(); c.Status != ConditionTrue {
+		t.Fatalf("Ready = %+v once generation 8 launched, want True", c)
+	}
+}
+
+// TestALostStatusLeavesARaisedGenerationToAPerson: without any status, a generation raised in
+// history (not the one the policy arrived with) is neither adopted nor launched unless the
+// runner knows its run; a person's retrain request trains it once, an adopt request takes
+// it as trained.
+func TestALostStatusLeavesARaisedGenerationToAPerson(t *testing.T) {
+	lost := func(t *testing.T) *harness {
+		h := newHarness(6)
+		h.drift.drifted = false
+		h.repo.set("models/sepsis-risk.yaml", fmt.Sprintf(sepsisPolicy, 6), "c1")
+		h.repo.set("models/sepsis-risk.yaml", fmt.Sprintf(sepsisPolicy, 7), "c2")
+		return h
+	}
+	ready := func(t *testing.T, h *harness) (*ModelStatus, Condition) {
+		t.Helper()
+		st, _ := h.status.Load(context.Background())
+		ms := st.Models["sepsis-risk"]
+		c, _ := findCondition(ms.Conditions, ConditionReady)
+		return ms, c
+	}
+
+	t.Run("a person decides to train it", func(t *testing.T) {
+		h := lost(t)
+		for range 2 {
+			if res := h.cycle(t); slices.Contains(actionKinds(res), string(ActionLaunchTraining)) {
+				t.Fatalf("an undecided generation was launched: %v", actionKinds(res))
+			}
+		}
+		ms, c := ready(t, h)
+		if c.Status != ConditionFalse || c.Reason != GenerationUndecidedReason || !strings.Contains(c.Message, "modelops retrain sepsis-risk") ||
+			ms.Undecided == nil || ms.Undecided.Commit != "c2" || ms.LaunchedGeneration != 6 {
+			t.Fatalf("status %+v, Ready %+v: want generation 7 undecided, raised by c2, with the commands", ms, c)
+		}
+		h.now = h.now.Add(time.Minute)
+		h.status.add(t, "sepsis-risk", ManualRequest{At: h.now, Reason: "never trained"})
+		h.cycle(t)
+		h.cycle(t)
+		if ms, c := ready(t, h); h.runner.started != 1 || ms.LaunchedGeneration != 7 || c.Status != ConditionTrue {
+			t.Fatalf("after the retrain request: %d runs, launched %d, Ready %+v; want generation 7 trained once", h.runner.started, ms.LaunchedGeneration, c)
+		}
+	})
+	t.Run("a person adopts it", func(t *testing.T) {
+		h := lost(t)
+		h.cycle(t)
+		h.now = h.now.Add(time.Minute)
+		h.status.add(t, "sepsis-risk", ManualRequest{At: h.now, Reason: "trained last week", Adopt: true, Generation: 7})
+		res := h.cycle(t)
+		if ms, c := ready(t, h); h.runner.started != 0 || ms.LaunchedGeneration != 7 || c.Status != ConditionTrue || len(res.Actions) != 0 {
+			t.Fatalf("after adopting: %d runs, launched %d, Ready %+v, actions %v; want 7 adopted", h.runner.started, ms.LaunchedGeneration, c, actionKinds(res))
+		}
+	})
+	t.Run("the runner knows its run", func(t *testing.T) {
+		h := lost(t)
+		if _, err := h.runner.Start(context.Background(), JobRequest{Model: "sepsis-risk", Generation: 7, Commit: "c2"}); err != nil {
+			t.Fatal(err)
+		}
+		h.cycle(t)
+		if ms, _ := ready(t, h); h.runner.started != 1 || ms.LaunchedGeneration != 7 || ms.Undecided != nil {
+			t.Fatalf("with the run known: %d runs, status %+v; want the run recorded", h.runner.started, ms)
+		}
+	})
+	t.Run("a policy that arrived with its generation is adopted", func(t *testing.T) {
+		h := newHarness(7)
+		h.repo.set("models/sepsis-risk.yaml", fmt.Sprintf(sepsisPolicy, 7), "c1")
+		h.cycle(t)
+		if ms, c := ready(t, h); h.runner.started != 0 || ms.LaunchedGeneration != 7 || c.Status != ConditionTrue {
+			t.Fatalf("status %+v, Ready %+v: want generation 7 adopted", ms, c)
+		}
+	})
+}
+
+// add records a manual request as `modelops retrain` does, between cycles.
+func (m *memStatus) add(t *testing.T, model string, req ManualRequest) {
+	t.Helper()
+	st, err := m.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := st.Model(model)
+	ms.Manual = append(ms.Manual, req)
+	if err := m.Save(context.Background(), st, nil, "request"); err != nil {
+		t.Fatal(err)
 	}
 }

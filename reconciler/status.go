@@ -10,6 +10,9 @@ import (
 // (one file per model) so that a restart loses nothing and repeats nothing.
 type Status struct {
 	Models map[string]*ModelStatus `json:"models"`
+	// Restored names the status commit the store restored a lost status branch from when
+	// this status was loaded; empty otherwise.
+	Restored string `json:"-"`
 }
 
 // NewStatus returns an empty status.
@@ -35,13 +38,18 @@ const maxDriftHistory = 100
 // ModelStatus is the observed state of one model.
 type ModelStatus struct {
 	Model string `json:"model"`
-	// FirstSeen is when the reconciler first saw the model. Schedules start from it, and the
-	// generation found then is adopted as already trained.
+	// FirstSeen is when the reconciler first saw the model. Schedules start no earlier, and
+	// the generation found then is adopted as already trained.
 	FirstSeen time.Time `json:"firstSeen"`
 	// LaunchedGeneration is the highest training generation launched (or adopted).
 	LaunchedGeneration int64 `json:"launchedGeneration"`
 	// LastLaunch is when LaunchedGeneration was launched (zero when adopted).
 	LastLaunch time.Time `json:"lastLaunch,omitzero"`
+	// ScheduleSince is when the commit that introduced the policy's retrain schedule (or the
+	// policy itself) was made: the schedule counts from it, so a new policy or a new schedule
+	// is not due at once. ScheduleOf is the schedule it was found for.
+	ScheduleSince time.Time `json:"scheduleSince,omitzero"`
+	ScheduleOf    string    `json:"scheduleOf,omitempty"`
 	// Drift holds drift check summaries, oldest first.
 	Drift []DriftRecord `json:"drift,omitempty"`
 	// Runs holds training runs, by generation ascending.
@@ -60,6 +68,18 @@ type ModelStatus struct {
 	LastCanary *CanaryStatus `json:"lastCanary,omitempty"`
 	// Conditions summarise the model's reconcile state.
 	Conditions []Condition `json:"conditions,omitempty"`
+	// Undecided is set when the status was lost and the tip's generation was raised in
+	// history without a run the runner knows: whether it was trained cannot be known, so it
+	// is neither launched nor adopted until a person decides (modelops retrain or adopt).
+	Undecided *UndecidedGeneration `json:"undecided,omitempty"`
+}
+
+// UndecidedGeneration is a generation modelops cannot tell was trained.
+type UndecidedGeneration struct {
+	Generation int64 `json:"generation"`
+	// Commit raised the policy to Generation.
+	Commit string    `json:"commit"`
+	Since  time.Time `json:"since"`
 }
 
 // DriftRecord summarises one drift check; the full report is a file on the status branch.
@@ -104,6 +124,9 @@ type TrainingRun struct {
 	// Promotion is the promotion gate's verdict on the run's candidate, recorded once when
 	// the run is judged, so that it is never judged (or proposed) twice.
 	Promotion *PromotionVerdict `json:"promotion,omitempty"`
+	// FailureReported is set once a cycle has reported the run's failure (summary,
+	// notification), so that it is reported once.
+	FailureReported bool `json:"failureReported,omitempty"`
 }
 
 // RunResult is what a training job reports (SPEC.md "Jobs").
@@ -123,11 +146,15 @@ type TrainingMetrics struct {
 	Coverage  *float64 `json:"coverage"`
 }
 
-// ManualRequest is a person asking for a retrain (modelops retrain MODEL --reason).
+// ManualRequest is a person asking for a retrain (modelops retrain MODEL --reason), or, with
+// Adopt, taking an undecided generation as trained (modelops adopt MODEL --reason).
 type ManualRequest struct {
 	At     time.Time `json:"at"`
 	Reason string    `json:"reason"`
 	By     string    `json:"by,omitempty"`
+	// Adopt takes generation Generation as trained; it asks for no retrain.
+	Adopt      bool  `json:"adopt,omitempty"`
+	Generation int64 `json:"generation,omitempty"`
 }
 
 // PerformanceRecord is a production metric reading.

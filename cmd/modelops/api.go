@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/medimind/modelops/internal/server"
@@ -21,54 +19,25 @@ type apiBackend struct {
 
 var _ server.Backend = apiBackend{}
 
-// Status lists every model at the tip, those with an invalid policy too.
+// Status lists every model at the tip, those with an invalid policy too, from the same
+// summaries as modelops status.
 func (b apiBackend) Status(ctx context.Context) ([]server.ModelStatus, error) {
 	snap, err := b.s.reconciler.Snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []server.ModelStatus
-	seen := map[string]bool{}
-	for _, p := range snap.Policies.Policies {
-		name := p.Metadata.Name
-		seen[name] = true
-		ms := snap.Status.Model(name)
-		m := server.ModelStatus{
-			Model: name, File: p.File, Suspended: p.Spec.Suspend,
-			Conditions: ms.Conditions, Proposals: []reconciler.Proposal{},
-		}
-		if m.Conditions == nil {
-			m.Conditions = []reconciler.Condition{}
-		}
-		if v := p.Spec.Production; v != nil {
-			m.Production = &server.Version{Version: v.Version, URI: v.URI}
-		}
-		if t, ok := reconciler.DesiredTraffic(p); ok && t.Canary != "" {
-			m.Canary, m.CanaryWeight = &server.Version{Version: t.Canary, URI: t.CanaryURI}, t.Weight
-		}
-		if d, ok := ms.LastDrift(); ok {
-			m.LastDrift = &d
-		}
-		for _, prop := range snap.Proposals {
-			if prop.Model == name && prop.State == reconciler.ProposalOpen {
-				m.Proposals = append(m.Proposals, prop)
+	for _, m := range snap.Summaries() {
+		ms := server.ModelStatus{Model: m.Model, File: m.File, Suspended: m.Suspended, Conditions: m.Conditions,
+			LastDrift: m.LastDrift, Proposals: m.Proposals, Errors: m.Errors}
+		if t := m.Traffic; t != nil {
+			ms.Production = &server.Version{Version: t.Production, URI: t.ProductionURI}
+			if t.Canary != "" {
+				ms.Canary, ms.CanaryWeight = &server.Version{Version: t.Canary, URI: t.CanaryURI}, t.Weight
 			}
 		}
-		out = append(out, m)
+		out = append(out, ms)
 	}
-	// Models whose policy is invalid are Stalled with the errors as the message.
-	for name, ms := range snap.Status.Models {
-		if seen[name] {
-			continue
-		}
-		for _, c := range ms.Conditions {
-			if c.Type == reconciler.ConditionStalled && c.Status == reconciler.ConditionTrue && c.Reason == reconciler.InvalidPolicyReason {
-				out = append(out, server.ModelStatus{Model: name, Conditions: ms.Conditions, Proposals: []reconciler.Proposal{},
-					Errors: strings.Split(c.Message, "; ")})
-			}
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Model < out[j].Model })
 	return out, nil
 }
 

@@ -21,9 +21,6 @@ type cycleObserver struct {
 	metrics  *server.Metrics
 	notifier *notify.Notifier // nil without sinks
 	stack    *stack
-	// failedRuns holds the failed training runs already notified (or seen at start-up).
-	failedRuns map[string]bool
-	started    bool
 }
 
 func (o *cycleObserver) observe(ctx context.Context, start time.Time, res *reconciler.CycleResult, err error) {
@@ -54,20 +51,18 @@ func (o *cycleObserver) observe(ctx context.Context, start time.Time, res *recon
 			weight = ms.Canary.Weight
 		}
 		o.metrics.SetCanaryWeight(name, weight)
-		for _, run := range ms.Runs {
-			key := name + "/" + run.ID
-			if run.Phase != reconciler.RunFailed || o.failedRuns[key] {
-				continue
-			}
-			o.failedRuns[key] = true
-			if o.started {
-				o.notify(notify.Event{Kind: notify.KindTrainingFailed, Model: name, At: end,
-					Title: fmt.Sprintf("Training of %s generation %d failed", name, run.Generation), Text: run.Message,
-					Fields: []notify.Field{{Name: "run", Value: run.ID}, {Name: "commit", Value: short(run.Commit)}}})
-			}
-		}
 	}
-	o.started = true
+	if c := res.StatusRestored; c != "" {
+		o.notify(notify.Event{Kind: notify.KindStatusRestored, Model: "(all models)", At: end,
+			Title: "The status branch was lost and restored from the reconciler's backup",
+			Text:  "Someone deleted (or lost) the status branch; modelops pushed it back at its last known commit " + short(c) + ". Nothing was adopted or forgotten."})
+	}
+	// The cycle reports each failed run once (recorded on the status branch), across restarts.
+	for _, run := range res.FailedRuns {
+		o.notify(notify.Event{Kind: notify.KindTrainingFailed, Model: run.Model, At: end,
+			Title: fmt.Sprintf("Training of %s generation %d failed", run.Model, run.Generation), Text: run.Message,
+			Fields: []notify.Field{{Name: "run", Value: run.ID}, {Name: "commit", Value: short(run.Commit)}}})
+	}
 	for _, ar := range res.Actions {
 		if ar.Error != "" || ar.Skipped {
 			continue

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -46,21 +47,24 @@ func TestObserverNotifiesWhatACycleDid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := &cycleObserver{metrics: server.NewMetrics(), notifier: n, stack: s, failedRuns: map[string]bool{}}
+	o := &cycleObserver{metrics: server.NewMetrics(), notifier: n, stack: s}
 	res := &reconciler.CycleResult{Actions: []reconciler.ActionResult{
 		{Action: reconciler.Action{Kind: reconciler.ActionRollback, Model: "sepsis-risk", Reason: "auc dropped", Canary: &reconciler.CanaryPlan{Version: "13"}}, Detail: "canary 13 removed in abc"},
 		{Action: reconciler.Action{Kind: reconciler.ActionProposeRetrain, Model: "sepsis-risk", Reason: "drift", Proposal: &reconciler.ProposalPlan{Trigger: reconciler.TriggerDrift}}, Detail: "retrain proposal https://github.example/medimind/policies/pull/7"},
 		{Action: reconciler.Action{Kind: reconciler.ActionProposeRetrain, Model: "sepsis-risk", Reason: "manual", Proposal: &reconciler.ProposalPlan{Trigger: reconciler.TriggerManual}}},
 		{Action: reconciler.Action{Kind: reconciler.ActionStepCanary, Model: "sepsis-risk"}, Error: "push refused"},
-	}}
+	}, FailedRuns: []reconciler.FailedRun{{Model: "sepsis-risk", TrainingRun: reconciler.TrainingRun{Generation: 7, ID: "run-7", Phase: reconciler.RunFailed, Message: "exit status 127"}}},
+		StatusRestored: "0123456789abcdef0123456789abcdef01234567"}
 	o.observe(ctx, time.Now(), res, nil)
 	if err := n.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got) != 2 || got[0].Kind != notify.KindRollback || got[1].Kind != notify.KindDriftProposal ||
-		got[1].URL != "https://github.example/medimind/policies/pull/7" || got[0].Title != "Canary 13 of sepsis-risk rolled back" {
-		t.Fatalf("notified %+v, want the rollback and the drift proposal with its URL", got)
+	if len(got) != 4 || got[0].Kind != notify.KindStatusRestored || !strings.Contains(got[0].Text, "0123456789ab") ||
+		got[1].Kind != notify.KindTrainingFailed || got[1].Text != "exit status 127" ||
+		got[2].Kind != notify.KindRollback || got[3].Kind != notify.KindDriftProposal ||
+		got[3].URL != "https://github.example/medimind/policies/pull/7" || got[2].Title != "Canary 13 of sepsis-risk rolled back" {
+		t.Fatalf("notified %+v, want the restored status, the failed run, the rollback and the drift proposal with its URL", got)
 	}
 }

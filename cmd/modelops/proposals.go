@@ -337,6 +337,13 @@ func runRetrain(ctx context.Context, opts retrainOptions, model string) error {
 			return nil
 		}
 	}
+	for _, a := range res.Actions {
+		if a.Action.Model == model && a.Action.Kind == reconciler.ActionLaunchTraining && a.Error == "" {
+			// The request decided an undecided generation: it is trained as it stands.
+			fmt.Fprintf(opts.stdout, "Retrain of %s requested; generation %d launched: %s\n", model, a.Action.Generation, a.Detail)
+			return nil
+		}
+	}
 	fmt.Fprintf(opts.stdout, "Retrain of %s requested; the proposal opens once the model is idle (training pending or running).\n", model)
 	return nil
 }

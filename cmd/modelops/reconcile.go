@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -102,7 +103,8 @@ func newReconcileCmd() *cobra.Command {
 branch. Invalid policies are reported and left alone; every other model is reconciled. For the
 long-running reconciler, use modelops run.
 
-Exit status: 0 success, 1 when the cycle or one of its actions failed, 2 invalid flags.`,
+Exit status: 0 success, 1 when the cycle, one of its actions or a training run it found
+finished failed, 2 invalid flags or an invalid policy (after every valid model was reconciled).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.stdout = cmd.OutOrStdout()
@@ -136,6 +138,12 @@ func runReconcile(ctx context.Context, opts reconcileOptions) error {
 	if n := res.Failed(); n > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("%d action(s) failed; they are retried on the next cycle", n)}
 	}
+	if n := len(res.FailedRuns); n > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%d training run(s) failed", n)}
+	}
+	if n := len(res.Invalid); n > 0 {
+		return invalidInput(fmt.Errorf("%d invalid policy error(s); those models are left alone until fixed", n))
+	}
 	return nil
 }
 
@@ -146,7 +154,8 @@ func printCycle(w io.Writer, output string, res *reconciler.CycleResult) {
 		_ = enc.Encode(res)
 		return
 	}
-	fmt.Fprintf(w, "Cycle at %s: %d model(s), %d action(s), %d failed.\n", short(res.Commit), res.Models, len(res.Actions), res.Failed())
+	fmt.Fprintf(w, "Cycle at %s: %d model(s), %d action(s), %d failed, %d training run(s) failed, %d invalid.\n",
+		short(res.Commit), res.Models, len(res.Actions), res.Failed(), len(res.FailedRuns), len(res.Invalid))
 	if len(res.Actions) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "MODEL\tACTION\tRESULT")
@@ -158,6 +167,13 @@ func printCycle(w io.Writer, output string, res *reconciler.CycleResult) {
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Action.Model, a.Action.Kind, result)
 		}
 		tw.Flush()
+	}
+	if c := res.StatusRestored; c != "" {
+		fmt.Fprintf(w, "status branch lost: restored from the reconciler's backup at %s\n", short(c))
+	}
+	for _, run := range res.FailedRuns {
+		fmt.Fprintf(w, "training FAILED: %s generation %d, run %s (commit %s): %s\n", run.Model, run.Generation, run.ID, short(run.Commit),
+			strings.ReplaceAll(run.Message, "\n", "\n    "))
 	}
 	for _, e := range res.Invalid {
 		fmt.Fprintf(w, "invalid, left alone: %s\n", e)

@@ -101,7 +101,7 @@ func runRun(ctx context.Context, opts runOptions) error {
 			_ = notifier.Close(ctx)
 		}()
 	}
-	observer := &cycleObserver{metrics: metrics, notifier: notifier, stack: s, failedRuns: map[string]bool{}}
+	observer := &cycleObserver{metrics: metrics, notifier: notifier, stack: s}
 	nudge := server.Nudge(trigger)
 
 	var elector *leader.Elector

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"time"
 )
 
 // Tracked is a Repo seen through one branch, the tracked branch: what the
@@ -61,6 +62,15 @@ func (t Tracked) TrackedBranch() string { return t.Branch }
 // Tree returns the read-only view of the tree at commit (see Repo.Tree).
 func (t Tracked) Tree(ctx context.Context, commit string) (fs.FS, error) {
 	return t.Repo.Tree(ctx, commit)
+}
+
+// CommitTime returns the committer time of commit.
+func (t Tracked) CommitTime(ctx context.Context, commit string) (time.Time, error) {
+	c, err := t.Repo.ReadCommit(ctx, commit)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return c.Committer.When, nil
 }
 
 // maxIntroducedWalk bounds the first-parent commits Introduced looks at.

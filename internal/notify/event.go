@@ -22,6 +22,8 @@ const (
 	KindPromotionMerged Kind = "promotion-merged"
 	// KindTrainingFailed: a training run ended in failure.
 	KindTrainingFailed Kind = "training-failed"
+	// KindStatusRestored: the status branch was lost and restored from the reconciler's backup.
+	KindStatusRestored Kind = "status-restored"
 )
 
 // Field is one labelled figure of an event ("AUC drop", "0.031"). Fields keep their order.

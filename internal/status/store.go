@@ -21,6 +21,9 @@ import (
 	"github.com/medimind/modelops/reconciler"
 )
 
+// zeroHash is the tip UpdateBranch gives an edit of a branch that does not exist.
+const zeroHash = "0000000000000000000000000000000000000000"
+
 // Branch is the default status branch.
 const Branch = "modelops/status"
 
@@ -38,7 +41,13 @@ type Store struct {
 	// has nothing to do; the cache makes that cycle read none.
 	cacheTip   string
 	cacheFiles map[string][]byte
+	// backedUp is the status commit last recorded with git.Repo.Backup.
+	backedUp string
 }
+
+// errLost stops a save that found the status branch gone while a backup of it exists: the
+// branch is restored first, so the save never starts an empty history.
+var errLost = errors.New("the status branch is gone")
 
 // New returns a store writing to branch (default Branch) of repo as author.
 func New(repo *git.Repo, branch string, author git.Signature) *Store {
@@ -64,6 +73,19 @@ func (s *Store) Load(ctx context.Context) (*reconciler.Status, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if tip == "" {
+		// The branch is gone (deleted by a person, or lost with the remote): the status is
+		// the bot's memory, so it is restored from this clone's backup, never started empty.
+		if st.Restored, err = s.restoreLocked(ctx); err != nil {
+			return nil, err
+		}
+		if st.Restored != "" {
+			if tip, files, err = s.repo.BranchTree(ctx, s.branch); err != nil {
+				return nil, err
+			}
+		}
+	}
+	s.backupLocked(ctx, tip)
 	if tip != s.cacheTip {
 		if s.cacheFiles, err = readModelFiles(files); err != nil {
 			return nil, err
@@ -82,6 +104,33 @@ func (s *Store) Load(ctx context.Context) (*reconciler.Status, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// restoreLocked recreates the status branch from this clone's backup of it and returns the
+// commit restored, or "" when there is no backup (a new repository, or a new clone).
+func (s *Store) restoreLocked(ctx context.Context) (string, error) {
+	backup, err := s.repo.BackedUp(ctx, s.branch)
+	if errors.Is(err, git.ErrBranchNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := s.repo.Restore(ctx, s.branch, backup); err != nil {
+		return "", fmt.Errorf("the status branch %s is gone; restoring it from the backup %s: %w", s.branch, backup, err)
+	}
+	return backup, nil
+}
+
+// backupLocked records tip as the status branch's last known commit. A failed backup is not
+// fatal: the previous backup still restores an older status.
+func (s *Store) backupLocked(ctx context.Context, tip string) {
+	if tip == "" || tip == zeroHash || tip == s.backedUp {
+		return
+	}
+	if s.repo.Backup(ctx, s.branch, tip) == nil {
+		s.backedUp = tip
+	}
 }
 
 // readModelFiles reads models/*.json of the status tree.
@@ -148,8 +197,13 @@ func (s *Store) Save(ctx context.Context, st *reconciler.Status, files map[strin
 		encoded[modelFile(name)] = b
 	}
 	var base string // the tip the last edit was computed on
-	h, err := s.repo.UpdateBranch(ctx, s.branch, func(tipHash string, tip fs.FS) (git.Change, error) {
+	edit := func(tipHash string, tip fs.FS) (git.Change, error) {
 		base = tipHash
+		if tipHash == zeroHash {
+			if _, err := s.repo.BackedUp(ctx, s.branch); err == nil {
+				return git.Change{}, errLost
+			}
+		}
 		change := git.Change{Files: map[string][]byte{}, Message: message, Author: s.author}
 		for p, b := range encoded {
 			var old []byte
@@ -175,7 +229,14 @@ func (s *Store) Save(ctx context.Context, st *reconciler.Status, files map[strin
 			return change, git.ErrNoChange
 		}
 		return change, nil
-	})
+	}
+	h, err := s.repo.UpdateBranch(ctx, s.branch, edit)
+	if errors.Is(err, errLost) {
+		if _, err = s.restoreLocked(ctx); err != nil {
+			return fmt.Errorf("save status: %w", err)
+		}
+		h, err = s.repo.UpdateBranch(ctx, s.branch, edit)
+	}
 	switch {
 	case errors.Is(err, git.ErrNoChange):
 		h = base
@@ -185,6 +246,7 @@ func (s *Store) Save(ctx context.Context, st *reconciler.Status, files map[strin
 	}
 	// The tip now holds exactly these model files (written, or equal already).
 	s.cacheTip, s.cacheFiles = h, encoded
+	s.backupLocked(ctx, h)
 	return nil
 }
 

@@ -139,3 +139,56 @@ func TestManualRequestsSurviveAConcurrentSaveUntilALaunchServesThem(t *testing.T
 		t.Fatalf("%d served requests remain", n)
 	}
 }
+
+// personDeletes deletes the status branch on the server with the git CLI, as a person would.
+func personDeletes(t *testing.T, url string) {
+	t.Helper()
+	dir := t.TempDir()
+	gitserver.MustGit(t, dir, "clone", "-q", url, "clone")
+	gitserver.MustGit(t, dir+"/clone", "push", "-q", "origin", "--delete", "modelops/status")
+}
+
+func TestAStatusBranchDeletedOnTheRemoteIsRestoredFromTheBackup(t *testing.T) {
+	srv := gitserver.New(t, gitserver.Options{})
+	url := srv.Seed(t, "policies.git", "main", "testdata/repo")
+	ctx := context.Background()
+	s := open(t, url)
+	if err := s.Save(ctx, sample(), map[string][]byte{"reports/r.json": []byte("{}\n")}, "modelops: status"); err != nil {
+		t.Fatal(err)
+	}
+	tip := serverRef(t, srv, "refs/heads/modelops/status")
+
+	personDeletes(t, url)
+	if err := s.repo.Fetch(ctx); err != nil { // the cycle's sync, which prunes the deleted branch
+		t.Fatal(err)
+	}
+	got, err := s.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Restored != tip || !reflect.DeepEqual(got.Models["sepsis-risk"], sample().Models["sepsis-risk"]) {
+		t.Fatalf("Load after the deletion: restored %q, model %+v; want %s and the saved status", got.Restored, got.Models["sepsis-risk"], tip)
+	}
+	if now := serverRef(t, srv, "refs/heads/modelops/status"); now != tip {
+		t.Fatalf("the status branch on the server is %q, want it pushed back at %s", now, tip)
+	}
+	if again, err := s.Load(ctx); err != nil || again.Restored != "" {
+		t.Fatalf("a second Load restored again: %q, %v", again.Restored, err)
+	}
+
+	// Deleted between a cycle's Load and its Save: the save continues the old history.
+	personDeletes(t, url)
+	next := sample()
+	next.Model("sepsis-risk").LaunchedGeneration = 7
+	if err := s.Save(ctx, next, nil, "modelops: status"); err != nil {
+		t.Fatal(err)
+	}
+	saved := serverRef(t, srv, "refs/heads/modelops/status")
+	c, err := s.repo.ReadCommit(ctx, saved)
+	if err != nil || len(c.Parents) != 1 || c.Parents[0] != tip {
+		t.Fatalf("the save after a deletion made %+v (%v), want a child of %s", c.Parents, err, tip)
+	}
+	if b, err := s.repo.ReadFile(ctx, saved, "reports/r.json"); err != nil || string(b) != "{}\n" {
+		t.Fatalf("the report saved before the deletion = %q, %v", b, err)
+	}
+}
