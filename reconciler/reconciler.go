@@ -229,6 +229,12 @@ func (r *Reconciler) observeModel(ctx context.Context, snap *Snapshot, p *polici
 	return nil
 }
 
+// RunGoneMessage is the message of a run whose job the runner no longer knows: its outcome
+// was never observed, so it is recorded Unknown, not Failed.
+const RunGoneMessage = "the run's job is gone (deleted, or removed by the runner's TTL while the reconciler was down) " +
+	"and its outcome was never read; decide: raise spec.retrain.generation to train again, " +
+	"or register the candidate (POST /api/v1/models/{model}/candidates) if it was trained"
+
 // observeRuns refreshes unfinished runs and finds a launch the status lost in a crash.
 func (r *Reconciler) observeRuns(ctx context.Context, p *policies.Policy, ms *ModelStatus) error {
 	name := p.Metadata.Name
@@ -238,7 +244,8 @@ func (r *Reconciler) observeRuns(ctx context.Context, p *policies.Policy, ms *Mo
 		}
 		got, err := r.runner.Get(ctx, name, run.Generation)
 		if errors.Is(err, ErrRunNotFound) {
-			run.Phase, run.Message, run.Finished = RunFailed, "the run disappeared from the runner", r.now()
+			run.Phase, run.Message, run.Finished = RunUnknown, RunGoneMessage, r.now()
+			r.reportRun(ctx, name, run)
 			ms.SetRun(run)
 			continue
 		}
