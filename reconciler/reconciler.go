@@ -229,11 +229,14 @@ func (r *Reconciler) observeModel(ctx context.Context, snap *Snapshot, p *polici
 	return nil
 }
 
+// UnknownRunAdvice ends the message of an Unknown run: what a person may decide.
+const UnknownRunAdvice = "decide: raise spec.retrain.generation to train again, " +
+	"or register the candidate (POST /api/v1/models/{model}/candidates) if it was trained"
+
 // RunGoneMessage is the message of a run whose job the runner no longer knows: its outcome
 // was never observed, so it is recorded Unknown, not Failed.
 const RunGoneMessage = "the run's job is gone (deleted, or removed by the runner's TTL while the reconciler was down) " +
-	"and its outcome was never read; decide: raise spec.retrain.generation to train again, " +
-	"or register the candidate (POST /api/v1/models/{model}/candidates) if it was trained"
+	"and its outcome was never read; " + UnknownRunAdvice
 
 // observeRuns refreshes unfinished runs and finds a launch the status lost in a crash.
 func (r *Reconciler) observeRuns(ctx context.Context, p *policies.Policy, ms *ModelStatus) error {

@@ -59,8 +59,7 @@ func (r *Runner) runOfJob(ctx context.Context, job *batchv1.Job) reconciler.Trai
 	case run.Phase == reconciler.RunSucceeded && errors.Is(err, errNoPod):
 		// The Job says it succeeded; only the evidence is gone. Not a failure: a person
 		// decides.
-		run.Phase, run.Message = reconciler.RunUnknown, "the job completed but its result was never read: "+err.Error()+
-			"; decide: raise spec.retrain.generation to train again, or register the candidate (POST /api/v1/models/{model}/candidates) if its result is known"
+		run.Phase, run.Message = reconciler.RunUnknown, "the job completed but its result was never read: "+err.Error()+"; "+reconciler.UnknownRunAdvice
 	case run.Phase == reconciler.RunSucceeded && err != nil:
 		// Not recorded as finished: the pod may be readable on the next Get.
 		run.Phase, run.Message = reconciler.RunRunning, "the job completed; reading its result: "+err.Error()
