@@ -26,6 +26,7 @@ import (
 
 	"github.com/medimind/modelops/internal/testutil/kubeenv"
 	"github.com/medimind/modelops/manifests"
+	"github.com/medimind/modelops/policies"
 )
 
 var env *kubeenv.Env
@@ -262,8 +263,11 @@ func TestJobTemplateCarriesTheRunnerContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if job.Spec.BackoffLimit == nil || *job.Spec.BackoffLimit != 0 {
-		t.Errorf("backoffLimit = %v, want 0 (a retry is a new generation)", job.Spec.BackoffLimit)
+	// The Job survives a preempted node: a disrupted pod is replaced (internal/runner/kube
+	// checks the template against the Job it builds).
+	if pfp := job.Spec.PodFailurePolicy; pfp == nil || len(pfp.Rules) == 0 || len(pfp.Rules[0].OnPodConditions) == 0 ||
+		pfp.Rules[0].OnPodConditions[0].Type != corev1.DisruptionTarget {
+		t.Errorf("podFailurePolicy = %+v, want a first rule on DisruptionTarget", pfp)
 	}
 	if job.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
 		t.Errorf("restartPolicy = %s, want Never", job.Spec.Template.Spec.RestartPolicy)
@@ -370,7 +374,6 @@ func sarCases(ns, other string) []sarCase {
 		{"", "pods", "", []string{"get", "list"}},
 		{"", "pods", "log", []string{"get"}},
 		{"coordination.k8s.io", "leases", "", []string{"get", "create", "update"}},
-		{"", "events", "", []string{"create"}},
 		{"serving.kserve.io", "inferenceservices", "", []string{"get", "patch"}},
 	}
 	verbs := []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
@@ -410,6 +413,7 @@ func sarCases(ns, other string) []sarCase {
 		{"may not update the status of jobs", authorizationv1.ResourceAttributes{Namespace: ns, Verb: "update", Group: "batch", Resource: "jobs", Subresource: "status"}},
 		{"may not exec into pods", authorizationv1.ResourceAttributes{Namespace: ns, Verb: "create", Resource: "pods", Subresource: "exec"}},
 		{"may not list nodes", authorizationv1.ResourceAttributes{Verb: "list", Resource: "nodes"}},
+		{"may not create events (unused)", authorizationv1.ResourceAttributes{Namespace: ns, Verb: "create", Resource: "events"}},
 		{"may not get configmaps", authorizationv1.ResourceAttributes{Namespace: ns, Verb: "get", Resource: "configmaps"}},
 		{"may not update its own role", authorizationv1.ResourceAttributes{Namespace: ns, Verb: "update", Group: "rbac.authorization.k8s.io", Resource: "roles"}},
 		{"may not create role bindings", authorizationv1.ResourceAttributes{Namespace: ns, Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "rolebindings"}},
@@ -455,5 +459,20 @@ func TestObjectsAreTheKustomizationResourcesInOrder(t *testing.T) {
 func TestDecodeRejectsAFileThatIsNotThere(t *testing.T) {
 	if _, err := manifests.Decode("missing.yaml"); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("Decode(missing.yaml) err = %v, want an error naming the file", err)
+	}
+}
+
+// Policy validation refuses policies.ReconcilerServiceAccount for training jobs: it must be
+// the account these manifests give the reconciler.
+func TestTheReconcilersServiceAccountIsTheOneValidationRefuses(t *testing.T) {
+	objs, err := manifests.Decode("serviceaccount.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dep appsv1.Deployment
+	decodeStrict(t, "deployment.yaml", &dep)
+	if objs[0].GetName() != policies.ReconcilerServiceAccount || dep.Spec.Template.Spec.ServiceAccountName != policies.ReconcilerServiceAccount {
+		t.Errorf("ServiceAccount %q, deployment runs as %q; policies refuse %q for training",
+			objs[0].GetName(), dep.Spec.Template.Spec.ServiceAccountName, policies.ReconcilerServiceAccount)
 	}
 }

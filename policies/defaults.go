@@ -15,6 +15,7 @@ const (
 	DefaultGPUResource          = "nvidia.com/gpu"
 	DefaultJobTimeout           = 12 * time.Hour
 	DefaultJobBackoffLimit      = 0
+	DefaultJobMaxDisruptions    = 3
 	DefaultMinImprovementAUC    = 0.03
 	DefaultMinAUC               = 0.80
 	DefaultMinPrecision         = 0.75
@@ -83,6 +84,9 @@ func (p *ModelPolicy) Default() {
 			}
 			if j.BackoffLimit == nil {
 				j.BackoffLimit = ptrTo[int32](DefaultJobBackoffLimit)
+			}
+			if j.MaxDisruptions == nil {
+				j.MaxDisruptions = ptrTo[int32](DefaultJobMaxDisruptions)
 			}
 		}
 	}

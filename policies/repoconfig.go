@@ -57,6 +57,8 @@ var ChangeModes = []string{string(ChangeCommit), string(ChangePullRequest)}
 //	  rollback: commit           # commit | pullRequest
 //	  prConcurrentLimit: 10      # 0 = unlimited
 //	  prHourlyLimit: 2           # 0 = unlimited
+//	  kubernetes:
+//	    serviceAccounts: [trainer] # what training Jobs may run as
 type RepositoryConfig struct {
 	// APIVersion must be modelops.medimind.io/v1alpha1.
 	APIVersion string `json:"apiVersion" yaml:"apiVersion" jsonschema:"enum=modelops.medimind.io/v1alpha1"`
@@ -88,6 +90,17 @@ type RepositoryConfigSpec struct {
 	// PRHourlyLimit bounds the pull requests the reconciler opens per hour (default 2; 0 =
 	// unlimited).
 	PRHourlyLimit *int `json:"prHourlyLimit,omitempty" yaml:"prHourlyLimit,omitempty" jsonschema:"minimum=0"`
+	// Kubernetes configures the training Jobs of the Kubernetes runner.
+	Kubernetes KubernetesConfig `json:"kubernetes,omitzero" yaml:"kubernetes,omitempty"`
+}
+
+// KubernetesConfig is what the repository allows its training Jobs on Kubernetes.
+type KubernetesConfig struct {
+	// ServiceAccounts are the ServiceAccounts a policy's spec.retrain.job.serviceAccountName
+	// may name. A job naming another is refused; with none listed, jobs run as the
+	// namespace's default ServiceAccount only. The reconciler's own is never allowed. Have
+	// the platform team own this file (CODEOWNERS): it grants rights to training code.
+	ServiceAccounts []string `json:"serviceAccounts,omitempty" yaml:"serviceAccounts,omitempty"`
 }
 
 // DefaultRepositoryConfig is the configuration of a repository without RepositoryConfigFile.
@@ -160,6 +173,7 @@ func (c *RepositoryConfig) Validate() error {
 	if l := s.PRHourlyLimit; l != nil && *l < 0 {
 		v.add("spec.prHourlyLimit", "must be 0 (unlimited) or more, got %d", *l)
 	}
+	v.names("spec.kubernetes.serviceAccounts", s.Kubernetes.ServiceAccounts, ServiceAccountProblem)
 	return multiError(v.errs)
 }
 

@@ -144,3 +144,43 @@ func TestRepositoryConfigDefaultIsIdempotentAndValidateAgrees(t *testing.T) {
 		t.Errorf("Validate before Default = %v, after = %v", before, c.Validate())
 	}
 }
+
+func TestRepositoryConfigListsTheServiceAccountsTrainingMayRunAs(t *testing.T) {
+	src := `apiVersion: modelops.medimind.io/v1alpha1
+kind: RepositoryConfig
+spec:
+  kubernetes:
+    serviceAccounts: [trainer, gpu-trainer]
+`
+	c, err := ParseRepositoryConfig(".modelops.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Spec.Kubernetes.ServiceAccounts, ","); got != "trainer,gpu-trainer" {
+		t.Errorf("serviceAccounts = %q", got)
+	}
+
+	bad := `apiVersion: modelops.medimind.io/v1alpha1
+kind: RepositoryConfig
+spec:
+  kubernetes:
+    serviceAccounts: [trainer, modelops, Trainer, trainer]
+    serviceAccount: trainer
+`
+	_, err = ParseRepositoryConfig(".modelops.yaml", []byte(bad))
+	want := []string{
+		`.modelops.yaml:5:32: spec.kubernetes.serviceAccounts[1]: must not be the reconciler's own ServiceAccount: training code would get the reconciler's rights, got "modelops"`,
+		`.modelops.yaml:5:42: spec.kubernetes.serviceAccounts[2]: must be a ServiceAccount name (a lowercase RFC 1123 subdomain`,
+		`.modelops.yaml:5:51: spec.kubernetes.serviceAccounts[3]: duplicate "trainer", first at spec.kubernetes.serviceAccounts[0]`,
+		`.modelops.yaml:6:5: spec.kubernetes.serviceAccount: unknown field, did you mean serviceAccounts?`,
+	}
+	got := FieldErrors(err)
+	if len(got) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(got), len(want), err)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(got[i].Error(), w) {
+			t.Errorf("error %d = %q\nwant prefix %q", i, got[i].Error(), w)
+		}
+	}
+}

@@ -228,12 +228,37 @@ type JobSpec struct {
 	Tolerations []Toleration `json:"tolerations,omitempty" yaml:"tolerations,omitempty"`
 	// Resources are CPU and memory requests and limits as Kubernetes quantities.
 	Resources *Resources `json:"resources,omitempty" yaml:"resources,omitempty"`
-	// ServiceAccountName runs the job's pod as this Kubernetes ServiceAccount.
+	// ServiceAccountName runs the job's pod as this Kubernetes ServiceAccount. It must be
+	// listed in the repository configuration's spec.kubernetes.serviceAccounts, and never be
+	// the reconciler's own.
 	ServiceAccountName string `json:"serviceAccountName,omitempty" yaml:"serviceAccountName,omitempty"`
-	// BackoffLimit is how many times a failed pod is retried. Default 0.
+	// AutomountServiceAccountToken mounts the ServiceAccount's API token into the pod.
+	// Default false: training has no business with the Kubernetes API unless it says so.
+	AutomountServiceAccountToken bool `json:"automountServiceAccountToken,omitempty" yaml:"automountServiceAccountToken,omitempty"`
+	// SecurityContext sets the user and groups the pod runs as. The pod always runs as
+	// non-root, without privilege escalation or capabilities, under the RuntimeDefault
+	// seccomp profile (Pod Security "restricted").
+	SecurityContext *JobSecurityContext `json:"securityContext,omitempty" yaml:"securityContext,omitempty"`
+	// BackoffLimit is how many times a pod whose training code failed is retried. Default 0:
+	// a failure of the code fails the run at once.
 	BackoffLimit *int32 `json:"backoffLimit,omitempty" yaml:"backoffLimit,omitempty" jsonschema:"minimum=0"`
+	// MaxDisruptions is how many times a pod that Kubernetes disrupted (a preempted or
+	// drained node, an eviction) is replaced before the run fails. Default 3.
+	MaxDisruptions *int32 `json:"maxDisruptions,omitempty" yaml:"maxDisruptions,omitempty" jsonschema:"minimum=0,maximum=20"`
 	// Timeout is the job's deadline. Default 12h.
 	Timeout Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
+}
+
+// JobSecurityContext is the user and groups a training pod runs as, for images whose USER
+// is not numeric (Pod Security "restricted" needs a non-root user the kubelet can verify) or
+// data volumes that need a group.
+type JobSecurityContext struct {
+	// RunAsUser is the pod's user ID; 0 (root) is refused.
+	RunAsUser *int64 `json:"runAsUser,omitempty" yaml:"runAsUser,omitempty" jsonschema:"minimum=1"`
+	// RunAsGroup is the pod's primary group ID.
+	RunAsGroup *int64 `json:"runAsGroup,omitempty" yaml:"runAsGroup,omitempty" jsonschema:"minimum=0"`
+	// FSGroup owns the pod's volumes.
+	FSGroup *int64 `json:"fsGroup,omitempty" yaml:"fsGroup,omitempty" jsonschema:"minimum=0"`
 }
 
 // EnvVar is one environment variable.

@@ -34,6 +34,16 @@ var PrometheusQueryKeys = []string{"auc", "precision", "recall", "latencyP95", "
 // ReservedEnvPrefix starts the environment variables modelops sets for training jobs.
 const ReservedEnvPrefix = "MODELOPS_"
 
+// ReconcilerServiceAccount is the reconciler's own ServiceAccount in the shipped manifests
+// (manifests/serviceaccount.yaml). No training job may run as it: its rights (creating Jobs,
+// reading pods) are the reconciler's, not the training code's. The Kubernetes runner also
+// refuses the account it actually runs as, whatever its name.
+const ReconcilerServiceAccount = "modelops"
+
+// MaxJobDisruptions bounds spec.retrain.job.maxDisruptions: a node pool that keeps
+// preempting the job should fail the run, not keep it pending for its whole timeout.
+const MaxJobDisruptions = 20
+
 // Validate checks p and returns every problem at once: nil, or a *multierror.Error of
 // *FieldError with Field and Message set (no position; Parse adds it). It is pure. A field
 // left at its zero value where Default would fill it in is accepted, so Validate gives the
@@ -359,6 +369,23 @@ func (v *validator) job(field string, j *JobSpec) {
 	if j.BackoffLimit != nil && *j.BackoffLimit < 0 {
 		v.add(field+".backoffLimit", "must be >= 0, got %d", *j.BackoffLimit)
 	}
+	if d := j.MaxDisruptions; d != nil && (*d < 0 || *d > MaxJobDisruptions) {
+		v.add(field+".maxDisruptions", "must be between 0 and %d, got %d", MaxJobDisruptions, *d)
+	}
+	if sa := j.ServiceAccountName; sa != "" {
+		v.serviceAccount(field+".serviceAccountName", sa)
+	}
+	if sc := j.SecurityContext; sc != nil {
+		if sc.RunAsUser != nil && *sc.RunAsUser < 1 {
+			v.add(field+".securityContext.runAsUser", "must be a non-root user ID (>= 1), got %d", *sc.RunAsUser)
+		}
+		if sc.RunAsGroup != nil && *sc.RunAsGroup < 0 {
+			v.add(field+".securityContext.runAsGroup", "must be >= 0, got %d", *sc.RunAsGroup)
+		}
+		if sc.FSGroup != nil && *sc.FSGroup < 0 {
+			v.add(field+".securityContext.fsGroup", "must be >= 0, got %d", *sc.FSGroup)
+		}
+	}
 	if j.Timeout.Duration < 0 {
 		v.add(field+".timeout", "must be a positive duration, got %s", j.Timeout)
 	}
@@ -387,6 +414,25 @@ func (v *validator) job(field string, j *JobSpec) {
 			v.add(tf+".value", "must be empty when operator is Exists, got %q", t.Value)
 		}
 	}
+}
+
+// serviceAccount requires name to be a ServiceAccount name other than the reconciler's.
+func (v *validator) serviceAccount(field, name string) {
+	if msg := ServiceAccountProblem(name); msg != "" {
+		v.add(field, "%s, got %q", msg, name)
+	}
+}
+
+// ServiceAccountProblem says what makes name unfit to run training jobs as, or "": it must
+// be a ServiceAccount name, and not the reconciler's own.
+func ServiceAccountProblem(name string) string {
+	if msgs := validation.IsDNS1123Subdomain(name); len(msgs) > 0 {
+		return "must be a ServiceAccount name (" + strings.Join(msgs, "; ") + ")"
+	}
+	if name == ReconcilerServiceAccount {
+		return "must not be the reconciler's own ServiceAccount: training code would get the reconciler's rights"
+	}
+	return ""
 }
 
 func (v *validator) promotion(field string, p *PromotionSpec) {

@@ -100,6 +100,24 @@ func TestValidateReportsEachRule(t *testing.T) {
 		}},
 		{"a test for categorical columns is not accepted for numeric ones", func(p *ModelPolicy) { p.Spec.Drift.NumericTest = StatTestChiSquare },
 			[]string{`spec.drift.numericTest: must be one of auto, ks, wasserstein, psi, kl_div, jensenshannon, got "chisquare"`}},
+		{"a job may not run as the reconciler's own ServiceAccount", func(p *ModelPolicy) { p.Spec.Retrain.Job.ServiceAccountName = "modelops" },
+			[]string{`spec.retrain.job.serviceAccountName: must not be the reconciler's own ServiceAccount: training code would get the reconciler's rights, got "modelops"`}},
+		{"a ServiceAccount name is a DNS-1123 subdomain", func(p *ModelPolicy) { p.Spec.Retrain.Job.ServiceAccountName = "Trainer" },
+			[]string{`spec.retrain.job.serviceAccountName: must be a ServiceAccount name (a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')), got "Trainer"`}},
+		{"a job runs as a non-root user, with a bounded disruption budget", func(p *ModelPolicy) {
+			j := p.Spec.Retrain.Job
+			j.SecurityContext = &JobSecurityContext{RunAsUser: new(int64(0)), RunAsGroup: new(int64(-1)), FSGroup: new(int64(-2))}
+			j.MaxDisruptions = new(int32(21))
+		}, []string{
+			"spec.retrain.job.maxDisruptions: must be between 0 and 20, got 21",
+			"spec.retrain.job.securityContext.runAsUser: must be a non-root user ID (>= 1), got 0",
+			"spec.retrain.job.securityContext.runAsGroup: must be >= 0, got -1",
+			"spec.retrain.job.securityContext.fsGroup: must be >= 0, got -2",
+		}},
+		{"a job's ServiceAccount and user are accepted", func(p *ModelPolicy) {
+			j := p.Spec.Retrain.Job
+			j.ServiceAccountName, j.SecurityContext, j.MaxDisruptions = "trainer", &JobSecurityContext{RunAsUser: new(int64(1000))}, new(int32(0))
+		}, nil},
 		{"the apiVersion and kind are checked", func(p *ModelPolicy) { p.APIVersion, p.Kind = "v1", "Pod" },
 			[]string{`apiVersion: must be modelops.medimind.io/v1alpha1, got "v1"`, `kind: must be ModelPolicy, got "Pod"`}},
 	}

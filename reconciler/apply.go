@@ -30,7 +30,7 @@ func (r *Reconciler) apply(ctx context.Context, snap *Snapshot, a Action, files 
 		snap.setProposal(a.Model, a.ProposalKind, nil)
 		return "closed the " + string(a.ProposalKind) + " proposal", nil
 	case ActionLaunchTraining:
-		return r.applyLaunch(ctx, p, ms, a)
+		return r.applyLaunch(ctx, snap, p, ms, a)
 	case ActionProposePromotion:
 		return r.applyProposePromotion(ctx, snap, p, ms, a)
 	case ActionRecordVerdict:
@@ -192,7 +192,7 @@ func (r *Reconciler) reportRun(ctx context.Context, model string, run TrainingRu
 			if res := run.Result; res != nil {
 				c.Summary = fmt.Sprintf("Candidate %s (%s).", res.Version, res.URI)
 			}
-		case RunCancelled:
+		case RunCancelled, RunUnknown:
 			c.Conclusion = CheckNeutral
 		}
 	}
@@ -236,7 +236,7 @@ func (r *Reconciler) applyProposeRetrain(ctx context.Context, snap *Snapshot, p 
 	return "retrain proposal " + prop.Where(), nil
 }
 
-func (r *Reconciler) applyLaunch(ctx context.Context, p *policies.Policy, ms *ModelStatus, a Action) (string, error) {
+func (r *Reconciler) applyLaunch(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus, a Action) (string, error) {
 	if r.runner == nil {
 		return "", errors.New("no training runner is configured")
 	}
@@ -252,7 +252,11 @@ func (r *Reconciler) applyLaunch(ctx context.Context, p *policies.Policy, ms *Mo
 	if err != nil {
 		return "", &ActionError{Reason: GitOperationFailed, Err: fmt.Errorf("find the commit that raised %s to generation %d: %w", a.Model, a.Generation, err)}
 	}
-	run, err := r.runner.Start(ctx, JobRequest{Model: a.Model, Generation: a.Generation, Commit: commit, PolicyFile: p.File, Job: *job})
+	req := JobRequest{Model: a.Model, Generation: a.Generation, Commit: commit, PolicyFile: p.File, Job: *job}
+	if snap.Config != nil {
+		req.ServiceAccounts = snap.Config.Spec.Kubernetes.ServiceAccounts
+	}
+	run, err := r.runner.Start(ctx, req)
 	if err != nil {
 		return "", &ActionError{Reason: RunnerFailedReason, Err: fmt.Errorf("launch training of %s generation %d: %w", a.Model, a.Generation, err)}
 	}

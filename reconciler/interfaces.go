@@ -128,6 +128,9 @@ type JobRequest struct {
 	// PolicyFile is the policy's path in the repository, for labels and annotations.
 	PolicyFile string
 	Job        policies.JobSpec
+	// ServiceAccounts are the accounts the repository configuration lets training run as
+	// (.modelops.yaml spec.kubernetes.serviceAccounts); a runner with accounts refuses others.
+	ServiceAccounts []string
 }
 
 // Runner runs training jobs.

@@ -319,6 +319,15 @@ func (r *Reconciler) observeSchedule(ctx context.Context, snap *Snapshot, p *pol
 	r.log.WarnContext(ctx, "find the commit of the retrain schedule; it counts from now", "model", name, "error", err)
 }
 
+// UnknownRunAdvice ends the message of an Unknown run: what a person may decide.
+const UnknownRunAdvice = "decide: raise spec.retrain.generation to train again, " +
+	"or register the candidate (POST /api/v1/models/{model}/candidates) if it was trained"
+
+// RunGoneMessage is the message of a run whose job the runner no longer knows: its outcome
+// was never observed, so it is recorded Unknown, not Failed.
+const RunGoneMessage = "the run's job is gone (deleted, or removed by the runner's TTL while the reconciler was down) " +
+	"and its outcome was never read; " + UnknownRunAdvice
+
 // observeRuns refreshes unfinished runs and finds a launch the status lost in a crash.
 func (r *Reconciler) observeRuns(ctx context.Context, p *policies.Policy, ms *ModelStatus) error {
 	name := p.Metadata.Name
@@ -328,7 +337,8 @@ func (r *Reconciler) observeRuns(ctx context.Context, p *policies.Policy, ms *Mo
 		}
 		got, err := r.runner.Get(ctx, name, run.Generation)
 		if errors.Is(err, ErrRunNotFound) {
-			run.Phase, run.Message, run.Finished = RunFailed, "the run disappeared from the runner", r.now()
+			run.Phase, run.Message, run.Finished = RunUnknown, RunGoneMessage, r.now()
+			r.reportRun(ctx, name, run)
 			ms.SetRun(run)
 			continue
 		}

@@ -154,6 +154,7 @@ type fakeRunner struct {
 	runs    map[string]TrainingRun
 	started int
 	now     func() time.Time
+	asked   []JobRequest // every Start's request
 }
 
 func (f *fakeRunner) key(model string, gen int64) string { return fmt.Sprintf("%s/%d", model, gen) }
@@ -161,6 +162,7 @@ func (f *fakeRunner) key(model string, gen int64) string { return fmt.Sprintf("%
 func (f *fakeRunner) Start(_ context.Context, req JobRequest) (TrainingRun, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.asked = append(f.asked, req)
 	k := f.key(req.Model, req.Generation)
 	if r, ok := f.runs[k]; ok {
 		return r, nil

@@ -104,11 +104,15 @@ const (
 	RunSucceeded RunPhase = "Succeeded"
 	RunFailed    RunPhase = "Failed"
 	RunCancelled RunPhase = "Cancelled"
+	// RunUnknown is a run that ended without leaving evidence of its outcome (its Job or pod
+	// was removed before the result was read). It is not a failure: a person decides, by
+	// raising the generation or registering the candidate.
+	RunUnknown RunPhase = "Unknown"
 )
 
 // Finished reports whether the phase is terminal.
 func (p RunPhase) Finished() bool {
-	return p == RunSucceeded || p == RunFailed || p == RunCancelled
+	return p == RunSucceeded || p == RunFailed || p == RunCancelled || p == RunUnknown
 }
 
 // TrainingRun is one training job for (model, generation).

@@ -27,7 +27,7 @@ func (k *kubeOptions) bindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&k.namespace, "namespace", "", "run training as Kubernetes Jobs in this namespace (in-cluster config, or --kubeconfig)")
 	fs.StringVar(&k.kubeconfig, "kubeconfig", "", "kubeconfig file when not running in a cluster (default: $KUBECONFIG or ~/.kube/config)")
 	fs.StringVar(&k.router, "router", "file", "traffic router: file (<traffic-dir>/<model>.json) or kserve (the InferenceService named after the model, in --namespace)")
-	fs.DurationVar(&k.jobTTL, "job-ttl", 7*24*time.Hour, "how long Kubernetes keeps a finished training Job (longer than --interval)")
+	fs.DurationVar(&k.jobTTL, "job-ttl", 7*24*time.Hour, "how long Kubernetes keeps a finished training Job and its pod; longer than the longest reconciler outage, or a run that finishes meanwhile is recorded Unknown (0 keeps them)")
 }
 
 // kubeStack is the Kubernetes side of a stack.

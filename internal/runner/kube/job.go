@@ -100,10 +100,6 @@ func (r *Runner) buildJob(req reconciler.JobRequest) (*batchv1.Job, error) {
 	if timeout <= 0 {
 		timeout = policies.DefaultJobTimeout
 	}
-	backoff := int32(policies.DefaultJobBackoffLimit)
-	if spec.BackoffLimit != nil {
-		backoff = *spec.BackoffLimit
-	}
 
 	resources, err := resourceRequirements(req.PolicyFile, spec.Resources)
 	if err != nil {
@@ -164,16 +160,19 @@ func (r *Runner) buildJob(req reconciler.JobRequest) (*batchv1.Job, error) {
 			Annotations: annotations,
 		},
 		Spec: batchv1.JobSpec{
-			BackoffLimit:            ptr.To(backoff),
+			BackoffLimit:            ptr.To(backoffLimit(spec)),
+			PodFailurePolicy:        podFailurePolicy(spec),
 			ActiveDeadlineSeconds:   ptr.To(int64((timeout + 999_999_999) / 1_000_000_000)),
 			TTLSecondsAfterFinished: r.ttl,
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: maps.Clone(labels), Annotations: maps.Clone(annotations)},
 				Spec: corev1.PodSpec{
-					RestartPolicy:      corev1.RestartPolicyNever,
-					ServiceAccountName: spec.ServiceAccountName,
-					NodeSelector:       maps.Clone(spec.NodeSelector),
-					Tolerations:        tolerations,
+					RestartPolicy:                corev1.RestartPolicyNever,
+					ServiceAccountName:           spec.ServiceAccountName,
+					AutomountServiceAccountToken: ptr.To(spec.AutomountServiceAccountToken),
+					SecurityContext:              podSecurityContext(spec.SecurityContext),
+					NodeSelector:                 maps.Clone(spec.NodeSelector),
+					Tolerations:                  tolerations,
 					Containers: []corev1.Container{{
 						Name:                     containerName,
 						Image:                    spec.Image,
@@ -184,6 +183,10 @@ func (r *Runner) buildJob(req reconciler.JobRequest) (*batchv1.Job, error) {
 						TerminationMessagePath:   terminationLogPath,
 						TerminationMessagePolicy: corev1.TerminationMessageReadFile,
 						VolumeMounts:             []corev1.VolumeMount{{Name: outputVolume, MountPath: outputPath}},
+						SecurityContext: &corev1.SecurityContext{
+							AllowPrivilegeEscalation: ptr.To(false),
+							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+						},
 					}},
 					Volumes: []corev1.Volume{{
 						Name:         outputVolume,
@@ -194,6 +197,63 @@ func (r *Runner) buildJob(req reconciler.JobRequest) (*batchv1.Job, error) {
 		},
 	}
 	return job, nil
+}
+
+// podSecurityContext makes the pod pass Pod Security "restricted" (the shipped namespace
+// enforces it, and the job controller's pod creates are refused otherwise): a non-root user
+// and the RuntimeDefault seccomp profile; the container adds no privilege escalation and no
+// capabilities. The policy may choose the user and groups, never root (validation refuses
+// runAsUser 0).
+func podSecurityContext(sc *policies.JobSecurityContext) *corev1.PodSecurityContext {
+	out := &corev1.PodSecurityContext{
+		RunAsNonRoot:   ptr.To(true),
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+	if sc != nil {
+		out.RunAsUser, out.RunAsGroup, out.FSGroup = copyOf(sc.RunAsUser), copyOf(sc.RunAsGroup), copyOf(sc.FSGroup)
+	}
+	return out
+}
+
+func copyOf[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+// backoffLimit is the Job's budget of failed pods: the policy's retries of failures of the
+// training code plus its budget of disruptions, which the pod failure policy counts
+// against the same limit.
+func backoffLimit(spec policies.JobSpec) int32 {
+	return ptr.Deref(spec.BackoffLimit, policies.DefaultJobBackoffLimit) + ptr.Deref(spec.MaxDisruptions, policies.DefaultJobMaxDisruptions)
+}
+
+// podFailurePolicy tells a disrupted pod (preempted, drained, evicted: the pod carries the
+// DisruptionTarget condition) from a failure of the training code. A disruption replaces
+// the pod, counted against the backoff limit, so a node pool that keeps preempting the job
+// fails the run once maxDisruptions is spent rather than at its deadline. With no retries
+// of the code (backoffLimit 0, the default), a non-zero exit of the training container
+// fails the Job at once, without spending the disruption budget on it. The DisruptionTarget
+// rule comes first: a disrupted container exits non-zero too (SIGTERM), and the first
+// matching rule decides.
+func podFailurePolicy(spec policies.JobSpec) *batchv1.PodFailurePolicy {
+	rules := []batchv1.PodFailurePolicyRule{{
+		Action:          batchv1.PodFailurePolicyActionCount,
+		OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}},
+	}}
+	if ptr.Deref(spec.BackoffLimit, policies.DefaultJobBackoffLimit) == 0 {
+		rules = append(rules, batchv1.PodFailurePolicyRule{
+			Action: batchv1.PodFailurePolicyActionFailJob,
+			OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
+				ContainerName: ptr.To(containerName),
+				Operator:      batchv1.PodFailurePolicyOnExitCodesOpNotIn,
+				Values:        []int32{0},
+			},
+		})
+	}
+	return &batchv1.PodFailurePolicy{Rules: rules}
 }
 
 // resourceRequirements parses the policy's requests and limits.

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,10 +22,19 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 
+	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
 )
 
 var _ reconciler.Runner = (*Runner)(nil)
+
+const (
+	// serviceAccountUserPrefix starts the user name of a ServiceAccount:
+	// system:serviceaccount:<namespace>:<name>.
+	serviceAccountUserPrefix = "system:serviceaccount:"
+	// defaultServiceAccount is what a pod naming no ServiceAccount runs as.
+	defaultServiceAccount = "default"
+)
 
 // ErrConflict is returned by Start when a Job of the run's name exists for another
 // (model, generation).
@@ -36,7 +48,10 @@ type Runner struct {
 	now       func() time.Time
 	onChange  func(model string, generation int64)
 
-	mu       sync.Mutex // guards informer, lister, synced and finished
+	mu sync.Mutex // guards informer, lister, synced, finished and self
+	// self is the ServiceAccount the runner acts as in its namespace ("" for another
+	// identity), once known.
+	self     *string
 	informer cache.SharedIndexInformer
 	lister   batchlisters.JobLister
 	synced   cache.InformerSynced
@@ -52,8 +67,9 @@ type Option func(*Runner)
 func WithNamespace(namespace string) Option { return func(r *Runner) { r.namespace = namespace } }
 
 // WithTTL lets Kubernetes delete a finished Job (and its pod) after ttl
-// (ttlSecondsAfterFinished). It must be longer than the reconcile interval, or a run can
-// vanish before its result is read. Zero keeps finished Jobs.
+// (ttlSecondsAfterFinished). It must be longer than the longest time the reconciler may be
+// down: a Job that finishes and expires meanwhile leaves its run Unknown, for a person to
+// decide. Zero keeps finished Jobs.
 func WithTTL(ttl time.Duration) Option {
 	return func(r *Runner) {
 		if ttl > 0 {
@@ -142,6 +158,9 @@ func runOf(job *batchv1.Job) (string, int64, bool) {
 // of the same run is success (its run is returned); a Job of that name made for another
 // run is an ErrConflict.
 func (r *Runner) Start(ctx context.Context, req reconciler.JobRequest) (reconciler.TrainingRun, error) {
+	if err := r.checkServiceAccount(ctx, req); err != nil {
+		return reconciler.TrainingRun{}, err
+	}
 	job, err := r.buildJob(req)
 	if err != nil {
 		return reconciler.TrainingRun{}, err
@@ -164,6 +183,55 @@ func (r *Runner) Start(ctx context.Context, req reconciler.JobRequest) (reconcil
 			existing.Labels[LabelModel], existing.Labels[LabelGeneration], existing.Labels[LabelManagedBy])
 	}
 	return r.runOfJob(ctx, existing), nil
+}
+
+// checkServiceAccount refuses a job that would run as a ServiceAccount the repository does
+// not allow (req.ServiceAccounts), or as the runner's own: the training code would get the
+// reconciler's rights. A pod naming none runs as the namespace's "default".
+func (r *Runner) checkServiceAccount(ctx context.Context, req reconciler.JobRequest) error {
+	field := req.PolicyFile + ": " + jobSpecField + ".serviceAccountName"
+	account := req.Job.ServiceAccountName
+	if account != "" && !slices.Contains(req.ServiceAccounts, account) {
+		return fmt.Errorf("%s: %q is not among the ServiceAccounts training may run as; list it in %s spec.kubernetes.serviceAccounts (now %v)",
+			field, account, policies.RepositoryConfigFile, req.ServiceAccounts)
+	}
+	if account == "" {
+		account = defaultServiceAccount
+	}
+	self, err := r.serviceAccount(ctx)
+	if err != nil {
+		return err
+	}
+	if account == self {
+		return fmt.Errorf("%s: the job would run as %q, the reconciler's own ServiceAccount in %s, with the reconciler's rights; "+
+			"name another ServiceAccount, or run the reconciler under its own", field, account, r.namespace)
+	}
+	return nil
+}
+
+// serviceAccount returns the name of the ServiceAccount the runner acts as in its namespace,
+// or "" when it acts as another identity (a person's kubeconfig, an account of another
+// namespace). It asks the API server once, with a SelfSubjectReview, which every
+// authenticated identity may create.
+func (r *Runner) serviceAccount(ctx context.Context) (string, error) {
+	r.mu.Lock()
+	self := r.self
+	r.mu.Unlock()
+	if self != nil {
+		return *self, nil
+	}
+	review, err := r.client.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil {
+		return "", fmt.Errorf("ask the API server which identity the runner has (SelfSubjectReview): %w", err)
+	}
+	name := ""
+	if rest, ok := strings.CutPrefix(review.Status.UserInfo.Username, serviceAccountUserPrefix+r.namespace+":"); ok {
+		name = rest
+	}
+	r.mu.Lock()
+	r.self = &name
+	r.mu.Unlock()
+	return name, nil
 }
 
 // Get returns the run of (model, generation) from the informer's cache, or from the API
@@ -221,7 +289,7 @@ func (r *Runner) Cancel(ctx context.Context, model string, generation int64) err
 	if err != nil {
 		return err
 	}
-	if phase, _ := jobPhase(job); phase.Finished() {
+	if phase, _ := jobPhase(job, r.now()); phase.Finished() {
 		return nil
 	}
 	// Background, not the Job API's default orphan propagation: orphaning leaves the pod

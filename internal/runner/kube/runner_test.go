@@ -31,6 +31,7 @@ func TestTheJobAsCreatedCarriesGPUsTolerationDeadlineEnvLabelsAndAStableName(t *
 	req.Job.Env = append(req.Job.Env, policies.EnvVar{Name: "MODELOPS_MODEL", Value: "spoofed"})
 	req.Job.NodeSelector = map[string]string{"accelerator": "a100"}
 	req.Job.ServiceAccountName = "trainer"
+	req.ServiceAccounts = []string{"trainer"}
 	req.Job.Resources = &policies.Resources{Requests: map[string]string{"cpu": "4", "memory": "16Gi"}, Limits: map[string]string{"memory": "32Gi"}}
 	run, err := r.Start(ctx, req)
 	if err != nil {
@@ -62,12 +63,16 @@ func TestTheJobAsCreatedCarriesGPUsTolerationDeadlineEnvLabelsAndAStableName(t *
 	if got := job.Annotations; got[AnnotationCommit] != "0123abcd" || got[AnnotationPolicyFile] != "models/"+model+".yaml" {
 		t.Errorf("annotations = %v", got)
 	}
-	if s := job.Spec; ptr.Deref(s.ActiveDeadlineSeconds, 0) != 7200 || ptr.Deref(s.BackoffLimit, -1) != 0 || ptr.Deref(s.TTLSecondsAfterFinished, 0) != 36*3600 {
-		t.Errorf("deadline %v, backoffLimit %v, ttl %v; want 7200, 0, 129600", ptr.Deref(s.ActiveDeadlineSeconds, 0), ptr.Deref(s.BackoffLimit, -1), ptr.Deref(s.TTLSecondsAfterFinished, 0))
+	// The backoff limit is the default budget of disruptions (3) and no retry of the code.
+	if s := job.Spec; ptr.Deref(s.ActiveDeadlineSeconds, 0) != 7200 || ptr.Deref(s.BackoffLimit, -1) != 3 || ptr.Deref(s.TTLSecondsAfterFinished, 0) != 36*3600 {
+		t.Errorf("deadline %v, backoffLimit %v, ttl %v; want 7200, 3, 129600", ptr.Deref(s.ActiveDeadlineSeconds, 0), ptr.Deref(s.BackoffLimit, -1), ptr.Deref(s.TTLSecondsAfterFinished, 0))
 	}
 	pod := job.Spec.Template.Spec
 	if pod.RestartPolicy != corev1.RestartPolicyNever || pod.ServiceAccountName != "trainer" || pod.NodeSelector["accelerator"] != "a100" {
 		t.Errorf("pod spec: restartPolicy %s, serviceAccount %q, nodeSelector %v", pod.RestartPolicy, pod.ServiceAccountName, pod.NodeSelector)
+	}
+	if ptr.Deref(pod.AutomountServiceAccountToken, true) {
+		t.Error("the pod mounts its ServiceAccount token, which the policy did not ask for")
 	}
 	wantTol := corev1.Toleration{Key: "nvidia.com/gpu", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}
 	if len(pod.Tolerations) != 1 || pod.Tolerations[0] != wantTol {
@@ -228,11 +233,21 @@ func TestStatusMapsSuccessFailureAndDeadline(t *testing.T) {
 			phase: reconciler.RunFailed, contains: []string{"wrote no result JSON to /dev/termination-log"},
 		},
 		{
-			name: "a complete job whose pod is gone fails saying its result is unreadable",
+			name: "a complete job whose pod is gone is unknown, asking for a decision",
 			play: func(t *testing.T, cs kubernetes.Interface, ns string, job *batchv1.Job) {
 				completeJob(t, cs, ns, job.Name)
 			},
-			phase: reconciler.RunFailed, contains: []string{"the job completed but its result is unreadable", "no pod"},
+			phase: reconciler.RunUnknown, contains: []string{"the job completed but its result was never read", "no pod", "decide: raise spec.retrain.generation"},
+		},
+		{
+			name: "a result longer than the kubelet keeps fails saying it was truncated",
+			play: func(t *testing.T, cs kubernetes.Interface, ns string, job *batchv1.Job) {
+				long := validResult[:len(validResult)-1] + `,"notes":"` + strings.Repeat("n", 5000) + `"}`
+				// The kubelet keeps the last 4096 bytes of /dev/termination-log.
+				podTerminated(t, cs, ns, job, 0, long[len(long)-4096:])
+				completeJob(t, cs, ns, job.Name)
+			},
+			phase: reconciler.RunFailed, contains: []string{"result truncated by the kubelet's 4096-byte limit", "write the result to the registry or keep it under 4 KiB"},
 		},
 		{
 			name: "a job past its backoff limit fails with the reason and what the pod log gave",

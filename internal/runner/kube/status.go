@@ -27,6 +27,8 @@ var errNoPod = errors.New("no pod")
 const (
 	logTailLines = 20
 	logTailBytes = 4096
+	// podCreateGrace is how long a Job may have no pod before the run says so.
+	podCreateGrace = 5 * time.Minute
 )
 
 // runOfJob maps a Job (and, once it finished, its pod) to a training run.
@@ -44,7 +46,7 @@ func (r *Runner) runOfJob(ctx context.Context, job *batchv1.Job) reconciler.Trai
 		ID:         r.namespace + "/" + job.Name,
 		Started:    job.CreationTimestamp.Time,
 	}
-	run.Phase, run.Message = jobPhase(job)
+	run.Phase, run.Message = jobPhase(job, r.now())
 	if !run.Phase.Finished() {
 		return run
 	}
@@ -55,7 +57,9 @@ func (r *Runner) runOfJob(ctx context.Context, job *batchv1.Job) reconciler.Trai
 	pod, err := r.pod(ctx, job)
 	switch {
 	case run.Phase == reconciler.RunSucceeded && errors.Is(err, errNoPod):
-		run.Phase, run.Message = reconciler.RunFailed, "the job completed but its result is unreadable: "+err.Error()
+		// The Job says it succeeded; only the evidence is gone. Not a failure: a person
+		// decides.
+		run.Phase, run.Message = reconciler.RunUnknown, "the job completed but its result was never read: "+err.Error()+"; "+reconciler.UnknownRunAdvice
 	case run.Phase == reconciler.RunSucceeded && err != nil:
 		// Not recorded as finished: the pod may be readable on the next Get.
 		run.Phase, run.Message = reconciler.RunRunning, "the job completed; reading its result: "+err.Error()
@@ -82,7 +86,7 @@ func (r *Runner) runOfJob(ctx context.Context, job *batchv1.Job) reconciler.Trai
 // jobPhase maps a Job's conditions and counts to a run phase and message. The terminal
 // conditions (Complete, Failed) decide; SuccessCriteriaMet and FailureTarget only say the
 // job controller is finishing the Job, so the run is still running.
-func jobPhase(job *batchv1.Job) (reconciler.RunPhase, string) {
+func jobPhase(job *batchv1.Job, now time.Time) (reconciler.RunPhase, string) {
 	if c := condition(job, batchv1.JobComplete); c != nil {
 		return reconciler.RunSucceeded, ""
 	}
@@ -107,6 +111,14 @@ func jobPhase(job *batchv1.Job) (reconciler.RunPhase, string) {
 	}
 	if job.Status.Active > 0 {
 		return reconciler.RunRunning, ""
+	}
+	if waiting := now.Sub(job.CreationTimestamp.Time); waiting > podCreateGrace && job.Status.Failed == 0 {
+		// A pending pod (unschedulable, pulling its image) is active: no active pod for this
+		// long means the job controller cannot create one, and nothing else would say so
+		// before the deadline.
+		return reconciler.RunRunning, fmt.Sprintf("created %s ago and still no pod: the job controller may be refused its pod "+
+			"(Pod Security, a ResourceQuota, a missing ServiceAccount); see the FailedCreate events of `kubectl -n %s describe job %s`",
+			waiting.Round(time.Second), job.Namespace, job.Name)
 	}
 	// Created is started, for the reconciler: Pending means claimed but never started, which
 	// it answers by calling Start again. Kubernetes schedules the pod; until then it waits.
@@ -177,6 +189,12 @@ func resultOf(pod *corev1.Pod) (*reconciler.RunResult, error) {
 		return nil, fmt.Errorf("pod %s: the job succeeded but wrote no result JSON to %s", pod.Name, terminationLogPath)
 	}
 	res, err := local.ParseResult([]byte(msg))
+	if err != nil && len(msg) == maxTerminationMessage {
+		// The kubelet keeps the last 4096 bytes of the file: a longer result arrives cut
+		// at the front, which no parse error would explain.
+		return nil, fmt.Errorf("pod %s: result truncated by the kubelet's %d-byte limit on %s (the message is exactly %d bytes and not a result: %v); "+
+			"write the result to the registry or keep it under 4 KiB", pod.Name, maxTerminationMessage, terminationLogPath, maxTerminationMessage, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pod %s: termination message: %w", pod.Name, err)
 	}
