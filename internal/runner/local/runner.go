@@ -3,7 +3,6 @@ package local
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +17,7 @@ import (
 	"time"
 
 	"github.com/medimind/modelops/internal/faultpoint"
+	"github.com/medimind/modelops/internal/runresult"
 	"github.com/medimind/modelops/reconciler"
 )
 
@@ -42,11 +41,17 @@ const (
 
 // wrapper runs the job command and records its pid and exit status in the run directory
 // ($1), so a reconciler that restarts can tell a running job from a finished or dead one.
+// The job is judged by its main process: once that has ended, whatever it left running in
+// the background is killed with the process group (the wrapper leads it, so kill 0 ends the
+// wrapper too, after it recorded the status). On SIGTERM (Cancel) the main process gets the
+// signal to stop cleanly; when it has, the trap kills what is left, TERM ignored or not.
 const wrapper = `dir="$1"; shift
 printf '%s' "$$" > "$dir/pid.tmp" && mv "$dir/pid.tmp" "$dir/pid"
+trap 'kill -KILL 0' TERM
 "$@"
 code=$?
 printf '%s' "$code" > "$dir/exit.tmp" && mv "$dir/exit.tmp" "$dir/exit"
+kill -KILL 0
 exit $code`
 
 // Runner starts jobs as process groups detached from the reconciler: a reconciler that is
@@ -284,34 +289,9 @@ func ReadResult(path string) (*reconciler.RunResult, error) {
 	return ParseResult(buf.Bytes())
 }
 
-// ParseResult decodes a training result strictly and checks its figures.
-func ParseResult(b []byte) (*reconciler.RunResult, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var res reconciler.RunResult
-	if err := dec.Decode(&res); err != nil {
-		return nil, fmt.Errorf("parse result.json: %w", err)
-	}
-	var problems []string
-	if res.Version == "" {
-		problems = append(problems, "version is empty")
-	}
-	for name, v := range map[string]*float64{"auc": res.Metrics.AUC, "precision": res.Metrics.Precision, "recall": res.Metrics.Recall, "coverage": res.Metrics.Coverage} {
-		if v != nil && (*v < 0 || *v > 1) {
-			problems = append(problems, fmt.Sprintf("metrics.%s must be between 0 and 1, got %g", name, *v))
-		}
-	}
-	if res.Metrics.Samples < 0 {
-		problems = append(problems, fmt.Sprintf("metrics.samples must not be negative, got %d", res.Metrics.Samples))
-	}
-	if v := res.Metrics.LatencyMs; v != nil && *v < 0 {
-		problems = append(problems, fmt.Sprintf("metrics.latencyMs must not be negative, got %g", *v))
-	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("invalid result.json: %s", strings.Join(slices.Sorted(slices.Values(problems)), "; "))
-	}
-	return &res, nil
-}
+// ParseResult decodes a training result strictly and checks its figures (runresult.Parse,
+// the one parser of both runners).
+func ParseResult(b []byte) (*reconciler.RunResult, error) { return runresult.Parse(b) }
 
 // jobEnviron is the reconciler's environment without its own MODELOPS_* variables and
 // GITHUB_TOKEN: a job must not see the reconciler's credentials (MODELOPS_GIT_TOKEN,
