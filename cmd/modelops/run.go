@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -233,6 +231,8 @@ func (opts runOptions) handler(s *stack, metrics *server.Metrics, ready func(con
 	}
 	if token != "" {
 		sopts = append(sopts, server.WithAPI(apiBackend{s: s, proposals: s.proposals}, token))
+	} else {
+		log.Info("the API is off: no token in MODELOPS_API_TOKEN, MODELOPS_API_TOKEN_FILE or --api-token-file; its endpoints answer 404 api_disabled")
 	}
 	secret, err := secretFrom(opts.webhookSecretFile, "MODELOPS_WEBHOOK_SECRET")
 	if err != nil {
@@ -244,13 +244,13 @@ func (opts runOptions) handler(s *stack, metrics *server.Metrics, ready func(con
 	return server.New(sopts...)
 }
 
-// serve serves h on addr.
+// serve serves h on addr, with the server package's limits on connections and timeouts.
 func serve(addr string, h http.Handler) (*http.Server, string, error) {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := server.Listen(addr)
 	if err != nil {
-		return nil, "", fmt.Errorf("listen on %s: %w", addr, err)
+		return nil, "", err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := server.NewHTTPServer(h)
 	go func() { _ = srv.Serve(ln) }()
 	return srv, ln.Addr().String(), nil
 }

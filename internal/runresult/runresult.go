@@ -48,23 +48,11 @@ func Parse(b []byte) (*reconciler.RunResult, error) {
 // outside URISchemes, figures outside their range.
 func Problems(res reconciler.RunResult) []string {
 	var problems []string
-	text := func(name, v string) bool {
-		switch {
-		case strings.TrimSpace(v) == "":
-			problems = append(problems, name+" is empty")
-		case strings.ContainsFunc(v, unicode.IsControl):
-			problems = append(problems, fmt.Sprintf("%s %q contains control characters", name, v))
-		default:
-			return true
-		}
-		return false
+	if p := VersionProblem(res.Version); p != "" {
+		problems = append(problems, "version "+p)
 	}
-	text("version", res.Version)
-	if text("uri", res.URI) {
-		scheme, _, found := strings.Cut(res.URI, ":")
-		if !found || !slices.Contains(URISchemes, strings.ToLower(scheme)) {
-			problems = append(problems, fmt.Sprintf("uri %q: the scheme must be one of %s", res.URI, strings.Join(URISchemes, ":, ")+":"))
-		}
+	if p := URIProblem(res.URI); p != "" {
+		problems = append(problems, "uri "+p)
 	}
 	for name, v := range map[string]*float64{"auc": res.Metrics.AUC, "precision": res.Metrics.Precision, "recall": res.Metrics.Recall, "coverage": res.Metrics.Coverage} {
 		if v != nil && (math.IsNaN(*v) || *v < 0 || *v > 1) {
@@ -79,6 +67,33 @@ func Problems(res reconciler.RunResult) []string {
 	}
 	slices.Sort(problems)
 	return problems
+}
+
+// VersionProblem says what is wrong with a candidate's version ("" when nothing): empty, or
+// holding control characters (a newline in a version splits a proposal's title).
+func VersionProblem(v string) string { return textProblem(v) }
+
+// URIProblem says what is wrong with a candidate's uri ("" when nothing): empty, holding
+// control characters, or with a scheme outside URISchemes.
+func URIProblem(uri string) string {
+	if p := textProblem(uri); p != "" {
+		return p
+	}
+	scheme, _, found := strings.Cut(uri, ":")
+	if !found || !slices.Contains(URISchemes, strings.ToLower(scheme)) {
+		return fmt.Sprintf("%q: the scheme must be one of %s:", uri, strings.Join(URISchemes, ":, "))
+	}
+	return ""
+}
+
+func textProblem(v string) string {
+	switch {
+	case strings.TrimSpace(v) == "":
+		return "is empty"
+	case strings.ContainsFunc(v, unicode.IsControl):
+		return fmt.Sprintf("%q contains control characters", v)
+	}
+	return ""
 }
 
 // checkDuplicateKeys walks b's JSON tokens and refuses an object naming a key twice.
