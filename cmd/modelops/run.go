@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/internal/leader"
 	"github.com/medimind/modelops/internal/server"
 	"github.com/medimind/modelops/internal/watch"
@@ -28,7 +30,9 @@ type runOptions struct {
 	// leaderElect campaigns for the Lease leaseName in --namespace; only the holder acts.
 	leaderElect bool
 	leaseName   string
-	stdout      io.Writer
+	// unreadyAfter is how many fetches in a row may fail before /readyz answers 503.
+	unreadyAfter int
+	stdout       io.Writer
 	// ready, when set, receives the HTTP server's address once it listens (tests).
 	ready chan<- string
 	// quiet discards the log (benchmarks).
@@ -63,6 +67,7 @@ SIGINT or SIGTERM finishes the action in progress, records the status, and exits
 	cmd.Flags().StringVar(&opts.listen, "listen", "127.0.0.1:8080", "address of the HTTP server (health, /metrics, API, webhooks); empty disables it")
 	cmd.Flags().BoolVar(&opts.leaderElect, "leader-elect", false, "act only while holding a coordination.k8s.io Lease in --namespace (several replicas, one acts)")
 	cmd.Flags().StringVar(&opts.leaseName, "lease-name", "modelops", "name of the leader-election Lease")
+	cmd.Flags().IntVar(&opts.unreadyAfter, "unready-after-fetch-failures", 3, "answer /readyz 503 once this many fetches of the remote in a row have failed (0: never)")
 	cmd.Flags().StringVar(&opts.apiTokenFile, "api-token-file", "", "file holding the API's bearer token (or MODELOPS_API_TOKEN); without one the API is not served")
 	cmd.Flags().StringVar(&opts.webhookSecretFile, "webhook-secret-file", "", "file holding the GitHub webhook secret (or MODELOPS_WEBHOOK_SECRET); without one /webhooks/github is not served")
 	return cmd
@@ -86,6 +91,8 @@ func runRun(ctx context.Context, opts runOptions) error {
 	}
 
 	var ready atomic.Bool
+	// fetchFailures counts the cycles in a row that could not reach the remote.
+	var fetchFailures atomic.Int64
 	trigger := s.wake
 	metrics := server.NewMetrics()
 	notifier, err := notifierFromEnv(log)
@@ -122,6 +129,9 @@ func runRun(ctx context.Context, opts runOptions) error {
 		}
 		if !ready.Load() {
 			return errors.New("no cycle has completed yet")
+		}
+		if n := fetchFailures.Load(); opts.unreadyAfter > 0 && n >= int64(opts.unreadyAfter) {
+			return fmt.Errorf("the remote is unreachable: the last %d fetches failed", n)
 		}
 		return nil
 	}
@@ -181,7 +191,14 @@ func runRun(ctx context.Context, opts runOptions) error {
 			start := time.Now()
 			res, err := s.reconciler.Cycle(act)
 			observer.observe(act, start, res, err)
+			if errors.Is(err, git.ErrUnreachable) {
+				fetchFailures.Add(1)
+			} else {
+				fetchFailures.Store(0)
+			}
 			switch {
+			case errors.Is(err, git.ErrUnreachable):
+				log.Error("cycle failed: the remote is unreachable", "failures", fetchFailures.Load(), "error", err)
 			case err != nil:
 				log.Error("cycle failed", "error", err)
 			default:
