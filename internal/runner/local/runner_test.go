@@ -294,7 +294,7 @@ func waitFor(t *testing.T, path string) {
 // run was judged.
 func TestBackgroundChildDiesWithTheJob(t *testing.T) {
 	r, _ := New(t.TempDir())
-	script := `(trap '' TERM; exec sleep 300) & echo $! > "$MODELOPS_OUTPUT/bg.pid"
+	script := `(trap '' TERM; exec sleep 300) & echo $! > "$MODELOPS_OUTPUT/bg.tmp" && mv "$MODELOPS_OUTPUT/bg.tmp" "$MODELOPS_OUTPUT/bg.pid"
 echo '{"version":"13","uri":"models:/sepsis-risk/13","metrics":{}}' > "$MODELOPS_OUTPUT/result.json"`
 	if _, err := r.Start(context.Background(), job(script)); err != nil {
 		t.Fatal(err)
@@ -310,7 +310,7 @@ echo '{"version":"13","uri":"models:/sepsis-risk/13","metrics":{}}' > "$MODELOPS
 
 func TestCancelKillsTheBackgroundChildren(t *testing.T) {
 	r, _ := New(t.TempDir())
-	script := `(trap '' TERM; exec sleep 300) & echo $! > "$MODELOPS_OUTPUT/bg.pid"; sleep 30`
+	script := `(trap '' TERM; exec sleep 300) & echo $! > "$MODELOPS_OUTPUT/bg.tmp" && mv "$MODELOPS_OUTPUT/bg.tmp" "$MODELOPS_OUTPUT/bg.pid"; sleep 30`
 	if _, err := r.Start(context.Background(), job(script)); err != nil {
 		t.Fatal(err)
 	}
