@@ -61,6 +61,8 @@ type Runner struct {
 	workDir string
 	env     []string
 	now     func() time.Time
+	// user, when set, is the uid and gid jobs run as (WithUser).
+	user *syscall.Credential
 
 	mu sync.Mutex // serialises Start and Cancel, which claim and mark run directories
 }
@@ -73,6 +75,15 @@ func WithWorkDir(dir string) Option { return func(r *Runner) { r.workDir = dir }
 
 // WithEnv adds environment variables (KEY=value) to every job, after the reconciler's own.
 func WithEnv(env ...string) Option { return func(r *Runner) { r.env = append(r.env, env...) } }
+
+// WithUser runs jobs as uid and gid, without supplementary groups, so a job cannot read
+// what only the reconciler's user can (its credential files, /proc/<pid>/environ and
+// memory). The reconciler must be allowed to switch users (root, or CAP_SETUID and
+// CAP_SETGID), and the runs directory must be reachable by that user: each run's directory
+// is handed to it.
+func WithUser(uid, gid uint32) Option {
+	return func(r *Runner) { r.user = &syscall.Credential{Uid: uid, Gid: gid, Groups: []uint32{}} }
+}
 
 // WithClock sets the clock (tests).
 func WithClock(now func() time.Time) Option { return func(r *Runner) { r.now = now } }
@@ -153,6 +164,14 @@ func (r *Runner) launch(dir string, rec record, req reconciler.JobRequest) (reco
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return reconciler.TrainingRun{}, fmt.Errorf("create output directory: %w", err)
 	}
+	if r.user != nil {
+		// The wrapper records its pid and exit status in dir, the job writes to out.
+		for _, d := range []string{dir, out} {
+			if err := os.Lchown(d, int(r.user.Uid), int(r.user.Gid)); err != nil {
+				return reconciler.TrainingRun{}, fmt.Errorf("hand the run directory to the job user: %w", err)
+			}
+		}
+	}
 	logf, err := os.OpenFile(filepath.Join(dir, logFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return reconciler.TrainingRun{}, fmt.Errorf("open job log: %w", err)
@@ -179,7 +198,7 @@ func (r *Runner) launch(dir string, rec record, req reconciler.JobRequest) (reco
 		"MODELOPS_OUTPUT="+out,
 	)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: r.user}
 	if err := cmd.Start(); err != nil {
 		return reconciler.TrainingRun{}, fmt.Errorf("start job %s: %w", strings.Join(req.Job.Command, " "), err)
 	}

@@ -325,3 +325,35 @@ func TestCancelKillsTheBackgroundChildren(t *testing.T) {
 		t.Fatalf("the background child %d outlived the cancelled job", pid)
 	}
 }
+
+// A job run as another user cannot read the reconciler's environment (nor its files), and
+// still writes its result and is judged.
+func TestJobRunsAsTheJobUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("switching users needs root")
+	}
+	const nobody = 65534
+	// t.TempDir and its parent are 0700: the job user could not reach its run directory.
+	base := t.TempDir()
+	for _, d := range []string{filepath.Dir(base), base} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, _ := New(filepath.Join(base, "runs"), WithUser(nobody, nobody))
+	script := fmt.Sprintf(`id -u > "$MODELOPS_OUTPUT/uid"
+if cat /proc/%d/environ > /dev/null 2>&1; then echo readable; else echo refused; fi > "$MODELOPS_OUTPUT/environ"
+echo '{"version":"13","uri":"models:/sepsis-risk/13","metrics":{}}' > "$MODELOPS_OUTPUT/result.json"`, os.Getpid())
+	if _, err := r.Start(context.Background(), job(script)); err != nil {
+		t.Fatal(err)
+	}
+	if run := waitFinished(t, r, "sepsis-risk", 7); run.Phase != reconciler.RunSucceeded {
+		t.Fatalf("run = %s %q, want Succeeded", run.Phase, run.Message)
+	}
+	out := filepath.Join(r.RunDir("sepsis-risk", 7), "output")
+	uid, _ := os.ReadFile(filepath.Join(out, "uid"))
+	environ, _ := os.ReadFile(filepath.Join(out, "environ"))
+	if strings.TrimSpace(string(uid)) != "65534" || strings.TrimSpace(string(environ)) != "refused" {
+		t.Fatalf("job ran as uid %q and found the reconciler's environ %q; want 65534, refused", uid, environ)
+	}
+}
