@@ -47,34 +47,61 @@ func TestAPIOffAnswersAPIDisabled(t *testing.T) {
 	}
 }
 
-// A client that announces a body and sends none gets its 401 at once, and the connection
-// is closed: the body is never waited for.
+// A client that announces a body and sends none gets its refusal at once (no token, no
+// such endpoint, API off), and the connection is closed: the body is never waited for.
 func TestRefusedRequestClosesTheConnectionWithoutReadingTheBody(t *testing.T) {
-	c := apiServer(t, &fakeBackend{})
-	conn, err := net.Dial("tcp", c.srv.Listener.Addr().String())
+	off, err := New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name   string
+		h      http.Handler
+		path   string
+		status int
+	}{
+		{"no token", apiHandler(t), "/api/v1/models/m/retrain", http.StatusUnauthorized},
+		{"no such endpoint", apiHandler(t), "/api/v1/models/m/promote", http.StatusNotFound},
+		{"not canonical", apiHandler(t), "/api/v1/models/../m/retrain", http.StatusNotFound},
+		{"API off", off, "/api/v1/models/m/retrain", http.StatusNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newClient(t, tc.h)
+			conn, err := net.Dial("tcp", c.srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if err := conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.WriteString(conn, "POST "+tc.path+" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("no answer while the body is outstanding: %v", err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status || !resp.Close {
+				t.Fatalf("answer %d, close %v; want %d with Connection: close", resp.StatusCode, resp.Close, tc.status)
+			}
+			if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+				t.Fatalf("the connection stays open after the refusal: %v", err)
+			}
+		})
 	}
-	if _, err := io.WriteString(conn, "POST /api/v1/models/m/retrain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
+}
+
+func apiHandler(t *testing.T) http.Handler {
+	t.Helper()
+	s, err := New(WithAPI(&fakeBackend{}, testToken))
 	if err != nil {
-		t.Fatalf("no answer while the body is outstanding: %v", err)
+		t.Fatal(err)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized || !resp.Close {
-		t.Fatalf("answer %d, close %v; want 401 with Connection: close", resp.StatusCode, resp.Close)
-	}
-	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
-		t.Fatalf("the connection stays open after the 401: %v", err)
-	}
+	return s
 }
 
 // Stalled connections from one client are capped: the file descriptors they take are

@@ -168,6 +168,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// A path with "..", "." or "//" is not one of ours: answer it here rather than let the
 	// mux redirect to its cleaned form (a 307 that would carry an error body).
 	if p := r.URL.Path; p != "" && r.Method != http.MethodConnect && !isClean(p) {
+		closeUnread(w)
 		writeError(w, errorf(http.StatusNotFound, CodeNotFound, "no endpoint %s %s: the path is not in canonical form", r.Method, p))
 		return
 	}
@@ -189,6 +190,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			status, code = rec.status, CodeMethodNotAllowed
 			msg = fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path)
 		}
+		closeUnread(w)
 		writeError(w, errorf(status, code, "%s", msg))
 		return
 	}
@@ -203,6 +205,7 @@ func isClean(p string) bool {
 
 // apiDisabled answers every API endpoint when the server has no API token.
 func apiDisabled(w http.ResponseWriter, r *http.Request) {
+	closeUnread(w)
 	writeError(w, errorf(http.StatusNotFound, CodeAPIDisabled,
 		"the API is off: this reconciler was started without an API token (MODELOPS_API_TOKEN, MODELOPS_API_TOKEN_FILE or --api-token-file)"))
 }
@@ -258,15 +261,20 @@ func (s *Server) authorized(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// unauthorized answers 401 and closes the connection without reading the request's body:
-// a client that announced a body and sends none cannot hold the connection open. (The
-// server would read up to 256 KiB of an unread body to reuse the connection; a read
-// deadline in the past makes that read fail at once.)
+// unauthorized answers 401 and closes the connection without reading the body.
 func unauthorized(w http.ResponseWriter, challenge, message string) {
-	_ = http.NewResponseController(w).SetReadDeadline(time.Unix(1, 0))
-	w.Header().Set("Connection", "close")
+	closeUnread(w)
 	w.Header().Set("WWW-Authenticate", challenge)
 	writeError(w, errorf(http.StatusUnauthorized, CodeUnauthorized, "%s", message))
+}
+
+// closeUnread makes the server close the connection after the answer without reading the
+// request's body, for requests refused before it is read: a client that announced a body
+// and sends none cannot hold the connection open. (The server would read up to 256 KiB of
+// an unread body to reuse the connection; a read deadline in the past fails that at once.)
+func closeUnread(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Unix(1, 0))
+	w.Header().Set("Connection", "close")
 }
 
 // writeJSON writes v as the response body with status.
