@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/internal/server"
 	"github.com/medimind/modelops/reconciler"
 )
@@ -24,7 +25,7 @@ var _ server.Backend = apiBackend{}
 func (b apiBackend) Status(ctx context.Context) ([]server.ModelStatus, error) {
 	snap, err := b.s.reconciler.Snapshot(ctx)
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	var out []server.ModelStatus
 	for _, m := range snap.Summaries() {
@@ -51,7 +52,7 @@ func (b apiBackend) CheckDrift(ctx context.Context, model string) (reconciler.Dr
 func (b apiBackend) Retrain(ctx context.Context, model string, req server.RetrainRequest) (reconciler.Proposal, error) {
 	snap, err := b.s.reconciler.Snapshot(ctx)
 	if err != nil {
-		return reconciler.Proposal{}, err
+		return reconciler.Proposal{}, apiError(err)
 	}
 	p, err := snap.ModelPolicy(model)
 	switch {
@@ -67,7 +68,7 @@ func (b apiBackend) Retrain(ctx context.Context, model string, req server.Retrai
 	}
 	res, err := b.s.reconciler.Cycle(ctx)
 	if err != nil {
-		return reconciler.Proposal{}, err
+		return reconciler.Proposal{}, apiError(err)
 	}
 	for _, a := range res.Actions {
 		if a.Action.Model == model && a.Action.Kind == reconciler.ActionProposeRetrain && a.Error != "" {
@@ -106,6 +107,9 @@ func apiError(err error) error {
 		return fmt.Errorf("%w: %v", server.ErrUnknownModel, err)
 	case errors.Is(err, reconciler.ErrCandidateConflict), errors.Is(err, reconciler.ErrSuspended):
 		return fmt.Errorf("%w: %v", server.ErrConflict, err)
+	case errors.Is(err, git.ErrUnreachable):
+		// An outage of the remote, not a fault of the reconciler: 503, try again later.
+		return fmt.Errorf("%w: %v", server.ErrUnavailable, err)
 	}
 	return err
 }

@@ -14,8 +14,13 @@ func main() {
 	os.Exit(runMain(os.Args[1:]))
 }
 
-// runMain runs the CLI with a context that SIGINT and SIGTERM cancel.
+// runMain runs the CLI with a context that SIGINT and SIGTERM cancel, its credentials out
+// of the process's environment block (hideSecretEnv).
 func runMain(args []string) int {
+	if err := hideSecretEnv(); err != nil {
+		fmt.Fprintln(os.Stderr, "modelops:", err)
+		return 1
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return execute(ctx, args)

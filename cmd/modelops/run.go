@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/internal/leader"
 	"github.com/medimind/modelops/internal/server"
 	"github.com/medimind/modelops/internal/watch"
@@ -30,7 +30,9 @@ type runOptions struct {
 	// leaderElect campaigns for the Lease leaseName in --namespace; only the holder acts.
 	leaderElect bool
 	leaseName   string
-	stdout      io.Writer
+	// unreadyAfter is how many fetches in a row may fail before /readyz answers 503.
+	unreadyAfter int
+	stdout       io.Writer
 	// ready, when set, receives the HTTP server's address once it listens (tests).
 	ready chan<- string
 	// quiet discards the log (benchmarks).
@@ -46,11 +48,13 @@ func newRunCmd() *cobra.Command {
 repository change (fsnotify on its git directory: a commit, a merge, a new branch). Every cycle
 is a full resync: the reconciler reads the state itself, so a missed event costs only latency.
 
-It serves on --listen: /healthz (alive), /readyz (a cycle has completed), /metrics
+It serves on --listen: /healthz (alive), /readyz (a cycle has completed, and the remote
+answered one of the last --unready-after-fetch-failures fetches), /metrics
 (Prometheus), the API under /api/v1 (with a bearer token; the OpenAPI description is at
 /api/v1/openapi.yaml) and POST /webhooks/github (with a webhook secret), which triggers a cycle
 at once. Notifications go to MODELOPS_NOTIFY_WEBHOOK_URL (JSON) and MODELOPS_SLACK_WEBHOOK_URL
-(Slack incoming webhook) when set; secrets come from files or the environment, never flags.
+(Slack incoming webhook) when set; secrets come from files or the environment, never flags,
+and never stay in the process's /proc/<pid>/environ.
 
 SIGINT or SIGTERM finishes the action in progress, records the status, and exits 0.`,
 		Args: cobra.NoArgs,
@@ -65,6 +69,7 @@ SIGINT or SIGTERM finishes the action in progress, records the status, and exits
 	cmd.Flags().StringVar(&opts.listen, "listen", "127.0.0.1:8080", "address of the HTTP server (health, /metrics, API, webhooks); empty disables it")
 	cmd.Flags().BoolVar(&opts.leaderElect, "leader-elect", false, "act only while holding a coordination.k8s.io Lease in --namespace (several replicas, one acts)")
 	cmd.Flags().StringVar(&opts.leaseName, "lease-name", "modelops", "name of the leader-election Lease")
+	cmd.Flags().IntVar(&opts.unreadyAfter, "unready-after-fetch-failures", 3, "answer /readyz 503 once this many fetches of the remote in a row have failed (0: never)")
 	cmd.Flags().StringVar(&opts.apiTokenFile, "api-token-file", "", "file holding the API's bearer token (or MODELOPS_API_TOKEN); without one the API is not served")
 	cmd.Flags().StringVar(&opts.webhookSecretFile, "webhook-secret-file", "", "file holding the GitHub webhook secret (or MODELOPS_WEBHOOK_SECRET); without one /webhooks/github is not served")
 	return cmd
@@ -88,6 +93,8 @@ func runRun(ctx context.Context, opts runOptions) error {
 	}
 
 	var ready atomic.Bool
+	// fetchFailures counts the cycles in a row that could not reach the remote.
+	var fetchFailures atomic.Int64
 	trigger := s.wake
 	metrics := server.NewMetrics()
 	notifier, err := notifierFromEnv(log)
@@ -124,6 +131,9 @@ func runRun(ctx context.Context, opts runOptions) error {
 		}
 		if !ready.Load() {
 			return errors.New("no cycle has completed yet")
+		}
+		if n := fetchFailures.Load(); opts.unreadyAfter > 0 && n >= int64(opts.unreadyAfter) {
+			return fmt.Errorf("the remote is unreachable: the last %d fetches failed", n)
 		}
 		return nil
 	}
@@ -183,7 +193,14 @@ func runRun(ctx context.Context, opts runOptions) error {
 			start := time.Now()
 			res, err := s.reconciler.Cycle(act)
 			observer.observe(act, start, res, err)
+			if errors.Is(err, git.ErrUnreachable) {
+				fetchFailures.Add(1)
+			} else {
+				fetchFailures.Store(0)
+			}
 			switch {
+			case errors.Is(err, git.ErrUnreachable):
+				log.Error("cycle failed: the remote is unreachable", "failures", fetchFailures.Load(), "error", err)
 			case err != nil:
 				log.Error("cycle failed", "error", err)
 			default:
@@ -233,6 +250,8 @@ func (opts runOptions) handler(s *stack, metrics *server.Metrics, ready func(con
 	}
 	if token != "" {
 		sopts = append(sopts, server.WithAPI(apiBackend{s: s, proposals: s.proposals}, token))
+	} else {
+		log.Info("the API is off: no token in MODELOPS_API_TOKEN, MODELOPS_API_TOKEN_FILE or --api-token-file; its endpoints answer 404 api_disabled")
 	}
 	secret, err := secretFrom(opts.webhookSecretFile, "MODELOPS_WEBHOOK_SECRET")
 	if err != nil {
@@ -244,13 +263,13 @@ func (opts runOptions) handler(s *stack, metrics *server.Metrics, ready func(con
 	return server.New(sopts...)
 }
 
-// serve serves h on addr.
+// serve serves h on addr, with the server package's limits on connections and timeouts.
 func serve(addr string, h http.Handler) (*http.Server, string, error) {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := server.Listen(addr)
 	if err != nil {
-		return nil, "", fmt.Errorf("listen on %s: %w", addr, err)
+		return nil, "", err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := server.NewHTTPServer(h)
 	go func() { _ = srv.Serve(ln) }()
 	return srv, ln.Addr().String(), nil
 }

@@ -44,6 +44,7 @@ type repoOptions struct {
 	authorName  string
 	authorEmail string
 	trafficDir  string
+	jobUser     string // --job-user: run local jobs as this user
 	github      githubOptions
 	kube        kubeOptions
 	// now, when set, is the clock of every part of the stack (the demo simulates days).
@@ -61,6 +62,7 @@ func (o *repoOptions) bindFlags(fs *pflag.FlagSet) {
 	o.github.bindFlags(fs)
 	o.kube.bindFlags(fs)
 	fs.StringVar(&o.trafficDir, "traffic-dir", "", "where the file traffic router writes <model>.json for the serving process (default: <state-dir>/traffic)")
+	fs.StringVar(&o.jobUser, "job-user", "", "run local training jobs as this user (name or uid[:gid]; needs root): a job then cannot read the reconciler's credentials")
 	fs.StringVar(&o.authorName, "author-name", "modelops[bot]", "name on the reconciler's commits")
 	fs.StringVar(&o.authorEmail, "author-email", "modelops@users.noreply.github.com", "email on the reconciler's commits")
 }
@@ -151,6 +153,13 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 			return nil, err
 		}
 		ropts = append(ropts, runnerlocal.WithWorkDir(abs))
+	}
+	if o.jobUser != "" {
+		opt, err := jobUser(o.jobUser)
+		if err != nil {
+			return nil, invalidInput(err)
+		}
+		ropts = append(ropts, opt)
 	}
 	s.runner, err = runnerlocal.New(filepath.Join(stateDir, "runs"), ropts...)
 	if err != nil {

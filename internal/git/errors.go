@@ -1,12 +1,16 @@
 package git
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 
 	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 )
 
 var (
@@ -37,6 +41,10 @@ var (
 
 	// ErrAuth is returned when the remote refuses the credentials.
 	ErrAuth = errors.New("authentication failed")
+
+	// ErrUnreachable is returned when the remote cannot be reached or does not answer:
+	// a refused or dropped connection, a timeout, a server error (HTTP 5xx).
+	ErrUnreachable = errors.New("remote unreachable")
 )
 
 // ConflictError lists the paths a Merge could not combine.
@@ -76,6 +84,33 @@ func classifyNetErr(err error) error {
 		return fmt.Errorf("%w: %w", ErrAuth, err)
 	}
 	return err
+}
+
+// classifyFetchErr adds ErrAuth or ErrUnreachable to a failed fetch's error.
+func classifyFetchErr(err error) error {
+	if unreachable(err) {
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
+	}
+	return classifyNetErr(err)
+}
+
+// unreachable reports whether err means the remote could not be reached or failed on its
+// side. go-git wraps transport failures in a plumbing.UnexpectedError without Unwrap.
+func unreachable(err error) bool {
+	var (
+		netErr  net.Error
+		httpErr *githttp.Err
+		unexp   *plumbing.UnexpectedError
+	)
+	switch {
+	case errors.As(err, &netErr), errors.Is(err, context.DeadlineExceeded):
+		return true
+	case errors.As(err, &httpErr):
+		return httpErr.StatusCode() >= 500
+	case errors.As(err, &unexp):
+		return unreachable(unexp.Err)
+	}
+	return false
 }
 
 // classifyPushErr maps go-git's push failures to ErrNonFastForward. go-git

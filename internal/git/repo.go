@@ -291,7 +291,7 @@ func (r *Repo) Fetch(ctx context.Context) error {
 	case err == nil, errors.Is(err, gogit.NoErrAlreadyUpToDate), errors.Is(err, transport.ErrEmptyRemoteRepository):
 		return nil
 	default:
-		return fmt.Errorf("fetch %s: %w", r.url, classifyNetErr(err))
+		return fmt.Errorf("fetch %s: %w", r.url, classifyFetchErr(err))
 	}
 }
 

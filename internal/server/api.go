@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/medimind/modelops/internal/git"
+	"github.com/medimind/modelops/internal/runresult"
 	"github.com/medimind/modelops/reconciler"
 )
 
@@ -158,15 +159,20 @@ func (s *Server) candidates(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, candidateResponse{Model: model, Passed: out.Verdict.Passed, Verdict: out.Verdict, Proposal: out.Proposal})
 }
 
-// checkCandidate checks a training result as SPEC.md "Jobs" defines it: a version and a URI,
+// checkCandidate checks a training result as SPEC.md "Jobs" defines it: a version and a URI
+// (as runresult checks them),
 // fractions within 0..1, counts and latencies not negative.
 func checkCandidate(c reconciler.RunResult) *statusError {
 	var problems []string
 	if strings.TrimSpace(c.Version) == "" {
 		problems = append(problems, `field "version": required, a non-empty string`)
+	} else if p := runresult.VersionProblem(c.Version); p != "" {
+		problems = append(problems, `field "version": `+p)
 	}
 	if strings.TrimSpace(c.URI) == "" {
 		problems = append(problems, `field "uri": required, a non-empty string`)
+	} else if p := runresult.URIProblem(c.URI); p != "" {
+		problems = append(problems, `field "uri": `+p)
 	}
 	fraction := func(name string, v *float64) {
 		if v != nil && (math.IsNaN(*v) || *v < 0 || *v > 1) {

@@ -188,7 +188,9 @@ func TestAPIRefusesBadRequests(t *testing.T) {
 		{"too large", "/api/v1/models/m/retrain", big, bearer(), 413, CodeTooLarge, "larger than 1048576 bytes"},
 		{"form body", "/api/v1/models/m/retrain", `reason=r`, []string{"Authorization", "Bearer " + testToken, "Content-Type", "application/x-www-form-urlencoded"}, 415, CodeUnsupportedMedia, "want application/json"},
 		{"candidate without version", "/api/v1/models/m/candidates", `{"uri":"u","metrics":{}}`, bearer(), 400, CodeBadRequest, `field "version": required`},
-		{"auc out of range", "/api/v1/models/m/candidates", `{"version":"1","uri":"u","metrics":{"auc":1.2,"samples":-1}}`, bearer(), 400, CodeBadRequest, `field "metrics.auc": 1.2 is outside 0..1; field "metrics.samples": -1 is negative`},
+		{"auc out of range", "/api/v1/models/m/candidates", `{"version":"1","uri":"models:/m/1","metrics":{"auc":1.2,"samples":-1}}`, bearer(), 400, CodeBadRequest, `field "metrics.auc": 1.2 is outside 0..1; field "metrics.samples": -1 is negative`},
+		{"newline in version", "/api/v1/models/m/candidates", `{"version":"14\nMerge now","uri":"models:/m/14","metrics":{}}`, bearer(), 400, CodeBadRequest, `field "version": "14\nMerge now" contains control characters`},
+		{"javascript uri", "/api/v1/models/m/candidates", `{"version":"14","uri":"javascript:alert(1)","metrics":{}}`, bearer(), 400, CodeBadRequest, `field "uri": "javascript:alert(1)": the scheme must be one of`},
 		{"model name not a label", "/api/v1/models/Sepsis_Risk/candidates", okCandidate, bearer(), 404, CodeUnknownModel, "DNS-1123"},
 		{"no such endpoint", "/api/v1/models/m/promote", `{}`, bearer(), 404, CodeNotFound, "no endpoint POST /api/v1/models/m/promote"},
 	} {
@@ -236,7 +238,7 @@ func TestBackendErrorsMapToStatusCodes(t *testing.T) {
 			for _, req := range []struct{ path, body string }{
 				{"/api/v1/models/sepsis-risk/drift", ""},
 				{"/api/v1/models/sepsis-risk/retrain", `{"reason":"r"}`},
-				{"/api/v1/models/sepsis-risk/candidates", `{"version":"1","uri":"u","metrics":{}}`},
+				{"/api/v1/models/sepsis-risk/candidates", `{"version":"1","uri":"models:/m/1","metrics":{}}`},
 			} {
 				r := c.do("POST", req.path, req.body, bearer()...)
 				e := errorOf(t, r)

@@ -17,5 +17,10 @@
 // X-Hub-Signature-256 with go-github before it looks at anything else, drops redelivered
 // deliveries, and nudges the reconcile loop without ever waiting for it.
 //
+// Without a token the API's endpoints answer 404 api_disabled. A request refused before
+// its body is read closes its connection unread, and Listen and NewHTTPServer bound the
+// connections (in all and per client address) and how long each may take, so clients
+// without a token cannot exhaust the process's file descriptors.
+//
 // Neither the API token nor the webhook secret appears in a log line or a response.
 package server

@@ -52,6 +52,7 @@ const (
 	CodeUnavailable      = "unavailable"
 	CodeInternal         = "internal"
 	CodeMethodNotAllowed = "method_not_allowed"
+	CodeAPIDisabled      = "api_disabled"
 )
 
 // apiError is the body of every error response.

@@ -34,7 +34,7 @@ func TestSecretsAppearInNoLogAndNoResponse(t *testing.T) {
 	add(c.do("POST", "/api/v1/models/m/drift", "", "Authorization", testToken))
 	add(c.do("POST", "/api/v1/models/m/drift", "", bearer()...))
 	add(c.do("POST", "/api/v1/models/m/retrain", `{"reason":"`+testToken+`", "x":1}`, bearer()...))
-	add(c.do("POST", "/api/v1/models/m/candidates", `{"version":"1","uri":"u","metrics":{}}`, bearer()...))
+	add(c.do("POST", "/api/v1/models/m/candidates", `{"version":"1","uri":"models:/m/1","metrics":{}}`, bearer()...))
 	add(c.do("GET", "/api/v1/status", ""))
 
 	// Webhook: refused and accepted deliveries, one carrying the secret in its body.

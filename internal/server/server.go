@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"strings"
+	"time"
 )
 
 // openAPI is the description of every endpoint, served at /api/v1/openapi.yaml.
@@ -152,6 +154,9 @@ func New(opts ...Option) (*Server, error) {
 		s.mux.HandleFunc("POST /api/v1/models/{model}/drift", s.authorized(s.drift))
 		s.mux.HandleFunc("POST /api/v1/models/{model}/retrain", s.authorized(s.retrain))
 		s.mux.HandleFunc("POST /api/v1/models/{model}/candidates", s.authorized(s.candidates))
+	} else {
+		// Say that the API is off rather than that the endpoint does not exist.
+		s.mux.HandleFunc("/api/v1/", apiDisabled)
 	}
 	if s.webhookSet {
 		s.mux.HandleFunc("POST /webhooks/github", s.githubWebhook)
@@ -161,6 +166,13 @@ func New(opts ...Option) (*Server, error) {
 
 // ServeHTTP routes r. Requests the mux does not route get a JSON 404 or 405.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A path with "..", "." or "//" is not one of ours: answer it here rather than let the
+	// mux redirect to its cleaned form (a 307 that would carry an error body).
+	if p := r.URL.Path; p != "" && r.Method != http.MethodConnect && !isClean(p) {
+		closeUnread(w)
+		writeError(w, errorf(http.StatusNotFound, CodeNotFound, "no endpoint %s %s: the path is not in canonical form", r.Method, p))
+		return
+	}
 	// Handler finds the route without running it; ServeHTTP below sets the path values.
 	h, pattern := s.mux.Handler(r)
 	if pattern == "" {
@@ -173,16 +185,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				w.Header()[k] = v
 			}
 		}
-		code := CodeNotFound
+		status, code := http.StatusNotFound, CodeNotFound
 		msg := fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path)
 		if rec.status == http.StatusMethodNotAllowed {
-			code = CodeMethodNotAllowed
+			status, code = rec.status, CodeMethodNotAllowed
 			msg = fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path)
 		}
-		writeError(w, errorf(rec.status, code, "%s", msg))
+		closeUnread(w)
+		writeError(w, errorf(status, code, "%s", msg))
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// isClean reports whether p is what path.Clean makes of it (a trailing slash allowed).
+func isClean(p string) bool {
+	c := path.Clean(p)
+	return c == p || (strings.HasSuffix(p, "/") && c+"/" == p)
+}
+
+// apiDisabled answers every API endpoint when the server has no API token.
+func apiDisabled(w http.ResponseWriter, r *http.Request) {
+	closeUnread(w)
+	writeError(w, errorf(http.StatusNotFound, CodeAPIDisabled,
+		"the API is off: this reconciler was started without an API token (MODELOPS_API_TOKEN, MODELOPS_API_TOKEN_FILE or --api-token-file)"))
 }
 
 // statusRecorder keeps what the mux's own 404/405 handler writes.
@@ -224,18 +250,32 @@ func (s *Server) authorized(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		scheme, token, found := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !found || !strings.EqualFold(scheme, "Bearer") {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="modelops"`)
-			writeError(w, errorf(http.StatusUnauthorized, CodeUnauthorized, "a bearer token is required"))
+			unauthorized(w, `Bearer realm="modelops"`, "a bearer token is required")
 			return
 		}
 		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
 		if subtle.ConstantTimeCompare(got[:], s.tokenHash[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="modelops", error="invalid_token"`)
-			writeError(w, errorf(http.StatusUnauthorized, CodeUnauthorized, "the bearer token is not valid"))
+			unauthorized(w, `Bearer realm="modelops", error="invalid_token"`, "the bearer token is not valid")
 			return
 		}
 		h(w, r)
 	}
+}
+
+// unauthorized answers 401 and closes the connection without reading the body.
+func unauthorized(w http.ResponseWriter, challenge, message string) {
+	closeUnread(w)
+	w.Header().Set("WWW-Authenticate", challenge)
+	writeError(w, errorf(http.StatusUnauthorized, CodeUnauthorized, "%s", message))
+}
+
+// closeUnread makes the server close the connection after the answer without reading the
+// request's body, for requests refused before it is read: a client that announced a body
+// and sends none cannot hold the connection open. (The server would read up to 256 KiB of
+// an unread body to reuse the connection; a read deadline in the past fails that at once.)
+func closeUnread(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetReadDeadline(time.Unix(1, 0))
+	w.Header().Set("Connection", "close")
 }
 
 // writeJSON writes v as the response body with status.

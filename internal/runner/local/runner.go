@@ -3,7 +3,6 @@ package local
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +17,7 @@ import (
 	"time"
 
 	"github.com/medimind/modelops/internal/faultpoint"
+	"github.com/medimind/modelops/internal/runresult"
 	"github.com/medimind/modelops/reconciler"
 )
 
@@ -42,11 +41,17 @@ const (
 
 // wrapper runs the job command and records its pid and exit status in the run directory
 // ($1), so a reconciler that restarts can tell a running job from a finished or dead one.
+// The job is judged by its main process: once that has ended, whatever it left running in
+// the background is killed with the process group (the wrapper leads it, so kill 0 ends the
+// wrapper too, after it recorded the status). On SIGTERM (Cancel) the main process gets the
+// signal to stop cleanly; when it has, the trap kills what is left, TERM ignored or not.
 const wrapper = `dir="$1"; shift
 printf '%s' "$$" > "$dir/pid.tmp" && mv "$dir/pid.tmp" "$dir/pid"
+trap 'kill -KILL 0' TERM
 "$@"
 code=$?
 printf '%s' "$code" > "$dir/exit.tmp" && mv "$dir/exit.tmp" "$dir/exit"
+kill -KILL 0
 exit $code`
 
 // Runner starts jobs as process groups detached from the reconciler: a reconciler that is
@@ -56,6 +61,8 @@ type Runner struct {
 	workDir string
 	env     []string
 	now     func() time.Time
+	// user, when set, is the uid and gid jobs run as (WithUser).
+	user *syscall.Credential
 
 	mu sync.Mutex // serialises Start and Cancel, which claim and mark run directories
 }
@@ -68,6 +75,15 @@ func WithWorkDir(dir string) Option { return func(r *Runner) { r.workDir = dir }
 
 // WithEnv adds environment variables (KEY=value) to every job, after the reconciler's own.
 func WithEnv(env ...string) Option { return func(r *Runner) { r.env = append(r.env, env...) } }
+
+// WithUser runs jobs as uid and gid, without supplementary groups, so a job cannot read
+// what only the reconciler's user can (its credential files, /proc/<pid>/environ and
+// memory). The reconciler must be allowed to switch users (root, or CAP_SETUID and
+// CAP_SETGID), and the runs directory must be reachable by that user: each run's directory
+// is handed to it.
+func WithUser(uid, gid uint32) Option {
+	return func(r *Runner) { r.user = &syscall.Credential{Uid: uid, Gid: gid, Groups: []uint32{}} }
+}
 
 // WithClock sets the clock (tests).
 func WithClock(now func() time.Time) Option { return func(r *Runner) { r.now = now } }
@@ -148,6 +164,14 @@ func (r *Runner) launch(dir string, rec record, req reconciler.JobRequest) (reco
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return reconciler.TrainingRun{}, fmt.Errorf("create output directory: %w", err)
 	}
+	if r.user != nil {
+		// The wrapper records its pid and exit status in dir, the job writes to out.
+		for _, d := range []string{dir, out} {
+			if err := os.Lchown(d, int(r.user.Uid), int(r.user.Gid)); err != nil {
+				return reconciler.TrainingRun{}, fmt.Errorf("hand the run directory to the job user: %w", err)
+			}
+		}
+	}
 	logf, err := os.OpenFile(filepath.Join(dir, logFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return reconciler.TrainingRun{}, fmt.Errorf("open job log: %w", err)
@@ -174,7 +198,7 @@ func (r *Runner) launch(dir string, rec record, req reconciler.JobRequest) (reco
 		"MODELOPS_OUTPUT="+out,
 	)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: r.user}
 	if err := cmd.Start(); err != nil {
 		return reconciler.TrainingRun{}, fmt.Errorf("start job %s: %w", strings.Join(req.Job.Command, " "), err)
 	}
@@ -284,34 +308,9 @@ func ReadResult(path string) (*reconciler.RunResult, error) {
 	return ParseResult(buf.Bytes())
 }
 
-// ParseResult decodes a training result strictly and checks its figures.
-func ParseResult(b []byte) (*reconciler.RunResult, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var res reconciler.RunResult
-	if err := dec.Decode(&res); err != nil {
-		return nil, fmt.Errorf("parse result.json: %w", err)
-	}
-	var problems []string
-	if res.Version == "" {
-		problems = append(problems, "version is empty")
-	}
-	for name, v := range map[string]*float64{"auc": res.Metrics.AUC, "precision": res.Metrics.Precision, "recall": res.Metrics.Recall, "coverage": res.Metrics.Coverage} {
-		if v != nil && (*v < 0 || *v > 1) {
-			problems = append(problems, fmt.Sprintf("metrics.%s must be between 0 and 1, got %g", name, *v))
-		}
-	}
-	if res.Metrics.Samples < 0 {
-		problems = append(problems, fmt.Sprintf("metrics.samples must not be negative, got %d", res.Metrics.Samples))
-	}
-	if v := res.Metrics.LatencyMs; v != nil && *v < 0 {
-		problems = append(problems, fmt.Sprintf("metrics.latencyMs must not be negative, got %g", *v))
-	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("invalid result.json: %s", strings.Join(slices.Sorted(slices.Values(problems)), "; "))
-	}
-	return &res, nil
-}
+// ParseResult decodes a training result strictly and checks its figures (runresult.Parse,
+// the one parser of both runners).
+func ParseResult(b []byte) (*reconciler.RunResult, error) { return runresult.Parse(b) }
 
 // jobEnviron is the reconciler's environment without its own MODELOPS_* variables and
 // GITHUB_TOKEN: a job must not see the reconciler's credentials (MODELOPS_GIT_TOKEN,

@@ -1,10 +1,13 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -98,7 +101,7 @@ func TestJobDoesNotSeeTheReconcilersSecrets(t *testing.T) {
 func TestStartIsIdempotentAcrossRunnerInstances(t *testing.T) {
 	dir := t.TempDir()
 	marker := filepath.Join(t.TempDir(), "starts")
-	script := `echo x >> ` + marker + `; sleep 0.3; echo '{"version":"13","metrics":{}}' > "$MODELOPS_OUTPUT/result.json"`
+	script := `echo x >> ` + marker + `; sleep 0.3; echo '{"version":"13","uri":"models:/sepsis-risk/13","metrics":{}}' > "$MODELOPS_OUTPUT/result.json"`
 	for i := 0; i < 3; i++ {
 		r, err := New(dir) // a new instance, as after a restart
 		if err != nil {
@@ -241,5 +244,116 @@ func TestTimeoutKillsTheJob(t *testing.T) {
 	}
 	if run.Phase != reconciler.RunFailed || !strings.Contains(run.Message, "DeadlineExceeded") {
 		t.Fatalf("run = %s %q, want Failed DeadlineExceeded", run.Phase, run.Message)
+	}
+}
+
+// gone waits until pid has ended (no process, or a zombie waiting for init to reap it).
+func gone(pid int) bool {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if syscall.Kill(pid, 0) != nil {
+			return true
+		}
+		if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+			if i := bytes.LastIndexByte(stat, ')'); i >= 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// backgroundPID reads the pid a job wrote of the child it left in the background.
+func backgroundPID(t *testing.T, r *Runner) int {
+	t.Helper()
+	path := filepath.Join(r.RunDir("sepsis-risk", 7), "output", "bg.pid")
+	waitFor(t, path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	return pid
+}
+
+func waitFor(t *testing.T, path string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if exists(path) {
+			return
+		}
+	}
+	t.Fatalf("%s never appeared", path)
+}
+
+// A child the job leaves in the background (ignoring SIGTERM, too) is killed once the
+// job's main process has ended: it cannot keep the GPU or write into the output after the
+// run was judged.
+func TestBackgroundChildDiesWithTheJob(t *testing.T) {
+	r, _ := New(t.TempDir())
+	script := `(trap '' TERM; exec sleep 300) & echo $! > "$MODELOPS_OUTPUT/bg.tmp" && mv "$MODELOPS_OUTPUT/bg.tmp" "$MODELOPS_OUTPUT/bg.pid"
+echo '{"version":"13","uri":"models:/sepsis-risk/13","metrics":{}}' > "$MODELOPS_OUTPUT/result.json"`
+	if _, err := r.Start(context.Background(), job(script)); err != nil {
+		t.Fatal(err)
+	}
+	pid := backgroundPID(t, r)
+	if run := waitFinished(t, r, "sepsis-risk", 7); run.Phase != reconciler.RunSucceeded {
+		t.Fatalf("run = %s %q, want Succeeded", run.Phase, run.Message)
+	}
+	if !gone(pid) {
+		t.Fatalf("the background child %d outlived the job", pid)
+	}
+}
+
+func TestCancelKillsTheBackgroundChildren(t *testing.T) {
+	r, _ := New(t.TempDir())
+	script := `(trap '' TERM; exec sleep 300) & echo $! > "$MODELOPS_OUTPUT/bg.tmp" && mv "$MODELOPS_OUTPUT/bg.tmp" "$MODELOPS_OUTPUT/bg.pid"; sleep 30`
+	if _, err := r.Start(context.Background(), job(script)); err != nil {
+		t.Fatal(err)
+	}
+	pid := backgroundPID(t, r)
+	if err := r.Cancel(context.Background(), "sepsis-risk", 7); err != nil {
+		t.Fatal(err)
+	}
+	if run := waitFinished(t, r, "sepsis-risk", 7); run.Phase != reconciler.RunCancelled {
+		t.Fatalf("run = %s %q, want Cancelled", run.Phase, run.Message)
+	}
+	if !gone(pid) {
+		t.Fatalf("the background child %d outlived the cancelled job", pid)
+	}
+}
+
+// A job run as another user cannot read the reconciler's environment (nor its files), and
+// still writes its result and is judged.
+func TestJobRunsAsTheJobUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("switching users needs root")
+	}
+	const nobody = 65534
+	// t.TempDir and its parent are 0700: the job user could not reach its run directory.
+	base := t.TempDir()
+	for _, d := range []string{filepath.Dir(base), base} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, _ := New(filepath.Join(base, "runs"), WithUser(nobody, nobody))
+	script := fmt.Sprintf(`id -u > "$MODELOPS_OUTPUT/uid"
+if cat /proc/%d/environ > /dev/null 2>&1; then echo readable; else echo refused; fi > "$MODELOPS_OUTPUT/environ"
+echo '{"version":"13","uri":"models:/sepsis-risk/13","metrics":{}}' > "$MODELOPS_OUTPUT/result.json"`, os.Getpid())
+	if _, err := r.Start(context.Background(), job(script)); err != nil {
+		t.Fatal(err)
+	}
+	if run := waitFinished(t, r, "sepsis-risk", 7); run.Phase != reconciler.RunSucceeded {
+		t.Fatalf("run = %s %q, want Succeeded", run.Phase, run.Message)
+	}
+	out := filepath.Join(r.RunDir("sepsis-risk", 7), "output")
+	uid, _ := os.ReadFile(filepath.Join(out, "uid"))
+	environ, _ := os.ReadFile(filepath.Join(out, "environ"))
+	if strings.TrimSpace(string(uid)) != "65534" || strings.TrimSpace(string(environ)) != "refused" {
+		t.Fatalf("job ran as uid %q and found the reconciler's environ %q; want 65534, refused", uid, environ)
 	}
 }

@@ -94,6 +94,10 @@ func (s *Server) basicAuth(next http.Handler) http.Handler {
 	})
 }
 
+// Close stops the server before the test ends, as an outage would: connections are
+// refused from then on.
+func (s *Server) Close() { s.http.Close() }
+
 // URL returns the HTTP URL of the repository name, without credentials.
 func (s *Server) URL(name string) string {
 	return s.http.URL + "/" + name
