@@ -12,6 +12,7 @@ import (
 
 	"github.com/medimind/modelops/internal/notify"
 	"github.com/medimind/modelops/internal/server"
+	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
 )
 
@@ -24,6 +25,8 @@ type cycleObserver struct {
 	// failedRuns holds the failed training runs already notified (or seen at start-up).
 	failedRuns map[string]bool
 	started    bool
+	// policies caches the parse of the policy files read for the drift thresholds.
+	policies policies.Cache
 }
 
 func (o *cycleObserver) observe(ctx context.Context, start time.Time, res *reconciler.CycleResult, err error) {
@@ -45,7 +48,9 @@ func (o *cycleObserver) observe(ctx context.Context, start time.Time, res *recon
 	if lerr != nil {
 		return
 	}
+	o.setDriftThresholds(ctx, res.Commit)
 	for name, ms := range st.Models {
+		o.metrics.SetModelConditions(name, ms.Conditions)
 		if d, ok := ms.LastDrift(); ok {
 			o.metrics.SetDriftShare(name, d.Share)
 		}
@@ -54,6 +59,7 @@ func (o *cycleObserver) observe(ctx context.Context, start time.Time, res *recon
 			weight = ms.Canary.Weight
 		}
 		o.metrics.SetCanaryWeight(name, weight)
+		newlyFailed := 0
 		for _, run := range ms.Runs {
 			key := name + "/" + run.ID
 			if run.Phase != reconciler.RunFailed || o.failedRuns[key] {
@@ -61,11 +67,13 @@ func (o *cycleObserver) observe(ctx context.Context, start time.Time, res *recon
 			}
 			o.failedRuns[key] = true
 			if o.started {
+				newlyFailed++
 				o.notify(notify.Event{Kind: notify.KindTrainingFailed, Model: name, At: end,
 					Title: fmt.Sprintf("Training of %s generation %d failed", name, run.Generation), Text: run.Message,
 					Fields: []notify.Field{{Name: "run", Value: run.ID}, {Name: "commit", Value: short(run.Commit)}}})
 			}
 		}
+		o.metrics.CountTrainingFailures(name, newlyFailed)
 	}
 	o.started = true
 	for _, ar := range res.Actions {
@@ -88,6 +96,24 @@ func (o *cycleObserver) observe(ctx context.Context, start time.Time, res *recon
 			continue
 		}
 		o.notify(e)
+	}
+}
+
+// setDriftThresholds records each valid policy's spec.drift.datasetShare at commit, for the
+// drift alert. A tree that cannot be read leaves the last values: metrics never fail a cycle.
+func (o *cycleObserver) setDriftThresholds(ctx context.Context, commit string) {
+	tree, err := o.stack.repo.Tree(ctx, commit)
+	if err != nil {
+		return
+	}
+	set, err := policies.LoadCached(tree, &o.policies)
+	if err != nil {
+		return
+	}
+	for _, p := range set.Policies {
+		if share := p.Spec.Drift.DatasetShare; share != nil {
+			o.metrics.SetDriftShareThreshold(p.Metadata.Name, *share)
+		}
 	}
 }
 

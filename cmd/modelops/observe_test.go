@@ -64,3 +64,49 @@ func TestObserverNotifiesWhatACycleDid(t *testing.T) {
 		t.Fatalf("notified %+v, want the rollback and the drift proposal with its URL", got)
 	}
 }
+
+// TestObserverExportsConditionsThresholdsAndFailureCounters runs a real cycle and checks the
+// series the alerts in manifests/monitoring read.
+func TestObserverExportsConditionsThresholdsAndFailureCounters(t *testing.T) {
+	repo := runRepo(t, 6)
+	ctx := context.Background()
+	s, err := openStack(ctx, &repoOptions{repo: repo, branch: "main", stateDir: filepath.Join(t.TempDir(), "state"),
+		authorName: "modelops[bot]", authorEmail: "bot@example.com"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := server.NewMetrics()
+	o := &cycleObserver{metrics: m, stack: s, failedRuns: map[string]bool{}}
+	start := time.Now()
+	res, err := s.reconciler.Cycle(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.observe(ctx, start, res, nil)
+
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, mt := range f.GetMetric() {
+			key := f.GetName()
+			for _, l := range mt.GetLabel() {
+				if l.GetName() == "model" || l.GetName() == "type" {
+					key += "/" + l.GetValue()
+				}
+			}
+			got[key] = mt.GetGauge().GetValue() + mt.GetCounter().GetValue()
+		}
+	}
+	if v, ok := got["modelops_drift_share_threshold/sepsis-risk"]; !ok || v != 0.5 {
+		t.Errorf("drift share threshold = %v (exported %v), want the default datasetShare 0.5", v, ok)
+	}
+	if _, ok := got["modelops_model_condition/sepsis-risk/Ready"]; !ok {
+		t.Errorf("no Ready condition series for sepsis-risk in %v", got)
+	}
+	if v, ok := got["modelops_training_failures_total/sepsis-risk"]; !ok || v != 0 {
+		t.Errorf("training failures = %v (exported %v), want a series at 0", v, ok)
+	}
+}
