@@ -158,8 +158,8 @@ func secretFrom(file, env string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-// notifierFromEnv builds the notification sinks from MODELOPS_NOTIFY_WEBHOOK_URL and
-// MODELOPS_SLACK_WEBHOOK_URL (or their _FILE variants); nil without any.
+// notifierFromEnv builds the notification sinks from MODELOPS_NOTIFY_WEBHOOK_URL,
+// MODELOPS_SLACK_WEBHOOK_URL (or their _FILE variants) and MODELOPS_SMTP_*; nil without any.
 func notifierFromEnv(log *slog.Logger) (*notify.Notifier, error) {
 	var sinks []notify.Sink
 	for _, s := range []struct {
@@ -174,8 +174,35 @@ func notifierFromEnv(log *slog.Logger) (*notify.Notifier, error) {
 			sinks = append(sinks, s.sink(strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(s.env, "MODELOPS_"), "_URL")), url))
 		}
 	}
+	email, err := emailSinkFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	if email != nil {
+		sinks = append(sinks, *email)
+	}
 	if len(sinks) == 0 {
 		return nil, nil
 	}
 	return notify.New(sinks, notify.WithLogger(log))
+}
+
+// emailSinkFromEnv builds the email sink from MODELOPS_SMTP_URL (smtp://user@host:587, or its
+// _FILE), MODELOPS_SMTP_PASSWORD[_FILE], MODELOPS_SMTP_FROM and MODELOPS_SMTP_TO (addresses
+// separated by commas); nil without a URL.
+func emailSinkFromEnv() (*notify.Sink, error) {
+	smtpURL, err := secretFrom("", "MODELOPS_SMTP_URL")
+	if err != nil || smtpURL == "" {
+		return nil, err
+	}
+	password, err := secretFrom("", "MODELOPS_SMTP_PASSWORD")
+	if err != nil {
+		return nil, err
+	}
+	sink, err := notify.Email("email", notify.EmailConfig{URL: smtpURL, Password: password,
+		From: os.Getenv("MODELOPS_SMTP_FROM"), To: strings.Split(os.Getenv("MODELOPS_SMTP_TO"), ",")})
+	if err != nil {
+		return nil, fmt.Errorf("MODELOPS_SMTP_*: %w", err)
+	}
+	return &sink, nil
 }

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,5 +110,37 @@ func TestObserverExportsConditionsThresholdsAndFailureCounters(t *testing.T) {
 	}
 	if v, ok := got["modelops_training_failures_total/sepsis-risk"]; !ok || v != 0 {
 		t.Errorf("training failures = %v (exported %v), want a series at 0", v, ok)
+	}
+}
+
+func TestNotifierFromEnvBuildsTheEmailSink(t *testing.T) {
+	const password = "smtp-s3cret"
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "password")
+	if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MODELOPS_SMTP_URL", "smtp://modelops@mail.example.com:587")
+	t.Setenv("MODELOPS_SMTP_PASSWORD_FILE", pwFile)
+	t.Setenv("MODELOPS_SMTP_FROM", "modelops <modelops@example.com>")
+	t.Setenv("MODELOPS_SMTP_TO", "ml-oncall@example.com, ward@example.com")
+	n, err := notifierFromEnv(slog.New(slog.DiscardHandler))
+	if err != nil || n == nil {
+		t.Fatalf("notifier %v: %v", n, err)
+	}
+	defer n.Close(context.Background())
+	if _, ok := n.Stats()["email"]; !ok {
+		t.Errorf("sinks %v, want email", n.Stats())
+	}
+
+	// Without the password file the user cannot authenticate: a clear error, no secret in it.
+	t.Setenv("MODELOPS_SMTP_PASSWORD_FILE", filepath.Join(dir, "missing"))
+	if _, err := notifierFromEnv(slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "MODELOPS_SMTP_") || !strings.Contains(err.Error(), "no password") {
+		t.Errorf("err = %v, want the missing password named", err)
+	}
+	t.Setenv("MODELOPS_SMTP_PASSWORD_FILE", pwFile)
+	t.Setenv("MODELOPS_SMTP_TO", "")
+	if _, err := notifierFromEnv(slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "no recipient") {
+		t.Errorf("err = %v, want no recipient", err)
 	}
 }
