@@ -84,6 +84,21 @@ func TestObserverExportsConditionsThresholdsAndFailureCounters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A run that failed before the observer started is not counted; one failing later is.
+	failRun := func(id string) {
+		st, err := s.status.Load(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms := st.Model("sepsis-risk")
+		ms.Runs = append(ms.Runs, reconciler.TrainingRun{Generation: int64(len(ms.Runs) + 1), ID: id, Phase: reconciler.RunFailed, Message: "exit status 1"})
+		if err := s.status.Save(ctx, st, nil, "test: run "+id+" failed"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	failRun("before-start")
+	o.observe(ctx, start, res, nil)
+	failRun("after-start")
 	o.observe(ctx, start, res, nil)
 
 	families, err := m.Registry().Gather()
@@ -106,10 +121,10 @@ func TestObserverExportsConditionsThresholdsAndFailureCounters(t *testing.T) {
 		t.Errorf("drift share threshold = %v (exported %v), want the default datasetShare 0.5", v, ok)
 	}
 	if _, ok := got["modelops_model_condition/sepsis-risk/Ready"]; !ok {
-		t.Errorf("no Ready condition series for sepsis-risk in %v", got)
+		t.Error("no Ready condition series for sepsis-risk")
 	}
-	if v, ok := got["modelops_training_failures_total/sepsis-risk"]; !ok || v != 0 {
-		t.Errorf("training failures = %v (exported %v), want a series at 0", v, ok)
+	if v, ok := got["modelops_training_failures_total/sepsis-risk"]; !ok || v != 1 {
+		t.Errorf("training failures = %v (exported %v), want 1: the run that failed after start", v, ok)
 	}
 }
 
