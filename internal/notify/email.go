@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
+	"net"
 	netmail "net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	texttemplate "text/template"
@@ -52,6 +54,9 @@ type mailer struct {
 	opts []mail.Option
 	from string
 	to   []string
+	// implicitTLS (smtps) dials TLS from the first byte with tls.
+	implicitTLS bool
+	tls         *tls.Config
 }
 
 func newMailer(name string, c EmailConfig) (*mailer, error) {
@@ -77,8 +82,9 @@ func newMailer(name string, c EmailConfig) (*mailer, error) {
 	if tlsConfig.ServerName == "" {
 		tlsConfig.ServerName = m.host
 	}
+	m.tls, m.implicitTLS = tlsConfig, u.Scheme == "smtps"
 	m.opts = []mail.Option{mail.WithPort(port), mail.WithTLSConfig(tlsConfig), mail.WithTLSPolicy(mail.TLSMandatory)}
-	if u.Scheme == "smtps" {
+	if m.implicitTLS {
 		m.opts = append(m.opts, mail.WithSSL())
 	}
 	if user := u.User.Username(); user != "" {
@@ -121,7 +127,7 @@ func (m *mailer) send(ctx context.Context, e Event) error {
 	if err != nil {
 		return backoff.Permanent(fmt.Errorf("mail to %s: %w", m.sink, err))
 	}
-	client, err := mail.NewClient(m.host, m.opts...)
+	client, err := mail.NewClient(m.host, append(slices.Clone(m.opts), mail.WithDialContextFunc(m.dialer(ctx)))...)
 	if err != nil {
 		return backoff.Permanent(fmt.Errorf("mail to %s: %w", m.sink, err))
 	}
@@ -129,6 +135,28 @@ func (m *mailer) send(ctx context.Context, e Event) error {
 		return fmt.Errorf("mail to %s: %w", m.sink, err)
 	}
 	return nil
+}
+
+// dialer connects as go-mail would (TLS from the first byte for smtps), and closes the
+// connection when ctx is done: go-mail heeds its context only while dialling, so a server
+// that stops answering would otherwise hold the attempt for go-mail's own timeout per
+// command, past WithTimeout and past Close's deadline.
+func (m *mailer) dialer(ctx context.Context) mail.DialContextFunc {
+	return func(dialCtx context.Context, network, addr string) (net.Conn, error) {
+		d := &net.Dialer{}
+		var conn net.Conn
+		var err error
+		if m.implicitTLS {
+			conn, err = (&tls.Dialer{NetDialer: d, Config: m.tls}).DialContext(dialCtx, network, addr)
+		} else {
+			conn, err = d.DialContext(dialCtx, network, addr)
+		}
+		if err != nil {
+			return nil, err
+		}
+		context.AfterFunc(ctx, func() { conn.Close() })
+		return conn, nil
+	}
 }
 
 // emailData is what the templates render.

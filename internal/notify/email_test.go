@@ -97,12 +97,12 @@ type mailServer struct {
 func newMailServer(t *testing.T, plan ...string) (*mailServer, *tls.Config) {
 	t.Helper()
 	serverTLS, clientTLS := testTLS(t)
-	return serveMail(t, serverTLS, plan), clientTLS
+	return serveMail(t, serverTLS, false, plan), clientTLS
 }
 
 // serveMail starts the server; without serverTLS it offers no STARTTLS and takes AUTH in
-// the clear, as a misconfigured relay would.
-func serveMail(t *testing.T, serverTLS *tls.Config, plan []string) *mailServer {
+// the clear, as a misconfigured relay would. implicit serves TLS from the first byte (smtps).
+func serveMail(t *testing.T, serverTLS *tls.Config, implicit bool, plan []string) *mailServer {
 	t.Helper()
 	ms := &mailServer{plan: plan}
 	srv := smtp.NewServer(ms)
@@ -116,6 +116,9 @@ func serveMail(t *testing.T, serverTLS *tls.Config, plan []string) *mailServer {
 		t.Fatal(err)
 	}
 	ms.addr = ln.Addr().String()
+	if implicit {
+		ln = tls.NewListener(ln, serverTLS)
+	}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return ms
@@ -409,7 +412,7 @@ func TestEmailNeverSendsWithoutTrustedTLS(t *testing.T) {
 		{"untrusted certificate", serverTLS, &tls.Config{RootCAs: x509.NewCertPool()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ms := serveMail(t, tc.serverTLS, nil)
+			ms := serveMail(t, tc.serverTLS, false, nil)
 			s, err := Email("email", EmailConfig{URL: "smtp://" + smtpUser + "@" + ms.addr, Password: smtpPassword,
 				From: "modelops@example.com", To: []string{"ml-oncall@example.com"}, TLS: tc.clientTLS})
 			if err != nil {
@@ -470,5 +473,67 @@ func TestEmailConfigErrors(t *testing.T) {
 	c.URL, c.Password = "smtps://bot:"+smtpPassword+"@mail.example.com", ""
 	if _, err := Email("email", c); err != nil {
 		t.Errorf("password in the url: %v", err)
+	}
+}
+
+// TestEmailToAServerThatNeverAnswersIsCutByTheAttemptTimeout: a server that accepts the
+// connection and says nothing holds neither Notify nor the queue beyond WithTimeout.
+func TestEmailToAServerThatNeverAnswersIsCutByTheAttemptTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c // held open, never answered
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		close(accepted)
+		for c := range accepted {
+			c.Close()
+		}
+	})
+	s, err := Email("email", EmailConfig{URL: "smtp://" + smtpUser + "@" + ln.Addr().String(), Password: smtpPassword,
+		From: "modelops@example.com", To: []string{"ml-oncall@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := New([]Sink{s}, WithBackoff(time.Millisecond, 5*time.Millisecond), WithTimeout(200*time.Millisecond), WithMaxAttempts(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		n.Notify(sampleEvent()) // returns while the first attempt waits for a greeting
+	}
+	closeNow(t, n)
+	if st := n.Stats()["email"]; st.Failed != 3 || st.Delivered != 0 || st.Dropped != 0 {
+		t.Errorf("stats %+v, want all 3 given up after their attempts timed out", st)
+	}
+}
+
+func TestEmailOverImplicitTLS(t *testing.T) {
+	serverTLS, clientTLS := testTLS(t)
+	ms := serveMail(t, serverTLS, true, nil)
+	s, err := Email("email", EmailConfig{URL: "smtps://" + smtpUser + "@" + ms.addr, Password: smtpPassword,
+		From: "modelops@example.com", To: []string{"ml-oncall@example.com"}, TLS: clientTLS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := New([]Sink{s}, fast()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Notify(sampleEvent())
+	closeNow(t, n)
+	got := ms.messages()
+	if len(got) != 1 || !got[0].tls || !got[0].authd {
+		t.Fatalf("messages %+v, want one sent over TLS after AUTH", got)
 	}
 }
