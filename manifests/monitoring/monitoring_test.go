@@ -296,6 +296,9 @@ type panel struct {
 	ID      int    `json:"id"`
 	Type    string `json:"type"`
 	Title   string `json:"title"`
+	GridPos struct {
+		X, Y, W, H int
+	} `json:"gridPos"`
 	Targets []struct {
 		RefID string `json:"refId"`
 		Expr  string `json:"expr"`
@@ -516,5 +519,40 @@ func TestKustomizationDeploysTheRulesAndTheDashboard(t *testing.T) {
 	}
 	if len(g.Files) != 1 || !strings.HasSuffix(g.Files[0], "="+dashboardFile) {
 		t.Errorf("dashboard ConfigMap files %v, want one key holding %s", g.Files, dashboardFile)
+	}
+}
+
+// TestDashboardLayout: Grafana places panels on a grid 24 wide; ids must be unique, and
+// panels that overlap are pushed around on load, out of the intended order.
+func TestDashboardLayout(t *testing.T) {
+	b, err := os.ReadFile(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d dashboard
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.UID == "" {
+		t.Error("the dashboard has no uid: every import would make a new one")
+	}
+	ids := map[int]bool{}
+	var placed []panel
+	for _, p := range d.Panels {
+		if ids[p.ID] {
+			t.Errorf("panel id %d used twice", p.ID)
+		}
+		ids[p.ID] = true
+		g := p.GridPos
+		if g.W <= 0 || g.H <= 0 || g.X < 0 || g.Y < 0 || g.X+g.W > 24 {
+			t.Errorf("panel %d %q: gridPos %+v is off the 24-wide grid", p.ID, p.Title, g)
+		}
+		for _, q := range placed {
+			h := q.GridPos
+			if g.X < h.X+h.W && h.X < g.X+g.W && g.Y < h.Y+h.H && h.Y < g.Y+g.H {
+				t.Errorf("panels %d %q and %d %q overlap", q.ID, q.Title, p.ID, p.Title)
+			}
+		}
+		placed = append(placed, p)
 	}
 }
