@@ -245,8 +245,10 @@ func planCanary(now time.Time, commit string, p *policies.Policy, st *ModelStatu
 			why = fmt.Sprintf("ran %s", ca.Duration.Duration)
 		}
 		a := action(ActionProposeFullPromotion, fmt.Sprintf("canary %s %s with all %d checks passing", c.Version, why, len(cs.Checks)+1))
-		evidence := []string{fmt.Sprintf("canary %s started %s; %d checks, none failed", c.Version, cs.Started.UTC().Format(time.RFC3339), len(cs.Checks)+1)}
-		evidence = append(evidence, check.Findings...)
+		evidence := []Evidence{{Text: fmt.Sprintf("canary %s started %s; %d checks, none failed", c.Version, cs.Started.UTC().Format(time.RFC3339), len(cs.Checks)+1)}}
+		for _, f := range check.Findings {
+			evidence = append(evidence, Evidence{Text: f})
+		}
 		a.Proposal = &ProposalPlan{
 			Kind:     ProposalPromote,
 			Key:      fullPromotionKey(c.Version),

@@ -16,6 +16,22 @@ const (
 	TrailerEvidence = "Modelops-Evidence"
 )
 
+// Trailers are the Modelops-* trailers the reconciler writes on a commit of its own: what
+// it did (Action) to which model, why, and where the evidence is.
+type Trailers struct {
+	Action, Model, Reason, Evidence string
+}
+
+// Map returns the trailers by key, for a change or a proposal request.
+func (t Trailers) Map() map[string]string {
+	return map[string]string{
+		TrailerAction:   t.Action,
+		TrailerModel:    t.Model,
+		TrailerReason:   t.Reason,
+		TrailerEvidence: t.Evidence,
+	}
+}
+
 // Trailer is one "Key: value" line of a commit message's last paragraph.
 type Trailer struct {
 	Key, Value string
