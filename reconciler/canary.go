@@ -107,19 +107,15 @@ type CanaryCheck struct {
 //   - metric precision or recall: the canary's figure is below production's by more than
 //     rollback.maxDrop (no variance is known for these, so the point values are compared);
 //   - the canary's latency p95 is above rollback.maxLatencyMs.
+//
+// p has its defaults applied, as every policy policies.Parse and Load return has.
 func JudgeCanary(p *policies.Policy, obs CanaryObservation, weight int) (CanaryCheck, bool) {
 	ca := p.Spec.CanaryAnalysis
-	minSamples := int64(policies.DefaultCanaryMinSamples)
-	if ca.MinSamples != nil {
-		minSamples = *ca.MinSamples
-	}
+	minSamples := *ca.MinSamples
 	if obs.Canary.Samples < minSamples || obs.Production.Samples < minSamples {
 		return CanaryCheck{}, false
 	}
-	maxDrop := policies.DefaultRollbackMaxDrop
-	if ca.Rollback.MaxDrop != nil {
-		maxDrop = *ca.Rollback.MaxDrop
-	}
+	maxDrop := *ca.Rollback.MaxDrop
 	check := CanaryCheck{CanaryObservation: obs, Weight: weight}
 	var failed, passed []string
 	switch metric := ca.Rollback.Metric; metric {

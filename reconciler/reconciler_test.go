@@ -106,6 +106,8 @@ type fakeProposals struct {
 	closed  []string
 	bodies  map[string]string
 	reqs    map[string]ProposalRequest // the last request, by model/kind
+	// ensureErr, when set, fails every Ensure.
+	ensureErr error
 }
 
 func newFakeProposals() *fakeProposals {
@@ -125,6 +127,9 @@ func (f *fakeProposals) List(context.Context) ([]Proposal, error) {
 func (f *fakeProposals) Ensure(_ context.Context, req ProposalRequest) (Proposal, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.ensureErr != nil {
+		return Proposal{}, f.ensureErr
+	}
 	id := req.Model + "/" + string(req.Kind)
 	p := Proposal{Model: req.Model, Kind: req.Kind, State: ProposalOpen, Key: req.Key, Digest: req.Digest, Title: req.Title, Branch: "modelops/" + id}
 	if _, ok := f.open[id]; ok {
@@ -220,9 +225,10 @@ func (f *fakeRunner) finishWith(model string, gen int64, at time.Time, res RunRe
 }
 
 type fakeDrift struct {
-	drifted bool
-	err     error
-	checks  int
+	drifted  bool
+	err      error
+	checks   int
+	markdown string // the report's Markdown; "" renders none
 }
 
 func (f *fakeDrift) Check(context.Context, *policies.Policy, fs.FS) (DriftResult, error) {
@@ -234,7 +240,7 @@ func (f *fakeDrift) Check(context.Context, *policies.Policy, fs.FS) (DriftResult
 	if f.drifted {
 		share = 0.7
 	}
-	return DriftResult{Drifted: f.drifted, Share: share, DriftedColumns: int(share * 10), Columns: 10, Report: []byte(`{"drifted":true}`)}, nil
+	return DriftResult{Drifted: f.drifted, Share: share, DriftedColumns: int(share * 10), Columns: 10, Report: []byte(`{"drifted":true}`), Markdown: f.markdown}, nil
 }
 
 // memStatus stores the status as JSON, like the status branch, so that a restart reads back

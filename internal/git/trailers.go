@@ -22,7 +22,18 @@ type Trailers struct {
 	Action, Model, Reason, Evidence string
 }
 
-// Map returns the trailers by key, for a change or a proposal request.
+// List returns the trailers with a value, in the order of the fields, for a Change.
+func (t Trailers) List() []Trailer {
+	var out []Trailer
+	for _, tr := range []Trailer{{TrailerAction, t.Action}, {TrailerModel, t.Model}, {TrailerReason, t.Reason}, {TrailerEvidence, t.Evidence}} {
+		if tr.Value != "" {
+			out = append(out, tr)
+		}
+	}
+	return out
+}
+
+// Map returns the trailers by key, for a proposal request or Tracked.CommitEdit.
 func (t Trailers) Map() map[string]string {
 	return map[string]string{
 		TrailerAction:   t.Action,

@@ -268,13 +268,10 @@ func (s *Store) AddRequest(ctx context.Context, model string, req reconciler.Man
 	}
 	_, err = s.repo.UpdateBranch(ctx, s.branch, func(string, fs.FS) (git.Change, error) {
 		return git.Change{
-			Files:   map[string][]byte{requestFile(model, req.At): append(b, '\n')},
-			Message: fmt.Sprintf("modelops: manual retrain request for %s\n\n%s", model, req.Reason),
-			Trailers: []git.Trailer{
-				{Key: "Modelops-Action", Value: "request-retrain"},
-				{Key: "Modelops-Model", Value: model},
-			},
-			Author: s.author,
+			Files:    map[string][]byte{requestFile(model, req.At): append(b, '\n')},
+			Message:  fmt.Sprintf("modelops: manual retrain request for %s\n\n%s", model, req.Reason),
+			Trailers: git.Trailers{Action: "request-retrain", Model: model}.List(),
+			Author:   s.author,
 		}, nil
 	})
 	if err != nil {
