@@ -183,10 +183,18 @@ func servingCanary(p *policies.Policy) (*policies.Canary, int, bool) {
 }
 
 // fullPromotionPrefix starts the keys of full-promotion proposals; canary-setting promotion
-// proposals have keys "version-<version>".
+// proposals have keys "version-<version>". Both are of ProposalPromote, so that at most one
+// promotion is open per model; the key is all the forges keep of a proposal (the pull
+// request's marker, the local record), so it is what says which promotion an open one is.
 const fullPromotionPrefix = "production-"
 
 func fullPromotionKey(version string) string { return fullPromotionPrefix + version }
+
+// promotesToProduction reports whether p is a full-promotion proposal (canary to
+// production) rather than one setting a canary.
+func (p Proposal) promotesToProduction() bool {
+	return p.Kind == ProposalPromote && strings.HasPrefix(p.Key, fullPromotionPrefix)
+}
 
 // planCanary judges the due check of the canary serving at the tip and decides what follows:
 // record a failed check, roll back after rollback.failedChecks of them, step the weight up
@@ -197,7 +205,7 @@ func planCanary(now time.Time, commit string, p *policies.Policy, st *ModelStatu
 	name := p.Metadata.Name
 	c, weight, serving := servingCanary(p)
 	var actions []Action
-	if open, ok := findProposal(props, ProposalPromote); ok && strings.HasPrefix(open.Key, fullPromotionPrefix) &&
+	if open, ok := findProposal(props, ProposalPromote); ok && open.promotesToProduction() &&
 		(!serving || open.Key != fullPromotionKey(c.Version)) {
 		actions = append(actions, closeAction(name, commit, open, "the canary it would promote no longer serves"))
 	}

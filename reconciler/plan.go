@@ -298,7 +298,7 @@ func planPromotion(now time.Time, commit string, p *policies.Policy, st *ModelSt
 	// The newest passing candidate wins: a candidate that failed the gate supersedes nothing,
 	// and a passing one only an older candidate's proposal. A full-promotion proposal is the
 	// canary analysis's to close.
-	if open, ok := findProposal(props, ProposalPromote); ok && open.Key != wantKey && !strings.HasPrefix(open.Key, fullPromotionPrefix) &&
+	if open, ok := findProposal(props, ProposalPromote); ok && open.Key != wantKey && !open.promotesToProduction() &&
 		v.Passed && !registeredSince(st, open.Key, v.JudgedAt) {
 		actions = append(actions, closeAction(name, commit, open,
 			fmt.Sprintf("superseded by the candidate %q of training generation %d, which passed the promotion gate", result.Version, gen)))
