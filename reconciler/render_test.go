@@ -1,10 +1,8 @@
 package reconciler
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -132,28 +130,6 @@ func TestRetrainBodyQuotesTheStoredDriftReportInAFreshProcess(t *testing.T) {
 	if tr[git.TrailerAction] != string(ActionProposeRetrain) || tr[git.TrailerModel] != "sepsis-risk" ||
 		!strings.Contains(tr[git.TrailerEvidence], report) || strings.Contains(tr[git.TrailerEvidence], "columns") {
 		t.Errorf("trailers = %v, want the action, the model and the report paths", tr)
-	}
-}
-
-// The drift check run links to its report on the status branch.
-func TestDriftCheckLinksToItsReport(t *testing.T) {
-	h := newHarness(6)
-	rep := &fakeReporter{}
-	r, err := New(Deps{Repo: h.repo, Proposals: h.proposals, Runner: h.runner, Drift: h.drift, Status: h.status, Reporter: rep},
-		WithClock(func() time.Time { return h.now }), WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.Cycle(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	checks := rep.named(DriftCheckName("sepsis-risk"))
-	want := DriftReportPath("sepsis-risk", h.now)
-	if len(checks) != 1 || checks[0].DetailsURL != want {
-		t.Fatalf("drift checks = %+v, want one linking to %s", checks, want)
-	}
-	if _, ok := h.status.files[want]; !ok {
-		t.Errorf("the linked report %s is not on the status branch", want)
 	}
 }
 
