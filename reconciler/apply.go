@@ -109,10 +109,11 @@ func (r *Reconciler) checkDrift(ctx context.Context, snap *Snapshot, p *policies
 	return res, fmt.Sprintf("%s; report %s", title, path), nil
 }
 
-// driftMarkdownPath is where the Markdown of the drift report at path is kept, so that a
-// proposal written by any process, however long it has run, quotes the same report.
+// driftMarkdownPath is where the Markdown of the drift report at path is kept on the status
+// branch, so that a proposal written by any process, however long it has run, quotes the
+// same report. It lives apart from reports/, which holds only the JSON reports.
 func driftMarkdownPath(report string) string {
-	return strings.TrimSuffix(report, ".json") + ".md"
+	return "markdown/" + strings.TrimSuffix(report, ".json") + ".md"
 }
 
 // withReportLink ends a drift report's Markdown with where its full report is.
