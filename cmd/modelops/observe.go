@@ -82,10 +82,10 @@ func (o *cycleObserver) observe(ctx context.Context, start time.Time, res *recon
 			e.Fields = []notify.Field{{Name: "detail", Value: ar.Detail}}
 		case a.Kind == reconciler.ActionProposeRetrain && a.Proposal != nil && a.Proposal.Trigger == reconciler.TriggerDrift:
 			e.Kind, e.Title = notify.KindDriftProposal, fmt.Sprintf("Drift: retrain of %s proposed", a.Model)
-			e.URL = proposalURL(ar.Detail)
+			e.URL = proposalURL(ar.Proposal)
 		case a.Kind == reconciler.ActionProposePromotion || a.Kind == reconciler.ActionProposeFullPromotion:
 			e.Kind, e.Title = notify.KindPromotionProposed, fmt.Sprintf("Promotion of %s proposed", a.Model)
-			e.URL = proposalURL(ar.Detail)
+			e.URL = proposalURL(ar.Proposal)
 		default:
 			continue
 		}
@@ -117,14 +117,13 @@ func (o *cycleObserver) notify(e notify.Event) {
 	}
 }
 
-// proposalURL picks the proposal's address out of an action's detail ("… proposal URL").
-func proposalURL(detail string) string {
-	if i := strings.LastIndex(detail, "proposal "); i >= 0 {
-		if f := strings.Fields(detail[i+len("proposal "):]); len(f) > 0 && strings.HasPrefix(f[0], "http") {
-			return strings.TrimSuffix(f[0], ";")
-		}
+// proposalURL is the web address of the proposal an action opened: a pull request's URL;
+// "" for none, or for a local proposal, whose URL is an ID a browser cannot open.
+func proposalURL(p *reconciler.Proposal) string {
+	if p == nil || !strings.HasPrefix(p.URL, "http") {
+		return ""
 	}
-	return ""
+	return p.URL
 }
 
 // secretFrom reads a secret from the file a flag names, else from the environment variable

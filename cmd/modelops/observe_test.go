@@ -51,7 +51,8 @@ func TestObserverNotifiesWhatACycleDid(t *testing.T) {
 	o := &cycleObserver{metrics: server.NewMetrics(), notifier: n, stack: s}
 	res := &reconciler.CycleResult{Actions: []reconciler.ActionResult{
 		{Action: reconciler.Action{Kind: reconciler.ActionRollback, Model: "sepsis-risk", Reason: "auc dropped", Canary: &reconciler.CanaryPlan{Version: "13"}}, Detail: "canary 13 removed in abc"},
-		{Action: reconciler.Action{Kind: reconciler.ActionProposeRetrain, Model: "sepsis-risk", Reason: "drift", Proposal: &reconciler.ProposalPlan{Trigger: reconciler.TriggerDrift}}, Detail: "retrain proposal https://github.example/medimind/policies/pull/7"},
+		{Action: reconciler.Action{Kind: reconciler.ActionProposeRetrain, Model: "sepsis-risk", Reason: "drift", Proposal: &reconciler.ProposalPlan{Trigger: reconciler.TriggerDrift}}, Detail: "retrain proposal https://github.example/medimind/policies/pull/7",
+			Proposal: &reconciler.Proposal{Model: "sepsis-risk", Kind: reconciler.ProposalRetrain, URL: "https://github.example/medimind/policies/pull/7"}},
 		{Action: reconciler.Action{Kind: reconciler.ActionProposeRetrain, Model: "sepsis-risk", Reason: "manual", Proposal: &reconciler.ProposalPlan{Trigger: reconciler.TriggerManual}}},
 		{Action: reconciler.Action{Kind: reconciler.ActionStepCanary, Model: "sepsis-risk"}, Error: "push refused"},
 	}, FailedRuns: []reconciler.FailedRun{{Model: "sepsis-risk", TrainingRun: reconciler.TrainingRun{Generation: 7, ID: "run-7", Phase: reconciler.RunFailed, Message: "exit status 127"}}},
