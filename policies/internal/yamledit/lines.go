@@ -114,7 +114,7 @@ func (e *Doc) indent(l int) int {
 	return len(t) - len(bytes.TrimLeft(t, " "))
 }
 
-// docEnd returns the line after the policy document: the next document marker or the line
+// docEnd returns the line after the edited document: the next document marker or the line
 // after the last.
 func (e *Doc) docEnd() int {
 	for l := e.root.Line + 1; l <= len(e.lines); l++ {
@@ -126,7 +126,7 @@ func (e *Doc) docEnd() int {
 	return len(e.lines) + 1
 }
 
-// docStart returns the first line of the policy document (its --- marker when it has one).
+// docStart returns the first line of the edited document (its --- marker when it has one).
 func (e *Doc) docStart() int {
 	if d := e.docs[e.doc]; d.Line > 0 {
 		return d.Line
@@ -353,7 +353,3 @@ func quotedEnd(b []byte, p int) (int, bool) {
 	}
 	return 0, false
 }
-
-// verify checks the result of one edit against an independent reading: the same documents,
-// the bytes outside the policy document unchanged, the policy document equal to before except
-// for the paths the edit touches, and the edit's result readable.

@@ -677,4 +677,3 @@ func (e *Doc) removeFlow(x *entry) error {
 	}
 	return e.patch(change{start, end, ""})
 }
-

@@ -27,7 +27,7 @@ func Verify(before, after *Doc, touched [][]string, check func(after *Doc) error
 	if head > len(after.src) || len(before.src)-tail > len(after.src)-head ||
 		!bytes.Equal(before.src[:head], after.src[:head]) ||
 		!bytes.HasSuffix(after.src, before.src[tail:]) {
-		return fail("bytes outside the policy document changed")
+		return fail("bytes outside the %s document changed", before.opt.Kind)
 	}
 	bv, err := decodeAny(before.root)
 	if err != nil {
@@ -56,7 +56,7 @@ func Verify(before, after *Doc, touched [][]string, check func(after *Doc) error
 		return fail("marshal: %v", err)
 	}
 	if !bytes.Equal(bs, as) {
-		return fail("other fields of the policy changed")
+		return fail("other fields of the %s changed", before.opt.Kind)
 	}
 	if check != nil {
 		if err := check(after); err != nil {

@@ -186,6 +186,7 @@ func kindName(n *yaml.Node) string {
 func errAt(path string, n *yaml.Node, format string, args ...any) error {
 	return fmt.Errorf("%s at line %d column %d: %s", path, n.Line, n.Column, fmt.Sprintf(format, args...))
 }
+
 // entry is one key/value pair of a mapping on the path from the root, with the entry whose
 // value holds that mapping.
 type entry struct {
