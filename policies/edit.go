@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -365,6 +366,84 @@ func (s SetRetrainGeneration) check(e *yamledit.Doc) error {
 
 func (s SetRetrainGeneration) touches() [][]string {
 	return [][]string{{"spec", "retrain", "generation"}}
+}
+
+// SetJobCommand sets spec.retrain.job.command to To and removes spec.retrain.job.args, when
+// the file holds From and DroppedArgs there (nil: absent). The args go because they belong to
+// the command they follow. When the file already holds To without args it changes nothing.
+// A replaced list keeps its style: a flow list stays on its line, a block list gets new
+// "- item" lines; the new items are quoted as the old first one was, where they can be.
+type SetJobCommand struct {
+	From, To    []string
+	DroppedArgs []string
+}
+
+var (
+	jobCommandPath = []string{"spec", "retrain", "job", "command"}
+	jobArgsPath    = []string{"spec", "retrain", "job", "args"}
+)
+
+// Describe says "job command [From] → [To]", with the args dropped.
+func (s SetJobCommand) Describe() string {
+	d := fmt.Sprintf("job command [%s] → [%s]", strings.Join(s.From, " "), strings.Join(s.To, " "))
+	if len(s.DroppedArgs) > 0 {
+		d += fmt.Sprintf(", args [%s] dropped", strings.Join(s.DroppedArgs, " "))
+	}
+	return d
+}
+
+func (s SetJobCommand) apply(e *yamledit.Doc) error {
+	if len(s.To) == 0 {
+		return errors.New("the job command is empty")
+	}
+	if ok, err := e.IsMapping([]string{"spec", "retrain", "job"}); err != nil || !ok {
+		if err == nil {
+			err = errors.New("spec.retrain.job is not set")
+		}
+		return err
+	}
+	cmd, args, err := jobCommand(e)
+	if err != nil {
+		return err
+	}
+	if slices.Equal(cmd, s.To) && args == nil {
+		return nil
+	}
+	if !slices.Equal(cmd, s.From) || !slices.Equal(args, s.DroppedArgs) {
+		return fmt.Errorf("spec.retrain.job is command %q args %q, expected command %q args %q: %w", cmd, args, s.From, s.DroppedArgs, ErrConflict)
+	}
+	list := make([]yamledit.Scalar, len(s.To))
+	for i, a := range s.To {
+		list[i] = yamledit.Scalar{Text: a}
+	}
+	if err := e.Set(jobCommandPath, yamledit.Value{List: list}); err != nil {
+		return err
+	}
+	return e.Remove(jobArgsPath)
+}
+
+func (s SetJobCommand) check(e *yamledit.Doc) error {
+	cmd, args, err := jobCommand(e)
+	if err != nil {
+		return err
+	}
+	if !slices.Equal(cmd, s.To) || args != nil {
+		return fmt.Errorf("spec.retrain.job reads back as command %q args %q, not command %q alone", cmd, args, s.To)
+	}
+	return nil
+}
+
+func (s SetJobCommand) touches() [][]string { return [][]string{jobCommandPath, jobArgsPath} }
+
+// jobCommand reads spec.retrain.job.command and args; nil when absent.
+func jobCommand(e *yamledit.Doc) (cmd, args []string, err error) {
+	if cmd, _, err = e.Strings(jobCommandPath); err != nil {
+		return nil, nil, err
+	}
+	if args, _, err = e.Strings(jobArgsPath); err != nil {
+		return nil, nil, err
+	}
+	return cmd, args, nil
 }
 
 func sameCanary(a, b *Canary) bool {
