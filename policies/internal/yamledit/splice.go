@@ -226,7 +226,8 @@ func (e *Doc) noAnchorInside(en *entry) error {
 // setList makes the value of en the list items. A null or a flow list on one line becomes a
 // one-line flow list; a block list gets new "- item" lines at the indentation of the old ones
 // (the comments between the old items go with them, the one after the key stays). New items
-// are quoted as the old first item was, or as their Like.
+// are quoted as the old item at their place was (the last one, past the end of the old
+// list), or as their Like.
 func (e *Doc) setList(en *entry, items []Scalar) error {
 	n := en.value()
 	if err := e.mutable(en, n); err != nil {
@@ -235,9 +236,9 @@ func (e *Doc) setList(en *entry, items []Scalar) error {
 	if err := e.noAnchorInside(en); err != nil {
 		return err
 	}
-	var like *yaml.Node
-	if n.Kind == yaml.SequenceNode && len(n.Content) > 0 {
-		like = n.Content[0]
+	var old []*yaml.Node
+	if n.Kind == yaml.SequenceNode {
+		old = n.Content
 	}
 	switch {
 	case isNull(n):
@@ -267,7 +268,7 @@ func (e *Doc) setList(en *entry, items []Scalar) error {
 		if e.lineOf(from) != e.lineOf(to-1) {
 			return errAt(en.path, n, "is a flow list written over several lines; edit refused")
 		}
-		text, err := flowList(items, like)
+		text, err := flowList(items, old)
 		if err != nil {
 			return fmt.Errorf("%s: %w", en.path, err)
 		}
@@ -276,11 +277,11 @@ func (e *Doc) setList(en *entry, items []Scalar) error {
 		}
 		return e.patch(change{from, to, text})
 	}
-	return e.replaceBlockList(en, items, like)
+	return e.replaceBlockList(en, items, old)
 }
 
 // replaceBlockList writes items over the lines of the block list that is the value of en.
-func (e *Doc) replaceBlockList(en *entry, items []Scalar, like *yaml.Node) error {
+func (e *Doc) replaceBlockList(en *entry, items []Scalar, old []*yaml.Node) error {
 	n := en.value()
 	if !e.ownsLine(en.key()) || n.Line <= en.key().Line || !e.ownsLine(n) {
 		return errAt(en.path, n, "shares its line with other content; edit refused")
@@ -292,7 +293,7 @@ func (e *Doc) replaceBlockList(en *entry, items []Scalar, like *yaml.Node) error
 	from, to := e.lines[n.Line-1].start, e.lines[last-1].next
 	lines := make([]string, len(items))
 	for i, s := range items {
-		t, err := s.render(like, false)
+		t, err := s.render(likeAt(old, i), false)
 		if err != nil {
 			return fmt.Errorf("%s: %w", en.path, err)
 		}
@@ -320,12 +321,21 @@ func (e *Doc) replaceBlockList(en *entry, items []Scalar, like *yaml.Node) error
 	return e.patch(change{from, to, text})
 }
 
-// flowList writes items as a one-line flow list, each quoted as like (the item it replaces)
-// or, without like, as its own Like.
-func flowList(items []Scalar, like *yaml.Node) (string, error) {
+// likeAt returns the old item whose quoting item i of a new list takes: the one at its place,
+// else the last; nil when there is none.
+func likeAt(old []*yaml.Node, i int) *yaml.Node {
+	if len(old) == 0 {
+		return nil
+	}
+	return old[min(i, len(old)-1)]
+}
+
+// flowList writes items as a one-line flow list, each quoted as the old item at its place
+// (see likeAt) or, without old items, as its own Like.
+func flowList(items []Scalar, old []*yaml.Node) (string, error) {
 	parts := make([]string, len(items))
 	for i, s := range items {
-		t, err := s.render(like, true)
+		t, err := s.render(likeAt(old, i), true)
 		if err != nil {
 			return "", err
 		}
