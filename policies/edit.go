@@ -372,7 +372,7 @@ func (s SetRetrainGeneration) touches() [][]string {
 // the file holds From and DroppedArgs there (nil: absent). The args go because they belong to
 // the command they follow. When the file already holds To without args it changes nothing.
 // A replaced list keeps its style: a flow list stays on its line, a block list gets new
-// "- item" lines; the new items are quoted as the old first one was, where they can be.
+// "- item" lines; each new item is quoted as the old one at its place was, where it can be.
 type SetJobCommand struct {
 	From, To    []string
 	DroppedArgs []string
