@@ -61,8 +61,8 @@ type Action struct {
 	Canary *CanaryPlan `json:"canary,omitempty"`
 	// Traffic is set for apply-traffic: the split the router must serve.
 	Traffic *Traffic `json:"traffic,omitempty"`
-	// Alias is set for the registry actions (registry.go).
-	Alias *AliasPlan `json:"alias,omitempty"`
+	// Registry is set for the registry actions (registry.go).
+	Registry *RegistryPlan `json:"registry,omitempty"`
 }
 
 // PromotionPlan is a judged candidate: the canary it would become and the gate's verdict.

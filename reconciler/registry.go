@@ -1,8 +1,12 @@
 package reconciler
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"time"
 
 	"github.com/medimind/modelops/policies"
 )
@@ -17,13 +21,16 @@ const (
 	// ActionReportRegistryDrift reports an alias moved outside git, left as it is because
 	// spec.registry.enforce is false.
 	ActionReportRegistryDrift ActionKind = "report-registry-drift"
+	// ActionCleanupVersion deletes an old version from the registry, or tags it archived
+	// (spec.registry.cleanup.action).
+	ActionCleanupVersion ActionKind = "cleanup-version"
 	// ActionAwaitRegistryVersion holds an alias back because its version is not READY in
 	// the registry (PENDING_REGISTRATION, FAILED_REGISTRATION or absent).
 	ActionAwaitRegistryVersion ActionKind = "await-registry-version"
 )
 
-// AliasPlan is the alias change of a registry action.
-type AliasPlan struct {
+// RegistryPlan is what a registry action changes: an alias, or a version cleaned up.
+type RegistryPlan struct {
 	// RegisteredModel is spec.registry.name.
 	RegisteredModel string `json:"registeredModel"`
 	Alias           string `json:"alias"`
@@ -34,6 +41,8 @@ type AliasPlan struct {
 	// Drift is set when the alias was moved outside git: it no longer points where modelops
 	// last put it.
 	Drift bool `json:"drift,omitempty"`
+	// Cleanup is delete or tag for cleanup-version.
+	Cleanup string `json:"cleanup,omitempty"`
 }
 
 // Registry version statuses, as MLflow reports them.
@@ -107,9 +116,9 @@ func PlanRegistry(commit string, p *policies.Policy, served *Traffic, obs Regist
 		observed, set := obs.Aliases[alias]
 		applied, known := obs.Applied[alias]
 		drift := known && observed != applied
-		ap := &AliasPlan{RegisteredModel: r.Name, Alias: alias, Version: want, Observed: observed, Drift: drift}
+		ap := &RegistryPlan{RegisteredModel: r.Name, Alias: alias, Version: want, Observed: observed, Drift: drift}
 		action := func(kind ActionKind, key, reason string) {
-			actions = append(actions, Action{Kind: kind, Model: name, Key: key, Reason: reason, Commit: commit, Alias: ap})
+			actions = append(actions, Action{Kind: kind, Model: name, Key: key, Reason: reason, Commit: commit, Registry: ap})
 		}
 		from := observed
 		if !set {
@@ -154,4 +163,61 @@ func describeAlias(version string, set bool) string {
 		return "no version"
 	}
 	return "version " + version
+}
+
+// RegistryVersionAge is a version of the registered model and when it was registered.
+type RegistryVersionAge struct {
+	Version string
+	Created time.Time
+	// Aliased is set when any alias points at the version: MLflow would delete the alias
+	// with it, so it is never cleaned up.
+	Aliased bool
+}
+
+// PlanRegistryCleanup picks the versions spec.registry.cleanup removes: beyond the newest
+// keepLast (by version number), registered more than olderThan before now, never one in
+// referenced (the tip's production and canary, every version a commit within the audit
+// retention names, so that a git revert can be served, and every open proposal's), never
+// one an alias points at; the oldest first, at most maxPerCycle. Versions that are not
+// numbers are left alone.
+func PlanRegistryCleanup(commit string, p *policies.Policy, versions []RegistryVersionAge, referenced map[string]bool, now time.Time) []Action {
+	r := p.Spec.Registry
+	if r == nil || r.Cleanup == nil {
+		return nil
+	}
+	c := r.Cleanup
+	keep, limit := policies.LimitOf(c.KeepLast), policies.LimitOf(c.MaxPerCycle)
+	type numbered struct {
+		RegistryVersionAge
+		n int
+	}
+	var all []numbered
+	for _, v := range versions {
+		if n, err := strconv.Atoi(v.Version); err == nil {
+			all = append(all, numbered{v, n})
+		}
+	}
+	// Newest first: the first keep are kept whatever their age.
+	slices.SortFunc(all, func(a, b numbered) int { return cmp.Compare(b.n, a.n) })
+	if len(all) <= keep {
+		return nil
+	}
+	var actions []Action
+	name := p.Metadata.Name
+	for i := len(all) - 1; i >= keep && len(actions) < limit; i-- {
+		v := all[i]
+		if referenced[v.Version] || v.Aliased || now.Sub(v.Created) < c.OlderThan.Duration {
+			continue
+		}
+		actions = append(actions, Action{
+			Kind:  ActionCleanupVersion,
+			Model: name,
+			Key:   fmt.Sprintf("%s/%s/%s/%s", ActionCleanupVersion, name, v.Version, c.Action),
+			Reason: fmt.Sprintf("version %s of %s was registered %s ago, is older than %s and beyond the newest %d, and nothing in git references it",
+				v.Version, r.Name, now.Sub(v.Created).Round(time.Hour), c.OlderThan, keep),
+			Commit:   commit,
+			Registry: &RegistryPlan{RegisteredModel: r.Name, Version: v.Version, Cleanup: c.Action},
+		})
+	}
+	return actions
 }

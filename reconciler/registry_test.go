@@ -2,8 +2,10 @@ package reconciler
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/medimind/modelops/policies"
 )
@@ -25,11 +27,11 @@ var readyVersions = map[string]RegistryVersion{"12": {Status: RegistryReady}, "1
 func summary(actions []Action) string {
 	var out []string
 	for _, a := range actions {
-		s := string(a.Kind) + " " + a.Alias.Alias
-		if a.Alias.Version != "" {
-			s += "→" + a.Alias.Version
+		s := string(a.Kind) + " " + a.Registry.Alias
+		if a.Registry.Version != "" {
+			s += "→" + a.Registry.Version
 		}
-		if a.Alias.Drift {
+		if a.Registry.Drift {
 			s += " (drift)"
 		}
 		out = append(out, s)
@@ -80,8 +82,8 @@ func TestPlanRegistrySetsBackOrReportsAnAliasMovedOutsideGit(t *testing.T) {
 	if s := summary(got); s != "set-alias champion→12 (drift)" {
 		t.Fatalf("enforced: %q", s)
 	}
-	if !strings.Contains(got[0].Reason, "moved outside git to version 9") || got[0].Alias.Observed != "9" {
-		t.Errorf("reason %q, observed %q", got[0].Reason, got[0].Alias.Observed)
+	if !strings.Contains(got[0].Reason, "moved outside git to version 9") || got[0].Registry.Observed != "9" {
+		t.Errorf("reason %q, observed %q", got[0].Reason, got[0].Registry.Observed)
 	}
 	got = PlanRegistry("c1", registryPolicy(0, false), &Traffic{Production: "12"}, obs)
 	if s := summary(got); s != "report-registry-drift champion→12 (drift)" {
@@ -143,5 +145,42 @@ func TestPlanRegistryWithoutARegistryBlockPlansNothing(t *testing.T) {
 	p := policy("sepsis-risk", nil)
 	if got := PlanRegistry("c1", p, &Traffic{Production: "12"}, RegistryObservation{Aliases: map[string]string{"champion": "9"}}); got != nil {
 		t.Fatalf("plan = %q", summary(got))
+	}
+}
+
+func TestPlanRegistryCleanupNeverTouchesWhatGitReferences(t *testing.T) {
+	now := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	keep, most := 3, 2
+	p := policy("sepsis-risk", func(s *policies.ModelPolicySpec) {
+		s.Registry = &policies.RegistrySpec{Cleanup: &policies.RegistryCleanup{KeepLast: &keep, MaxPerCycle: &most, OlderThan: policies.Duration{Duration: 90 * 24 * time.Hour}}}
+	})
+	old, recent := now.Add(-100*24*time.Hour), now.Add(-10*24*time.Hour)
+	var versions []RegistryVersionAge
+	for i := 1; i <= 10; i++ {
+		created := old
+		if i == 6 {
+			created = recent
+		}
+		versions = append(versions, RegistryVersionAge{Version: strconv.Itoa(i), Created: created, Aliased: i == 2})
+	}
+	// 8..10 are the newest three; 1 is referenced by a commit within the audit retention,
+	// 2 carries an alias, 6 is too young: 3 and 4 go, oldest first, two per cycle.
+	got := PlanRegistryCleanup("c1", p, versions, map[string]bool{"1": true}, now)
+	var picked []string
+	for _, a := range got {
+		if a.Kind != ActionCleanupVersion || a.Registry.Cleanup != policies.CleanupDelete {
+			t.Errorf("action %+v", a)
+		}
+		picked = append(picked, a.Registry.Version)
+	}
+	if strings.Join(picked, ",") != "3,4" {
+		t.Fatalf("cleaned up %v, want 3,4", picked)
+	}
+	if got[0].Key != "cleanup-version/sepsis-risk/3/delete" {
+		t.Errorf("key %q", got[0].Key)
+	}
+	// Without a cleanup block nothing is ever removed.
+	if got := PlanRegistryCleanup("c1", registryPolicy(0, true), versions, nil, now); got != nil {
+		t.Fatalf("no cleanup block planned %q", summary(got))
 	}
 }

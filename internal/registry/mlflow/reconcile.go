@@ -12,6 +12,9 @@ import (
 // TagCommit is the version tag naming the commit that last gave the version an alias.
 const TagCommit = "modelops.commit"
 
+// TagArchived marks a version spec.registry.cleanup with action tag retired.
+const TagArchived = "modelops.archived"
+
 // ObserveRegistry reads what reconciler.PlanRegistry needs for p: the registered model's
 // aliases and the registry state of the versions the tip references. A registered model
 // that does not exist yet has no aliases and no versions. applied is what modelops last set
@@ -51,12 +54,13 @@ func (c *Client) ObserveRegistry(ctx context.Context, p *policies.Policy, applie
 	return obs, nil
 }
 
-// ApplyRegistryAction carries out a registry action of reconciler.PlanRegistry: set-alias
-// points the alias and tags the version with the commit, delete-alias removes it. Report
+// ApplyRegistryAction carries out a registry action of reconciler.PlanRegistry or
+// PlanRegistryCleanup: set-alias points the alias and tags the version with the commit,
+// delete-alias removes it, cleanup-version deletes the version or tags it archived. Report
 // and wait actions change nothing in the registry. Each call is idempotent, so an action
 // applied twice (after a crash) converges.
 func (c *Client) ApplyRegistryAction(ctx context.Context, a reconciler.Action) error {
-	ap := a.Alias
+	ap := a.Registry
 	switch a.Kind {
 	case reconciler.ActionSetAlias:
 		if err := c.SetAlias(ctx, ap.RegisteredModel, ap.Alias, ap.Version); err != nil {
@@ -68,6 +72,15 @@ func (c *Client) ApplyRegistryAction(ctx context.Context, a reconciler.Action) e
 		return c.SetModelVersionTag(ctx, ap.RegisteredModel, ap.Version, TagCommit, a.Commit)
 	case reconciler.ActionDeleteAlias:
 		return c.DeleteAlias(ctx, ap.RegisteredModel, ap.Alias)
+	case reconciler.ActionCleanupVersion:
+		if ap.Cleanup == policies.CleanupTag {
+			return c.SetModelVersionTag(ctx, ap.RegisteredModel, ap.Version, TagArchived, "true")
+		}
+		// Gone already (an earlier attempt whose answer was lost) is done.
+		if err := c.DeleteModelVersion(ctx, ap.RegisteredModel, ap.Version); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return nil
 	case reconciler.ActionReportRegistryDrift, reconciler.ActionAwaitRegistryVersion:
 		return nil
 	}

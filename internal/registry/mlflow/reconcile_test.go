@@ -40,9 +40,9 @@ func cycle(t *testing.T, c *mlflow.Client, p *policies.Policy, served *reconcile
 		}
 		switch a.Kind {
 		case reconciler.ActionSetAlias:
-			applied[a.Alias.Alias] = a.Alias.Version
+			applied[a.Registry.Alias] = a.Registry.Version
 		case reconciler.ActionDeleteAlias:
-			applied[a.Alias.Alias] = ""
+			applied[a.Registry.Alias] = ""
 		}
 	}
 	return actions
@@ -71,7 +71,7 @@ func TestRegistryFollowsCanaryDriftAndRollbackOnTheFake(t *testing.T) {
 
 	fake.MoveAlias("sepsis-risk", "champion", "13") // a person in the MLflow UI
 	actions := cycle(t, c, canary, &reconciler.Traffic{Production: "12", Canary: "14", Weight: 10}, applied)
-	if len(actions) != 1 || !actions[0].Alias.Drift {
+	if len(actions) != 1 || !actions[0].Registry.Drift {
 		t.Fatalf("drift cycle planned %+v, want one set-back", actions)
 	}
 	if again := cycle(t, c, canary, &reconciler.Traffic{Production: "12", Canary: "14", Weight: 10}, applied); len(again) != 0 {
@@ -104,5 +104,30 @@ func TestObserveRegistryOfAnUnregisteredModelAndPendingVersions(t *testing.T) {
 	actions := reconciler.PlanRegistry("c", p, &reconciler.Traffic{Production: "12", Canary: "14", Weight: 10}, obs)
 	if len(actions) != 2 || actions[0].Kind != reconciler.ActionSetAlias || actions[1].Kind != reconciler.ActionAwaitRegistryVersion {
 		t.Fatalf("plan %+v: want champion set and challenger held back", actions)
+	}
+}
+
+func TestCleanupActionsDeleteOrTagOnTheFake(t *testing.T) {
+	fake := mlflowfake.New(t)
+	for i := 1; i <= 3; i++ {
+		fake.CreateVersion("sepsis-risk", mlflowfake.VersionSpec{Source: "s3://m"})
+	}
+	c := newClient(t, fake, mlflow.Config{}, fastRetries)
+	ctx := context.Background()
+	del := reconciler.Action{Kind: reconciler.ActionCleanupVersion, Registry: &reconciler.RegistryPlan{RegisteredModel: "sepsis-risk", Version: "1", Cleanup: policies.CleanupDelete}}
+	for range 2 { // the second time finds it gone, which is done
+		if err := c.ApplyRegistryAction(ctx, del); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fake.VersionTags("sepsis-risk", "1") != nil {
+		t.Fatal("version 1 was not deleted")
+	}
+	tag := reconciler.Action{Kind: reconciler.ActionCleanupVersion, Registry: &reconciler.RegistryPlan{RegisteredModel: "sepsis-risk", Version: "2", Cleanup: policies.CleanupTag}}
+	if err := c.ApplyRegistryAction(ctx, tag); err != nil {
+		t.Fatal(err)
+	}
+	if tags := fake.VersionTags("sepsis-risk", "2"); tags[mlflow.TagArchived] != "true" {
+		t.Fatalf("version 2 tags %v", tags)
 	}
 }
