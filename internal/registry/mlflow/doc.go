@@ -31,16 +31,20 @@
 //  1. Point the repository at the server in .modelops.yaml:
 //     spec.mlflow.trackingURI: https://mlflow.example (or "databricks"), or set
 //     MLFLOW_TRACKING_URI.
+//
 //  2. Credentials come from the environment, as for MLflow's own clients, never from the
 //     repository: MLFLOW_TRACKING_TOKEN (sent as a Bearer token, e.g. behind an auth proxy),
 //     or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (Basic, for `mlflow server
 //     --app-name basic-auth`); each may be given as a file with the _FILE suffix (a mounted
 //     Kubernetes Secret). For Databricks: DATABRICKS_HOST and DATABRICKS_TOKEN (a personal
 //     access token or a service principal's).
-//  3. Permissions: with MLflow's basic-auth app, give the modelops user MANAGE on each
-//     registered model it reconciles (setting and deleting aliases and deleting versions
-//     need it; EDIT allows tags only) and READ on the experiments of the training runs. On
-//     Databricks, CAN MANAGE on the registered models and CAN READ on the experiments.
+//
+//  3. Permissions: with MLflow's basic-auth app, EDIT on a registered model allows setting
+//     aliases and version tags, but deleting an alias or a version needs MANAGE; so give
+//     the modelops user MANAGE on each registered model it reconciles, and READ on the
+//     experiments of the training runs (runs/get). On Databricks, CAN MANAGE on the
+//     registered models and CAN READ on the experiments.
+//
 //  4. Verify the credentials and the model with curl:
 //
 //     curl -fsS -H "Authorization: Bearer $MLFLOW_TRACKING_TOKEN" \
