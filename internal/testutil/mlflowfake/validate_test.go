@@ -144,10 +144,6 @@ func TestEveryContractOperationHasAHandler(t *testing.T) {
 }
 
 func TestSearchFilterSyntax(t *testing.T) {
-	s := New(t, WithPageSize(100))
-	s.CreateVersion("m", VersionSpec{Source: "s3://a", RunID: "r1", Tags: map[string]string{"modelops.generation": "7"}})
-	s.CreateVersion("m", VersionSpec{Source: "s3://b", RunID: "r2"})
-	s.CreateVersion("n", VersionSpec{Source: "s3://c", Tags: map[string]string{"modelops.generation": "7"}})
 	for _, tc := range []struct {
 		filter string
 		want   int // versions, or -1 for INVALID_PARAMETER_VALUE
@@ -163,7 +159,10 @@ func TestSearchFilterSyntax(t *testing.T) {
 		{"name = m", -1},
 	} {
 		rec := &recorder{TB: t}
-		s.tb = rec
+		s := New(rec)
+		s.CreateVersion("m", VersionSpec{Source: "s3://a", RunID: "r1", Tags: map[string]string{"modelops.generation": "7"}})
+		s.CreateVersion("m", VersionSpec{Source: "s3://b", RunID: "r2"})
+		s.CreateVersion("n", VersionSpec{Source: "s3://c", Tags: map[string]string{"modelops.generation": "7"}})
 		status, body := send(t, s, "GET", "/api/2.0/mlflow/model-versions/search?filter="+urlQuery(tc.filter), "")
 		got, _ := body["model_versions"].([]any)
 		switch {
