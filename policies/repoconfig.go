@@ -92,6 +92,18 @@ type RepositoryConfigSpec struct {
 	PRHourlyLimit *int `json:"prHourlyLimit,omitempty" yaml:"prHourlyLimit,omitempty" jsonschema:"minimum=0"`
 	// Kubernetes configures the training Jobs of the Kubernetes runner.
 	Kubernetes KubernetesConfig `json:"kubernetes,omitzero" yaml:"kubernetes,omitempty"`
+	// MLflow is the model registry the policies' spec.registry blocks reconcile.
+	MLflow MLflowConfig `json:"mlflow,omitzero" yaml:"mlflow,omitempty"`
+}
+
+// MLflowConfig locates the MLflow tracking server whose Model Registry follows the
+// repository. Credentials never go here: they come from MLFLOW_TRACKING_TOKEN, or
+// MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or their _FILE forms), or
+// DATABRICKS_TOKEN for a Databricks workspace.
+type MLflowConfig struct {
+	// TrackingURI is the server's http(s) URL, or "databricks" for the workspace at
+	// DATABRICKS_HOST. Empty: MLFLOW_TRACKING_URI.
+	TrackingURI string `json:"trackingURI,omitempty" yaml:"trackingURI,omitempty"`
 }
 
 // KubernetesConfig is what the repository allows its training Jobs on Kubernetes.
@@ -174,6 +186,12 @@ func (c *RepositoryConfig) Validate() error {
 		v.add("spec.prHourlyLimit", "must be 0 (unlimited) or more, got %d", *l)
 	}
 	v.names("spec.kubernetes.serviceAccounts", s.Kubernetes.ServiceAccounts, ServiceAccountProblem)
+	if u := s.MLflow.TrackingURI; u != "" && u != "databricks" {
+		v.httpURL("spec.mlflow.trackingURI", u)
+		if strings.Contains(u, "@") {
+			v.add("spec.mlflow.trackingURI", "must not hold credentials; set MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD")
+		}
+	}
 	return multiError(v.errs)
 }
 

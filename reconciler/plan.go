@@ -62,6 +62,8 @@ type Action struct {
 	Canary *CanaryPlan `json:"canary,omitempty"`
 	// Traffic is set for apply-traffic: the split the router must serve.
 	Traffic *Traffic `json:"traffic,omitempty"`
+	// Registry is set for the registry actions (registry.go).
+	Registry *RegistryPlan `json:"registry,omitempty"`
 }
 
 // PromotionPlan is a judged candidate: the canary it would become and the gate's verdict.
