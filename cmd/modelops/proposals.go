@@ -43,7 +43,8 @@ authored by you) and close (decline).
 
 A proposal is named <model>/<kind>, e.g. sepsis-risk/retrain.`,
 	}
-	opts.bindFlags(cmd.PersistentFlags())
+	// The embedded forge only: no --github, runner or router flags.
+	opts.bindRepoFlags(cmd.PersistentFlags())
 	cmd.PersistentFlags().StringVarP(&opts.output, "output", "o", "table", "output format: table or json")
 
 	list := &cobra.Command{
@@ -87,6 +88,7 @@ A proposal is named <model>/<kind>, e.g. sepsis-risk/retrain.`,
 	for _, c := range []*cobra.Command{merge, closeCmd} {
 		c.Flags().StringVar(&opts.by, "by", "", "reviewer name (default: $GIT_AUTHOR_NAME or the user name)")
 		c.Flags().StringVar(&opts.email, "email", "", "reviewer email (default: $GIT_AUTHOR_EMAIL)")
+		opts.bindAuthorFlags(c.Flags()) // the record's update on the status branch
 	}
 	closeCmd.Flags().StringVar(&opts.reason, "reason", "", "why the proposal is declined (required)")
 	cmd.AddCommand(list, show, merge, closeCmd)

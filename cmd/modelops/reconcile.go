@@ -35,7 +35,8 @@ Exit status: 0 success (whatever the plan), 1 failure, 2 invalid flags.`,
 			return runPlan(cmd.Context(), opts)
 		},
 	}
-	opts.bindFlags(cmd.Flags())
+	opts.bindRepoFlags(cmd.Flags())
+	opts.bindReconcilerFlags(cmd.Flags()) // plan writes nothing: no author
 	cmd.Flags().StringVarP(&opts.output, "output", "o", "table", "output format: table or json")
 	return cmd
 }

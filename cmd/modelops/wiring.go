@@ -48,17 +48,36 @@ type repoOptions struct {
 	now func() time.Time
 }
 
+// bindFlags binds every repository flag, for the commands that run reconcile cycles. Commands
+// that do less bind only the groups that apply to them, so that their help lists no flag they
+// ignore.
 func (o *repoOptions) bindFlags(fs *pflag.FlagSet) {
+	o.bindRepoFlags(fs)
+	o.bindReconcilerFlags(fs)
+	o.bindAuthorFlags(fs)
+}
+
+// bindRepoFlags binds where the repository is and how to reach it.
+func (o *repoOptions) bindRepoFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.repo, "repo", "", "policy repository: a local path, or an http(s)/ssh URL (required)")
 	fs.StringVar(&o.branch, "branch", "main", "the tracked branch holding the desired state")
 	fs.StringVar(&o.stateDir, "state-dir", "", "where local training runs and the repository mirror live (default: the user cache directory)")
-	fs.StringVar(&o.dataRoot, "data-root", "", "directory that policy data paths are relative to (default: the repository tree at the tip)")
 	fs.StringVar(&o.tokenFile, "git-token-file", "", "file holding the token for https remotes (or MODELOPS_GIT_TOKEN, or a file named by MODELOPS_GIT_TOKEN_FILE)")
 	fs.StringVar(&o.sshKey, "ssh-key", "", "private key file for ssh remotes")
 	fs.StringVar(&o.knownHosts, "known-hosts", "", "known_hosts file for ssh remotes (default ~/.ssh/known_hosts)")
+}
+
+// bindReconcilerFlags binds what the reconciler's adapters read: the data, the forge, the
+// training runner and the traffic router.
+func (o *repoOptions) bindReconcilerFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.dataRoot, "data-root", "", "directory that policy data paths are relative to (default: the repository tree at the tip)")
 	o.github.bindFlags(fs)
 	o.kube.bindFlags(fs)
 	fs.StringVar(&o.trafficDir, "traffic-dir", "", "where the file traffic router writes <model>.json for the serving process (default: <state-dir>/traffic)")
+}
+
+// bindAuthorFlags binds the signature of the commits modelops writes.
+func (o *repoOptions) bindAuthorFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.authorName, "author-name", "modelops[bot]", "name on the reconciler's commits")
 	fs.StringVar(&o.authorEmail, "author-email", "modelops@users.noreply.github.com", "email on the reconciler's commits")
 }
