@@ -50,4 +50,4 @@ fmt: ## gofmt every Go file.
 
 .PHONY: demo
 demo: ## The whole story on the embedded defaults, in a temporary directory.
-	$(GO) run ./cmd/modelops demo
+	$(GO) run -tags lite ./cmd/modelops demo

@@ -17,14 +17,11 @@ import (
 	"golang.org/x/term"
 
 	"github.com/medimind/modelops/internal/driftcheck"
-	forgegithub "github.com/medimind/modelops/internal/forge/github"
 	forgelocal "github.com/medimind/modelops/internal/forge/local"
 	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/internal/metrics"
-	"github.com/medimind/modelops/internal/metrics/prometheus"
 	routerfile "github.com/medimind/modelops/internal/router/file"
 	runnerlocal "github.com/medimind/modelops/internal/runner/local"
-	"github.com/medimind/modelops/internal/server"
 	"github.com/medimind/modelops/internal/status"
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
@@ -114,7 +111,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 	if err != nil {
 		return nil, err
 	}
-	var ghAuth *forgegithub.Auth
+	var ghAuth *githubAuth
 	if o.github.repo != "" {
 		if ghAuth, err = o.github.openAuth(); err != nil {
 			return nil, err
@@ -174,7 +171,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 		return nil, err
 	}
 	if o.kube.enabled() {
-		if s.kube, err = o.kube.open(o.now, server.Nudge(s.wake)); err != nil {
+		if s.kube, err = o.kube.open(o.now, s.nudge); err != nil {
 			return nil, err
 		}
 		runner = s.kube.runner
@@ -203,12 +200,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 		}
 	}
 	tracked := git.Tracked{Repo: repo, Branch: o.branch, Author: bot}
-	// One Prometheus source serves every policy: each query names its own server.
-	var popts []prometheus.Option
-	if os.Getenv("MODELOPS_PROMETHEUS_TOKEN") != "" {
-		popts = append(popts, prometheus.WithBearerTokenEnv("MODELOPS_PROMETHEUS_TOKEN"))
-	}
-	prom, err := prometheus.New(policies.PrometheusSpec{}, popts...)
+	prom, err := newPrometheusSource()
 	if err != nil {
 		return nil, err
 	}
@@ -228,6 +220,14 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 		return nil, err
 	}
 	return s, nil
+}
+
+// nudge asks the run loop for a cycle now, without waiting: one pending request is enough.
+func (s *stack) nudge() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }
 
 // state returns the state directory, by default one per repository in the user cache.
@@ -291,11 +291,14 @@ func isTerminal(w io.Writer) bool {
 // prediction log, or Prometheus when spec.metrics.prometheus is set.
 type productionMetrics struct {
 	log  metrics.ProductionLog
-	prom *prometheus.Source
+	prom reconciler.Metrics // nil in a build without Prometheus (-tags lite)
 }
 
 func (m productionMetrics) Production(ctx context.Context, p *policies.Policy, data fs.FS) (*reconciler.PerformanceRecord, error) {
 	if mt := p.Spec.Metrics; mt != nil && mt.Prometheus != nil {
+		if m.prom == nil {
+			return nil, errLite("spec.metrics.prometheus")
+		}
 		return m.prom.Production(ctx, p, data)
 	}
 	return m.log.Production(ctx, p, data)
