@@ -1,6 +1,7 @@
 package main
 
 import (
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -52,4 +53,80 @@ func TestCommandsListOnlyTheirFlags(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestVersionFlagAndCommand(t *testing.T) {
+	want := "modelops " + buildVersion() + "\n"
+	for _, args := range [][]string{{"--version"}, {"version"}} {
+		code, out, errOut := runCLI(t, args...)
+		if code != 0 || out != want {
+			t.Errorf("%v: exit %d, stdout %q (stderr %q), want %q", args, code, out, errOut, want)
+		}
+	}
+}
+
+func TestVersionOf(t *testing.T) {
+	vcs := func(rev, modified string) []debug.BuildSetting {
+		return []debug.BuildSetting{{Key: "vcs.revision", Value: rev}, {Key: "vcs.modified", Value: modified}}
+	}
+	const rev = "0123456789abcdef0123456789abcdef01234567"
+	for _, c := range []struct {
+		stamped string
+		info    *debug.BuildInfo
+		want    string
+	}{
+		{"v1.4.0-3-gabc", &debug.BuildInfo{Main: debug.Module{Version: "v1.3.0"}}, "v1.4.0-3-gabc"},
+		{"", &debug.BuildInfo{Main: debug.Module{Version: "v1.3.0"}}, "v1.3.0"},
+		{"", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: vcs(rev, "false")}, "devel+0123456789ab"},
+		{"", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: vcs(rev, "true")}, "devel+0123456789ab-dirty"},
+		{"", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, "devel"},
+		{"", nil, "devel"},
+	} {
+		if got := versionOf(c.stamped, c.info); got != c.want {
+			t.Errorf("versionOf(%q, %+v) = %q, want %q", c.stamped, c.info, got, c.want)
+		}
+	}
+}
+
+// TestReconcileRunsOneCycleByDefault: reconcile without --once used to refuse (exit 2).
+func TestReconcileRunsOneCycleByDefault(t *testing.T) {
+	repo := runRepo(t, 6)
+	for _, args := range [][]string{{}, {"--once"}} {
+		args = append([]string{"reconcile", "--repo", repo, "--state-dir", t.TempDir()}, args...)
+		code, out, errOut := runCLI(t, args...)
+		if code != 0 || !strings.HasPrefix(out, "Cycle at ") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+	code, _, errOut := runCLI(t, "reconcile", "--repo", repo, "--once=false")
+	if code != 2 || !strings.Contains(errOut, "modelops run") {
+		t.Errorf("--once=false: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestLogLevel checks that a one-shot command logs warnings only by default, so its human
+// output is not interleaved with the reconciler's info records, and that --log-level and -q
+// choose.
+func TestLogLevel(t *testing.T) {
+	t.Setenv("MODELOPS_LOG_LEVEL", "")
+	infoLines := func(args ...string) (int, string) {
+		t.Helper()
+		repo := runRepo(t, 6)
+		args = append([]string{"reconcile", "--repo", repo, "--state-dir", t.TempDir()}, args...)
+		code, out, errOut := runCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d, %s %s", args, code, out, errOut)
+		}
+		return strings.Count(errOut, `"level":"INFO"`), errOut
+	}
+	if n, errOut := infoLines(); n != 0 {
+		t.Errorf("reconcile logged %d info records by default:\n%s", n, errOut)
+	}
+	if n, errOut := infoLines("--log-level", "info"); n == 0 {
+		t.Errorf("reconcile --log-level info logged no info record:\n%s", errOut)
+	}
+	if n, errOut := infoLines("-q"); n != 0 || errOut != "" {
+		t.Errorf("reconcile -q logged:\n%s", errOut)
+	}
+	expectInvalidInput(t, []string{"reconcile", "--repo", ".", "--log-level", "loud"}, "--log-level", "debug, info, warn or error")
 }

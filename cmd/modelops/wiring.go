@@ -265,10 +265,15 @@ func isLocalPath(loc string) bool {
 	return !strings.Contains(loc, "://") && !strings.HasPrefix(loc, "git@")
 }
 
-// newLogger logs JSON, or text when stderr is a terminal, at level unless MODELOPS_LOG_LEVEL
-// (debug, info, warn, error) says otherwise.
+// logLevel is the level --log-level or -q chose; nil leaves it to each command.
+var logLevel *slog.Level
+
+// newLogger logs to stderr, JSON, or text when stderr is a terminal, at level unless
+// --log-level, -q or MODELOPS_LOG_LEVEL (debug, info, warn, error) says otherwise.
 func newLogger(level slog.Level) *slog.Logger {
-	if v := os.Getenv("MODELOPS_LOG_LEVEL"); v != "" {
+	if logLevel != nil {
+		level = *logLevel
+	} else if v := os.Getenv("MODELOPS_LOG_LEVEL"); v != "" {
 		var l slog.Level
 		if err := l.UnmarshalText([]byte(v)); err == nil {
 			level = l
