@@ -120,7 +120,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 			auth.HTTP = ghAuth.GitAuth() // push with the App's (or the token's) credentials
 		}
 	}
-	repo, err := git.Open(ctx, o.repo, git.Options{Auth: auth, Dir: filepath.Join(stateDir, "mirror")})
+	repo, err := git.Open(ctx, o.repo, git.Options{Auth: auth, Dir: filepath.Join(stateDir, "mirror"), Now: o.now})
 	if err != nil {
 		return nil, err
 	}

@@ -74,6 +74,9 @@ type Options struct {
 	// Backoff is UpdateBranch's first delay before a retry; it doubles
 	// each attempt up to 5s, with jitter. Default 200ms.
 	Backoff time.Duration
+	// Now dates the commits whose Signature has no When (default time.Now;
+	// the demo's simulated clock).
+	Now func() time.Time
 }
 
 // Repo is a git repository the reconciler reads and writes. It is safe for
