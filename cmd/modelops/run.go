@@ -191,7 +191,7 @@ func runRun(ctx context.Context, opts runOptions) error {
 			default:
 				ready.Store(true)
 				log.Info("cycle done", "commit", short(res.Commit), "models", res.Models, "actions", len(res.Actions),
-					"failed", res.Failed(), "invalid", len(res.Invalid), "duration", time.Since(start).Round(time.Millisecond))
+					"failed", res.Failed(), "invalid", len(res.Invalid), "seconds", time.Since(start).Round(time.Millisecond).Seconds())
 			}
 			select {
 			case <-ctx.Done():
