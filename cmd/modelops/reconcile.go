@@ -103,7 +103,7 @@ func newReconcileCmd() *cobra.Command {
 branch. Invalid policies are reported and left alone; every other model is reconciled. For the
 long-running reconciler, use modelops run.
 
-Exit status: 0 success, 1 when the cycle or one of its actions failed, 2 invalid flags.`,
+Exit status: 0 success, 1 when the cycle or one of its actions failed, 2 invalid flags.` + trainerContract,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.stdout = cmd.OutOrStdout()

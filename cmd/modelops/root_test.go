@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	runnerlocal "github.com/medimind/modelops/internal/runner/local"
 )
 
 // findCmd returns the command at path (e.g. "proposals list") under a fresh root.
@@ -129,4 +131,24 @@ func TestLogLevel(t *testing.T) {
 		t.Errorf("reconcile -q logged:\n%s", errOut)
 	}
 	expectInvalidInput(t, []string{"reconcile", "--repo", ".", "--log-level", "loud"}, "--log-level", "debug, info, warn or error")
+}
+
+// TestTrainerContract checks that run and reconcile document how a training job reports its
+// result, and that the documented example is a result the runner accepts.
+func TestTrainerContract(t *testing.T) {
+	res, err := runnerlocal.ParseResult([]byte(resultExample))
+	if err != nil || res.Version != "13" || res.Metrics.AUC == nil || res.Metrics.Samples != 12000 {
+		t.Fatalf("the documented result does not parse as one: %+v, %v", res, err)
+	}
+	for _, path := range []string{"run", "reconcile"} {
+		code, out, errOut := runCLI(t, path, "--help")
+		if code != 0 {
+			t.Fatalf("%s --help: exit %d, %s", path, code, errOut)
+		}
+		for _, want := range []string{"$MODELOPS_OUTPUT/result.json", "/dev/termination-log", `"version": "13"`, "image, gpus, resources and nodeSelector are ignored"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("modelops %s --help does not say %q", path, want)
+			}
+		}
+	}
 }

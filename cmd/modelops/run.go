@@ -54,7 +54,7 @@ It serves on --listen: /healthz (alive), /readyz (a cycle has completed), /metri
 at once. Notifications go to MODELOPS_NOTIFY_WEBHOOK_URL (JSON) and MODELOPS_SLACK_WEBHOOK_URL
 (Slack incoming webhook) when set; secrets come from files or the environment, never flags.
 
-SIGINT or SIGTERM finishes the action in progress, records the status, and exits 0.`,
+SIGINT or SIGTERM finishes the action in progress, records the status, and exits 0.` + trainerContract,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.stdout = cmd.OutOrStdout()

@@ -151,7 +151,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 	if workDir == "" {
 		workDir = s.localPath
 	}
-	var ropts []runnerlocal.Option
+	ropts := []runnerlocal.Option{runnerlocal.WithLogger(log)}
 	if o.now != nil {
 		ropts = append(ropts, runnerlocal.WithClock(o.now))
 	}
