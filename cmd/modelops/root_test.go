@@ -152,3 +152,33 @@ func TestTrainerContract(t *testing.T) {
 		}
 	}
 }
+
+// TestProposalsShowRendersMarkdownOnATerminal: on a terminal the body's Markdown is rendered
+// (no "###" left), with -o markdown or off a terminal it is printed as written.
+func TestProposalsShowRendersMarkdownOnATerminal(t *testing.T) {
+	repo, state := runRepo(t, 6), t.TempDir()
+	if code, out, errOut := runCLI(t, "retrain", "sepsis-risk", "--reason", "labels from the new assay", "--repo", repo, "--state-dir", state); code != 0 {
+		t.Fatalf("retrain: exit %d, %s %s", code, out, errOut)
+	}
+	show := func(output string, width int) string {
+		t.Helper()
+		var out strings.Builder
+		opts := &proposalsOptions{output: output, stdout: &out, width: width}
+		opts.repo, opts.branch, opts.stateDir = repo, "main", state
+		if err := runProposalsShow(t.Context(), opts, "sepsis-risk/retrain"); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	raw := show("table", 0)
+	if !strings.Contains(raw, "### Evidence") || !strings.Contains(raw, "labels from the new assay") {
+		t.Fatalf("the body as written lacks its Evidence heading or the reason:\n%s", raw)
+	}
+	if md := show("markdown", 80); md != raw {
+		t.Errorf("-o markdown on a terminal differs from the body as written:\n%s", md)
+	}
+	rendered := show("table", 80)
+	if strings.Contains(rendered, "### Evidence") || !strings.Contains(rendered, "Evidence") || !strings.Contains(rendered, "labels from the new assay") {
+		t.Errorf("on a terminal the Markdown is not rendered:\n%s", rendered)
+	}
+}

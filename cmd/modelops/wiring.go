@@ -286,6 +286,18 @@ func newLogger(level slog.Level) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 }
 
+// terminalWidth returns the width of w when it is a terminal.
+func terminalWidth(w io.Writer) (int, bool) {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0, false
+	}
+	if width, _, err := term.GetSize(int(f.Fd())); err == nil && width > 0 {
+		return width, true
+	}
+	return 80, true
+}
+
 // isTerminal reports whether w is a terminal (human output, progress, colours).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
