@@ -65,7 +65,7 @@ A proposal is named <model>/<kind>, e.g. sepsis-risk/retrain.`,
 		Short: "Show a proposal: record, body and diff",
 		Long: `show prints a proposal's record, its body and the change it proposes. On a terminal the
 body's Markdown is rendered; -o markdown (or output to a file or a pipe) keeps it as written.`,
-		Args:  cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.stdout = cmd.OutOrStdout()
 			opts.width, _ = terminalWidth(opts.stdout)
