@@ -330,7 +330,11 @@ func runRetrain(ctx context.Context, opts retrainOptions, model string) error {
 			if a.Error != "" {
 				return fmt.Errorf("open the retrain proposal: %s", a.Error)
 			}
-			fmt.Fprintf(opts.stdout, "Retrain of %s requested; proposal %s/retrain: %s\n", model, model, a.Detail)
+			// The detail names the proposal already ("retrain proposal <branch or URL>").
+			fmt.Fprintf(opts.stdout, "Retrain of %s requested: %s\n", model, a.Detail)
+			if s.github == nil {
+				fmt.Fprintf(opts.stdout, "Review it: modelops proposals show %s/retrain --repo %s\n", model, opts.repo)
+			}
 			return nil
 		}
 	}

@@ -157,8 +157,13 @@ func TestTrainerContract(t *testing.T) {
 // (no "###" left), with -o markdown or off a terminal it is printed as written.
 func TestProposalsShowRendersMarkdownOnATerminal(t *testing.T) {
 	repo, state := runRepo(t, 6), t.TempDir()
-	if code, out, errOut := runCLI(t, "retrain", "sepsis-risk", "--reason", "labels from the new assay", "--repo", repo, "--state-dir", state); code != 0 {
+	code, out, errOut := runCLI(t, "retrain", "sepsis-risk", "--reason", "labels from the new assay", "--repo", repo, "--state-dir", state)
+	if code != 0 {
 		t.Fatalf("retrain: exit %d, %s %s", code, out, errOut)
+	}
+	// It used to say "proposal sepsis-risk/retrain: retrain proposal sepsis-risk/retrain".
+	if want := "Retrain of sepsis-risk requested: retrain proposal sepsis-risk/retrain\nReview it: modelops proposals show sepsis-risk/retrain --repo " + repo + "\n"; out != want {
+		t.Errorf("retrain printed %q, want %q", out, want)
 	}
 	show := func(output string, width int) string {
 		t.Helper()
