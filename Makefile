@@ -2,6 +2,9 @@
 GO      ?= go
 BIN     ?= bin
 PKGS    ?= ./...
+# The version make build stamps: git describe when this is a git checkout, else the binary
+# falls back to its module version or the commit go build recorded (modelops version).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 
 .DEFAULT_GOAL := help
 
@@ -17,7 +20,7 @@ help: ## Show this help.
 
 .PHONY: build
 build: ## Build bin/modelops.
-	$(GO) build -o $(BIN)/modelops ./cmd/modelops
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/modelops ./cmd/modelops
 
 .PHONY: schemas
 schemas: ## Regenerate schemas/*.json from the Go types in policies/.
@@ -50,4 +53,4 @@ fmt: ## gofmt every Go file.
 
 .PHONY: demo
 demo: ## The whole story on the embedded defaults, in a temporary directory.
-	$(GO) run ./cmd/modelops demo
+	$(GO) run -tags lite ./cmd/modelops demo

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sergi/go-diff/diffmatchpatch"
 	"go.yaml.in/yaml/v3"
+	yamlv4 "go.yaml.in/yaml/v4"
 )
 
 // Policy is one decoded, defaulted and valid ModelPolicy document and where it came from.
@@ -146,6 +147,11 @@ var unknownAnchor = regexp.MustCompile(`^(?:yaml: )?unknown anchor '(.*)' refere
 func syntaxError(file string, data []byte, err error) *FieldError {
 	msg := err.Error()
 	fe := &FieldError{File: file}
+	if le := problemAt(data); le != nil {
+		fe.Line, fe.Column = le.Mark.Line, le.Mark.Column
+		fe.Message = "invalid YAML: " + le.Message + blockContext(data, le)
+		return fe
+	}
 	if m := yamlLine.FindStringSubmatchIndex(msg); m != nil {
 		fe.Line, _ = strconv.Atoi(msg[m[2]:m[3]])
 		msg = msg[m[1]:]
@@ -165,6 +171,80 @@ func syntaxError(file string, data []byte, err error) *FieldError {
 	}
 	fe.Message = "invalid YAML: " + msg
 	return fe
+}
+
+// problemAt parses data again with yaml v4 for the position of its first syntax error: v3
+// reports the line where the enclosing block starts (an indentation error on line 40 came
+// out at line 16), v4 the line and column of the problem and, apart, of the block. It returns
+// nil when v4 finds no positioned error.
+func problemAt(data []byte) *yamlv4.LoadError {
+	if data == nil {
+		return nil
+	}
+	l, err := yamlv4.NewLoader(bytes.NewReader(data))
+	if err != nil {
+		return nil
+	}
+	for range maxDocuments {
+		var n yamlv4.Node
+		err := safeDecode(l.Load, &n)
+		if err == nil {
+			continue
+		}
+		if le, ok := errors.AsType[*yamlv4.LoadError](err); ok && le.Mark.Line > 0 {
+			return le
+		}
+		return nil
+	}
+	return nil
+}
+
+// maxDocuments bounds the documents problemAt reads.
+const maxDocuments = 1 << 16
+
+// blockContext names the block a parser error happened in, when it started on another line:
+// " (in the block mapping under spec, from line 16; check the indentation)".
+func blockContext(data []byte, le *yamlv4.LoadError) string {
+	what, ok := strings.CutPrefix(le.ContextMsg, "while parsing ")
+	if !ok || le.ContextMark.Line == 0 || le.ContextMark.Line == le.Mark.Line {
+		return ""
+	}
+	where := ""
+	if key := parentKey(data, le.ContextMark.Line, le.ContextMark.Column); key != "" {
+		where = " under " + key
+	}
+	hint := ""
+	if strings.HasPrefix(what, "a block ") {
+		hint = "; check the indentation"
+	}
+	return fmt.Sprintf(" (in %s%s, from line %d%s)", what, where, le.ContextMark.Line, hint)
+}
+
+// parentKey returns the key whose value is the collection that starts at line and column
+// (1-based): the key before it on its line, else that of the nearest line above indented
+// less; "" at the top level.
+func parentKey(data []byte, line, column int) string {
+	lines := strings.Split(string(data), "\n")
+	if line <= len(lines) && column-1 <= len(lines[line-1]) {
+		// A flow collection starts on its key's line: "production: {...".
+		before := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(lines[line-1][:column-1]), "- "))
+		if key, ok := strings.CutSuffix(before, ":"); ok && key != "" {
+			return key
+		}
+	}
+	for i := min(line, len(lines)) - 2; i >= 0; i-- {
+		text := strings.TrimRight(lines[i], " \t\r")
+		trimmed := strings.TrimLeft(text, " ")
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") || len(text)-len(trimmed) >= column-1 {
+			continue
+		}
+		key, _, found := strings.Cut(strings.TrimPrefix(trimmed, "- "), ":")
+		if !found {
+			return ""
+		}
+		return key
+	}
+	return ""
 }
 
 // isParserError reports whether msg is one of the problems of yaml.v3's parser (parserc.go)

@@ -203,6 +203,12 @@ func TestParseEdgeCases(t *testing.T) {
 			errs: []string{"f.yaml:1:1: apiVersion: is required, expected modelops.medimind.io/v1alpha1"},
 		},
 		{
+			// yaml.v3 reports the line where the enclosing block starts (6); the problem is on 10.
+			name: "an indentation error is reported on its line, with the block it breaks",
+			in:   "apiVersion: modelops.medimind.io/v1alpha1\nkind: ModelPolicy\nmetadata:\n  name: a\nspec:\n  production:\n    version: \"1\"\n  drift:\n    interval: 6h\n   numericTest: auto\n",
+			errs: []string{"f.yaml:10:4: invalid YAML: did not find expected key (in a block mapping under spec, from line 6; check the indentation)"},
+		},
+		{
 			name: "an alias without its anchor names the line of the alias",
 			in:   "apiVersion: modelops.medimind.io/v1alpha1\nkind: ModelPolicy\nmetadata: {name: *nope}\n",
 			errs: []string{"f.yaml:3:18: invalid YAML: unknown anchor 'nope' referenced"},

@@ -118,7 +118,7 @@ func TestParseRepositoryConfigRejectsMalformedFiles(t *testing.T) {
 		{"empty", "", `c.yaml: is empty, expected a RepositoryConfig document`},
 		{"not a mapping", "- a\n", `c.yaml:1:1: expected a RepositoryConfig mapping, got a list`},
 		{"two documents", "kind: RepositoryConfig\n---\nkind: RepositoryConfig\n", `c.yaml:2:1: expected one document, found more`},
-		{"bad YAML", "spec: [\n", `c.yaml:2: invalid YAML`},
+		{"bad YAML", "spec: [\n", `c.yaml:2:1: invalid YAML`},
 		{"wrong kind", "apiVersion: modelops.medimind.io/v1alpha1\nkind: ModelPolicy\n", `c.yaml:2:7: kind: must be RepositoryConfig, got "ModelPolicy"`},
 		{"bad reviewer", "apiVersion: modelops.medimind.io/v1alpha1\nkind: RepositoryConfig\nspec:\n  reviewers: [-ana]\n", `c.yaml:4:15: spec.reviewers[0]: must be a GitHub user name`},
 	} {

@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -544,6 +545,13 @@ func parseSchedule(schedule string) error {
 		return err
 	}
 	_, err := cron.ParseStandard(schedule)
+	if err != nil {
+		err = errors.New(cronInternals.ReplaceAllString(err.Error(), "$1 is not a number"))
+	}
 	scheduleVerdicts.Store(schedule, err)
 	return err
 }
+
+// cronInternals matches the part of a cron parse error that speaks Go ("failed to parse int
+// from x: strconv.Atoi: parsing "x": invalid syntax").
+var cronInternals = regexp.MustCompile(`failed to parse int from (\S+): strconv\.\w+: .*`)

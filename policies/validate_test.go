@@ -74,6 +74,8 @@ func TestValidateReportsEachRule(t *testing.T) {
 			[]string{"spec.metrics: must set at most one of predictions or prometheus, got both"}},
 		{"a cron schedule must parse", func(p *ModelPolicy) { s := "every monday"; p.Spec.Retrain.Schedule = &s },
 			[]string{`spec.retrain.schedule: must be a cron schedule (5 fields, or a descriptor such as @weekly), got "every monday": expected exactly 5 fields, found 2: [every monday]`}},
+		{"a cron error speaks of the schedule, not of Go", func(p *ModelPolicy) { s := "0 2 * * mon-x"; p.Spec.Retrain.Schedule = &s },
+			[]string{`spec.retrain.schedule: must be a cron schedule (5 fields, or a descriptor such as @weekly), got "0 2 * * mon-x": x is not a number`}},
 		{"an empty schedule disables the periodic trigger", func(p *ModelPolicy) { s := ""; p.Spec.Retrain.Schedule = &s }, nil},
 		{"MODELOPS_ variables are reserved", func(p *ModelPolicy) { p.Spec.Retrain.Job.Env[0].Name = "MODELOPS_OUTPUT" },
 			[]string{`spec.retrain.job.env[0].name: MODELOPS_* variables are set by modelops and cannot be overridden, got "MODELOPS_OUTPUT"`}},

@@ -13,6 +13,11 @@
 # interrupted build never leaves a half-written binary behind.
 #
 # Environment: K8S_VERSION (default v1.37.2), ETCD_VERSION (default v3.6.16), GO (default go).
+#
+# Under pipefail, never pipe a command into something that stops reading early (head, grep -q,
+# grep -m): the writer dies of SIGPIPE and the whole script with it (make: Error 141). Capture
+# the output first. scripts/scripts_test.go checks every script for it, and sources this one
+# to run build_etcd against a fake go.
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
@@ -29,8 +34,6 @@ log() { printf '%s testenv: %s\n' "$(date +%H:%M:%S)" "$*"; }
 # staging_minor turns v1.37.2 into v0.37.2, the tag the staging modules publish.
 staging_version="v0.${K8S_VERSION#v1.}"
 
-# The version checks capture the output first: with pipefail, grep -q closing the pipe early
-# would fail the check through the writer's SIGPIPE.
 etcd_ok() {
 	local v
 	[ -x "$OUT/etcd" ] && v=$("$OUT/etcd" --version 2>/dev/null) &&
@@ -41,25 +44,6 @@ apiserver_ok() {
 	[ -x "$OUT/kube-apiserver" ] && v=$("$OUT/kube-apiserver" --version 2>/dev/null) &&
 		grep -qx "Kubernetes ${K8S_VERSION}" <<<"$v"
 }
-
-if etcd_ok && apiserver_ok; then
-	log "etcd ${ETCD_VERSION} and kube-apiserver ${K8S_VERSION} ready in $OUT"
-	exit 0
-fi
-
-mkdir -p "$OUT"
-# A build killed outright (SIGKILL, power loss) leaves its partial binary: remove those whose
-# script is gone. They never had the final name, so nothing ever ran them.
-for f in "$OUT"/.*.partial.*; do
-	[ -e "$f" ] || continue
-	kill -0 "${f##*.}" 2>/dev/null || rm -f "$f"
-done
-work=$(mktemp -d "${TMPDIR:-/tmp}/modelops-testenv.XXXXXX")
-cleanup() { rm -rf "$work" "$OUT"/.*.partial.$$; }
-# Exit through the EXIT trap on an interrupt too, so no partial binary or module is left.
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # timed NAME CMD... runs CMD, then prints its wall time and, when GNU time is there, peak RSS
 # (of the largest single process of the build, which is what limits a small machine).
@@ -104,7 +88,9 @@ build_etcd() {
 		timed "etcd-build" "$GO" build -trimpath -ldflags "-s -w" -o "$tmp" go.etcd.io/etcd/server/v3
 	)
 	mv -f "$tmp" "$OUT/etcd"
-	"$OUT/etcd" --version | head -1
+	local v
+	v=$("$OUT/etcd" --version)
+	log "built ${v%%$'\n'*}"
 }
 
 build_apiserver() {
@@ -138,9 +124,35 @@ build_apiserver() {
 	"$OUT/kube-apiserver" --version
 }
 
-start=$(date +%s)
-etcd_ok || build_etcd
-apiserver_ok || build_apiserver
-etcd_ok || { log "etcd in $OUT does not answer --version ${ETCD_VERSION}"; exit 1; }
-apiserver_ok || { log "kube-apiserver in $OUT does not answer --version ${K8S_VERSION}"; exit 1; }
-log "etcd ${ETCD_VERSION} and kube-apiserver ${K8S_VERSION} ready in $OUT ($(($(date +%s) - start))s)"
+main() {
+	if etcd_ok && apiserver_ok; then
+		log "etcd ${ETCD_VERSION} and kube-apiserver ${K8S_VERSION} ready in $OUT"
+		exit 0
+	fi
+
+	mkdir -p "$OUT"
+	# A build killed outright (SIGKILL, power loss) leaves its partial binary: remove those whose
+	# script is gone. They never had the final name, so nothing ever ran them.
+	for f in "$OUT"/.*.partial.*; do
+		[ -e "$f" ] || continue
+		kill -0 "${f##*.}" 2>/dev/null || rm -f "$f"
+	done
+	work=$(mktemp -d "${TMPDIR:-/tmp}/modelops-testenv.XXXXXX")
+	cleanup() { rm -rf "$work" "$OUT"/.*.partial.$$; }
+	# Exit through the EXIT trap on an interrupt too, so no partial binary or module is left.
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+
+	start=$(date +%s)
+	etcd_ok || build_etcd
+	apiserver_ok || build_apiserver
+	etcd_ok || { log "etcd in $OUT does not answer --version ${ETCD_VERSION}"; exit 1; }
+	apiserver_ok || { log "kube-apiserver in $OUT does not answer --version ${K8S_VERSION}"; exit 1; }
+	log "etcd ${ETCD_VERSION} and kube-apiserver ${K8S_VERSION} ready in $OUT ($(($(date +%s) - start))s)"
+}
+
+# Sourced (by the tests), it only defines the functions.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+	main "$@"
+fi

@@ -69,7 +69,7 @@ MODEL the branch's history never held).`,
 			return runAudit(cmd.Context(), opts, args)
 		},
 	}
-	opts.bindFlags(cmd.Flags())
+	opts.bindRepoFlags(cmd.Flags()) // an audit only reads history
 	cmd.Flags().StringVarP(&opts.output, "output", "o", "table", "output format: table, json or markdown")
 	cmd.Flags().StringVar(&opts.since, "since", "", "only commits made at or after this date (2026-01-31) or RFC 3339 time")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalidInput(err) })

@@ -64,11 +64,11 @@ func newDemoTrainCmd() *cobra.Command {
 }
 
 func runDemo(ctx context.Context, opts demoOptions) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find this binary for the training command: %w", err)
+	}
 	if len(opts.trainCommand) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("find this binary for the training command: %w", err)
-		}
 		opts.trainCommand = []string{exe, "demo", "train"}
 	}
 	log := opts.log
@@ -78,6 +78,7 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 	out, err := demo.Run(ctx, demo.Options{
 		Dir:          opts.dir,
 		TrainCommand: opts.trainCommand,
+		Binary:       exe,
 		Out:          opts.stdout,
 		Open: func(ctx context.Context, repoDir, stateDir string, now func() time.Time) (*demo.Stack, error) {
 			s, err := openStack(ctx, &repoOptions{

@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -250,11 +253,57 @@ func TestDemo(t *testing.T) {
 		t.Errorf("the working tree is not clean after the demo: %v %v", st, err)
 	}
 
+	// The training command is the copy of the binary in the demo directory, not a path that
+	// a `go run` deletes when it exits.
+	if want := `command: ["` + filepath.Join(dir, "bin", "modelops") + `"`; !strings.Contains(policy, want) {
+		t.Errorf("the job command does not run the demo's copy of the binary (%s):\n%s", want, policy)
+	}
+	// Every commit of the story carries the simulated time, from the setup an hour before the
+	// first cycle to the rollback days later.
+	from, to := demo.DefaultStart.Add(-time.Hour), demo.DefaultStart.AddDate(0, 0, 30)
+	for _, ref := range []plumbing.Hash{mainRef.Hash(), statusRef.Hash()} {
+		if err := walkLog(repo, ref, func(c *object.Commit) {
+			for _, when := range []time.Time{c.Author.When, c.Committer.When} {
+				if when.Before(from) || when.After(to) {
+					t.Errorf("commit %s %q dated %s, outside the story's simulated %s to %s", c.Hash, demoFirstLine(c.Message), when, from, to)
+				}
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The commands the story prints work once it is over, and audit tells it in its dates.
+	for _, sub := range []string{" audit sepsis-risk --repo ", " proposals list --all --repo "} {
+		var line string
+		for _, l := range strings.Split(out.String(), "\n") {
+			if strings.Contains(l, sub) {
+				line = l
+			}
+		}
+		f := strings.Fields(line)
+		i := slices.IndexFunc(f, func(w string) bool { return strings.HasPrefix(w, dir) })
+		if i < 0 {
+			t.Errorf("the story prints no command with%q", sub)
+			continue
+		}
+		cmd := exec.Command(f[i], f[i+1:]...)
+		cmd.Env = append(os.Environ(), beCLI+"=1")
+		b, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(b), "2026-03-0") {
+			t.Errorf("%s: %v\n%s", strings.Join(f[i:], " "), err, b)
+		}
+	}
+
 	// The directory now holds the demo: a second run there is refused.
 	err = runDemo(t.Context(), demoOptions{dir: dir, stdout: &bytes.Buffer{}, trainCommand: []string{exe}, log: slog.New(slog.DiscardHandler)})
 	if err == nil || !strings.Contains(err.Error(), "is not empty") {
 		t.Errorf("second demo into the same directory: err = %v", err)
 	}
+}
+
+func demoFirstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 func fileAt(t *testing.T, c *object.Commit, path string) string {

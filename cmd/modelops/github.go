@@ -1,3 +1,5 @@
+//go:build !lite
+
 package main
 
 import (
@@ -27,6 +29,9 @@ func (g *githubOptions) bindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&g.repo, "github", "", "owner/name: open proposals as GitHub pull requests and report checks there (credentials from MODELOPS_GITHUB_* variables)")
 	fs.StringVar(&g.apiURL, "github-api-url", "", "GitHub Enterprise API URL, e.g. https://ghe.example/api/v3/ (default github.com)")
 }
+
+// githubAuth is the GitHub credentials (a struct without GitHub in a lite build).
+type githubAuth = forgegithub.Auth
 
 // githubStack is the GitHub side of a stack: its client's transport (rate limits for
 // /metrics), the forge and the reporter.

@@ -29,6 +29,8 @@ type proposalsOptions struct {
 	email  string
 	reason string
 	stdout io.Writer
+	// width is the terminal's width when stdout is one (show renders Markdown there), else 0.
+	width int
 }
 
 func newProposalsCmd() *cobra.Command {
@@ -43,8 +45,9 @@ authored by you) and close (decline).
 
 A proposal is named <model>/<kind>, e.g. sepsis-risk/retrain.`,
 	}
-	opts.bindFlags(cmd.PersistentFlags())
-	cmd.PersistentFlags().StringVarP(&opts.output, "output", "o", "table", "output format: table or json")
+	// The embedded forge only: no --github, runner or router flags.
+	opts.bindRepoFlags(cmd.PersistentFlags())
+	cmd.PersistentFlags().StringVarP(&opts.output, "output", "o", "table", "output format: table or json (show: also markdown, the body as written)")
 
 	list := &cobra.Command{
 		Use:   "list",
@@ -60,9 +63,12 @@ A proposal is named <model>/<kind>, e.g. sepsis-risk/retrain.`,
 	show := &cobra.Command{
 		Use:   "show MODEL/KIND",
 		Short: "Show a proposal: record, body and diff",
-		Args:  cobra.ExactArgs(1),
+		Long: `show prints a proposal's record, its body and the change it proposes. On a terminal the
+body's Markdown is rendered; -o markdown (or output to a file or a pipe) keeps it as written.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.stdout = cmd.OutOrStdout()
+			opts.width, _ = terminalWidth(opts.stdout)
 			return runProposalsShow(cmd.Context(), opts, args[0])
 		},
 	}
@@ -87,6 +93,7 @@ A proposal is named <model>/<kind>, e.g. sepsis-risk/retrain.`,
 	for _, c := range []*cobra.Command{merge, closeCmd} {
 		c.Flags().StringVar(&opts.by, "by", "", "reviewer name (default: $GIT_AUTHOR_NAME or the user name)")
 		c.Flags().StringVar(&opts.email, "email", "", "reviewer email (default: $GIT_AUTHOR_EMAIL)")
+		opts.bindAuthorFlags(c.Flags()) // the record's update on the status branch
 	}
 	closeCmd.Flags().StringVar(&opts.reason, "reason", "", "why the proposal is declined (required)")
 	cmd.AddCommand(list, show, merge, closeCmd)
@@ -128,6 +135,9 @@ func runProposalsList(ctx context.Context, opts *proposalsOptions) error {
 }
 
 func runProposalsShow(ctx context.Context, opts *proposalsOptions, id string) error {
+	if opts.output != "table" && opts.output != "json" && opts.output != "markdown" {
+		return invalidInput(fmt.Errorf("--output %q: want table, json or markdown", opts.output))
+	}
 	s, err := openForge(ctx, opts)
 	if err != nil {
 		return err
@@ -143,7 +153,13 @@ func runProposalsShow(ctx context.Context, opts *proposalsOptions, id string) er
 		return writeJSON(opts.stdout, rec)
 	}
 	fmt.Fprintf(opts.stdout, "%s  [%s]\n%s\nbranch %s (head %s, base %s)\n\n", rec.ID(), rec.State, rec.Title, rec.Branch, short(rec.Head), short(rec.Base))
-	fmt.Fprintln(opts.stdout, rec.Body)
+	body := rec.Body
+	if opts.width > 0 && opts.output != "markdown" {
+		if rendered, err := renderMarkdown(body, opts.width); err == nil {
+			body = rendered
+		}
+	}
+	fmt.Fprintln(opts.stdout, body)
 	if diff, err := fileDiff(ctx, s.repo, rec); err == nil && diff != "" {
 		fmt.Fprintf(opts.stdout, "\nChange to %s:\n%s", rec.File, diff)
 	}
@@ -333,7 +349,11 @@ func runRetrain(ctx context.Context, opts retrainOptions, model string) error {
 			if a.Error != "" {
 				return fmt.Errorf("open the retrain proposal: %s", a.Error)
 			}
-			fmt.Fprintf(opts.stdout, "Retrain of %s requested; proposal %s/retrain: %s\n", model, model, a.Detail)
+			// The detail names the proposal already ("retrain proposal <branch or URL>").
+			fmt.Fprintf(opts.stdout, "Retrain of %s requested: %s\n", model, a.Detail)
+			if s.github == nil {
+				fmt.Fprintf(opts.stdout, "Review it: modelops proposals show %s/retrain --repo %s\n", model, opts.repo)
+			}
 			return nil
 		}
 	}

@@ -36,7 +36,8 @@ Exit status: 0 success (whatever the plan), 1 failure, 2 invalid flags.`,
 			return runPlan(cmd.Context(), opts)
 		},
 	}
-	opts.bindFlags(cmd.Flags())
+	opts.bindRepoFlags(cmd.Flags())
+	opts.bindReconcilerFlags(cmd.Flags()) // plan writes nothing: no author
 	cmd.Flags().StringVarP(&opts.output, "output", "o", "table", "output format: table or json")
 	return cmd
 }
@@ -97,14 +98,14 @@ type reconcileOptions struct {
 func newReconcileCmd() *cobra.Command {
 	opts := reconcileOptions{}
 	cmd := &cobra.Command{
-		Use:   "reconcile --repo PATH|URL --once",
+		Use:   "reconcile --repo PATH|URL",
 		Short: "Run one reconcile cycle",
 		Long: `reconcile runs one cycle: observe, plan, apply, then record the observations on the status
 branch. Invalid policies are reported and left alone; every other model is reconciled. For the
 long-running reconciler, use modelops run.
 
 Exit status: 0 success, 1 when the cycle, one of its actions or a training run it found
-finished failed, 2 invalid flags or an invalid policy (after every valid model was reconciled).`,
+finished failed, 2 invalid flags or an invalid policy (after every valid model was reconciled).` + trainerContract,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.stdout = cmd.OutOrStdout()
@@ -112,19 +113,19 @@ finished failed, 2 invalid flags or an invalid policy (after every valid model w
 		},
 	}
 	opts.bindFlags(cmd.Flags())
-	cmd.Flags().BoolVar(&opts.once, "once", false, "run exactly one cycle (required; see modelops run)")
+	cmd.Flags().BoolVar(&opts.once, "once", true, "run one cycle: what reconcile always does (kept for scripts; modelops run keeps going)")
 	cmd.Flags().StringVarP(&opts.output, "output", "o", "table", "output format: table or json")
 	return cmd
 }
 
 func runReconcile(ctx context.Context, opts reconcileOptions) error {
 	if !opts.once {
-		return invalidInput(fmt.Errorf("reconcile runs one cycle: pass --once (modelops run keeps going)"))
+		return invalidInput(fmt.Errorf("--once=false: reconcile runs one cycle; modelops run keeps going"))
 	}
 	if opts.output != "table" && opts.output != "json" {
 		return invalidInput(fmt.Errorf("unknown output %q, want table or json", opts.output))
 	}
-	s, err := openStack(ctx, &opts.repoOptions, newLogger(slog.LevelInfo))
+	s, err := openStack(ctx, &opts.repoOptions, newLogger(slog.LevelWarn))
 	if err != nil {
 		return err
 	}

@@ -1,3 +1,5 @@
+//go:build !lite
+
 package main
 
 import (
@@ -57,7 +59,7 @@ at once. Notifications go to MODELOPS_NOTIFY_WEBHOOK_URL (JSON), MODELOPS_SLACK_
 MODELOPS_SMTP_TO) when set; secrets come from files or the environment, never flags, and never
 stay in the process's /proc/<pid>/environ.
 
-SIGINT or SIGTERM finishes the action in progress, records the status, and exits 0.`,
+SIGINT or SIGTERM finishes the action in progress, records the status, and exits 0.` + trainerContract,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.stdout = cmd.OutOrStdout()
@@ -207,7 +209,7 @@ func runRun(ctx context.Context, opts runOptions) error {
 			default:
 				ready.Store(true)
 				log.Info("cycle done", "commit", short(res.Commit), "models", res.Models, "actions", len(res.Actions),
-					"failed", res.Failed(), "invalid", len(res.Invalid), "duration", time.Since(start).Round(time.Millisecond))
+					"failed", res.Failed(), "invalid", len(res.Invalid), "seconds", time.Since(start).Round(time.Millisecond).Seconds())
 			}
 			select {
 			case <-ctx.Done():

@@ -120,6 +120,10 @@ func TestRunReactsToACommitAndStopsCleanlyOnSIGTERM(t *testing.T) {
 	if !strings.Contains(p.log(), "stopping after the action in progress") {
 		t.Errorf("no shutdown line in the log:\n%s", p.log())
 	}
+	// Durations are logged in seconds, not as Go's nanosecond integers.
+	if !regexp.MustCompile(`"msg":"cycle done",.*"seconds":[0-9.]+[,}]`).MatchString(p.log()) {
+		t.Errorf("no cycle line with its duration in seconds in the log:\n%s", p.log())
+	}
 	// The launch was recorded before the process stopped.
 	status := gitserver.MustGit(t, repo, "show", "modelops/status:models/sepsis-risk.json")
 	if !strings.Contains(status, `"launchedGeneration": 7`) {

@@ -18,14 +18,11 @@ import (
 
 	"github.com/medimind/modelops/internal/datafs"
 	"github.com/medimind/modelops/internal/driftcheck"
-	forgegithub "github.com/medimind/modelops/internal/forge/github"
 	forgelocal "github.com/medimind/modelops/internal/forge/local"
 	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/internal/metrics"
-	"github.com/medimind/modelops/internal/metrics/prometheus"
 	routerfile "github.com/medimind/modelops/internal/router/file"
 	runnerlocal "github.com/medimind/modelops/internal/runner/local"
-	"github.com/medimind/modelops/internal/server"
 	"github.com/medimind/modelops/internal/status"
 	"github.com/medimind/modelops/internal/watch"
 	"github.com/medimind/modelops/policies"
@@ -51,18 +48,37 @@ type repoOptions struct {
 	now func() time.Time
 }
 
+// bindFlags binds every repository flag, for the commands that run reconcile cycles. Commands
+// that do less bind only the groups that apply to them, so that their help lists no flag they
+// ignore.
 func (o *repoOptions) bindFlags(fs *pflag.FlagSet) {
+	o.bindRepoFlags(fs)
+	o.bindReconcilerFlags(fs)
+	o.bindAuthorFlags(fs)
+}
+
+// bindRepoFlags binds where the repository is and how to reach it.
+func (o *repoOptions) bindRepoFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.repo, "repo", "", "policy repository: a local path, or an http(s)/ssh URL (required)")
 	fs.StringVar(&o.branch, "branch", "main", "the tracked branch holding the desired state")
 	fs.StringVar(&o.stateDir, "state-dir", "", "where local training runs and the repository mirror live (default: the user cache directory)")
-	fs.StringVar(&o.dataRoot, "data-root", "", "directory to read policy data paths (datasets, prediction logs) from, for large untracked files, following links only inside it; local training jobs run in it (default: data from the repository tree at the commit reconciled, jobs in the checkout of a local non-bare --repo, else in their run directory under --state-dir)")
 	fs.StringVar(&o.tokenFile, "git-token-file", "", "file holding the token for https remotes (or MODELOPS_GIT_TOKEN, or a file named by MODELOPS_GIT_TOKEN_FILE)")
 	fs.StringVar(&o.sshKey, "ssh-key", "", "private key file for ssh remotes")
 	fs.StringVar(&o.knownHosts, "known-hosts", "", "known_hosts file for ssh remotes (default ~/.ssh/known_hosts)")
+}
+
+// bindReconcilerFlags binds what the reconciler's adapters read: the data, the forge, the
+// training runner and the traffic router.
+func (o *repoOptions) bindReconcilerFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.dataRoot, "data-root", "", "directory to read policy data paths (datasets, prediction logs) from, for large untracked files, following links only inside it; local training jobs run in it (default: data from the repository tree at the commit reconciled, jobs in the checkout of a local non-bare --repo, else in their run directory under --state-dir)")
 	o.github.bindFlags(fs)
 	o.kube.bindFlags(fs)
 	fs.StringVar(&o.trafficDir, "traffic-dir", "", "where the file traffic router writes <model>.json for the serving process (default: <state-dir>/traffic)")
 	fs.StringVar(&o.jobUser, "job-user", "", "run local training jobs as this user (name or uid[:gid]; needs root): a job then cannot read the reconciler's credentials")
+}
+
+// bindAuthorFlags binds the signature of the commits modelops writes.
+func (o *repoOptions) bindAuthorFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.authorName, "author-name", "modelops[bot]", "name on the reconciler's commits")
 	fs.StringVar(&o.authorEmail, "author-email", "modelops@users.noreply.github.com", "email on the reconciler's commits")
 }
@@ -99,7 +115,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 	if err != nil {
 		return nil, err
 	}
-	var ghAuth *forgegithub.Auth
+	var ghAuth *githubAuth
 	if o.github.repo != "" {
 		if ghAuth, err = o.github.openAuth(); err != nil {
 			return nil, err
@@ -108,7 +124,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 			auth.HTTP = ghAuth.GitAuth() // push with the App's (or the token's) credentials
 		}
 	}
-	repo, err := git.Open(ctx, o.repo, git.Options{Auth: auth, Dir: filepath.Join(stateDir, "mirror")})
+	repo, err := git.Open(ctx, o.repo, git.Options{Auth: auth, Dir: filepath.Join(stateDir, "mirror"), Now: o.now})
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +159,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 			workDir = s.localPath
 		}
 	}
-	var ropts []runnerlocal.Option
+	ropts := []runnerlocal.Option{runnerlocal.WithLogger(log)}
 	if o.now != nil {
 		ropts = append(ropts, runnerlocal.WithClock(o.now))
 	}
@@ -170,7 +186,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 		return nil, err
 	}
 	if o.kube.enabled() {
-		if s.kube, err = o.kube.open(o.now, server.Nudge(s.wake)); err != nil {
+		if s.kube, err = o.kube.open(o.now, s.nudge); err != nil {
 			return nil, err
 		}
 		runner = s.kube.runner
@@ -200,12 +216,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 		}
 	}
 	tracked := git.Tracked{Repo: repo, Branch: o.branch, Author: bot}
-	// One Prometheus source serves every policy: each query names its own server.
-	var popts []prometheus.Option
-	if os.Getenv("MODELOPS_PROMETHEUS_TOKEN") != "" {
-		popts = append(popts, prometheus.WithBearerTokenEnv("MODELOPS_PROMETHEUS_TOKEN"))
-	}
-	prom, err := prometheus.New(policies.PrometheusSpec{}, popts...)
+	prom, err := newPrometheusSource()
 	if err != nil {
 		return nil, err
 	}
@@ -235,6 +246,14 @@ func openDataRoot(dir string) (data *datafs.FS, closeRoot func(), err error) {
 		return nil, nil, invalidInput(fmt.Errorf("--data-root: %w", err))
 	}
 	return datafs.New(root.FS(), "--data-root "+dir, ""), func() { root.Close() }, nil
+}
+
+// nudge asks the run loop for a cycle now, without waiting: one pending request is enough.
+func (s *stack) nudge() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }
 
 // state returns the state directory, by default one per repository in the user cache.
@@ -272,10 +291,15 @@ func isLocalPath(loc string) bool {
 	return !strings.Contains(loc, "://") && !strings.HasPrefix(loc, "git@")
 }
 
-// newLogger logs JSON, or text when stderr is a terminal, at level unless MODELOPS_LOG_LEVEL
-// (debug, info, warn, error) says otherwise.
+// logLevel is the level --log-level or -q chose; nil leaves it to each command.
+var logLevel *slog.Level
+
+// newLogger logs to stderr, JSON, or text when stderr is a terminal, at level unless
+// --log-level, -q or MODELOPS_LOG_LEVEL (debug, info, warn, error) says otherwise.
 func newLogger(level slog.Level) *slog.Logger {
-	if v := os.Getenv("MODELOPS_LOG_LEVEL"); v != "" {
+	if logLevel != nil {
+		level = *logLevel
+	} else if v := os.Getenv("MODELOPS_LOG_LEVEL"); v != "" {
 		var l slog.Level
 		if err := l.UnmarshalText([]byte(v)); err == nil {
 			level = l
@@ -288,6 +312,18 @@ func newLogger(level slog.Level) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 }
 
+// terminalWidth returns the width of w when it is a terminal.
+func terminalWidth(w io.Writer) (int, bool) {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0, false
+	}
+	if width, _, err := term.GetSize(int(f.Fd())); err == nil && width > 0 {
+		return width, true
+	}
+	return 80, true
+}
+
 // isTerminal reports whether w is a terminal (human output, progress, colours).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
@@ -298,11 +334,14 @@ func isTerminal(w io.Writer) bool {
 // prediction log, or Prometheus when spec.metrics.prometheus is set.
 type productionMetrics struct {
 	log  metrics.ProductionLog
-	prom *prometheus.Source
+	prom reconciler.Metrics // nil in a build without Prometheus (-tags lite)
 }
 
 func (m productionMetrics) Production(ctx context.Context, p *policies.Policy, data fs.FS) (*reconciler.PerformanceRecord, error) {
 	if mt := p.Spec.Metrics; mt != nil && mt.Prometheus != nil {
+		if m.prom == nil {
+			return nil, errLite("spec.metrics.prometheus")
+		}
 		return m.prom.Production(ctx, p, data)
 	}
 	return m.log.Production(ctx, p, data)

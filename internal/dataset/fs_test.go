@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -53,5 +54,19 @@ func TestReadFSErrorsNameTheFile(t *testing.T) {
 	}
 	if _, err := ReadFS(mem, "missing.csv", Options{}); err == nil || errors.Is(err, ErrInvalid) {
 		t.Fatalf("a missing file = %v, want a read error that is not invalid data", err)
+	}
+}
+
+// TestReadNamesAMissingFileOnce: the error used to read "open X: open X: no such file".
+func TestReadNamesAMissingFileOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing.csv")
+	for name, read := range map[string]func() (*Table, error){
+		"os": func() (*Table, error) { return Read(path, Options{}) },
+		"fs": func() (*Table, error) { return ReadFS(fstest.MapFS{}, "data/missing.csv", Options{}) },
+	} {
+		_, err := read()
+		if err == nil || strings.Count(err.Error(), "missing.csv") != 1 {
+			t.Errorf("%s: %v, want the file named once", name, err)
+		}
 	}
 }

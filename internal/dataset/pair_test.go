@@ -84,7 +84,7 @@ func TestReadPairErrors(t *testing.T) {
 		{"a numeric column holding text in one file", ref, mixed, Options{Numeric: []string{"a"}},
 			dir + `/mixed.csv: line 3: column "a": want a number, got "x"`},
 		{"an absent current file", ref, dir + "/absent.csv", Options{},
-			"open " + dir + "/absent.csv: open " + dir + "/absent.csv: no such file or directory"},
+			"open " + dir + "/absent.csv: no such file or directory"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -25,7 +25,7 @@ func Read(path string, opts Options) (*Table, error) {
 func readFile(name string, open func() (fs.File, error), opts Options) (*Table, error) {
 	f, err := open()
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", name, err)
+		return nil, openError(name, err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
@@ -61,6 +61,15 @@ func readFile(name string, open func() (fs.File, error), opts Options) (*Table, 
 	}
 }
 
+// openError names the file that did not open, once: an *fs.PathError of the same file
+// already reads "open NAME: ...".
+func openError(name string, err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok && pe.Path == name {
+		return err
+	}
+	return fmt.Errorf("open %s: %w", name, err)
+}
+
 // readAll reads a whole file.
 func readAll(open func() (fs.File, error)) ([]byte, error) {
 	f, err := open()
@@ -85,7 +94,7 @@ func reopener(name string, open func() (fs.File, error), gz bool) (o opener, clo
 		closeLast()
 		f, err := open()
 		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", name, err)
+			return nil, openError(name, err)
 		}
 		last = f
 		if !gz {

@@ -221,7 +221,7 @@ func (s *story) tellRollback(ctx context.Context, rb *reconciler.ActionResult) e
 	for _, l := range strings.Split(strings.TrimRight(c.Message, "\n"), "\n") {
 		s.printf("  | %s\n", l)
 	}
-	s.printf("  the promotion proposal that introduced the canary got a comment: modelops proposals show %s/promote --repo %s\n",
+	s.printf("  the promotion proposal that introduced the canary got a comment: %s proposals show %s/promote --repo %s\n", s.cli,
 		StoryModel, s.out.RepoDir)
 
 	s.clk.advance(time.Hour)

@@ -3,6 +3,7 @@ package demo
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -25,13 +26,15 @@ var (
 // Person is a commit author.
 type Person struct{ Name, Email string }
 
-func (p Person) signature() *object.Signature {
-	return &object.Signature{Name: p.Name, Email: p.Email, When: time.Now()}
+// signature dates a commit at when: the story's simulated time, so that the history (and
+// modelops audit) tells the story in its own dates.
+func (p Person) signature(when time.Time) *object.Signature {
+	return &object.Signature{Name: p.Name, Email: p.Email, When: when}
 }
 
 // initRepo creates a non-bare repository at dir on branch main holding the files of src,
-// committed by author.
-func initRepo(dir string, src fs.FS, author Person, msg string) (string, error) {
+// committed by author at when.
+func initRepo(dir string, src fs.FS, author Person, when time.Time, msg string) (string, error) {
 	repo, err := gogit.PlainInitWithOptions(dir, &gogit.PlainInitOptions{
 		InitOptions: gogit.InitOptions{DefaultBranch: plumbing.Main},
 	})
@@ -41,11 +44,11 @@ func initRepo(dir string, src fs.FS, author Person, msg string) (string, error) 
 	if err := os.CopyFS(dir, src); err != nil {
 		return "", fmt.Errorf("copy the example policies into %s: %w", dir, err)
 	}
-	return commitAll(repo, author, msg)
+	return commitAll(repo, author, when, msg)
 }
 
 // commitAll stages every change of the working tree and commits it.
-func commitAll(repo *gogit.Repository, author Person, msg string) (string, error) {
+func commitAll(repo *gogit.Repository, author Person, when time.Time, msg string) (string, error) {
 	wt, err := repo.Worktree()
 	if err != nil {
 		return "", fmt.Errorf("open worktree: %w", err)
@@ -53,19 +56,46 @@ func commitAll(repo *gogit.Repository, author Person, msg string) (string, error
 	if err := wt.AddWithOptions(&gogit.AddOptions{All: true}); err != nil {
 		return "", fmt.Errorf("stage changes: %w", err)
 	}
-	h, err := wt.Commit(msg, &gogit.CommitOptions{Author: author.signature()})
+	h, err := wt.Commit(msg, &gogit.CommitOptions{Author: author.signature(when)})
 	if err != nil {
 		return "", fmt.Errorf("commit %q: %w", firstLine(msg), err)
 	}
 	return h.String(), nil
 }
 
-func commitIn(dir string, author Person, msg string) (string, error) {
+func commitIn(dir string, author Person, when time.Time, msg string) (string, error) {
 	repo, err := gogit.PlainOpen(dir)
 	if err != nil {
 		return "", fmt.Errorf("open repository %s: %w", dir, err)
 	}
-	return commitAll(repo, author, msg)
+	return commitAll(repo, author, when, msg)
+}
+
+// installBinary puts the binary at src into dir as modelops and returns its path: a hard link
+// when dir is on the same file system, else a copy. A `go run` binary is deleted when it
+// exits; the demo's training command and the commands it prints must outlive it.
+func installBinary(src, dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	dst := filepath.Join(dir, "modelops")
+	if err := os.Link(src, dst); err == nil {
+		return dst, nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return "", err
+	}
+	return dst, out.Close()
 }
 
 // checkoutTip makes the working tree and index of dir equal to the tip of main, which the

@@ -64,6 +64,10 @@ type Options struct {
 	Dir string
 	// TrainCommand runs the demo trainer; it replaces every policy's spec.retrain.job.command.
 	TrainCommand []string
+	// Binary, when set, is the modelops binary telling the story. It is installed as
+	// Dir/bin/modelops, and the training command (where its first word is Binary) and the
+	// commands the story prints use that copy, which lasts as long as the directory.
+	Binary string
 	// Open builds the stack (required).
 	Open OpenFunc
 	// Out receives the story (default os.Stdout).
@@ -151,6 +155,8 @@ type story struct {
 	set *policies.Set
 	// n counts cycles.
 	n int
+	// cli is how the printed commands call modelops.
+	cli string
 }
 
 func (s *story) printf(format string, args ...any) { fmt.Fprintf(s.w, format, args...) }
@@ -295,11 +301,24 @@ func (s *story) setup() error {
 	}
 	s.out = &Outcome{Dir: abs, RepoDir: filepath.Join(abs, "policy-repo"), StateDir: filepath.Join(abs, "state")}
 	repo := s.out.RepoDir
+	s.cli = "modelops"
+	if s.o.Binary != "" {
+		cli, err := installBinary(s.o.Binary, filepath.Join(abs, "bin"))
+		if err != nil {
+			return fmt.Errorf("demo: install %s: %w", s.o.Binary, err)
+		}
+		s.cli = cli
+		if s.o.TrainCommand[0] == s.o.Binary {
+			s.o.TrainCommand = append([]string{cli}, s.o.TrainCommand[1:]...)
+		}
+	}
+	// The repository is set up an hour before the first cycle, on the simulated clock.
+	setupAt := s.clk.Now().Add(-time.Hour)
 
 	s.printf("modelops demo: the retrain story on the embedded defaults\n")
 	s.printf("(local git repository, local proposals, local process runner, status branch; nothing leaves this machine)\n")
 	s.printf("\n== 0. A policy repository in %s\n", repo)
-	initial, err := initRepo(repo, examples.PolicyRepo(), Reviewer, "Add the model policies\n\nsepsis-risk, deterioration-wearable and readmission-30d, as reviewed.")
+	initial, err := initRepo(repo, examples.PolicyRepo(), Reviewer, setupAt, "Add the model policies\n\nsepsis-risk, deterioration-wearable and readmission-30d, as reviewed.")
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -349,7 +368,7 @@ func (s *story) setup() error {
 		line += note
 		lines = append(lines, line)
 	}
-	adjust, err := commitIn(repo, demoAuthor, "demo: train with the demo trainer on this machine\n\n"+
+	adjust, err := commitIn(repo, demoAuthor, setupAt, "demo: train with the demo trainer on this machine\n\n"+
 		"The policies' training images do not exist here; the local runner runs the demo trainer\n"+
 		"(a logistic regression on the reference data) instead.\n\n- "+strings.Join(lines, "\n- "))
 	if err != nil {
@@ -380,7 +399,7 @@ func (s *story) setup() error {
 		}
 		flines = append(flines, l)
 	}
-	data, err := commitIn(repo, demoAuthor, fmt.Sprintf("demo: synthetic reference and current data (seed %d)\n\n- %s", s.o.Seed, strings.Join(flines, "\n- ")))
+	data, err := commitIn(repo, demoAuthor, setupAt, fmt.Sprintf("demo: synthetic reference and current data (seed %d)\n\n- %s", s.o.Seed, strings.Join(flines, "\n- ")))
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -552,7 +571,7 @@ func (s *story) tellProposal(ctx context.Context, prefix string, a reconciler.Ac
 	for _, line := range evidence(rec.Body, 3) {
 		s.printf("%s  | %s\n", p, line)
 	}
-	s.printf("%s  read it: modelops proposals show %s --repo %s\n", p, id, s.out.RepoDir)
+	s.printf("%s  read it: %s proposals show %s --repo %s\n", p, s.cli, id, s.out.RepoDir)
 	return nil
 }
 
@@ -636,13 +655,16 @@ func (s *story) whereToLook() {
 	s.printf("                  models/<model>.json (drift history, runs), reports/<model>/drift-*.json (full reports),\n")
 	s.printf("                  proposals/<model>/<kind>.json (proposal records)\n")
 	s.printf("                  e.g. git -C %s show modelops/status:models/%s.json\n", repo, StoryModel)
-	s.printf("  proposals       modelops proposals list --all --repo %s\n", repo)
-	s.printf("                  modelops proposals show %s/retrain --repo %s\n", StoryModel, repo)
-	s.printf("  next cycle      modelops plan --repo %s --state-dir %s\n", repo, state)
+	if s.cli != "modelops" {
+		s.printf("  modelops        %s (a copy of the binary that told this story)\n", s.cli)
+	}
+	s.printf("  proposals       %s proposals list --all --repo %s\n", s.cli, repo)
+	s.printf("                  %s proposals show %s/retrain --repo %s\n", s.cli, StoryModel, repo)
+	s.printf("  next cycle      %s plan --repo %s --state-dir %s\n", s.cli, repo, state)
 	s.printf("                  (on the real clock, months after the story's simulated days: schedules are due)\n")
 	s.printf("  training runs   %s\n", filepath.Join(state, "runs"))
 	s.printf("  traffic         %s (the file router)\n", s.st.TrafficDir)
-	s.printf("  audit           modelops audit %s --repo %s\n", StoryModel, repo)
+	s.printf("  audit           %s audit %s --repo %s\n", s.cli, StoryModel, repo)
 }
 
 func proposed(res *reconciler.CycleResult, model string, trig reconciler.Trigger) bool {

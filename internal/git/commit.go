@@ -134,6 +134,9 @@ func (r *Repo) commitOnLocked(branch string, parent plumbing.Hash, c Change) (pl
 
 // writeCommitLocked stores a commit and moves branch from old to it.
 func (r *Repo) writeCommitLocked(branch string, old, tree plumbing.Hash, parents []plumbing.Hash, msg string, author Signature) (plumbing.Hash, error) {
+	if author.When.IsZero() && r.opts.Now != nil {
+		author.When = r.opts.Now()
+	}
 	sig := author.object()
 	commit := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: tree, ParentHashes: parents}
 	obj := r.repo.Storer.NewEncodedObject()

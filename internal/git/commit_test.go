@@ -248,3 +248,32 @@ func TestTrailersReadBackUnderTheDeclaredKeys(t *testing.T) {
 		t.Errorf("List of action and model = %+v", got)
 	}
 }
+
+// TestCommitDatesByTheRepoClock: a Signature without When is dated by Options.Now (the
+// demo's simulated clock), so the history tells the story in its own dates.
+func TestCommitDatesByTheRepoClock(t *testing.T) {
+	ctx := testCtx(t)
+	_, url := seeded(t, gitserver.Options{})
+	at := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
+	r := mustOpen(t, url, Options{Now: func() time.Time { return at }})
+	given := time.Date(2026, 1, 5, 9, 30, 0, 0, time.UTC)
+	for _, c := range []struct {
+		author Signature
+		want   time.Time
+	}{
+		{bot, at},
+		{Signature{Name: bot.Name, Email: bot.Email, When: given}, given},
+	} {
+		h, err := r.Commit(ctx, "main", Change{Files: map[string][]byte{"f": []byte(c.want.String())}, Message: "dated", Author: c.author})
+		if err != nil {
+			t.Fatal(err)
+		}
+		log, err := r.Log(ctx, "", h, "")
+		if err != nil || len(log) == 0 {
+			t.Fatalf("log: %v", err)
+		}
+		if got := log[0].Author.When; !got.Equal(c.want) || !log[0].Committer.When.Equal(c.want) {
+			t.Errorf("commit by %+v dated %s, want %s", c.author, got, c.want)
+		}
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -74,6 +76,9 @@ type Options struct {
 	// Backoff is UpdateBranch's first delay before a retry; it doubles
 	// each attempt up to 5s, with jitter. Default 200ms.
 	Backoff time.Duration
+	// Now dates the commits whose Signature has no When (default time.Now;
+	// the demo's simulated clock).
+	Now func() time.Time
 }
 
 // Repo is a git repository the reconciler reads and writes. It is safe for
@@ -378,10 +383,25 @@ func branchRef(branch string) (plumbing.ReferenceName, error) {
 func (r *Repo) openLocalLocked() error {
 	repo, err := gogit.PlainOpenWithOptions(r.path, &gogit.PlainOpenOptions{EnableDotGitCommonDir: true})
 	if err != nil {
-		return fmt.Errorf("open %s: %w", r.path, err)
+		return localOpenError(r.path, err)
 	}
 	r.repo, r.packs = repo, packList(repo)
 	return nil
+}
+
+// localOpenError says what is at path when it is no repository: go-git calls a directory
+// without .git one that "does not exist", and a file a failed lstat of file/.git.
+func localOpenError(path string, err error) error {
+	info, serr := os.Stat(path)
+	switch {
+	case errors.Is(serr, fs.ErrNotExist):
+		return fmt.Errorf("%s: no such directory", path)
+	case serr == nil && !info.IsDir():
+		return fmt.Errorf("%s is a file, not a git repository", path)
+	case errors.Is(err, gogit.ErrRepositoryNotExists):
+		return fmt.Errorf("%s is not a git repository", path)
+	}
+	return fmt.Errorf("open %s: %w", path, err)
 }
 
 // packList names the pack files of a repository's object store, or "" when it has none or

@@ -189,3 +189,27 @@ func TestLocalRepositoryIsWrittenInPlace(t *testing.T) {
 	}
 	gitserver.MustGit(t, bare, "fsck", "--strict")
 }
+
+// TestOpenLocalSaysWhatThePathIs: go-git calls a directory that is not a repository one that
+// "does not exist"; Open says what it is.
+func TestOpenLocalSaysWhatThePathIs(t *testing.T) {
+	dir := t.TempDir()
+	notGit := filepath.Join(dir, "notgit")
+	file := filepath.Join(dir, "file")
+	if err := os.Mkdir(notGit, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		notGit:                        notGit + " is not a git repository",
+		file:                          file + " is a file, not a git repository",
+		filepath.Join(dir, "missing"): filepath.Join(dir, "missing") + ": no such directory",
+	} {
+		_, err := Open(testCtx(t), path, Options{})
+		if err == nil || err.Error() != want {
+			t.Errorf("Open(%s) = %v, want %q", path, err, want)
+		}
+	}
+}

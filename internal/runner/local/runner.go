@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,6 +64,9 @@ type Runner struct {
 	now     func() time.Time
 	// user, when set, is the uid and gid jobs run as (WithUser).
 	user *syscall.Credential
+	log  *slog.Logger
+	// imageWarned is set once the log said that job images are ignored.
+	imageWarned sync.Once
 
 	mu sync.Mutex // serialises Start and Cancel, which claim and mark run directories
 }
@@ -72,6 +76,9 @@ type Option func(*Runner)
 
 // WithWorkDir runs job commands in dir (default: the run's own directory).
 func WithWorkDir(dir string) Option { return func(r *Runner) { r.workDir = dir } }
+
+// WithLogger logs, once, that the runner ignores the policies' container images.
+func WithLogger(log *slog.Logger) Option { return func(r *Runner) { r.log = log } }
 
 // WithEnv adds environment variables (KEY=value) to every job, after the reconciler's own.
 func WithEnv(env ...string) Option { return func(r *Runner) { r.env = append(r.env, env...) } }
@@ -178,6 +185,12 @@ func (r *Runner) launch(dir string, rec record, req reconciler.JobRequest) (reco
 	}
 	defer logf.Close()
 
+	if req.Job.Image != "" && r.log != nil {
+		r.imageWarned.Do(func() {
+			r.log.Warn("the local runner ignores spec.retrain.job.image (and gpus, resources, nodeSelector): "+
+				"the job's command runs as a process on this machine", "model", req.Model, "image", req.Job.Image)
+		})
+	}
 	args := append([]string{"-c", wrapper, "modelops-job", dir}, req.Job.Command...)
 	args = append(args, req.Job.Args...)
 	// The job must outlive the reconciler, so it is not bound to ctx.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -355,5 +356,28 @@ echo '{"version":"13","uri":"models:/sepsis-risk/13","metrics":{}}' > "$MODELOPS
 	environ, _ := os.ReadFile(filepath.Join(out, "environ"))
 	if strings.TrimSpace(string(uid)) != "65534" || strings.TrimSpace(string(environ)) != "refused" {
 		t.Fatalf("job ran as uid %q and found the reconciler's environ %q; want 65534, refused", uid, environ)
+	}
+}
+
+// TestImageIsIgnoredWithAWarningOnce: a policy written for Kubernetes names an image; the
+// local runner runs the command on this machine and says so once, not per job.
+func TestImageIsIgnoredWithAWarningOnce(t *testing.T) {
+	var logs strings.Builder
+	r, err := New(t.TempDir(), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for gen := int64(7); gen <= 8; gen++ {
+		req := job(`printf '{"version":"13","uri":"m:/13","metrics":{"auc":0.9,"samples":1}}' > "$MODELOPS_OUTPUT/result.json"`)
+		req.Generation, req.Job.Image = gen, "registry.example/train:1.4"
+		if _, err := r.Start(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		if run := waitFinished(t, r, "sepsis-risk", gen); run.Phase != reconciler.RunSucceeded {
+			t.Fatalf("generation %d: %s %s", gen, run.Phase, run.Message)
+		}
+	}
+	if n := strings.Count(logs.String(), "ignores spec.retrain.job.image"); n != 1 || !strings.Contains(logs.String(), "registry.example/train:1.4") {
+		t.Errorf("%d warnings about the image, want 1 naming it:\n%s", n, logs.String())
 	}
 }
