@@ -1,11 +1,13 @@
 package dataset
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -33,8 +35,10 @@ const valueBatch = 1024
 //     too. DATE becomes "2024-03-01" and TIME "12:00:00.5". Timestamps are not numbers a
 //     drift test can compare, and as text they stay readable in reports.
 //
-// Columns are read page by page in batches of values, never row by row; each column is
-// allocated once at the row count the footer gives.
+// Columns are read page by page in batches of values, never row by row. The footer's
+// row count is checked against opts.Limits but trusted no further: a column is
+// allocated for at most as many values as the file's size could encode (8 a byte) and
+// grows only with the values actually decoded, which must then match the footer.
 func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Table, err error) {
 	// parquet-go panics on some malformed footers and pages (a DECIMAL without a length,
 	// slice bounds on short pages); a bad file must be an error, never a crash.
@@ -46,11 +50,18 @@ func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Tab
 	if size == 0 {
 		return nil, &DataError{Source: source, Msg: "empty file, want a Parquet file"}
 	}
+	ctx, limits := opts.ctx(), opts.Limits.withDefaults()
+	if size > limits.MaxBytes {
+		return nil, limitError(source, fmt.Sprintf("%d bytes", size), "maxBytes", limits.MaxBytes)
+	}
 	pf, err := parquet.OpenFile(f, size, parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
 	if err != nil {
 		return nil, &DataError{Source: source, Msg: "not a valid Parquet file", Err: err}
 	}
 	leaves := pf.Root().Columns()
+	if err := limits.checkColumns(source, len(leaves)); err != nil {
+		return nil, err
+	}
 	names := make([]string, len(leaves))
 	for i, c := range leaves {
 		names[i] = c.Name()
@@ -63,12 +74,22 @@ func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Tab
 		return nil, err
 	}
 	rows := pf.NumRows()
-	if rows > math.MaxInt32 {
-		return nil, &DataError{Source: source, Msg: fmt.Sprintf("%d rows, more than this reader supports (%d)", rows, math.MaxInt32)}
+	if rows < 0 {
+		return nil, &DataError{Source: source, Msg: fmt.Sprintf("the footer gives %d rows", rows)}
+	}
+	if err := limits.checkTableSize(source, rows, len(sel)); err != nil {
+		return nil, err
+	}
+	if err := checkChunkSizes(source, pf, limits); err != nil {
+		return nil, err
 	}
 	t = &Table{Source: source, Rows: int(rows), Columns: make([]Column, len(sel))}
+	read := parquetReader{ctx: ctx, rows: int(rows), capacity: int(min(rows, size*8)), maxCell: limits.MaxCellBytes}
 	var errs []error
 	for i, s := range sel {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		leaf := leaves[s.index]
 		switch {
 		case !leaf.Leaf():
@@ -83,13 +104,19 @@ func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Tab
 			errs = append(errs, &DataError{Source: source, Column: s.name, Msg: err.Error()})
 			continue
 		}
-		col, err := readParquetColumn(leaf, conv, int(rows))
+		col, err := read.column(leaf, conv)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if errors.Is(err, ErrLimit) {
+				return nil, &DataError{Source: source, Column: s.name, Msg: fmt.Sprintf("a value of more than %d bytes, more than the limit maxCellBytes", limits.MaxCellBytes), Err: ErrLimit}
+			}
 			errs = append(errs, &DataError{Source: source, Column: s.name, Msg: "read values", Err: err})
 			continue
 		}
 		col.Name = s.name
-		if err := applyKind(source, &col, s.kind); err != nil {
+		if err := applyKind(source, &col, s.kind, opts.Invalid); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -99,6 +126,23 @@ func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Tab
 		return nil, errors.Join(errs...)
 	}
 	return t, nil
+}
+
+// checkChunkSizes refuses a file whose column chunks, by the footer's own account,
+// decompress to more than limits.MaxBytes, before any page is read.
+func checkChunkSizes(source string, pf *parquet.File, limits Limits) error {
+	var total int64
+	for _, rg := range pf.Metadata().RowGroups {
+		for _, cc := range rg.Columns {
+			if n := cc.MetaData.TotalUncompressedSize; n > 0 {
+				total += n
+			}
+			if total > limits.MaxBytes {
+				return limitError(source, fmt.Sprintf("column chunks of more than %d bytes uncompressed", limits.MaxBytes), "maxBytes", limits.MaxBytes)
+			}
+		}
+	}
+	return nil
 }
 
 // checkParquetNames rejects duplicate column names, which a hand-built file can have.
@@ -113,8 +157,10 @@ func checkParquetNames(source string, names []string) error {
 	return nil
 }
 
-// applyKind enforces Options.Numeric and Options.Categorical on a Parquet column.
-func applyKind(source string, c *Column, kind columnKind) error {
+// applyKind enforces Options.Numeric and Options.Categorical (and the kinds of
+// Options.Reference) on a Parquet column; invalid says what a non-number does in a
+// numeric column.
+func applyKind(source string, c *Column, kind columnKind, invalid InvalidValues) error {
 	switch {
 	case kind == kindCategorical && c.IsNumeric():
 		toText(c)
@@ -130,6 +176,9 @@ func applyKind(source string, c *Column, kind columnKind) error {
 			switch {
 			case code < 0:
 				floats[row] = math.NaN()
+			case !ok[code] && invalid == InvalidIgnore:
+				floats[row] = math.NaN()
+				c.Invalid++
 			case !ok[code]:
 				return &DataError{Source: source, Row: row + 1, Column: c.Name, Msg: notNumber(c.Dict[code])}
 			default:
@@ -314,8 +363,21 @@ func appendUUID(buf, b []byte) []byte {
 	return buf
 }
 
-// readParquetColumn reads every page of a flat column into a Column of rows values.
-func readParquetColumn(leaf *parquet.Column, conv converter, rows int) (col Column, err error) {
+// parquetReader reads the columns of one file.
+type parquetReader struct {
+	ctx context.Context
+	// rows is the footer's row count: every column must hold exactly that many values.
+	rows int
+	// capacity is what a column is allocated for before its values are decoded: the
+	// footer's rows, but no more than the file's size could encode.
+	capacity int
+	// maxCell is the longest string value (Limits.MaxCellBytes).
+	maxCell int
+}
+
+// column reads every page of a flat column into a Column of r.rows values.
+func (r parquetReader) column(leaf *parquet.Column, conv converter) (col Column, err error) {
+	rows := r.rows
 	pages := leaf.Pages()
 	defer func() {
 		if cerr := pages.Close(); cerr != nil && err == nil {
@@ -331,11 +393,14 @@ func readParquetColumn(leaf *parquet.Column, conv converter, rows int) (col Colu
 		pos    int
 	)
 	if conv.num != nil {
-		floats = make([]float64, rows)
+		floats = make([]float64, 0, r.capacity)
 	} else {
-		codes = make([]int32, rows)
+		codes = make([]int32, 0, r.capacity)
 	}
 	for {
+		if err := r.ctx.Err(); err != nil {
+			return col, err
+		}
 		p, err := pages.ReadPage()
 		if errors.Is(err, io.EOF) {
 			break
@@ -347,6 +412,12 @@ func readParquetColumn(leaf *parquet.Column, conv converter, rows int) (col Colu
 		if n > rows-pos {
 			parquet.Release(p)
 			return col, fmt.Errorf("more values than the file's %d rows", rows)
+		}
+		// The page's values are decoded, so the column grows to hold them.
+		if floats != nil {
+			floats = slices.Grow(floats, n)[:pos+n]
+		} else {
+			codes = slices.Grow(codes, n)[:pos+n]
 		}
 		if floats != nil && readFast(p, conv.fast, floats[pos:pos+n]) {
 			pos += n
@@ -370,6 +441,10 @@ func readParquetColumn(leaf *parquet.Column, conv converter, rows int) (col Colu
 					codes[pos] = -1
 				default:
 					text = conv.text(text[:0], v)
+					if len(text) > r.maxCell {
+						parquet.Release(p)
+						return col, ErrLimit
+					}
 					codes[pos] = dict.codeBytes(text)
 				}
 				pos++
