@@ -3,9 +3,9 @@ package dataset
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"compress/flate"
 	"compress/gzip"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -76,12 +76,12 @@ func (o opener) readErr(err error) error {
 // csvColumn builds one column while the records stream by.
 type csvColumn struct {
 	selected
-	text   bool // a string column: Categorical, or a cell was not a number
+	text bool // a string column: Categorical, or a cell was not a number
 	// invalid counts the non-numbers read as missing in a numeric column (InvalidIgnore).
 	invalid int
-	floats []float64
-	codes  []int32
-	dict   dictBuilder
+	floats  []float64
+	codes   []int32
+	dict    dictBuilder
 	// recover is the number of leading rows whose text must be read again: the column
 	// was numeric for them, held at least one number, and then met a non-number.
 	recover int
