@@ -1,0 +1,187 @@
+package dataset
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/binary"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// forgeRowCount rewrites the footer of a Parquet file so that the file and each row
+// group claim rows rows, as the 27 KB file of the Trust I report claimed 2^31-1.
+func forgeRowCount(t testing.TB, file []byte, rows int64) []byte {
+	t.Helper()
+	n := binary.LittleEndian.Uint32(file[len(file)-8:])
+	footerStart := len(file) - 8 - int(n)
+	var md format.FileMetaData
+	if err := thrift.Unmarshal(new(thrift.CompactProtocol), file[footerStart:len(file)-8], &md); err != nil {
+		t.Fatal(err)
+	}
+	md.NumRows = rows
+	for i := range md.RowGroups {
+		md.RowGroups[i].NumRows = rows
+	}
+	footer, err := thrift.Marshal(new(thrift.CompactProtocol), &md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := append(bytes.Clone(file[:footerStart]), footer...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(footer)))
+	return append(out, "PAR1"...)
+}
+
+// smallParquet is a 1,000-row Parquet file of two numeric columns.
+func smallParquet(t testing.TB) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := WriteParquet(&buf, numericTable(1000, 2, 1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// allocated returns the bytes f allocates on the heap.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+func TestParquetForgedRowCountIsRefusedOrNeverAllocated(t *testing.T) {
+	forged := forgeRowCount(t, smallParquet(t), math.MaxInt32)
+	if len(forged) > 64<<10 {
+		t.Fatalf("forged file is %d bytes, want a small one", len(forged))
+	}
+	// Under the default limits the footer's claim alone is refused.
+	_, err := ReadParquet(bytes.NewReader(forged), int64(len(forged)), "forged.parquet", Options{})
+	if !errors.Is(err, ErrLimit) || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "forged.parquet: 2147483647 rows, more than the limit maxRows") {
+		t.Fatalf("got %v, want a maxRows limit error naming the file", err)
+	}
+	// With the limits raised out of the way, the columns grow only with the values the
+	// file holds: the read fails on the count, having allocated about the file's size
+	// rather than 2^31 float64s (17 GB).
+	huge := Options{Limits: Limits{MaxRows: math.MaxInt64, MaxMemory: math.MaxInt64}}
+	used := allocated(func() {
+		_, err = ReadParquet(bytes.NewReader(forged), int64(len(forged)), "forged.parquet", huge)
+	})
+	if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "want one per row (2147483647)") {
+		t.Fatalf("got %v, want an error about the values missing", err)
+	}
+	if used > 64<<20 {
+		t.Errorf("reading a %d-byte file allocated %d MB", len(forged), used>>20)
+	}
+}
+
+// gzipBomb is CSV text of a header and then body repeated to n bytes, gzipped: a few
+// kilobytes that inflate to n bytes.
+func gzipBomb(t testing.TB, body string, n int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw.Write([]byte("x\n"))
+	chunk := []byte(strings.Repeat(body, 64<<10/len(body)))
+	for written := 0; written < n; written += len(chunk) {
+		zw.Write(chunk)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestGzipBombStopsAtTheByteLimit(t *testing.T) {
+	limits := Limits{MaxBytes: 1 << 20}
+	bombs := map[string][]byte{
+		"lines":       gzipBomb(t, "1\n", 8<<20),
+		"no newlines": gzipBomb(t, "1", 8<<20),
+	}
+	for name, bomb := range bombs {
+		if len(bomb) > 64<<10 {
+			t.Fatalf("%s: bomb is %d bytes compressed, want a small one", name, len(bomb))
+		}
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "cur.csv.gz"), bomb, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mem := fstest.MapFS{"cur.csv.gz": {Data: bomb}}
+		for how, read := range map[string]func() (*Table, error){
+			"file":   func() (*Table, error) { return Read(filepath.Join(dir, "cur.csv.gz"), Options{Limits: limits}) },
+			"memory": func() (*Table, error) { return ReadFS(mem, "cur.csv.gz", Options{Limits: limits}) },
+		} {
+			var err error
+			used := allocated(func() { _, err = read() })
+			if !errors.Is(err, ErrLimit) || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "cur.csv.gz") {
+				t.Errorf("%s, %s: got %v, want a limit error naming the file", name, how, err)
+			}
+			// The 8 MiB of text is never held: what is allocated is the 1 MiB read
+			// under the limit, and buffers.
+			if used > 6<<20 {
+				t.Errorf("%s, %s: allocated %d MB", name, how, used>>20)
+			}
+		}
+	}
+	// Within the limit the same file reads.
+	tab, err := ReadBytes(bombs["lines"], "cur.csv.gz", Options{Limits: Limits{MaxBytes: 64 << 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tab.Rows != 4<<20 {
+		t.Errorf("%d rows, want %d", tab.Rows, 4<<20)
+	}
+}
+
+func TestLimitsNameTheFileAndTheLimit(t *testing.T) {
+	tests := []struct {
+		name, csv string
+		limits    Limits
+		want      string
+	}{
+		{"rows", "a\n1\n2\n3\n", Limits{MaxRows: 2}, "data.csv: 3 rows, more than the limit maxRows = 2"},
+		{"columns", "a,b,c\n1,2,3\n", Limits{MaxColumns: 2}, "data.csv: 3 columns, more than the limit maxColumns = 2"},
+		{"cell", "a,b\n1,2\nx,abcdefgh\n", Limits{MaxCellBytes: 4}, `data.csv: line 3: column "b": a cell of 8 bytes, more than the limit maxCellBytes = 4`},
+		{"memory", "a,b\n1,2\n3,4\n5,6\n", Limits{MaxMemory: 40}, "data.csv: 3 rows × 2 columns (8 bytes a cell), more than the limit maxMemory = 40"},
+		{"bytes", "a\n" + strings.Repeat("1\n", 100), Limits{MaxBytes: 100}, "data.csv: more than 100 bytes of text, more than the limit maxBytes = 100"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ReadCSV(strings.NewReader(tc.csv), "data.csv", Options{Limits: tc.limits})
+			if !errors.Is(err, ErrLimit) || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("seekable: got %v\nwant %s", err, tc.want)
+			}
+			_, err = ReadCSV(oneShot{strings.NewReader(tc.csv)}, "data.csv", Options{Limits: tc.limits})
+			if !errors.Is(err, ErrLimit) || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("stream: got %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestReadingAndAligningStopWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	opts := Options{Context: ctx}
+	if _, err := ReadCSV(strings.NewReader("a\n1\n"), "data.csv", opts); !errors.Is(err, context.Canceled) {
+		t.Errorf("ReadCSV: got %v, want context.Canceled", err)
+	}
+	file := smallParquet(t)
+	if _, err := ReadParquet(bytes.NewReader(file), int64(len(file)), "data.parquet", opts); !errors.Is(err, context.Canceled) {
+		t.Errorf("ReadParquet: got %v, want context.Canceled", err)
+	}
+	ref, cur := numericTable(2, 3, 1, 0), numericTable(2, 3, 2, 0)
+	if err := Align(ref, cur, opts); !errors.Is(err, context.Canceled) {
+		t.Errorf("Align: got %v, want context.Canceled", err)
+	}
+}
