@@ -185,7 +185,7 @@ func columnsTable(ranked []drift.ColumnReport, maxRows, budget int) string {
 		}
 		rows = append(rows, row)
 	}
-	const header = "| column | kind | test | score | threshold | drifted |\n| --- | --- | --- | ---: | ---: | --- |\n"
+	const header = "| column | kind | test | score is | score | threshold | drifted |\n| --- | --- | --- | --- | ---: | ---: | --- |\n"
 	return boundedTable(header, rows, "columns", budget, len(ranked)-len(rows))
 }
 
@@ -194,7 +194,7 @@ func columnRow(c drift.ColumnReport) string {
 	if c.Drifted {
 		drifted = "**yes**"
 	}
-	return fmt.Sprintf("| %s | %s | %s | %s | %s | %s |\n", escapeCell(c.Name), c.Kind, c.Test,
+	return fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s |\n", escapeCell(c.Name), c.Kind, c.Test, scoreIs(c.Test),
 		formatNumber(float64(c.Score)), formatNumber(c.Threshold), drifted)
 }
 
