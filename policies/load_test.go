@@ -375,7 +375,9 @@ func TestPolicyFilesOverOneMiBAreRefusedUnread(t *testing.T) {
 	}
 	for how, load := range map[string]func() (*Set, error){
 		"directory": func() (*Set, error) { return LoadDir(dir) },
-		"fs":        func() (*Set, error) { return Load(fstest.MapFS{"models/a.yaml": file(policyYAML("a")), "models/huge.yaml": file(huge)}) },
+		"fs": func() (*Set, error) {
+			return Load(fstest.MapFS{"models/a.yaml": file(policyYAML("a")), "models/huge.yaml": file(huge)})
+		},
 	} {
 		set, err := load()
 		if err != nil {
