@@ -53,7 +53,7 @@ func (o opener) bounded(ctx context.Context, limits Limits) opener {
 		if err != nil {
 			return nil, err
 		}
-		return &boundedReader{r: r, ctx: ctx, source: o.source, limits: limits}, nil
+		return BoundReader(ctx, r, o.source, limits), nil
 	}
 	return o
 }
@@ -123,7 +123,7 @@ const (
 // in spelling ("1.0" becomes "1"). Streams also skip the line count and grow their
 // columns by append.
 func readCSV(o opener, opts Options) (*Table, error) {
-	ctx, limits := opts.ctx(), opts.Limits.withDefaults()
+	ctx, limits := opts.ctx(), opts.Limits.WithDefaults()
 	o = o.bounded(ctx, limits)
 	capRows := 0
 	if o.reopen {
@@ -159,7 +159,7 @@ func readCSV(o opener, opts Options) (*Table, error) {
 	}
 	names := make([]string, len(header))
 	copy(names, header)
-	if err := limits.checkColumns(o.source, len(names)); err != nil {
+	if err := limits.CheckColumns(o.source, len(names)); err != nil {
 		return nil, err
 	}
 	if err := checkHeader(o.source, names); err != nil {
@@ -208,7 +208,7 @@ func readCSV(o opener, opts Options) (*Table, error) {
 				}
 			}
 		}
-		if err := limits.checkTableSize(o.source, int64(rows)+1, len(cols)); err != nil {
+		if err := limits.CheckTableSize(o.source, int64(rows)+1, len(cols)); err != nil {
 			return nil, err
 		}
 		for i := range cols {

@@ -25,9 +25,11 @@ func ReadFS(fsys fs.FS, name string, opts Options) (*Table, error) {
 		return Read(full, opts)
 	}
 	defer f.Close()
-	limits := opts.Limits.withDefaults()
-	if st, err := f.Stat(); err == nil && st.Size() > limits.MaxBytes {
-		return nil, limitError(name, fmt.Sprintf("%d bytes", st.Size()), "maxBytes", limits.MaxBytes)
+	limits := opts.Limits.WithDefaults()
+	if st, err := f.Stat(); err == nil {
+		if err := limits.CheckBytes(name, st.Size()); err != nil {
+			return nil, err
+		}
 	}
 	b, err := io.ReadAll(io.LimitReader(f, limits.MaxBytes+1))
 	if err != nil {

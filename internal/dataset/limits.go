@@ -41,8 +41,8 @@ func DefaultLimits() Limits {
 	}
 }
 
-// withDefaults fills the zero fields of l from DefaultLimits.
-func (l Limits) withDefaults() Limits {
+// WithDefaults returns l with its zero fields taken from DefaultLimits.
+func (l Limits) WithDefaults() Limits {
 	d := DefaultLimits()
 	if l.MaxRows <= 0 {
 		l.MaxRows = d.MaxRows
@@ -78,8 +78,8 @@ func limitError(source, what, limit string, value int64) *DataError {
 	return &DataError{Source: source, Msg: fmt.Sprintf("%s, more than the limit %s = %d", what, limit, value), Err: ErrLimit}
 }
 
-// checkTableSize refuses a table of rows × cols cells over the row or memory limit.
-func (l Limits) checkTableSize(source string, rows int64, cols int) error {
+// CheckTableSize refuses a table of rows × cols cells over the row or memory limit.
+func (l Limits) CheckTableSize(source string, rows int64, cols int) error {
 	if rows > l.MaxRows {
 		return limitError(source, fmt.Sprintf("%d rows", rows), "maxRows", l.MaxRows)
 	}
@@ -89,12 +89,28 @@ func (l Limits) checkTableSize(source string, rows int64, cols int) error {
 	return nil
 }
 
-// checkColumns refuses a file with more columns than the limit.
-func (l Limits) checkColumns(source string, cols int) error {
+// CheckBytes refuses a file of size bytes over the byte limit.
+func (l Limits) CheckBytes(source string, size int64) error {
+	if size > l.MaxBytes {
+		return limitError(source, fmt.Sprintf("%d bytes", size), "maxBytes", l.MaxBytes)
+	}
+	return nil
+}
+
+// CheckColumns refuses a file with more columns than the limit.
+func (l Limits) CheckColumns(source string, cols int) error {
 	if cols > l.MaxColumns {
 		return limitError(source, fmt.Sprintf("%d columns", cols), "maxColumns", int64(l.MaxColumns))
 	}
 	return nil
+}
+
+// BoundReader returns a reader of r that fails once it has read more than
+// limits.MaxBytes bytes or a line longer than a record may be, with a *DataError naming
+// source and the limit, and once ctx is cancelled. limits must have its defaults
+// (WithDefaults).
+func BoundReader(ctx context.Context, r io.Reader, source string, limits Limits) io.Reader {
+	return &boundedReader{r: r, ctx: ctx, source: source, limits: limits}
 }
 
 // boundedReader reads at most max bytes of (decompressed) text and lines of at most

@@ -185,3 +185,84 @@ func TestReadingAndAligningStopWhenCancelled(t *testing.T) {
 		t.Errorf("Align: got %v, want context.Canceled", err)
 	}
 }
+
+// forgeFirstPage rewrites the header of the first page of the first column chunk with
+// mutate, moving what follows and the footer's offsets to fit.
+func forgeFirstPage(t testing.TB, file []byte, mutate func(h *format.PageHeader)) []byte {
+	t.Helper()
+	n := binary.LittleEndian.Uint32(file[len(file)-8:])
+	footerStart := len(file) - 8 - int(n)
+	var md format.FileMetaData
+	if err := thrift.Unmarshal(new(thrift.CompactProtocol), file[footerStart:len(file)-8], &md); err != nil {
+		t.Fatal(err)
+	}
+	first := &md.RowGroups[0].Columns[0].MetaData
+	start := first.DataPageOffset
+	if d := first.DictionaryPageOffset; d > 0 && d < start {
+		start = d
+	}
+	r := new(thrift.CompactProtocol).NewReaderFromBytes(file[start:footerStart])
+	var h format.PageHeader
+	if err := thrift.NewDecoder(r).Decode(&h); err != nil {
+		t.Fatal(err)
+	}
+	oldLen := int64(r.BytesRead())
+	mutate(&h)
+	header, err := thrift.Marshal(new(thrift.CompactProtocol), &h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delta := int64(len(header)) - oldLen
+	for i := range md.RowGroups {
+		for j := range md.RowGroups[i].Columns {
+			c := &md.RowGroups[i].Columns[j].MetaData
+			if c.DataPageOffset > start {
+				c.DataPageOffset += delta
+			}
+			if c.DictionaryPageOffset > start {
+				c.DictionaryPageOffset += delta
+			}
+		}
+	}
+	first.TotalCompressedSize += delta
+	footer, err := thrift.Marshal(new(thrift.CompactProtocol), &md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := append(bytes.Clone(file[:start]), header...)
+	out = append(out, file[start+oldLen:footerStart]...)
+	out = append(out, footer...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(footer)))
+	return append(out, "PAR1"...)
+}
+
+func TestParquetPageHeadersAreCheckedBeforeParquetGoAllocatesFromThem(t *testing.T) {
+	file := smallParquet(t)
+	// The unchanged header reads: the forging itself is sound.
+	same := forgeFirstPage(t, file, func(*format.PageHeader) {})
+	if _, err := ReadParquet(bytes.NewReader(same), int64(len(same)), "same.parquet", Options{}); err != nil {
+		t.Fatalf("re-encoded file: %v", err)
+	}
+	tests := map[string]func(h *format.PageHeader){
+		"values": func(h *format.PageHeader) {
+			h.DataPageHeader.V.NumValues = 1 << 28
+			h.DataPageHeaderV2.V.NumValues = 1 << 28
+			h.DictionaryPageHeader.V.NumValues = 1 << 28
+		},
+		"compressed size":   func(h *format.PageHeader) { h.CompressedPageSize = 1 << 30 },
+		"uncompressed size": func(h *format.PageHeader) { h.UncompressedPageSize = 1 << 30 },
+	}
+	for name, mutate := range tests {
+		forged := forgeFirstPage(t, file, mutate)
+		var err error
+		used := allocated(func() {
+			_, err = ReadParquet(bytes.NewReader(forged), int64(len(forged)), "forged.parquet", Options{Limits: Limits{MaxBytes: 1 << 20}})
+		})
+		if !errors.Is(err, ErrInvalid) || !strings.HasPrefix(err.Error(), "forged.parquet: malformed Parquet file: a page of") {
+			t.Errorf("%s: got %v, want a malformed page error", name, err)
+		}
+		if used > 16<<20 {
+			t.Errorf("%s: allocated %d MB for a %d-byte file", name, used>>20, len(forged))
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/deprecated"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -50,16 +51,16 @@ func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Tab
 	if size == 0 {
 		return nil, &DataError{Source: source, Msg: "empty file, want a Parquet file"}
 	}
-	ctx, limits := opts.ctx(), opts.Limits.withDefaults()
-	if size > limits.MaxBytes {
-		return nil, limitError(source, fmt.Sprintf("%d bytes", size), "maxBytes", limits.MaxBytes)
+	ctx, limits := opts.ctx(), opts.Limits.WithDefaults()
+	if err := limits.CheckBytes(source, size); err != nil {
+		return nil, err
 	}
 	pf, err := parquet.OpenFile(f, size, parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
 	if err != nil {
 		return nil, &DataError{Source: source, Msg: "not a valid Parquet file", Err: err}
 	}
 	leaves := pf.Root().Columns()
-	if err := limits.checkColumns(source, len(leaves)); err != nil {
+	if err := limits.CheckColumns(source, len(leaves)); err != nil {
 		return nil, err
 	}
 	names := make([]string, len(leaves))
@@ -77,10 +78,19 @@ func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Tab
 	if rows < 0 {
 		return nil, &DataError{Source: source, Msg: fmt.Sprintf("the footer gives %d rows", rows)}
 	}
-	if err := limits.checkTableSize(source, rows, len(sel)); err != nil {
+	if err := limits.CheckTableSize(source, rows, len(sel)); err != nil {
 		return nil, err
 	}
 	if err := checkChunkSizes(source, pf, limits); err != nil {
+		return nil, err
+	}
+	var flat []int // the leaf indexes of the columns that will be read
+	for _, s := range sel {
+		if leaf := leaves[s.index]; leaf.Leaf() && !leaf.Repeated() {
+			flat = append(flat, leaf.Index())
+		}
+	}
+	if err := checkPages(source, f, size, pf, flat, rows, limits); err != nil {
 		return nil, err
 	}
 	t = &Table{Source: source, Rows: int(rows), Columns: make([]Column, len(sel))}
@@ -143,6 +153,88 @@ func checkChunkSizes(source string, pf *parquet.File, limits Limits) error {
 		}
 	}
 	return nil
+}
+
+// checkPages reads the header of every page of the column chunks of the flat leaf columns
+// (indexes in the footer) and refuses a
+// page that claims more than the file can hold: bytes past its chunk, more values than
+// the footer has rows, more uncompressed bytes than limits.MaxBytes. parquet-go sizes
+// its buffers from these figures before it reads a page, so they must be checked first.
+// Headers are decoded from bytes in memory, which allocates no more than they hold.
+func checkPages(source string, f io.ReaderAt, size int64, pf *parquet.File, flat []int, rows int64, limits Limits) error {
+	bad := func(format string, args ...any) error {
+		return &DataError{Source: source, Msg: "malformed Parquet file: " + fmt.Sprintf(format, args...)}
+	}
+	buf := make([]byte, 0, 4096)
+	for _, rg := range pf.Metadata().RowGroups {
+		for _, col := range flat {
+			if col >= len(rg.Columns) {
+				return bad("a row group without column %d", col)
+			}
+			md := &rg.Columns[col].MetaData
+			start := md.DataPageOffset
+			if d := md.DictionaryPageOffset; d > 0 && d < start {
+				start = d
+			}
+			end := start + md.TotalCompressedSize
+			if start < 4 || md.TotalCompressedSize < 0 || end > size || end < start {
+				return bad("a column chunk at bytes %d to %d of a %d-byte file", start, end, size)
+			}
+			for off := start; off < end; {
+				var h format.PageHeader
+				n, err := decodePageHeader(f, off, end, &h, &buf, limits.MaxCellBytes)
+				if err != nil {
+					return bad("page header at byte %d: %v", off, err)
+				}
+				off += n
+				values := int64(0)
+				switch {
+				case h.DataPageHeader.Valid:
+					values = int64(h.DataPageHeader.V.NumValues)
+				case h.DataPageHeaderV2.Valid:
+					values = int64(max(h.DataPageHeaderV2.V.NumValues, h.DataPageHeaderV2.V.NumRows))
+				case h.DictionaryPageHeader.Valid:
+					values = int64(h.DictionaryPageHeader.V.NumValues)
+				}
+				switch {
+				case h.CompressedPageSize < 0 || int64(h.CompressedPageSize) > end-off:
+					return bad("a page of %d bytes at byte %d, past the end of its column chunk (byte %d)", h.CompressedPageSize, off, end)
+				case h.UncompressedPageSize < 0 || int64(h.UncompressedPageSize) > limits.MaxBytes:
+					return bad("a page of %d bytes uncompressed at byte %d", h.UncompressedPageSize, off)
+				case values < 0 || values > rows:
+					return bad("a page of %d values at byte %d, in a file of %d rows", values, off, rows)
+				}
+				off += int64(h.CompressedPageSize)
+			}
+		}
+	}
+	return nil
+}
+
+// decodePageHeader decodes the page header at off (before end) of f into h and returns
+// its length. It reads 4 KiB, then more while the header is cut short, up to twice the
+// longest value a header's statistics may hold.
+func decodePageHeader(f io.ReaderAt, off, end int64, h *format.PageHeader, buf *[]byte, maxCell int) (int64, error) {
+	window := int64(cap(*buf))
+	for {
+		n := min(window, end-off)
+		b := slices.Grow((*buf)[:0], int(n))[:n]
+		*buf = b
+		k, err := f.ReadAt(b, off)
+		if err != nil && !(errors.Is(err, io.EOF) && int64(k) == n) {
+			return 0, err
+		}
+		r := new(thrift.CompactProtocol).NewReaderFromBytes(b)
+		*h = format.PageHeader{}
+		err = thrift.NewDecoder(r).Decode(h)
+		if err == nil {
+			return int64(r.BytesRead()), nil
+		}
+		if !errors.Is(err, io.ErrUnexpectedEOF) || n == end-off || window > 2*int64(maxCell)+4096 {
+			return 0, err
+		}
+		window *= 4
+	}
 }
 
 // checkParquetNames rejects duplicate column names, which a hand-built file can have.

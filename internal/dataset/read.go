@@ -44,8 +44,8 @@ func readFile(name string, open func() (fs.File, error), opts Options) (*Table, 
 	ext := strings.ToLower(path.Ext(name))
 	switch {
 	case bytes.Equal(head, []byte("PAR1")) || ext == ".parquet" || ext == ".pq":
-		if limits := opts.Limits.withDefaults(); st.Size() > limits.MaxBytes {
-			return nil, limitError(name, fmt.Sprintf("%d bytes", st.Size()), "maxBytes", limits.MaxBytes)
+		if err := opts.Limits.WithDefaults().CheckBytes(name, st.Size()); err != nil {
+			return nil, err
 		}
 		ra, ok := f.(io.ReaderAt)
 		if !ok {

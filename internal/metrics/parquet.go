@@ -47,7 +47,7 @@ type pqColumn struct {
 
 // readParquet streams the Parquet log in ra (size bytes) into acc, row group by row
 // group, a batch of rows at a time from every needed column in step.
-func readParquet(ctx context.Context, ra io.ReaderAt, size int64, source string, acc *Accumulator, win window) (err error) {
+func readParquet(ctx context.Context, ra io.ReaderAt, size int64, source string, acc *Accumulator, win window, limits dataset.Limits) (err error) {
 	// parquet-go panics on some malformed footers and pages; a bad file must be an
 	// error, never a crash.
 	defer func() {
@@ -59,7 +59,13 @@ func readParquet(ctx context.Context, ra io.ReaderAt, size int64, source string,
 	if err != nil {
 		return &dataset.DataError{Source: source, Msg: "not a valid Parquet file", Err: err}
 	}
+	if err := limits.CheckTableSize(source, pf.NumRows(), logColumns); err != nil {
+		return err
+	}
 	leaves := pf.Root().Columns()
+	if err := limits.CheckColumns(source, len(leaves)); err != nil {
+		return err
+	}
 	names := make([]string, len(leaves))
 	for i, c := range leaves {
 		names[i] = c.Name()
