@@ -197,15 +197,15 @@ func readCSV(o opener, opts Options) (*Table, error) {
 		if err != nil {
 			return nil, o.parseErr(err, rec, len(names))
 		}
-		if rows%1024 == 0 {
+		if rows%1024 == 0 || len(cols) >= 1024 { // a wide row is long work on its own
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			if collect {
-				if off := cr.InputOffset(); off-collected >= collectEvery {
-					runtime.GC()
-					collected = off
-				}
+		}
+		if collect && rows%1024 == 0 {
+			if off := cr.InputOffset(); off-collected >= collectEvery {
+				runtime.GC()
+				collected = off
 			}
 		}
 		if err := limits.CheckTableSize(o.source, int64(rows)+1, len(cols)); err != nil {
