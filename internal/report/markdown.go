@@ -107,8 +107,12 @@ func summaryLine(r *drift.Report) string {
 	if tested == 1 {
 		noun = "column"
 	}
-	return fmt.Sprintf("**Dataset drift: %s.** %d of %d %s drifted (share %s %s dataset threshold %s).\n\n",
+	line := fmt.Sprintf("**Dataset drift: %s.** %d of %d %s drifted (share %s %s dataset threshold %s).\n\n",
 		yesNo(r.Drifted), drifted, tested, noun, formatShare(r.Share), rel, formatShare(r.DatasetShare))
+	if note := invalidNote(r.Columns); note != "" {
+		line += note + "\n\n"
+	}
+	return line
 }
 
 // reportNote points to the full JSON report.

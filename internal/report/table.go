@@ -35,6 +35,9 @@ func DriftTable(w io.Writer, r *drift.Report) error {
 	}
 	fmt.Fprintf(bw, "\ndataset drift: %s (%d of %d columns drifted, share %s %s %s)\n",
 		yesNo(r.Drifted), countDrifted(r.Columns), len(r.Columns), formatShare(r.Share), rel, formatShare(r.DatasetShare))
+	if note := invalidNote(r.Columns); note != "" {
+		fmt.Fprintln(bw, note)
+	}
 	if len(r.Groups) > 0 {
 		bw.WriteString("\n")
 		tw = tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
