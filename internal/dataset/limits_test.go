@@ -266,3 +266,39 @@ func TestParquetPageHeadersAreCheckedBeforeParquetGoAllocatesFromThem(t *testing
 		}
 	}
 }
+
+func TestParquetFootersAreCheckedBeforeParquetGoAllocatesFromThem(t *testing.T) {
+	file := smallParquet(t)
+	// The footer's length claims 4 GB.
+	long := bytes.Clone(file)
+	binary.LittleEndian.PutUint32(long[len(long)-8:], 0xfffffff0)
+	// The footer is a struct whose schema (field 2) is a list claiming 2^31 structs.
+	list := []byte("PAR1\x29\xfc\x80\x80\x80\x80\x08\x00")
+	list = binary.LittleEndian.AppendUint32(list, uint32(len(list)-4))
+	list = append(list, "PAR1"...)
+	// Structs nested a thousand deep.
+	deep := append([]byte("PAR1"), bytes.Repeat([]byte{0x1c}, 1000)...)
+	deep = binary.LittleEndian.AppendUint32(deep, 1000)
+	deep = append(deep, "PAR1"...)
+	tests := map[string]struct {
+		file []byte
+		want string
+	}{
+		"footer length": {long, "the footer claims 4294967280 bytes"},
+		"list length":   {list, "malformed footer: a list of 2147483648 elements in 1 bytes"},
+		"nesting":       {deep, "malformed footer: structs nested deeper than 32"},
+		"encrypted":     {append(bytes.Clone(file[:len(file)-4]), "PARE"...), "encrypted Parquet files are not supported"},
+	}
+	for name, tc := range tests {
+		var err error
+		used := allocated(func() {
+			_, err = ReadParquet(bytes.NewReader(tc.file), int64(len(tc.file)), "forged.parquet", Options{})
+		})
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", name, err, tc.want)
+		}
+		if used > 16<<20 {
+			t.Errorf("%s: allocated %d MB for a %d-byte file", name, used>>20, len(tc.file))
+		}
+	}
+}

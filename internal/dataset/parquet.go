@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -54,6 +55,9 @@ func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Tab
 	ctx, limits := opts.ctx(), opts.Limits.WithDefaults()
 	if err := limits.CheckBytes(source, size); err != nil {
 		return nil, err
+	}
+	if err := checkFooter(f, size); err != nil {
+		return nil, &DataError{Source: source, Msg: "not a valid Parquet file", Err: err}
 	}
 	pf, err := parquet.OpenFile(f, size, parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
 	if err != nil {
@@ -155,6 +159,39 @@ func checkChunkSizes(source string, pf *parquet.File, limits Limits) error {
 	return nil
 }
 
+// checkFooter checks the footer's length against the file's size and its Thrift
+// structure (checkThrift) before parquet-go allocates from either. Encrypted footers
+// ("PARE") cannot be checked and are refused; files without a footer are left to
+// parquet-go, which refuses them without allocating.
+func checkFooter(f io.ReaderAt, size int64) error {
+	var trailer [8]byte
+	if size < 12 {
+		return nil // too short to allocate from: parquet-go says what is wrong
+	}
+	if _, err := f.ReadAt(trailer[:], size-8); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	switch string(trailer[4:]) {
+	case "PAR1":
+	case "PARE":
+		return errors.New("encrypted Parquet files are not supported")
+	default:
+		return nil // parquet-go refuses it before reading the footer
+	}
+	n := int64(binary.LittleEndian.Uint32(trailer[:4]))
+	if n > size-12 {
+		return fmt.Errorf("the footer claims %d bytes of a %d-byte file", n, size)
+	}
+	footer := make([]byte, n)
+	if _, err := f.ReadAt(footer, size-8-n); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	if _, err := checkThrift(footer); err != nil {
+		return fmt.Errorf("malformed footer: %w", err)
+	}
+	return nil
+}
+
 // checkPages reads the header of every page of the column chunks of the flat leaf columns
 // (indexes in the footer) and refuses a
 // page that claims more than the file can hold: bytes past its chunk, more values than
@@ -224,16 +261,20 @@ func decodePageHeader(f io.ReaderAt, off, end int64, h *format.PageHeader, buf *
 		if err != nil && !(errors.Is(err, io.EOF) && int64(k) == n) {
 			return 0, err
 		}
-		r := new(thrift.CompactProtocol).NewReaderFromBytes(b)
-		*h = format.PageHeader{}
-		err = thrift.NewDecoder(r).Decode(h)
-		if err == nil {
-			return int64(r.BytesRead()), nil
+		_, err = checkThrift(b)
+		if errors.Is(err, errThriftShort) && n < end-off && window <= 2*int64(maxCell)+4096 {
+			window *= 4
+			continue
 		}
-		if !errors.Is(err, io.ErrUnexpectedEOF) || n == end-off || window > 2*int64(maxCell)+4096 {
+		if err != nil {
 			return 0, err
 		}
-		window *= 4
+		r := new(thrift.CompactProtocol).NewReaderFromBytes(b)
+		*h = format.PageHeader{}
+		if err := thrift.NewDecoder(r).Decode(h); err != nil {
+			return 0, err
+		}
+		return int64(r.BytesRead()), nil
 	}
 }
 
