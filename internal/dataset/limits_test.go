@@ -18,9 +18,8 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 )
 
-// forgeRowCount rewrites the footer of a Parquet file so that the file and each row
-// group claim rows rows, as the 27 KB file of the Trust I report claimed 2^31-1.
-func forgeRowCount(t testing.TB, file []byte, rows int64) []byte {
+// forgeFooter rewrites the footer of a Parquet file with mutate.
+func forgeFooter(t testing.TB, file []byte, mutate func(md *format.FileMetaData)) []byte {
 	t.Helper()
 	n := binary.LittleEndian.Uint32(file[len(file)-8:])
 	footerStart := len(file) - 8 - int(n)
@@ -28,10 +27,7 @@ func forgeRowCount(t testing.TB, file []byte, rows int64) []byte {
 	if err := thrift.Unmarshal(new(thrift.CompactProtocol), file[footerStart:len(file)-8], &md); err != nil {
 		t.Fatal(err)
 	}
-	md.NumRows = rows
-	for i := range md.RowGroups {
-		md.RowGroups[i].NumRows = rows
-	}
+	mutate(&md)
 	footer, err := thrift.Marshal(new(thrift.CompactProtocol), &md)
 	if err != nil {
 		t.Fatal(err)
@@ -39,6 +35,18 @@ func forgeRowCount(t testing.TB, file []byte, rows int64) []byte {
 	out := append(bytes.Clone(file[:footerStart]), footer...)
 	out = binary.LittleEndian.AppendUint32(out, uint32(len(footer)))
 	return append(out, "PAR1"...)
+}
+
+// forgeRowCount rewrites the footer of a Parquet file so that the file and each row
+// group claim rows rows, as the 27 KB file of the Trust I report claimed 2^31-1.
+func forgeRowCount(t testing.TB, file []byte, rows int64) []byte {
+	t.Helper()
+	return forgeFooter(t, file, func(md *format.FileMetaData) {
+		md.NumRows = rows
+		for i := range md.RowGroups {
+			md.RowGroups[i].NumRows = rows
+		}
+	})
 }
 
 // smallParquet is a 1,000-row Parquet file of two numeric columns.
@@ -300,5 +308,29 @@ func TestParquetFootersAreCheckedBeforeParquetGoAllocatesFromThem(t *testing.T) 
 		if used > 16<<20 {
 			t.Errorf("%s: allocated %d MB for a %d-byte file", name, used>>20, len(tc.file))
 		}
+	}
+}
+
+func TestParquetFixedLengthBeyondTheCellLimitIsRefused(t *testing.T) {
+	type row struct {
+		ID [16]byte `parquet:"id"`
+	}
+	file := writeRows(t, []row{{}, {ID: [16]byte{1}}})
+	forged := forgeFooter(t, file, func(md *format.FileMetaData) {
+		for i := range md.Schema {
+			if md.Schema[i].TypeLength.Valid {
+				md.Schema[i].TypeLength.V = 1 << 30
+			}
+		}
+	})
+	var err error
+	used := allocated(func() {
+		_, err = ReadParquet(bytes.NewReader(forged), int64(len(forged)), "forged.parquet", Options{})
+	})
+	if want := `column "id": values of 1073741824 bytes, more than the limit maxCellBytes = 1048576`; !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want %q", err, want)
+	}
+	if used > 16<<20 {
+		t.Errorf("allocated %d MB for a %d-byte file", used>>20, len(forged))
 	}
 }

@@ -56,7 +56,7 @@ func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Tab
 	if err := limits.CheckBytes(source, size); err != nil {
 		return nil, err
 	}
-	if err := checkFooter(f, size); err != nil {
+	if err := checkFooter(f, size, limits.MaxCellBytes); err != nil {
 		return nil, &DataError{Source: source, Msg: "not a valid Parquet file", Err: err}
 	}
 	pf, err := parquet.OpenFile(f, size, parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
@@ -163,7 +163,7 @@ func checkChunkSizes(source string, pf *parquet.File, limits Limits) error {
 // structure (checkThrift) before parquet-go allocates from either. Encrypted footers
 // ("PARE") cannot be checked and are refused; files without a footer are left to
 // parquet-go, which refuses them without allocating.
-func checkFooter(f io.ReaderAt, size int64) error {
+func checkFooter(f io.ReaderAt, size int64, maxCell int) error {
 	var trailer [8]byte
 	if size < 12 {
 		return nil // too short to allocate from: parquet-go says what is wrong
@@ -188,6 +188,16 @@ func checkFooter(f io.ReaderAt, size int64) error {
 	}
 	if _, err := checkThrift(footer); err != nil {
 		return fmt.Errorf("malformed footer: %w", err)
+	}
+	// parquet-go sizes values of FIXED_LEN_BYTE_ARRAY columns by the schema's length.
+	var md format.FileMetaData
+	if err := thrift.Unmarshal(new(thrift.CompactProtocol), footer, &md); err != nil {
+		return fmt.Errorf("malformed footer: %w", err)
+	}
+	for _, e := range md.Schema {
+		if n := e.TypeLength; n.Valid && (n.V < 0 || int(n.V) > maxCell) {
+			return fmt.Errorf("column %q: values of %d bytes, more than the limit maxCellBytes = %d", e.Name, n.V, maxCell)
+		}
 	}
 	return nil
 }
