@@ -14,6 +14,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 )
@@ -332,5 +334,35 @@ func TestParquetFixedLengthBeyondTheCellLimitIsRefused(t *testing.T) {
 	}
 	if used > 16<<20 {
 		t.Errorf("allocated %d MB for a %d-byte file", used>>20, len(forged))
+	}
+}
+
+func TestParquetPagesDecompressingPastTheirHeaderAreRefused(t *testing.T) {
+	type row struct {
+		X float64 `parquet:"x"`
+	}
+	rows := make([]row, 10000)
+	for i := range rows {
+		rows[i].X = float64(i % 7)
+	}
+	for _, codec := range []compress.Codec{&parquet.Snappy, &parquet.Gzip, &parquet.Zstd, &parquet.Brotli, &parquet.Lz4Raw} {
+		file := writeRows(t, rows, parquet.Compression(codec))
+		// The file as written reads: the check refuses no sound page.
+		tab, err := ReadParquet(bytes.NewReader(file), int64(len(file)), "ok.parquet", Options{})
+		if err != nil || tab.Rows != len(rows) {
+			t.Fatalf("%s: %v", codec, err)
+		}
+		// A page whose header claims 100 bytes but whose data inflates to 80,000.
+		forged := forgeFirstPage(t, file, func(h *format.PageHeader) { h.UncompressedPageSize = 100 })
+		var used uint64
+		used = allocated(func() {
+			_, err = ReadParquet(bytes.NewReader(forged), int64(len(forged)), "forged.parquet", Options{})
+		})
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "forged.parquet: malformed Parquet file: page at byte") {
+			t.Errorf("%s: got %v, want a malformed page error", codec, err)
+		}
+		if used > 16<<20 {
+			t.Errorf("%s: allocated %d MB", codec, used>>20)
+		}
 	}
 }

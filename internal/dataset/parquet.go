@@ -246,16 +246,43 @@ func checkPages(source string, f io.ReaderAt, size int64, pf *parquet.File, flat
 				switch {
 				case h.CompressedPageSize < 0 || int64(h.CompressedPageSize) > end-off:
 					return bad("a page of %d bytes at byte %d, past the end of its column chunk (byte %d)", h.CompressedPageSize, off, end)
-				case h.UncompressedPageSize < 0 || int64(h.UncompressedPageSize) > limits.MaxBytes:
+				case h.UncompressedPageSize < 0 || int64(h.UncompressedPageSize) > min(limits.MaxBytes, maxPageBytes):
 					return bad("a page of %d bytes uncompressed at byte %d", h.UncompressedPageSize, off)
 				case values < 0 || values > rows:
 					return bad("a page of %d values at byte %d, in a file of %d rows", values, off, rows)
+				}
+				if err := checkCompressedPage(f, off, &h, md.Codec); err != nil {
+					return bad("page at byte %d: %v", off, err)
 				}
 				off += int64(h.CompressedPageSize)
 			}
 		}
 	}
 	return nil
+}
+
+// checkCompressedPage checks the body of the page with header h at off (checkPageBody).
+// A version 2 data page keeps its levels uncompressed ahead of the compressed values.
+func checkCompressedPage(f io.ReaderAt, off int64, h *format.PageHeader, codec format.CompressionCodec) error {
+	if codec == format.Uncompressed {
+		return nil
+	}
+	body := make([]byte, h.CompressedPageSize)
+	if _, err := f.ReadAt(body, off); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	size := int(h.UncompressedPageSize)
+	if v2 := h.DataPageHeaderV2; v2.Valid {
+		if v2.V.IsCompressed.Valid && !v2.V.IsCompressed.V {
+			return nil
+		}
+		levels := int(v2.V.DefinitionLevelsByteLength) + int(v2.V.RepetitionLevelsByteLength)
+		if levels < 0 || levels > len(body) || levels > size {
+			return fmt.Errorf("levels of %d bytes in a page of %d", levels, len(body))
+		}
+		body, size = body[levels:], size-levels
+	}
+	return checkPageBody(codec, body, size)
 }
 
 // decodePageHeader decodes the page header at off (before end) of f into h and returns
