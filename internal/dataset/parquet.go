@@ -53,20 +53,11 @@ func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Tab
 		return nil, &DataError{Source: source, Msg: "empty file, want a Parquet file"}
 	}
 	ctx, limits := opts.ctx(), opts.Limits.WithDefaults()
-	if err := limits.CheckBytes(source, size); err != nil {
-		return nil, err
-	}
-	if err := checkFooter(f, size, limits.MaxCellBytes); err != nil {
-		return nil, &DataError{Source: source, Msg: "not a valid Parquet file", Err: err}
-	}
-	pf, err := parquet.OpenFile(f, size, parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
+	pf, err := OpenParquet(f, size, source, limits)
 	if err != nil {
-		return nil, &DataError{Source: source, Msg: "not a valid Parquet file", Err: err}
+		return nil, err
 	}
 	leaves := pf.Root().Columns()
-	if err := limits.CheckColumns(source, len(leaves)); err != nil {
-		return nil, err
-	}
 	names := make([]string, len(leaves))
 	for i, c := range leaves {
 		names[i] = c.Name()
@@ -79,22 +70,16 @@ func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Tab
 		return nil, err
 	}
 	rows := pf.NumRows()
-	if rows < 0 {
-		return nil, &DataError{Source: source, Msg: fmt.Sprintf("the footer gives %d rows", rows)}
-	}
 	if err := limits.CheckTableSize(source, rows, len(sel)); err != nil {
 		return nil, err
 	}
-	if err := checkChunkSizes(source, pf, limits); err != nil {
-		return nil, err
-	}
-	var flat []int // the leaf indexes of the columns that will be read
+	var flat []*parquet.Column // the columns that will be read
 	for _, s := range sel {
 		if leaf := leaves[s.index]; leaf.Leaf() && !leaf.Repeated() {
-			flat = append(flat, leaf.Index())
+			flat = append(flat, leaf)
 		}
 	}
-	if err := checkPages(source, f, size, pf, flat, rows, limits); err != nil {
+	if err := CheckParquetPages(f, size, source, pf, flat, limits); err != nil {
 		return nil, err
 	}
 	t = &Table{Source: source, Rows: int(rows), Columns: make([]Column, len(sel))}
@@ -140,6 +125,44 @@ func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Tab
 		return nil, errors.Join(errs...)
 	}
 	return t, nil
+}
+
+// OpenParquet opens the Parquet file f of size bytes after checking what parquet-go
+// would otherwise trust: the file's size, the footer's length and structure
+// (checkFooter), the number of columns, the row count and the chunks' uncompressed size
+// against limits (which must have its defaults). source names the file in errors. The
+// pages of the columns to be read are checked next, with CheckParquetPages.
+func OpenParquet(f io.ReaderAt, size int64, source string, limits Limits) (*parquet.File, error) {
+	if err := limits.CheckBytes(source, size); err != nil {
+		return nil, err
+	}
+	if err := checkFooter(f, size, limits.MaxCellBytes); err != nil {
+		return nil, &DataError{Source: source, Msg: "not a valid Parquet file", Err: err}
+	}
+	pf, err := parquet.OpenFile(f, size, parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
+	if err != nil {
+		return nil, &DataError{Source: source, Msg: "not a valid Parquet file", Err: err}
+	}
+	if err := limits.CheckColumns(source, len(pf.Root().Columns())); err != nil {
+		return nil, err
+	}
+	if rows := pf.NumRows(); rows < 0 {
+		return nil, &DataError{Source: source, Msg: fmt.Sprintf("the footer gives %d rows", rows)}
+	}
+	if err := checkChunkSizes(source, pf, limits); err != nil {
+		return nil, err
+	}
+	return pf, nil
+}
+
+// CheckParquetPages checks the pages of the flat columns cols of pf before they are
+// read (see checkPages).
+func CheckParquetPages(f io.ReaderAt, size int64, source string, pf *parquet.File, cols []*parquet.Column, limits Limits) error {
+	indexes := make([]int, len(cols))
+	for i, c := range cols {
+		indexes[i] = c.Index()
+	}
+	return checkPages(source, f, size, pf, indexes, pf.NumRows(), limits)
 }
 
 // checkChunkSizes refuses a file whose column chunks, by the footer's own account,
