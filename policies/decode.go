@@ -78,8 +78,20 @@ func Parse(file string, data []byte) ([]*Policy, error) {
 	return ps, multiError(errs)
 }
 
+// MaxFileBytes is the largest policy file read: far more than any real policy, and small
+// enough that a huge file (a mistake or an attack) costs neither seconds nor memory.
+const MaxFileBytes = 1 << 20
+
+// tooLarge is the problem of a policy file of size bytes, over MaxFileBytes.
+func tooLarge(file string, size int64) *FieldError {
+	return &FieldError{File: file, Message: fmt.Sprintf("file is %d bytes, more than the %d bytes (1 MiB) a policy file may have", size, MaxFileBytes)}
+}
+
 // parseFile is Parse for bytes that the policies may keep, with the problems sorted.
 func parseFile(file string, data []byte) ([]*Policy, []error) {
+	if len(data) > MaxFileBytes {
+		return nil, []error{tooLarge(file, int64(len(data)))}
+	}
 	var policies []*Policy
 	var errs []error
 	dec := yaml.NewDecoder(bytes.NewReader(data))

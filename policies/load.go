@@ -165,6 +165,13 @@ func (r *fileResult) load(rd fileReader, caching bool, hasher FileHasher, cached
 		}
 		r.key = key
 	}
+	if r.entry != nil {
+		// A file over the limit is refused before it is read (parseFile refuses the rest).
+		if fi, err := r.entry.Info(); err == nil && fi.Mode().IsRegular() && fi.Size() > MaxFileBytes {
+			r.entry, r.errs = nil, []error{tooLarge(r.name, fi.Size())}
+			return
+		}
+	}
 	data, err := rd.ReadFile(r.name, r.entry)
 	r.entry = nil
 	if err != nil {

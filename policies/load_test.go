@@ -358,3 +358,40 @@ func TestReadFileReadsToTheEndWhateverTheSizeItExpects(t *testing.T) {
 		t.Errorf("readFile of a missing file: error %v, want fs.ErrNotExist", err)
 	}
 }
+
+func TestPolicyFilesOverOneMiBAreRefusedUnread(t *testing.T) {
+	// A policy padded with a comment past the limit: valid YAML, so only the size refuses it.
+	huge := policyYAML("huge") + "# " + strings.Repeat("x", MaxFileBytes) + "\n"
+	want := fmt.Sprintf("models/huge.yaml: file is %d bytes, more than the 1048576 bytes (1 MiB) a policy file may have", len(huge))
+	dir := t.TempDir()
+	for name, content := range map[string]string{"models/a.yaml": policyYAML("a"), "models/huge.yaml": huge} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for how, load := range map[string]func() (*Set, error){
+		"directory": func() (*Set, error) { return LoadDir(dir) },
+		"fs": func() (*Set, error) {
+			return Load(fstest.MapFS{"models/a.yaml": file(policyYAML("a")), "models/huge.yaml": file(huge)})
+		},
+	} {
+		set, err := load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The other policies load.
+		if got := names(set); !reflect.DeepEqual(got, []string{"a@models/a.yaml"}) {
+			t.Errorf("%s: policies %q, want only a", how, got)
+		}
+		if got := errorStrings(set); !reflect.DeepEqual(got, []string{want}) {
+			t.Errorf("%s: errors %q\nwant %q", how, got, want)
+		}
+	}
+	if _, err := Parse("huge.yaml", []byte(huge)); err == nil || !strings.Contains(err.Error(), "more than the 1048576 bytes") {
+		t.Errorf("Parse: got %v", err)
+	}
+}

@@ -102,6 +102,31 @@ type DataSpec struct {
 	// Groups are feature families (omics, sensor, clinical, pathways) reported separately,
 	// each with its own share of drifted columns.
 	Groups map[string]FeatureGroup `json:"groups,omitempty" yaml:"groups,omitempty"`
+	// InvalidValues says what a value that is neither missing (an empty cell or NaN) nor a
+	// number does in a numeric column (numeric in the reference, or listed in numeric):
+	// error (the default) fails the drift check naming the file, line and column; ignore
+	// drops it like a missing value and counts it in the report (invalidCurrent).
+	InvalidValues string `json:"invalidValues,omitempty" yaml:"invalidValues,omitempty" jsonschema:"enum=error,enum=ignore"`
+	// Limits bound what reading each data file may cost. A file over a limit fails this
+	// model's drift check with an error naming the file and the limit.
+	Limits *DataLimits `json:"limits,omitempty" yaml:"limits,omitempty"`
+}
+
+// DataLimits bound the reading of one data file; an unset field takes its default, sized
+// for a 24 GiB machine (20,000 omics columns, or millions of rows).
+type DataLimits struct {
+	// MaxRows is the most data rows. Default 100000000.
+	MaxRows *int64 `json:"maxRows,omitempty" yaml:"maxRows,omitempty" jsonschema:"minimum=1"`
+	// MaxColumns is the most columns. Default 100000.
+	MaxColumns *int64 `json:"maxColumns,omitempty" yaml:"maxColumns,omitempty" jsonschema:"minimum=1"`
+	// MaxBytes is the most bytes of CSV text once decompressed, and the largest Parquet
+	// file, as a quantity (512Mi, 16Gi). Default 16Gi.
+	MaxBytes string `json:"maxBytes,omitempty" yaml:"maxBytes,omitempty"`
+	// MaxCellBytes is the longest cell or string value, as a quantity. Default 1Mi.
+	MaxCellBytes string `json:"maxCellBytes,omitempty" yaml:"maxCellBytes,omitempty"`
+	// MaxMemory bounds a table's cells, counted as 8 bytes each (rows × columns × 8), as a
+	// quantity. Default 6Gi.
+	MaxMemory string `json:"maxMemory,omitempty" yaml:"maxMemory,omitempty"`
 }
 
 // DataSource is a CSV (optionally gzip) or Parquet file, given by exactly one of path or url.

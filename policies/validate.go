@@ -160,6 +160,12 @@ func (v *validator) data(field string, d *DataSpec) {
 			v.add(indexPath(field+".numeric", i), "column %q is listed as both categorical and numeric", c)
 		}
 	}
+	if d.InvalidValues != "" {
+		v.oneOf(field+".invalidValues", d.InvalidValues, []string{"error", "ignore"})
+	}
+	if l := d.Limits; l != nil {
+		v.limits(field+".limits", l)
+	}
 	names := make([]string, 0, len(d.Groups))
 	for name := range d.Groups {
 		names = append(names, name)
@@ -184,6 +190,39 @@ func (v *validator) data(field string, d *DataSpec) {
 			v.columns(gf+".features", g.Features)
 		}
 	}
+}
+
+// limits requires positive counts and byte quantities.
+func (v *validator) limits(field string, l *DataLimits) {
+	for _, c := range []struct {
+		name string
+		n    *int64
+	}{{"maxRows", l.MaxRows}, {"maxColumns", l.MaxColumns}} {
+		if c.n != nil && *c.n < 1 {
+			v.add(field+"."+c.name, "must be a positive count, got %d", *c.n)
+		}
+	}
+	for _, q := range []struct{ name, value string }{{"maxBytes", l.MaxBytes}, {"maxCellBytes", l.MaxCellBytes}, {"maxMemory", l.MaxMemory}} {
+		if q.value == "" {
+			continue
+		}
+		if n, err := resource.ParseQuantity(q.value); err != nil || n.Value() < 1 {
+			v.add(field+"."+q.name, "must be a positive number of bytes such as 1Mi or 16Gi, got %q", q.value)
+		}
+	}
+}
+
+// Bytes returns the byte count of a quantity field of DataLimits ("16Gi"); 0 when unset.
+// Validate has checked the quantity.
+func (l *DataLimits) Bytes(q string) int64 {
+	if q == "" {
+		return 0
+	}
+	v, err := resource.ParseQuantity(q)
+	if err != nil {
+		return 0
+	}
+	return v.Value()
 }
 
 // columns requires column names to be non-empty and listed once.

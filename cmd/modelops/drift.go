@@ -16,6 +16,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/medimind/modelops/internal/datafs"
 	"github.com/medimind/modelops/internal/dataset"
@@ -43,6 +44,13 @@ type driftOptions struct {
 	share              *float64
 	output             string // json, markdown or table
 	reportLink         string
+	// invalidValues and the limits are "" or 0 when not given.
+	invalidValues string
+	maxRows       int64
+	maxColumns    int
+	maxBytes      string
+	maxCellBytes  string
+	maxMemory     string
 	// progress allows the progress display on stderr (stderr is a terminal).
 	progress bool
 }
@@ -72,6 +80,15 @@ repository), following symbolic links only inside it. A flag given on the comman
 to each column, reported under stats; the verdict stays the automatic choice) or a
 comma-separated list of test names, the first one that applies to a column being its
 verdict. Every column must have a listed test that applies to its kind.
+
+A column's kind comes from the reference (or --numeric/--categorical): a value in the
+current data that is neither missing nor a number, in a column numeric in the reference, is
+an error naming the file, line and column, or with --invalid-values ignore (the policy's
+spec.data.invalidValues) is dropped and counted (invalidCurrent in the JSON report).
+
+--max-rows, --max-columns, --max-bytes (decompressed text), --max-cell-bytes and --max-memory
+bound each file (the policy's spec.data.limits; defaults 100000000 rows, 100000 columns, 16Gi,
+1Mi, 6Gi of cells at 8 bytes each); a file over a limit is refused with an error naming it.
 
 Output (-o): table (the default when stdout is a terminal), json (the default otherwise; the
 stable contract: {"drifted", "share", "datasetShare", "columns": [...], "groups": [...]}) or
@@ -128,6 +145,12 @@ value or an invalid policy).`,
 	f.Float64Var(&share, "share", 0, "share of drifted columns (0..1) at or above which the dataset drifts (default 0.5, or the policy's datasetShare)")
 	f.StringVarP(&opts.output, "output", "o", "", "output format: table, json or markdown (default table on a terminal, json otherwise)")
 	f.StringVar(&opts.reportLink, "report-link", "", "link or path of the full JSON report, named at the end of the markdown output")
+	f.StringVar(&opts.invalidValues, "invalid-values", "", "a non-number in a numeric column: error (default) or ignore (dropped and counted)")
+	f.Int64Var(&opts.maxRows, "max-rows", 0, "most data rows a file may have (default 100000000, or the policy's spec.data.limits)")
+	f.IntVar(&opts.maxColumns, "max-columns", 0, "most columns a file may have (default 100000)")
+	f.StringVar(&opts.maxBytes, "max-bytes", "", "most bytes of decompressed text, or the largest Parquet file, as a quantity (default 16Gi)")
+	f.StringVar(&opts.maxCellBytes, "max-cell-bytes", "", "longest cell, as a quantity (default 1Mi)")
+	f.StringVar(&opts.maxMemory, "max-memory", "", "most memory of a table's cells at 8 bytes each, as a quantity (default 6Gi)")
 	// A malformed flag value is invalid input (exit status 2), not a failure.
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalidInput(err) })
 	return cmd
@@ -166,11 +189,11 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 		defer closeRoot()
 		data = root
 	}
-	read := func(file, inRoot string) (*dataset.Table, error) {
+	read := func(file, inRoot string, o dataset.Options) (*dataset.Table, error) {
 		if inRoot != "" {
-			return dataset.ReadFS(data, inRoot, run.read)
+			return dataset.ReadFS(data, inRoot, o)
 		}
-		return dataset.Read(file, run.read)
+		return dataset.Read(file, o)
 	}
 	refPath, curPath := run.reference, run.current
 	if driftcheck.IsURL(refPath) || driftcheck.IsURL(curPath) {
@@ -187,7 +210,8 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 		}
 	}
 
-	ref, err := read(refPath, run.refInRoot)
+	run.read.Context = ctx
+	ref, err := read(refPath, run.refInRoot, run.read)
 	if err != nil {
 		return driftInputError(driftcheck.RenameSource(err, refPath, run.reference))
 	}
@@ -208,7 +232,7 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 		)
 		defer func() { _ = bar.Finish() }()
 	}
-	cur, err := read(curPath, run.curInRoot)
+	cur, err := read(curPath, run.curInRoot, dataset.CurrentOptions(ref, run.read))
 	if err != nil {
 		return driftInputError(driftcheck.RenameSource(err, curPath, run.current))
 	}
@@ -318,7 +342,54 @@ func resolveDrift(opts driftOptions) (*driftRun, error) {
 		}
 		run.compare.DatasetShare = s
 	}
+	if err := applyDriftLimits(&run.read, opts); err != nil {
+		return nil, invalidInput(err)
+	}
 	return run, nil
+}
+
+// applyDriftLimits applies --invalid-values and the limit flags given over the policy's.
+func applyDriftLimits(read *dataset.Options, opts driftOptions) error {
+	switch opts.invalidValues {
+	case "":
+	case string(dataset.InvalidError), string(dataset.InvalidIgnore):
+		read.Invalid = dataset.InvalidValues(opts.invalidValues)
+	default:
+		return fmt.Errorf("--invalid-values %q: want error or ignore", opts.invalidValues)
+	}
+	for _, c := range []struct {
+		flag string
+		n    int64
+		dst  func(int64)
+	}{
+		{"--max-rows", opts.maxRows, func(n int64) { read.Limits.MaxRows = n }},
+		{"--max-columns", int64(opts.maxColumns), func(n int64) { read.Limits.MaxColumns = int(n) }},
+	} {
+		switch {
+		case c.n < 0:
+			return fmt.Errorf("%s %d: want a positive count", c.flag, c.n)
+		case c.n > 0:
+			c.dst(c.n)
+		}
+	}
+	for _, q := range []struct {
+		flag, value string
+		dst         func(int64)
+	}{
+		{"--max-bytes", opts.maxBytes, func(n int64) { read.Limits.MaxBytes = n }},
+		{"--max-cell-bytes", opts.maxCellBytes, func(n int64) { read.Limits.MaxCellBytes = int(min(n, math.MaxInt32)) }},
+		{"--max-memory", opts.maxMemory, func(n int64) { read.Limits.MaxMemory = n }},
+	} {
+		if q.value == "" {
+			continue
+		}
+		n, err := resource.ParseQuantity(q.value)
+		if err != nil || n.Value() < 1 {
+			return fmt.Errorf("%s %q: want a positive number of bytes such as 1Mi or 16Gi", q.flag, q.value)
+		}
+		q.dst(n.Value())
+	}
+	return nil
 }
 
 // driftWithout returns the names in list that are not in drop.

@@ -64,7 +64,7 @@ func decodeDrift(t *testing.T, out string) jsonReport {
 	cols, _ := r.raw["columns"].([]any)
 	for _, c := range cols {
 		col := c.(map[string]any)
-		for _, key := range []string{"name", "kind", "nReference", "nCurrent", "missingReference", "missingCurrent", "test", "score", "threshold", "drifted", "stats"} {
+		for _, key := range []string{"name", "kind", "nReference", "nCurrent", "missingReference", "missingCurrent", "invalidReference", "invalidCurrent", "test", "score", "threshold", "drifted", "scoreKind", "stats"} {
 			if _, ok := col[key]; !ok {
 				t.Errorf("column %v lacks %q", col["name"], key)
 			}
@@ -145,6 +145,9 @@ func TestDriftJSONOnHandMadeFiles(t *testing.T) {
 		if !near(s["score"], tc.score) || s["drifted"] != tc.drifted {
 			t.Errorf("%s: stats.%s = %v, want score %v drifted %v", tc.column, tc.test, s, tc.score, tc.drifted)
 		}
+		if c["scoreKind"] != "p_value" || s["scoreKind"] != "p_value" {
+			t.Errorf("%s: scoreKind %v, stats.%s.scoreKind %v, want p_value", tc.column, c["scoreKind"], tc.test, s["scoreKind"])
+		}
 		if c["nReference"] != 30.0 || c["nCurrent"] != 30.0 || c["missingReference"] != 0.0 || c["missingCurrent"] != 0.0 {
 			t.Errorf("%s: counts %v %v %v %v, want 30 30 0 0", tc.column, c["nReference"], c["nCurrent"], c["missingReference"], c["missingCurrent"])
 		}
@@ -154,6 +157,18 @@ func TestDriftJSONOnHandMadeFiles(t *testing.T) {
 	}
 	if got, want := r.columns["age"]["kind"], "numeric"; got != want {
 		t.Errorf("age kind %v, want %s", got, want)
+	}
+}
+
+func TestDriftInvalidValuesIgnoredAreCounted(t *testing.T) {
+	code, out, errOut := runCLI(t, "drift", "--reference", driftRef, "--current", filepath.Join(driftData, "bad-number.csv"),
+		"--exclude", "id", "--invalid-values", "ignore", "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, errOut)
+	}
+	hr := decodeDrift(t, out).columns["heart_rate"]
+	if hr["kind"] != "numeric" || hr["test"] != "ks" || hr["invalidCurrent"] != 1.0 || hr["missingCurrent"] != 0.0 {
+		t.Errorf("heart_rate = %v, want numeric, ks, 1 invalid value and none missing", hr)
 	}
 }
 
@@ -382,6 +397,18 @@ func TestDriftInvalidInputExitsTwo(t *testing.T) {
 		{"a non-numeric value in a numeric column names file, line and column",
 			[]string{"--reference", driftRef, "--current", file("bad-number.csv"), "--numeric", "heart_rate"},
 			[]string{"bad-number.csv", "line 3", `column "heart_rate"`, `"sixty-one"`}},
+		{"a non-numeric value in a column numeric in the reference is an error too",
+			[]string{"--reference", driftRef, "--current", file("bad-number.csv")},
+			[]string{"bad-number.csv", "line 3", `column "heart_rate"`, `want a number, got "sixty-one"`}},
+		{"a file over a limit names the file and the limit",
+			[]string{"--reference", driftRef, "--current", driftCur, "--max-rows", "10"},
+			[]string{"reference.csv", "11 rows, more than the limit maxRows = 10"}},
+		{"an unknown --invalid-values",
+			[]string{"--reference", driftRef, "--current", driftCur, "--invalid-values", "skip"},
+			[]string{`--invalid-values "skip"`, "error or ignore"}},
+		{"a --max-bytes that is not a quantity",
+			[]string{"--reference", driftRef, "--current", driftCur, "--max-bytes", "16GB"},
+			[]string{`--max-bytes "16GB"`, "16Gi"}},
 		{"a column absent from one side names the file and the column",
 			[]string{"--reference", driftRef, "--current", file("missing-column.csv")},
 			[]string{"missing-column.csv", `"ward"`, "reference.csv"}},

@@ -268,7 +268,7 @@ func testGitHubEndToEnd(t *testing.T, app bool) {
 	for _, want := range []string{
 		"<!-- modelops:proposal model=sepsis-risk kind=retrain key=generation-7 ", // the hidden marker
 		"### Latest drift report",
-		"| column | kind | test | score | threshold | drifted |",
+		"| column | kind | test | score is | score | threshold | drifted |",
 		"| lactate | numeric |",
 	} {
 		if !strings.Contains(pr.Body, want) {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -147,5 +148,21 @@ func TestReadPairPeakRSSChild(t *testing.T) {
 	// The tables must be live when the peak is read.
 	if ref.Columns[0].Float[0] == cur.Columns[0].Float[0] {
 		t.Log("same first value")
+	}
+}
+
+// BenchmarkAlignWide aligns two 100,000-column tables whose columns are in opposite
+// orders: one map lookup a column, where a scan a column took minutes.
+func BenchmarkAlignWide(b *testing.B) {
+	const cols = 100_000
+	ref, cur := numericTable(4, cols, 1, 0), numericTable(4, cols, 2, 0)
+	slices.Reverse(cur.Columns)
+	reversed := slices.Clone(cur.Columns)
+	b.ReportAllocs()
+	for b.Loop() {
+		cur.Columns = slices.Clone(reversed)
+		if err := Align(ref, cur, Options{}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"compress/gzip"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -44,9 +45,26 @@ type opener struct {
 	open   func() (io.Reader, error)
 }
 
+// bounded returns o with every text it opens bounded by limits and cancelled by ctx.
+func (o opener) bounded(ctx context.Context, limits Limits) opener {
+	open := o.open
+	o.open = func() (io.Reader, error) {
+		r, err := open()
+		if err != nil {
+			return nil, err
+		}
+		return BoundReader(ctx, r, o.source, limits), nil
+	}
+	return o
+}
+
 // readErr classifies an error met while reading CSV text: a broken gzip stream is bad
 // data, anything else a read failure.
 func (o opener) readErr(err error) error {
+	var de *DataError
+	if errors.As(err, &de) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err // a limit, or cancellation
+	}
 	var corrupt flate.CorruptInputError
 	if o.gz && (errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &corrupt)) {
@@ -58,10 +76,12 @@ func (o opener) readErr(err error) error {
 // csvColumn builds one column while the records stream by.
 type csvColumn struct {
 	selected
-	text   bool // a string column: Categorical, or a cell was not a number
-	floats []float64
-	codes  []int32
-	dict   dictBuilder
+	text bool // a string column: Categorical, or a cell was not a number
+	// invalid counts the non-numbers read as missing in a numeric column (InvalidIgnore).
+	invalid int
+	floats  []float64
+	codes   []int32
+	dict    dictBuilder
 	// recover is the number of leading rows whose text must be read again: the column
 	// was numeric for them, held at least one number, and then met a non-number.
 	recover int
@@ -103,6 +123,8 @@ const (
 // in spelling ("1.0" becomes "1"). Streams also skip the line count and grow their
 // columns by append.
 func readCSV(o opener, opts Options) (*Table, error) {
+	ctx, limits := opts.ctx(), opts.Limits.WithDefaults()
+	o = o.bounded(ctx, limits)
 	capRows := 0
 	if o.reopen {
 		r, err := o.open()
@@ -113,7 +135,9 @@ func readCSV(o opener, opts Options) (*Table, error) {
 		if err != nil {
 			return nil, o.readErr(err)
 		}
-		capRows = max(lines-1, 0)
+		// Lines bound the records from above (a quoted cell may span lines), so the
+		// count only sizes the columns; the limits apply to the records read.
+		capRows = int(min(int64(max(lines-1, 0)), limits.MaxRows))
 	}
 	r, err := o.open()
 	if err != nil {
@@ -135,12 +159,18 @@ func readCSV(o opener, opts Options) (*Table, error) {
 	}
 	names := make([]string, len(header))
 	copy(names, header)
+	if err := limits.CheckColumns(o.source, len(names)); err != nil {
+		return nil, err
+	}
 	if err := checkHeader(o.source, names); err != nil {
 		return nil, err
 	}
 	sel, err := selectColumns(o.source, names, opts)
 	if err != nil {
 		return nil, err
+	}
+	if capRows > 0 {
+		capRows = int(min(int64(capRows), limits.MaxMemory/8/int64(max(len(sel), 1))))
 	}
 	cr.FieldsPerRecord = len(names)
 	cols := make([]csvColumn, len(sel))
@@ -167,15 +197,29 @@ func readCSV(o opener, opts Options) (*Table, error) {
 		if err != nil {
 			return nil, o.parseErr(err, rec, len(names))
 		}
+		if rows%1024 == 0 || len(cols) >= 1024 { // a wide row is long work on its own
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		if collect && rows%1024 == 0 {
 			if off := cr.InputOffset(); off-collected >= collectEvery {
 				runtime.GC()
 				collected = off
 			}
 		}
+		if err := limits.CheckTableSize(o.source, int64(rows)+1, len(cols)); err != nil {
+			return nil, err
+		}
 		for i := range cols {
 			c := &cols[i]
 			cell := rec[c.index]
+			if len(cell) > limits.MaxCellBytes {
+				line, _ := cr.FieldPos(c.index)
+				e := limitError(o.source, fmt.Sprintf("a cell of %d bytes", len(cell)), "maxCellBytes", int64(limits.MaxCellBytes))
+				e.Line, e.Column = line, c.name
+				return nil, e
+			}
 			if isMissing(cell) {
 				if c.text {
 					c.codes = append(c.codes, -1)
@@ -190,6 +234,11 @@ func readCSV(o opener, opts Options) (*Table, error) {
 					continue
 				}
 				if c.kind == kindNumeric {
+					if opts.Invalid == InvalidIgnore {
+						c.floats = append(c.floats, math.NaN())
+						c.invalid++
+						continue
+					}
 					line, _ := cr.FieldPos(c.index)
 					return nil, &DataError{Source: o.source, Line: line, Column: c.name, Msg: notNumber(cell)}
 				}
@@ -218,7 +267,7 @@ func readCSV(o opener, opts Options) (*Table, error) {
 				col.Dict = []string{}
 			}
 		} else {
-			col.Float = c.floats
+			col.Float, col.Invalid = c.floats, c.invalid
 		}
 		if col.Float == nil && col.Codes == nil {
 			col.Float = []float64{} // a header-only file: numeric, no rows

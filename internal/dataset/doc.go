@@ -5,9 +5,13 @@
 // then its extension. ReadPair reads a reference and a current file and makes them
 // comparable column by column, which is what the drift engine needs.
 //
-// Missing cells follow pandas' defaults: in CSV an empty cell or one of pandas'
-// default na_values ("NaN", "NA", "null", "#N/A", ...) is missing; in Parquet a null
-// is missing. Missing numbers are NaN, missing strings have code -1.
+// Missing cells are those SPEC names: in CSV an empty cell or NaN ("NaN", "nan"); in
+// Parquet a null. Other placeholders ("NA", "null", "n/a") are text, so that in a numeric
+// column they are invalid values (Options.Invalid) rather than silently missing. Missing
+// numbers are NaN, missing strings have code -1.
+//
+// Every read is bounded by Options.Limits, whatever a file claims about itself, and stops
+// when Options.Context is cancelled.
 //
 // Every error caused by the content of a file (rather than by the machine) is a
 // *DataError naming the file and, where they apply, the line or row and the column;

@@ -26,9 +26,18 @@ func ReadFS(fsys fs.FS, name string, opts Options) (*Table, error) {
 		return readFile(full, func() (fs.File, error) { return fsys.Open(name) }, opts)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(f)
+	limits := opts.Limits.WithDefaults()
+	if st, err := f.Stat(); err == nil {
+		if err := limits.CheckBytes(name, st.Size()); err != nil {
+			return nil, err
+		}
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limits.MaxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if int64(len(b)) > limits.MaxBytes {
+		return nil, limitError(name, fmt.Sprintf("more than %d bytes", limits.MaxBytes), "maxBytes", limits.MaxBytes)
 	}
 	return ReadBytes(b, name, opts)
 }
@@ -44,15 +53,15 @@ func ReadBytes(b []byte, source string, opts Options) (*Table, error) {
 	case bytes.HasPrefix(b, []byte("PAR1")) || ext == ".parquet" || ext == ".pq":
 		return ReadParquet(bytes.NewReader(b), int64(len(b)), source, opts)
 	case bytes.HasPrefix(b, []byte{0x1f, 0x8b}) || ext == ".gz":
-		zr, err := gzip.NewReader(bytes.NewReader(b))
-		if err != nil {
-			return nil, &DataError{Source: source, Msg: "not a valid gzip file", Err: err}
-		}
-		text, err := io.ReadAll(zr)
-		if err != nil {
-			return nil, &DataError{Source: source, Msg: "not a valid gzip file", Err: err}
-		}
-		return ReadCSV(bytes.NewReader(text), source, opts)
+		// The text is gunzipped as it is read, once per pass, never held whole: a small
+		// file may inflate to far more than memory.
+		return readCSV(opener{source: source, gz: true, reopen: true, open: func() (io.Reader, error) {
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				return nil, &DataError{Source: source, Msg: "not a valid gzip file", Err: err}
+			}
+			return zr, nil
+		}}, opts)
 	default:
 		return ReadCSV(bytes.NewReader(b), source, opts)
 	}

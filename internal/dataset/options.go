@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -23,6 +24,38 @@ type Options struct {
 	// Columns, when not empty, restricts reading to these columns (minus Exclude).
 	// Naming a column the file lacks is an error.
 	Columns []string
+	// Reference, when set, is the reference table this file is compared with. A column
+	// read as numbers there is read as numbers here too, whatever its cells look like: a
+	// column's kind comes from the reference, so one stray word in the current data
+	// cannot silently change the column's test. A column the reference has and this file
+	// lacks is left for Align to report.
+	Reference *Table
+	// Invalid says what a cell that is neither missing nor a number does in a column that
+	// must be numeric (Numeric, or numeric in Reference): stop with an error naming the
+	// file, line or row, column and value (InvalidError, the default), or count as missing
+	// and be counted in Column.Invalid (InvalidIgnore).
+	Invalid InvalidValues
+	// Limits bound the cost of reading a file; zero fields take DefaultLimits.
+	Limits Limits
+	// Context, when set, cancels reading and aligning; the error is then ctx.Err().
+	Context context.Context
+}
+
+// InvalidValues is the policy for non-numbers in numeric columns (Options.Invalid).
+type InvalidValues string
+
+// The InvalidValues policies.
+const (
+	InvalidError  InvalidValues = "error"
+	InvalidIgnore InvalidValues = "ignore"
+)
+
+// ctx is the context of the options, never nil.
+func (o *Options) ctx() context.Context {
+	if o.Context == nil {
+		return context.Background()
+	}
+	return o.Context
 }
 
 // ErrInvalid is wrapped by every error that blames the content of an input file rather
@@ -138,30 +171,36 @@ func selectColumns(source string, names []string, opts Options) ([]selected, err
 	for _, n := range opts.Exclude {
 		excluded[n] = true
 	}
+	var refNumeric map[string]bool
+	if opts.Reference != nil {
+		refNumeric = make(map[string]bool, len(opts.Reference.Columns))
+		for i := range opts.Reference.Columns {
+			if c := &opts.Reference.Columns[i]; c.IsNumeric() {
+				refNumeric[c.Name] = true
+			}
+		}
+	}
 	sel := make([]selected, 0, len(names))
 	for i, n := range names {
 		if excluded[n] || (len(want) > 0 && !want[n]) {
 			continue
 		}
-		sel = append(sel, selected{name: n, index: i, kind: kinds[n]})
+		kind := kinds[n]
+		if kind == kindInfer && refNumeric[n] {
+			kind = kindNumeric
+		}
+		sel = append(sel, selected{name: n, index: i, kind: kind})
 	}
 	return sel, nil
 }
 
-// IsMissing reports whether a CSV cell is missing: empty, or one of pandas' default
-// na_values (pandas.io.parsers: STR_NA_VALUES). Matching is exact, as in pandas.
+// IsMissing reports whether a CSV cell is missing: empty, or NaN in any case
+// ("NaN", "nan"). Other placeholders ("NA", "n/a", "null") are
+// text: in a numeric column they are invalid values, never silently missing.
 func IsMissing(s string) bool { return isMissing(s) }
 
 func isMissing(s string) bool {
-	if len(s) > 8 {
-		return false
-	}
-	switch s {
-	case "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
-		"1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null":
-		return true
-	}
-	return false
+	return s == "" || (len(s) == 3 && strings.EqualFold(s, "nan"))
 }
 
 // parseNumber parses a CSV cell as a float64. Out-of-range values ("1e999") are kept

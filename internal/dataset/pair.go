@@ -12,11 +12,12 @@ import (
 //   - Both have the same columns, and cur's columns are put in ref's order, so that
 //     ref.Columns[i] and cur.Columns[i] are the same column. A column on one side only
 //     is an error naming the file that lacks it.
-//   - Each column has one representation on both sides. When one side is numeric and
-//     the other not, the numeric side becomes strings (formatNumber:
-//     strconv.FormatFloat(v, 'g', -1, 64)), unless the column is in opts.Numeric, in
-//     which case the error names the file, line or row, column and value of the first
-//     non-numeric cell (Read already enforces opts.Numeric on each file).
+//   - Each column has the kind it has in the reference. The current file is read with
+//     opts.Reference set to ref, so a non-number in a column numeric in the reference is
+//     an invalid value (an error naming the file, line, column and value, or counted in
+//     Column.Invalid, as opts.Invalid says), never a reason to compare the column as
+//     text. A column that is text in the reference and numeric in the current file
+//     becomes text (formatNumber: strconv.FormatFloat(v, 'g', -1, 64)).
 //   - A string column's Dict is the same slice on both sides: ref's values in ref's
 //     order, then values seen only in cur. Codes therefore compare directly, and a
 //     category absent from one side is visible as a zero count.
@@ -25,7 +26,7 @@ func ReadPair(refPath, curPath string, opts Options) (ref, cur *Table, err error
 	if err != nil {
 		return nil, nil, err
 	}
-	cur, err = Read(curPath, opts)
+	cur, err = Read(curPath, CurrentOptions(ref, opts))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -35,29 +36,38 @@ func ReadPair(refPath, curPath string, opts Options) (ref, cur *Table, err error
 	return ref, cur, nil
 }
 
-// Align makes two tables already read comparable, as ReadPair describes, changing
-// both in place.
+// CurrentOptions are the options to read the current file compared with ref: opts with
+// Reference set to ref.
+func CurrentOptions(ref *Table, opts Options) Options {
+	opts.Reference = ref
+	return opts
+}
+
+// Align makes two tables already read comparable, as ReadPair describes, changing both
+// in place. Tables read without Options.Reference get the same kinds here, with rows
+// rather than lines in the errors. It takes time linear in the number of columns and
+// rows, and stops when opts.Context is cancelled.
 func Align(ref, cur *Table, opts Options) error {
-	if err := errors.Join(lacking(cur, ref), lacking(ref, cur)); err != nil {
+	ctx := opts.ctx()
+	refIndex, curIndex := ref.ColumnIndex(), cur.ColumnIndex()
+	if err := errors.Join(lacking(cur, curIndex, ref), lacking(ref, refIndex, cur)); err != nil {
 		return err
-	}
-	numeric := make(map[string]bool, len(opts.Numeric))
-	for _, n := range opts.Numeric {
-		numeric[n] = true
 	}
 	ordered := make([]Column, len(ref.Columns))
 	for i := range ref.Columns {
-		r := &ref.Columns[i]
-		c, _ := cur.Column(r.Name)
-		if r.IsNumeric() != c.IsNumeric() {
-			num, text, textTable := r, c, cur
-			if c.IsNumeric() {
-				num, text, textTable = c, r, ref
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-			if numeric[r.Name] {
-				return firstNonNumber(textTable, text)
+		}
+		r, c := &ref.Columns[i], &cur.Columns[curIndex[ref.Columns[i].Name]]
+		switch {
+		case r.IsNumeric() && !c.IsNumeric():
+			if err := applyKind(cur.Source, c, kindNumeric, opts.Invalid); err != nil {
+				return err
 			}
-			toText(num)
+		case !r.IsNumeric() && c.IsNumeric():
+			toText(c)
 		}
 		if !r.IsNumeric() {
 			shareDict(r, c)
@@ -68,11 +78,12 @@ func Align(ref, cur *Table, opts Options) error {
 	return nil
 }
 
-// lacking reports the columns of has that t lacks, as one error naming t's file.
-func lacking(t, has *Table) error {
+// lacking reports the columns of has that t (with its column index) lacks, as one error
+// naming t's file.
+func lacking(t *Table, index map[string]int, has *Table) error {
 	var missing []string
 	for i := range has.Columns {
-		if _, ok := t.Column(has.Columns[i].Name); !ok {
+		if _, ok := index[has.Columns[i].Name]; !ok {
 			missing = append(missing, fmt.Sprintf("%q", has.Columns[i].Name))
 		}
 	}
@@ -84,21 +95,6 @@ func lacking(t, has *Table) error {
 		word = "columns"
 	}
 	return &DataError{Source: t.Source, Msg: fmt.Sprintf("no %s %s, which %s has", word, strings.Join(missing, ", "), has.Source)}
-}
-
-// firstNonNumber is the error for a string column that must be numeric: it names the
-// first row whose value is not a number. Rows of a string column have no line
-// numbers left, so the row is the 1-based data row.
-func firstNonNumber(t *Table, c *Column) error {
-	for row, code := range c.Codes {
-		if code < 0 {
-			continue
-		}
-		if _, ok := parseNumber(c.Dict[code]); !ok {
-			return &DataError{Source: t.Source, Row: row + 1, Column: c.Name, Msg: notNumber(c.Dict[code])}
-		}
-	}
-	return &DataError{Source: t.Source, Column: c.Name, Msg: "string column, want numbers"}
 }
 
 // shareDict gives cur the dictionary of ref, extended with cur's own values, and

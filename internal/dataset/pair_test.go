@@ -42,7 +42,7 @@ func TestReadPairAlignsColumnsAndRepresentations(t *testing.T) {
 		{Name: "age", Float: []float64{33, 44, 55}},
 		{Name: "ward", Codes: []int32{0, 1, -1}, Dict: []string{"ICU", "2"}},
 	}})
-	r, c, err := ReadPair(ref, cur, Options{})
+	r, c, err := ReadPair(ref, cur, Options{Categorical: []string{"ward"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,19 +97,55 @@ func TestReadPairErrors(t *testing.T) {
 }
 
 func TestAlignNumericColumnAgainstTextNamesFirstNonNumber(t *testing.T) {
-	ref := &Table{Source: "ref", Rows: 2, Columns: []Column{{Name: "x", Float: []float64{1, 2}}}}
-	cur := &Table{Source: "cur", Rows: 3, Columns: []Column{{Name: "x", Codes: []int32{-1, 0, 1}, Dict: []string{"3.5", "high"}}}}
-	err := Align(ref, cur, Options{Numeric: []string{"x"}})
-	if want := `cur: row 3: column "x": want a number, got "high"`; err == nil || err.Error() != want {
-		t.Fatalf("got %v, want %s", err, want)
+	newPair := func() (ref, cur *Table) {
+		ref = &Table{Source: "ref", Rows: 2, Columns: []Column{{Name: "x", Float: []float64{1, 2}}}}
+		cur = &Table{Source: "cur", Rows: 3, Columns: []Column{{Name: "x", Codes: []int32{-1, 0, 1}, Dict: []string{"3.5", "high"}}}}
+		return ref, cur
 	}
-	if !errors.Is(err, ErrInvalid) {
-		t.Errorf("%v does not wrap ErrInvalid", err)
+	// The reference makes the column numeric, with or without the Numeric option: the
+	// text is an invalid value, not a reason to compare the column as categories.
+	for _, opts := range []Options{{Numeric: []string{"x"}}, {}} {
+		ref, cur := newPair()
+		err := Align(ref, cur, opts)
+		if want := `cur: row 3: column "x": want a number, got "high"`; err == nil || err.Error() != want {
+			t.Fatalf("%+v: got %v, want %s", opts, err, want)
+		}
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("%v does not wrap ErrInvalid", err)
+		}
 	}
-	// Without the Numeric constraint the numeric side becomes text instead.
-	if err := Align(ref, cur, Options{}); err != nil {
+	// InvalidIgnore counts it instead, as missing.
+	ref, cur := newPair()
+	if err := Align(ref, cur, Options{Invalid: InvalidIgnore}); err != nil {
+		t.Fatal(err)
+	}
+	checkTable(t, ref, 2, num("x", "1", "2"))
+	checkTable(t, cur, 3, num("x", missingCell, "3.5", missingCell))
+	if c := &cur.Columns[0]; c.Invalid != 1 || c.Missing() != 2 {
+		t.Errorf("Invalid = %d, Missing = %d, want 1 and 2", c.Invalid, c.Missing())
+	}
+	// A column of text in the reference makes the current numbers text.
+	ref, cur = newPair()
+	if err := Align(cur, ref, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	checkTable(t, ref, 2, str("x", "1", "2"))
-	checkTable(t, cur, 3, str("x", missingCell, "3.5", "high"))
+}
+
+func TestReadPairKindComesFromTheReference(t *testing.T) {
+	dir := t.TempDir()
+	ref := writeFile(t, dir, "ref.csv", "age,ward\n30,a\n41,b\n50,a\n")
+	cur := writeFile(t, dir, "cur.csv", "age,ward\n33,a\n\"abc\",b\nn/a,a\n,b\n")
+	_, _, err := ReadPair(ref, cur, Options{})
+	if want := dir + `/cur.csv: line 3: column "age": want a number, got "abc"`; err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+	_, c, err := ReadPair(ref, cur, Options{Invalid: InvalidIgnore})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTable(t, c, 4, num("age", "33", missingCell, missingCell, missingCell), str("ward", "a", "b", "a", "b"))
+	if age := &c.Columns[0]; age.Invalid != 2 {
+		t.Errorf("age: %d invalid values, want 2 (abc and n/a; the empty cell is missing)", age.Invalid)
+	}
 }

@@ -1,15 +1,19 @@
 package dataset
 
 import (
+	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/deprecated"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -33,8 +37,10 @@ const valueBatch = 1024
 //     too. DATE becomes "2024-03-01" and TIME "12:00:00.5". Timestamps are not numbers a
 //     drift test can compare, and as text they stay readable in reports.
 //
-// Columns are read page by page in batches of values, never row by row; each column is
-// allocated once at the row count the footer gives.
+// Columns are read page by page in batches of values, never row by row. The footer's
+// row count is checked against opts.Limits but trusted no further: a column is
+// allocated for at most as many values as the file's size could encode (8 a byte) and
+// grows only with the values actually decoded, which must then match the footer.
 func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Table, err error) {
 	// parquet-go panics on some malformed footers and pages (a DECIMAL without a length,
 	// slice bounds on short pages); a bad file must be an error, never a crash.
@@ -46,9 +52,10 @@ func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Tab
 	if size == 0 {
 		return nil, &DataError{Source: source, Msg: "empty file, want a Parquet file"}
 	}
-	pf, err := parquet.OpenFile(f, size, parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
+	ctx, limits := opts.ctx(), opts.Limits.WithDefaults()
+	pf, err := OpenParquet(f, size, source, limits)
 	if err != nil {
-		return nil, &DataError{Source: source, Msg: "not a valid Parquet file", Err: err}
+		return nil, err
 	}
 	leaves := pf.Root().Columns()
 	names := make([]string, len(leaves))
@@ -63,12 +70,25 @@ func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Tab
 		return nil, err
 	}
 	rows := pf.NumRows()
-	if rows > math.MaxInt32 {
-		return nil, &DataError{Source: source, Msg: fmt.Sprintf("%d rows, more than this reader supports (%d)", rows, math.MaxInt32)}
+	if err := limits.CheckTableSize(source, rows, len(sel)); err != nil {
+		return nil, err
+	}
+	var flat []*parquet.Column // the columns that will be read
+	for _, s := range sel {
+		if leaf := leaves[s.index]; leaf.Leaf() && !leaf.Repeated() {
+			flat = append(flat, leaf)
+		}
+	}
+	if err := CheckParquetPages(f, size, source, pf, flat, limits); err != nil {
+		return nil, err
 	}
 	t = &Table{Source: source, Rows: int(rows), Columns: make([]Column, len(sel))}
+	read := parquetReader{ctx: ctx, rows: int(rows), capacity: int(min(rows, size*8)), maxCell: limits.MaxCellBytes}
 	var errs []error
 	for i, s := range sel {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		leaf := leaves[s.index]
 		switch {
 		case !leaf.Leaf():
@@ -83,13 +103,19 @@ func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Tab
 			errs = append(errs, &DataError{Source: source, Column: s.name, Msg: err.Error()})
 			continue
 		}
-		col, err := readParquetColumn(leaf, conv, int(rows))
+		col, err := read.column(leaf, conv)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if errors.Is(err, ErrLimit) {
+				return nil, &DataError{Source: source, Column: s.name, Msg: fmt.Sprintf("a value of more than %d bytes, more than the limit maxCellBytes", limits.MaxCellBytes), Err: ErrLimit}
+			}
 			errs = append(errs, &DataError{Source: source, Column: s.name, Msg: "read values", Err: err})
 			continue
 		}
 		col.Name = s.name
-		if err := applyKind(source, &col, s.kind); err != nil {
+		if err := applyKind(source, &col, s.kind, opts.Invalid); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -99,6 +125,217 @@ func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Tab
 		return nil, errors.Join(errs...)
 	}
 	return t, nil
+}
+
+// OpenParquet opens the Parquet file f of size bytes after checking what parquet-go
+// would otherwise trust: the file's size, the footer's length and structure
+// (checkFooter), the number of columns, the row count and the chunks' uncompressed size
+// against limits (which must have its defaults). source names the file in errors. The
+// pages of the columns to be read are checked next, with CheckParquetPages.
+func OpenParquet(f io.ReaderAt, size int64, source string, limits Limits) (*parquet.File, error) {
+	if err := limits.CheckBytes(source, size); err != nil {
+		return nil, err
+	}
+	if err := checkFooter(f, size, limits.MaxCellBytes); err != nil {
+		return nil, &DataError{Source: source, Msg: "not a valid Parquet file", Err: err}
+	}
+	pf, err := parquet.OpenFile(f, size, parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
+	if err != nil {
+		return nil, &DataError{Source: source, Msg: "not a valid Parquet file", Err: err}
+	}
+	if err := limits.CheckColumns(source, len(pf.Root().Columns())); err != nil {
+		return nil, err
+	}
+	if rows := pf.NumRows(); rows < 0 {
+		return nil, &DataError{Source: source, Msg: fmt.Sprintf("the footer gives %d rows", rows)}
+	}
+	if err := checkChunkSizes(source, pf, limits); err != nil {
+		return nil, err
+	}
+	return pf, nil
+}
+
+// CheckParquetPages checks the pages of the flat columns cols of pf before they are
+// read (see checkPages).
+func CheckParquetPages(f io.ReaderAt, size int64, source string, pf *parquet.File, cols []*parquet.Column, limits Limits) error {
+	indexes := make([]int, len(cols))
+	for i, c := range cols {
+		indexes[i] = c.Index()
+	}
+	return checkPages(source, f, size, pf, indexes, pf.NumRows(), limits)
+}
+
+// checkChunkSizes refuses a file whose column chunks, by the footer's own account,
+// decompress to more than limits.MaxBytes, before any page is read.
+func checkChunkSizes(source string, pf *parquet.File, limits Limits) error {
+	var total int64
+	for _, rg := range pf.Metadata().RowGroups {
+		for _, cc := range rg.Columns {
+			if n := cc.MetaData.TotalUncompressedSize; n > 0 {
+				total += n
+			}
+			if total > limits.MaxBytes {
+				return limitError(source, fmt.Sprintf("column chunks of more than %d bytes uncompressed", limits.MaxBytes), "maxBytes", limits.MaxBytes)
+			}
+		}
+	}
+	return nil
+}
+
+// checkFooter checks the footer's length against the file's size and its Thrift
+// structure (checkThrift) before parquet-go allocates from either. Encrypted footers
+// ("PARE") cannot be checked and are refused; files without a footer are left to
+// parquet-go, which refuses them without allocating.
+func checkFooter(f io.ReaderAt, size int64, maxCell int) error {
+	var trailer [8]byte
+	if size < 12 {
+		return nil // too short to allocate from: parquet-go says what is wrong
+	}
+	if _, err := f.ReadAt(trailer[:], size-8); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	switch string(trailer[4:]) {
+	case "PAR1":
+	case "PARE":
+		return errors.New("encrypted Parquet files are not supported")
+	default:
+		return nil // parquet-go refuses it before reading the footer
+	}
+	n := int64(binary.LittleEndian.Uint32(trailer[:4]))
+	if n > size-12 {
+		return fmt.Errorf("the footer claims %d bytes of a %d-byte file", n, size)
+	}
+	footer := make([]byte, n)
+	if _, err := f.ReadAt(footer, size-8-n); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	if _, err := checkThrift(footer); err != nil {
+		return fmt.Errorf("malformed footer: %w", err)
+	}
+	// parquet-go sizes values of FIXED_LEN_BYTE_ARRAY columns by the schema's length.
+	var md format.FileMetaData
+	if err := thrift.Unmarshal(new(thrift.CompactProtocol), footer, &md); err != nil {
+		return fmt.Errorf("malformed footer: %w", err)
+	}
+	for _, e := range md.Schema {
+		if n := e.TypeLength; n.Valid && (n.V < 0 || int(n.V) > maxCell) {
+			return fmt.Errorf("column %q: values of %d bytes, more than the limit maxCellBytes = %d", e.Name, n.V, maxCell)
+		}
+	}
+	return nil
+}
+
+// checkPages reads the header of every page of the column chunks of the flat leaf columns
+// (indexes in the footer) and refuses a
+// page that claims more than the file can hold: bytes past its chunk, more values than
+// the footer has rows, more uncompressed bytes than limits.MaxBytes. parquet-go sizes
+// its buffers from these figures before it reads a page, so they must be checked first.
+// Headers are decoded from bytes in memory, which allocates no more than they hold.
+func checkPages(source string, f io.ReaderAt, size int64, pf *parquet.File, flat []int, rows int64, limits Limits) error {
+	bad := func(format string, args ...any) error {
+		return &DataError{Source: source, Msg: "malformed Parquet file: " + fmt.Sprintf(format, args...)}
+	}
+	buf := make([]byte, 0, 4096)
+	for _, rg := range pf.Metadata().RowGroups {
+		for _, col := range flat {
+			if col >= len(rg.Columns) {
+				return bad("a row group without column %d", col)
+			}
+			md := &rg.Columns[col].MetaData
+			start := md.DataPageOffset
+			if d := md.DictionaryPageOffset; d > 0 && d < start {
+				start = d
+			}
+			end := start + md.TotalCompressedSize
+			if start < 4 || md.TotalCompressedSize < 0 || end > size || end < start {
+				return bad("a column chunk at bytes %d to %d of a %d-byte file", start, end, size)
+			}
+			for off := start; off < end; {
+				var h format.PageHeader
+				n, err := decodePageHeader(f, off, end, &h, &buf, limits.MaxCellBytes)
+				if err != nil {
+					return bad("page header at byte %d: %v", off, err)
+				}
+				off += n
+				values := int64(0)
+				switch {
+				case h.DataPageHeader.Valid:
+					values = int64(h.DataPageHeader.V.NumValues)
+				case h.DataPageHeaderV2.Valid:
+					values = int64(max(h.DataPageHeaderV2.V.NumValues, h.DataPageHeaderV2.V.NumRows))
+				case h.DictionaryPageHeader.Valid:
+					values = int64(h.DictionaryPageHeader.V.NumValues)
+				}
+				switch {
+				case h.CompressedPageSize < 0 || int64(h.CompressedPageSize) > end-off:
+					return bad("a page of %d bytes at byte %d, past the end of its column chunk (byte %d)", h.CompressedPageSize, off, end)
+				case h.UncompressedPageSize < 0 || int64(h.UncompressedPageSize) > min(limits.MaxBytes, maxPageBytes):
+					return bad("a page of %d bytes uncompressed at byte %d", h.UncompressedPageSize, off)
+				case values < 0 || values > rows:
+					return bad("a page of %d values at byte %d, in a file of %d rows", values, off, rows)
+				}
+				if err := checkCompressedPage(f, off, &h, md.Codec); err != nil {
+					return bad("page at byte %d: %v", off, err)
+				}
+				off += int64(h.CompressedPageSize)
+			}
+		}
+	}
+	return nil
+}
+
+// checkCompressedPage checks the body of the page with header h at off (checkPageBody).
+// A version 2 data page keeps its levels uncompressed ahead of the compressed values.
+func checkCompressedPage(f io.ReaderAt, off int64, h *format.PageHeader, codec format.CompressionCodec) error {
+	if codec == format.Uncompressed {
+		return nil
+	}
+	body := make([]byte, h.CompressedPageSize)
+	if _, err := f.ReadAt(body, off); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	size := int(h.UncompressedPageSize)
+	if v2 := h.DataPageHeaderV2; v2.Valid {
+		if v2.V.IsCompressed.Valid && !v2.V.IsCompressed.V {
+			return nil
+		}
+		levels := int(v2.V.DefinitionLevelsByteLength) + int(v2.V.RepetitionLevelsByteLength)
+		if levels < 0 || levels > len(body) || levels > size {
+			return fmt.Errorf("levels of %d bytes in a page of %d", levels, len(body))
+		}
+		body, size = body[levels:], size-levels
+	}
+	return checkPageBody(codec, body, size)
+}
+
+// decodePageHeader decodes the page header at off (before end) of f into h and returns
+// its length. It reads 4 KiB, then more while the header is cut short, up to twice the
+// longest value a header's statistics may hold.
+func decodePageHeader(f io.ReaderAt, off, end int64, h *format.PageHeader, buf *[]byte, maxCell int) (int64, error) {
+	window := int64(cap(*buf))
+	for {
+		n := min(window, end-off)
+		b := slices.Grow((*buf)[:0], int(n))[:n]
+		*buf = b
+		k, err := f.ReadAt(b, off)
+		if err != nil && !(errors.Is(err, io.EOF) && int64(k) == n) {
+			return 0, err
+		}
+		_, err = checkThrift(b)
+		if errors.Is(err, errThriftShort) && n < end-off && window <= 2*int64(maxCell)+4096 {
+			window *= 4
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		r := new(thrift.CompactProtocol).NewReaderFromBytes(b)
+		*h = format.PageHeader{}
+		if err := thrift.NewDecoder(r).Decode(h); err != nil {
+			return 0, err
+		}
+		return int64(r.BytesRead()), nil
+	}
 }
 
 // checkParquetNames rejects duplicate column names, which a hand-built file can have.
@@ -113,8 +350,10 @@ func checkParquetNames(source string, names []string) error {
 	return nil
 }
 
-// applyKind enforces Options.Numeric and Options.Categorical on a Parquet column.
-func applyKind(source string, c *Column, kind columnKind) error {
+// applyKind enforces Options.Numeric and Options.Categorical (and the kinds of
+// Options.Reference) on a Parquet column; invalid says what a non-number does in a
+// numeric column.
+func applyKind(source string, c *Column, kind columnKind, invalid InvalidValues) error {
 	switch {
 	case kind == kindCategorical && c.IsNumeric():
 		toText(c)
@@ -130,6 +369,9 @@ func applyKind(source string, c *Column, kind columnKind) error {
 			switch {
 			case code < 0:
 				floats[row] = math.NaN()
+			case !ok[code] && invalid == InvalidIgnore:
+				floats[row] = math.NaN()
+				c.Invalid++
 			case !ok[code]:
 				return &DataError{Source: source, Row: row + 1, Column: c.Name, Msg: notNumber(c.Dict[code])}
 			default:
@@ -314,8 +556,21 @@ func appendUUID(buf, b []byte) []byte {
 	return buf
 }
 
-// readParquetColumn reads every page of a flat column into a Column of rows values.
-func readParquetColumn(leaf *parquet.Column, conv converter, rows int) (col Column, err error) {
+// parquetReader reads the columns of one file.
+type parquetReader struct {
+	ctx context.Context
+	// rows is the footer's row count: every column must hold exactly that many values.
+	rows int
+	// capacity is what a column is allocated for before its values are decoded: the
+	// footer's rows, but no more than the file's size could encode.
+	capacity int
+	// maxCell is the longest string value (Limits.MaxCellBytes).
+	maxCell int
+}
+
+// column reads every page of a flat column into a Column of r.rows values.
+func (r parquetReader) column(leaf *parquet.Column, conv converter) (col Column, err error) {
+	rows := r.rows
 	pages := leaf.Pages()
 	defer func() {
 		if cerr := pages.Close(); cerr != nil && err == nil {
@@ -331,11 +586,14 @@ func readParquetColumn(leaf *parquet.Column, conv converter, rows int) (col Colu
 		pos    int
 	)
 	if conv.num != nil {
-		floats = make([]float64, rows)
+		floats = make([]float64, 0, r.capacity)
 	} else {
-		codes = make([]int32, rows)
+		codes = make([]int32, 0, r.capacity)
 	}
 	for {
+		if err := r.ctx.Err(); err != nil {
+			return col, err
+		}
 		p, err := pages.ReadPage()
 		if errors.Is(err, io.EOF) {
 			break
@@ -347,6 +605,12 @@ func readParquetColumn(leaf *parquet.Column, conv converter, rows int) (col Colu
 		if n > rows-pos {
 			parquet.Release(p)
 			return col, fmt.Errorf("more values than the file's %d rows", rows)
+		}
+		// The page's values are decoded, so the column grows to hold them.
+		if floats != nil {
+			floats = slices.Grow(floats, n)[:pos+n]
+		} else {
+			codes = slices.Grow(codes, n)[:pos+n]
 		}
 		if floats != nil && readFast(p, conv.fast, floats[pos:pos+n]) {
 			pos += n
@@ -370,6 +634,10 @@ func readParquetColumn(leaf *parquet.Column, conv converter, rows int) (col Colu
 					codes[pos] = -1
 				default:
 					text = conv.text(text[:0], v)
+					if len(text) > r.maxCell {
+						parquet.Release(p)
+						return col, ErrLimit
+					}
 					codes[pos] = dict.codeBytes(text)
 				}
 				pos++

@@ -44,6 +44,9 @@ func readFile(name string, open func() (fs.File, error), opts Options) (*Table, 
 	ext := strings.ToLower(path.Ext(name))
 	switch {
 	case bytes.Equal(head, []byte("PAR1")) || ext == ".parquet" || ext == ".pq":
+		if err := opts.Limits.WithDefaults().CheckBytes(name, st.Size()); err != nil {
+			return nil, err
+		}
 		ra, ok := f.(io.ReaderAt)
 		if !ok {
 			data, err := readAll(open)

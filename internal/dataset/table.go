@@ -12,6 +12,9 @@ type Column struct {
 	Float []float64
 	Codes []int32
 	Dict  []string
+	// Invalid counts the cells of a numeric column that were not numbers and were read
+	// as missing (NaN) because Options.Invalid is InvalidIgnore; Missing includes them.
+	Invalid int
 }
 
 // IsNumeric reports whether the column holds float64 values.
@@ -52,7 +55,8 @@ type Table struct {
 	Columns []Column
 }
 
-// Column returns the column called name.
+// Column returns the column called name. It scans the columns: code that looks up many
+// columns builds an index once with ColumnIndex.
 func (t *Table) Column(name string) (*Column, bool) {
 	for i := range t.Columns {
 		if t.Columns[i].Name == name {
@@ -60,4 +64,13 @@ func (t *Table) Column(name string) (*Column, bool) {
 		}
 	}
 	return nil, false
+}
+
+// ColumnIndex maps each column's name to its position in Columns.
+func (t *Table) ColumnIndex() map[string]int {
+	m := make(map[string]int, len(t.Columns))
+	for i := range t.Columns {
+		m[t.Columns[i].Name] = i
+	}
+	return m
 }

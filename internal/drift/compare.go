@@ -33,6 +33,7 @@ type columnProfile struct {
 	sorted  []float64
 	std     float64
 	nunique int
+	invalid int
 	counts  map[string]int
 }
 
@@ -88,9 +89,10 @@ func NewProfile(ctx context.Context, ref *dataset.Table, opts Options) (*Profile
 	p := &Profile{source: ref.Source, opts: opts, groups: groups}
 	excluded := setOf(opts.Exclude)
 	categorical, numeric := setOf(opts.Categorical), setOf(opts.Numeric)
+	refIndex := ref.ColumnIndex()
 	for _, names := range [][]string{opts.Categorical, opts.Numeric} {
 		for _, name := range names {
-			if _, ok := ref.Column(name); !ok && !excluded[name] {
+			if _, ok := refIndex[name]; !ok && !excluded[name] {
 				return nil, fmt.Errorf("%s: column %q named in the options is not in the reference: %w", ref.Source, name, ErrInvalidInput)
 			}
 		}
@@ -100,7 +102,7 @@ func NewProfile(ctx context.Context, ref *dataset.Table, opts Options) (*Profile
 		if excluded[c.Name] {
 			continue
 		}
-		cp := &columnProfile{name: c.Name, numeric: c.IsNumeric(), kind: KindNumeric}
+		cp := &columnProfile{name: c.Name, numeric: c.IsNumeric(), kind: KindNumeric, invalid: c.Invalid}
 		switch {
 		case categorical[c.Name] && numeric[c.Name]:
 			return nil, fmt.Errorf("column %q is listed as both numeric and categorical: %w", c.Name, ErrInvalidInput)
@@ -117,10 +119,10 @@ func NewProfile(ctx context.Context, ref *dataset.Table, opts Options) (*Profile
 	}
 	err = parallel(ctx, len(p.columns), func(i int, s *scratch) error {
 		cp := p.columns[i]
-		c, _ := ref.Column(cp.name)
+		c := &ref.Columns[refIndex[cp.name]]
 		if cp.numeric {
 			vals, missing := cleanSorted(c.Float, make([]float64, 0, len(c.Float)+1), s)
-			cp.sorted, cp.missing, cp.n = withSentinel(vals), missing, len(vals)
+			cp.sorted, cp.missing, cp.n = withSentinel(vals), missing-c.Invalid, len(vals)
 			cp.std = PopStd(vals)
 			cp.nunique = countDistinctSorted(vals)
 		} else {
@@ -230,9 +232,10 @@ func (p *Profile) Compare(ctx context.Context, cur *dataset.Table) (*Report, err
 	}
 	excluded := setOf(p.opts.Exclude)
 	inRef := make(map[string]bool, len(p.columns))
+	curIndex := cur.ColumnIndex()
 	for _, cp := range p.columns {
 		inRef[cp.name] = true
-		if _, ok := cur.Column(cp.name); !ok {
+		if _, ok := curIndex[cp.name]; !ok {
 			return nil, fmt.Errorf("column %q is in the reference (%s) but not in the current data (%s): %w", cp.name, p.source, cur.Source, ErrInvalidInput)
 		}
 	}
@@ -245,8 +248,7 @@ func (p *Profile) Compare(ctx context.Context, cur *dataset.Table) (*Report, err
 	cols := make([]ColumnReport, len(p.columns))
 	err := parallel(ctx, len(p.columns), func(i int, s *scratch) error {
 		cp := p.columns[i]
-		c, _ := cur.Column(cp.name)
-		r, err := p.compareColumn(cp, c, s)
+		r, err := p.compareColumn(cp, &cur.Columns[curIndex[cp.name]], s)
 		if err != nil {
 			return fmt.Errorf("column %q: %w", cp.name, err)
 		}
@@ -313,7 +315,7 @@ func (p *Profile) compareColumn(cp *columnProfile, c *dataset.Column, s *scratch
 	for _, t := range run {
 		score, stat := ev.run(t)
 		thr := p.opts.threshold(t)
-		tr := TestResult{Score: Number(score), Threshold: thr, Drifted: Drifted(t, score, thr)}
+		tr := TestResult{Score: Number(score), Threshold: thr, Drifted: Drifted(t, score, thr), ScoreKind: ScoreKindOf(t)}
 		if isPValueTest(t) {
 			st := Number(stat)
 			tr.Statistic = &st
@@ -321,13 +323,14 @@ func (p *Profile) compareColumn(cp *columnProfile, c *dataset.Column, s *scratch
 		r.Stats[t] = tr
 	}
 	res := r.Stats[chosen]
-	r.Test, r.Score, r.Threshold, r.Drifted = chosen, res.Score, res.Threshold, res.Drifted
+	r.Test, r.Score, r.Threshold, r.Drifted, r.ScoreKind = chosen, res.Score, res.Threshold, res.Drifted, res.ScoreKind
 	return r, nil
 }
 
 // prepare cleans the current column and makes the evaluator of the pair.
 func (p *Profile) prepare(cp *columnProfile, c *dataset.Column, s *scratch) (ColumnReport, *evaluator, error) {
-	r := ColumnReport{Name: cp.name, Kind: cp.kind, NReference: cp.n, MissingReference: cp.missing}
+	r := ColumnReport{Name: cp.name, Kind: cp.kind, NReference: cp.n, MissingReference: cp.missing,
+		InvalidReference: cp.invalid, InvalidCurrent: c.Invalid}
 	if c.IsNumeric() != cp.numeric {
 		return r, nil, fmt.Errorf("holds numbers on one side and text on the other: %w", ErrInvalidInput)
 	}
@@ -336,7 +339,7 @@ func (p *Profile) prepare(cp *columnProfile, c *dataset.Column, s *scratch) (Col
 		s.grow(len(c.Float))
 		vals, missing := cleanSorted(c.Float, s.vals, s)
 		s.vals = withSentinel(vals)
-		r.NCurrent, r.MissingCurrent = len(vals), missing
+		r.NCurrent, r.MissingCurrent = len(vals), missing-c.Invalid
 		if len(vals) == 0 {
 			return r, nil, fmt.Errorf("no values in the current data after dropping missing and infinite cells: %w", ErrInvalidInput)
 		}

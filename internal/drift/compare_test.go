@@ -378,3 +378,44 @@ func TestReportJSONContract(t *testing.T) {
 		t.Errorf("null score reads back as %v, want NaN", back.Columns[0].Score)
 	}
 }
+
+func TestReportSaysWhatEachScoreIsAndCountsInvalidValues(t *testing.T) {
+	ref := &dataset.Table{Source: "ref.csv", Columns: []dataset.Column{
+		normalColumn("small", 500, 0, 1), normalColumn("big", 2000, 0, 3),
+	}}
+	small := normalColumn("small", 500, 0, 2)
+	// Three cells of the current column were not numbers, tolerated as missing by the
+	// reader (Invalid), and one more is simply missing.
+	for i := range 4 {
+		small.Float[i] = math.NaN()
+	}
+	small.Invalid = 3
+	cur := &dataset.Table{Source: "cur.csv", Columns: []dataset.Column{small, normalColumn("big", 2000, 0, 4)}}
+	rep, err := Compare(context.Background(), ref, cur, Options{AllTests: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, b := rep.Columns[0], rep.Columns[1]
+	if s.Test != TestKS || s.ScoreKind != ScorePValue || b.Test != TestWasserstein || b.ScoreKind != ScoreDistance {
+		t.Errorf("small: %s %s, big: %s %s; want ks p_value and wasserstein distance", s.Test, s.ScoreKind, b.Test, b.ScoreKind)
+	}
+	for _, c := range rep.Columns {
+		for test, r := range c.Stats {
+			if r.ScoreKind != ScoreKindOf(test) {
+				t.Errorf("%s: stats[%s].scoreKind = %q", c.Name, test, r.ScoreKind)
+			}
+		}
+	}
+	if s.InvalidCurrent != 3 || s.MissingCurrent != 1 || s.NCurrent != 496 {
+		t.Errorf("small: invalid %d, missing %d, n %d; want 3, 1, 496", s.InvalidCurrent, s.MissingCurrent, s.NCurrent)
+	}
+	out, err := json.Marshal(rep.Columns[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, field := range []string{`"scoreKind":"p_value"`, `"invalidCurrent":3`, `"invalidReference":0`, `"missingCurrent":1`, `"threshold":0.05`} {
+		if !strings.Contains(string(out), field) {
+			t.Errorf("JSON %s lacks %s", out, field)
+		}
+	}
+}

@@ -55,25 +55,52 @@ type ColumnReport struct {
 	NReference int `json:"nReference"`
 	NCurrent   int `json:"nCurrent"`
 	// MissingReference and MissingCurrent count the cells dropped by cleaning
-	// (missing, NaN, ±Inf).
+	// (missing, NaN, ±Inf), invalid values not included.
 	MissingReference int `json:"missingReference"`
 	MissingCurrent   int `json:"missingCurrent"`
+	// InvalidReference and InvalidCurrent count the cells of a numeric column that were
+	// not numbers and were dropped because the policy tolerates them
+	// (spec.data.invalidValues: ignore).
+	InvalidReference int `json:"invalidReference"`
+	InvalidCurrent   int `json:"invalidCurrent"`
 	// Test is the chosen test; Score, Threshold and Drifted are its result.
 	Test      Test    `json:"test"`
 	Score     Number  `json:"score"`
 	Threshold float64 `json:"threshold"`
 	Drifted   bool    `json:"drifted"`
+	// ScoreKind says what Score is: a p-value (drift when below Threshold) or a distance
+	// (drift at or above it).
+	ScoreKind ScoreKind `json:"scoreKind"`
 	// Stats holds every test run on the column, the chosen one included.
 	Stats map[Test]TestResult `json:"stats"`
+}
+
+// ScoreKind says whether a test's score is a p-value or a distance.
+type ScoreKind string
+
+// The score kinds.
+const (
+	ScorePValue   ScoreKind = "p_value"
+	ScoreDistance ScoreKind = "distance"
+)
+
+// ScoreKindOf is the kind of score test t gives: a p-value for ks, chisquare and z, a
+// distance for wasserstein, psi, kl_div and jensenshannon.
+func ScoreKindOf(t Test) ScoreKind {
+	if isPValueTest(t) {
+		return ScorePValue
+	}
+	return ScoreDistance
 }
 
 // TestResult is the outcome of one test on one column.
 type TestResult struct {
 	// Score is what is compared with Threshold: a p-value for ks, chisquare and z, the
 	// distance for wasserstein, psi, kl_div and jensenshannon.
-	Score     Number  `json:"score"`
-	Threshold float64 `json:"threshold"`
-	Drifted   bool    `json:"drifted"`
+	Score     Number    `json:"score"`
+	Threshold float64   `json:"threshold"`
+	Drifted   bool      `json:"drifted"`
+	ScoreKind ScoreKind `json:"scoreKind"`
 	// Statistic is the test statistic of the p-value tests (KS: D, chi-square: χ², z: z).
 	Statistic *Number `json:"statistic,omitempty"`
 }

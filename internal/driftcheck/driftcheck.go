@@ -52,6 +52,16 @@ func Options(p *policies.Policy) (dataset.Options, drift.Options) {
 		do.Exclude = d.Exclude
 		do.Numeric = d.Numeric
 		do.Categorical = d.Categorical
+		do.Invalid = dataset.InvalidValues(d.InvalidValues)
+		if l := d.Limits; l != nil {
+			do.Limits = dataset.Limits{MaxBytes: l.Bytes(l.MaxBytes), MaxCellBytes: int(l.Bytes(l.MaxCellBytes)), MaxMemory: l.Bytes(l.MaxMemory)}
+			if l.MaxRows != nil {
+				do.Limits.MaxRows = *l.MaxRows
+			}
+			if l.MaxColumns != nil {
+				do.Limits.MaxColumns = int(*l.MaxColumns)
+			}
+		}
 		o.Numeric, o.Categorical, o.Exclude = d.Numeric, d.Categorical, d.Exclude
 		for _, name := range sortedGroupNames(d.Groups) {
 			g := d.Groups[name]
@@ -71,11 +81,12 @@ func (c *Checker) Report(ctx context.Context, p *policies.Policy, data fs.FS) (*
 		return nil, fmt.Errorf("policy %s has no spec.data", p.Metadata.Name)
 	}
 	dopts, opts := Options(p)
+	dopts.Context = ctx
 	ref, err := c.read(ctx, p.Spec.Data.Reference, data, dopts)
 	if err != nil {
 		return nil, err
 	}
-	cur, err := c.read(ctx, p.Spec.Data.Current, data, dopts)
+	cur, err := c.read(ctx, p.Spec.Data.Current, data, dataset.CurrentOptions(ref, dopts))
 	if err != nil {
 		return nil, err
 	}

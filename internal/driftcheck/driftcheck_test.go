@@ -135,3 +135,29 @@ func TestOptionsMapThePolicy(t *testing.T) {
 		t.Fatalf("dataset share = %v, want the policy's default 0.5", cmp.DatasetShare)
 	}
 }
+
+func TestPolicyLimitsAndInvalidValuesReachTheReader(t *testing.T) {
+	ref, cur := csvs()
+	// Line 4 of the current file holds a word where the reference has numbers.
+	cur = strings.Replace(cur, "q2,102,", "q2,abc,", 1)
+	data := fstest.MapFS{"data/ref.csv": {Data: []byte(ref)}, "data/cur.csv": {Data: []byte(cur)}}
+	sources := "    reference: {path: data/ref.csv}\n    current: {path: data/cur.csv}\n"
+
+	_, err := New(nil).Report(context.Background(), policy(t, sources), data)
+	if want := `data/cur.csv: line 4: column "lactate": want a number, got "abc"`; err == nil || err.Error() != want {
+		t.Errorf("default: got %v\nwant %s", err, want)
+	}
+
+	rep, err := New(nil).Report(context.Background(), policy(t, sources+"    invalidValues: ignore"), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := rep.Columns[0]; c.Name != "lactate" || c.Kind != "numeric" || c.InvalidCurrent != 1 || c.MissingCurrent != 0 || c.NCurrent != 49 {
+		t.Errorf("ignore: lactate = %+v, want numeric with 1 invalid value", c)
+	}
+
+	_, err = New(nil).Report(context.Background(), policy(t, sources+"    limits: {maxRows: 10}"), data)
+	if want := "data/ref.csv: 11 rows, more than the limit maxRows = 10"; err == nil || !errors.Is(err, dataset.ErrLimit) || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("limits: got %v\nwant %s", err, want)
+	}
+}

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/medimind/modelops/internal/dataset"
 )
 
 // Column names of a prediction log (SPEC.md, spec.metrics.predictions).
@@ -28,8 +26,22 @@ const (
 	msgTime    = "want a time such as 2024-03-01T12:00:00Z"
 )
 
-// isMissing reports whether a text cell is missing, as internal/dataset reads CSV.
-func isMissing(s string) bool { return dataset.IsMissing(s) }
+// isMissing reports whether a text cell of a prediction log is missing: empty, or one
+// of pandas' default na_values (pandas.io.parsers: STR_NA_VALUES), as pandas reads a log.
+// Logs keep this wider rule (a label "NA" is unlabelled); drift data files take only
+// empty cells and NaN as missing (dataset.IsMissing), so that a placeholder in a
+// numeric column is reported rather than dropped.
+func isMissing(s string) bool {
+	if len(s) > 8 {
+		return false
+	}
+	switch s {
+	case "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
+		"1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null":
+		return true
+	}
+	return false
+}
 
 // parseNumber parses a cell as a float64: NaN when missing. msg is empty on success and
 // otherwise says what was wrong. Out-of-range values ("1e999") become ±Inf, as pandas

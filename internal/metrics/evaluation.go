@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/medimind/modelops/internal/dataset"
 )
 
 // DefaultThreshold is the score at and above which a prediction counts as positive when
@@ -28,6 +30,10 @@ type Options struct {
 	// canary window). The log must then have a timestamp column with a time on every
 	// row; without a window the timestamp column is not read.
 	Since, Until time.Time
+	// Limits bound what reading the log may cost, as they bound a drift check's data
+	// files: a log over a limit is refused with an error naming it and the limit. Zero
+	// fields take dataset.DefaultLimits.
+	Limits dataset.Limits
 
 	// maxDistinct overrides distinctCap (tests exercise the spill with small values).
 	maxDistinct int

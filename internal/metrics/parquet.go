@@ -47,7 +47,7 @@ type pqColumn struct {
 
 // readParquet streams the Parquet log in ra (size bytes) into acc, row group by row
 // group, a batch of rows at a time from every needed column in step.
-func readParquet(ctx context.Context, ra io.ReaderAt, size int64, source string, acc *Accumulator, win window) (err error) {
+func readParquet(ctx context.Context, ra io.ReaderAt, size int64, source string, acc *Accumulator, win window, limits dataset.Limits) (err error) {
 	// parquet-go panics on some malformed footers and pages; a bad file must be an
 	// error, never a crash.
 	defer func() {
@@ -55,9 +55,14 @@ func readParquet(ctx context.Context, ra io.ReaderAt, size int64, source string,
 			err = &dataset.DataError{Source: source, Msg: "malformed Parquet file", Err: fmt.Errorf("%v", r)}
 		}
 	}()
-	pf, err := parquet.OpenFile(ra, size, parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
+	// The footer and the pages are checked as a drift check's data files are, so that a
+	// forged figure is an error rather than an allocation.
+	pf, err := dataset.OpenParquet(ra, size, source, limits)
 	if err != nil {
-		return &dataset.DataError{Source: source, Msg: "not a valid Parquet file", Err: err}
+		return err
+	}
+	if err := limits.CheckTableSize(source, pf.NumRows(), logColumns); err != nil {
+		return err
 	}
 	leaves := pf.Root().Columns()
 	names := make([]string, len(leaves))
@@ -69,6 +74,7 @@ func readParquet(ctx context.Context, ra io.ReaderAt, size int64, source string,
 		return err
 	}
 	var cols []*pqColumn
+	var leavesRead []*parquet.Column // the leaves of cols
 	var errs []error
 	add := func(i int, role pqRole) *pqColumn {
 		if i < 0 {
@@ -80,6 +86,7 @@ func readParquet(ctx context.Context, ra io.ReaderAt, size int64, source string,
 			return nil
 		}
 		cols = append(cols, c)
+		leavesRead = append(leavesRead, leaves[i])
 		return c
 	}
 	version, score, label := add(pos.version, pqText), add(pos.score, pqNumber), add(pos.label, pqLabel)
@@ -89,6 +96,9 @@ func readParquet(ctx context.Context, ra io.ReaderAt, size int64, source string,
 	}
 	if acc.catIndex == nil {
 		category = nil
+	}
+	if err := dataset.CheckParquetPages(ra, size, source, pf, leavesRead, limits); err != nil {
+		return err
 	}
 
 	var text []byte // scratch for numbers written as text (integer versions, categories)

@@ -63,9 +63,13 @@ func evaluateFile(ctx context.Context, f fs.File, name string, opts Options) (*R
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	win := window{since: opts.Since, until: opts.Until}
+	limits := opts.Limits.WithDefaults()
 	ext := strings.ToLower(path.Ext(name))
 	switch {
 	case bytes.Equal(head, []byte("PAR1")) || ext == ".parquet" || ext == ".pq":
+		if err := limits.CheckBytes(name, st.Size()); err != nil {
+			return nil, err
+		}
 		ra, ok := f.(io.ReaderAt)
 		if !ok {
 			data, err := io.ReadAll(br)
@@ -74,15 +78,15 @@ func evaluateFile(ctx context.Context, f fs.File, name string, opts Options) (*R
 			}
 			ra = bytes.NewReader(data)
 		}
-		err = readParquet(ctx, ra, st.Size(), name, acc, win)
+		err = readParquet(ctx, ra, st.Size(), name, acc, win, limits)
 	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}) || ext == ".gz":
 		zr, zerr := gzip.NewReader(br)
 		if zerr != nil {
 			return nil, &dataset.DataError{Source: name, Msg: "not a valid gzip file", Err: zerr}
 		}
-		err = readCSV(ctx, zr, name, true, acc, win)
+		err = readCSV(ctx, dataset.BoundReader(ctx, zr, name, limits), name, true, acc, win, limits)
 	default:
-		err = readCSV(ctx, br, name, false, acc, win)
+		err = readCSV(ctx, dataset.BoundReader(ctx, br, name, limits), name, false, acc, win, limits)
 	}
 	if err != nil {
 		return nil, err
@@ -131,6 +135,10 @@ func findColumns(source string, names []string, acc *Accumulator, win window) (c
 	return c, errors.Join(errs...)
 }
 
+// logColumns is the most columns of a log that are read (timestamp, model_version,
+// score, label, latency_ms and category).
+const logColumns = 6
+
 func isLogColumn(n string) bool {
 	switch n {
 	case ColumnTimestamp, ColumnVersion, ColumnScore, ColumnLabel, ColumnLatency, ColumnCategory:
@@ -152,7 +160,7 @@ const (
 
 // readCSV streams the CSV log r into acc. gz says r is gunzipped text, whose read
 // errors are bad data.
-func readCSV(ctx context.Context, r io.Reader, source string, gz bool, acc *Accumulator, win window) error {
+func readCSV(ctx context.Context, r io.Reader, source string, gz bool, acc *Accumulator, win window, limits dataset.Limits) error {
 	br, ok := r.(*bufio.Reader)
 	if !ok {
 		br = bufio.NewReaderSize(r, 1<<16)
@@ -170,6 +178,9 @@ func readCSV(ctx context.Context, r io.Reader, source string, gz bool, acc *Accu
 		return csvError(source, gz, err, header, 0)
 	}
 	names := slices.Clone(header)
+	if err := limits.CheckColumns(source, len(names)); err != nil {
+		return err
+	}
 	cols, err := findColumns(source, names, acc, win)
 	if err != nil {
 		return err
@@ -187,6 +198,11 @@ func readCSV(ctx context.Context, r io.Reader, source string, gz bool, acc *Accu
 		}
 		if err != nil {
 			return csvError(source, gz, err, rec, len(names))
+		}
+		// The accumulator keeps a few values a row: bounded as a table of the log's
+		// columns would be.
+		if err := limits.CheckTableSize(source, int64(rows)+1, logColumns); err != nil {
+			return err
 		}
 		if rows%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -244,6 +260,10 @@ func readCSV(ctx context.Context, r io.Reader, source string, gz bool, acc *Accu
 // csvError turns an error of encoding/csv or of the reader under it into a DataError
 // naming the line; rec is the record read with it and want the header's field count.
 func csvError(source string, gz bool, err error, rec []string, want int) error {
+	var de *dataset.DataError
+	if errors.As(err, &de) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err // a limit of the reader, or cancellation
+	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		switch {

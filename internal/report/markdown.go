@@ -107,8 +107,12 @@ func summaryLine(r *drift.Report) string {
 	if tested == 1 {
 		noun = "column"
 	}
-	return fmt.Sprintf("**Dataset drift: %s.** %d of %d %s drifted (share %s %s dataset threshold %s).\n\n",
+	line := fmt.Sprintf("**Dataset drift: %s.** %d of %d %s drifted (share %s %s dataset threshold %s).\n\n",
 		yesNo(r.Drifted), drifted, tested, noun, formatShare(r.Share), rel, formatShare(r.DatasetShare))
+	if note := invalidNote(r.Columns); note != "" {
+		line += note + "\n\n"
+	}
+	return line
 }
 
 // reportNote points to the full JSON report.
@@ -185,7 +189,7 @@ func columnsTable(ranked []drift.ColumnReport, maxRows, budget int) string {
 		}
 		rows = append(rows, row)
 	}
-	const header = "| column | kind | test | score | threshold | drifted |\n| --- | --- | --- | ---: | ---: | --- |\n"
+	const header = "| column | kind | test | score is | score | threshold | drifted |\n| --- | --- | --- | --- | ---: | ---: | --- |\n"
 	return boundedTable(header, rows, "columns", budget, len(ranked)-len(rows))
 }
 
@@ -194,7 +198,7 @@ func columnRow(c drift.ColumnReport) string {
 	if c.Drifted {
 		drifted = "**yes**"
 	}
-	return fmt.Sprintf("| %s | %s | %s | %s | %s | %s |\n", escapeCell(c.Name), c.Kind, c.Test,
+	return fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s |\n", escapeCell(c.Name), c.Kind, c.Test, scoreIs(c.Test),
 		formatNumber(float64(c.Score)), formatNumber(c.Threshold), drifted)
 }
 

@@ -314,20 +314,20 @@ func checkMarkdown(t *testing.T, r *drift.Report, opts MarkdownOptions, md strin
 		switch {
 		case strings.HasPrefix(line, "| column |"):
 			inColumns = true
-			if lines[i+1] != "| --- | --- | --- | ---: | ---: | --- |" {
+			if lines[i+1] != "| --- | --- | --- | --- | ---: | ---: | --- |" {
 				t.Fatalf("column table delimiter row is %q", lines[i+1])
 			}
 		case inColumns && strings.HasPrefix(line, "| ---"):
 		case inColumns && strings.HasPrefix(line, "|"):
 			cells := splitRow(t, line)
-			if len(cells) != 6 {
-				t.Fatalf("row %q has %d cells, want 6", line, len(cells))
+			if len(cells) != 7 {
+				t.Fatalf("row %q has %d cells, want 7", line, len(cells))
 			}
 			c := ranked[rows]
 			if got, want := unescapeCell(t, cells[0]), expectedText(c.Name, maxNameRunes); got != want {
 				t.Fatalf("row %d names %q, want %q (rank order)", rows, got, want)
 			}
-			if cells[2] != string(c.Test) || cells[3] != formatNumber(float64(c.Score)) {
+			if cells[2] != string(c.Test) || cells[3] != scoreIs(c.Test) || cells[4] != formatNumber(float64(c.Score)) {
 				t.Fatalf("row %d = %q, want test %s score %s", rows, cells, c.Test, formatNumber(float64(c.Score)))
 			}
 			rows++

@@ -2,6 +2,7 @@ package report
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -105,4 +106,20 @@ func countDrifted(cols []drift.ColumnReport) int {
 		}
 	}
 	return n
+}
+
+// invalidNote says how many invalid values (non-numbers in numeric columns, tolerated by
+// the policy) were dropped, in how many columns; "" when none were.
+func invalidNote(cols []drift.ColumnReport) string {
+	values, columns := 0, 0
+	for _, c := range cols {
+		if n := c.InvalidReference + c.InvalidCurrent; n > 0 {
+			values += n
+			columns++
+		}
+	}
+	if values == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d invalid values (not numbers, in numeric columns) dropped from %d columns; see invalidReference and invalidCurrent in the full report.", values, columns)
 }

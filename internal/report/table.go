@@ -13,16 +13,17 @@ import (
 )
 
 // DriftTable writes r as aligned text for a terminal: one row per column in the data's
-// order (column, kind, test, score, threshold, drifted), then the dataset verdict, then
+// order (column, kind, test, whether the score is a p-value or a distance, score,
+// threshold, drifted), then the dataset verdict, then
 // the groups. A name holding control or other unprintable characters (a newline in a CSV
 // header, an escape sequence) is shown Go-quoted, so it cannot break the alignment or
 // drive the terminal.
 func DriftTable(w io.Writer, r *drift.Report) error {
 	bw := bufio.NewWriter(w)
 	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "COLUMN\tKIND\tTEST\tSCORE\tTHRESHOLD\tDRIFTED")
+	fmt.Fprintln(tw, "COLUMN\tKIND\tTEST\tSCORE IS\tSCORE\tTHRESHOLD\tDRIFTED")
 	for _, c := range r.Columns {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", terminalText(c.Name), c.Kind, c.Test,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", terminalText(c.Name), c.Kind, c.Test, scoreIs(c.Test),
 			formatNumber(float64(c.Score)), formatNumber(c.Threshold), yesNo(c.Drifted))
 	}
 	if err := tw.Flush(); err != nil {
@@ -34,6 +35,9 @@ func DriftTable(w io.Writer, r *drift.Report) error {
 	}
 	fmt.Fprintf(bw, "\ndataset drift: %s (%d of %d columns drifted, share %s %s %s)\n",
 		yesNo(r.Drifted), countDrifted(r.Columns), len(r.Columns), formatShare(r.Share), rel, formatShare(r.DatasetShare))
+	if note := invalidNote(r.Columns); note != "" {
+		fmt.Fprintln(bw, note)
+	}
 	if len(r.Groups) > 0 {
 		bw.WriteString("\n")
 		tw = tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
@@ -61,4 +65,14 @@ func terminalText(s string) string {
 		return strconv.Quote(s)
 	}
 	return s
+}
+
+// scoreIs names what a test's score is: a p-value (drift below the threshold) or a
+// distance (drift at or above it). It follows the test rather than the report's
+// scoreKind field, so reports written before that field render the same.
+func scoreIs(t drift.Test) string {
+	if drift.ScoreKindOf(t) == drift.ScorePValue {
+		return "p-value"
+	}
+	return "distance"
 }

@@ -59,3 +59,24 @@ func TestDriftTableReportsWriteErrors(t *testing.T) {
 		t.Fatalf("DriftTable to a failing writer: %v, want the write error", err)
 	}
 }
+
+func TestDriftReportsNameTheInvalidValuesDropped(t *testing.T) {
+	age, lactate := column("age", drift.KindNumeric, drift.TestKS, 0.5), column("lactate", drift.KindNumeric, drift.TestKS, 0.5)
+	age.InvalidCurrent, lactate.InvalidReference, lactate.InvalidCurrent = 3, 1, 1
+	r := newReport([]drift.ColumnReport{age, lactate, column("sex", drift.KindCategorical, drift.TestZ, 0.5)})
+	want := "5 invalid values (not numbers, in numeric columns) dropped from 2 columns"
+	var b bytes.Buffer
+	if err := DriftTable(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("table lacks %q:\n%s", want, b.String())
+	}
+	if md := DriftMarkdown(r, MarkdownOptions{}); !strings.Contains(md, want) {
+		t.Errorf("markdown lacks %q:\n%s", want, md)
+	}
+	// Without invalid values neither says anything about them.
+	if md := DriftMarkdown(sampleReport(), MarkdownOptions{}); strings.Contains(md, "invalid") {
+		t.Errorf("markdown mentions invalid values:\n%s", md)
+	}
+}
