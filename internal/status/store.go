@@ -250,6 +250,21 @@ func (s *Store) Save(ctx context.Context, st *reconciler.Status, files map[strin
 	return nil
 }
 
+// ReadFile reads a file (a full drift or canary report) at the tip of the status branch, as
+// of the repository's last fetch. A missing file or branch gives an error matching
+// fs.ErrNotExist.
+func (s *Store) ReadFile(ctx context.Context, name string) ([]byte, error) {
+	tip, files, err := s.repo.BranchTree(ctx, s.branch)
+	if err != nil {
+		return nil, err
+	}
+	b, err := fs.ReadFile(files, name)
+	if err != nil {
+		return nil, fmt.Errorf("read %s on %s at %s: %w", name, s.branch, tip, err)
+	}
+	return b, nil
+}
+
 // AddRequest records a manual retrain request for model.
 func (s *Store) AddRequest(ctx context.Context, model string, req reconciler.ManualRequest) error {
 	b, err := json.MarshalIndent(req, "", "  ")

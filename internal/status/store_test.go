@@ -2,6 +2,8 @@ package status
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"reflect"
 	"testing"
 	"time"
@@ -82,6 +84,14 @@ func TestSaveLoadRoundTripsThroughAFreshClone(t *testing.T) {
 	b, err := s.repo.ReadFile(ctx, tip, "reports/sepsis-risk/drift-20260302T060000Z.json")
 	if err != nil || string(b) != string(report) {
 		t.Fatalf("report on the status branch = %q, %v", b, err)
+	}
+	// A fresh clone's store reads the report back (the web UI's report page does).
+	fresh := open(t, url)
+	if b, err := fresh.ReadFile(ctx, "reports/sepsis-risk/drift-20260302T060000Z.json"); err != nil || string(b) != string(report) {
+		t.Fatalf("Store.ReadFile = %q, %v", b, err)
+	}
+	if _, err := fresh.ReadFile(ctx, "reports/sepsis-risk/drift-20990101T000000Z.json"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Store.ReadFile of a missing report: %v, want fs.ErrNotExist", err)
 	}
 
 	// Saving the same status makes no commit.

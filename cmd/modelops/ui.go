@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/medimind/modelops/internal/audit"
+	"github.com/medimind/modelops/internal/ui"
+	"github.com/medimind/modelops/reconciler"
+)
+
+// uiSource serves the web UI from the reconcile stack: the same snapshot as the API's
+// status, and the status branch through the status store.
+type uiSource struct {
+	s      *stack
+	branch string
+}
+
+var _ ui.Source = uiSource{}
+
+func (u uiSource) Snapshot(ctx context.Context) (*reconciler.Snapshot, error) {
+	return u.s.reconciler.Snapshot(ctx)
+}
+
+func (u uiSource) StatusFile(ctx context.Context, path string) ([]byte, error) {
+	return u.s.status.ReadFile(ctx, path)
+}
+
+func (u uiSource) Audit(ctx context.Context, model string) (*audit.Timeline, error) {
+	return audit.Build(ctx, u.s.repo, audit.Options{Branch: u.branch, Model: model})
+}
+
+// newUI builds the web UI of `modelops run --ui`; the login compares with the API token.
+func newUI(s *stack, opts runOptions, log *slog.Logger) (*ui.UI, error) {
+	token, err := secretFrom(opts.apiTokenFile, "MODELOPS_API_TOKEN")
+	if err != nil {
+		return nil, err
+	}
+	u, err := ui.New(ui.Options{Source: uiSource{s: s, branch: opts.branch}, Auth: ui.AuthMode(opts.uiAuth), Token: token, Log: log})
+	if err != nil {
+		return nil, invalidInput(err)
+	}
+	return u, nil
+}
