@@ -38,7 +38,7 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
-	"num": num,
+	"num":   num,
 	"isWeb": func(u string) bool { return strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") },
 	"took": func(r reconciler.TrainingRun) string {
 		switch {
