@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/medimind/modelops/internal/server"
+	"github.com/medimind/modelops/reconciler"
 )
 
 // chromiumPath is Debian's chromium, which .ci/run installs.
@@ -278,11 +279,18 @@ func TestUIInABrowser(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
-	// clean fails the test on any problem since the last check.
+	// clean fails the test on any problem since the last check, and on a form control
+	// without a label or a chart without an accessible name.
 	clean := func(where string) {
 		t.Helper()
 		if p := problems.take(); len(p) > 0 {
 			t.Fatalf("%s: %d problems in the browser:\n%s", where, len(p), strings.Join(p, "\n"))
+		}
+		if n := eval(`[...document.querySelectorAll("input, select")].filter(e => e.labels.length === 0).length`); n != 0 {
+			t.Errorf("%s: %d form controls have no label", where, n)
+		}
+		if n := eval(`document.querySelectorAll("svg:not([aria-label]):not([aria-labelledby])").length`); n != 0 {
+			t.Errorf("%s: %d charts have no accessible name", where, n)
 		}
 	}
 	// screenshots writes the page at both widths and checks that nothing overflows the
@@ -345,6 +353,25 @@ func TestUIInABrowser(t *testing.T) {
 	clean("overview")
 	screenshots("overview")
 
+	// The keyboard alone reaches a model: Tab to its link, Enter.
+	focused := ""
+	for range 30 {
+		do("tab", chromedp.KeyEvent("\t"))
+		if href, _ := chromedp.Run(browser, chromedp.Evaluate[string](`document.activeElement.getAttribute("href") || ""`)); strings.HasPrefix(href, "/ui/models/") {
+			focused = href
+			break
+		}
+	}
+	if focused == "" {
+		t.Fatal("Tab never reached a model's link on the overview")
+	}
+	if _, err := chromedp.Run(browser, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.KeyEvent("\r"))); err != nil {
+		t.Fatal(err)
+	}
+	if loc := location(); loc != focused {
+		t.Fatalf("Enter on the focused link led to %s, want %s", loc, focused)
+	}
+
 	// Every model's page: one drift point per report, the latest report's columns.
 	for _, m := range sums {
 		do("open "+m.Model, chromedp.Navigate(srv.URL+"/ui/models/"+m.Model))
@@ -373,8 +400,16 @@ func TestUIInABrowser(t *testing.T) {
 		return s.findIndex((v, i) => i > 0 && v < s[i-1]); })()`); n != -1 {
 		t.Fatalf("the columns sorted by score are out of order at row %d", n)
 	}
-	if n := eval(`document.querySelectorAll("#canary-checks tbody tr").length`); ms.LastCanary != nil && n == 0 {
-		t.Errorf("%s had a canary, its page shows no check", model)
+	// The story's canary of version 13 was rolled back: its checks are listed, and the chart
+	// marks the rollback.
+	if ms.LastCanary == nil || ms.LastCanary.Outcome != reconciler.CanaryRolledBack {
+		t.Fatalf("the demo's story should leave %s with a rolled-back canary; last canary %+v", model, ms.LastCanary)
+	}
+	if n := eval(`document.querySelectorAll("#canary-checks tbody tr").length`); n != len(ms.LastCanary.Checks) {
+		t.Errorf("the canary table lists %d checks, the status %d", n, len(ms.LastCanary.Checks))
+	}
+	if n := eval(`document.querySelectorAll('#canary-chart [data-mark="rollback"]').length`); n != 1 {
+		t.Errorf("the canary chart has %d rollback marks, want 1", n)
 	}
 	screenshots("model")
 	do("open the latest report", chromedp.Navigate(srv.URL+"/ui/models/"+model+"/reports/"+strings.TrimSuffix(filepath.Base(last.Report), ".json")))

@@ -38,7 +38,12 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
-	"num":   num,
+	"num": num,
+	// condBad is a condition that needs a person: not Ready, or Stalled.
+	"condBad": func(c reconciler.Condition) bool {
+		return c.Type == reconciler.ConditionReady && c.Status != reconciler.ConditionTrue ||
+			c.Type == reconciler.ConditionStalled && c.Status == reconciler.ConditionTrue
+	},
 	"isWeb": func(u string) bool { return strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") },
 	"took": func(r reconciler.TrainingRun) string {
 		switch {

@@ -75,3 +75,11 @@ func TestColumnsSayTheScorePlainly(t *testing.T) {
 		t.Fatalf("filter RATE: %+v", f.Columns)
 	}
 }
+
+// TestEveryPageParses: the templates are parsed when the UI is built, so a broken one stops
+// `modelops run --ui` at start rather than at the first visit.
+func TestEveryPageParses(t *testing.T) {
+	if _, err := parsePages(); err != nil {
+		t.Fatal(err)
+	}
+}
