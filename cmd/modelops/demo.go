@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,7 +15,9 @@ import (
 
 	"github.com/medimind/modelops/internal/audit"
 	"github.com/medimind/modelops/internal/demo"
+	"github.com/medimind/modelops/internal/server"
 	"github.com/medimind/modelops/internal/status"
+	"github.com/medimind/modelops/internal/ui"
 )
 
 type demoOptions struct {
@@ -22,6 +26,9 @@ type demoOptions struct {
 	// trainCommand runs the demo trainer (default: this binary's `demo train`).
 	trainCommand []string
 	log          *slog.Logger
+	// ui, when set, serves the web UI over the demo's repository on this address after the
+	// story, until interrupted.
+	ui string
 }
 
 func newDemoCmd() *cobra.Command {
@@ -43,6 +50,7 @@ Exit status: 0 the story ran as told, 1 a step did not happen, 2 invalid flags.`
 			return runDemo(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().StringVar(&opts.ui, "ui", "", "after the story, serve the web UI over the demo's repository on this address (e.g. 127.0.0.1:8080) until Ctrl-C")
 	cmd.Flags().StringVar(&opts.dir, "dir", "", "directory for the repository and the runner state (new or empty; default: a new temporary directory)")
 	cmd.AddCommand(newDemoTrainCmd())
 	return cmd
@@ -75,6 +83,7 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 	if log == nil {
 		log = newLogger(slog.LevelWarn)
 	}
+	var last *stack // the stack of the story's last step, for the UI
 	out, err := demo.Run(ctx, demo.Options{
 		Dir:          opts.dir,
 		TrainCommand: opts.trainCommand,
@@ -89,6 +98,7 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 			if err != nil {
 				return nil, err
 			}
+			last = s
 			return &demo.Stack{
 				Loop: s.reconciler, Forge: s.forge, Runner: s.runner, Status: s.status,
 				StatusFile: func(ctx context.Context, path string) ([]byte, error) {
@@ -112,7 +122,37 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 	if err != nil && out != nil && out.Dir != "" {
 		fmt.Fprintf(os.Stderr, "modelops: the demo stopped; what it did is in %s\n", out.Dir)
 	}
-	return err
+	if err != nil || opts.ui == "" {
+		return err
+	}
+	return serveDemoUI(ctx, last, opts.ui, opts.stdout)
+}
+
+// serveDemoUI serves the web UI over the demo's stack, its clock stopped where the story
+// ended, until ctx ends. The login token is MODELOPS_API_TOKEN, or a new one printed here.
+func serveDemoUI(ctx context.Context, s *stack, addr string, stdout io.Writer) error {
+	token := os.Getenv("MODELOPS_API_TOKEN")
+	if token == "" {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b)
+		token = hex.EncodeToString(b)
+	}
+	web, err := ui.New(ui.Options{Source: uiSource{s: s, branch: "main"}, Token: token})
+	if err != nil {
+		return err
+	}
+	h, err := server.New(server.WithUI(web))
+	if err != nil {
+		return err
+	}
+	srv, bound, err := serve(addr, h)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	fmt.Fprintf(stdout, "\nThe web UI over the demo's repository: http://%s/ui/\nLog in with the demo's token %s. Ctrl-C stops it.\n", bound, token)
+	<-ctx.Done()
+	return nil
 }
 
 func runDemoTrain(ctx context.Context, stdout io.Writer) error {
