@@ -26,8 +26,15 @@ func (u uiSource) StatusFile(ctx context.Context, path string) ([]byte, error) {
 	return u.s.status.ReadFile(ctx, path)
 }
 
+// Audit builds the model's timeline on a History, which keeps the pack files open for the
+// walk (see runAudit).
 func (u uiSource) Audit(ctx context.Context, model string) (*audit.Timeline, error) {
-	return audit.Build(ctx, u.s.repo, audit.Options{Branch: u.branch, Model: model})
+	hist, err := u.s.repo.OpenHistory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer hist.Close()
+	return audit.Build(ctx, hist, audit.Options{Branch: u.branch, Model: model})
 }
 
 // newUI builds the web UI of `modelops run --ui`; the login compares with the API token.

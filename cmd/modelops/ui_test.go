@@ -91,6 +91,10 @@ func TestUIAccess(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/" {
 		t.Fatalf("GET /: %v %v, want a redirect to /ui/", resp, err)
 	}
+	resp, err = noRedirect.Get(srv.URL + "/ui")
+	if err != nil || resp.StatusCode/100 != 3 || resp.Header.Get("Location") != "/ui/" {
+		t.Fatalf("GET /ui: %v %v, want a redirect to /ui/", resp, err)
+	}
 	resp, err = noRedirect.Get(srv.URL + "/ui/")
 	if err != nil || resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/login" {
 		t.Fatalf("GET /ui/ logged out: %v %v, want a redirect to the login", resp, err)
