@@ -56,7 +56,8 @@ is a full resync: the reconciler reads the state itself, so a missed event costs
 It serves on --listen: /healthz (alive), /readyz (a cycle has completed, and the remote
 answered one of the last --unready-after-fetch-failures fetches), /metrics
 (Prometheus), the API under /api/v1 (with a bearer token; the OpenAPI description is at
-/api/v1/openapi.yaml) and POST /webhooks/github (with a webhook secret), which triggers a cycle
+/api/v1/openapi.yaml), with --ui the read-only web UI under /ui/ (a login with the API token, or
+--ui-auth=proxy behind an authenticating proxy) and POST /webhooks/github (with a webhook secret), which triggers a cycle
 at once. Notifications go to MODELOPS_NOTIFY_WEBHOOK_URL (JSON) and MODELOPS_SLACK_WEBHOOK_URL
 (Slack incoming webhook) when set; secrets come from files or the environment, never flags,
 and never stay in the process's /proc/<pid>/environ.
