@@ -54,3 +54,7 @@ fmt: ## gofmt every Go file.
 .PHONY: demo
 demo: ## The whole story on the embedded defaults, in a temporary directory.
 	$(GO) run -tags lite ./cmd/modelops demo
+
+.PHONY: demo-ui
+demo-ui: ## The story, then its web UI on 127.0.0.1:8080 until Ctrl-C.
+	$(GO) run ./cmd/modelops demo --ui 127.0.0.1:8080

@@ -22,6 +22,9 @@ type demoOptions struct {
 	// trainCommand runs the demo trainer (default: this binary's `demo train`).
 	trainCommand []string
 	log          *slog.Logger
+	// ui, when set, serves the web UI over the demo's repository on this address after the
+	// story, until interrupted.
+	ui string
 }
 
 func newDemoCmd() *cobra.Command {
@@ -43,6 +46,7 @@ Exit status: 0 the story ran as told, 1 a step did not happen, 2 invalid flags.`
 			return runDemo(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().StringVar(&opts.ui, "ui", "", "after the story, serve the web UI over the demo's repository on this address (e.g. 127.0.0.1:8080) until Ctrl-C")
 	cmd.Flags().StringVar(&opts.dir, "dir", "", "directory for the repository and the runner state (new or empty; default: a new temporary directory)")
 	cmd.AddCommand(newDemoTrainCmd())
 	return cmd
@@ -75,6 +79,7 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 	if log == nil {
 		log = newLogger(slog.LevelWarn)
 	}
+	var last *stack // the stack of the story's last step, for the UI
 	out, err := demo.Run(ctx, demo.Options{
 		Dir:          opts.dir,
 		TrainCommand: opts.trainCommand,
@@ -90,6 +95,7 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 			if err != nil {
 				return nil, err
 			}
+			last = s
 			return &demo.Stack{
 				Loop: s.reconciler, Forge: s.forge, Runner: s.runner, Status: s.status,
 				StatusFile: func(ctx context.Context, path string) ([]byte, error) {
@@ -113,7 +119,10 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 	if err != nil && out != nil && out.Dir != "" {
 		fmt.Fprintf(os.Stderr, "modelops: the demo stopped; what it did is in %s\n", out.Dir)
 	}
-	return err
+	if err != nil || opts.ui == "" {
+		return err
+	}
+	return serveDemoUI(ctx, last, opts.ui, opts.stdout)
 }
 
 func runDemoTrain(ctx context.Context, stdout io.Writer) error {

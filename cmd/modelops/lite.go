@@ -8,6 +8,8 @@
 package main
 
 import (
+	"context"
+	"io"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
@@ -66,3 +68,6 @@ func newRunCmd() *cobra.Command {
 		RunE:               func(*cobra.Command, []string) error { return errLite("modelops run") },
 	}
 }
+
+// serveDemoUI needs the HTTP server, which the lite build leaves out.
+func serveDemoUI(context.Context, *stack, string, io.Writer) error { return errLite("--ui") }

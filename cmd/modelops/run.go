@@ -17,6 +17,7 @@ import (
 	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/internal/leader"
 	"github.com/medimind/modelops/internal/server"
+	"github.com/medimind/modelops/internal/ui"
 	"github.com/medimind/modelops/internal/watch"
 )
 
@@ -39,6 +40,10 @@ type runOptions struct {
 	ready chan<- string
 	// quiet discards the log (benchmarks).
 	quiet bool
+	// ui serves the web UI under /ui/ (uiAuth: token or proxy); web is the UI once built.
+	ui     bool
+	uiAuth string
+	web    *ui.UI
 }
 
 func newRunCmd() *cobra.Command {
@@ -53,11 +58,12 @@ is a full resync: the reconciler reads the state itself, so a missed event costs
 It serves on --listen: /healthz (alive), /readyz (a cycle has completed, and the remote
 answered one of the last --unready-after-fetch-failures fetches), /metrics
 (Prometheus), the API under /api/v1 (with a bearer token; the OpenAPI description is at
-/api/v1/openapi.yaml) and POST /webhooks/github (with a webhook secret), which triggers a cycle
-at once. Notifications go to MODELOPS_NOTIFY_WEBHOOK_URL (JSON), MODELOPS_SLACK_WEBHOOK_URL
-(Slack incoming webhook) and email (MODELOPS_SMTP_URL, MODELOPS_SMTP_PASSWORD, MODELOPS_SMTP_FROM,
-MODELOPS_SMTP_TO) when set; secrets come from files or the environment, never flags, and never
-stay in the process's /proc/<pid>/environ.
+/api/v1/openapi.yaml), with --ui the read-only web UI under /ui/ (a login with the API token, or
+--ui-auth=proxy behind an authenticating proxy) and POST /webhooks/github (with a webhook
+secret), which triggers a cycle at once. Notifications go to MODELOPS_NOTIFY_WEBHOOK_URL (JSON),
+MODELOPS_SLACK_WEBHOOK_URL (Slack incoming webhook) and email (MODELOPS_SMTP_URL,
+MODELOPS_SMTP_PASSWORD, MODELOPS_SMTP_FROM, MODELOPS_SMTP_TO) when set; secrets come from files
+or the environment, never flags, and never stay in the process's /proc/<pid>/environ.
 
 SIGINT or SIGTERM finishes the action in progress, records the status, and exits 0.` + trainerContract,
 		Args: cobra.NoArgs,
@@ -74,6 +80,8 @@ SIGINT or SIGTERM finishes the action in progress, records the status, and exits
 	cmd.Flags().StringVar(&opts.leaseName, "lease-name", "modelops", "name of the leader-election Lease")
 	cmd.Flags().IntVar(&opts.unreadyAfter, "unready-after-fetch-failures", 3, "answer /readyz 503 once this many fetches of the remote in a row have failed (0: never)")
 	cmd.Flags().StringVar(&opts.apiTokenFile, "api-token-file", "", "file holding the API's bearer token (or MODELOPS_API_TOKEN); without one the API is not served")
+	cmd.Flags().BoolVar(&opts.ui, "ui", false, "serve the read-only web UI under /ui/ (it shows clinical model information: off by default)")
+	cmd.Flags().StringVar(&opts.uiAuth, "ui-auth", "token", "how the UI lets people in: token (a login with the API token) or proxy (trust X-Forwarded-User/X-Forwarded-Email from an authenticating proxy)")
 	cmd.Flags().StringVar(&opts.webhookSecretFile, "webhook-secret-file", "", "file holding the GitHub webhook secret (or MODELOPS_WEBHOOK_SECRET); without one /webhooks/github is not served")
 	return cmd
 }
@@ -145,6 +153,11 @@ func runRun(ctx context.Context, opts runOptions) error {
 		s.kube.runner.Watch(work)
 		s.kube.runner.WaitForCacheSync(work)
 	}
+	if opts.ui {
+		if opts.web, err = newUI(s, opts, log); err != nil {
+			return err
+		}
+	}
 	if opts.listen != "" {
 		handler, err := opts.handler(s, metrics, readiness, nudge, log)
 		if err != nil {
@@ -196,6 +209,7 @@ func runRun(ctx context.Context, opts runOptions) error {
 			start := time.Now()
 			res, err := s.reconciler.Cycle(act)
 			observer.observe(act, start, res, err)
+			opts.web.CycleDone()
 			if errors.Is(err, git.ErrUnreachable) {
 				fetchFailures.Add(1)
 			} else {
@@ -262,6 +276,9 @@ func (opts runOptions) handler(s *stack, metrics *server.Metrics, ready func(con
 	}
 	if secret != "" {
 		sopts = append(sopts, server.WithGitHubWebhook([]byte(secret), reconcile))
+	}
+	if opts.web != nil {
+		sopts = append(sopts, server.WithUI(opts.web))
 	}
 	return server.New(sopts...)
 }

@@ -76,6 +76,9 @@ func WithDeliveryMemory(n int) Option { return func(s *Server) { s.deliveryMemor
 // WithMaxBodyBytes bounds API request bodies (default 1 MiB); larger ones get 413.
 func WithMaxBodyBytes(n int64) Option { return func(s *Server) { s.maxBody = n } }
 
+// WithUI serves the web UI h under /ui/ and redirects / there.
+func WithUI(h http.Handler) Option { return func(s *Server) { s.ui = h } }
+
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 
@@ -109,6 +112,8 @@ type Server struct {
 	rerun          func(model string) // set by WithCheckRerun
 	deliveryMemory int
 	deliveries     *recentIDs
+
+	ui http.Handler // set by WithUI
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -160,6 +165,10 @@ func New(opts ...Option) (*Server, error) {
 	}
 	if s.webhookSet {
 		s.mux.HandleFunc("POST /webhooks/github", s.githubWebhook)
+	}
+	if s.ui != nil {
+		s.mux.Handle("/ui/", s.ui)
+		s.mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusSeeOther))
 	}
 	return s, nil
 }

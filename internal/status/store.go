@@ -106,16 +106,6 @@ func (s *Store) Load(ctx context.Context) (*reconciler.Status, error) {
 	return st, nil
 }
 
-// ReadFile reads a file saved with the status (a report) at the tip of the status branch,
-// as of the repository's last fetch.
-func (s *Store) ReadFile(ctx context.Context, path string) ([]byte, error) {
-	_, files, err := s.repo.BranchTree(ctx, s.branch)
-	if err != nil {
-		return nil, err
-	}
-	return fs.ReadFile(files, path)
-}
-
 // restoreLocked recreates the status branch from this clone's backup of it and returns the
 // commit restored, or "" when there is no backup (a new repository, or a new clone).
 func (s *Store) restoreLocked(ctx context.Context) (string, error) {
@@ -258,6 +248,21 @@ func (s *Store) Save(ctx context.Context, st *reconciler.Status, files map[strin
 	s.cacheTip, s.cacheFiles = h, encoded
 	s.backupLocked(ctx, h)
 	return nil
+}
+
+// ReadFile reads a file (a full drift or canary report) at the tip of the status branch, as
+// of the repository's last fetch. A missing file or branch gives an error matching
+// fs.ErrNotExist.
+func (s *Store) ReadFile(ctx context.Context, name string) ([]byte, error) {
+	tip, files, err := s.repo.BranchTree(ctx, s.branch)
+	if err != nil {
+		return nil, err
+	}
+	b, err := fs.ReadFile(files, name)
+	if err != nil {
+		return nil, fmt.Errorf("read %s on %s at %s: %w", name, s.branch, tip, err)
+	}
+	return b, nil
 }
 
 // AddRequest records a manual retrain request for model.
