@@ -1,0 +1,251 @@
+package kfp_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/medimind/modelops/internal/runner/kfp"
+	"github.com/medimind/modelops/internal/testutil/kfpfake"
+	"github.com/medimind/modelops/policies"
+	"github.com/medimind/modelops/reconciler"
+)
+
+const commit = "0123456789abcdef0123456789abcdef01234567"
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func setup(t *testing.T) (*kfpfake.Server, *kfp.Runner, *clock) {
+	t.Helper()
+	fake := kfpfake.New(t)
+	fake.Token = "s3cret"
+	fake.Namespace = "ml-team"
+	clk := &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
+	fake.SetClock(clk.now)
+	r, err := kfp.New(kfp.Config{Host: fake.URL, Namespace: "ml-team", Now: clk.now,
+		Token: func() (string, error) { return "s3cret", nil }, MinPoll: time.Minute, MaxPoll: 4 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fake, r, clk
+}
+
+func request(gen int64) reconciler.JobRequest {
+	return reconciler.JobRequest{Model: "sepsis-risk", Generation: gen, Commit: commit, PolicyFile: "models/sepsis.yaml",
+		Pipeline: &policies.PipelineSpec{PipelineID: "p1", VersionID: "v1", Parameters: map[string]any{"epochs": 5},
+			Timeout: policies.Duration{Duration: time.Hour}}}
+}
+
+func count(reqs []string, prefix string) int {
+	n := 0
+	for _, r := range reqs {
+		if strings.HasPrefix(r, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestStartCreatesOneRunWithTheModelopsParameters(t *testing.T) {
+	fake, r, _ := setup(t)
+	ctx := context.Background()
+	run, err := r.Start(ctx, request(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Start(ctx, request(3)); err != nil {
+		t.Fatal(err)
+	}
+	runs := fake.Runs()
+	if len(runs) != 1 {
+		t.Fatalf("%d runs, want 1", len(runs))
+	}
+	got := runs[0]
+	if got.DisplayName != "modelops-sepsis-risk-g3-0123456" || got.RunID != run.ID || run.Phase != reconciler.RunRunning || run.Commit != commit {
+		t.Errorf("run %+v, training run %+v", got, run)
+	}
+	p := got.RuntimeConfig.Parameters
+	if p["modelops_model"] != "sepsis-risk" || p["modelops_generation"] != float64(3) || p["modelops_commit"] != commit || p["epochs"] != float64(5) {
+		t.Errorf("parameters = %v", p)
+	}
+	if ref := got.PipelineVersionReference; ref.PipelineID != "p1" || ref.PipelineVersionID != "v1" {
+		t.Errorf("pipeline = %+v", ref)
+	}
+}
+
+func TestStartFindsTheRunARestartedReconcilerMade(t *testing.T) {
+	fake, first, _ := setup(t)
+	ctx := context.Background()
+	if _, err := first.Start(ctx, request(3)); err != nil {
+		t.Fatal(err)
+	}
+	// A new process: nothing in memory, the run exists in KFP.
+	_, again, _ := setup(t)
+	again, _ = kfp.New(kfp.Config{Host: fake.URL, Namespace: "ml-team", Token: func() (string, error) { return "s3cret", nil }})
+	run, err := again.Start(ctx, request(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fake.Runs()); n != 1 || run.ID != fake.Runs()[0].RunID {
+		t.Fatalf("%d runs after a restart, want the first one (%s)", n, run.ID)
+	}
+	if got, err := again.Get(ctx, "sepsis-risk", 3); err != nil || got.ID != run.ID {
+		t.Fatalf("Get = %+v, %v", got, err)
+	}
+}
+
+func TestGetFindsOnlyItsOwnRun(t *testing.T) {
+	fake, r, _ := setup(t)
+	ctx := context.Background()
+	// Model "sepsis-risk-g3" generation 1's name contains "modelops-sepsis-risk-g3-"; and a
+	// person's run with the right name but no modelops parameters is not ours either.
+	other := request(1)
+	other.Model = "sepsis-risk-g3"
+	if _, err := r.Start(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	fake.AddRun(kfp.Run{DisplayName: "modelops-sepsis-risk-g3-abcdef0", PipelineVersionReference: &kfp.PipelineVersionReference{PipelineID: "p1", PipelineVersionID: "v1"}})
+	if _, err := r.Get(ctx, "sepsis-risk", 3); !errors.Is(err, reconciler.ErrRunNotFound) {
+		t.Fatalf("Get = %v, want ErrRunNotFound", err)
+	}
+}
+
+func TestStateMappingAndPolling(t *testing.T) {
+	fake, r, clk := setup(t)
+	ctx := context.Background()
+	run, err := r.Start(ctx, request(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := count(fake.Requests(), "GET /apis/v2beta1/runs/")
+	fake.Run(run.ID)
+	if got, _ := r.Get(ctx, "sepsis-risk", 3); !strings.Contains(got.Message, "pending") {
+		t.Errorf("within the poll interval Get answers from memory, got %q", got.Message)
+	}
+	if n := count(fake.Requests(), "GET /apis/v2beta1/runs/"); n != before {
+		t.Fatalf("%d polls within the interval, want none", n-before)
+	}
+	clk.add(time.Minute)
+	got, _ := r.Get(ctx, "sepsis-risk", 3)
+	if got.Phase != reconciler.RunRunning || !strings.Contains(got.Message, fake.URL+"/#/runs/details/"+run.ID) {
+		t.Errorf("running: %+v", got)
+	}
+	fake.Pause(run.ID)
+	clk.add(time.Minute)
+	if got, _ = r.Get(ctx, "sepsis-risk", 3); got.Phase != reconciler.RunRunning || !strings.Contains(got.Message, "paused") {
+		t.Errorf("paused: %+v", got)
+	}
+	// Unchanged state: the interval doubles (1m, then 2m).
+	polls := count(fake.Requests(), "GET /apis/v2beta1/runs/")
+	clk.add(time.Minute)
+	r.Get(ctx, "sepsis-risk", 3)
+	clk.add(time.Minute)
+	r.Get(ctx, "sepsis-risk", 3)
+	if n := count(fake.Requests(), "GET /apis/v2beta1/runs/") - polls; n != 1 {
+		t.Errorf("%d polls in 2m of an unchanged run polled every 1m then 2m, want 1", n)
+	}
+	fake.Succeed(run.ID)
+	clk.add(4 * time.Minute)
+	if got, _ = r.Get(ctx, "sepsis-risk", 3); got.Phase != reconciler.RunSucceeded || got.Finished.IsZero() {
+		t.Errorf("succeeded: %+v", got)
+	}
+	polls = count(fake.Requests(), "GET /apis/v2beta1/runs/")
+	clk.add(time.Hour)
+	r.Get(ctx, "sepsis-risk", 3)
+	if n := count(fake.Requests(), "GET /apis/v2beta1/runs/"); n != polls {
+		t.Errorf("a finished run was polled again")
+	}
+}
+
+func TestAFailedTaskIsNamed(t *testing.T) {
+	fake, r, clk := setup(t)
+	ctx := context.Background()
+	run, _ := r.Start(ctx, request(3))
+	fake.Run(run.ID)
+	fake.FailTask(run.ID, "train", "CUDA out of memory")
+	clk.add(time.Minute)
+	got, err := r.Get(ctx, "sepsis-risk", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Phase != reconciler.RunFailed || !strings.Contains(got.Message, `task "train" failed: CUDA out of memory`) || !strings.Contains(got.Message, "ended FAILED") {
+		t.Errorf("failed: %+v", got)
+	}
+}
+
+func TestTimeoutTerminates(t *testing.T) {
+	fake, r, clk := setup(t)
+	ctx := context.Background()
+	run, _ := r.Start(ctx, request(3))
+	fake.Run(run.ID)
+	clk.add(61 * time.Minute)
+	got, err := r.Get(ctx, "sepsis-risk", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Phase != reconciler.RunFailed || !strings.Contains(got.Message, "timeout of 1h0m0s") {
+		t.Errorf("timed out: %+v", got)
+	}
+	if n := count(fake.Requests(), "POST /apis/v2beta1/runs/"+run.ID+":terminate"); n != 1 {
+		t.Errorf("%d terminate requests, want 1", n)
+	}
+	if st := fake.Runs()[0].State; st != kfp.StateCanceling {
+		t.Errorf("KFP state %s, want CANCELING", st)
+	}
+}
+
+func TestCancelTerminatesARunningRunOnly(t *testing.T) {
+	fake, r, clk := setup(t)
+	ctx := context.Background()
+	run, _ := r.Start(ctx, request(3))
+	fake.Run(run.ID)
+	if err := r.Cancel(ctx, "sepsis-risk", 3); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(time.Minute)
+	got, err := r.Get(ctx, "sepsis-risk", 3)
+	if err != nil || got.Phase != reconciler.RunFailed || !strings.Contains(got.Message, "CANCELED") {
+		t.Fatalf("after cancel: %+v, %v", got, err)
+	}
+	if err := r.Cancel(ctx, "sepsis-risk", 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Cancel(ctx, "sepsis-risk", 9); err != nil {
+		t.Fatalf("cancel of an unknown run: %v", err)
+	}
+	if n := count(fake.Requests(), "POST /apis/v2beta1/runs/"+run.ID+":terminate"); n != 1 {
+		t.Errorf("%d terminate requests, want 1", n)
+	}
+}
+
+func TestAPIErrorsAreReported(t *testing.T) {
+	fake, r, _ := setup(t)
+	ctx := context.Background()
+	req := request(3)
+	req.Pipeline.VersionID = "nope"
+	if _, err := r.Start(ctx, req); err == nil || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "pipeline version nope of pipeline p1 not found") {
+		t.Errorf("unknown version: %v", err)
+	}
+	bad, _ := kfp.New(kfp.Config{Host: fake.URL, Namespace: "ml-team", Token: func() (string, error) { return "wrong", nil }})
+	_, err := bad.Start(ctx, request(3))
+	if err == nil || !strings.Contains(err.Error(), "401") || strings.Contains(err.Error(), "wrong") {
+		t.Errorf("bad token: %v", err)
+	}
+	noNS, _ := kfp.New(kfp.Config{Host: fake.URL, Token: func() (string, error) { return "s3cret", nil }})
+	if _, err := noNS.Get(ctx, "sepsis-risk", 3); err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "multi-user") {
+		t.Errorf("no namespace: %v", err)
+	}
+}
