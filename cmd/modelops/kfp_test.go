@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	runnerkfp "github.com/medimind/modelops/internal/runner/kfp"
 	runnerlocal "github.com/medimind/modelops/internal/runner/local"
+	"github.com/medimind/modelops/internal/testutil/gitserver"
 	"github.com/medimind/modelops/internal/testutil/kfpfake"
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
@@ -55,5 +59,91 @@ func TestPipelineRunnerSendsPipelinesToKubeflow(t *testing.T) {
 	}
 	if st := fake.Runs()[0].State; st != runnerkfp.StateCanceling {
 		t.Errorf("KFP state after cancel = %s, want CANCELING", st)
+	}
+}
+
+const kfpPolicy = `apiVersion: modelops.medimind.io/v1alpha1
+kind: ModelPolicy
+metadata:
+  name: sepsis-risk
+spec:
+  production: {version: "12"}
+  retrain:
+    generation: %d
+    schedule: ""
+    pipeline:
+      pipelineID: p1
+      versionID: v1
+      parameters: {epochs: 5}
+`
+
+// kfpRepo makes a local repository whose model trains on the fake's Kubeflow endpoint, at
+// generation 1, reconciled once.
+func kfpRepo(t *testing.T, fake *kfpfake.Server) (repo, state string) {
+	t.Helper()
+	repo = filepath.Join(t.TempDir(), "repo")
+	if err := os.MkdirAll(filepath.Join(repo, "models"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := "apiVersion: modelops.medimind.io/v1alpha1\nkind: RepositoryConfig\nspec:\n  kubeflow: {host: " + fake.URL + "}\n"
+	for name, content := range map[string]string{".modelops.yaml": cfg, "models/sepsis-risk.yaml": fmt.Sprintf(kfpPolicy, 1)} {
+		if err := os.WriteFile(filepath.Join(repo, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gitserver.MustGit(t, repo, "init", "-q", "-b", "main")
+	gitserver.MustGit(t, repo, "add", "-A")
+	gitserver.MustGit(t, repo, "commit", "-q", "-m", "Add sepsis-risk")
+	state = filepath.Join(t.TempDir(), "state")
+	if code, out, errOut := runCLI(t, "reconcile", "--once", "--repo", repo, "--state-dir", state); code != 0 {
+		t.Fatalf("first cycle: exit %d\n%s\n%s", code, out, errOut)
+	}
+	return repo, state
+}
+
+// raiseKFP merges generation gen and returns the merge commit.
+func raiseKFP(t *testing.T, repo string, gen int) string {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(repo, "models", "sepsis-risk.yaml"), []byte(fmt.Sprintf(kfpPolicy, gen)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitserver.MustGit(t, repo, "commit", "-q", "-am", fmt.Sprintf("Raise to generation %d", gen))
+	return strings.TrimSpace(gitserver.MustGit(t, repo, "rev-parse", "HEAD"))
+}
+
+// TestAMergedRetrainRunsThePipelineOnceAndReportsItsFailedTask: a raise launches one KFP run
+// with the modelops parameters of the merge commit; later cycles (new processes) launch no
+// second; the failed task is reported with its name and message.
+func TestAMergedRetrainRunsThePipelineOnceAndReportsItsFailedTask(t *testing.T) {
+	fake := kfpfake.New(t)
+	fake.Token = "kfp-token"
+	t.Setenv(kfpTokenEnv, "kfp-token")
+	repo, state := kfpRepo(t, fake)
+	merge := raiseKFP(t, repo, 2)
+	reconcile := func() (int, string) {
+		t.Helper()
+		code, out, errOut := runCLI(t, "reconcile", "--once", "--repo", repo, "--state-dir", state)
+		return code, out + errOut
+	}
+	if code, out := reconcile(); code != 0 || !strings.Contains(out, "launch-training") {
+		t.Fatalf("after the raise: exit %d, want the launch\n%s", code, out)
+	}
+	reconcile()
+	runs := fake.Runs()
+	if len(runs) != 1 {
+		t.Fatalf("%d runs, want 1", len(runs))
+	}
+	p := runs[0].RuntimeConfig.Parameters
+	if runs[0].DisplayName != "modelops-sepsis-risk-g2-"+merge[:7] || p["modelops_model"] != "sepsis-risk" || p["modelops_generation"] != float64(2) || p["modelops_commit"] != merge || p["epochs"] != float64(5) {
+		t.Fatalf("run %s with parameters %v", runs[0].DisplayName, p)
+	}
+	fake.Run(runs[0].RunID)
+	fake.FailTask(runs[0].RunID, "train", "CUDA out of memory")
+	code, out := reconcile()
+	if code != 1 || !strings.Contains(out, "training FAILED: sepsis-risk generation 2") || !strings.Contains(out, `task "train" failed: CUDA out of memory`) {
+		t.Fatalf("after the task failed: exit %d, want 1 and the task\n%s", code, out)
+	}
+	if n := len(fake.Runs()); n != 1 {
+		t.Errorf("%d runs after the failure, want 1", n)
 	}
 }
