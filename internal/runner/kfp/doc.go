@@ -27,5 +27,5 @@
 // run's result comes from a ResultReader (a model registry holding a version tagged with
 // the run's modelops_* parameters); without one the run is recorded succeeded without a
 // result, and the pipeline registers its candidate itself with POST
-// /api/v1/models/{model}/candidates (examples/kfp/README.md gives the contract).
+// /api/v1/models/{model}/candidates (examples/kubeflow/README.md gives the contract).
 package kfp

@@ -1,8 +1,10 @@
 package kfp_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/medimind/modelops/internal/testutil/kfpfake"
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
+	"go.yaml.in/yaml/v3"
 )
 
 const commit = "0123456789abcdef0123456789abcdef01234567"
@@ -247,5 +250,47 @@ func TestAPIErrorsAreReported(t *testing.T) {
 	noNS, _ := kfp.New(kfp.Config{Host: fake.URL, Token: func() (string, error) { return "s3cret", nil }})
 	if _, err := noNS.Get(ctx, "sepsis-risk", 3); err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "multi-user") {
 		t.Errorf("no namespace: %v", err)
+	}
+}
+
+// TestTheExamplePipelineFollowsTheContract: the example IR has the fields KFP requires of a
+// pipeline spec and declares the modelops_* inputs; the example policy is valid.
+func TestTheExamplePipelineFollowsTheContract(t *testing.T) {
+	b, err := os.ReadFile("../../../examples/kubeflow/sepsis-train.pipeline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		PipelineInfo struct{ Name string } `yaml:"pipelineInfo"`
+		Root         struct {
+			Dag              struct{ Tasks map[string]any }
+			InputDefinitions struct {
+				Parameters map[string]struct {
+					ParameterType string `yaml:"parameterType"`
+				}
+			} `yaml:"inputDefinitions"`
+		}
+		Components     map[string]any
+		DeploymentSpec struct{ Executors map[string]any } `yaml:"deploymentSpec"`
+		SchemaVersion  string                             `yaml:"schemaVersion"`
+	}
+	if err := yaml.NewDecoder(bytes.NewReader(b)).Decode(&spec); err != nil {
+		t.Fatal(err)
+	}
+	if spec.PipelineInfo.Name == "" || len(spec.Root.Dag.Tasks) == 0 || len(spec.Components) == 0 || len(spec.DeploymentSpec.Executors) == 0 || spec.SchemaVersion == "" {
+		t.Fatalf("the example lacks fields KFP requires: %+v", spec)
+	}
+	for name, typ := range map[string]string{kfp.ParamModel: "STRING", kfp.ParamGeneration: "NUMBER_INTEGER", kfp.ParamCommit: "STRING"} {
+		if got := spec.Root.InputDefinitions.Parameters[name].ParameterType; got != typ {
+			t.Errorf("input %s has type %q, want %s", name, got, typ)
+		}
+	}
+	pb, err := os.ReadFile("../../../examples/kubeflow/sepsis-risk.policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := policies.Parse("sepsis-risk.policy.yaml", pb)
+	if err != nil || ps[0].Spec.Retrain.Pipeline == nil {
+		t.Fatalf("example policy: %v", err)
 	}
 }

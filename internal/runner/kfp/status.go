@@ -29,7 +29,8 @@ func (r *Runner) observe(ctx context.Context, key runKey, t *tracked, run *Run) 
 		}
 		tr.Phase, tr.Finished = reconciler.RunFailed, now
 		tr.Message = fmt.Sprintf("timed out: ran longer than its timeout of %s and was terminated", t.timeout)
-	case tr.Phase == reconciler.RunRunning:
+	case tr.Phase == reconciler.RunRunning, tr.Phase == reconciler.RunFailed:
+		// The check on the merge commit shows the message: it links to the run.
 		tr.Message = strings.TrimPrefix(tr.Message+"; ", "; ") + "see " + r.UIURL(run.RunID)
 	case tr.Phase == reconciler.RunSucceeded && r.cfg.Results != nil:
 		res, err := r.cfg.Results.Result(ctx, key.model, key.generation, run)
