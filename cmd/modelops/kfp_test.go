@@ -147,3 +147,27 @@ func TestAMergedRetrainRunsThePipelineOnceAndReportsItsFailedTask(t *testing.T) 
 		t.Errorf("%d runs after the failure, want 1", n)
 	}
 }
+
+// TestASucceededPipelineRunIsRecorded: the run's success reaches the status; its candidate
+// arrives through the candidates API (examples/kubeflow/README.md), so the run carries none.
+func TestASucceededPipelineRunIsRecorded(t *testing.T) {
+	fake := kfpfake.New(t)
+	repo, state := kfpRepo(t, fake)
+	raiseKFP(t, repo, 2)
+	if code, out, errOut := runCLI(t, "reconcile", "--once", "--repo", repo, "--state-dir", state); code != 0 {
+		t.Fatalf("launch: exit %d\n%s%s", code, out, errOut)
+	}
+	id := fake.Runs()[0].RunID
+	fake.Run(id)
+	fake.Succeed(id)
+	if code, out, errOut := runCLI(t, "reconcile", "--once", "--repo", repo, "--state-dir", state); code != 0 {
+		t.Fatalf("after success: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut := runCLI(t, "status", "--repo", repo, "--state-dir", state, "-o", "json")
+	if code != 0 || !strings.Contains(out, `"id": "`+id+`"`) || !strings.Contains(out, `"phase": "Succeeded"`) {
+		t.Fatalf("status: exit %d\n%s%s", code, out, errOut)
+	}
+	if n := len(fake.Runs()); n != 1 {
+		t.Errorf("%d runs, want 1", n)
+	}
+}
