@@ -406,6 +406,10 @@ func RetrainBody(a Action, p *policies.Policy) string {
 		fmt.Fprintf(&b, "| image | command | GPUs | timeout |\n|---|---|---|---|\n| `%s` | `%s` | %d | %s |\n",
 			job.Image, strings.Join(job.Command, " "), derefInt(job.GPUs), job.Timeout.Duration)
 	}
+	if pl := p.Spec.Retrain.Pipeline; pl != nil {
+		b.WriteString("\n### Training pipeline (Kubeflow Pipelines)\n\n")
+		fmt.Fprintf(&b, "| pipeline | version | timeout |\n|---|---|---|\n| `%s` | `%s` | %s |\n", pl.PipelineID, pl.VersionID, pl.Timeout.Duration)
+	}
 	fmt.Fprintf(&b, "\nPlanned on commit `%s`. Close this proposal to decline it: modelops does not propose generation %d again unless someone asks for it (`modelops retrain %s --reason ...`).\n", short(a.Commit), a.Generation, a.Model)
 	return b.String()
 }
