@@ -171,3 +171,29 @@ func TestASucceededPipelineRunIsRecorded(t *testing.T) {
 		t.Errorf("%d runs, want 1", n)
 	}
 }
+
+// TestARunCreatedBeforeACrashIsAdoptedNotLaunchedAgain: the run exists in Kubeflow (created
+// by a reconciler killed before it recorded the launch); the next cycle records that run
+// and creates none.
+func TestARunCreatedBeforeACrashIsAdoptedNotLaunchedAgain(t *testing.T) {
+	fake := kfpfake.New(t)
+	repo, state := kfpRepo(t, fake)
+	merge := raiseKFP(t, repo, 2)
+	id := fake.AddRun(runnerkfp.Run{
+		DisplayName:              runnerkfp.DisplayName("sepsis-risk", 2, merge),
+		PipelineVersionReference: &runnerkfp.PipelineVersionReference{PipelineID: "p1", PipelineVersionID: "v1"},
+		RuntimeConfig: &runnerkfp.RuntimeConfig{Parameters: map[string]any{
+			runnerkfp.ParamModel: "sepsis-risk", runnerkfp.ParamGeneration: 2, runnerkfp.ParamCommit: merge, "epochs": 5}},
+	})
+	code, out, errOut := runCLI(t, "reconcile", "--once", "--repo", repo, "--state-dir", state)
+	if code != 0 || strings.Contains(out, "launch-training") {
+		t.Fatalf("after the crash: exit %d, want no launch\n%s%s", code, out, errOut)
+	}
+	if runs := fake.Runs(); len(runs) != 1 {
+		t.Fatalf("%d runs, want the one made before the crash", len(runs))
+	}
+	_, out, _ = runCLI(t, "status", "--repo", repo, "--state-dir", state, "-o", "json")
+	if !strings.Contains(out, `"id": "`+id+`"`) {
+		t.Fatalf("status does not record run %s:\n%s", id, out)
+	}
+}
