@@ -96,8 +96,7 @@ func TestStartFindsTheRunARestartedReconcilerMade(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A new process: nothing in memory, the run exists in KFP.
-	_, again, _ := setup(t)
-	again, _ = kfp.New(kfp.Config{Host: fake.URL, Namespace: "ml-team", Token: func() (string, error) { return "s3cret", nil }})
+	again, _ := kfp.New(kfp.Config{Host: fake.URL, Namespace: "ml-team", Token: func() (string, error) { return "s3cret", nil }})
 	run, err := again.Start(ctx, request(3))
 	if err != nil {
 		t.Fatal(err)
@@ -292,5 +291,26 @@ func TestTheExamplePipelineFollowsTheContract(t *testing.T) {
 	ps, err := policies.Parse("sepsis-risk.policy.yaml", pb)
 	if err != nil || ps[0].Spec.Retrain.Pipeline == nil {
 		t.Fatalf("example policy: %v", err)
+	}
+}
+
+// TestFindPagesThroughTheRuns: the run is found past the first page of runs whose names
+// match (reruns a person made by hand carry the name but not the parameters).
+func TestFindPagesThroughTheRuns(t *testing.T) {
+	fake, r, _ := setup(t)
+	for range 150 {
+		fake.AddRun(kfp.Run{DisplayName: "modelops-sepsis-risk-g3-0123456", PipelineVersionReference: &kfp.PipelineVersionReference{PipelineID: "p1", PipelineVersionID: "v1"}})
+	}
+	ours := fake.AddRun(kfp.Run{DisplayName: "modelops-sepsis-risk-g3-0123456", PipelineVersionReference: &kfp.PipelineVersionReference{PipelineID: "p1", PipelineVersionID: "v1"},
+		RuntimeConfig: &kfp.RuntimeConfig{Parameters: map[string]any{kfp.ParamModel: "sepsis-risk", kfp.ParamGeneration: 3, kfp.ParamCommit: commit}}})
+	run, err := r.Start(context.Background(), request(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.ID != ours || len(fake.Runs()) != 151 {
+		t.Fatalf("Start = %s with %d runs, want %s and no new run", run.ID, len(fake.Runs()), ours)
+	}
+	if n := count(fake.Requests(), "GET /apis/v2beta1/runs"); n != 2 {
+		t.Errorf("%d list requests, want 2 pages", n)
 	}
 }
