@@ -101,7 +101,8 @@ type RepositoryConfigSpec struct {
 
 // KubeflowConfig is where training pipelines run: a Kubeflow Pipelines (v2) API server. The
 // reconciler authenticates with the Bearer token of MODELOPS_KFP_TOKEN (or the file named by
-// MODELOPS_KFP_TOKEN_FILE); tokens are never kept in the repository.
+// MODELOPS_KFP_TOKEN_FILE), or else the projected ServiceAccount token of the KFP multi-user
+// API (/var/run/secrets/kubeflow/pipelines/token); tokens are never kept in the repository.
 type KubeflowConfig struct {
 	// Host is the API server's base URL, e.g. https://kfp.example/pipeline; the v2beta1
 	// API is under Host/apis/v2beta1.

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"strings"
 	"sync"
 
 	runnerkfp "github.com/medimind/modelops/internal/runner/kfp"
@@ -14,6 +17,27 @@ import (
 // kfpTokenEnv holds the Bearer token for the Kubeflow Pipelines API (or, with _FILE, the
 // path of a file holding it, read for each request so a projected token can rotate).
 const kfpTokenEnv = "MODELOPS_KFP_TOKEN"
+
+// kfpServiceAccountTokenPath is where a pod finds the projected ServiceAccount token (audience
+// pipelines.kubeflow.org) that the KFP multi-user API accepts, as the KFP SDK reads it; used
+// when MODELOPS_KFP_TOKEN[_FILE] is not set.
+var kfpServiceAccountTokenPath = "/var/run/secrets/kubeflow/pipelines/token"
+
+// kfpToken reads the token for each request: a projected token rotates.
+func kfpToken() (string, error) {
+	tok, err := secretFrom("", kfpTokenEnv)
+	if err != nil || tok != "" {
+		return tok, err
+	}
+	b, err := os.ReadFile(kfpServiceAccountTokenPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the Kubeflow ServiceAccount token: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
 
 // pipelineRunner sends the training of policies with spec.retrain.pipeline to Kubeflow
 // Pipelines, on the endpoint of the repository configuration's spec.kubeflow, and every
@@ -35,7 +59,7 @@ var (
 func newPipelineRunner(jobs reconciler.Runner) *pipelineRunner {
 	return &pipelineRunner{jobs: jobs, newKFP: func(cfg *policies.KubeflowConfig) (*runnerkfp.Runner, error) {
 		return runnerkfp.New(runnerkfp.Config{Host: cfg.Host, Namespace: cfg.Namespace,
-			Token: func() (string, error) { return secretFrom("", kfpTokenEnv) }})
+			Token: kfpToken})
 	}}
 }
 

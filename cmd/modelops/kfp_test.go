@@ -197,3 +197,30 @@ func TestARunCreatedBeforeACrashIsAdoptedNotLaunchedAgain(t *testing.T) {
 		t.Fatalf("status does not record run %s:\n%s", id, out)
 	}
 }
+
+// TestKFPTokenPrefersTheEnvironmentThenTheProjectedToken: MODELOPS_KFP_TOKEN wins; without
+// it the projected ServiceAccount token is read at each call (it rotates); without either
+// no token is sent.
+func TestKFPTokenPrefersTheEnvironmentThenTheProjectedToken(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token")
+	old := kfpServiceAccountTokenPath
+	kfpServiceAccountTokenPath = path
+	t.Cleanup(func() { kfpServiceAccountTokenPath = old })
+	t.Setenv(kfpTokenEnv, "")
+	t.Setenv(kfpTokenEnv+"_FILE", "")
+	if tok, err := kfpToken(); err != nil || tok != "" {
+		t.Fatalf("without any: %q, %v", tok, err)
+	}
+	for _, want := range []string{"sa-token-1", "sa-token-2"} {
+		if err := os.WriteFile(path, []byte(want+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if tok, err := kfpToken(); err != nil || tok != want {
+			t.Fatalf("projected token: %q, %v; want %q", tok, err, want)
+		}
+	}
+	t.Setenv(kfpTokenEnv, "env-token")
+	if tok, err := kfpToken(); err != nil || tok != "env-token" {
+		t.Fatalf("with %s: %q, %v", kfpTokenEnv, tok, err)
+	}
+}
