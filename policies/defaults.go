@@ -130,6 +130,7 @@ func (p *ModelPolicy) Default() {
 	if c := s.Canary; c != nil && c.Weight == nil {
 		c.Weight = ptrTo(ca.Steps[0])
 	}
+	p.defaultRegistry()
 }
 
 // setFloat points *f at v when it is unset.

@@ -98,7 +98,10 @@ func sortErrors(errs []error) {
 }
 
 // multiError wraps errs (nil when empty) in a *multierror.Error whose text lists one error
-// per line, the way a linter prints them.
+// per line, the way a linter prints them. Policy validation keeps go-multierror because
+// *multierror.Error is the documented type of Parse's and Validate's errors and its
+// ErrorFormat gives that listing; elsewhere the module combines errors with errors.Join,
+// which is enough where nobody needs the list's type or format.
 func multiError(errs []error) error {
 	if len(errs) == 0 {
 		return nil

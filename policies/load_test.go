@@ -106,7 +106,7 @@ func TestLoad(t *testing.T) {
 			policies: []string{"m@m.yaml"},
 			errs: []string{
 				`a.yaml:3:18: metadata.name: must be a DNS-1123 label, got "Bad": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
-				"a.yaml:4:8: spec.bogus: unknown field, expected one of suspend, production, canary, data, drift, metrics, retrain, promotion, canaryAnalysis",
+				"a.yaml:4:8: spec.bogus: unknown field, expected one of suspend, production, canary, data, drift, metrics, retrain, promotion, canaryAnalysis, registry",
 				"z.yaml:6:35: spec.production.uri: expected a single value, got a list",
 			},
 		},

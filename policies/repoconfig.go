@@ -97,6 +97,8 @@ type RepositoryConfigSpec struct {
 	// Kubeflow is the Kubeflow Pipelines endpoint the policies with spec.retrain.pipeline
 	// run on.
 	Kubeflow *KubeflowConfig `json:"kubeflow,omitempty" yaml:"kubeflow,omitempty"`
+	// MLflow is the model registry the policies' spec.registry blocks reconcile.
+	MLflow MLflowConfig `json:"mlflow,omitzero" yaml:"mlflow,omitempty"`
 }
 
 // KubeflowConfig is where training pipelines run: a Kubeflow Pipelines (v2) API server. The
@@ -110,6 +112,16 @@ type KubeflowConfig struct {
 	// Namespace is the Kubeflow profile namespace runs are created and listed in
 	// (multi-user installations); empty on a single-user installation.
 	Namespace string `json:"namespace,omitempty" yaml:"namespace,omitempty"`
+}
+
+// MLflowConfig locates the MLflow tracking server whose Model Registry follows the
+// repository. Credentials never go here: they come from MLFLOW_TRACKING_TOKEN, or
+// MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or their _FILE forms), or
+// DATABRICKS_TOKEN for a Databricks workspace.
+type MLflowConfig struct {
+	// TrackingURI is the server's http(s) URL, or "databricks" for the workspace at
+	// DATABRICKS_HOST. Empty: MLFLOW_TRACKING_URI.
+	TrackingURI string `json:"trackingURI,omitempty" yaml:"trackingURI,omitempty"`
 }
 
 // KubernetesConfig is what the repository allows its training Jobs on Kubernetes.
@@ -204,6 +216,12 @@ func (c *RepositoryConfig) Validate() error {
 			if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
 				v.add("spec.kubeflow.namespace", "must be a Kubernetes namespace name, got %q: %s", ns, strings.Join(msgs, "; "))
 			}
+		}
+	}
+	if u := s.MLflow.TrackingURI; u != "" && u != "databricks" {
+		v.httpURL("spec.mlflow.trackingURI", u)
+		if strings.Contains(u, "@") {
+			v.add("spec.mlflow.trackingURI", "must not hold credentials; set MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD")
 		}
 	}
 	return multiError(v.errs)

@@ -64,6 +64,8 @@ type ModelPolicySpec struct {
 	Promotion PromotionSpec `json:"promotion,omitempty" yaml:"promotion,omitempty"`
 	// CanaryAnalysis says how a canary is stepped, judged and rolled back.
 	CanaryAnalysis CanaryAnalysisSpec `json:"canaryAnalysis,omitempty" yaml:"canaryAnalysis,omitempty"`
+	// Registry makes the MLflow Model Registry's aliases follow this policy (registry.go).
+	Registry *RegistrySpec `json:"registry,omitempty" yaml:"registry,omitempty"`
 }
 
 // ModelVersion is one deployable version of a model.

@@ -89,6 +89,9 @@ func (p *ModelPolicy) Validate() error {
 	}
 	v.promotion("spec.promotion", &s.Promotion)
 	v.canaryAnalysis("spec.canaryAnalysis", &s.CanaryAnalysis)
+	if r := s.Registry; r != nil {
+		v.registry("spec.registry", r)
+	}
 	return multiError(v.errs)
 }
 

@@ -41,9 +41,6 @@ type Candidate struct {
 	Verdict    PromotionVerdict `json:"verdict"`
 }
 
-// registeredRun marks the promotion plans of registered candidates, which have no run.
-const registeredRun = "registered:"
-
 // Snapshot observes the world as a cycle would, without acting.
 func (r *Reconciler) Snapshot(ctx context.Context) (*Snapshot, error) {
 	snap, _, err := r.Plan(ctx)
@@ -150,14 +147,13 @@ func (r *Reconciler) RegisterCandidate(ctx context.Context, model string, res Ru
 	case isDeclined && declined.Key == promoteKey(res.Version):
 		v.Note = fmt.Sprintf("a person declined the promotion of version %s; not proposed again", res.Version)
 	default:
-		a := promotionAction(p, snap.Commit, registeredRun+res.Version, res, v, fmt.Sprintf("candidate %s registered through the API at %s", res.Version, snap.Now.UTC().Format(time.RFC3339)))
+		a := promotionAction(p, snap.Commit, "", res, v, fmt.Sprintf("candidate %s registered through the API at %s", res.Version, snap.Now.UTC().Format(time.RFC3339)))
+		a.Promotion.Registered = true
 		a.Key = fmt.Sprintf("%s/%s/registered/%s", ActionProposePromotion, model, promoteKey(res.Version))
 		a.Reason = fmt.Sprintf("registered candidate %q passed the promotion gate", res.Version)
-		if _, err := r.applyProposePromotion(ctx, snap, p, ms, a); err != nil {
+		var err error
+		if _, prop, err = r.applyProposePromotion(ctx, snap, p, ms, a); err != nil {
 			return PromotionVerdict{}, nil, err
-		}
-		if open, ok := findProposal(proposalsOf(snap, model), ProposalPromote); ok {
-			prop = &open
 		}
 	}
 	ms.Candidates = append(ms.Candidates, Candidate{Result: res, Registered: snap.Now, Verdict: v})

@@ -7,22 +7,40 @@ import (
 	"io/fs"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"k8s.io/utils/ptr"
+
+	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/policies"
 )
 
-// apply carries out one action and returns what it did in words.
-func (r *Reconciler) apply(ctx context.Context, snap *Snapshot, a Action, files map[string][]byte) (string, error) {
-	p := findPolicy(snap.Policies, a.Model)
+// apply carries out one action and returns what it did in words, with the proposal it
+// opened or updated (nil for none).
+func (r *Reconciler) apply(ctx context.Context, snap *Snapshot, a Action, files map[string][]byte) (string, *Proposal, error) {
+	p := snap.Policies.Get(a.Model)
 	if p == nil {
-		return "", fmt.Errorf("no valid policy for model %s", a.Model)
+		return "", nil, fmt.Errorf("no valid policy for model %s", a.Model)
 	}
 	ms := snap.Status.Model(a.Model)
 	switch a.Kind {
-	case ActionCheckDrift:
-		return r.applyDrift(ctx, snap, p, ms, files)
 	case ActionProposeRetrain:
-		return r.applyProposeRetrain(ctx, snap, p, a)
+		return r.applyProposeRetrain(ctx, snap, p, ms, a, files)
+	case ActionProposePromotion:
+		return r.applyProposePromotion(ctx, snap, p, ms, a)
+	case ActionRecordCanaryCheck, ActionStepCanary, ActionRollback, ActionProposeFullPromotion:
+		return r.applyCanary(ctx, snap, p, ms, a, files)
+	}
+	detail, err := r.applyOther(ctx, snap, p, ms, a, files)
+	return detail, nil, err
+}
+
+// applyOther carries out the actions that open no proposal.
+func (r *Reconciler) applyOther(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus, a Action, files map[string][]byte) (string, error) {
+	switch a.Kind {
+	case ActionCheckDrift:
+		_, detail, err := r.checkDrift(ctx, snap, p, ms, files)
+		return detail, err
 	case ActionCloseProposal:
 		if err := r.proposals.Close(ctx, a.Model, a.ProposalKind, a.Reason); err != nil {
 			return "", &ActionError{Reason: ProposalFailedReason, Err: fmt.Errorf("close %s proposal of %s: %w", a.ProposalKind, a.Model, err)}
@@ -31,8 +49,6 @@ func (r *Reconciler) apply(ctx context.Context, snap *Snapshot, a Action, files 
 		return "closed the " + string(a.ProposalKind) + " proposal", nil
 	case ActionLaunchTraining:
 		return r.applyLaunch(ctx, snap, p, ms, a)
-	case ActionProposePromotion:
-		return r.applyProposePromotion(ctx, snap, p, ms, a)
 	case ActionRecordVerdict:
 		if err := recordVerdict(ms, a); err != nil {
 			return "", err
@@ -43,8 +59,6 @@ func (r *Reconciler) apply(ctx context.Context, snap *Snapshot, a Action, files 
 		}
 		r.reportVerdict(ctx, ms, a)
 		return detail, nil
-	case ActionRecordCanaryCheck, ActionStepCanary, ActionRollback, ActionProposeFullPromotion:
-		return r.applyCanary(ctx, snap, p, ms, a, files)
 	case ActionApplyTraffic:
 		return r.applyTraffic(ctx, a)
 	case ActionCancelTraining:
@@ -63,11 +77,6 @@ func (r *Reconciler) apply(ctx context.Context, snap *Snapshot, a Action, files 
 	}
 }
 
-func (r *Reconciler) applyDrift(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus, files map[string][]byte) (string, error) {
-	_, detail, err := r.checkDrift(ctx, snap, p, ms, files)
-	return detail, err
-}
-
 // checkDrift runs p's drift check, records it in ms with the full report in files, and
 // reports it on the tip.
 func (r *Reconciler) checkDrift(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus, files map[string][]byte) (DriftResult, string, error) {
@@ -80,6 +89,9 @@ func (r *Reconciler) checkDrift(ctx context.Context, snap *Snapshot, p *policies
 	}
 	path := DriftReportPath(p.Metadata.Name, snap.Now)
 	files[path] = res.Report
+	if res.Markdown != "" {
+		files[driftMarkdownPath(path)] = []byte(res.Markdown)
+	}
 	ms.AddDrift(DriftRecord{
 		At: snap.Now, Commit: snap.Commit, Drifted: res.Drifted, Share: res.Share,
 		DriftedColumns: res.DriftedColumns, Columns: res.Columns, Report: path,
@@ -89,16 +101,49 @@ func (r *Reconciler) checkDrift(ctx context.Context, snap *Snapshot, p *policies
 		verdict = "dataset drift"
 	}
 	title := fmt.Sprintf("%s: %d of %d columns drifted (share %.2f)", verdict, res.DriftedColumns, res.Columns, res.Share)
-	md := res.Markdown
-	if md != "" {
-		md += fmt.Sprintf("\n\nFull report: `%s` on the `modelops/status` branch.\n", path)
-	}
-	r.lastDrift[p.Metadata.Name] = md
 	r.report(ctx, CheckReport{
 		Name: DriftCheckName(p.Metadata.Name), Commit: snap.Commit, Status: CheckCompleted,
-		Conclusion: driftConclusion(p, res), Title: title, Summary: md, Annotations: driftAnnotations(p, res),
+		Conclusion: driftConclusion(p, res), Title: title, Summary: withReportLink(res.Markdown, path),
+		DetailsURL: path, Annotations: driftAnnotations(p, res),
 	})
 	return res, fmt.Sprintf("%s; report %s", title, path), nil
+}
+
+// driftMarkdownPath is where the Markdown of the drift report at path is kept on the status
+// branch, so that a proposal written by any process, however long it has run, quotes the
+// same report. It lives apart from reports/, which holds only the JSON reports.
+func driftMarkdownPath(report string) string {
+	return "markdown/" + strings.TrimSuffix(report, ".json") + ".md"
+}
+
+// withReportLink ends a drift report's Markdown with where its full report is.
+func withReportLink(md, path string) string {
+	if md == "" {
+		return ""
+	}
+	return md + fmt.Sprintf("\n\nFull report: `%s` on the `modelops/status` branch.\n", path)
+}
+
+// latestDriftMarkdown reads the Markdown of ms's latest drift report: from files when this
+// cycle made it, else from the status branch. It is "" when the report has none (a checker
+// that renders none, or a report older than the Markdown kept beside it).
+func (r *Reconciler) latestDriftMarkdown(ctx context.Context, ms *ModelStatus, files map[string][]byte) string {
+	last, ok := ms.LastDrift()
+	if !ok || last.Report == "" {
+		return ""
+	}
+	path := driftMarkdownPath(last.Report)
+	md, ok := files[path]
+	if !ok {
+		var err error
+		if md, err = r.status.ReadFile(ctx, path); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				r.log.WarnContext(ctx, "read the latest drift report", "model", ms.Model, "path", path, "error", err)
+			}
+			return ""
+		}
+	}
+	return withReportLink(string(md), last.Report)
 }
 
 // DriftCheckName is the name of a model's drift check run on the tracked branch.
@@ -133,7 +178,7 @@ func driftAnnotations(p *policies.Policy, res DriftResult) []Annotation {
 	var out []Annotation
 	for _, f := range []struct{ field, msg string }{
 		{"spec.data.current", fmt.Sprintf("%d of %d columns of the current data drifted from the reference (share %.2f)", res.DriftedColumns, res.Columns, res.Share)},
-		{"spec.drift", fmt.Sprintf("the dataset drifts when at least %.2f of the columns drift", derefFloat(p.Spec.Drift.DatasetShare))},
+		{"spec.drift", fmt.Sprintf("the dataset drifts when at least %.2f of the columns drift", ptr.Deref(p.Spec.Drift.DatasetShare, 0))},
 		{"spec.retrain.onDrift", "drifted reports count towards a retrain proposal"},
 	} {
 		if line, _ := p.Position(f.field); line > 0 {
@@ -166,7 +211,7 @@ func (r *Reconciler) reportVerdict(ctx context.Context, ms *ModelStatus, a Actio
 	v := a.Promotion.Verdict
 	c := CheckReport{Name: PromotionCheckName(a.Model), Commit: run.Commit, Status: CheckCompleted, Conclusion: CheckSuccess,
 		Title:   fmt.Sprintf("candidate %s passed the promotion gate", v.Version),
-		Summary: PromotionTable(v)}
+		Summary: promotionTable(v)}
 	if !v.Passed {
 		c.Conclusion, c.Title = CheckFailure, fmt.Sprintf("candidate %s did not pass: %s", v.Version, strings.Join(v.Failed(), ", "))
 	}
@@ -204,36 +249,30 @@ func DriftReportPath(model string, t time.Time) string {
 	return fmt.Sprintf("reports/%s/drift-%s.json", model, t.UTC().Format("20060102T150405Z"))
 }
 
-func (r *Reconciler) applyProposeRetrain(ctx context.Context, snap *Snapshot, p *policies.Policy, a Action) (string, error) {
+func (r *Reconciler) applyProposeRetrain(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus, a Action, files map[string][]byte) (string, *Proposal, error) {
 	plan := a.Proposal
 	from := a.Generation - 1
-	body := RetrainBody(a, p)
-	if md := r.lastDrift[a.Model]; md != "" && plan.Trigger == TriggerDrift {
-		body += "\n### Latest drift report\n\n" + md
+	var drift string
+	if plan.Trigger == TriggerDrift {
+		drift = r.latestDriftMarkdown(ctx, ms, files)
 	}
-	req := ProposalRequest{
-		Model:  a.Model,
-		Kind:   ProposalRetrain,
-		Key:    plan.Key,
-		Digest: plan.Digest,
-		Title:  fmt.Sprintf("Retrain %s: generation %d → %d (%s)", a.Model, from, a.Generation, plan.Trigger),
-		Body:   body,
-		Base:   snap.Commit,
-		File:   p.File,
-		Edits:  []policies.Edit{policies.SetRetrainGeneration{From: from, To: a.Generation}},
-		Trailers: map[string]string{
-			"Modelops-Action":   string(ActionProposeRetrain),
-			"Modelops-Model":    a.Model,
-			"Modelops-Reason":   oneLine(a.Reason),
-			"Modelops-Evidence": evidenceRef(plan.Evidence),
-		},
-	}
-	prop, err := r.proposals.Ensure(ctx, req)
+	prop, err := r.proposals.Ensure(ctx, ProposalRequest{
+		Model:    a.Model,
+		Kind:     ProposalRetrain,
+		Key:      plan.Key,
+		Digest:   plan.Digest,
+		Title:    fmt.Sprintf("Retrain %s: generation %d → %d (%s)", a.Model, from, a.Generation, plan.Trigger),
+		Body:     retrainBody(a, p, drift),
+		Base:     snap.Commit,
+		File:     p.File,
+		Edits:    []policies.Edit{policies.SetRetrainGeneration{From: from, To: a.Generation}},
+		Trailers: a.trailers(evidenceRef(plan.Evidence)),
+	})
 	if err != nil {
-		return "", &ActionError{Reason: ProposalFailedReason, Err: fmt.Errorf("open retrain proposal for %s: %w", a.Model, err)}
+		return "", nil, &ActionError{Reason: ProposalFailedReason, Err: fmt.Errorf("open retrain proposal for %s: %w", a.Model, err)}
 	}
 	snap.setProposal(a.Model, ProposalRetrain, &prop)
-	return "retrain proposal " + prop.Where(), nil
+	return "retrain proposal " + prop.Where(), &prop, nil
 }
 
 func (r *Reconciler) applyLaunch(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus, a Action) (string, error) {
@@ -269,47 +308,41 @@ func (r *Reconciler) applyLaunch(ctx context.Context, snap *Snapshot, p *policie
 	return fmt.Sprintf("training run %s (%s)", run.ID, run.Phase), nil
 }
 
-func (r *Reconciler) applyProposePromotion(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus, a Action) (string, error) {
+func (r *Reconciler) applyProposePromotion(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus, a Action) (string, *Proposal, error) {
 	plan, promo := a.Proposal, a.Promotion
 	// The edit is a compare-and-swap on spec.canary as the file spells it: the policy in
 	// memory has its defaults applied (a canary weight left out reads as the first step).
 	expect, err := canaryInFile(snap.Tree, p.File, a.Model)
 	if err != nil {
-		return "", &ActionError{Reason: ProposalFailedReason, Err: err}
+		return "", nil, &ActionError{Reason: ProposalFailedReason, Err: err}
 	}
-	req := ProposalRequest{
-		Model:  a.Model,
-		Kind:   ProposalPromote,
-		Key:    plan.Key,
-		Digest: plan.Digest,
-		Title:  fmt.Sprintf("Promote %s: version %s as canary at %d%%", a.Model, promo.Canary.Version, derefInt(promo.Canary.Weight)),
-		Body:   PromotionBody(a, p),
-		Base:   snap.Commit,
-		File:   p.File,
-		Edits:  []policies.Edit{policies.SetCanary{Expect: expect, Canary: promo.Canary}},
-		Trailers: map[string]string{
-			"Modelops-Action":   string(ActionProposePromotion),
-			"Modelops-Model":    a.Model,
-			"Modelops-Reason":   oneLine(a.Reason),
-			"Modelops-Evidence": evidenceRef(plan.Evidence),
-		},
-	}
-	prop, err := r.proposals.Ensure(ctx, req)
+	prop, err := r.proposals.Ensure(ctx, ProposalRequest{
+		Model:    a.Model,
+		Kind:     ProposalPromote,
+		Key:      plan.Key,
+		Digest:   plan.Digest,
+		Title:    fmt.Sprintf("Promote %s: version %s as canary at %d%%", a.Model, promo.Canary.Version, ptr.Deref(promo.Canary.Weight, 0)),
+		Body:     promotionBody(a, p),
+		Base:     snap.Commit,
+		File:     p.File,
+		Edits:    []policies.Edit{policies.SetCanary{Expect: expect, Canary: promo.Canary}},
+		Trailers: a.trailers(evidenceRef(plan.Evidence)),
+	})
 	if err != nil {
-		return "", &ActionError{Reason: ProposalFailedReason, Err: fmt.Errorf("open promotion proposal for %s: %w", a.Model, err)}
+		return "", nil, &ActionError{Reason: ProposalFailedReason, Err: fmt.Errorf("open promotion proposal for %s: %w", a.Model, err)}
 	}
 	snap.setProposal(a.Model, ProposalPromote, &prop)
 	if err := recordVerdict(ms, a); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	r.reportVerdict(ctx, ms, a)
-	return "promotion proposal " + prop.Where(), nil
+	return "promotion proposal " + prop.Where(), &prop, nil
 }
 
 // recordVerdict stores the action's verdict on the run it judged, so the run is not judged
 // again.
 func recordVerdict(ms *ModelStatus, a Action) error {
-	if strings.HasPrefix(a.Promotion.RunID, registeredRun) {
+	if a.Promotion.Registered {
 		return nil // a registered candidate's verdict is kept with the candidate
 	}
 	run, ok := ms.Run(a.Generation)
@@ -374,107 +407,36 @@ func scheduleIn(file string, content []byte, model string) string {
 	return ""
 }
 
-func findPolicy(set *policies.Set, name string) *policies.Policy {
-	for _, p := range set.Policies {
-		if p.Metadata.Name == name {
-			return p
-		}
-	}
-	return nil
+// trailers are the Modelops-* trailers of a commit made for a: its kind, model and reason,
+// and where its evidence is.
+func (a Action) trailers(evidence string) map[string]string {
+	return git.Trailers{Action: string(a.Kind), Model: a.Model, Reason: oneLine(a.Reason), Evidence: evidence}.Map()
 }
 
-// ProposalMarker is the hidden line that identifies a proposal's (model, kind, key, digest)
-// in its body, so a forge can find the proposal again without any other store.
-func ProposalMarker(model string, kind ProposalKind, key, digest string) string {
-	return fmt.Sprintf("<!-- modelops:proposal model=%s kind=%s key=%s digest=%s -->", model, kind, key, digest)
-}
+// maxTrailerRunes bounds a reason in a commit trailer.
+const maxTrailerRunes = 200
 
-// RetrainBody renders the body of a retrain proposal.
-func RetrainBody(a Action, p *policies.Policy) string {
-	plan := a.Proposal
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n\n", ProposalMarker(a.Model, plan.Kind, plan.Key, plan.Digest))
-	fmt.Fprintf(&b, "## Retrain `%s`\n\n", a.Model)
-	fmt.Fprintf(&b, "modelops proposes training generation **%d** of `%s` because the **%s** trigger holds.\n\n", a.Generation, a.Model, plan.Trigger)
-	fmt.Fprintf(&b, "Merging this change raises `spec.retrain.generation` in `%s` (%s); the reconciler then launches the training job once.\n\n", p.File, plan.Change)
-	b.WriteString("### Evidence\n\n")
-	for _, e := range plan.Evidence {
-		fmt.Fprintf(&b, "- %s\n", e)
-	}
-	if job := p.Spec.Retrain.Job; job != nil {
-		b.WriteString("\n### Training job\n\n")
-		fmt.Fprintf(&b, "| image | command | GPUs | timeout |\n|---|---|---|---|\n| `%s` | `%s` | %d | %s |\n",
-			job.Image, strings.Join(job.Command, " "), derefInt(job.GPUs), job.Timeout.Duration)
-	}
-	if pl := p.Spec.Retrain.Pipeline; pl != nil {
-		b.WriteString("\n### Training pipeline (Kubeflow Pipelines)\n\n")
-		fmt.Fprintf(&b, "| pipeline | version | timeout |\n|---|---|---|\n| `%s` | `%s` | %s |\n", pl.PipelineID, pl.VersionID, pl.Timeout.Duration)
-	}
-	fmt.Fprintf(&b, "\nPlanned on commit `%s`. Close this proposal to decline it: modelops does not propose generation %d again unless someone asks for it (`modelops retrain %s --reason ...`).\n", short(a.Commit), a.Generation, a.Model)
-	return b.String()
-}
-
-// PromotionBody renders the body of a promotion proposal: the marker, the change and the
-// evaluation table of candidate against production.
-func PromotionBody(a Action, p *policies.Policy) string {
-	plan, promo := a.Proposal, a.Promotion
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n\n", ProposalMarker(a.Model, plan.Kind, plan.Key, plan.Digest))
-	fmt.Fprintf(&b, "## Promote `%s` version `%s` to canary\n\n", a.Model, promo.Canary.Version)
-	if strings.HasPrefix(promo.RunID, registeredRun) {
-		fmt.Fprintf(&b, "The candidate `%s`, registered through the API (%s), passed the promotion gate.\n\n", promo.Canary.Version, plan.Evidence[0])
-	} else {
-		fmt.Fprintf(&b, "The candidate of training generation **%d** (run `%s`) passed the promotion gate.\n\n", a.Generation, promo.RunID)
-	}
-	fmt.Fprintf(&b, "Merging this change sets `spec.canary` in `%s` (%s, uri `%s`); canary analysis then steps its traffic through %s.\n\n",
-		p.File, plan.Change, promo.Canary.URI, stepsText(p.Spec.CanaryAnalysis.Steps))
-	b.WriteString("### Evaluation\n\n")
-	b.WriteString(PromotionTable(promo.Verdict))
-	fmt.Fprintf(&b, "\nJudged at %s. Planned on commit `%s`. Close this proposal to decline it: modelops does not propose version %s again.\n",
-		describeTime(promo.Verdict.JudgedAt), short(a.Commit), promo.Canary.Version)
-	return b.String()
-}
-
-func stepsText(steps []int) string {
-	var parts []string
-	for _, s := range steps {
-		parts = append(parts, fmt.Sprintf("%d%%", s))
-	}
-	return strings.Join(parts, " → ")
-}
-
-func derefFloat(p *float64) float64 {
-	if p == nil {
-		return 0
-	}
-	return *p
-}
-
-func derefInt(p *int) int {
-	if p == nil {
-		return 0
-	}
-	return *p
-}
-
+// oneLine makes s fit a trailer: one line of at most maxTrailerRunes characters (never
+// cutting one in half), marked with … when cut.
 func oneLine(s string) string {
 	s = strings.ReplaceAll(s, "\n", " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
+	if utf8.RuneCountInString(s) <= maxTrailerRunes {
+		return s
 	}
-	return s
+	return string([]rune(s)[:maxTrailerRunes]) + "…"
 }
 
-// evidenceRef picks the report paths out of the evidence for the commit trailer.
-func evidenceRef(evidence []string) string {
+// evidenceRef is the trailer value naming the evidence: its reports' paths, else its first
+// item.
+func evidenceRef(evidence []Evidence) string {
 	var refs []string
 	for _, e := range evidence {
-		if i := strings.Index(e, "report "); i >= 0 {
-			refs = append(refs, strings.TrimSpace(e[i+len("report "):]))
+		if e.Report != "" {
+			refs = append(refs, e.Report)
 		}
 	}
 	if len(refs) == 0 && len(evidence) > 0 {
-		return oneLine(evidence[0])
+		return oneLine(evidence[0].Text)
 	}
 	return strings.Join(refs, ", ")
 }

@@ -107,19 +107,15 @@ type CanaryCheck struct {
 //   - metric precision or recall: the canary's figure is below production's by more than
 //     rollback.maxDrop (no variance is known for these, so the point values are compared);
 //   - the canary's latency p95 is above rollback.maxLatencyMs.
+//
+// p has its defaults applied, as every policy policies.Parse and Load return has.
 func JudgeCanary(p *policies.Policy, obs CanaryObservation, weight int) (CanaryCheck, bool) {
 	ca := p.Spec.CanaryAnalysis
-	minSamples := int64(policies.DefaultCanaryMinSamples)
-	if ca.MinSamples != nil {
-		minSamples = *ca.MinSamples
-	}
+	minSamples := *ca.MinSamples
 	if obs.Canary.Samples < minSamples || obs.Production.Samples < minSamples {
 		return CanaryCheck{}, false
 	}
-	maxDrop := policies.DefaultRollbackMaxDrop
-	if ca.Rollback.MaxDrop != nil {
-		maxDrop = *ca.Rollback.MaxDrop
-	}
+	maxDrop := *ca.Rollback.MaxDrop
 	check := CanaryCheck{CanaryObservation: obs, Weight: weight}
 	var failed, passed []string
 	switch metric := ca.Rollback.Metric; metric {
@@ -187,10 +183,18 @@ func servingCanary(p *policies.Policy) (*policies.Canary, int, bool) {
 }
 
 // fullPromotionPrefix starts the keys of full-promotion proposals; canary-setting promotion
-// proposals have keys "version-<version>".
+// proposals have keys "version-<version>". Both are of ProposalPromote, so that at most one
+// promotion is open per model; the key is all the forges keep of a proposal (the pull
+// request's marker, the local record), so it is what says which promotion an open one is.
 const fullPromotionPrefix = "production-"
 
 func fullPromotionKey(version string) string { return fullPromotionPrefix + version }
+
+// promotesToProduction reports whether p is a full-promotion proposal (canary to
+// production) rather than one setting a canary.
+func (p Proposal) promotesToProduction() bool {
+	return p.Kind == ProposalPromote && strings.HasPrefix(p.Key, fullPromotionPrefix)
+}
 
 // planCanary judges the due check of the canary serving at the tip and decides what follows:
 // record a failed check, roll back after rollback.failedChecks of them, step the weight up
@@ -201,7 +205,7 @@ func planCanary(now time.Time, commit string, p *policies.Policy, st *ModelStatu
 	name := p.Metadata.Name
 	c, weight, serving := servingCanary(p)
 	var actions []Action
-	if open, ok := findProposal(props, ProposalPromote); ok && strings.HasPrefix(open.Key, fullPromotionPrefix) &&
+	if open, ok := findProposal(props, ProposalPromote); ok && open.promotesToProduction() &&
 		(!serving || open.Key != fullPromotionKey(c.Version)) {
 		actions = append(actions, closeAction(name, commit, open, "the canary it would promote no longer serves"))
 	}
@@ -245,8 +249,10 @@ func planCanary(now time.Time, commit string, p *policies.Policy, st *ModelStatu
 			why = fmt.Sprintf("ran %s", ca.Duration.Duration)
 		}
 		a := action(ActionProposeFullPromotion, fmt.Sprintf("canary %s %s with all %d checks passing", c.Version, why, len(cs.Checks)+1))
-		evidence := []string{fmt.Sprintf("canary %s started %s; %d checks, none failed", c.Version, cs.Started.UTC().Format(time.RFC3339), len(cs.Checks)+1)}
-		evidence = append(evidence, check.Findings...)
+		evidence := []Evidence{{Text: fmt.Sprintf("canary %s started %s; %d checks, none failed", c.Version, cs.Started.UTC().Format(time.RFC3339), len(cs.Checks)+1)}}
+		for _, f := range check.Findings {
+			evidence = append(evidence, Evidence{Text: f})
+		}
 		a.Proposal = &ProposalPlan{
 			Kind:     ProposalPromote,
 			Key:      fullPromotionKey(c.Version),

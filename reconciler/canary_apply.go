@@ -64,10 +64,10 @@ func (r *Reconciler) observeTraffic(ctx context.Context, snap *Snapshot, p *poli
 	snap.Traffic[name] = &t
 }
 
-func (r *Reconciler) applyCanary(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus, a Action, files map[string][]byte) (string, error) {
+func (r *Reconciler) applyCanary(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus, a Action, files map[string][]byte) (string, *Proposal, error) {
 	plan := a.Canary
 	if ms.Canary == nil || ms.Canary.Version != plan.Version {
-		return "", fmt.Errorf("%s of %s: canary %s is not the one observed", a.Kind, a.Model, plan.Version)
+		return "", nil, fmt.Errorf("%s of %s: canary %s is not the one observed", a.Kind, a.Model, plan.Version)
 	}
 	report, err := json.MarshalIndent(struct {
 		Model  string      `json:"model"`
@@ -79,31 +79,31 @@ func (r *Reconciler) applyCanary(ctx context.Context, snap *Snapshot, p *policie
 		Failed int         `json:"failed"`
 	}{a.Model, a.Kind, a.Reason, a.Commit, plan.Check, len(ms.Canary.Checks) + 1, ms.Canary.Failed() + boolInt(!plan.Check.Passed)}, "", "  ")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	path := CanaryReportPath(a.Model, plan.Version, snap.Now)
 
 	var detail string
+	var prop *Proposal
 	switch a.Kind {
 	case ActionRecordCanaryCheck:
 		detail = "check recorded"
 	case ActionStepCanary, ActionRollback:
 		if mode := changeMode(snap.Config, a.Kind); mode == policies.ChangePullRequest {
-			where, err := r.proposeCanaryEdit(ctx, snap, p, a, path)
-			if err != nil {
-				return "", err
+			if prop, err = r.proposeCanaryEdit(ctx, snap, p, a, path); err != nil {
+				return "", nil, err
 			}
-			detail = fmt.Sprintf("weight %d%% → %d%% proposed in %s (the repository asks for pull requests)", plan.From, plan.To, where)
+			detail = fmt.Sprintf("weight %d%% → %d%% proposed in %s (the repository asks for pull requests)", plan.From, plan.To, prop.Where())
 			break
 		}
 		commit, err := r.commitCanaryEdit(ctx, p, a, path)
 		if errors.Is(err, policies.ErrConflict) {
 			// A person changed the canary since it was judged: their edit wins, and the
 			// next cycle plans on it.
-			return "not committed: " + err.Error(), nil
+			return "not committed: " + err.Error(), nil, nil
 		}
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		detail = fmt.Sprintf("weight %d%% → %d%% committed as %s", plan.From, plan.To, short(commit))
 		if a.Kind == ActionRollback {
@@ -112,15 +112,14 @@ func (r *Reconciler) applyCanary(ctx context.Context, snap *Snapshot, p *policie
 			r.commentOnIntroduction(ctx, snap, p, a, commit, path)
 		}
 	case ActionProposeFullPromotion:
-		where, err := r.proposeFullPromotion(ctx, snap, p, a)
-		if err != nil {
-			return "", err
+		if prop, err = r.proposeFullPromotion(ctx, snap, p, a); err != nil {
+			return "", nil, err
 		}
-		detail = "full promotion proposal " + where
+		detail = "full promotion proposal " + prop.Where()
 	}
 	recordCanaryCheck(ms, plan)
 	files[path] = report
-	return detail + "; evidence " + path, nil
+	return detail + "; evidence " + path, prop, nil
 }
 
 func boolInt(b bool) int {
@@ -165,13 +164,7 @@ func (r *Reconciler) commitCanaryEdit(ctx context.Context, p *policies.Policy, a
 	fmt.Fprintf(&msg, "\n\nWindow %s to %s: canary %d labelled predictions, production %d.\n",
 		plan.Check.Since.UTC().Format("2006-01-02T15:04Z"), plan.Check.Until.UTC().Format("2006-01-02T15:04Z"),
 		plan.Check.Canary.Samples, plan.Check.Production.Samples)
-	trailers := map[string]string{
-		"Modelops-Action":   string(a.Kind),
-		"Modelops-Model":    a.Model,
-		"Modelops-Reason":   oneLine(a.Reason),
-		"Modelops-Evidence": evidence,
-	}
-	commit, err := r.committer.CommitEdit(ctx, p.File, change, msg.String(), trailers)
+	commit, err := r.committer.CommitEdit(ctx, p.File, change, msg.String(), a.trailers(evidence))
 	if err != nil && !errors.Is(err, policies.ErrConflict) {
 		return "", &ActionError{Reason: GitOperationFailed, Err: fmt.Errorf("commit %s of %s: %w", a.Kind, a.Model, err)}
 	}
@@ -200,32 +193,21 @@ func canaryEdit(a Action) (policies.Edit, string) {
 
 // proposeCanaryEdit opens (or updates) the canary proposal of the model with the step or
 // rollback, for a person to merge.
-func (r *Reconciler) proposeCanaryEdit(ctx context.Context, snap *Snapshot, p *policies.Policy, a Action, evidence string) (string, error) {
+func (r *Reconciler) proposeCanaryEdit(ctx context.Context, snap *Snapshot, p *policies.Policy, a Action, evidence string) (*Proposal, error) {
 	edit, title := canaryEdit(a)
 	plan := a.Canary
-	var body strings.Builder
 	key := fmt.Sprintf("%s-%d", plan.Version, plan.To)
-	digest := digestOf(key, plan.Check.Until.UTC().Format(time.RFC3339))
-	fmt.Fprintf(&body, "%s\n\n## %s\n\n%s.\n\nThe repository configuration (`%s`) asks for pull requests: merge this one to apply it.\n\n### Latest check\n\n",
-		ProposalMarker(a.Model, ProposalCanary, key, digest), title, strings.ToUpper(a.Reason[:1])+a.Reason[1:], policies.RepositoryConfigFile)
-	body.WriteString(CanaryCheckTable(plan.Check))
-	fmt.Fprintf(&body, "\nEvidence: `%s` on the status branch.\n", evidence)
 	prop, err := r.proposals.Ensure(ctx, ProposalRequest{
-		Model: a.Model, Kind: ProposalCanary, Key: key, Digest: digest,
-		Title: title, Body: body.String(), Base: snap.Commit, File: p.File,
-		Edits: []policies.Edit{edit},
-		Trailers: map[string]string{
-			"Modelops-Action":   string(a.Kind),
-			"Modelops-Model":    a.Model,
-			"Modelops-Reason":   oneLine(a.Reason),
-			"Modelops-Evidence": evidence,
-		},
+		Model: a.Model, Kind: ProposalCanary, Key: key, Digest: digestOf(key, plan.Check.Until.UTC().Format(time.RFC3339)),
+		Title: title, Body: canaryEditBody(a, title, evidence), Base: snap.Commit, File: p.File,
+		Edits:    []policies.Edit{edit},
+		Trailers: a.trailers(evidence),
 	})
 	if err != nil {
-		return "", &ActionError{Reason: ProposalFailedReason, Err: fmt.Errorf("propose %s of %s: %w", a.Kind, a.Model, err)}
+		return nil, &ActionError{Reason: ProposalFailedReason, Err: fmt.Errorf("propose %s of %s: %w", a.Kind, a.Model, err)}
 	}
 	snap.setProposal(a.Model, ProposalCanary, &prop)
-	return prop.Where(), nil
+	return &prop, nil
 }
 
 // commentOnIntroduction comments on the proposal whose merge introduced the rolled-back
@@ -249,77 +231,25 @@ func (r *Reconciler) commentOnIntroduction(ctx context.Context, snap *Snapshot, 
 	}
 }
 
-func (r *Reconciler) proposeFullPromotion(ctx context.Context, snap *Snapshot, p *policies.Policy, a Action) (string, error) {
+func (r *Reconciler) proposeFullPromotion(ctx context.Context, snap *Snapshot, p *policies.Policy, a Action) (*Proposal, error) {
 	plan, c := a.Proposal, a.Canary
-	req := ProposalRequest{
-		Model:  a.Model,
-		Kind:   ProposalPromote,
-		Key:    plan.Key,
-		Digest: plan.Digest,
-		Title:  fmt.Sprintf("Promote %s: version %s to production", a.Model, c.Version),
-		Body:   FullPromotionBody(a, p),
-		Base:   snap.Commit,
-		File:   p.File,
-		Edits:  []policies.Edit{policies.PromoteCanary{Version: c.Version}},
-		Trailers: map[string]string{
-			"Modelops-Action":   string(ActionProposeFullPromotion),
-			"Modelops-Model":    a.Model,
-			"Modelops-Reason":   oneLine(a.Reason),
-			"Modelops-Evidence": CanaryReportPath(a.Model, c.Version, snap.Now),
-		},
-	}
-	prop, err := r.proposals.Ensure(ctx, req)
+	prop, err := r.proposals.Ensure(ctx, ProposalRequest{
+		Model:    a.Model,
+		Kind:     ProposalPromote,
+		Key:      plan.Key,
+		Digest:   plan.Digest,
+		Title:    fmt.Sprintf("Promote %s: version %s to production", a.Model, c.Version),
+		Body:     fullPromotionBody(a, p),
+		Base:     snap.Commit,
+		File:     p.File,
+		Edits:    []policies.Edit{policies.PromoteCanary{Version: c.Version}},
+		Trailers: a.trailers(CanaryReportPath(a.Model, c.Version, snap.Now)),
+	})
 	if err != nil {
-		return "", &ActionError{Reason: ProposalFailedReason, Err: fmt.Errorf("open full promotion proposal for %s: %w", a.Model, err)}
+		return nil, &ActionError{Reason: ProposalFailedReason, Err: fmt.Errorf("open full promotion proposal for %s: %w", a.Model, err)}
 	}
 	snap.setProposal(a.Model, ProposalPromote, &prop)
-	return prop.Where(), nil
-}
-
-// FullPromotionBody renders the body of the proposal making a canary the production version.
-func FullPromotionBody(a Action, p *policies.Policy) string {
-	plan, c := a.Proposal, a.Canary
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n\n", ProposalMarker(a.Model, plan.Kind, plan.Key, plan.Digest))
-	fmt.Fprintf(&b, "## Promote `%s` version `%s` to production\n\n", a.Model, c.Version)
-	fmt.Fprintf(&b, "%s.\n\n", strings.ToUpper(a.Reason[:1])+a.Reason[1:])
-	fmt.Fprintf(&b, "Merging this change makes `%s` (uri `%s`) the production version in `%s` and removes `spec.canary` (%s).\n\n",
-		c.Version, c.URI, p.File, plan.Change)
-	b.WriteString("### Latest check\n\n")
-	b.WriteString(CanaryCheckTable(c.Check))
-	b.WriteString("\n### Evidence\n\n")
-	for _, e := range plan.Evidence {
-		fmt.Fprintf(&b, "- %s\n", e)
-	}
-	fmt.Fprintf(&b, "\nPlanned on commit `%s`. Close this proposal to keep the canary where it is.\n", short(a.Commit))
-	return b.String()
-}
-
-// CanaryCheckTable renders a check as a Markdown table of canary against production.
-func CanaryCheckTable(ch CanaryCheck) string {
-	var b strings.Builder
-	b.WriteString("| | canary | production |\n|---|---|---|\n")
-	fmt.Fprintf(&b, "| version | `%s` | `%s` |\n", ch.Canary.Version, ch.Production.Version)
-	fmt.Fprintf(&b, "| labelled predictions | %d | %d |\n", ch.Canary.Samples, ch.Production.Samples)
-	fmt.Fprintf(&b, "| AUC | %s | %s |\n", figure(ch.Canary.AUC), figure(ch.Production.AUC))
-	fmt.Fprintf(&b, "| precision | %.4f | %.4f |\n", ch.Canary.Precision, ch.Production.Precision)
-	fmt.Fprintf(&b, "| recall | %.4f | %.4f |\n", ch.Canary.Recall, ch.Production.Recall)
-	fmt.Fprintf(&b, "| latency p95 ms | %s | %s |\n", latencyText(ch.Canary.LatencyP95Ms), latencyText(ch.Production.LatencyP95Ms))
-	if d := ch.AUC; d != nil {
-		fmt.Fprintf(&b, "\nAUC difference %+.4f, %g%% confidence interval [%+.4f, %+.4f] (DeLong), p = %.3g.\n", d.Diff, d.Confidence*100, d.Lower, d.Upper, d.P)
-	}
-	b.WriteString("\n")
-	for _, f := range ch.Findings {
-		fmt.Fprintf(&b, "- %s\n", f)
-	}
-	return b.String()
-}
-
-func latencyText(v *float64) string {
-	if v == nil {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.1f", *v)
+	return &prop, nil
 }
 
 func (r *Reconciler) applyTraffic(ctx context.Context, a Action) (string, error) {

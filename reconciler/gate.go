@@ -210,39 +210,6 @@ func compare(name, op string, wanted float64, got, production *float64) Criterio
 	return c
 }
 
-// PromotionTable renders the verdict as a Markdown table: one row per criterion with what is
-// wanted, the candidate's and production's figures, and ✓ or ✗.
-func PromotionTable(v PromotionVerdict) string {
-	var b strings.Builder
-	prodHead := "production"
-	if v.ProductionVersion != "" {
-		prodHead = fmt.Sprintf("production (`%s`)", v.ProductionVersion)
-	}
-	fmt.Fprintf(&b, "| criterion | wanted | candidate (`%s`) | %s | result |\n", v.Version, prodHead)
-	b.WriteString("|---|---|---|---|---|\n")
-	for _, c := range v.Criteria {
-		wanted := fmt.Sprintf("%s %s", c.Op, formatFigure(c.Name, c.Wanted))
-		cand := formatOpt(c.Name, c.Candidate)
-		if strings.HasSuffix(c.Name, " improvement") {
-			wanted = fmt.Sprintf("%s +%s over production", c.Op, formatFigure(c.Name, c.Wanted))
-			if c.Got != nil {
-				cand = fmt.Sprintf("%s (%+.4f)", cand, *c.Got)
-			}
-		}
-		result := "✓"
-		switch {
-		case c.NotJudged:
-			result = "✗ " + c.Note
-		case !c.Pass && c.Note != "":
-			result = "✗ " + c.Note
-		case !c.Pass:
-			result = "✗"
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", c.Name, wanted, cand, formatOpt(c.Name, c.Production), result)
-	}
-	return b.String()
-}
-
 func formatOpt(name string, f *float64) string {
 	if f == nil {
 		return "—"

@@ -126,13 +126,13 @@ func TestJudgePromotionJudgesOnlyWhatThePolicySets(t *testing.T) {
 	}
 }
 
-func TestPromotionTable(t *testing.T) {
+func TestPromotionTableRendersEveryCriterion(t *testing.T) {
 	m := goodCandidate()
 	m.LatencyMs = f64(200)
 	m.Coverage = nil
 	v := JudgePromotion(seedGate(), m, map[string]float64{"auc": 0.85})
 	v.Version, v.ProductionVersion = "13", "12"
-	got := PromotionTable(v)
+	got := promotionTable(v)
 	want := "| criterion | wanted | candidate (`13`) | production (`12`) | result |\n" +
 		"|---|---|---|---|---|\n" +
 		"| auc improvement | >= +0.0300 over production | 0.9000 (+0.0500) | 0.8500 | ✓ |\n" +
@@ -146,7 +146,7 @@ func TestPromotionTable(t *testing.T) {
 		t.Fatalf("table:\n%s\nwant:\n%s", got, want)
 	}
 	v = JudgePromotion(seedGate(), goodCandidate(), nil)
-	if table := PromotionTable(v); !strings.Contains(table, "✗ production's auc is unknown: not judged") {
+	if table := promotionTable(v); !strings.Contains(table, "✗ production's auc is unknown: not judged") {
 		t.Fatalf("table does not say the improvement was not judged:\n%s", table)
 	}
 }

@@ -84,7 +84,8 @@ type ProposalRequest struct {
 	Base  string
 	File  string
 	Edits []policies.Edit
-	// Trailers go on the proposal's commit (Modelops-Action, -Model, -Reason, -Evidence).
+	// Trailers go on the proposal's commit (git.Trailers: Modelops-Action, -Model, -Reason,
+	// -Evidence).
 	Trailers map[string]string
 }
 
@@ -238,6 +239,9 @@ type StatusStore interface {
 	// Save stores the status and the extra files (full reports, by path) in one change with
 	// message. Saving what is already stored changes nothing.
 	Save(ctx context.Context, s *Status, files map[string][]byte, message string) error
+	// ReadFile reads a file saved with the status (a report, by path); an error wrapping
+	// fs.ErrNotExist when there is none.
+	ReadFile(ctx context.Context, path string) ([]byte, error)
 }
 
 // CheckStatus is the lifecycle of a reported check (GitHub's check-run status).

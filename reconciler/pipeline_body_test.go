@@ -16,7 +16,7 @@ func TestRetrainBodyNamesThePipeline(t *testing.T) {
 	}}}
 	a := Action{Model: "sepsis-risk", Generation: 3, Commit: "0123456789abcdef",
 		Proposal: &ProposalPlan{Kind: ProposalRetrain, Key: "generation-3", Change: "spec.retrain.generation 2 → 3"}}
-	body := RetrainBody(a, p)
+	body := retrainBody(a, p, "")
 	if !strings.Contains(body, "| `p-7` | `v-9` | 6h0m0s |") || strings.Contains(body, "### Training job") {
 		t.Errorf("body:\n%s", body)
 	}

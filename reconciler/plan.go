@@ -3,6 +3,7 @@ package reconciler
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -61,12 +62,17 @@ type Action struct {
 	Canary *CanaryPlan `json:"canary,omitempty"`
 	// Traffic is set for apply-traffic: the split the router must serve.
 	Traffic *Traffic `json:"traffic,omitempty"`
+	// Registry is set for the registry actions (registry.go).
+	Registry *RegistryPlan `json:"registry,omitempty"`
 }
 
 // PromotionPlan is a judged candidate: the canary it would become and the gate's verdict.
 type PromotionPlan struct {
-	// RunID is the training run that produced the candidate.
+	// RunID is the training run that produced the candidate; empty for a registered one.
 	RunID string `json:"runID"`
+	// Registered is set for a candidate registered through the API rather than trained by
+	// a run; its verdict is kept with the candidate.
+	Registered bool `json:"registered,omitempty"`
 	// Canary is the spec.canary a promotion proposal sets: the candidate's version and URI
 	// at the first canary analysis step.
 	Canary  policies.Canary  `json:"canary"`
@@ -79,9 +85,26 @@ type ProposalPlan struct {
 	Key      string       `json:"key"`
 	Digest   string       `json:"digest"`
 	Trigger  Trigger      `json:"trigger"`
-	Evidence []string     `json:"evidence"`
+	Evidence []Evidence   `json:"evidence"`
 	// Change describes the policy edit in words ("spec.retrain.generation 6 → 7").
 	Change string `json:"change"`
+}
+
+// Evidence is one item of a proposal's evidence: the line a person reads, and the path of
+// the full report on the status branch when there is one.
+type Evidence struct {
+	Text   string `json:"text"`
+	Report string `json:"report,omitempty"`
+}
+
+// retrainDigest hashes a retrain trigger's evidence: the lines people read, as it always
+// was, so an upgrade rewrites no open proposal.
+func retrainDigest(trig Trigger, evidence []Evidence) string {
+	texts := make([]string, len(evidence))
+	for i, e := range evidence {
+		texts[i] = e.Text
+	}
+	return digestOf(string(trig), texts)
 }
 
 // String renders the action on one line for people.
@@ -215,7 +238,7 @@ func planModel(now time.Time, commit string, m ModelState) []Action {
 	case busy:
 		// Training is pending or running: another retrain would only race it.
 	case fired:
-		digest := digestOf(string(trig), evidence)
+		digest := retrainDigest(trig, evidence)
 		if hasOpen && open.Digest == digest {
 			break
 		}
@@ -227,7 +250,7 @@ func planModel(now time.Time, commit string, m ModelState) []Action {
 			Kind:       ActionProposeRetrain,
 			Model:      name,
 			Key:        fmt.Sprintf("%s/%s/gen-%d/%s", ActionProposeRetrain, name, gen+1, digest),
-			Reason:     fmt.Sprintf("%s trigger: %s", trig, evidence[0]),
+			Reason:     fmt.Sprintf("%s trigger: %s", trig, evidence[0].Text),
 			Generation: gen + 1,
 			Commit:     commit,
 			Proposal: &ProposalPlan{
@@ -277,7 +300,7 @@ func planPromotion(now time.Time, commit string, p *policies.Policy, st *ModelSt
 	// The newest passing candidate wins: a candidate that failed the gate supersedes nothing,
 	// and a passing one only an older candidate's proposal. A full-promotion proposal is the
 	// canary analysis's to close.
-	if open, ok := findProposal(props, ProposalPromote); ok && open.Key != wantKey && !strings.HasPrefix(open.Key, fullPromotionPrefix) &&
+	if open, ok := findProposal(props, ProposalPromote); ok && open.Key != wantKey && !open.promotesToProduction() &&
 		v.Passed && !registeredSince(st, open.Key, v.JudgedAt) {
 		actions = append(actions, closeAction(name, commit, open,
 			fmt.Sprintf("superseded by the candidate %q of training generation %d, which passed the promotion gate", result.Version, gen)))
@@ -336,8 +359,7 @@ func registeredSince(st *ModelStatus, key string, t time.Time) bool {
 func promotionAction(p *policies.Policy, commit, runID string, result RunResult, v PromotionVerdict, evidence string) Action {
 	weight := p.Spec.CanaryAnalysis.Steps[0]
 	plan := &PromotionPlan{RunID: runID, Canary: policies.Canary{Version: result.Version, URI: result.URI, Weight: &weight}, Verdict: v}
-	// The digest leaves out the judging time, so a retried proposal keeps its digest.
-	digest := digestOf(result.Version, result.URI, weight, PromotionTable(v))
+	digest := digestOf(result.Version, result.URI, weight, verdictEvidence(v))
 	from := "spec.canary absent"
 	if c := p.Spec.Canary; c != nil {
 		from = "spec.canary " + c.Version
@@ -350,11 +372,26 @@ func promotionAction(p *policies.Policy, commit, runID string, result RunResult,
 			Kind:     ProposalPromote,
 			Key:      promoteKey(result.Version),
 			Digest:   digest,
-			Evidence: []string{evidence},
+			Evidence: []Evidence{{Text: evidence}},
 			Change:   fmt.Sprintf("%s → %s at weight %d", from, result.Version, weight),
 		},
 		Promotion: plan,
 	}
+}
+
+// verdictEvidence is what a promotion proposal's digest covers of a verdict: the figures
+// and judgements, as data. It leaves out the judging time, so a retried proposal keeps its
+// digest, and the rendering, so a change of the table's format rewrites no open proposal.
+func verdictEvidence(v PromotionVerdict) string {
+	b, err := json.Marshal(struct {
+		ProductionVersion string      `json:"productionVersion"`
+		Passed            bool        `json:"passed"`
+		Criteria          []Criterion `json:"criteria"`
+	}{v.ProductionVersion, v.Passed, v.Criteria})
+	if err != nil {
+		panic(err) // plain data always marshals
+	}
+	return string(b)
 }
 
 // productionFigures are the production version's figures the reconciler has observed, by
@@ -401,18 +438,18 @@ func planDrift(now time.Time, commit string, p *policies.Policy, st *ModelStatus
 // retrainTrigger reports the first retrain trigger that holds, with its evidence. Only
 // evidence newer than the last launch counts, so a launched retrain is not proposed again
 // on the same evidence.
-func retrainTrigger(now time.Time, p *policies.Policy, st *ModelStatus) (Trigger, []string, bool) {
+func retrainTrigger(now time.Time, p *policies.Policy, st *ModelStatus) (Trigger, []Evidence, bool) {
 	rt := p.Spec.Retrain
 	since := st.LastLaunch
 
-	var manual []string
+	var manual []Evidence
 	for _, r := range st.Manual {
 		if r.At.After(since) && !r.Adopt {
 			line := fmt.Sprintf("requested at %s: %s", r.At.UTC().Format(time.RFC3339), r.Reason)
 			if r.By != "" {
 				line += " (by " + r.By + ")"
 			}
-			manual = append(manual, line)
+			manual = append(manual, Evidence{Text: line})
 		}
 	}
 	if len(manual) > 0 {
@@ -438,13 +475,13 @@ func retrainTrigger(now time.Time, p *policies.Policy, st *ModelStatus) (Trigger
 		// The share is over Of reports, not over those present: a few reports cannot
 		// outvote a window that has not filled yet.
 		if drifted > 0 && float64(drifted)/float64(od.Of) >= *od.Share {
-			ev := []string{fmt.Sprintf("%d of the last %d drift reports drifted (threshold %s of %d)",
-				drifted, len(recent), percent(*od.Share), od.Of)}
+			ev := []Evidence{{Text: fmt.Sprintf("%d of the last %d drift reports drifted (threshold %s of %d)",
+				drifted, len(recent), percent(*od.Share), od.Of)}}
 			for i := len(recent) - 1; i >= 0; i-- {
 				d := recent[i]
 				if d.Drifted {
-					ev = append(ev, fmt.Sprintf("%s: %d of %d columns drifted (share %.2f), report %s",
-						d.At.UTC().Format(time.RFC3339), d.DriftedColumns, d.Columns, d.Share, d.Report))
+					ev = append(ev, Evidence{Report: d.Report, Text: fmt.Sprintf("%s: %d of %d columns drifted (share %.2f), report %s",
+						d.At.UTC().Format(time.RFC3339), d.DriftedColumns, d.Columns, d.Share, d.Report)})
 				}
 			}
 			return TriggerDrift, ev, true
@@ -454,8 +491,8 @@ func retrainTrigger(now time.Time, p *policies.Policy, st *ModelStatus) (Trigger
 	if pd := rt.OnPerformanceDrop; pd != nil && !pd.Disabled && pd.Drop != nil && st.Baseline != nil && st.Performance != nil {
 		b, c := st.Baseline, st.Performance
 		if c.At.After(since) && b.Metric == c.Metric && b.Version == c.Version && b.Value-c.Value >= *pd.Drop {
-			return TriggerPerformance, []string{fmt.Sprintf("%s of production version %s fell from %.4f to %.4f (drop %.4f >= %.4f) on %d samples",
-				c.Metric, c.Version, b.Value, c.Value, b.Value-c.Value, *pd.Drop, c.Samples)}, true
+			return TriggerPerformance, []Evidence{{Text: fmt.Sprintf("%s of production version %s fell from %.4f to %.4f (drop %.4f >= %.4f) on %d samples",
+				c.Metric, c.Version, b.Value, c.Value, b.Value-c.Value, *pd.Drop, c.Samples)}}, true
 		}
 	}
 
@@ -464,8 +501,8 @@ func retrainTrigger(now time.Time, p *policies.Policy, st *ModelStatus) (Trigger
 		anchor := scheduleAnchor(st)
 		if err == nil && !anchor.IsZero() {
 			if next := sched.Next(anchor); !next.After(now) {
-				return TriggerSchedule, []string{fmt.Sprintf("schedule %q was due at %s (last launch %s, schedule committed %s)",
-					*rt.Schedule, next.UTC().Format(time.RFC3339), describeTime(since), describeTime(st.ScheduleSince))}, true
+				return TriggerSchedule, []Evidence{{Text: fmt.Sprintf("schedule %q was due at %s (last launch %s, schedule committed %s)",
+					*rt.Schedule, next.UTC().Format(time.RFC3339), describeTime(since), describeTime(st.ScheduleSince))}}, true
 			}
 		}
 	}

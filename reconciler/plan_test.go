@@ -116,8 +116,8 @@ func TestPlan(t *testing.T) {
 				if a.Generation != 7 || a.Proposal.Trigger != TriggerDrift || a.Proposal.Key != "generation-7" {
 					t.Errorf("got generation %d trigger %s key %s, want 7 drift generation-7", a.Generation, a.Proposal.Trigger, a.Proposal.Key)
 				}
-				if !strings.Contains(a.Proposal.Evidence[0], "5 of the last 10") {
-					t.Errorf("evidence %q does not count the drifted reports", a.Proposal.Evidence[0])
+				if !strings.Contains(a.Proposal.Evidence[0].Text, "5 of the last 10") {
+					t.Errorf("evidence %q does not count the drifted reports", a.Proposal.Evidence[0].Text)
 				}
 			},
 		},
@@ -168,7 +168,7 @@ func TestPlan(t *testing.T) {
 			props:  []Proposal{{Model: "sepsis", Kind: ProposalRetrain, State: ProposalDeclined, Key: "generation-7"}},
 			want:   []ActionKind{ActionProposeRetrain},
 			check: func(t *testing.T, as []Action) {
-				if as[0].Proposal.Trigger != TriggerManual || !strings.Contains(as[0].Proposal.Evidence[0], "new cohort (by ana)") {
+				if as[0].Proposal.Trigger != TriggerManual || !strings.Contains(as[0].Proposal.Evidence[0].Text, "new cohort (by ana)") {
 					t.Errorf("got %+v", as[0].Proposal)
 				}
 			},
@@ -261,7 +261,7 @@ func TestPlan(t *testing.T) {
 				Drift: drifts(time.Date(2026, 11, 9, 1, 0, 0, 0, time.UTC), time.Minute, "-")},
 			want: []ActionKind{ActionProposeRetrain},
 			check: func(t *testing.T, as []Action) {
-				if as[0].Proposal.Trigger != TriggerSchedule || !strings.Contains(as[0].Proposal.Evidence[0], "2026-11-09T02:00:00Z") {
+				if as[0].Proposal.Trigger != TriggerSchedule || !strings.Contains(as[0].Proposal.Evidence[0].Text, "2026-11-09T02:00:00Z") {
 					t.Errorf("trigger %s %q, want the schedule due at 2026-11-09T02:00:00Z", as[0].Proposal.Trigger, as[0].Proposal.Evidence)
 				}
 			},
@@ -314,7 +314,7 @@ func TestPlan(t *testing.T) {
 			for i := range props {
 				if props[i].Digest == "SAME" {
 					trig, ev, _ := retrainTrigger(tt.now, tt.policy, &st)
-					props[i].Digest = digestOf(string(trig), ev)
+					props[i].Digest = retrainDigest(trig, ev)
 				}
 			}
 			got := Plan(PlanInput{Now: tt.now, Commit: "c0ffee", Models: []ModelState{{Policy: tt.policy, Status: &st, Proposals: props}}})

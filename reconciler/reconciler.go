@@ -50,9 +50,6 @@ type Reconciler struct {
 	lastInvalid string
 	// metricsErr is the last metrics error logged per source and model.
 	metricsErr map[string]string
-	// lastDrift is the Markdown of each model's latest drift report this process made, for
-	// the body of a retrain proposal the report triggers.
-	lastDrift map[string]string
 	// parsed keeps the parse of every policy file by content: an unchanged file is not
 	// parsed again (the steady state of a large repository).
 	parsed *policies.Cache
@@ -120,7 +117,6 @@ func New(d Deps, opts ...Option) (*Reconciler, error) {
 		retries:    map[string]retry{},
 		parsed:     &policies.Cache{},
 		metricsErr: map[string]string{},
-		lastDrift:  map[string]string{},
 	}
 	r.commenter, _ = d.Proposals.(ProposalCommenter)
 	for _, o := range opts {
@@ -407,6 +403,8 @@ type ActionResult struct {
 	Error   string `json:"error,omitempty"`
 	// Detail says what was done (proposal URL, run ID, report path).
 	Detail string `json:"detail,omitempty"`
+	// Proposal is the proposal the action opened or updated.
+	Proposal *Proposal `json:"proposal,omitempty"`
 }
 
 // CycleResult is the outcome of one cycle.
@@ -610,7 +608,7 @@ func (r *Reconciler) applyWithBackoff(ctx context.Context, snap *Snapshot, a Act
 	if rt, ok := r.retries[a.Key]; ok && snap.Now.Before(rt.next) {
 		return ActionResult{Action: a, Skipped: true, Detail: "retrying after " + rt.next.UTC().Format(time.RFC3339)}, nil
 	}
-	detail, err := r.apply(ctx, snap, a, files)
+	detail, prop, err := r.apply(ctx, snap, a, files)
 	if errors.Is(err, ErrLimited) {
 		// A limit holds (pull requests per hour, API rate): wait, without failing the model.
 		rt := r.retries[a.Key]
@@ -640,7 +638,7 @@ func (r *Reconciler) applyWithBackoff(ctx context.Context, snap *Snapshot, a Act
 	delete(r.retries, a.Key)
 	faultpoint.Hit("after-" + string(a.Kind))
 	log.InfoContext(ctx, "action done", "reason", a.Reason, "detail", detail)
-	return ActionResult{Action: a, Detail: detail}, nil
+	return ActionResult{Action: a, Detail: detail, Proposal: prop}, nil
 }
 
 // backoff is 10s doubling per attempt, at most 10 minutes.

@@ -106,6 +106,8 @@ type fakeProposals struct {
 	closed  []string
 	bodies  map[string]string
 	reqs    map[string]ProposalRequest // the last request, by model/kind
+	// ensureErr, when set, fails every Ensure.
+	ensureErr error
 }
 
 func newFakeProposals() *fakeProposals {
@@ -125,6 +127,9 @@ func (f *fakeProposals) List(context.Context) ([]Proposal, error) {
 func (f *fakeProposals) Ensure(_ context.Context, req ProposalRequest) (Proposal, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.ensureErr != nil {
+		return Proposal{}, f.ensureErr
+	}
 	id := req.Model + "/" + string(req.Kind)
 	p := Proposal{Model: req.Model, Kind: req.Kind, State: ProposalOpen, Key: req.Key, Digest: req.Digest, Title: req.Title, Branch: "modelops/" + id}
 	if _, ok := f.open[id]; ok {
@@ -220,9 +225,10 @@ func (f *fakeRunner) finishWith(model string, gen int64, at time.Time, res RunRe
 }
 
 type fakeDrift struct {
-	drifted bool
-	err     error
-	checks  int
+	drifted  bool
+	err      error
+	checks   int
+	markdown string // the report's Markdown; "" renders none
 }
 
 func (f *fakeDrift) Check(context.Context, *policies.Policy, fs.FS) (DriftResult, error) {
@@ -234,7 +240,7 @@ func (f *fakeDrift) Check(context.Context, *policies.Policy, fs.FS) (DriftResult
 	if f.drifted {
 		share = 0.7
 	}
-	return DriftResult{Drifted: f.drifted, Share: share, DriftedColumns: int(share * 10), Columns: 10, Report: []byte(`{"drifted":true}`)}, nil
+	return DriftResult{Drifted: f.drifted, Share: share, DriftedColumns: int(share * 10), Columns: 10, Report: []byte(`{"drifted":true}`), Markdown: f.markdown}, nil
 }
 
 // memStatus stores the status as JSON, like the status branch, so that a restart reads back
@@ -275,6 +281,16 @@ func (m *memStatus) Save(_ context.Context, s *Status, files map[string][]byte, 
 	maps.Copy(m.files, files)
 	m.commits++
 	return nil
+}
+
+func (m *memStatus) ReadFile(_ context.Context, path string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.files[path]
+	if !ok {
+		return nil, fmt.Errorf("read %s: %w", path, fs.ErrNotExist)
+	}
+	return b, nil
 }
 
 const sepsisPolicy = `apiVersion: modelops.medimind.io/v1alpha1
@@ -379,7 +395,11 @@ func TestCycleRetrainStoryRepeatsNothing(t *testing.T) {
 		t.Fatalf("opened %d proposals, want 1", h.proposals.opened)
 	}
 	body := h.proposals.bodies["sepsis-risk/retrain"]
-	for _, want := range []string{"<!-- modelops:proposal model=sepsis-risk kind=retrain key=generation-7", "2 of the last 2 drift reports drifted", "reports/sepsis-risk/drift-"} {
+	// The forge marks the proposal itself (internal/forge/github); the body carries no marker.
+	if strings.Contains(body, "modelops:proposal") {
+		t.Errorf("proposal body carries a marker of its own:\n%s", body)
+	}
+	for _, want := range []string{"## Retrain `sepsis-risk`", "2 of the last 2 drift reports drifted", "reports/sepsis-risk/drift-"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("proposal body lacks %q:\n%s", want, body)
 		}
@@ -591,7 +611,7 @@ func TestCycleProposesAPassingCandidateOnce(t *testing.T) {
 	}
 	body := h.proposals.bodies["sepsis-risk/promote"]
 	for _, want := range []string{
-		"<!-- modelops:proposal model=sepsis-risk kind=promote key=version-13 digest=",
+		"## Promote `sepsis-risk` version `13` to canary",
 		"| criterion | wanted | candidate (`13`) | production (`12`) | result |",
 		"| auc improvement | >= +0.0300 over production | 0.9000 (+0.0500) | 0.8500 | ✓ |",
 		"| latency p95 ms | < 200 | 120 | — | ✓ |",

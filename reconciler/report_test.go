@@ -56,6 +56,10 @@ func TestCycleReportsDriftChecksOnTheTipAndTrainingOnTheMergeCommit(t *testing.T
 	if d.Commit != "c1" || d.Status != CheckCompleted || d.Conclusion != CheckFailure || !strings.Contains(d.Title, "7 of 10 columns drifted") {
 		t.Errorf("drift check = %+v, want completed failure on c1", d)
 	}
+	// The check run links to the full report on the status branch.
+	if report := DriftReportPath("sepsis-risk", h.now); d.DetailsURL != report || h.status.files[report] == nil {
+		t.Errorf("drift check links to %q, want the report %s saved on the status branch", d.DetailsURL, report)
+	}
 	lines := map[string]int{}
 	for _, a := range d.Annotations {
 		if a.Path != "models/sepsis-risk.yaml" || a.Level != "failure" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/medimind/modelops/internal/notify"
 	"github.com/medimind/modelops/internal/server"
+	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
 )
 
@@ -21,6 +22,8 @@ type cycleObserver struct {
 	metrics  *server.Metrics
 	notifier *notify.Notifier // nil without sinks
 	stack    *stack
+	// policies caches the parse of the policy files read for the drift thresholds.
+	policies policies.Cache
 }
 
 func (o *cycleObserver) observe(ctx context.Context, start time.Time, res *reconciler.CycleResult, err error) {
@@ -42,7 +45,9 @@ func (o *cycleObserver) observe(ctx context.Context, start time.Time, res *recon
 	if lerr != nil {
 		return
 	}
+	o.setDriftThresholds(ctx, res.Commit)
 	for name, ms := range st.Models {
+		o.metrics.SetModelConditions(name, ms.Conditions)
 		if d, ok := ms.LastDrift(); ok {
 			o.metrics.SetDriftShare(name, d.Share)
 		}
@@ -51,6 +56,7 @@ func (o *cycleObserver) observe(ctx context.Context, start time.Time, res *recon
 			weight = ms.Canary.Weight
 		}
 		o.metrics.SetCanaryWeight(name, weight)
+		o.metrics.CountTrainingFailures(name, 0) // the series exists before the first failure
 	}
 	if c := res.StatusRestored; c != "" {
 		o.notify(notify.Event{Kind: notify.KindStatusRestored, Model: "(all models)", At: end,
@@ -59,6 +65,7 @@ func (o *cycleObserver) observe(ctx context.Context, start time.Time, res *recon
 	}
 	// The cycle reports each failed run once (recorded on the status branch), across restarts.
 	for _, run := range res.FailedRuns {
+		o.metrics.CountTrainingFailures(run.Model, 1)
 		o.notify(notify.Event{Kind: notify.KindTrainingFailed, Model: run.Model, At: end,
 			Title: fmt.Sprintf("Training of %s generation %d failed", run.Model, run.Generation), Text: run.Message,
 			Fields: []notify.Field{{Name: "run", Value: run.ID}, {Name: "commit", Value: short(run.Commit)}}})
@@ -75,14 +82,32 @@ func (o *cycleObserver) observe(ctx context.Context, start time.Time, res *recon
 			e.Fields = []notify.Field{{Name: "detail", Value: ar.Detail}}
 		case a.Kind == reconciler.ActionProposeRetrain && a.Proposal != nil && a.Proposal.Trigger == reconciler.TriggerDrift:
 			e.Kind, e.Title = notify.KindDriftProposal, fmt.Sprintf("Drift: retrain of %s proposed", a.Model)
-			e.URL = proposalURL(ar.Detail)
+			e.URL = proposalURL(ar.Proposal)
 		case a.Kind == reconciler.ActionProposePromotion || a.Kind == reconciler.ActionProposeFullPromotion:
 			e.Kind, e.Title = notify.KindPromotionProposed, fmt.Sprintf("Promotion of %s proposed", a.Model)
-			e.URL = proposalURL(ar.Detail)
+			e.URL = proposalURL(ar.Proposal)
 		default:
 			continue
 		}
 		o.notify(e)
+	}
+}
+
+// setDriftThresholds records each valid policy's spec.drift.datasetShare at commit, for the
+// drift alert. A tree that cannot be read leaves the last values: metrics never fail a cycle.
+func (o *cycleObserver) setDriftThresholds(ctx context.Context, commit string) {
+	tree, err := o.stack.repo.Tree(ctx, commit)
+	if err != nil {
+		return
+	}
+	set, err := policies.LoadCached(tree, &o.policies)
+	if err != nil {
+		return
+	}
+	for _, p := range set.Policies {
+		if share := p.Spec.Drift.DatasetShare; share != nil {
+			o.metrics.SetDriftShareThreshold(p.Metadata.Name, *share)
+		}
 	}
 }
 
@@ -92,14 +117,13 @@ func (o *cycleObserver) notify(e notify.Event) {
 	}
 }
 
-// proposalURL picks the proposal's address out of an action's detail ("… proposal URL").
-func proposalURL(detail string) string {
-	if i := strings.LastIndex(detail, "proposal "); i >= 0 {
-		if f := strings.Fields(detail[i+len("proposal "):]); len(f) > 0 && strings.HasPrefix(f[0], "http") {
-			return strings.TrimSuffix(f[0], ";")
-		}
+// proposalURL is the web address of the proposal an action opened: a pull request's URL;
+// "" for none, or for a local proposal, whose URL is an ID a browser cannot open.
+func proposalURL(p *reconciler.Proposal) string {
+	if p == nil || !strings.HasPrefix(p.URL, "http") {
+		return ""
 	}
-	return ""
+	return p.URL
 }
 
 // secretFrom reads a secret from the file a flag names, else from the environment variable
@@ -127,8 +151,8 @@ func secretFrom(file, env string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-// notifierFromEnv builds the notification sinks from MODELOPS_NOTIFY_WEBHOOK_URL and
-// MODELOPS_SLACK_WEBHOOK_URL (or their _FILE variants); nil without any.
+// notifierFromEnv builds the notification sinks from MODELOPS_NOTIFY_WEBHOOK_URL,
+// MODELOPS_SLACK_WEBHOOK_URL (or their _FILE variants) and MODELOPS_SMTP_*; nil without any.
 func notifierFromEnv(log *slog.Logger) (*notify.Notifier, error) {
 	var sinks []notify.Sink
 	for _, s := range []struct {
@@ -143,8 +167,35 @@ func notifierFromEnv(log *slog.Logger) (*notify.Notifier, error) {
 			sinks = append(sinks, s.sink(strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(s.env, "MODELOPS_"), "_URL")), url))
 		}
 	}
+	email, err := emailSinkFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	if email != nil {
+		sinks = append(sinks, *email)
+	}
 	if len(sinks) == 0 {
 		return nil, nil
 	}
 	return notify.New(sinks, notify.WithLogger(log))
+}
+
+// emailSinkFromEnv builds the email sink from MODELOPS_SMTP_URL (smtp://user@host:587, or its
+// _FILE), MODELOPS_SMTP_PASSWORD[_FILE], MODELOPS_SMTP_FROM and MODELOPS_SMTP_TO (addresses
+// separated by commas); nil without a URL.
+func emailSinkFromEnv() (*notify.Sink, error) {
+	smtpURL, err := secretFrom("", "MODELOPS_SMTP_URL")
+	if err != nil || smtpURL == "" {
+		return nil, err
+	}
+	password, err := secretFrom("", "MODELOPS_SMTP_PASSWORD")
+	if err != nil {
+		return nil, err
+	}
+	sink, err := notify.Email("email", notify.EmailConfig{URL: smtpURL, Password: password,
+		From: os.Getenv("MODELOPS_SMTP_FROM"), To: strings.Split(os.Getenv("MODELOPS_SMTP_TO"), ",")})
+	if err != nil {
+		return nil, fmt.Errorf("MODELOPS_SMTP_*: %w", err)
+	}
+	return &sink, nil
 }

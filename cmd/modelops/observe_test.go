@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -50,7 +51,8 @@ func TestObserverNotifiesWhatACycleDid(t *testing.T) {
 	o := &cycleObserver{metrics: server.NewMetrics(), notifier: n, stack: s}
 	res := &reconciler.CycleResult{Actions: []reconciler.ActionResult{
 		{Action: reconciler.Action{Kind: reconciler.ActionRollback, Model: "sepsis-risk", Reason: "auc dropped", Canary: &reconciler.CanaryPlan{Version: "13"}}, Detail: "canary 13 removed in abc"},
-		{Action: reconciler.Action{Kind: reconciler.ActionProposeRetrain, Model: "sepsis-risk", Reason: "drift", Proposal: &reconciler.ProposalPlan{Trigger: reconciler.TriggerDrift}}, Detail: "retrain proposal https://github.example/medimind/policies/pull/7"},
+		{Action: reconciler.Action{Kind: reconciler.ActionProposeRetrain, Model: "sepsis-risk", Reason: "drift", Proposal: &reconciler.ProposalPlan{Trigger: reconciler.TriggerDrift}}, Detail: "retrain proposal https://github.example/medimind/policies/pull/7",
+			Proposal: &reconciler.Proposal{Model: "sepsis-risk", Kind: reconciler.ProposalRetrain, URL: "https://github.example/medimind/policies/pull/7"}},
 		{Action: reconciler.Action{Kind: reconciler.ActionProposeRetrain, Model: "sepsis-risk", Reason: "manual", Proposal: &reconciler.ProposalPlan{Trigger: reconciler.TriggerManual}}},
 		{Action: reconciler.Action{Kind: reconciler.ActionStepCanary, Model: "sepsis-risk"}, Error: "push refused"},
 	}, FailedRuns: []reconciler.FailedRun{{Model: "sepsis-risk", TrainingRun: reconciler.TrainingRun{Generation: 7, ID: "run-7", Phase: reconciler.RunFailed, Message: "exit status 127"}}},
@@ -66,5 +68,88 @@ func TestObserverNotifiesWhatACycleDid(t *testing.T) {
 		got[2].Kind != notify.KindRollback || got[3].Kind != notify.KindDriftProposal ||
 		got[3].URL != "https://github.example/medimind/policies/pull/7" || got[2].Title != "Canary 13 of sepsis-risk rolled back" {
 		t.Fatalf("notified %+v, want the restored status, the failed run, the rollback and the drift proposal with its URL", got)
+	}
+}
+
+// TestObserverExportsConditionsThresholdsAndFailureCounters runs a real cycle and checks the
+// series the alerts in manifests/monitoring read.
+func TestObserverExportsConditionsThresholdsAndFailureCounters(t *testing.T) {
+	repo := runRepo(t, 6)
+	ctx := context.Background()
+	s, err := openStack(ctx, &repoOptions{repo: repo, branch: "main", stateDir: filepath.Join(t.TempDir(), "state"),
+		authorName: "modelops[bot]", authorEmail: "bot@example.com"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := server.NewMetrics()
+	o := &cycleObserver{metrics: m, stack: s}
+	start := time.Now()
+	res, err := s.reconciler.Cycle(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The cycle reports each failed run once (the reconciler marks it reported); the counter
+	// counts what the cycles report.
+	o.observe(ctx, start, res, nil)
+	failed := *res
+	failed.FailedRuns = []reconciler.FailedRun{{Model: "sepsis-risk", TrainingRun: reconciler.TrainingRun{Generation: 7, ID: "r7", Phase: reconciler.RunFailed, Message: "exit status 1"}}}
+	o.observe(ctx, start, &failed, nil)
+
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, mt := range f.GetMetric() {
+			key := f.GetName()
+			for _, l := range mt.GetLabel() {
+				if l.GetName() == "model" || l.GetName() == "type" {
+					key += "/" + l.GetValue()
+				}
+			}
+			got[key] = mt.GetGauge().GetValue() + mt.GetCounter().GetValue()
+		}
+	}
+	if v, ok := got["modelops_drift_share_threshold/sepsis-risk"]; !ok || v != 0.5 {
+		t.Errorf("drift share threshold = %v (exported %v), want the default datasetShare 0.5", v, ok)
+	}
+	if _, ok := got["modelops_model_condition/sepsis-risk/Ready"]; !ok {
+		t.Error("no Ready condition series for sepsis-risk")
+	}
+	if v, ok := got["modelops_training_failures_total/sepsis-risk"]; !ok || v != 1 {
+		t.Errorf("training failures = %v (exported %v), want 1: the run the cycle reported failed", v, ok)
+	}
+}
+
+func TestNotifierFromEnvBuildsTheEmailSink(t *testing.T) {
+	const password = "smtp-s3cret"
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "password")
+	if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MODELOPS_SMTP_URL", "smtp://modelops@mail.example.com:587")
+	t.Setenv("MODELOPS_SMTP_PASSWORD_FILE", pwFile)
+	t.Setenv("MODELOPS_SMTP_FROM", "modelops <modelops@example.com>")
+	t.Setenv("MODELOPS_SMTP_TO", "ml-oncall@example.com, ward@example.com")
+	n, err := notifierFromEnv(slog.New(slog.DiscardHandler))
+	if err != nil || n == nil {
+		t.Fatalf("notifier %v: %v", n, err)
+	}
+	defer n.Close(context.Background())
+	if _, ok := n.Stats()["email"]; !ok {
+		t.Errorf("sinks %v, want email", n.Stats())
+	}
+
+	// Without the password file the user cannot authenticate: a clear error, no secret in it.
+	t.Setenv("MODELOPS_SMTP_PASSWORD_FILE", filepath.Join(dir, "missing"))
+	if _, err := notifierFromEnv(slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "MODELOPS_SMTP_") || !strings.Contains(err.Error(), "no password") {
+		t.Errorf("err = %v, want the missing password named", err)
+	}
+	t.Setenv("MODELOPS_SMTP_PASSWORD_FILE", pwFile)
+	t.Setenv("MODELOPS_SMTP_TO", "")
+	if _, err := notifierFromEnv(slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "no recipient") {
+		t.Errorf("err = %v, want no recipient", err)
 	}
 }

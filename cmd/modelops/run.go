@@ -52,9 +52,10 @@ It serves on --listen: /healthz (alive), /readyz (a cycle has completed, and the
 answered one of the last --unready-after-fetch-failures fetches), /metrics
 (Prometheus), the API under /api/v1 (with a bearer token; the OpenAPI description is at
 /api/v1/openapi.yaml) and POST /webhooks/github (with a webhook secret), which triggers a cycle
-at once. Notifications go to MODELOPS_NOTIFY_WEBHOOK_URL (JSON) and MODELOPS_SLACK_WEBHOOK_URL
-(Slack incoming webhook) when set; secrets come from files or the environment, never flags,
-and never stay in the process's /proc/<pid>/environ.
+at once. Notifications go to MODELOPS_NOTIFY_WEBHOOK_URL (JSON), MODELOPS_SLACK_WEBHOOK_URL
+(Slack incoming webhook) and email (MODELOPS_SMTP_URL, MODELOPS_SMTP_PASSWORD, MODELOPS_SMTP_FROM,
+MODELOPS_SMTP_TO) when set; secrets come from files or the environment, never flags, and never
+stay in the process's /proc/<pid>/environ.
 
 SIGINT or SIGTERM finishes the action in progress, records the status, and exits 0.`,
 		Args: cobra.NoArgs,

@@ -87,7 +87,7 @@ func (b *builder) proposalVersions(ctx context.Context, path string) ([]proposal
 }
 
 // firstEvidence returns the first item of the "Evidence" section of a proposal body (as
-// reconciler.RetrainBody writes it), or "".
+// the reconciler writes it: reconciler/render.go, writeEvidence), or "".
 func firstEvidence(body string) string {
 	in := false
 	for _, line := range strings.Split(body, "\n") {

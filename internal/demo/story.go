@@ -326,9 +326,10 @@ func (s *story) setup() error {
 		if err != nil {
 			return fmt.Errorf("demo: read %s: %w", path, err)
 		}
-		edited, edit, err := SetJobCommand(p.File, src, p.Metadata.Name, s.o.TrainCommand)
+		edit := policies.SetJobCommand{From: p.Spec.Retrain.Job.Command, To: s.o.TrainCommand, DroppedArgs: p.Spec.Retrain.Job.Args}
+		edited, err := policies.Apply(src, p.Metadata.Name, edit)
 		if err != nil {
-			return fmt.Errorf("demo: %w", err)
+			return fmt.Errorf("demo: %s: %w", p.File, err)
 		}
 		note := ""
 		if c := p.Spec.Canary; c != nil && p.Metadata.Name == StoryModel {

@@ -228,3 +228,23 @@ func TestControlCharactersNeverReachACommit(t *testing.T) {
 		t.Fatal("CheckLine accepted a newline")
 	}
 }
+
+// The reconciler's trailers read back under the declared keys, whichever form carries them.
+func TestTrailersReadBackUnderTheDeclaredKeys(t *testing.T) {
+	tr := Trailers{Action: "rollback", Model: "sepsis-risk", Reason: "auc dropped", Evidence: "reports/x.json"}
+	for name, list := range map[string][]Trailer{"List": tr.List(), "Map": TrailersFrom(tr.Map())} {
+		msg, err := formatMessage("Subject", list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ParseTrailers(msg)
+		for key, want := range map[string]string{TrailerAction: "rollback", TrailerModel: "sepsis-risk", TrailerReason: "auc dropped", TrailerEvidence: "reports/x.json"} {
+			if v, ok := TrailerValue(got, key); !ok || v != want {
+				t.Errorf("%s: %s = %q, want %q", name, key, v, want)
+			}
+		}
+	}
+	if got := (Trailers{Action: "request-retrain", Model: "m"}).List(); !reflect.DeepEqual(got, []Trailer{{TrailerAction, "request-retrain"}, {TrailerModel, "m"}}) {
+		t.Errorf("List of action and model = %+v", got)
+	}
+}

@@ -4,10 +4,7 @@ import (
 	"testing"
 
 	"github.com/medimind/modelops/internal/testutil/gitserver"
-	"github.com/medimind/modelops/reconciler"
 )
-
-var _ reconciler.Repo = Tracked{}
 
 func TestTrackedSyncFollowsTheRemoteTip(t *testing.T) {
 	ctx := testCtx(t)

@@ -16,6 +16,33 @@ const (
 	TrailerEvidence = "Modelops-Evidence"
 )
 
+// Trailers are the Modelops-* trailers the reconciler writes on a commit of its own: what
+// it did (Action) to which model, why, and where the evidence is.
+type Trailers struct {
+	Action, Model, Reason, Evidence string
+}
+
+// List returns the trailers with a value, in the order of the fields, for a Change.
+func (t Trailers) List() []Trailer {
+	var out []Trailer
+	for _, tr := range []Trailer{{TrailerAction, t.Action}, {TrailerModel, t.Model}, {TrailerReason, t.Reason}, {TrailerEvidence, t.Evidence}} {
+		if tr.Value != "" {
+			out = append(out, tr)
+		}
+	}
+	return out
+}
+
+// Map returns the trailers by key, for a proposal request or Tracked.CommitEdit.
+func (t Trailers) Map() map[string]string {
+	return map[string]string{
+		TrailerAction:   t.Action,
+		TrailerModel:    t.Model,
+		TrailerReason:   t.Reason,
+		TrailerEvidence: t.Evidence,
+	}
+}
+
 // Trailer is one "Key: value" line of a commit message's last paragraph.
 type Trailer struct {
 	Key, Value string

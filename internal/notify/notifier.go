@@ -26,6 +26,8 @@ type Sink struct {
 	// URL is where events are posted (a secret: Slack's carry a token).
 	URL    string
 	Encode Encoder
+	// send, when set, delivers an event itself (email) instead of posting Encode's body to URL.
+	send func(ctx context.Context, e Event) error
 }
 
 // Webhook is a sink posting each Event as JSON to url.
@@ -129,6 +131,9 @@ func New(sinks []Sink, opts ...Option) (*Notifier, error) {
 			return nil, fmt.Errorf("sink %q: name used twice", s.Name)
 		}
 		seen[s.Name] = true
+		if s.send != nil {
+			continue // checked by its constructor
+		}
 		u, err := url.Parse(s.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			// The URL is a secret: say what is wrong with it without quoting it.
@@ -220,13 +225,18 @@ func (n *Notifier) deliverLoop(q *queue) {
 	}
 }
 
-// deliver posts e to s, retrying transient failures (network errors, 408, 429, 5xx) with
+// deliver posts e to s (or sends it, for an email sink), retrying transient failures
+// (network errors, 408, 429, 5xx; for email, any refusal or lost connection) with
 // exponential backoff and jitter; a 429's Retry-After replaces the backoff wait. Other
 // 4xx answers are final: the same payload would be refused again.
 func (n *Notifier) deliver(s Sink, e Event) (int, error) {
-	body, err := s.Encode(e)
-	if err != nil {
-		return 0, err
+	send := s.send
+	if send == nil {
+		body, err := s.Encode(e)
+		if err != nil {
+			return 0, err
+		}
+		send = func(ctx context.Context, _ Event) error { return n.post(ctx, s, body) }
 	}
 	b := backoff.NewExponentialBackOff()
 	b.InitialInterval = n.cfg.initial
@@ -234,17 +244,17 @@ func (n *Notifier) deliver(s Sink, e Event) (int, error) {
 	b.RandomizationFactor = 0.5
 	b.Multiplier = 2
 	attempts := 0
-	_, err = backoff.Retry(n.stopCtx, func() (struct{}, error) {
+	_, err := backoff.Retry(n.stopCtx, func() (struct{}, error) {
 		attempts++
-		return struct{}{}, n.post(s, body)
+		ctx, cancel := context.WithTimeout(n.stopCtx, n.cfg.timeout)
+		defer cancel()
+		return struct{}{}, send(ctx, e)
 	}, backoff.WithBackOff(b), backoff.WithMaxTries(n.cfg.maxAttempts), backoff.WithMaxElapsedTime(0))
 	return attempts, err
 }
 
 // post makes one attempt.
-func (n *Notifier) post(s Sink, body []byte) error {
-	ctx, cancel := context.WithTimeout(n.stopCtx, n.cfg.timeout)
-	defer cancel()
+func (n *Notifier) post(ctx context.Context, s Sink, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(body))
 	if err != nil {
 		return backoff.Permanent(fmt.Errorf("post to %s: %w", s.Name, redact(err)))

@@ -35,6 +35,9 @@ type Metrics struct {
 	canaryWeight      *prometheus.GaugeVec
 	lastSuccess       prometheus.Gauge
 	rateLimit         *prometheus.GaugeVec
+	modelCondition    *prometheus.GaugeVec
+	driftThreshold    *prometheus.GaugeVec
+	trainingFailures  *prometheus.CounterVec
 }
 
 // NewMetrics creates the collectors and their registry.
@@ -72,12 +75,30 @@ func NewMetrics() *Metrics {
 			Name: "modelops_github_rate_limit_remaining",
 			Help: "Requests left in the current GitHub rate-limit window, by resource (core, graphql, ...).",
 		}, []string{"resource"}),
+		modelCondition: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "modelops_model_condition",
+			Help: "1 when the model's condition of type (Ready, Reconciling, Stalled) is True, 0 when False or Unknown; reason is the condition's.",
+		}, []string{"model", "type", "reason"}),
+		driftThreshold: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "modelops_drift_share_threshold",
+			Help: "Share of drifted columns (0..1) at and above which the model's dataset drifts (spec.drift.datasetShare).",
+		}, []string{"model"}),
+		trainingFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "modelops_training_failures_total",
+			Help: "Training runs seen failing, by model.",
+		}, []string{"model"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.reconcileDuration, m.actions, m.errors, m.driftShare, m.canaryWeight, m.lastSuccess, m.rateLimit,
+		m.modelCondition, m.driftThreshold, m.trainingFailures,
 	)
+	// A counter series that appears at 1 shows no increase() to Prometheus, so an alert on the
+	// first rollback would never fire: the rollback series exist from the start, at 0.
+	for _, outcome := range []string{OutcomeSucceeded, OutcomeFailed} {
+		m.actions.WithLabelValues(string(reconciler.ActionRollback), outcome)
+	}
 	return m
 }
 
@@ -122,11 +143,40 @@ func (m *Metrics) SetRateLimit(resource string, remaining int) {
 	m.rateLimit.WithLabelValues(resource).Set(float64(remaining))
 }
 
+// SetModelConditions records model's conditions: one series per condition type, labelled
+// with its current reason (the series of a former reason is removed).
+func (m *Metrics) SetModelConditions(model string, conds []reconciler.Condition) {
+	for _, c := range conds {
+		m.modelCondition.DeletePartialMatch(prometheus.Labels{"model": model, "type": c.Type})
+		v := 0.0
+		if c.Status == reconciler.ConditionTrue {
+			v = 1
+		}
+		m.modelCondition.WithLabelValues(model, c.Type, c.Reason).Set(v)
+	}
+}
+
+// SetDriftShareThreshold records the share of drifted columns at which model's dataset
+// drifts, so that dashboards and alerts compare modelops_drift_share with the policy's own
+// threshold.
+func (m *Metrics) SetDriftShareThreshold(model string, share float64) {
+	m.driftThreshold.WithLabelValues(model).Set(share)
+}
+
+// CountTrainingFailures adds n newly failed training runs of model. Calling it with 0 makes
+// the series exist, so that Prometheus sees the first failure as an increase.
+func (m *Metrics) CountTrainingFailures(model string, n int) {
+	m.trainingFailures.WithLabelValues(model).Add(float64(n))
+}
+
 // ForgetModel removes model's series, for a model whose policy was deleted, so a gauge does
 // not report it forever.
 func (m *Metrics) ForgetModel(model string) {
 	m.driftShare.DeleteLabelValues(model)
 	m.canaryWeight.DeleteLabelValues(model)
+	m.modelCondition.DeletePartialMatch(prometheus.Labels{"model": model})
+	m.driftThreshold.DeleteLabelValues(model)
+	m.trainingFailures.DeleteLabelValues(model)
 }
 
 // ObserveCycle records one cycle from its outcome: the duration since start, each action's

@@ -178,3 +178,57 @@ func TestMetricsEndpointServesTheRegistry(t *testing.T) {
 		}
 	}
 }
+
+func TestModelConditionsThresholdAndTrainingFailures(t *testing.T) {
+	m := NewMetrics()
+	m.SetModelConditions("sepsis-risk", []reconciler.Condition{
+		{Type: reconciler.ConditionReady, Status: reconciler.ConditionFalse, Reason: reconciler.DriftCheckFailedReason},
+		{Type: reconciler.ConditionStalled, Status: reconciler.ConditionFalse, Reason: reconciler.ReconciledReason},
+	})
+	// The reason changes: the series of the former reason goes, so Ready is reported once.
+	m.SetModelConditions("sepsis-risk", []reconciler.Condition{
+		{Type: reconciler.ConditionReady, Status: reconciler.ConditionFalse, Reason: reconciler.TrainingFailedReason},
+		{Type: reconciler.ConditionStalled, Status: reconciler.ConditionTrue, Reason: reconciler.InvalidPolicyReason},
+	})
+	m.SetModelConditions("readmission-30d", []reconciler.Condition{
+		{Type: reconciler.ConditionReady, Status: reconciler.ConditionTrue, Reason: reconciler.ReconciledReason},
+		{Type: reconciler.ConditionReconciling, Status: reconciler.ConditionUnknown, Reason: reconciler.ProgressingReason},
+	})
+	m.SetDriftShareThreshold("sepsis-risk", 0.5)
+	m.SetDriftShareThreshold("readmission-30d", 0.3)
+	m.CountTrainingFailures("sepsis-risk", 0)
+	m.CountTrainingFailures("sepsis-risk", 2)
+	m.CountTrainingFailures("readmission-30d", 0)
+	m.ForgetModel("readmission-30d")
+	m.CountTrainingFailures("ward-occupancy", 0)
+
+	want := `
+# HELP modelops_model_condition 1 when the model's condition of type (Ready, Reconciling, Stalled) is True, 0 when False or Unknown; reason is the condition's.
+# TYPE modelops_model_condition gauge
+modelops_model_condition{model="sepsis-risk",reason="InvalidPolicy",type="Stalled"} 1
+modelops_model_condition{model="sepsis-risk",reason="TrainingFailed",type="Ready"} 0
+# HELP modelops_drift_share_threshold Share of drifted columns (0..1) at and above which the model's dataset drifts (spec.drift.datasetShare).
+# TYPE modelops_drift_share_threshold gauge
+modelops_drift_share_threshold{model="sepsis-risk"} 0.5
+# HELP modelops_training_failures_total Training runs seen failing, by model.
+# TYPE modelops_training_failures_total counter
+modelops_training_failures_total{model="sepsis-risk"} 2
+modelops_training_failures_total{model="ward-occupancy"} 0
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want),
+		"modelops_model_condition", "modelops_drift_share_threshold", "modelops_training_failures_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestRollbackSeriesExistBeforeTheFirstRollback(t *testing.T) {
+	m := NewMetrics()
+	for _, outcome := range []string{OutcomeSucceeded, OutcomeFailed} {
+		if n := testutil.CollectAndCount(m.actions, "modelops_actions_total"); n != 2 {
+			t.Fatalf("%d actions series before any cycle, want the 2 of rollback", n)
+		}
+		if got := testutil.ToFloat64(m.actions.WithLabelValues(string(reconciler.ActionRollback), outcome)); got != 0 {
+			t.Errorf("rollback %s = %g, want 0", outcome, got)
+		}
+	}
+}

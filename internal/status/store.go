@@ -106,6 +106,16 @@ func (s *Store) Load(ctx context.Context) (*reconciler.Status, error) {
 	return st, nil
 }
 
+// ReadFile reads a file saved with the status (a report) at the tip of the status branch,
+// as of the repository's last fetch.
+func (s *Store) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	_, files, err := s.repo.BranchTree(ctx, s.branch)
+	if err != nil {
+		return nil, err
+	}
+	return fs.ReadFile(files, path)
+}
+
 // restoreLocked recreates the status branch from this clone's backup of it and returns the
 // commit restored, or "" when there is no backup (a new repository, or a new clone).
 func (s *Store) restoreLocked(ctx context.Context) (string, error) {
@@ -258,13 +268,10 @@ func (s *Store) AddRequest(ctx context.Context, model string, req reconciler.Man
 	}
 	_, err = s.repo.UpdateBranch(ctx, s.branch, func(string, fs.FS) (git.Change, error) {
 		return git.Change{
-			Files:   map[string][]byte{requestFile(model, req.At): append(b, '\n')},
-			Message: fmt.Sprintf("modelops: manual retrain request for %s\n\n%s", model, req.Reason),
-			Trailers: []git.Trailer{
-				{Key: "Modelops-Action", Value: "request-retrain"},
-				{Key: "Modelops-Model", Value: model},
-			},
-			Author: s.author,
+			Files:    map[string][]byte{requestFile(model, req.At): append(b, '\n')},
+			Message:  fmt.Sprintf("modelops: manual retrain request for %s\n\n%s", model, req.Reason),
+			Trailers: git.Trailers{Action: "request-retrain", Model: model}.List(),
+			Author:   s.author,
 		}, nil
 	})
 	if err != nil {

@@ -2,6 +2,8 @@ package status
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"reflect"
 	"testing"
 	"time"
@@ -82,6 +84,13 @@ func TestSaveLoadRoundTripsThroughAFreshClone(t *testing.T) {
 	b, err := s.repo.ReadFile(ctx, tip, "reports/sepsis-risk/drift-20260302T060000Z.json")
 	if err != nil || string(b) != string(report) {
 		t.Fatalf("report on the status branch = %q, %v", b, err)
+	}
+	// The fresh clone reads the report back through the store, and no report that is not.
+	if b, err := open(t, url).ReadFile(ctx, "reports/sepsis-risk/drift-20260302T060000Z.json"); err != nil || string(b) != string(report) {
+		t.Fatalf("ReadFile of the report = %q, %v", b, err)
+	}
+	if _, err := s.ReadFile(ctx, "reports/sepsis-risk/none.md"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("ReadFile of a missing report: %v, want fs.ErrNotExist", err)
 	}
 
 	// Saving the same status makes no commit.

@@ -340,13 +340,10 @@ func (f *Forge) body(ctx context.Context, m marker, req reconciler.ProposalReque
 	}
 	_, err := f.repo.UpdateBranch(ctx, f.opts.StatusBranch, func(string, fs.FS) (git.Change, error) {
 		return git.Change{
-			Files:   map[string][]byte{path: []byte(req.Body)},
-			Message: fmt.Sprintf("modelops: full description of proposal %s/%s", req.Model, req.Kind),
-			Trailers: []git.Trailer{
-				{Key: git.TrailerAction, Value: "proposal-report"},
-				{Key: git.TrailerModel, Value: req.Model},
-			},
-			Author: f.opts.Bot,
+			Files:    map[string][]byte{path: []byte(req.Body)},
+			Message:  fmt.Sprintf("modelops: full description of proposal %s/%s", req.Model, req.Kind),
+			Trailers: git.Trailers{Action: "proposal-report", Model: req.Model}.List(),
+			Author:   f.opts.Bot,
 		}, nil
 	})
 	if err != nil && !errors.Is(err, git.ErrNoChange) {

@@ -416,13 +416,10 @@ func (f *Forge) writeRecord(ctx context.Context, rec Record, msg string) error {
 	}
 	_, err = f.repo.UpdateBranch(ctx, f.status, func(string, fs.FS) (git.Change, error) {
 		return git.Change{
-			Files:   map[string][]byte{recordPath(rec.Model, rec.Kind): append(b, '\n')},
-			Message: msg,
-			Trailers: []git.Trailer{
-				{Key: "Modelops-Action", Value: "proposal-" + string(rec.State)},
-				{Key: "Modelops-Model", Value: rec.Model},
-			},
-			Author: f.bot,
+			Files:    map[string][]byte{recordPath(rec.Model, rec.Kind): append(b, '\n')},
+			Message:  msg,
+			Trailers: git.Trailers{Action: "proposal-" + string(rec.State), Model: rec.Model}.List(),
+			Author:   f.bot,
 		}, nil
 	})
 	if err != nil && !errors.Is(err, git.ErrNoChange) {

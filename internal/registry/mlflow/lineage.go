@@ -1,0 +1,114 @@
+package mlflow
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+)
+
+// Tags a training job puts on the versions it registers (it gets their values in
+// MODELOPS_MODEL and MODELOPS_GENERATION), by which FindCandidates finds a version whose
+// job wrote no result.
+const (
+	TagModel      = "modelops.model"
+	TagGeneration = "modelops.generation"
+)
+
+// gitCommitTag is where MLflow records the training code's commit on a run.
+const gitCommitTag = "mlflow.source.git.commit"
+
+// Lineage is what the registry knows of a version: its status, run, metrics,
+// hyperparameters, training code commit and data digests.
+type Lineage struct {
+	Version ModelVersion
+	// Run is the version's run; nil when the version names none.
+	Run *Run
+}
+
+// ReadLineage reads a version and its run (runs/get).
+func (c *Client) ReadLineage(ctx context.Context, name, version string) (*Lineage, error) {
+	v, err := c.GetModelVersion(ctx, name, version)
+	if err != nil {
+		return nil, err
+	}
+	l := &Lineage{Version: *v}
+	if v.RunID == "" {
+		return l, nil
+	}
+	if l.Run, err = c.GetRun(ctx, v.RunID); err != nil {
+		return nil, fmt.Errorf("run %s of %s version %s: %w", v.RunID, name, version, err)
+	}
+	return l, nil
+}
+
+// FindCandidates returns the versions of name a training job of generation registered,
+// newest first.
+func (c *Client) FindCandidates(ctx context.Context, name string, generation int64) ([]ModelVersion, error) {
+	return c.SearchModelVersions(ctx, VersionFilter{Name: name, Tags: map[string]string{
+		TagModel: name, TagGeneration: strconv.FormatInt(generation, 10),
+	}})
+}
+
+// Metrics are the run's latest metrics; nil without a run.
+func (l *Lineage) Metrics() map[string]float64 {
+	if l.Run == nil {
+		return nil
+	}
+	return l.Run.Data.MetricValues()
+}
+
+// CodeCommit is the training code's commit as MLflow recorded it; "" when it did not.
+func (l *Lineage) CodeCommit() string {
+	if l.Run == nil {
+		return ""
+	}
+	commit, _ := l.Run.Data.Tag(gitCommitTag)
+	return commit
+}
+
+// DatasetDigests maps each dataset the run read to its digest.
+func (l *Lineage) DatasetDigests() map[string]string {
+	out := map[string]string{}
+	if l.Run != nil {
+		for _, in := range l.Run.Inputs.DatasetInputs {
+			out[in.Dataset.Name] = in.Dataset.Digest
+		}
+	}
+	return out
+}
+
+// ParamDiff is a hyperparameter whose values differ; "" where a run does not set it.
+type ParamDiff struct {
+	Key, Candidate, Production string
+}
+
+// DifferingParams lists the hyperparameters of candidate and production that differ, by
+// key.
+func DifferingParams(candidate, production *Lineage) []ParamDiff {
+	params := func(l *Lineage) map[string]string {
+		out := map[string]string{}
+		if l != nil && l.Run != nil {
+			for _, p := range l.Run.Data.Params {
+				out[p.Key] = p.Value
+			}
+		}
+		return out
+	}
+	c, p := params(candidate), params(production)
+	keys := slices.Sorted(maps.Keys(c))
+	for k := range p {
+		if _, ok := c[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var out []ParamDiff
+	for _, k := range keys {
+		if c[k] != p[k] {
+			out = append(out, ParamDiff{Key: k, Candidate: c[k], Production: p[k]})
+		}
+	}
+	return out
+}

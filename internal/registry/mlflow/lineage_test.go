@@ -1,0 +1,55 @@
+package mlflow_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/medimind/modelops/internal/registry/mlflow"
+	"github.com/medimind/modelops/internal/testutil/mlflowfake"
+)
+
+func TestLineageAndComparisonFromTheRegistry(t *testing.T) {
+	fake := mlflowfake.New(t)
+	fake.AddRun(mlflowfake.RunSpec{ID: "r12", Metrics: map[string]float64{"auc": 0.86}, Params: map[string]string{"max_depth": "4", "lr": "0.1"},
+		Datasets: []mlflowfake.DatasetSpec{{Name: "train", Digest: "aaa"}}})
+	fake.AddRun(mlflowfake.RunSpec{ID: "r14", Metrics: map[string]float64{"auc": 0.91}, Params: map[string]string{"max_depth": "6", "lr": "0.1", "seed": "7"},
+		Tags: map[string]string{"mlflow.source.git.commit": "9f1e2d"}, Datasets: []mlflowfake.DatasetSpec{{Name: "train", Digest: "bbb"}}})
+	for i := 1; i <= 11; i++ {
+		fake.CreateVersion("sepsis-risk", mlflowfake.VersionSpec{Source: "s3://m"})
+	}
+	fake.CreateVersion("sepsis-risk", mlflowfake.VersionSpec{Source: "s3://m/12", RunID: "r12"})
+	fake.CreateVersion("sepsis-risk", mlflowfake.VersionSpec{Source: "s3://m/13", Tags: map[string]string{mlflow.TagModel: "sepsis-risk", mlflow.TagGeneration: "6"}})
+	fake.CreateVersion("sepsis-risk", mlflowfake.VersionSpec{Source: "s3://m/14", RunID: "r14", Tags: map[string]string{mlflow.TagModel: "sepsis-risk", mlflow.TagGeneration: "7"}})
+	c := newClient(t, fake, mlflow.Config{}, fastRetries)
+	ctx := context.Background()
+
+	found, err := c.FindCandidates(ctx, "sepsis-risk", 7)
+	if err != nil || len(found) != 1 || found[0].Version != "14" {
+		t.Fatalf("candidates of generation 7: %+v %v", found, err)
+	}
+	cand, err := c.ReadLineage(ctx, "sepsis-risk", "14")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, err := c.ReadLineage(ctx, "sepsis-risk", "12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cand.Metrics()["auc"] != 0.91 || prod.Metrics()["auc"] != 0.86 {
+		t.Errorf("metrics %v vs %v", cand.Metrics(), prod.Metrics())
+	}
+	if cand.CodeCommit() != "9f1e2d" || prod.CodeCommit() != "" {
+		t.Errorf("code commits %q, %q", cand.CodeCommit(), prod.CodeCommit())
+	}
+	if cand.DatasetDigests()["train"] != "bbb" || prod.DatasetDigests()["train"] != "aaa" {
+		t.Errorf("digests %v vs %v", cand.DatasetDigests(), prod.DatasetDigests())
+	}
+	want := []mlflow.ParamDiff{{Key: "max_depth", Candidate: "6", Production: "4"}, {Key: "seed", Candidate: "7"}}
+	if got := mlflow.DifferingParams(cand, prod); !reflect.DeepEqual(got, want) {
+		t.Errorf("differing params %+v, want %+v", got, want)
+	}
+	if l, err := c.ReadLineage(ctx, "sepsis-risk", "13"); err != nil || l.Run != nil || l.Metrics() != nil {
+		t.Errorf("a version without a run: %+v %v", l, err)
+	}
+}

@@ -1,0 +1,88 @@
+package mlflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/medimind/modelops/policies"
+	"github.com/medimind/modelops/reconciler"
+)
+
+// TagCommit is the version tag naming the commit that last gave the version an alias.
+const TagCommit = "modelops.commit"
+
+// TagArchived marks a version spec.registry.cleanup with action tag retired.
+const TagArchived = "modelops.archived"
+
+// ObserveRegistry reads what reconciler.PlanRegistry needs for p: the registered model's
+// aliases and the registry state of the versions the tip references. A registered model
+// that does not exist yet has no aliases and no versions. applied is what modelops last set
+// (from the status branch), passed through.
+func (c *Client) ObserveRegistry(ctx context.Context, p *policies.Policy, applied map[string]string) (reconciler.RegistryObservation, error) {
+	obs := reconciler.RegistryObservation{Aliases: map[string]string{}, Applied: applied, Versions: map[string]reconciler.RegistryVersion{}}
+	r := p.Spec.Registry
+	if r == nil {
+		return obs, nil
+	}
+	m, err := c.GetRegisteredModel(ctx, r.Name)
+	if errors.Is(err, ErrNotFound) {
+		return obs, nil
+	}
+	if err != nil {
+		return obs, err
+	}
+	obs.Aliases = m.AliasVersions()
+	var versions []string
+	if prod := p.Spec.Production; prod != nil {
+		versions = append(versions, prod.Version)
+	}
+	if can := p.Spec.Canary; can != nil {
+		versions = append(versions, can.Version)
+	}
+	for _, v := range versions {
+		mv, err := c.GetModelVersion(ctx, r.Name, v)
+		switch {
+		case errors.Is(err, ErrNotFound), errors.Is(err, ErrInvalidParameter):
+			obs.Versions[v] = reconciler.RegistryVersion{} // absent, or not a registry version number
+		case err != nil:
+			return obs, err
+		default:
+			obs.Versions[v] = reconciler.RegistryVersion{Status: mv.Status, Message: mv.StatusMessage}
+		}
+	}
+	return obs, nil
+}
+
+// ApplyRegistryAction carries out a registry action of reconciler.PlanRegistry or
+// PlanRegistryCleanup: set-alias points the alias and tags the version with the commit,
+// delete-alias removes it, cleanup-version deletes the version or tags it archived. Report
+// and wait actions change nothing in the registry. Each call is idempotent, so an action
+// applied twice (after a crash) converges.
+func (c *Client) ApplyRegistryAction(ctx context.Context, a reconciler.Action) error {
+	ap := a.Registry
+	switch a.Kind {
+	case reconciler.ActionSetAlias:
+		if err := c.SetAlias(ctx, ap.RegisteredModel, ap.Alias, ap.Version); err != nil {
+			return err
+		}
+		if a.Commit == "" {
+			return nil
+		}
+		return c.SetModelVersionTag(ctx, ap.RegisteredModel, ap.Version, TagCommit, a.Commit)
+	case reconciler.ActionDeleteAlias:
+		return c.DeleteAlias(ctx, ap.RegisteredModel, ap.Alias)
+	case reconciler.ActionCleanupVersion:
+		if ap.Cleanup == policies.CleanupTag {
+			return c.SetModelVersionTag(ctx, ap.RegisteredModel, ap.Version, TagArchived, "true")
+		}
+		// Gone already (an earlier attempt whose answer was lost) is done.
+		if err := c.DeleteModelVersion(ctx, ap.RegisteredModel, ap.Version); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return nil
+	case reconciler.ActionReportRegistryDrift, reconciler.ActionAwaitRegistryVersion:
+		return nil
+	}
+	return fmt.Errorf("mlflow: %s is not a registry action", a.Kind)
+}
