@@ -314,3 +314,58 @@ func TestFindPagesThroughTheRuns(t *testing.T) {
 		t.Errorf("%d list requests, want 2 pages", n)
 	}
 }
+
+// results is a registry that finds nothing until it is given a result.
+type results struct {
+	mu  sync.Mutex
+	res *reconciler.RunResult
+}
+
+func (r *results) Result(_ context.Context, model string, generation int64, run *kfp.Run) (*reconciler.RunResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.res == nil {
+		return nil, errors.New("no version tagged modelops.model=" + model)
+	}
+	return r.res, nil
+}
+
+// TestASucceededRunTakesItsResultFromTheReader: while the registry has no version the run
+// stays running, then succeeds with the version; a version that never comes fails the run
+// after ResultGrace instead of leaving it running for good.
+func TestASucceededRunTakesItsResultFromTheReader(t *testing.T) {
+	fake, _, clk := setup(t)
+	reg := &results{}
+	r, err := kfp.New(kfp.Config{Host: fake.URL, Namespace: "ml-team", Now: clk.now, Results: reg,
+		Token: func() (string, error) { return "s3cret", nil }, MinPoll: time.Minute, MaxPoll: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	run, _ := r.Start(ctx, request(3))
+	fake.Run(run.ID)
+	fake.Succeed(run.ID)
+	clk.add(time.Minute)
+	if got, _ := r.Get(ctx, "sepsis-risk", 3); got.Phase != reconciler.RunRunning || !strings.Contains(got.Message, "reading its result") {
+		t.Fatalf("before the registry has it: %+v", got)
+	}
+	auc := 0.91
+	reg.mu.Lock()
+	reg.res = &reconciler.RunResult{Version: "13", URI: "models:/sepsis-risk/13", Metrics: reconciler.TrainingMetrics{AUC: &auc}}
+	reg.mu.Unlock()
+	clk.add(time.Minute)
+	if got, _ := r.Get(ctx, "sepsis-risk", 3); got.Phase != reconciler.RunSucceeded || got.Result == nil || got.Result.Version != "13" {
+		t.Fatalf("with the registry's version: %+v", got)
+	}
+
+	run4, _ := r.Start(ctx, request(4))
+	fake.Run(run4.ID)
+	reg.mu.Lock()
+	reg.res = nil
+	reg.mu.Unlock()
+	fake.Succeed(run4.ID)
+	clk.add(kfp.ResultGrace + 2*time.Minute)
+	if got, _ := r.Get(ctx, "sepsis-risk", 4); got.Phase != reconciler.RunFailed || !strings.Contains(got.Message, "result was not found within 1h0m0s") {
+		t.Fatalf("a result that never comes: %+v", got)
+	}
+}

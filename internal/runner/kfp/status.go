@@ -9,6 +9,10 @@ import (
 	"github.com/medimind/modelops/reconciler"
 )
 
+// ResultGrace is how long after a run succeeded its result may stay unreadable (a registry
+// that has not yet made the version ready) before the run fails.
+const ResultGrace = time.Hour
+
 // observe maps a run just read from the API server to a training run, terminates it when
 // it outlived its timeout, and records when to poll it next.
 func (r *Runner) observe(ctx context.Context, key runKey, t *tracked, run *Run) reconciler.TrainingRun {
@@ -34,13 +38,17 @@ func (r *Runner) observe(ctx context.Context, key runKey, t *tracked, run *Run) 
 		tr.Message = strings.TrimPrefix(tr.Message+"; ", "; ") + "see " + r.UIURL(run.RunID)
 	case tr.Phase == reconciler.RunSucceeded && r.cfg.Results != nil:
 		res, err := r.cfg.Results.Result(ctx, key.model, key.generation, run)
-		if err != nil {
+		switch {
+		case err != nil && run.FinishedAt != nil && now.Sub(*run.FinishedAt) > ResultGrace:
+			tr.Phase, tr.Message = reconciler.RunFailed, fmt.Sprintf("the pipeline succeeded but its result was not found within %s: %v", ResultGrace, err)
+		case err != nil:
 			// Not final: the registry may answer on the next poll.
 			tr.Phase, tr.Message = reconciler.RunRunning, "the pipeline succeeded; reading its result: "+err.Error()
 			r.remember(t, tr, run.State, now)
 			return tr
+		default:
+			tr.Result = res
 		}
-		tr.Result = res
 	}
 	if tr.Phase.Finished() && tr.Finished.IsZero() {
 		tr.Finished = now
