@@ -9,7 +9,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/medimind/modelops/internal/registry/mlflow"
 	runnerkfp "github.com/medimind/modelops/internal/runner/kfp"
+	"github.com/medimind/modelops/internal/runresult"
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
 )
@@ -45,10 +47,13 @@ func kfpToken() (string, error) {
 type pipelineRunner struct {
 	jobs reconciler.Runner
 	// newKFP builds the runner of an endpoint (tests replace it).
-	newKFP func(cfg *policies.KubeflowConfig) (*runnerkfp.Runner, error)
+	newKFP func(cfg *policies.KubeflowConfig, trackingURI string) (*runnerkfp.Runner, error)
 
-	mu  sync.Mutex
-	kfp *runnerkfp.Runner // the runner of the configured endpoint, nil without one
+	mu       sync.Mutex
+	kfp      *runnerkfp.Runner // the runner of the configured endpoint, nil without one
+	kfpOf    policies.KubeflowConfig
+	mlflowOf string
+	kfpErr   error // why the configured endpoint has no runner
 }
 
 var (
@@ -57,10 +62,66 @@ var (
 )
 
 func newPipelineRunner(jobs reconciler.Runner) *pipelineRunner {
-	return &pipelineRunner{jobs: jobs, newKFP: func(cfg *policies.KubeflowConfig) (*runnerkfp.Runner, error) {
-		return runnerkfp.New(runnerkfp.Config{Host: cfg.Host, Namespace: cfg.Namespace,
-			Token: kfpToken})
+	return &pipelineRunner{jobs: jobs, newKFP: func(cfg *policies.KubeflowConfig, trackingURI string) (*runnerkfp.Runner, error) {
+		c := runnerkfp.Config{Host: cfg.Host, Namespace: cfg.Namespace, Token: kfpToken}
+		if trackingURI != "" {
+			mc, err := mlflow.ConfigFromEnv(trackingURI, os.Getenv)
+			if err != nil {
+				return nil, err
+			}
+			client, err := mlflow.New(mc, mlflow.Options{})
+			if err != nil {
+				return nil, err
+			}
+			c.Results = mlflowResults{client: client}
+		}
+		return runnerkfp.New(c)
 	}}
+}
+
+// mlflowResults reads a succeeded pipeline's result from the MLflow Model Registry: the
+// newest READY version of the registered model named after the model, tagged
+// modelops.model and modelops.generation by the pipeline, with its run's metrics (auc,
+// precision, recall, samples, latencyMs, coverage, as the result JSON names them).
+type mlflowResults struct{ client *mlflow.Client }
+
+func (m mlflowResults) Result(ctx context.Context, model string, generation int64, _ *runnerkfp.Run) (*reconciler.RunResult, error) {
+	versions, err := m.client.FindCandidates(ctx, model, generation)
+	if err != nil {
+		return nil, err
+	}
+	var v *mlflow.ModelVersion
+	for i := range versions {
+		if versions[i].Status == mlflow.StatusReady {
+			v = &versions[i]
+			break
+		}
+	}
+	if v == nil {
+		return nil, fmt.Errorf("no READY version of registered model %s is tagged %s=%s and %s=%d (%d not ready)",
+			model, mlflow.TagModel, model, mlflow.TagGeneration, generation, len(versions))
+	}
+	lineage, err := m.client.ReadLineage(ctx, model, v.Version)
+	if err != nil {
+		return nil, err
+	}
+	res := reconciler.RunResult{Version: v.Version, URI: "models:/" + model + "/" + v.Version}
+	metrics := lineage.Metrics()
+	figure := func(name string) *float64 {
+		if f, ok := metrics[name]; ok {
+			return &f
+		}
+		return nil
+	}
+	res.Metrics = reconciler.TrainingMetrics{AUC: figure("auc"), Precision: figure("precision"), Recall: figure("recall"),
+		LatencyMs: figure("latencyMs"), Coverage: figure("coverage")}
+	if n := figure("samples"); n != nil {
+		res.Metrics.Samples = int64(*n)
+	}
+	if problems := runresult.Problems(res); len(problems) > 0 {
+		return nil, fmt.Errorf("%s version %s: %s", model, v.Version, strings.Join(problems, "; "))
+	}
+	return &res, nil
 }
 
 // UseRepositoryConfig keeps the runner of the configured Kubeflow endpoint, building a new
@@ -70,18 +131,23 @@ func (p *pipelineRunner) UseRepositoryConfig(cfg *policies.RepositoryConfig) {
 	defer p.mu.Unlock()
 	k := cfg.Spec.Kubeflow
 	if k == nil {
-		p.kfp = nil
+		p.kfp, p.kfpErr = nil, nil
 		return
 	}
-	if p.kfp != nil && p.kfp.Host() == k.Host && p.kfp.Namespace() == k.Namespace {
+	trackingURI := cfg.Spec.MLflow.TrackingURI
+	if trackingURI == "" {
+		trackingURI = os.Getenv(mlflow.EnvTrackingURI)
+	}
+	if p.kfp != nil && p.kfpOf == *k && p.mlflowOf == trackingURI {
 		return
 	}
-	r, err := p.newKFP(k)
+	r, err := p.newKFP(k, trackingURI)
 	if err != nil {
-		p.kfp = nil // validated config: not reached; Start then says no endpoint is configured
+		p.kfp = nil // Start then says the endpoint is unusable
+		p.kfpErr = err
 		return
 	}
-	p.kfp = r
+	p.kfp, p.kfpOf, p.mlflowOf, p.kfpErr = r, *k, trackingURI, nil
 }
 
 func (p *pipelineRunner) pipelines() *runnerkfp.Runner {
@@ -96,6 +162,12 @@ func (p *pipelineRunner) Start(ctx context.Context, req reconciler.JobRequest) (
 	}
 	k := p.pipelines()
 	if k == nil {
+		p.mu.Lock()
+		err := p.kfpErr
+		p.mu.Unlock()
+		if err != nil {
+			return reconciler.TrainingRun{}, fmt.Errorf("%s: spec.retrain.pipeline: the Kubeflow runner of %s: %w", req.PolicyFile, policies.RepositoryConfigFile, err)
+		}
 		return reconciler.TrainingRun{}, fmt.Errorf("%s: spec.retrain.pipeline needs a Kubeflow Pipelines endpoint: set spec.kubeflow.host in %s",
 			req.PolicyFile, policies.RepositoryConfigFile)
 	}

@@ -13,6 +13,7 @@ import (
 	runnerlocal "github.com/medimind/modelops/internal/runner/local"
 	"github.com/medimind/modelops/internal/testutil/gitserver"
 	"github.com/medimind/modelops/internal/testutil/kfpfake"
+	"github.com/medimind/modelops/internal/testutil/mlflowfake"
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
 )
@@ -222,5 +223,46 @@ func TestKFPTokenPrefersTheEnvironmentThenTheProjectedToken(t *testing.T) {
 	t.Setenv(kfpTokenEnv, "env-token")
 	if tok, err := kfpToken(); err != nil || tok != "env-token" {
 		t.Fatalf("with %s: %q, %v", kfpTokenEnv, tok, err)
+	}
+}
+
+// TestASucceededPipelineTakesItsResultFromMLflow: with an MLflow tracking URI, a succeeded
+// run's result is the READY version the pipeline registered, tagged with its model and
+// generation, with its run's metrics.
+func TestASucceededPipelineTakesItsResultFromMLflow(t *testing.T) {
+	ctx := context.Background()
+	fake := kfpfake.New(t)
+	reg := mlflowfake.New(t)
+	local, err := runnerlocal.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := policies.DefaultRepositoryConfig()
+	cfg.Spec.Kubeflow = &policies.KubeflowConfig{Host: fake.URL}
+	cfg.Spec.MLflow.TrackingURI = reg.URL()
+	r := newPipelineRunner(local)
+	r.UseRepositoryConfig(cfg)
+	req := reconciler.JobRequest{Model: "sepsis-risk", Generation: 2, Commit: "89abcdef0123456789abcdef0123456789abcdef", PolicyFile: "models/sepsis.yaml",
+		Pipeline: &policies.PipelineSpec{PipelineID: "p1", VersionID: "v1"}}
+	run, err := r.Start(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.Run(run.ID)
+	fake.Succeed(run.ID)
+	reg.AddRun(mlflowfake.RunSpec{ID: "r-1", Metrics: map[string]float64{"auc": 0.91, "precision": 0.8, "recall": 0.77, "samples": 12000}})
+	reg.CreateVersion("sepsis-risk", mlflowfake.VersionSpec{RunID: "r-1", Tags: map[string]string{"modelops.model": "sepsis-risk", "modelops.generation": "1"}})
+	v2 := reg.CreateVersion("sepsis-risk", mlflowfake.VersionSpec{RunID: "r-1", Tags: map[string]string{"modelops.model": "sepsis-risk", "modelops.generation": "2"}})
+
+	again := newPipelineRunner(local) // a fresh process polls at once
+	again.UseRepositoryConfig(cfg)
+	got, err := again.Get(ctx, "sepsis-risk", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := got.Result
+	if got.Phase != reconciler.RunSucceeded || res == nil || res.Version != v2 || res.URI != "models:/sepsis-risk/"+v2 ||
+		res.Metrics.AUC == nil || *res.Metrics.AUC != 0.91 || res.Metrics.Samples != 12000 {
+		t.Fatalf("run %+v with result %+v", got, res)
 	}
 }

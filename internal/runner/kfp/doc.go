@@ -24,8 +24,8 @@
 // The result: the v2beta1 API does not expose a task's output parameters (run_details
 // gives each task's state, error and the ML Metadata IDs of its artifacts, no values), so a
 // pipeline output parameter named modelops_result cannot be read through it. A succeeded
-// run's result comes from a ResultReader (a model registry holding a version tagged with
-// the run's modelops_* parameters); without one the run is recorded succeeded without a
-// result, and the pipeline registers its candidate itself with POST
-// /api/v1/models/{model}/candidates (examples/kubeflow/README.md gives the contract).
+// run's result comes from a ResultReader (cmd/modelops wires the MLflow Model Registry: a
+// READY version tagged with the run's model and generation), or, without one, the run is
+// recorded succeeded without a result and the pipeline registers its candidate itself with
+// POST /api/v1/models/{model}/candidates (examples/kubeflow/README.md gives the contract).
 package kfp

@@ -400,6 +400,3 @@ func (r *Runner) call(ctx context.Context, method, path string, q url.Values, in
 	}
 	return nil
 }
-
-// Namespace is the profile namespace the runner lists and creates runs in.
-func (r *Runner) Namespace() string { return r.cfg.Namespace }
