@@ -266,3 +266,68 @@ func TestASucceededPipelineTakesItsResultFromMLflow(t *testing.T) {
 		t.Fatalf("run %+v with result %+v", got, res)
 	}
 }
+
+// TestAMergedRetrainOnKubeflowEndsInAPromotionProposal: merged retrain → one pipeline run
+// with the modelops parameters → succeeded → the candidate the pipeline registered in
+// MLflow → the promotion gate (production's AUC from the prediction log) → a promotion
+// proposal.
+func TestAMergedRetrainOnKubeflowEndsInAPromotionProposal(t *testing.T) {
+	fake := kfpfake.New(t)
+	reg := mlflowfake.New(t)
+	repo := filepath.Join(t.TempDir(), "repo")
+	policy := kfpPolicy + `  metrics:
+    predictions: {path: logs/predictions.csv}
+  promotion:
+    minSamples: 1000
+`
+	// Production (version 12) has an AUC of 6/9 on its labelled predictions.
+	log := "score,label,model_version\n0.9,1,12\n0.5,1,12\n0.3,1,12\n0.7,0,12\n0.4,0,12\n0.2,0,12\n"
+	cfg := "apiVersion: modelops.medimind.io/v1alpha1\nkind: RepositoryConfig\nspec:\n  kubeflow: {host: " + fake.URL + "}\n  mlflow: {trackingURI: " + reg.URL() + "}\n"
+	for name, content := range map[string]string{".modelops.yaml": cfg, "models/sepsis-risk.yaml": fmt.Sprintf(policy, 1), "logs/predictions.csv": log} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(repo, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(repo, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gitserver.MustGit(t, repo, "init", "-q", "-b", "main")
+	gitserver.MustGit(t, repo, "add", "-A")
+	gitserver.MustGit(t, repo, "commit", "-q", "-m", "Add sepsis-risk")
+	state := filepath.Join(t.TempDir(), "state")
+	reconcile := func() (int, string) {
+		t.Helper()
+		code, out, errOut := runCLI(t, "reconcile", "--once", "--repo", repo, "--state-dir", state)
+		return code, out + errOut
+	}
+	if code, out := reconcile(); code != 0 {
+		t.Fatalf("first cycle: exit %d\n%s", code, out)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "models", "sepsis-risk.yaml"), []byte(fmt.Sprintf(policy, 2)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitserver.MustGit(t, repo, "commit", "-q", "-am", "Raise to generation 2")
+	if code, out := reconcile(); code != 0 || !strings.Contains(out, "launch-training") {
+		t.Fatalf("after the raise: exit %d\n%s", code, out)
+	}
+	runs := fake.Runs()
+	if len(runs) != 1 || runs[0].RuntimeConfig.Parameters["modelops_generation"] != float64(2) {
+		t.Fatalf("runs %+v", runs)
+	}
+	fake.Run(runs[0].RunID)
+	// The pipeline's register step: a version tagged with its model and generation.
+	reg.AddRun(mlflowfake.RunSpec{ID: "r-2", Metrics: map[string]float64{"auc": 0.91, "precision": 0.8, "recall": 0.77, "samples": 12000, "latencyMs": 40, "coverage": 1}})
+	version := reg.CreateVersion("sepsis-risk", mlflowfake.VersionSpec{RunID: "r-2", Tags: map[string]string{"modelops.model": "sepsis-risk", "modelops.generation": "2"}})
+	fake.Succeed(runs[0].RunID)
+	code, out := reconcile()
+	if code != 0 || !strings.Contains(out, "propose-promotion") {
+		t.Fatalf("after the run succeeded: exit %d, want a promotion proposal\n%s", code, out)
+	}
+	_, list, _ := runCLI(t, "proposals", "list", "--repo", repo, "--state-dir", state)
+	if !strings.Contains(list, "promote") || !strings.Contains(list, version) {
+		t.Fatalf("proposals:\n%s", list)
+	}
+	if n := len(fake.Runs()); n != 1 {
+		t.Errorf("%d runs, want 1", n)
+	}
+}
