@@ -19,6 +19,7 @@ var secretEnv = []string{
 	"MODELOPS_WEBHOOK_SECRET",
 	"MODELOPS_GIT_TOKEN",
 	"MODELOPS_PROMETHEUS_TOKEN",
+	kfpTokenEnv,
 	"MODELOPS_NOTIFY_WEBHOOK_URL",
 	"MODELOPS_SLACK_WEBHOOK_URL",
 	// The GitHub forge's credentials, by name: the lite build leaves the forge out

@@ -191,6 +191,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 		}
 		runner = s.kube.runner
 	}
+	runner = newPipelineRunner(runner)
 	opts := []reconciler.Option{reconciler.WithLogger(log)}
 	if o.now != nil {
 		opts = append(opts, reconciler.WithClock(o.now))
