@@ -29,7 +29,7 @@ func checkControl(field, s, allowed string) error {
 		switch {
 		case r == utf8.RuneError && !strings.HasPrefix(s[i:], string(utf8.RuneError)):
 			return fmt.Errorf("%s: byte %d is not valid UTF-8", field, i+1)
-		case isControl(r) && !strings.ContainsRune(allowed, r):
+		case IsControl(r) && !strings.ContainsRune(allowed, r):
 			return fmt.Errorf("%s: character %d is the control character %U; expected printable text", field, utf8.RuneCountInString(s[:i])+1, r)
 		}
 	}
@@ -49,7 +49,7 @@ func EscapeControl(s string) string {
 		switch {
 		case r == utf8.RuneError && size == 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\n' || r == '\t' || !isControl(r):
+		case r == '\n' || r == '\t' || !IsControl(r):
 			b.WriteString(s[i : i+size])
 		case r < utf8.RuneSelf:
 			fmt.Fprintf(&b, `\x%02x`, r)
@@ -61,8 +61,8 @@ func EscapeControl(s string) string {
 	return b.String()
 }
 
-// isControl reports the characters no text reaching a commit may hold: Unicode control
+// IsControl reports the characters no text reaching a commit may hold: Unicode control
 // characters, bidirectional controls and the line and paragraph separators.
-func isControl(r rune) bool {
+func IsControl(r rune) bool {
 	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029'
 }

@@ -12,8 +12,8 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"unicode"
 
+	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/reconciler"
 )
 
@@ -70,7 +70,8 @@ func Problems(res reconciler.RunResult) []string {
 }
 
 // VersionProblem says what is wrong with a candidate's version ("" when nothing): empty, or
-// holding control characters (a newline in a version splits a proposal's title).
+// holding control characters as git.IsControl counts them (a newline in a version splits a
+// proposal's title, a right-to-left override reverses how it reads).
 func VersionProblem(v string) string { return textProblem(v) }
 
 // URIProblem says what is wrong with a candidate's uri ("" when nothing): empty, holding
@@ -90,7 +91,7 @@ func textProblem(v string) string {
 	switch {
 	case strings.TrimSpace(v) == "":
 		return "is empty"
-	case strings.ContainsFunc(v, unicode.IsControl):
+	case strings.ContainsFunc(v, git.IsControl):
 		return fmt.Sprintf("%q contains control characters", v)
 	}
 	return ""
