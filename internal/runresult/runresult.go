@@ -25,7 +25,7 @@ var URISchemes = []string{"models", "runs", "s3", "gs", "https", "wasbs", "abfss
 // Parse decodes a training result strictly: exactly one JSON object, no unknown fields, no
 // key twice (the second would silently win), then Problems must be empty.
 func Parse(b []byte) (*reconciler.RunResult, error) {
-	if err := checkDuplicateKeys(b); err != nil {
+	if err := CheckDuplicateKeys(b); err != nil {
 		return nil, fmt.Errorf("parse result.json: %w", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -97,9 +97,10 @@ func textProblem(v string) string {
 	return ""
 }
 
-// checkDuplicateKeys walks b's JSON tokens and refuses an object naming a key twice.
-// Syntax errors are left to the decoder, which reports them better.
-func checkDuplicateKeys(b []byte) error {
+// CheckDuplicateKeys walks b's JSON tokens and refuses an object naming a key twice (the
+// decoder would silently keep the last). Syntax errors are left to the decoder, which
+// reports them better.
+func CheckDuplicateKeys(b []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	var walk func(path string) error
 	walk = func(path string) error {
