@@ -353,7 +353,7 @@ func readIgnoreFile(fsys fs.FS, dir string, domain []string) ([]gitignore.Patter
 // LoadDir is Load(os.DirFS(root)) plus the checks that need a real filesystem: a data path
 // through a symbolic link that the reconciler would not follow (absolute, leading outside the
 // root, or a chain too long: datafs.Resolve's rules, the same for a git tree and --data-root)
-// is an error, and that policy is dropped. A data file that does not exist yet is no error.
+// or naming a directory is an error, and that policy is dropped. A data file that does not exist yet is no error.
 // A policy file that is a symbolic link is an error of that file, as in a git tree.
 func LoadDir(root string) (*Set, error) {
 	r, err := os.OpenRoot(root)
@@ -373,7 +373,7 @@ func LoadDir(root string) (*Set, error) {
 			msg, ok := escapes[rel]
 			mu.Unlock()
 			if !ok {
-				msg = linkProblem(fsys, rel)
+				msg = dataPathProblem(fsys, rel)
 				mu.Lock()
 				escapes[rel] = msg
 				mu.Unlock()
@@ -509,13 +509,17 @@ func dataPaths(p *ModelPolicy) func(yield func(string, string) bool) {
 	}
 }
 
-// linkProblem says which symbolic link on the way to rel the reconciler would refuse to follow,
-// or returns "".
-func linkProblem(fsys fs.FS, rel string) string {
+// dataPathProblem says why the reconciler could not read the data file rel: a symbolic link
+// on its way it would refuse to follow, or a directory where a file is expected; or returns "".
+func dataPathProblem(fsys fs.FS, rel string) string {
 	var le *datafs.LinkError
-	if _, err := datafs.Resolve(fsys, rel); errors.As(err, &le) {
+	resolved, err := datafs.Resolve(fsys, rel)
+	if errors.As(err, &le) {
 		le.Where = "the repository"
 		return le.Error()
+	}
+	if fi, err := fs.Stat(fsys, resolved); err == nil && fi.IsDir() {
+		return rel + ": is a directory; expected a data file"
 	}
 	return ""
 }

@@ -153,6 +153,29 @@ func TestSetErrIsAMultierrorOfFieldErrors(t *testing.T) {
 	}
 }
 
+// A data path naming a directory passes neither validate nor the reconciler, whose drift
+// check failed with "read data/sepsis: read sepsis: is a directory" after validate said the
+// policy was valid.
+func TestLoadDirRejectsDataPathsThatAreDirectories(t *testing.T) {
+	root := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(root, "data", "sepsis"), 0o755))
+	must(t, os.Symlink("sepsis", filepath.Join(root, "data", "linked")))
+	must(t, os.MkdirAll(filepath.Join(root, "models"), 0o755))
+	policy := policyYAML("a") + "  data:\n    reference: {path: data/sepsis}\n    current: {path: data/linked}\n"
+	must(t, os.WriteFile(filepath.Join(root, "models", "a.yaml"), []byte(policy), 0o644))
+	set, err := LoadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`models/a.yaml:8:23: spec.data.reference.path: data/sepsis: is a directory; expected a data file`,
+		`models/a.yaml:9:21: spec.data.current.path: data/linked: is a directory; expected a data file`,
+	}
+	if got := errorStrings(set); len(set.Policies) != 0 || !reflect.DeepEqual(got, want) {
+		t.Errorf("policies %q, errors:\n got %q\nwant %q", names(set), got, want)
+	}
+}
+
 func TestLoadDirReadsTheExampleRepositoryClean(t *testing.T) {
 	set, err := LoadDir("../examples/policy-repo")
 	if err != nil {
