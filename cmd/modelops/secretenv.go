@@ -22,6 +22,8 @@ var secretEnv = []string{
 	kfpTokenEnv,
 	"MODELOPS_NOTIFY_WEBHOOK_URL",
 	"MODELOPS_SLACK_WEBHOOK_URL",
+	"MODELOPS_SMTP_URL",
+	"MODELOPS_SMTP_PASSWORD",
 	// The GitHub forge's credentials, by name: the lite build leaves the forge out
 	// (TestSecretEnvNamesTheGitHubCredentials keeps them equal).
 	"MODELOPS_GITHUB_TOKEN",
