@@ -368,7 +368,7 @@ func TestImageIsIgnoredWithAWarningOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	for gen := int64(7); gen <= 8; gen++ {
-		req := job(`printf '{"version":"13","uri":"m:/13","metrics":{"auc":0.9,"samples":1}}' > "$MODELOPS_OUTPUT/result.json"`)
+		req := job(`printf '{"version":"13","uri":"models:/m/13","metrics":{"auc":0.9,"samples":1}}' > "$MODELOPS_OUTPUT/result.json"`)
 		req.Generation, req.Job.Image = gen, "registry.example/train:1.4"
 		if _, err := r.Start(context.Background(), req); err != nil {
 			t.Fatal(err)
