@@ -447,8 +447,7 @@ func driftPolicySource(s policies.DataSource, dataRoot string) string {
 
 // applyDriftTests applies --tests: auto, all, or a list of test names.
 func applyDriftTests(run *driftRun, tests []string) error {
-	known := []drift.Test{drift.TestKS, drift.TestWasserstein, drift.TestPSI, drift.TestKLDiv,
-		drift.TestJensenShannon, drift.TestChiSquare, drift.TestZ}
+	known := drift.KnownTests()
 	if len(tests) == 1 {
 		switch tests[0] {
 		case "auto":
@@ -478,12 +477,6 @@ func applyDriftTests(run *driftRun, tests []string) error {
 	return nil
 }
 
-// driftTestsFor are the tests that apply to each kind of column, as --tests takes them.
-var driftTestsFor = map[drift.Kind][]drift.Test{
-	drift.KindNumeric:     {drift.TestKS, drift.TestWasserstein, drift.TestPSI, drift.TestKLDiv, drift.TestJensenShannon},
-	drift.KindCategorical: {drift.TestChiSquare, drift.TestZ, drift.TestPSI, drift.TestKLDiv, drift.TestJensenShannon},
-}
-
 // checkListedTests makes sure every column of t has a test in listed that applies to
 // its kind, so that --tests never silently falls back to another test.
 func checkListedTests(listed []drift.Test, t *dataset.Table) error {
@@ -496,7 +489,8 @@ func checkListedTests(listed []drift.Test, t *dataset.Table) error {
 		if !c.IsNumeric() {
 			kind = drift.KindCategorical
 		}
-		if slices.ContainsFunc(listed, func(x drift.Test) bool { return slices.Contains(driftTestsFor[kind], x) }) {
+		applies := drift.TestsFor(kind)
+		if slices.ContainsFunc(listed, func(x drift.Test) bool { return slices.Contains(applies, x) }) {
 			continue
 		}
 		word := "does"
@@ -504,7 +498,7 @@ func checkListedTests(listed []drift.Test, t *dataset.Table) error {
 			word = "do"
 		}
 		return fmt.Errorf("--tests %s %s not apply to %s column %q of %s: %s columns take %s",
-			driftTestList(listed), word, kind, c.Name, t.Source, kind, driftTestList(driftTestsFor[kind]))
+			driftTestList(listed), word, kind, c.Name, t.Source, kind, driftTestList(applies))
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"slices"
 )
 
 // utf8BOM is stripped from the start of a CSV file (Excel writes it).
@@ -58,19 +59,23 @@ func (o opener) bounded(ctx context.Context, limits Limits) opener {
 	return o
 }
 
-// readErr classifies an error met while reading CSV text: a broken gzip stream is bad
-// data, anything else a read failure.
-func (o opener) readErr(err error) error {
+// readErr classifies an error met while reading the text (see readError).
+func (o opener) readErr(err error) error { return readError(o.source, o.gz, err) }
+
+// readError classifies an error met while reading the CSV text of source: a limit of
+// the reader or cancellation stays as it is, a broken gzip stream (gz) is bad data,
+// anything else a read failure.
+func readError(source string, gz bool, err error) error {
 	var de *DataError
 	if errors.As(err, &de) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err // a limit, or cancellation
+		return err
 	}
 	var corrupt flate.CorruptInputError
-	if o.gz && (errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) ||
+	if gz && (errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &corrupt)) {
-		return &DataError{Source: o.source, Msg: "not a valid gzip file", Err: err}
+		return &DataError{Source: source, Msg: "not a valid gzip file", Err: err}
 	}
-	return fmt.Errorf("read %s: %w", o.source, err)
+	return fmt.Errorf("read %s: %w", source, err)
 }
 
 // csvColumn builds one column while the records stream by.
@@ -143,22 +148,20 @@ func readCSV(o opener, opts Options) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	cr, empty, err := newCSVReader(r)
+	cr, err := NewCSVReader(r, o.source, o.gz)
 	if err != nil {
-		return nil, o.readErr(err)
+		return nil, err
 	}
-	header, err := cr.Read()
+	names, err := cr.Header()
 	if errors.Is(err, io.EOF) {
-		if empty {
+		if cr.Empty() {
 			return nil, &DataError{Source: o.source, Msg: "empty file, want a header row"}
 		}
 		return nil, &DataError{Source: o.source, Msg: "no header row (the file holds only blank lines)"}
 	}
 	if err != nil {
-		return nil, o.parseErr(err, nil, 0)
+		return nil, err
 	}
-	names := make([]string, len(header))
-	copy(names, header)
 	if err := limits.CheckColumns(o.source, len(names)); err != nil {
 		return nil, err
 	}
@@ -172,7 +175,6 @@ func readCSV(o opener, opts Options) (*Table, error) {
 	if capRows > 0 {
 		capRows = int(min(int64(capRows), limits.MaxMemory/8/int64(max(len(sel), 1))))
 	}
-	cr.FieldsPerRecord = len(names)
 	cols := make([]csvColumn, len(sel))
 	for i, s := range sel {
 		cols[i].selected = s
@@ -195,7 +197,7 @@ func readCSV(o opener, opts Options) (*Table, error) {
 			break
 		}
 		if err != nil {
-			return nil, o.parseErr(err, rec, len(names))
+			return nil, err
 		}
 		if rows%1024 == 0 || len(cols) >= 1024 { // a wide row is long work on its own
 			if err := ctx.Err(); err != nil {
@@ -215,9 +217,8 @@ func readCSV(o opener, opts Options) (*Table, error) {
 			c := &cols[i]
 			cell := rec[c.index]
 			if len(cell) > limits.MaxCellBytes {
-				line, _ := cr.FieldPos(c.index)
 				e := limitError(o.source, fmt.Sprintf("a cell of %d bytes", len(cell)), "maxCellBytes", int64(limits.MaxCellBytes))
-				e.Line, e.Column = line, c.name
+				e.Line, e.Column = cr.Line(c.index), c.name
 				return nil, e
 			}
 			if isMissing(cell) {
@@ -239,8 +240,7 @@ func readCSV(o opener, opts Options) (*Table, error) {
 						c.invalid++
 						continue
 					}
-					line, _ := cr.FieldPos(c.index)
-					return nil, &DataError{Source: o.source, Line: line, Column: c.name, Msg: notNumber(cell)}
+					return nil, cr.CellError(c.index, notNumber(cell))
 				}
 				c.turnText(o.reopen)
 			}
@@ -311,17 +311,17 @@ func recoverText(o opener, cols []csvColumn) error {
 	if err != nil {
 		return err
 	}
-	cr, _, err := newCSVReader(r)
+	cr, err := NewCSVReader(r, o.source, o.gz)
 	if err != nil {
-		return o.readErr(err)
+		return err
 	}
-	for row := -1; row < need; row++ { // row -1 is the header
+	if _, err := cr.Header(); err != nil {
+		return fmt.Errorf("read %s again: %w", o.source, err)
+	}
+	for row := range need {
 		rec, err := cr.Read()
 		if err != nil {
 			return fmt.Errorf("read %s again: %w", o.source, err)
-		}
-		if row < 0 {
-			continue
 		}
 		for i := range cols {
 			c := &cols[i]
@@ -359,21 +359,73 @@ func (c *csvColumn) renumber() {
 	c.dict = d
 }
 
-// newCSVReader strips a UTF-8 byte order mark and returns a reader that reuses its
-// record slice. empty reports that r held no bytes at all.
-func newCSVReader(r io.Reader) (cr *csv.Reader, empty bool, err error) {
+// CSVReader reads the records of CSV text: a UTF-8 byte order mark (Excel writes one)
+// is stripped, and the record slice is reused by the next Read. Its errors are
+// *DataError values naming the source and line, or read failures naming the source.
+type CSVReader struct {
+	cr     *csv.Reader
+	source string
+	gz     bool // the text is gunzipped: decoding errors are data errors
+	names  []string
+	empty  bool
+}
+
+// NewCSVReader returns a reader of the CSV text r of source; gz says r is gunzipped.
+func NewCSVReader(r io.Reader, source string, gz bool) (*CSVReader, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	head, err := br.Peek(len(utf8BOM))
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, false, err
+		return nil, readError(source, gz, err)
 	}
 	if bytes.Equal(head, utf8BOM) {
 		br.Discard(len(utf8BOM))
 	}
-	cr = csv.NewReader(br)
+	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
-	return cr, len(head) == 0, nil
+	return &CSVReader{cr: cr, source: source, gz: gz, empty: len(head) == 0}, nil
 }
+
+// Empty reports that the text holds no bytes at all.
+func (c *CSVReader) Empty() bool { return c.empty }
+
+// Header reads the header row and returns the column names (a copy); io.EOF when the
+// text has no row. Every record read after it must have as many fields.
+func (c *CSVReader) Header() ([]string, error) {
+	header, err := c.cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, c.parseErr(err, nil)
+	}
+	c.names = slices.Clone(header)
+	c.cr.FieldsPerRecord = len(header)
+	return c.names, nil
+}
+
+// Read reads the next record; io.EOF after the last.
+func (c *CSVReader) Read() ([]string, error) {
+	rec, err := c.cr.Read()
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, c.parseErr(err, rec)
+	}
+	return rec, err
+}
+
+// Line is the line of field i of the record just read.
+func (c *CSVReader) Line(i int) int {
+	line, _ := c.cr.FieldPos(i)
+	return line
+}
+
+// CellError is the *DataError of field i of the record just read: msg says what is
+// wrong with it, at its line and column.
+func (c *CSVReader) CellError(i int, msg string) *DataError {
+	return &DataError{Source: c.source, Line: c.Line(i), Column: c.names[i], Msg: msg}
+}
+
+// InputOffset is how many bytes of text have been read.
+func (c *CSVReader) InputOffset() int64 { return c.cr.InputOffset() }
 
 // checkHeader rejects empty and duplicate column names.
 func checkHeader(source string, names []string) error {
@@ -394,24 +446,25 @@ func checkHeader(source string, names []string) error {
 	return errors.Join(errs...)
 }
 
-// parseErr turns an encoding/csv error into a DataError naming the line.
-func (o opener) parseErr(err error, rec []string, want int) error {
+// parseErr turns an error of encoding/csv into a DataError naming the line; rec is the
+// record read with it.
+func (c *CSVReader) parseErr(err error, rec []string) error {
 	var pe *csv.ParseError
 	if !errors.As(err, &pe) {
-		return o.readErr(err)
+		return readError(c.source, c.gz, err)
 	}
 	switch {
 	case errors.Is(pe.Err, csv.ErrFieldCount):
-		return &DataError{Source: o.source, Line: pe.StartLine,
-			Msg: fmt.Sprintf("row has %d fields, want %d like the header", len(rec), want)}
+		return &DataError{Source: c.source, Line: pe.StartLine,
+			Msg: fmt.Sprintf("row has %d fields, want %d like the header", len(rec), len(c.names))}
 	case errors.Is(pe.Err, csv.ErrQuote):
-		return &DataError{Source: o.source, Line: pe.StartLine,
+		return &DataError{Source: c.source, Line: pe.StartLine,
 			Msg: fmt.Sprintf("quoted field not closed, or text after its closing quote (at line %d, column %d)", pe.Line, pe.Column)}
 	case errors.Is(pe.Err, csv.ErrBareQuote):
-		return &DataError{Source: o.source, Line: pe.StartLine,
+		return &DataError{Source: c.source, Line: pe.StartLine,
 			Msg: fmt.Sprintf("bare \" in an unquoted field (at line %d, column %d); quote the field and double the \"", pe.Line, pe.Column)}
 	}
-	return &DataError{Source: o.source, Line: pe.StartLine, Msg: "malformed CSV", Err: pe.Err}
+	return &DataError{Source: c.source, Line: pe.StartLine, Msg: "malformed CSV", Err: pe.Err}
 }
 
 // countLines counts the lines of r: an upper bound of the number of records.

@@ -2,13 +2,10 @@ package dataset
 
 import (
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"path"
-	"strings"
 )
 
 // ReadFS reads the table in the file name of fsys, as Read does. A file of the operating
@@ -46,21 +43,16 @@ func ReadFS(fsys fs.FS, name string, opts Options) (*Table, error) {
 // as Read finds it: by content first, then by the extension of source.
 func ReadBytes(b []byte, source string, opts Options) (*Table, error) {
 	if len(b) == 0 {
-		return nil, &DataError{Source: source, Msg: "empty file, want a header row (CSV) or a Parquet file"}
+		return nil, errEmptyFile(source)
 	}
-	ext := strings.ToLower(path.Ext(source))
-	switch {
-	case bytes.HasPrefix(b, []byte("PAR1")) || ext == ".parquet" || ext == ".pq":
+	switch SniffFormat(b, source) {
+	case FormatParquet:
 		return ReadParquet(bytes.NewReader(b), int64(len(b)), source, opts)
-	case bytes.HasPrefix(b, []byte{0x1f, 0x8b}) || ext == ".gz":
+	case FormatGzipCSV:
 		// The text is gunzipped as it is read, once per pass, never held whole: a small
 		// file may inflate to far more than memory.
 		return readCSV(opener{source: source, gz: true, reopen: true, open: func() (io.Reader, error) {
-			zr, err := gzip.NewReader(bytes.NewReader(b))
-			if err != nil {
-				return nil, &DataError{Source: source, Msg: "not a valid gzip file", Err: err}
-			}
-			return zr, nil
+			return Gunzip(bytes.NewReader(b), source)
 		}}, opts)
 	default:
 		return ReadCSV(bytes.NewReader(b), source, opts)

@@ -42,13 +42,7 @@ const valueBatch = 1024
 // allocated for at most as many values as the file's size could encode (8 a byte) and
 // grows only with the values actually decoded, which must then match the footer.
 func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Table, err error) {
-	// parquet-go panics on some malformed footers and pages (a DECIMAL without a length,
-	// slice bounds on short pages); a bad file must be an error, never a crash.
-	defer func() {
-		if r := recover(); r != nil {
-			t, err = nil, &DataError{Source: source, Msg: "malformed Parquet file", Err: fmt.Errorf("%v", r)}
-		}
-	}()
+	defer RecoverParquet(source, &err) // t stays nil: the table is returned only at the end
 	if size == 0 {
 		return nil, &DataError{Source: source, Msg: "empty file, want a Parquet file"}
 	}
@@ -82,7 +76,7 @@ func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Tab
 	if err := CheckParquetPages(f, size, source, pf, flat, limits); err != nil {
 		return nil, err
 	}
-	t = &Table{Source: source, Rows: int(rows), Columns: make([]Column, len(sel))}
+	tab := &Table{Source: source, Rows: int(rows), Columns: make([]Column, len(sel))}
 	read := parquetReader{ctx: ctx, rows: int(rows), capacity: int(min(rows, size*8)), maxCell: limits.MaxCellBytes}
 	var errs []error
 	for i, s := range sel {
@@ -119,12 +113,22 @@ func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Tab
 			errs = append(errs, err)
 			continue
 		}
-		t.Columns[i] = col
+		tab.Columns[i] = col
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return t, nil
+	return tab, nil
+}
+
+// RecoverParquet turns a panic of parquet-go, which panics on some malformed footers
+// and pages (a DECIMAL without a length, slice bounds on short pages), into a
+// *DataError in *err: a bad file must be an error, never a crash. Defer it in the
+// function that reads source: defer dataset.RecoverParquet(source, &err).
+func RecoverParquet(source string, err *error) {
+	if r := recover(); r != nil {
+		*err = &DataError{Source: source, Msg: "malformed Parquet file", Err: fmt.Errorf("%v", r)}
+	}
 }
 
 // OpenParquet opens the Parquet file f of size bytes after checking what parquet-go
@@ -427,13 +431,13 @@ func converterFor(t parquet.Type) (converter, error) {
 	case parquet.Int64:
 		switch lt := logical.(type) {
 		case *format.TimestampType:
-			unit := unitOf(lt.Unit)
+			unit := TimeUnit(lt.Unit)
 			layout := "2006-01-02T15:04:05.999999999"
 			if lt.IsAdjustedToUTC {
 				layout = time.RFC3339Nano
 			}
 			return converter{text: func(buf []byte, v parquet.Value) []byte {
-				return unixIn(v.Int64(), unit).AppendFormat(buf, layout)
+				return UnixTime(v.Int64(), unit).AppendFormat(buf, layout)
 			}}, nil
 		case *format.TimeType:
 			return timeOfDay(lt.Unit), nil
@@ -448,7 +452,7 @@ func converterFor(t parquet.Type) (converter, error) {
 		return converter{num: func(v parquet.Value) float64 { return float64(v.Int64()) }, fast: parquet.Int64}, nil
 	case parquet.Int96:
 		return converter{text: func(buf []byte, v parquet.Value) []byte {
-			return int96Time(v.Int96()).AppendFormat(buf, "2006-01-02T15:04:05.999999999")
+			return Int96Time(v.Int96()).AppendFormat(buf, "2006-01-02T15:04:05.999999999")
 		}}, nil
 	case parquet.Float:
 		return converter{num: func(v parquet.Value) float64 { return float64(v.Float()) }, fast: parquet.Float}, nil
@@ -471,7 +475,7 @@ func converterFor(t parquet.Type) (converter, error) {
 
 // timeOfDay converts TIME values to "15:04:05.999999999".
 func timeOfDay(u format.TimeUnit) converter {
-	unit := unitOf(u)
+	unit := TimeUnit(u)
 	return converter{text: func(buf []byte, v parquet.Value) []byte {
 		n := v.Int64()
 		if v.Kind() == parquet.Int32 {
@@ -481,16 +485,16 @@ func timeOfDay(u format.TimeUnit) converter {
 	}}
 }
 
-// unitOf is the length of one step of a time unit; milliseconds when unset.
-func unitOf(u format.TimeUnit) time.Duration {
+// TimeUnit is the length of one step of a Parquet time unit; milliseconds when unset.
+func TimeUnit(u format.TimeUnit) time.Duration {
 	if u.Value == nil {
 		return time.Millisecond
 	}
 	return u.Value.Duration()
 }
 
-// unixIn converts a count of units since the Unix epoch to UTC time.
-func unixIn(n int64, unit time.Duration) time.Time {
+// UnixTime converts a count of units (TimeUnit) since the Unix epoch to UTC time.
+func UnixTime(n int64, unit time.Duration) time.Time {
 	switch unit {
 	case time.Millisecond:
 		return time.UnixMilli(n).UTC()
@@ -500,9 +504,9 @@ func unixIn(n int64, unit time.Duration) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
-// int96Time decodes a legacy INT96 timestamp: nanoseconds of the day in the low 8
+// Int96Time decodes a legacy INT96 timestamp: nanoseconds of the day in the low 8
 // bytes, Julian day number in the high 4.
-func int96Time(i deprecated.Int96) time.Time {
+func Int96Time(i deprecated.Int96) time.Time {
 	const julianUnixEpoch = 2440588
 	nanos := int64(uint64(i[1])<<32 | uint64(i[0]))
 	days := int64(i[2]) - julianUnixEpoch

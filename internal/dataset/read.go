@@ -1,16 +1,11 @@
 package dataset
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"path"
-	"strings"
 )
 
 // Read reads the table in the file at path. The format comes from the content first
@@ -28,40 +23,20 @@ func readFile(name string, open func() (fs.File, error), opts Options) (*Table, 
 		return nil, openError(name, err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	file, err := Sniff(f, name)
 	if err != nil {
-		return nil, fmt.Errorf("stat %s: %w", name, err)
+		return nil, err
 	}
-	if st.Size() == 0 {
-		return nil, &DataError{Source: name, Msg: "empty file, want a header row (CSV) or a Parquet file"}
-	}
-	var magic [4]byte
-	n, err := io.ReadFull(f, magic[:])
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, fmt.Errorf("read %s: %w", name, err)
-	}
-	head := magic[:n]
-	ext := strings.ToLower(path.Ext(name))
-	switch {
-	case bytes.Equal(head, []byte("PAR1")) || ext == ".parquet" || ext == ".pq":
-		if err := opts.Limits.WithDefaults().CheckBytes(name, st.Size()); err != nil {
+	if file.Format == FormatParquet {
+		ra, err := file.ReaderAt(opts.Limits.WithDefaults())
+		if err != nil {
 			return nil, err
 		}
-		ra, ok := f.(io.ReaderAt)
-		if !ok {
-			data, err := readAll(open)
-			if err != nil {
-				return nil, fmt.Errorf("read %s: %w", name, err)
-			}
-			ra = bytes.NewReader(data)
-		}
-		return ReadParquet(ra, st.Size(), name, opts)
-	default:
-		gz := bytes.HasPrefix(head, []byte{0x1f, 0x8b}) || ext == ".gz"
-		o, closeLast := reopener(name, open, gz)
-		defer closeLast()
-		return readCSV(o, opts)
+		return ReadParquet(ra, file.Size, name, opts)
 	}
+	o, closeLast := reopener(name, open, file.Format == FormatGzipCSV)
+	defer closeLast()
+	return readCSV(o, opts)
 }
 
 // openError names the file that did not open, once: an *fs.PathError of the same file
@@ -71,16 +46,6 @@ func openError(name string, err error) error {
 		return err
 	}
 	return fmt.Errorf("open %s: %w", name, err)
-}
-
-// readAll reads a whole file.
-func readAll(open func() (fs.File, error)) ([]byte, error) {
-	f, err := open()
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(f)
 }
 
 // reopener gives the CSV text of a file from its start, each time opening the file
@@ -103,10 +68,6 @@ func reopener(name string, open func() (fs.File, error), gz bool) (o opener, clo
 		if !gz {
 			return f, nil
 		}
-		zr, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<16))
-		if err != nil {
-			return nil, &DataError{Source: name, Msg: "not a valid gzip file", Err: err}
-		}
-		return zr, nil
+		return Gunzip(f, name)
 	}}, closeLast
 }

@@ -249,6 +249,23 @@ func (o *Options) validate() ([]compiledGroup, error) {
 	return groups, nil
 }
 
+// TestsFor returns the tests that apply to a column of kind k, in the order --tests all
+// reports them.
+func TestsFor(k Kind) []Test {
+	return slices.Clone(testsFor(k))
+}
+
+// KnownTests returns every test, those of numeric columns first.
+func KnownTests() []Test {
+	known := slices.Clone(numericTests)
+	for _, t := range categoricalTests {
+		if !slices.Contains(known, t) {
+			known = append(known, t)
+		}
+	}
+	return known
+}
+
 func testsFor(k Kind) []Test {
 	if k == KindCategorical {
 		return categoricalTests

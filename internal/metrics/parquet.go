@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/deprecated"
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/medimind/modelops/internal/dataset"
@@ -45,16 +44,15 @@ type pqColumn struct {
 	vals []parquet.Value
 }
 
-// readParquet streams the Parquet log in ra (size bytes) into acc, row group by row
-// group, a batch of rows at a time from every needed column in step.
-func readParquet(ctx context.Context, ra io.ReaderAt, size int64, source string, acc *Accumulator, win window, limits dataset.Limits) (err error) {
-	// parquet-go panics on some malformed footers and pages; a bad file must be an
-	// error, never a crash.
-	defer func() {
-		if r := recover(); r != nil {
-			err = &dataset.DataError{Source: source, Msg: "malformed Parquet file", Err: fmt.Errorf("%v", r)}
-		}
-	}()
+// readParquet streams the Parquet log in file into acc, row group by row group, a
+// batch of rows at a time from every needed column in step.
+func readParquet(ctx context.Context, file *dataset.File, acc *Accumulator, win window, limits dataset.Limits) (err error) {
+	source, size := file.Name, file.Size
+	defer dataset.RecoverParquet(source, &err)
+	ra, err := file.ReaderAt(limits)
+	if err != nil {
+		return err
+	}
 	// The footer and the pages are checked as a drift check's data files are, so that a
 	// forged figure is an error rather than an allocation.
 	pf, err := dataset.OpenParquet(ra, size, source, limits)
@@ -242,10 +240,7 @@ func newPQColumn(leaf *parquet.Column, role pqRole) (c *pqColumn, msg string) {
 		switch lt := logical.(type) {
 		case *format.TimestampType:
 			if kind == parquet.Int64 {
-				c.unit = time.Millisecond
-				if lt.Unit.Value != nil {
-					c.unit = lt.Unit.Value.Duration()
-				}
+				c.unit = dataset.TimeUnit(lt.Unit)
 				return c, ""
 			}
 		case *format.DateType:
@@ -396,29 +391,13 @@ func (c *pqColumn) text(buf []byte, v parquet.Value) []byte {
 func (c *pqColumn) time(v parquet.Value) (t time.Time, ok bool, msg string) {
 	switch v.Kind() {
 	case parquet.Int64:
-		n := v.Int64()
-		switch c.unit {
-		case time.Millisecond:
-			return time.UnixMilli(n).UTC(), true, ""
-		case time.Microsecond:
-			return time.UnixMicro(n).UTC(), true, ""
-		}
-		return time.Unix(0, n).UTC(), true, ""
+		return dataset.UnixTime(v.Int64(), c.unit), true, ""
 	case parquet.Int32:
 		return time.Unix(int64(v.Int32())*86400, 0).UTC(), true, ""
 	case parquet.Int96:
-		return int96Time(v.Int96()), true, ""
+		return dataset.Int96Time(v.Int96()), true, ""
 	case parquet.ByteArray:
 		return parseTime(string(v.ByteArray()))
 	}
 	return time.Time{}, false, ""
-}
-
-// int96Time decodes a legacy INT96 timestamp: nanoseconds of the day in the low 8
-// bytes, Julian day number in the high 4.
-func int96Time(i deprecated.Int96) time.Time {
-	const julianUnixEpoch = 2440588
-	nanos := int64(uint64(i[1])<<32 | uint64(i[0]))
-	days := int64(i[2]) - julianUnixEpoch
-	return time.Unix(days*86400, nanos).UTC()
 }

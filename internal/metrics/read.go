@@ -1,22 +1,13 @@
 package metrics
 
 import (
-	"bufio"
-	"bytes"
-	"compress/flate"
-	"compress/gzip"
 	"context"
-	"encoding/csv"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"math"
 	"os"
-	"path"
 	"runtime"
-	"slices"
-	"strings"
 
 	"github.com/medimind/modelops/internal/dataset"
 )
@@ -50,43 +41,16 @@ func evaluateFile(ctx context.Context, f fs.File, name string, opts Options) (*R
 	if err != nil {
 		return nil, err
 	}
-	st, err := f.Stat()
+	file, err := dataset.Sniff(f, name)
 	if err != nil {
-		return nil, fmt.Errorf("stat %s: %w", name, err)
-	}
-	if st.Size() == 0 {
-		return nil, &dataset.DataError{Source: name, Msg: "empty file, want a header row (CSV) or a Parquet file"}
-	}
-	br := bufio.NewReaderSize(f, 1<<16)
-	head, err := br.Peek(4)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("read %s: %w", name, err)
+		return nil, err
 	}
 	win := window{since: opts.Since, until: opts.Until}
 	limits := opts.Limits.WithDefaults()
-	ext := strings.ToLower(path.Ext(name))
-	switch {
-	case bytes.Equal(head, []byte("PAR1")) || ext == ".parquet" || ext == ".pq":
-		if err := limits.CheckBytes(name, st.Size()); err != nil {
-			return nil, err
-		}
-		ra, ok := f.(io.ReaderAt)
-		if !ok {
-			data, err := io.ReadAll(br)
-			if err != nil {
-				return nil, fmt.Errorf("read %s: %w", name, err)
-			}
-			ra = bytes.NewReader(data)
-		}
-		err = readParquet(ctx, ra, st.Size(), name, acc, win, limits)
-	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}) || ext == ".gz":
-		zr, zerr := gzip.NewReader(br)
-		if zerr != nil {
-			return nil, &dataset.DataError{Source: name, Msg: "not a valid gzip file", Err: zerr}
-		}
-		err = readCSV(ctx, dataset.BoundReader(ctx, zr, name, limits), name, true, acc, win, limits)
-	default:
-		err = readCSV(ctx, dataset.BoundReader(ctx, br, name, limits), name, false, acc, win, limits)
+	if file.Format == dataset.FormatParquet {
+		err = readParquet(ctx, file, acc, win, limits)
+	} else {
+		err = readCSV(ctx, file, acc, win, limits)
 	}
 	if err != nil {
 		return nil, err
@@ -158,26 +122,24 @@ const (
 	collectEvery = 16 << 20
 )
 
-// readCSV streams the CSV log r into acc. gz says r is gunzipped text, whose read
-// errors are bad data.
-func readCSV(ctx context.Context, r io.Reader, source string, gz bool, acc *Accumulator, win window, limits dataset.Limits) error {
-	br, ok := r.(*bufio.Reader)
-	if !ok {
-		br = bufio.NewReaderSize(r, 1<<16)
+// readCSV streams the CSV log in file into acc.
+func readCSV(ctx context.Context, file *dataset.File, acc *Accumulator, win window, limits dataset.Limits) error {
+	source := file.Name
+	text, err := file.Text()
+	if err != nil {
+		return err
 	}
-	if head, _ := br.Peek(3); bytes.Equal(head, []byte{0xEF, 0xBB, 0xBF}) {
-		br.Discard(3) // Excel's byte order mark
+	cr, err := dataset.NewCSVReader(dataset.BoundReader(ctx, text, source, limits), source, file.Format == dataset.FormatGzipCSV)
+	if err != nil {
+		return err
 	}
-	cr := csv.NewReader(br)
-	cr.ReuseRecord = true
-	header, err := cr.Read()
+	names, err := cr.Header()
 	if errors.Is(err, io.EOF) {
 		return &dataset.DataError{Source: source, Msg: "no header row, want one naming the columns score, label and model_version"}
 	}
 	if err != nil {
-		return csvError(source, gz, err, header, 0)
+		return err
 	}
-	names := slices.Clone(header)
 	if err := limits.CheckColumns(source, len(names)); err != nil {
 		return err
 	}
@@ -185,11 +147,7 @@ func readCSV(ctx context.Context, r io.Reader, source string, gz bool, acc *Accu
 	if err != nil {
 		return err
 	}
-	cr.FieldsPerRecord = len(names)
-	bad := func(col int, msg string) error {
-		line, _ := cr.FieldPos(col)
-		return &dataset.DataError{Source: source, Line: line, Column: names[col], Msg: msg}
-	}
+	bad := func(col int, msg string) error { return cr.CellError(col, msg) }
 	var collected int64
 	for rows := 0; ; rows++ {
 		rec, err := cr.Read()
@@ -197,7 +155,7 @@ func readCSV(ctx context.Context, r io.Reader, source string, gz bool, acc *Accu
 			return nil
 		}
 		if err != nil {
-			return csvError(source, gz, err, rec, len(names))
+			return err
 		}
 		// The accumulator keeps a few values a row: bounded as a table of the log's
 		// columns would be.
@@ -255,33 +213,4 @@ func readCSV(ctx context.Context, r io.Reader, source string, gz bool, acc *Accu
 		}
 		acc.add(vs, score, label, latency, cat)
 	}
-}
-
-// csvError turns an error of encoding/csv or of the reader under it into a DataError
-// naming the line; rec is the record read with it and want the header's field count.
-func csvError(source string, gz bool, err error, rec []string, want int) error {
-	var de *dataset.DataError
-	if errors.As(err, &de) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err // a limit of the reader, or cancellation
-	}
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		switch {
-		case errors.Is(pe.Err, csv.ErrFieldCount):
-			return &dataset.DataError{Source: source, Line: pe.StartLine, Msg: fmt.Sprintf("row has %d fields, want %d like the header", len(rec), want)}
-		case errors.Is(pe.Err, csv.ErrQuote):
-			return &dataset.DataError{Source: source, Line: pe.StartLine,
-				Msg: fmt.Sprintf("quoted field not closed, or text after its closing quote (at line %d, column %d)", pe.Line, pe.Column)}
-		case errors.Is(pe.Err, csv.ErrBareQuote):
-			return &dataset.DataError{Source: source, Line: pe.StartLine,
-				Msg: fmt.Sprintf("bare \" in an unquoted field (at line %d, column %d); quote the field and double the \"", pe.Line, pe.Column)}
-		}
-		return &dataset.DataError{Source: source, Line: pe.StartLine, Msg: "malformed CSV", Err: pe.Err}
-	}
-	var corrupt flate.CorruptInputError
-	if gz && (errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &corrupt)) {
-		return &dataset.DataError{Source: source, Msg: "not a valid gzip file", Err: err}
-	}
-	return fmt.Errorf("read %s: %w", source, err)
 }
