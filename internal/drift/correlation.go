@@ -36,8 +36,10 @@ func Spearman(x, y []float64) (r float64, n int) {
 		}
 	}
 	n = len(xs)
-	ux, okx := unitRanks(xs, make([]float64, n))
-	uy, oky := unitRanks(ys, make([]float64, n))
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	ux, okx := unitRanks(xs, make([]float64, n), s)
+	uy, oky := unitRanks(ys, make([]float64, n), s)
 	if !okx || !oky {
 		return math.NaN(), n
 	}
@@ -59,28 +61,88 @@ func dot(a, b []float64) float64 {
 // unitRanks writes into dst the average ranks of x (no NaNs), centred and scaled to
 // unit Euclidean norm, so that the Spearman correlation of two such vectors is their
 // dot product. It reports false when x has fewer than two values or is constant.
-func unitRanks(x, dst []float64) ([]float64, bool) {
+// The values are sorted once with their row numbers; each run of ties then gets the
+// mean of the positions it occupies, as scipy.stats.rankdata(method='average').
+func unitRanks(x, dst []float64, s *scratch) ([]float64, bool) {
 	n := len(x)
 	if n < 2 {
 		return dst, false
 	}
-	sorted := slices.Clone(x)
-	slices.Sort(sorted)
-	if sorted[0] == sorted[n-1] {
+	rv := sortWithRows(x, s)
+	if rv[0].key == rv[n-1].key {
 		return dst, false
 	}
 	mean := float64(n+1) / 2
 	ss := 0.0
-	for i, v := range x {
-		d := averageRank(sorted, v) - mean
-		dst[i] = d
-		ss += d * d
+	for i := 0; i < n; {
+		j := i + 1
+		for j < n && rv[j].key == rv[i].key {
+			j++
+		}
+		d := float64(i+1+j)/2 - mean
+		for _, r := range rv[i:j] {
+			dst[r.row] = d
+		}
+		ss += float64(j-i) * d * d
+		i = j
 	}
 	norm := math.Sqrt(ss)
 	for i := range dst {
 		dst[i] /= norm
 	}
 	return dst, true
+}
+
+// rankedValue is a value's order key with its row, for ranking.
+type rankedValue struct {
+	key uint64
+	row int32
+}
+
+// sortWithRows returns the values of x (no NaNs) as order keys with their rows, sorted
+// ascending by an LSD radix sort (8-bit digits, passes where every key has the same
+// digit skipped). The key maps the IEEE-754 bits to an unsigned integer in numeric
+// order, −0 taken as +0, so equal values have equal keys.
+func sortWithRows(x []float64, s *scratch) []rankedValue {
+	n := len(x)
+	if cap(s.ranked) < n {
+		s.ranked, s.rankedTmp = make([]rankedValue, n), make([]rankedValue, n)
+	}
+	src, dst := s.ranked[:n], s.rankedTmp[:n]
+	var counts [radixPasses][radixBuckets]uint32
+	for i, v := range x {
+		if v == 0 {
+			v = 0 // −0 → +0
+		}
+		b := math.Float64bits(v)
+		if b>>63 == 1 {
+			b = ^b
+		} else {
+			b |= 1 << 63
+		}
+		src[i] = rankedValue{b, int32(i)}
+		for p := range radixPasses {
+			counts[p][(b>>(p*radixBits))&(radixBuckets-1)]++
+		}
+	}
+	for p := range radixPasses {
+		c := &counts[p]
+		shift := uint(p * radixBits)
+		if int(c[(src[0].key>>shift)&(radixBuckets-1)]) == n {
+			continue
+		}
+		var sum uint32
+		for i := range c {
+			sum, c[i] = sum+c[i], sum
+		}
+		for _, r := range src {
+			d := (r.key >> shift) & (radixBuckets - 1)
+			dst[c[d]] = r
+			c[d]++
+		}
+		src, dst = dst, src
+	}
+	return src
 }
 
 // FisherZTest compares two correlation coefficients from independent samples:
@@ -294,9 +356,9 @@ func rankColumns(ctx context.Context, cols []*dataset.Column, rows int) ([]ranke
 		}
 	}
 	g := blas64.General{Rows: len(idx), Cols: rows, Stride: rows, Data: make([]float64, len(idx)*rows)}
-	err := parallel(ctx, len(idx), func(x int, _ *scratch) error {
+	err := parallel(ctx, len(idx), func(x int, s *scratch) error {
 		i := idx[x]
-		if u, ok := unitRanks(cols[i].Float, g.Data[x*rows:(x+1)*rows]); ok {
+		if u, ok := unitRanks(cols[i].Float, g.Data[x*rows:(x+1)*rows], s); ok {
 			out[i].unit = u
 		} else {
 			clear(g.Data[x*rows : (x+1)*rows])
