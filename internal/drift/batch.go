@@ -2,6 +2,7 @@ package drift
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -434,3 +435,67 @@ func categoryTable(c *dataset.Column, labels BatchLabels, minRows int) [][]float
 }
 
 func numberPtr(f float64) *Number { n := Number(f); return &n }
+
+// BatchSuspects fills in each batch's DriftedShare and Suspect (§10): the part-one
+// comparison of the profiled reference against that batch's rows alone gives its
+// drifted share, and the batch is suspect when that share is at least the dataset
+// share while the pooled rows of every other batch drift less. Rows without a batch
+// value are in no batch. The profile must exclude the batch column (Options.Exclude),
+// which is not a feature.
+func BatchSuspects(ctx context.Context, p *Profile, cur *dataset.Table, labels BatchLabels, rep *BatchReport) error {
+	if len(rep.Batches) != len(labels.Names) {
+		return fmt.Errorf("batch report has %d batches, the labels %d: %w", len(rep.Batches), len(labels.Names), ErrInvalidInput)
+	}
+	threshold := p.opts.datasetShare()
+	share := func(keep func(b int) bool, what string) (float64, error) {
+		var rows []int
+		for i, b := range labels.Index {
+			if b >= 0 && keep(b) {
+				rows = append(rows, i)
+			}
+		}
+		r, err := p.Compare(ctx, selectRows(cur, rows, what))
+		if err != nil {
+			return 0, fmt.Errorf("batch drift of %s: %w", what, err)
+		}
+		return r.Share, nil
+	}
+	for b := range rep.Batches {
+		info := &rep.Batches[b]
+		var err error
+		if info.DriftedShare, err = share(func(x int) bool { return x == b }, "batch "+strconv.Quote(info.Name)); err != nil {
+			return err
+		}
+		if info.DriftedShare < threshold || len(rep.Batches) < 2 {
+			continue
+		}
+		others, err := share(func(x int) bool { return x != b }, "the batches other than "+strconv.Quote(info.Name))
+		if err != nil {
+			return err
+		}
+		info.Suspect = others < threshold
+	}
+	return nil
+}
+
+// selectRows is the table made of the given rows of t (dictionaries shared).
+func selectRows(t *dataset.Table, rows []int, what string) *dataset.Table {
+	out := &dataset.Table{Source: t.Source + " (" + what + ")", Rows: len(rows), Columns: make([]dataset.Column, len(t.Columns))}
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		nc := dataset.Column{Name: c.Name, Dict: c.Dict}
+		if c.IsNumeric() {
+			nc.Float = make([]float64, len(rows))
+			for k, r := range rows {
+				nc.Float[k] = c.Float[r]
+			}
+		} else {
+			nc.Codes = make([]int32, len(rows))
+			for k, r := range rows {
+				nc.Codes[k] = c.Codes[r]
+			}
+		}
+		out.Columns[i] = nc
+	}
+	return out
+}
