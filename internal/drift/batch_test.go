@@ -2,8 +2,10 @@ package drift
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/medimind/modelops/internal/dataset"
@@ -109,5 +111,38 @@ func TestCorrelationDriftMaxPairs(t *testing.T) {
 	_, err := CorrelationDrift(context.Background(), [2]string{"a", "b"}, []string{"x", "y"}, []string{"u", "v"}, &dataset.Table{}, &dataset.Table{}, opts)
 	if err == nil {
 		t.Error("4 pairs accepted with maxPairs 3")
+	}
+}
+
+// The JSON of the batch and correlation parts follows the contract of issue 19 §7; an
+// untested feature has null statistic, pValue and qValue, and a report without them
+// keeps its previous shape.
+func TestReportJSONBatchAndCorrelation(t *testing.T) {
+	plain, err := json.Marshal(Report{Columns: []ColumnReport{}, Groups: []GroupReport{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(plain), "batch") || strings.Contains(string(plain), "correlation") {
+		t.Errorf("a report without the checks mentions them: %s", plain)
+	}
+	rep := Report{
+		Batch: &BatchReport{Column: "lab", Effect: true,
+			Batches:  []BatchInfo{{Name: "A", Rows: 40, DriftedShare: 0.5, Suspect: true}},
+			Groups:   []BatchGroupReport{{Name: "omics", Tested: 2, Share: 0.5, Effect: true}},
+			Features: []BatchFeatureReport{{Name: "f", Test: BatchTestKruskal}, {Name: "g", Test: BatchTestContingency, Statistic: numberPtr(3), PValue: numberPtr(0.001), QValue: numberPtr(0.002), Effect: true}}},
+		Correlation: []CorrelationReport{{Groups: [2]string{"sensor", "omics"}, Tested: 1, Changed: 1, Share: 1, Drifted: true,
+			Pairs: []CorrelationPair{{A: "s", B: "o", RReference: 0.1, RCurrent: 0.9, NReference: 50, NCurrent: 40, Z: 6, PValue: 1e-9, QValue: 1e-9, Changed: true}}}},
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`"batch":{"column":"lab","effect":true,"batches":[{"name":"A","rows":40,"driftedShare":0.5,"suspect":true}],"groups":[{"name":"omics","tested":2,"share":0.5,"effect":true}],"features":[{"name":"f","test":"kruskal","statistic":null,"pValue":null,"qValue":null,"effect":false},{"name":"g","test":"chi2_contingency","statistic":3,"pValue":0.001,"qValue":0.002,"effect":true}]}`,
+		`"correlation":[{"groups":["sensor","omics"],"tested":1,"changed":1,"share":1,"drifted":true,"pairs":[{"a":"s","b":"o","rReference":0.1,"rCurrent":0.9,"nReference":50,"nCurrent":40,"z":6,"pValue":1e-09,"qValue":1e-09}]}]`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JSON lacks\n%s\nin\n%s", want, b)
+		}
 	}
 }
