@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Generate internal/drift/testdata/reference.json: drift test cases with the values
+"""Generate internal/drift/testdata/reference.json (part one of drift-definitions.md) and
+reference_omics.json (part two: batch effects, correlation drift): drift test cases with the values
 SciPy and NumPy compute for them, following Evidently's definitions
 (drift-definitions.md). Run with Debian's interpreter, which has numpy 1.24 and
 scipy 1.10:
@@ -440,6 +441,254 @@ def kolmogn_table():
     return rows, sm
 
 
+# --- Part two (drift-definitions.md §10, §11): batch effects and correlation drift --
+
+def bh(p):
+    """Benjamini-Hochberg as §10 writes it (SciPy 1.10 lacks false_discovery_control):
+    with p sorted ascending, q_(i) = min over j >= i of min(1, m*p_(j)/j)."""
+    m = len(p)
+    order = sorted(range(m), key=lambda i: p[i])
+    q = [0.0] * m
+    running = 1.0
+    for k in range(m - 1, -1, -1):
+        i = order[k]
+        running = min(running, m * p[i] / (k + 1))
+        q[i] = running
+    return q
+
+
+def kruskal_or_nan(groups):
+    try:
+        h, p = stats.kruskal(*groups)
+    except ValueError:  # all numbers identical
+        return float("nan"), float("nan")
+    return float(h), float(p)
+
+
+def is_missing(v):
+    return v is None or (isinstance(v, float) and (math.isnan(v) or math.isinf(v)))
+
+
+def batch_expected(case):
+    """§10 on one table: per feature the test, statistic, p, q, effect; group shares."""
+    labels = case["batch"]
+    min_rows, alpha, share = case["minRows"], case["alpha"], case["share"]
+    names = sorted({b for b in labels if b is not None})
+    feats, tested, pvals = [], [], []
+    for f in case["features"]:
+        by = {b: [] for b in names}
+        for b, v in zip(labels, f["values"]):
+            if b is None or is_missing(v):
+                continue
+            by[b].append(v)
+        kept = [by[b] for b in names if len(by[b]) >= min_rows]
+        stat = p = float("nan")
+        if f["kind"] == "numeric":
+            test = "kruskal"
+            if len(kept) >= 2:
+                stat, p = kruskal_or_nan([np.array(g, dtype=float) for g in kept])
+        else:
+            test = "chi2_contingency"
+            if len(kept) >= 2:
+                cats = sorted({v for g in kept for v in g})
+                table = np.array([[g.count(c) for c in cats] for g in kept], dtype=float)
+                table = table[:, table.sum(axis=0) > 0]
+                res = stats.chi2_contingency(table, correction=False)
+                stat, p = float(res[0]), float(res[1])
+        feats.append({"name": f["name"], "test": test, "statistic": fnum(stat), "pvalue": fnum(p),
+                      "tested": not math.isnan(p)})
+        if not math.isnan(p):
+            tested.append(len(feats) - 1)
+            pvals.append(p)
+    for k, q in zip(tested, bh(pvals)):
+        feats[k]["qvalue"] = q
+        feats[k]["effect"] = q < alpha
+    groups = []
+    for g in case["groups"]:
+        t = [f for f in feats if f["name"] in g["features"] and f["tested"]]
+        e = sum(1 for f in t if f["effect"])
+        s = e / len(t) if t else 0.0
+        groups.append({"name": g["name"], "tested": len(t), "share": s, "effect": bool(t) and s >= share})
+    rows = {b: sum(1 for x in labels if x == b) for b in names}
+    return {"features": feats, "groups": groups,
+            "batches": [{"name": b, "rows": rows[b]} for b in names],
+            "effect": any(g["effect"] for g in groups)}
+
+
+def rand_ints(seed, n, k, loc=0):
+    u = lcg_uniforms(seed)
+    return [float(loc + math.floor(next(u) * k)) for _ in range(n)]
+
+
+def rand_normal(seed, n, loc=0.0, scale=1.0):
+    return generate({"dist": "normal", "n": n, "seed": seed, "loc": loc, "scale": scale})
+
+
+def batch_cases():
+    cs = []
+    # Four labs: A and B of 40 rows, C of 45 with shifted values, D of 12 (below minRows).
+    labels = ["A"] * 40 + ["B"] * 40 + ["C"] * 45 + ["D"] * 12 + [None] * 5
+    n = len(labels)
+    shift = [3.0 if b == "C" else 0.0 for b in labels]
+    cats = ["x", "y", "z"]
+    u = lcg_uniforms(77)
+    cat_ab = [cats[math.floor(next(u) * 3)] for _ in range(n)]
+    # A category only lab D holds: a zero column once D is dropped.
+    cat_zero = [("w" if b == "D" else c) for b, c in zip(labels, cat_ab)]
+    cat_shift = [("z" if b == "C" and i % 3 else c) for i, (b, c) in enumerate(zip(labels, cat_ab))]
+    ties = rand_ints(5, n, 4)
+    feats = [
+        {"name": "ties_null", "kind": "numeric", "values": ties},
+        {"name": "ties_shift", "kind": "numeric", "values": [v + (1.0 if b == "C" else 0.0) for v, b in zip(rand_ints(6, n, 5), labels)]},
+        {"name": "normal_shift", "kind": "numeric", "values": [v + s for v, s in zip(rand_normal(8, n), shift)]},
+        {"name": "normal_null", "kind": "numeric", "values": rand_normal(9, n)},
+        {"name": "constant", "kind": "numeric", "values": [2.5] * n},
+        {"name": "constant_but_small_batch", "kind": "numeric", "values": [(9.0 if b == "D" else 1.0) for b in labels]},
+        {"name": "with_missing", "kind": "numeric", "values": [(float("nan") if i % 7 == 0 else v) for i, v in enumerate(rand_normal(10, n))]},
+        {"name": "cat_null", "kind": "categorical", "values": cat_ab},
+        {"name": "cat_zero_column", "kind": "categorical", "values": cat_zero},
+        {"name": "cat_shift", "kind": "categorical", "values": cat_shift},
+        {"name": "cat_constant", "kind": "categorical", "values": ["k"] * n},
+        {"name": "cat_missing", "kind": "categorical", "values": [(None if i % 5 == 0 else c) for i, c in enumerate(cat_shift)]},
+    ]
+    groups = [{"name": "omics", "features": [f["name"] for f in feats if f["kind"] == "numeric"]},
+              {"name": "clinical", "features": [f["name"] for f in feats if f["kind"] == "categorical"]},
+              {"name": "all", "features": [f["name"] for f in feats]}]
+    cs.append({"name": "four labs, one small", "batch": labels, "minRows": 30, "alpha": 0.01, "share": 0.3,
+               "features": feats, "groups": groups})
+    # Only one lab reaches minRows: nothing is tested.
+    cs.append({"name": "one batch above minRows", "batch": labels, "minRows": 41, "alpha": 0.01, "share": 0.3,
+               "features": feats[:3] + feats[7:9], "groups": groups[:1]})
+    # Numeric batch labels and a looser alpha.
+    nl = [float(1 + (i % 3)) for i in range(90)]
+    cs.append({"name": "three plates, small minRows", "batch": ["%g" % v for v in nl], "batch_numeric": nl,
+               "minRows": 5, "alpha": 0.2, "share": 0.5,
+               "features": [{"name": "t%d" % k, "kind": "numeric", "values": [v + (0.5 * k if p == 3.0 else 0.0) for v, p in zip(rand_ints(20 + k, 90, 6), nl)]} for k in range(5)],
+               "groups": [{"name": "g", "features": ["t%d" % k for k in range(5)]}]})
+    for c in cs:
+        c["expected"] = batch_expected(c)
+    return cs
+
+
+def spearman_pair(x, y):
+    rows = [(a, b) for a, b in zip(x, y) if not is_missing(a) and not is_missing(b)]
+    n = len(rows)
+    if n < 2:
+        return float("nan"), n
+    xs = np.array([a for a, _ in rows]); ys = np.array([b for _, b in rows])
+    if xs.min() == xs.max() or ys.min() == ys.max():
+        return float("nan"), n
+    return float(stats.spearmanr(xs, ys).correlation), n
+
+
+def correlation_expected(case):
+    alpha, share = case["alpha"], case["share"]
+    pairs = []
+    for a in case["a"]:
+        for b in case["b"]:
+            rr, nr = spearman_pair(case["ref"][a], case["ref"][b])
+            rc, nc = spearman_pair(case["cur"][a], case["cur"][b])
+            entry = {"a": a, "b": b, "rReference": fnum(rr), "rCurrent": fnum(rc), "nReference": nr, "nCurrent": nc}
+            if nr >= 10 and nc >= 10 and not math.isnan(rr) and not math.isnan(rc):
+                c = 0.999999
+                z = (math.atanh(max(-c, min(c, rc))) - math.atanh(max(-c, min(c, rr)))) / math.sqrt(1 / (nr - 3) + 1 / (nc - 3))
+                entry["z"] = z
+                entry["pValue"] = float(2 * stats.norm.sf(abs(z)))
+                entry["tested"] = True
+            else:
+                entry["tested"] = False
+            pairs.append(entry)
+    tested = [p for p in pairs if p["tested"]]
+    for p, q in zip(tested, bh([p["pValue"] for p in tested])):
+        p["qValue"] = q
+        p["changed"] = q < alpha
+    changed = sum(1 for p in tested if p["changed"])
+    s = changed / len(tested) if tested else 0.0
+    return {"pairs": pairs, "tested": len(tested), "changed": changed, "share": s,
+            "drifted": bool(tested) and s >= share}
+
+
+def correlation_cases():
+    n = 60
+    base = rand_normal(31, n)
+    noise = rand_normal(32, n)
+    noise2 = rand_normal(33, n)
+    def table(flip):
+        t = {
+            "s_lin": base,
+            "s_ties": rand_ints(34 + flip, n, 5),
+            "s_const": [1.0] * n,
+            "s_missing": [(float("nan") if i % 4 == 0 else v) for i, v in enumerate(noise)],
+            "o_same": [3 * v + 1 for v in base],                       # r = +1
+            "o_neg": [-v * v * v for v in base],                       # r = -1
+            "o_mix": [v + (0.3 if not flip else -0.8) * w for v, w in zip(noise2, base)],
+            "o_few": [(v if i < 9 else float("nan")) for i, v in enumerate(noise2)],  # n < 10
+            "o_inf": [(float("inf") if i % 6 == 0 else v) for i, v in enumerate(rand_ints(40 + flip, n, 8))],
+        }
+        if flip:
+            t["o_same"] = [-v for v in t["o_same"]]
+        return t
+    ref, cur = table(0), table(1)
+    case = {"name": "sensor x omics", "a": ["s_lin", "s_ties", "s_const", "s_missing"],
+            "b": ["o_same", "o_neg", "o_mix", "o_few", "o_inf"], "alpha": 0.01, "share": 0.1,
+            "ref": ref, "cur": cur}
+    case["expected"] = correlation_expected(case)
+    # Ten rows exactly: the smallest tested n.
+    small = {"name": "ten rows", "a": ["x"], "b": ["y", "z"], "alpha": 0.05, "share": 0.5,
+             "ref": {"x": base[:10], "y": noise[:10], "z": noise2[:9] + [float("nan")]},
+             "cur": {"x": base[10:20], "y": [-v for v in base[10:20]], "z": noise2[10:20]}}
+    small["expected"] = correlation_expected(small)
+    return [case, small]
+
+
+def part_two():
+    kr = []
+    for name, groups in [
+        ("ties", [[1, 2, 2, 3, 3, 3], [2, 3, 3, 4, 4], [1, 1, 2, 5]]),
+        ("no ties", [[0.5, 1.25, 3.0], [2.0, 4.5, 6.0, 7.5], [8.0, 9.5]]),
+        ("identical", [[4, 4, 4], [4, 4]]),
+        ("one group", [[1, 2, 3]]),
+        ("large shift", [rand_normal(50, 200), rand_normal(51, 150, loc=0.5), rand_ints(52, 90, 3)]),
+    ]:
+        if len(groups) < 2:
+            h = p = float("nan")
+        else:
+            h, p = kruskal_or_nan([np.array(g, dtype=float) for g in groups])
+        kr.append({"name": name, "groups": [[float(v) for v in g] for g in groups], "h": fnum(h), "p": fnum(p)})
+    ct = []
+    for name, table in [
+        ("2x2", [[10, 20], [30, 25]]),
+        ("3x3", [[12, 5, 9], [7, 14, 3], [20, 1, 6]]),
+        ("zero column", [[12, 0, 9], [7, 0, 3]]),
+        ("one column", [[5], [9], [4]]),
+    ]:
+        a = np.array(table, dtype=float)
+        a = a[:, a.sum(axis=0) > 0]
+        res = stats.chi2_contingency(a, correction=False)
+        ct.append({"name": name, "table": table, "statistic": fnum(res[0]), "p": fnum(res[1]), "dof": int(res[2])})
+    bhc = []
+    for p in [[0.01, 0.04, 0.03, 0.2], [0.5, 0.5, 0.001, 0.9, 0.02], [1.0], [0.04, 0.04, 0.04]]:
+        bhc.append({"p": p, "q": bh(p)})
+    spear = []
+    for name, x, y in [("ties", [1, 2, 2, 3, 4, 4, 4, 5], [2, 1, 3, 3, 5, 4, 6, 6]),
+                       ("r=+1", [1, 2, 3, 4, 5], [10, 20, 30, 40, 50]),
+                       ("r=-1", [1, 2, 3, 4, 5], [5, 4, 3, 2, 1]),
+                       ("missing", [1, float("nan"), 3, 4, 5, 6], [2, 3, float("inf"), 1, 6, 5])]:
+        r, n = spearman_pair([float(v) for v in x], [float(v) for v in y])
+        spear.append({"name": name, "x": enc([float(v) for v in x]), "y": enc([float(v) for v in y]), "r": fnum(r), "n": n})
+    def enc_case(c):
+        c = dict(c)
+        for side in ("ref", "cur"):
+            if side in c:
+                c[side] = {k: enc(v) for k, v in c[side].items()}
+        if "features" in c:
+            c["features"] = [dict(f, values=enc(f["values"])) for f in c["features"]]
+        return c
+    return {"kruskal": kr, "contingency": ct, "bh": bhc, "spearman": spear,
+            "batch": [enc_case(c) for c in batch_cases()],
+            "correlation": [enc_case(c) for c in correlation_cases()]}
+
+
 def main():
     out_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                             "internal", "drift", "testdata", "reference.json")
@@ -471,11 +720,18 @@ def main():
         "kolmogn": kt,
         "smirnov": sm,
     }
+    two = part_two()
+    two_path = os.path.join(os.path.dirname(out_path), "reference_omics.json")
     with open(out_path, "w") as f:
         json.dump(doc, f, indent=1, ensure_ascii=False)
         f.write("\n")
-    print("wrote %s: %d cases, %d kolmogn rows, %d smirnov rows"
-          % (os.path.normpath(out_path), len(out_cases), len(kt), len(sm)))
+    two["about"] = doc["about"] + " Part two of drift-definitions.md (batch effects, correlation drift)."
+    with open(two_path, "w") as f:
+        json.dump(two, f, indent=1, ensure_ascii=False, sort_keys=True)
+        f.write("\n")
+    print("wrote %s: %d cases, %d kolmogn rows, %d smirnov rows; part two: %s"
+          % (os.path.normpath(out_path), len(out_cases), len(kt), len(sm),
+             ", ".join("%d %s" % (len(v), k) for k, v in two.items() if k != "about")))
 
 
 if __name__ == "__main__":

@@ -44,6 +44,8 @@ type scratch struct {
 	sort      sortScratch
 	refCounts []float64
 	curCounts []float64
+	ranked    []rankedValue
+	rankedTmp []rankedValue
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}

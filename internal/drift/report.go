@@ -45,6 +45,10 @@ type Report struct {
 	DatasetShare float64        `json:"datasetShare"`
 	Columns      []ColumnReport `json:"columns"`
 	Groups       []GroupReport  `json:"groups"`
+	// Batch is the batch-effect check (§10), when configured.
+	Batch *BatchReport `json:"batch,omitempty"`
+	// Correlation holds one entry per configured group pair (§11).
+	Correlation []CorrelationReport `json:"correlation,omitempty"`
 }
 
 // ColumnReport is the verdict on one column.
