@@ -72,6 +72,9 @@ type ModelStatus struct {
 	// history without a run the runner knows: whether it was trained cannot be known, so it
 	// is neither launched nor adopted until a person decides (modelops retrain or adopt).
 	Undecided *UndecidedGeneration `json:"undecided,omitempty"`
+	// RegistryAliases maps each registry alias modelops manages (spec.registry) to the
+	// version it last set, so an alias a person moved is recognised across restarts.
+	RegistryAliases map[string]string `json:"registryAliases,omitempty"`
 }
 
 // UndecidedGeneration is a generation modelops cannot tell was trained.

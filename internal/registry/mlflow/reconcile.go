@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
 )
+
+// The Client is the reconciler's Registry port.
+var _ reconciler.Registry = (*Client)(nil)
 
 // TagCommit is the version tag naming the commit that last gave the version an alias.
 const TagCommit = "modelops.commit"
@@ -85,4 +90,14 @@ func (c *Client) ApplyRegistryAction(ctx context.Context, a reconciler.Action) e
 		return nil
 	}
 	return fmt.Errorf("mlflow: %s is not a registry action", a.Kind)
+}
+
+// SetVersionTags sets each of tags on a version of the registered model, in key order.
+func (c *Client) SetVersionTags(ctx context.Context, registeredModel, version string, tags map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		if err := c.SetModelVersionTag(ctx, registeredModel, version, k, tags[k]); err != nil {
+			return fmt.Errorf("tag %s of %s version %s: %w", k, registeredModel, version, err)
+		}
+	}
+	return nil
 }

@@ -1,0 +1,169 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/medimind/modelops/policies"
+)
+
+// ConditionRegistryDrift is True when an alias of the model registry was moved outside git:
+// reason AliasSetBack when modelops set it back, AliasMovedOutsideGit when it only reports
+// it (spec.registry.enforce false). It turns False once the aliases are where modelops put
+// them.
+const ConditionRegistryDrift = "RegistryDrift"
+
+// Registry condition reasons.
+const (
+	AliasSetBackReason         = "AliasSetBack"
+	AliasMovedOutsideGitReason = "AliasMovedOutsideGit"
+	RegistryInSyncReason       = "RegistryInSync"
+	RegistryFailedReason       = "RegistryFailed"
+)
+
+// The version tags modelops writes on the registry versions it touches, so the registry
+// answers "why is this version here" without git.
+const (
+	TagCommit     = "modelops.commit"
+	TagGeneration = "modelops.generation"
+	TagProposal   = "modelops.proposal"
+	TagGate       = "modelops.gate"
+	TagRolledBack = "modelops.rolled-back"
+)
+
+// observeRegistry reads the registry for a policy with spec.registry. With a router whose
+// split could not be read nothing is observed, so no alias moves on a guess.
+func (r *Reconciler) observeRegistry(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus) {
+	name := p.Metadata.Name
+	if r.registry == nil || p.Spec.Registry == nil || (r.router != nil && snap.Traffic[name] == nil) {
+		return
+	}
+	applied := map[string]string{}
+	for alias, v := range ms.RegistryAliases {
+		applied[alias] = v
+	}
+	obs, err := r.registry.ObserveRegistry(ctx, p, applied)
+	if r.warnOnce(ctx, "read the model registry", name, err) {
+		return
+	}
+	snap.Registry[name] = &obs
+	if c, ok := findCondition(ms.Conditions, ConditionRegistryDrift); ok && c.Status == ConditionTrue && !aliasesMoved(obs) {
+		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionRegistryDrift, Status: ConditionFalse, Reason: RegistryInSyncReason,
+			Message: "the aliases are where modelops set them", LastTransition: snap.Now})
+	}
+}
+
+// aliasesMoved reports whether an alias modelops set points elsewhere now.
+func aliasesMoved(obs RegistryObservation) bool {
+	for alias, v := range obs.Applied {
+		if obs.Aliases[alias] != v {
+			return true
+		}
+	}
+	return false
+}
+
+// applyRegistry carries out a registry action, records what modelops set on the status
+// branch and reports an alias moved outside git in the RegistryDrift condition.
+func (r *Reconciler) applyRegistry(ctx context.Context, snap *Snapshot, ms *ModelStatus, a Action) (string, error) {
+	if r.registry == nil {
+		return "", errors.New("no model registry is configured")
+	}
+	ap := a.Registry
+	if a.Kind == ActionAwaitRegistryVersion {
+		return a.Reason, nil
+	}
+	if err := r.registry.ApplyRegistryAction(ctx, a); err != nil {
+		return "", &ActionError{Reason: RegistryFailedReason, Err: fmt.Errorf("%s %s of %s: %w", a.Kind, ap.Alias, ap.RegisteredModel, err)}
+	}
+	obs := snap.Registry[a.Model]
+	var detail string
+	switch a.Kind {
+	case ActionSetAlias:
+		if ms.RegistryAliases == nil {
+			ms.RegistryAliases = map[string]string{}
+		}
+		ms.RegistryAliases[ap.Alias] = ap.Version
+		if obs != nil {
+			obs.Aliases[ap.Alias] = ap.Version
+		}
+		detail = fmt.Sprintf("alias %s of %s → version %s", ap.Alias, ap.RegisteredModel, ap.Version)
+		if gen, ok := generationOf(ms, ap.Version); ok {
+			r.tagVersion(ctx, a.Model, ap.RegisteredModel, ap.Version, map[string]string{TagGeneration: strconv.FormatInt(gen, 10)})
+		}
+	case ActionDeleteAlias:
+		delete(ms.RegistryAliases, ap.Alias)
+		if obs != nil {
+			delete(obs.Aliases, ap.Alias)
+		}
+		detail = fmt.Sprintf("alias %s of %s deleted (it pointed at version %s)", ap.Alias, ap.RegisteredModel, ap.Observed)
+	case ActionCleanupVersion:
+		return fmt.Sprintf("version %s of %s cleaned up (%s)", ap.Version, ap.RegisteredModel, ap.Cleanup), nil
+	case ActionReportRegistryDrift:
+		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionRegistryDrift, Status: ConditionTrue, Reason: AliasMovedOutsideGitReason, Message: a.Reason, LastTransition: snap.Now})
+		r.log.WarnContext(ctx, "registry alias moved outside git", "model", a.Model, "alias", ap.Alias, "version", ap.Observed)
+		return a.Reason, nil
+	}
+	if ap.Drift {
+		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionRegistryDrift, Status: ConditionTrue, Reason: AliasSetBackReason, Message: a.Reason, LastTransition: snap.Now})
+		r.log.WarnContext(ctx, "registry alias moved outside git; set back", "model", a.Model, "alias", ap.Alias, "moved to", ap.Observed, "set back to", ap.Version)
+		detail += "; " + a.Reason
+	}
+	return detail, nil
+}
+
+// generationOf is the training generation whose run produced version.
+func generationOf(ms *ModelStatus, version string) (int64, bool) {
+	for _, run := range ms.Runs {
+		if run.Result != nil && run.Result.Version == version {
+			return run.Generation, true
+		}
+	}
+	return 0, false
+}
+
+// tagVersion writes tags on a version of a policy's registered model when a registry is
+// configured. The change they describe is done already, so a failure is logged, not retried.
+func (r *Reconciler) tagVersion(ctx context.Context, model, registered, version string, tags map[string]string) {
+	if r.registry == nil || registered == "" {
+		return
+	}
+	if err := r.registry.SetVersionTags(ctx, registered, version, tags); err != nil {
+		r.log.WarnContext(ctx, "tag the registry version", "model", model, "version", version, "error", err)
+	}
+}
+
+// registeredName is the registered model of p, empty without spec.registry.
+func registeredName(p *policies.Policy) string {
+	if p.Spec.Registry == nil {
+		return ""
+	}
+	return p.Spec.Registry.Name
+}
+
+// tagJudged tags a judged candidate's version with the gate's verdict and its lineage: the
+// generation, the commit that launched its training and the promotion proposal, if any.
+func (r *Reconciler) tagJudged(ctx context.Context, p *policies.Policy, ms *ModelStatus, a Action, prop *Proposal) {
+	promo := a.Promotion
+	if promo == nil {
+		return
+	}
+	v := promo.Verdict
+	gate := "failed"
+	if v.Passed {
+		gate = "passed"
+	}
+	tags := map[string]string{TagGate: gate + " " + digestOf(verdictEvidence(v))}
+	if a.Generation > 0 {
+		tags[TagGeneration] = strconv.FormatInt(a.Generation, 10)
+		if run, ok := ms.Run(a.Generation); ok && run.Commit != "" {
+			tags[TagCommit] = run.Commit
+		}
+	}
+	if prop != nil && prop.URL != "" {
+		tags[TagProposal] = prop.URL
+	}
+	r.tagVersion(ctx, p.Metadata.Name, registeredName(p), promo.Canary.Version, tags)
+}
