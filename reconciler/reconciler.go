@@ -505,6 +505,7 @@ func (r *Reconciler) Cycle(ctx context.Context) (*CycleResult, error) {
 	}
 	for _, p := range snap.Policies.Policies {
 		r.setConditions(snap, p, failed[p.Metadata.Name])
+		settleRegistryDrift(snap, p, res.Actions)
 	}
 	reportFailedRuns(snap, res)
 	for _, fr := range res.FailedRuns {

@@ -49,10 +49,25 @@ func (r *Reconciler) observeRegistry(ctx context.Context, snap *Snapshot, p *pol
 		return
 	}
 	snap.Registry[name] = &obs
-	if c, ok := findCondition(ms.Conditions, ConditionRegistryDrift); ok && c.Status == ConditionTrue && !aliasesMoved(obs) {
-		ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionRegistryDrift, Status: ConditionFalse, Reason: RegistryInSyncReason,
-			Message: "the aliases are where modelops set them", LastTransition: snap.Now})
+}
+
+// settleRegistryDrift turns RegistryDrift False at the end of a cycle that found every alias
+// where modelops set it, so a set-back stays reported until the cycle after it.
+func settleRegistryDrift(snap *Snapshot, p *policies.Policy, actions []ActionResult) {
+	name := p.Metadata.Name
+	obs := snap.Registry[name]
+	ms := snap.Status.Model(name)
+	c, ok := findCondition(ms.Conditions, ConditionRegistryDrift)
+	if obs == nil || !ok || c.Status != ConditionTrue || aliasesMoved(*obs) {
+		return
 	}
+	for _, a := range actions {
+		if a.Action.Model == name && a.Action.Registry != nil && (a.Action.Registry.Drift || a.Action.Kind == ActionReportRegistryDrift) {
+			return
+		}
+	}
+	ms.Conditions = setCondition(ms.Conditions, Condition{Type: ConditionRegistryDrift, Status: ConditionFalse, Reason: RegistryInSyncReason,
+		Message: "the aliases are where modelops set them", LastTransition: snap.Now})
 }
 
 // aliasesMoved reports whether an alias modelops set points elsewhere now.
@@ -87,7 +102,7 @@ func (r *Reconciler) applyRegistry(ctx context.Context, snap *Snapshot, ms *Mode
 		}
 		ms.RegistryAliases[ap.Alias] = ap.Version
 		if obs != nil {
-			obs.Aliases[ap.Alias] = ap.Version
+			obs.Aliases[ap.Alias], obs.Applied[ap.Alias] = ap.Version, ap.Version
 		}
 		detail = fmt.Sprintf("alias %s of %s → version %s", ap.Alias, ap.RegisteredModel, ap.Version)
 		if gen, ok := generationOf(ms, ap.Version); ok {
@@ -97,6 +112,7 @@ func (r *Reconciler) applyRegistry(ctx context.Context, snap *Snapshot, ms *Mode
 		delete(ms.RegistryAliases, ap.Alias)
 		if obs != nil {
 			delete(obs.Aliases, ap.Alias)
+			delete(obs.Applied, ap.Alias)
 		}
 		detail = fmt.Sprintf("alias %s of %s deleted (it pointed at version %s)", ap.Alias, ap.RegisteredModel, ap.Observed)
 	case ActionCleanupVersion:
