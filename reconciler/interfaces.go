@@ -301,4 +301,14 @@ type Registry interface {
 	ApplyRegistryAction(ctx context.Context, a Action) error
 	// SetVersionTags sets tags on a version of the registered model.
 	SetVersionTags(ctx context.Context, registeredModel, version string, tags map[string]string) error
+	// ReadCandidate reads a version a training job registered: its registration state and,
+	// once READY, the latest metrics of the run that produced it.
+	ReadCandidate(ctx context.Context, registeredModel, version string) (RegistryCandidate, error)
+}
+
+// RegistryCandidate is a registered version as a candidate: its state, and the metrics of
+// its run by key (auc, precision, recall, coverage, samples, latencyMs).
+type RegistryCandidate struct {
+	State   RegistryVersion
+	Metrics map[string]float64
 }

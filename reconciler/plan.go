@@ -285,7 +285,7 @@ func planPromotion(now time.Time, commit string, p *policies.Policy, st *ModelSt
 	run, ok := st.Run(gen)
 	// The runners mark a run Succeeded only with a valid result; a run without one (adopted,
 	// or recorded by an older version) has no candidate to judge.
-	if !ok || run.Phase != RunSucceeded || run.Result == nil {
+	if !ok || run.Phase != RunSucceeded || run.Result == nil || run.Result.Pending() {
 		return nil
 	}
 	name := p.Metadata.Name

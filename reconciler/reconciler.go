@@ -215,6 +215,7 @@ func (r *Reconciler) observeModel(ctx context.Context, snap *Snapshot, p *polici
 		}
 	}
 	resolveUndecided(p, ms)
+	r.observeRegisteredCandidates(ctx, p, ms)
 	if p.Spec.Suspend {
 		return nil
 	}

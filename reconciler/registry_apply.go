@@ -183,3 +183,73 @@ func (r *Reconciler) tagJudged(ctx context.Context, p *policies.Policy, ms *Mode
 	}
 	r.tagVersion(ctx, p.Metadata.Name, registeredName(p), promo.Canary.Version, tags)
 }
+
+// observeRegisteredCandidates reads the candidates training jobs reported as registry
+// versions: a READY version becomes the run's candidate (its URI models:/name/version, the
+// figures its run logged), to be judged by the promotion gate; a PENDING_REGISTRATION one
+// waits; a version whose registration failed, or that does not exist, fails the run with
+// the reason.
+func (r *Reconciler) observeRegisteredCandidates(ctx context.Context, p *policies.Policy, ms *ModelStatus) {
+	for i := range ms.Runs {
+		run := &ms.Runs[i]
+		if run.Phase != RunSucceeded || run.Result == nil || !run.Result.Pending() {
+			continue
+		}
+		ref := run.Result.Registry
+		if r.registry == nil {
+			r.warnOnce(ctx, "read the registered candidate", p.Metadata.Name, fmt.Errorf("training run %s reported %s version %s, but no model registry is configured (mlflow.trackingURI)", run.ID, ref.Name, ref.Version))
+			continue
+		}
+		c, err := r.registry.ReadCandidate(ctx, ref.Name, ref.Version)
+		if r.warnOnce(ctx, "read the registered candidate", p.Metadata.Name, err) {
+			continue
+		}
+		err = CheckRegistryVersion(ref.Name, ref.Version, c.State)
+		if err == nil {
+			var metrics TrainingMetrics
+			if metrics, err = candidateMetrics(c.Metrics); err == nil {
+				run.Result.Version, run.Result.URI, run.Result.Metrics = ref.Version, fmt.Sprintf("models:/%s/%s", ref.Name, ref.Version), metrics
+				continue
+			}
+			err = fmt.Errorf("%s version %s: %w", ref.Name, ref.Version, err)
+		}
+		if !errors.Is(err, ErrRegistryPending) {
+			run.Phase, run.Message = RunFailed, err.Error()
+		}
+	}
+}
+
+// candidateMetrics takes a candidate's figures from its run's metrics, checked as a job's
+// inline result is.
+func candidateMetrics(m map[string]float64) (TrainingMetrics, error) {
+	var out TrainingMetrics
+	fraction := func(key string) (*float64, error) {
+		v, ok := m[key]
+		if !ok {
+			return nil, nil
+		}
+		if v < 0 || v > 1 || v != v {
+			return nil, fmt.Errorf("its run's metric %s must be between 0 and 1, got %g", key, v)
+		}
+		return &v, nil
+	}
+	var err error
+	for key, dst := range map[string]**float64{"auc": &out.AUC, "precision": &out.Precision, "recall": &out.Recall, "coverage": &out.Coverage} {
+		if *dst, err = fraction(key); err != nil {
+			return out, err
+		}
+	}
+	if v, ok := m["samples"]; ok {
+		if v < 0 || v != float64(int64(v)) {
+			return out, fmt.Errorf("its run's metric samples must be a count, got %g", v)
+		}
+		out.Samples = int64(v)
+	}
+	if v, ok := m["latencyMs"]; ok {
+		if v < 0 {
+			return out, fmt.Errorf("its run's metric latencyMs must not be negative, got %g", v)
+		}
+		out.LatencyMs = &v
+	}
+	return out, nil
+}

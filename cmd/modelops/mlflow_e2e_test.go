@@ -3,8 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,12 +47,12 @@ type mlflowWorld struct {
 	url, work, state, data string
 }
 
-func newMLflowWorld(t *testing.T) *mlflowWorld {
-	fake := mlflowfake.New(t)
+func newMLflowWorld(t *testing.T, policy string, opts ...mlflowfake.Option) *mlflowWorld {
+	fake := mlflowfake.New(t, opts...)
 	fixture := t.TempDir()
 	writeFiles(t, fixture, map[string]string{
 		".modelops.yaml":          fmt.Sprintf("apiVersion: modelops.medimind.io/v1alpha1\nkind: RepositoryConfig\nspec:\n  mlflow: {trackingURI: %q}\n", fake.URL()),
-		"models/sepsis-risk.yaml": fmt.Sprintf(registryPolicy, ""),
+		"models/sepsis-risk.yaml": policy,
 	})
 	srv := gitserver.New(t, gitserver.Options{})
 	w := &mlflowWorld{t: t, fake: fake, url: srv.Seed(t, "policies.git", "main", fixture),
@@ -76,11 +80,11 @@ func (w *mlflowWorld) reconcile() *reconciler.CycleResult {
 	return &res
 }
 
-// commitPolicy commits the policy with canary (YAML lines of spec, or "") as a person.
-func (w *mlflowWorld) commitPolicy(canary, message string) {
+// commitPolicy commits the policy as a person.
+func (w *mlflowWorld) commitPolicy(policy, message string) {
 	w.t.Helper()
 	gitserver.MustGit(w.t, w.work, "pull", "-q", "--ff-only")
-	writeFiles(w.t, w.work, map[string]string{"models/sepsis-risk.yaml": fmt.Sprintf(registryPolicy, canary)})
+	writeFiles(w.t, w.work, map[string]string{"models/sepsis-risk.yaml": policy})
 	gitserver.MustGit(w.t, w.work, "-c", "user.name=Dr Person", "-c", "user.email=person@example.org", "commit", "-q", "-am", message)
 	gitserver.MustGit(w.t, w.work, "push", "-q", "origin", "main")
 }
@@ -141,7 +145,7 @@ func (w *mlflowWorld) writePredictions(since time.Time, n int) {
 // and the next cycle takes its traffic and deletes challenger, champion still on 12 and 14
 // tagged with why it was rolled back.
 func TestMLflowRegistryFollowsGit(t *testing.T) {
-	w := newMLflowWorld(t)
+	w := newMLflowWorld(t, fmt.Sprintf(registryPolicy, ""))
 	for range 14 {
 		w.fake.CreateVersion("sepsis-risk", mlflowfake.VersionSpec{Source: "models:/m"})
 	}
@@ -157,7 +161,7 @@ func TestMLflowRegistryFollowsGit(t *testing.T) {
 		t.Fatalf("a converged cycle planned %v", kindsOf(res))
 	}
 
-	w.commitPolicy("  canary: {version: \"14\", uri: \"models:/sepsis-risk@challenger\", weight: 10}\n", "Canary 14 at 10%")
+	w.commitPolicy(fmt.Sprintf(registryPolicy, "  canary: {version: \"14\", uri: \"models:/sepsis-risk@challenger\", weight: 10}\n"), "Canary 14 at 10%")
 	canaryStart := time.Now()
 	res = w.reconcile()
 	if got := strings.Join(kindsOf(res), " "); got != "apply-traffic set-alias" {
@@ -212,5 +216,117 @@ func TestMLflowRegistryFollowsGit(t *testing.T) {
 	}
 	if c := w.condition(reconciler.ConditionRegistryDrift); c.Status != reconciler.ConditionFalse {
 		t.Errorf("RegistryDrift after the aliases are back = %+v, want False", c)
+	}
+}
+
+// retrainPolicy is the model of TestMLflowRegisteredCandidateIsJudged at a generation: its
+// training job registers the candidate in MLflow and reports only the registry version.
+const retrainPolicy = `apiVersion: modelops.medimind.io/v1alpha1
+kind: ModelPolicy
+metadata:
+  name: sepsis-risk
+spec:
+  production: {version: "12", uri: "models:/sepsis-risk/12"}
+  retrain:
+    generation: %d
+    schedule: ""
+    onDrift: {disabled: true}
+    onPerformanceDrop: {disabled: true}
+    job:
+      command: [%q, "-test.run=^TestMLflowE2ETrainJob$"]
+      gpus: 0
+      timeout: 10m
+  promotion:
+    minImprovement: {auc: 0}
+    minSamples: 1000
+  registry: {name: sepsis-risk}
+`
+
+// mlflowJobEnv marks the environment of TestMLflowRegisteredCandidateIsJudged's jobs.
+const mlflowJobEnv = "MODELOPS_TEST_MLFLOW_JOB"
+
+// TestMLflowE2ETrainJob is the training job of TestMLflowRegisteredCandidateIsJudged: it
+// reports the version "it registered", 13 + its generation, as a registry reference. Under
+// go test it is skipped.
+func TestMLflowE2ETrainJob(t *testing.T) {
+	out := os.Getenv("MODELOPS_OUTPUT")
+	gen, err := strconv.Atoi(os.Getenv("MODELOPS_GENERATION"))
+	if out == "" || err != nil || os.Getenv("MLFLOW_E2E_JOB") != "1" {
+		t.Skip("runs only as the training job started by TestMLflowRegisteredCandidateIsJudged")
+	}
+	result := fmt.Sprintf(`{"registry": {"name": "sepsis-risk", "version": "%d"}}`, 13+gen)
+	if err := os.WriteFile(filepath.Join(out, "result.json"), []byte(result), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// TestMLflowRegisteredCandidateIsJudged: a training job reports {"registry": {"name",
+// "version"}}; while the version is PENDING_REGISTRATION the candidate waits, once READY its
+// run's metrics (runs/get) are judged by the promotion gate and the version is tagged with
+// the verdict, its generation and the commit that launched it; a version whose registration
+// failed fails the run with MLflow's reason.
+func TestMLflowRegisteredCandidateIsJudged(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	clock := time.Now()
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	advance := func() { mu.Lock(); defer mu.Unlock(); clock = clock.Add(2 * time.Hour) }
+	policy := func(gen int) string { return fmt.Sprintf(retrainPolicy, gen, exe) }
+	w := newMLflowWorld(t, policy(1), mlflowfake.WithClock(now), mlflowfake.WithReadyAfter(time.Hour))
+	t.Setenv("MLFLOW_E2E_JOB", "1")
+	for range 14 {
+		w.fake.CreateVersion("sepsis-risk", mlflowfake.VersionSpec{Source: "models:/m"})
+	}
+	advance() // 1 to 14 are READY
+	w.reconcile()
+
+	w.commitPolicy(policy(2), "Retrain: generation 2")
+	launch := strings.TrimSpace(gitserver.MustGit(t, w.work, "rev-parse", "HEAD"))
+	if got := kindsOf(w.reconcile()); !slices.Contains(got, "launch-training") {
+		t.Fatalf("after the raise the cycle did %v, want launch-training", got)
+	}
+	waitFile(t, filepath.Join(w.state, "runs", "sepsis-risk", "gen-2", "exit"), 30*time.Second)
+	// The job registered version 15 with its run; MLflow is still registering it.
+	w.fake.AddRun(mlflowfake.RunSpec{ID: "run15", Metrics: map[string]float64{"auc": 0.91, "precision": 0.8, "recall": 0.77, "samples": 5000, "latencyMs": 40, "coverage": 1}})
+	if v := w.fake.CreateVersion("sepsis-risk", mlflowfake.VersionSpec{Source: "runs:/run15/model", RunID: "run15"}); v != "15" {
+		t.Fatalf("created version %s, want 15", v)
+	}
+	if res := w.reconcile(); len(res.Actions) != 0 {
+		t.Fatalf("with version 15 PENDING_REGISTRATION the cycle did %v, want nothing (the candidate waits)", kindsOf(res))
+	}
+	advance()
+	res := w.reconcile()
+	var verdict *reconciler.ActionResult
+	for i, a := range res.Actions {
+		if a.Action.Promotion != nil {
+			verdict = &res.Actions[i]
+		}
+	}
+	// The run's figures pass every minimum; only the improvement over production, whose
+	// figure modelops has not observed, is not judged: the figures came from runs/get.
+	if verdict == nil || verdict.Action.Promotion.Canary.Version != "15" || verdict.Action.Promotion.Canary.URI != "models:/sepsis-risk/15" ||
+		!slices.Equal(verdict.Action.Promotion.Verdict.Failed(), []string{"auc improvement"}) {
+		t.Fatalf("the cycle after READY did %v (%+v), want version 15 judged on its run's metrics", kindsOf(res), verdict)
+	}
+	tags := w.fake.VersionTags("sepsis-risk", "15")
+	if !strings.HasPrefix(tags[reconciler.TagGate], "failed ") || len(tags[reconciler.TagGate]) != len("failed ")+16 ||
+		tags[reconciler.TagGeneration] != "2" || tags[reconciler.TagCommit] != launch {
+		t.Fatalf("version 15 tags %v, want gate failed with the evaluation digest, generation 2, commit %s", tags, launch)
+	}
+
+	// Generation 3 registers version 16, whose registration fails: the run fails with why.
+	w.commitPolicy(policy(3), "Retrain: generation 3")
+	w.reconcile()
+	waitFile(t, filepath.Join(w.state, "runs", "sepsis-risk", "gen-3", "exit"), 30*time.Second)
+	w.fake.CreateVersion("sepsis-risk", mlflowfake.VersionSpec{Source: "runs:/run16/model", Failure: "artifact upload to s3 failed"})
+	advance()
+	code, out, errOut := runCLI(t, "reconcile", "--once", "--repo", w.url, "--state-dir", w.state)
+	if code != 1 || !strings.Contains(out+errOut, "sepsis-risk version 16 failed its registration in the model registry: artifact upload to s3 failed") {
+		t.Fatalf("with version 16 FAILED_REGISTRATION: exit %d, want 1 naming the reason\n%s%s", code, out, errOut)
 	}
 }

@@ -101,3 +101,26 @@ func (c *Client) SetVersionTags(ctx context.Context, registeredModel, version st
 	}
 	return nil
 }
+
+// ReadCandidate reads a version a training job registered: its status and, once READY, the
+// latest metrics of its run (runs/get). A version that does not exist has an empty status.
+func (c *Client) ReadCandidate(ctx context.Context, registeredModel, version string) (reconciler.RegistryCandidate, error) {
+	var out reconciler.RegistryCandidate
+	mv, err := c.GetModelVersion(ctx, registeredModel, version)
+	if errors.Is(err, ErrNotFound) {
+		return out, nil
+	}
+	if err != nil {
+		return out, err
+	}
+	out.State = reconciler.RegistryVersion{Status: mv.Status, Message: mv.StatusMessage}
+	if mv.Status != StatusReady || mv.RunID == "" {
+		return out, nil
+	}
+	run, err := c.GetRun(ctx, mv.RunID)
+	if err != nil {
+		return out, fmt.Errorf("run %s of %s version %s: %w", mv.RunID, registeredModel, version, err)
+	}
+	out.Metrics = run.Data.MetricValues()
+	return out, nil
+}
