@@ -143,7 +143,7 @@ func (w *mlflowWorld) writePredictions(since time.Time, n int) {
 // alias, in the same cycle; a person moving champion in the "UI" has it set back and
 // reported (RegistryDrift), across processes; the failing canary is rolled back by a commit,
 // and the next cycle takes its traffic and deletes challenger, champion still on 12 and 14
-// tagged with why it was rolled back.
+// tagged with why it was rolled back. With enforce: false a person's move is only reported.
 func TestMLflowRegistryFollowsGit(t *testing.T) {
 	w := newMLflowWorld(t, fmt.Sprintf(registryPolicy, ""))
 	for range 14 {
@@ -216,6 +216,20 @@ func TestMLflowRegistryFollowsGit(t *testing.T) {
 	}
 	if c := w.condition(reconciler.ConditionRegistryDrift); c.Status != reconciler.ConditionFalse {
 		t.Errorf("RegistryDrift after the aliases are back = %+v, want False", c)
+	}
+
+	// With enforce: false a person's move is only reported, and stays.
+	w.commitPolicy(strings.Replace(fmt.Sprintf(registryPolicy, ""), "{name: sepsis-risk}", "{name: sepsis-risk, enforce: false}", 1), "Registry: report only")
+	w.fake.MoveAlias("sepsis-risk", "champion", "13")
+	res = w.reconcile()
+	if got := strings.Join(kindsOf(res), " "); got != "report-registry-drift" {
+		t.Fatalf("with enforce false the cycle did %q, want report-registry-drift", got)
+	}
+	if got := w.fake.Aliases("sepsis-risk"); got["champion"] != "13" {
+		t.Fatalf("with enforce false champion = %s, want 13 where the person put it", got["champion"])
+	}
+	if c := w.condition(reconciler.ConditionRegistryDrift); c.Status != reconciler.ConditionTrue || c.Reason != reconciler.AliasMovedOutsideGitReason {
+		t.Fatalf("RegistryDrift with enforce false = %+v, want True AliasMovedOutsideGit", c)
 	}
 }
 
