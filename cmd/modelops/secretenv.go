@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	forgegithub "github.com/medimind/modelops/internal/forge/github"
+	"github.com/medimind/modelops/internal/registry/mlflow"
 )
 
 // secretEnv names the environment variables that hold a credential itself (their _FILE
@@ -26,6 +27,9 @@ var secretEnv = []string{
 	forgegithub.EnvToken,
 	forgegithub.EnvGitHubToken,
 	forgegithub.EnvPrivateKey,
+	mlflow.EnvTrackingToken,
+	mlflow.EnvTrackingPassword,
+	mlflow.EnvDatabricksToken,
 }
 
 // secretsFDEnv names the descriptor on which a re-executed modelops reads the secrets its
