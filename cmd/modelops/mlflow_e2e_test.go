@@ -2,16 +2,20 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/medimind/modelops/internal/faultpoint"
 	"github.com/medimind/modelops/internal/registry/mlflow"
 	routerfile "github.com/medimind/modelops/internal/router/file"
 	"github.com/medimind/modelops/internal/testutil/gitserver"
@@ -342,5 +346,37 @@ func TestMLflowRegisteredCandidateIsJudged(t *testing.T) {
 	code, out, errOut := runCLI(t, "reconcile", "--once", "--repo", w.url, "--state-dir", w.state)
 	if code != 1 || !strings.Contains(out+errOut, "sepsis-risk version 16 failed its registration in the model registry: artifact upload to s3 failed") {
 		t.Fatalf("with version 16 FAILED_REGISTRATION: exit %d, want 1 naming the reason\n%s%s", code, out, errOut)
+	}
+}
+
+// TestMLflowAliasConvergesAfterAKillBetweenTrafficAndAlias: a reconciler killed (SIGKILL)
+// after the router took the canary's traffic and before the challenger alias was set leaves
+// the alias behind the traffic; the next process sets it, without touching the traffic.
+func TestMLflowAliasConvergesAfterAKillBetweenTrafficAndAlias(t *testing.T) {
+	w := newMLflowWorld(t, fmt.Sprintf(registryPolicy, ""))
+	for range 14 {
+		w.fake.CreateVersion("sepsis-risk", mlflowfake.VersionSpec{Source: "models:/m"})
+	}
+	w.reconcile()
+	w.commitPolicy(fmt.Sprintf(registryPolicy, "  canary: {version: \"14\", uri: \"models:/sepsis-risk@challenger\", weight: 10}\n"), "Canary 14 at 10%")
+
+	cmd := exec.Command(os.Args[0], "reconcile", "--once", "--repo", w.url, "--state-dir", w.state, "--data-root", w.data)
+	cmd.Env = append(os.Environ(), beCLI+"=1", faultpoint.EnvVar+"=after-"+string(reconciler.ActionApplyTraffic))
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || !exit.Sys().(syscall.WaitStatus).Signaled() || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("modelops reconcile never reached the fault point after apply-traffic (err %v):\n%s", err, out)
+	}
+	if tr, err := routerfile.Read(filepath.Join(w.state, "traffic"), "sepsis-risk"); err != nil || tr.Canary != "14" || tr.Weight != 10 {
+		t.Fatalf("after the kill the router serves %+v (%v), want canary 14 at 10", tr, err)
+	}
+	if got := w.fake.Aliases("sepsis-risk"); got["challenger"] != "" {
+		t.Fatalf("the killed process set challenger → %s; the kill came too late to test anything", got["challenger"])
+	}
+	if got := strings.Join(kindsOf(w.reconcile()), " "); got != "set-alias" {
+		t.Fatalf("the cycle after the kill did %q, want set-alias alone", got)
+	}
+	if got := w.fake.Aliases("sepsis-risk"); got["champion"] != "12" || got["challenger"] != "14" {
+		t.Fatalf("aliases after the kill and a cycle = %v, want champion → 12, challenger → 14", got)
 	}
 }
