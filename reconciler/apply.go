@@ -27,7 +27,11 @@ func (r *Reconciler) apply(ctx context.Context, snap *Snapshot, a Action, files 
 	case ActionProposeRetrain:
 		return r.applyProposeRetrain(ctx, snap, p, ms, a, files)
 	case ActionProposePromotion:
-		return r.applyProposePromotion(ctx, snap, p, ms, a)
+		detail, prop, err := r.applyProposePromotion(ctx, snap, p, ms, a)
+		if err == nil {
+			r.tagJudged(ctx, p, ms, a, prop)
+		}
+		return detail, prop, err
 	case ActionRecordCanaryCheck, ActionStepCanary, ActionRollback, ActionProposeFullPromotion:
 		return r.applyCanary(ctx, snap, p, ms, a, files)
 	}
@@ -58,9 +62,12 @@ func (r *Reconciler) applyOther(ctx context.Context, snap *Snapshot, p *policies
 			detail += "; " + note
 		}
 		r.reportVerdict(ctx, ms, a)
+		r.tagJudged(ctx, p, ms, a, nil)
 		return detail, nil
 	case ActionApplyTraffic:
-		return r.applyTraffic(ctx, a)
+		return r.applyTraffic(ctx, snap, a)
+	case ActionSetAlias, ActionDeleteAlias, ActionReportRegistryDrift, ActionAwaitRegistryVersion, ActionCleanupVersion:
+		return r.applyRegistry(ctx, snap, ms, a)
 	case ActionCancelTraining:
 		if r.runner == nil {
 			return "", errors.New("no training runner is configured")

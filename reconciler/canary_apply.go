@@ -109,6 +109,7 @@ func (r *Reconciler) applyCanary(ctx context.Context, snap *Snapshot, p *policie
 		if a.Kind == ActionRollback {
 			ms.Canary.Outcome = CanaryRolledBack
 			detail = fmt.Sprintf("canary %s removed in %s", plan.Version, short(commit))
+			r.tagVersion(ctx, a.Model, registeredName(p), plan.Version, map[string]string{TagRolledBack: fmt.Sprintf("%s (rollback %s)", a.Reason, commit)})
 			r.commentOnIntroduction(ctx, snap, p, a, commit, path)
 		}
 	case ActionProposeFullPromotion:
@@ -252,12 +253,15 @@ func (r *Reconciler) proposeFullPromotion(ctx context.Context, snap *Snapshot, p
 	return &prop, nil
 }
 
-func (r *Reconciler) applyTraffic(ctx context.Context, a Action) (string, error) {
+func (r *Reconciler) applyTraffic(ctx context.Context, snap *Snapshot, a Action) (string, error) {
 	if r.router == nil {
 		return "", errors.New("no traffic router is configured")
 	}
 	if err := r.router.Set(ctx, a.Model, *a.Traffic); err != nil {
 		return "", &ActionError{Reason: RouterFailedReason, Err: fmt.Errorf("set traffic of %s: %w", a.Model, err)}
 	}
+	// The next pass plans on what the router now serves (the registry's aliases follow it).
+	served := *a.Traffic
+	snap.Traffic[a.Model] = &served
 	return "router serves " + describeTraffic(*a.Traffic), nil
 }

@@ -298,3 +298,28 @@ type Reporter interface {
 	// reporting the same content twice leaves one check.
 	Report(ctx context.Context, r CheckReport) error
 }
+
+// Registry is a model registry (MLflow's) whose aliases follow the tip for the policies with
+// spec.registry. Its adapter is internal/registry/mlflow's Client.
+type Registry interface {
+	// ObserveRegistry reads the registered model's aliases and the registry state of the
+	// versions the tip of p references; applied (what modelops last set, from the status
+	// branch) is passed through into the observation.
+	ObserveRegistry(ctx context.Context, p *policies.Policy, applied map[string]string) (RegistryObservation, error)
+	// ApplyRegistryAction carries out a registry action (set-alias, delete-alias,
+	// cleanup-version; report and wait actions change nothing), with the version tags of
+	// its plan. It is idempotent.
+	ApplyRegistryAction(ctx context.Context, a Action) error
+	// SetVersionTags sets tags on a version of the registered model.
+	SetVersionTags(ctx context.Context, registeredModel, version string, tags map[string]string) error
+	// ReadCandidate reads a version a training job registered: its registration state and,
+	// once READY, the latest metrics of the run that produced it.
+	ReadCandidate(ctx context.Context, registeredModel, version string) (RegistryCandidate, error)
+}
+
+// RegistryCandidate is a registered version as a candidate: its state, and the metrics of
+// its run by key (auc, precision, recall, coverage, samples, latencyMs).
+type RegistryCandidate struct {
+	State   RegistryVersion
+	Metrics map[string]float64
+}

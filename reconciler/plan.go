@@ -132,6 +132,8 @@ type ModelState struct {
 	// Traffic is the split the router serves; nil without a router. A model the router
 	// does not serve yet has an empty Traffic.
 	Traffic *Traffic
+	// Registry is what the model registry shows; nil without a registry or spec.registry.
+	Registry *RegistryObservation
 }
 
 // PlanInput is the observed world for one cycle.
@@ -171,6 +173,10 @@ func planModel(now time.Time, commit string, m ModelState) []Action {
 		actions = append(actions, a)
 	}
 	actions = append(actions, planCanary(now, commit, p, st, m.Proposals)...)
+	if m.Registry != nil {
+		// After apply-traffic: an alias follows a version once the router serves it.
+		actions = append(actions, PlanRegistry(commit, p, m.Traffic, *m.Registry)...)
+	}
 
 	retrain := p.Spec.Retrain
 	if retrain == nil {
@@ -279,7 +285,7 @@ func planPromotion(now time.Time, commit string, p *policies.Policy, st *ModelSt
 	run, ok := st.Run(gen)
 	// The runners mark a run Succeeded only with a valid result; a run without one (adopted,
 	// or recorded by an older version) has no candidate to judge.
-	if !ok || run.Phase != RunSucceeded || run.Result == nil {
+	if !ok || run.Phase != RunSucceeded || run.Result == nil || run.Result.Pending() {
 		return nil
 	}
 	name := p.Metadata.Name

@@ -34,6 +34,7 @@ type Reconciler struct {
 	committer Committer
 	commenter ProposalCommenter
 	reporter  Reporter
+	registry  Registry
 
 	data fs.FS
 	now  func() time.Time
@@ -80,6 +81,8 @@ type Deps struct {
 	Router Router
 	// Reporter publishes drift checks and training progress on commits.
 	Reporter Reporter
+	// Registry is the model registry whose aliases follow the tip (spec.registry).
+	Registry Registry
 }
 
 // Option configures a Reconciler.
@@ -111,7 +114,7 @@ func New(d Deps, opts ...Option) (*Reconciler, error) {
 	}
 	r := &Reconciler{
 		repo: d.Repo, proposals: d.Proposals, runner: d.Runner, drift: d.Drift, metrics: d.Metrics, status: d.Status,
-		canary: d.Canary, router: d.Router, committer: d.Committer, reporter: d.Reporter,
+		canary: d.Canary, router: d.Router, committer: d.Committer, reporter: d.Reporter, registry: d.Registry,
 		now:        time.Now,
 		log:        slog.Default(),
 		retries:    map[string]retry{},
@@ -135,6 +138,9 @@ type Snapshot struct {
 	Proposals []Proposal
 	// Traffic is the split the router serves, by model; empty without a router.
 	Traffic map[string]*Traffic
+	// Registry is what the model registry shows, by model with spec.registry; empty
+	// without a registry.
+	Registry map[string]*RegistryObservation
 	// Config is the repository configuration at the tip (defaults when absent or invalid;
 	// an invalid one is reported with the policy errors).
 	Config *policies.RepositoryConfig
@@ -149,7 +155,7 @@ func (s *Snapshot) PlanInput() PlanInput {
 	}
 	for _, p := range s.Policies.Policies {
 		name := p.Metadata.Name
-		in.Models = append(in.Models, ModelState{Policy: p, Status: s.Status.Model(name), Proposals: byModel[name], Traffic: s.Traffic[name]})
+		in.Models = append(in.Models, ModelState{Policy: p, Status: s.Status.Model(name), Proposals: byModel[name], Traffic: s.Traffic[name], Registry: s.Registry[name]})
 	}
 	sort.Slice(in.Models, func(i, j int) bool {
 		return in.Models[i].Policy.Metadata.Name < in.Models[j].Policy.Metadata.Name
@@ -185,7 +191,7 @@ func (r *Reconciler) Observe(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		cfg = policies.DefaultRepositoryConfig()
 	}
-	snap := &Snapshot{Now: r.now(), Commit: commit, Tree: tree, Policies: set, Status: st, Proposals: props, Traffic: map[string]*Traffic{}, Config: cfg}
+	snap := &Snapshot{Now: r.now(), Commit: commit, Tree: tree, Policies: set, Status: st, Proposals: props, Traffic: map[string]*Traffic{}, Registry: map[string]*RegistryObservation{}, Config: cfg}
 	if rc, ok := r.runner.(RepositoryConfigured); ok {
 		rc.UseRepositoryConfig(cfg)
 	}
@@ -212,11 +218,13 @@ func (r *Reconciler) observeModel(ctx context.Context, snap *Snapshot, p *polici
 		}
 	}
 	resolveUndecided(p, ms)
+	r.observeRegisteredCandidates(ctx, p, ms)
 	if p.Spec.Suspend {
 		return nil
 	}
 	r.observeCanary(ctx, snap, p, ms)
 	r.observeTraffic(ctx, snap, p)
+	r.observeRegistry(ctx, snap, p, ms)
 	if r.metrics != nil {
 		rec, err := r.metrics.Production(ctx, p, r.dataFS(snap))
 		if r.warnOnce(ctx, "read production metrics", p.Metadata.Name, err) {
@@ -501,6 +509,7 @@ func (r *Reconciler) Cycle(ctx context.Context) (*CycleResult, error) {
 	}
 	for _, p := range snap.Policies.Policies {
 		r.setConditions(snap, p, failed[p.Metadata.Name])
+		settleRegistryDrift(snap, p, res.Actions)
 	}
 	reportFailedRuns(snap, res)
 	for _, fr := range res.FailedRuns {

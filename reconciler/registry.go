@@ -12,7 +12,7 @@ import (
 )
 
 // The registry actions: the MLflow Model Registry's aliases follow the tip (spec.registry).
-// PlanRegistry plans them; they are not yet applied by the cycle.
+// PlanRegistry plans them; the cycle applies them after apply-traffic (registry_apply.go).
 const (
 	// ActionSetAlias points an alias at the version the tip gives it.
 	ActionSetAlias ActionKind = "set-alias"

@@ -72,6 +72,9 @@ type ModelStatus struct {
 	// history without a run the runner knows: whether it was trained cannot be known, so it
 	// is neither launched nor adopted until a person decides (modelops retrain or adopt).
 	Undecided *UndecidedGeneration `json:"undecided,omitempty"`
+	// RegistryAliases maps each registry alias modelops manages (spec.registry) to the
+	// version it last set, so an alias a person moved is recognised across restarts.
+	RegistryAliases map[string]string `json:"registryAliases,omitempty"`
 }
 
 // UndecidedGeneration is a generation modelops cannot tell was trained.
@@ -133,12 +136,27 @@ type TrainingRun struct {
 	FailureReported bool `json:"failureReported,omitempty"`
 }
 
-// RunResult is what a training job reports (SPEC.md "Jobs").
+// RunResult is what a training job reports (SPEC.md "Jobs"): the candidate inline, or a
+// version it registered in the model registry (Registry), whose version, uri and metrics
+// the reconciler then reads from the registry.
 type RunResult struct {
 	Version string          `json:"version"`
 	URI     string          `json:"uri"`
 	Metrics TrainingMetrics `json:"metrics"`
+	// Registry is set when the job registered the candidate instead: {"registry": {"name":
+	// "sepsis-risk", "version": "14"}}.
+	Registry *RegistryRef `json:"registry,omitempty"`
 }
+
+// RegistryRef names a version of a registered model.
+type RegistryRef struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Pending reports whether the result names a registry version not read yet: there is no
+// candidate to judge until it is.
+func (r *RunResult) Pending() bool { return r.Registry != nil && r.Version == "" }
 
 // TrainingMetrics are a candidate's validation figures.
 type TrainingMetrics struct {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/medimind/modelops/internal/registry/mlflow"
 )
 
 // secretEnv names the environment variables that hold a credential itself (their _FILE
@@ -29,6 +31,9 @@ var secretEnv = []string{
 	"MODELOPS_GITHUB_TOKEN",
 	"GITHUB_TOKEN",
 	"MODELOPS_GITHUB_PRIVATE_KEY",
+	mlflow.EnvTrackingToken,
+	mlflow.EnvTrackingPassword,
+	mlflow.EnvDatabricksToken,
 }
 
 // secretsFDEnv names the descriptor on which a re-executed modelops reads the secrets its

@@ -25,8 +25,10 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/medimind/modelops/internal/git"
+	"github.com/medimind/modelops/internal/registry/mlflow"
 	"github.com/medimind/modelops/internal/testutil/githubfake"
 	"github.com/medimind/modelops/internal/testutil/gitserver"
+	"github.com/medimind/modelops/internal/testutil/mlflowfake"
 )
 
 // leakScanner looks for known secrets in everything modelops said or wrote. A secret is
@@ -265,8 +267,12 @@ func randomSecret(t *testing.T, prefix string) string {
 func TestSecretsNeverAppear(t *testing.T) {
 	ghToken, gitToken := randomSecret(t, "ghp_"), randomSecret(t, "gittoken_")
 	apiToken, webhookSecret := randomSecret(t, "apitoken_"), randomSecret(t, "whsecret_")
+	mlflowToken := randomSecret(t, "mlflowtoken_")
 	secrets := map[string]string{"the GitHub token": ghToken, "the git token": gitToken,
-		"the API token": apiToken, "the webhook secret": webhookSecret}
+		"the API token": apiToken, "the webhook secret": webhookSecret, "the MLflow token": mlflowToken}
+	// MLflow's own environment names the registry and its token (no policy of the fixture
+	// has spec.registry, so the token must above all stay out of the jobs' environment).
+	mlflowFake := mlflowfake.New(t, mlflowfake.WithBearerToken(mlflowToken))
 
 	gs := gitserver.New(t, gitserver.Options{Username: git.TokenUsername, Password: gitToken})
 	gs.Seed(t, "policies.git", "main", e2eFixture(t))
@@ -298,14 +304,15 @@ func TestSecretsNeverAppear(t *testing.T) {
 		}
 		var env []string
 		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "MODELOPS_") && !strings.HasPrefix(kv, "GITHUB_TOKEN=") {
+			if !strings.HasPrefix(kv, "MODELOPS_") && !strings.HasPrefix(kv, "GITHUB_TOKEN=") && !strings.HasPrefix(kv, "MLFLOW_") {
 				env = append(env, kv)
 			}
 		}
 		// Debug level logs the most; GITHUB_TOKEN (which the forge also accepts) must not
 		// reach the training jobs either.
 		env = append(env, beCLI+"=1", "MODELOPS_LOG_LEVEL=debug", "GITHUB_TOKEN="+ghToken,
-			"MODELOPS_GITHUB_TOKEN="+ghToken, "MODELOPS_WEBHOOK_SECRET="+webhookSecret)
+			"MODELOPS_GITHUB_TOKEN="+ghToken, "MODELOPS_WEBHOOK_SECRET="+webhookSecret,
+			mlflow.EnvTrackingURI+"="+mlflowFake.URL(), mlflow.EnvTrackingToken+"="+mlflowToken)
 		if byFile {
 			args = append(args, "--git-token-file", tokenFile)
 		} else {

@@ -221,6 +221,10 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 	if err != nil {
 		return nil, err
 	}
+	registry, err := openRegistry(ctx, tracked, log)
+	if err != nil {
+		return nil, err
+	}
 	s.reconciler, err = reconciler.New(reconciler.Deps{
 		Repo:      tracked,
 		Proposals: proposals,
@@ -232,6 +236,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 		Canary:    metrics.ProductionLog{},
 		Committer: tracked,
 		Router:    router,
+		Registry:  registry,
 	}, opts...)
 	if err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/medimind/modelops/internal/git"
@@ -37,7 +38,11 @@ func Parse(b []byte) (*reconciler.RunResult, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("parse result.json: unexpected data after the JSON object at byte %d", dec.InputOffset())
 	}
-	if problems := Problems(res); len(problems) > 0 {
+	problems := Problems(res)
+	if res.Registry != nil {
+		problems = RegistryProblems(res)
+	}
+	if len(problems) > 0 {
 		return nil, fmt.Errorf("invalid result.json: %s", strings.Join(problems, "; "))
 	}
 	return &res, nil
@@ -64,6 +69,26 @@ func Problems(res reconciler.RunResult) []string {
 	}
 	if v := res.Metrics.LatencyMs; v != nil && *v < 0 {
 		problems = append(problems, fmt.Sprintf("metrics.latencyMs must not be negative, got %g", *v))
+	}
+	slices.Sort(problems)
+	return problems
+}
+
+// RegistryProblems lists, sorted, what is wrong with a result naming a registry version: a
+// registered model name that is empty or holds control characters, a version that is not
+// MLflow's version number, or an inline candidate beside it (version, uri and metrics are
+// read from the registry, so a second source could only disagree).
+func RegistryProblems(res reconciler.RunResult) []string {
+	var problems []string
+	ref := res.Registry
+	if p := textProblem(ref.Name); p != "" {
+		problems = append(problems, "registry.name "+p)
+	}
+	if n, err := strconv.ParseUint(ref.Version, 10, 63); err != nil || n == 0 || strconv.FormatUint(n, 10) != ref.Version {
+		problems = append(problems, fmt.Sprintf("registry.version must be a registry version number such as \"14\", got %q", ref.Version))
+	}
+	if res.Version != "" || res.URI != "" || res.Metrics != (reconciler.TrainingMetrics{}) {
+		problems = append(problems, "a result with registry has no version, uri or metrics: they are read from the registry")
 	}
 	slices.Sort(problems)
 	return problems

@@ -46,3 +46,35 @@ func TestParseRefusesWhatIsNotAResult(t *testing.T) {
 		})
 	}
 }
+
+func TestParseAcceptsARegistryVersion(t *testing.T) {
+	res, err := Parse([]byte(`{"registry": {"name": "sepsis-risk", "version": "14"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Registry == nil || res.Registry.Name != "sepsis-risk" || res.Registry.Version != "14" || !res.Pending() {
+		t.Fatalf("parsed %+v, want a pending reference to sepsis-risk version 14", res)
+	}
+}
+
+func TestParseRefusesABadRegistryVersion(t *testing.T) {
+	tests := []struct{ name, body, want string }{
+		{"no name", `{"registry": {"version": "14"}}`, "registry.name is empty"},
+		{"version not a number", `{"registry": {"name": "m", "version": "v14"}}`, `registry.version must be a registry version number such as "14", got "v14"`},
+		{"version zero", `{"registry": {"name": "m", "version": "0"}}`, "registry.version must be"},
+		{"leading zero", `{"registry": {"name": "m", "version": "014"}}`, "registry.version must be"},
+		{"inline beside", `{"registry": {"name": "m", "version": "14"}, "version": "14"}`, "a result with registry has no version, uri or metrics"},
+		{"metrics beside", `{"registry": {"name": "m", "version": "14"}, "metrics": {"auc": 0.9}}`, "a result with registry has no version, uri or metrics"},
+		{"unknown field", `{"registry": {"name": "m", "version": "14", "stage": "Production"}}`, `unknown field "stage"`},
+		{"duplicate key", `{"registry": {"name": "m", "name": "n", "version": "14"}}`, `key "name" appears twice in registry`},
+		{"newline in name", `{"registry": {"name": "m\nx", "version": "14"}}`, "registry.name \"m\\nx\" contains control characters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := Parse([]byte(tt.body))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Parse = %+v, %v; want an error containing %q", res, err, tt.want)
+			}
+		})
+	}
+}

@@ -165,6 +165,9 @@ func (s *Server) candidates(w http.ResponseWriter, r *http.Request) {
 // fractions within 0..1, counts and latencies not negative.
 func checkCandidate(c reconciler.RunResult) *statusError {
 	var problems []string
+	if c.Registry != nil {
+		problems = append(problems, `field "registry": a registry reference is a training job's result; register the candidate with its version, uri and metrics`)
+	}
 	if strings.TrimSpace(c.Version) == "" {
 		problems = append(problems, `field "version": required, a non-empty string`)
 	} else if p := runresult.VersionProblem(c.Version); p != "" {

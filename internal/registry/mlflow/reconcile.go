@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
 )
+
+// The Client is the reconciler's Registry port.
+var _ reconciler.Registry = (*Client)(nil)
 
 // TagCommit is the version tag naming the commit that last gave the version an alias.
 const TagCommit = "modelops.commit"
@@ -85,4 +90,37 @@ func (c *Client) ApplyRegistryAction(ctx context.Context, a reconciler.Action) e
 		return nil
 	}
 	return fmt.Errorf("mlflow: %s is not a registry action", a.Kind)
+}
+
+// SetVersionTags sets each of tags on a version of the registered model, in key order.
+func (c *Client) SetVersionTags(ctx context.Context, registeredModel, version string, tags map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		if err := c.SetModelVersionTag(ctx, registeredModel, version, k, tags[k]); err != nil {
+			return fmt.Errorf("tag %s of %s version %s: %w", k, registeredModel, version, err)
+		}
+	}
+	return nil
+}
+
+// ReadCandidate reads a version a training job registered: its status and, once READY, the
+// latest metrics of its run (runs/get). A version that does not exist has an empty status.
+func (c *Client) ReadCandidate(ctx context.Context, registeredModel, version string) (reconciler.RegistryCandidate, error) {
+	var out reconciler.RegistryCandidate
+	mv, err := c.GetModelVersion(ctx, registeredModel, version)
+	if errors.Is(err, ErrNotFound) {
+		return out, nil
+	}
+	if err != nil {
+		return out, err
+	}
+	out.State = reconciler.RegistryVersion{Status: mv.Status, Message: mv.StatusMessage}
+	if mv.Status != StatusReady || mv.RunID == "" {
+		return out, nil
+	}
+	run, err := c.GetRun(ctx, mv.RunID)
+	if err != nil {
+		return out, fmt.Errorf("run %s of %s version %s: %w", mv.RunID, registeredModel, version, err)
+	}
+	out.Metrics = run.Data.MetricValues()
+	return out, nil
 }

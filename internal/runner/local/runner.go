@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/medimind/modelops/internal/faultpoint"
+	"github.com/medimind/modelops/internal/registry/mlflow"
 	"github.com/medimind/modelops/internal/runresult"
 	"github.com/medimind/modelops/reconciler"
 )
@@ -325,16 +327,22 @@ func ReadResult(path string) (*reconciler.RunResult, error) {
 // the one parser of both runners).
 func ParseResult(b []byte) (*reconciler.RunResult, error) { return runresult.Parse(b) }
 
-// jobEnviron is the reconciler's environment without its own MODELOPS_* variables and
-// GITHUB_TOKEN: a job must not see the reconciler's credentials (MODELOPS_GIT_TOKEN,
-// MODELOPS_GITHUB_*, and GITHUB_TOKEN, which the GitHub forge also accepts) or settings, and
-// gets the MODELOPS_* variables of its run instead.
+// jobEnviron is the reconciler's environment without its own MODELOPS_* variables, GITHUB_TOKEN
+// and MLflow credentials: a job must not see the reconciler's credentials (MODELOPS_GIT_TOKEN,
+// MODELOPS_GITHUB_*, GITHUB_TOKEN, which the GitHub forge also accepts, and the MLflow token
+// or password that may move the registry's aliases) or settings, and gets the MODELOPS_*
+// variables of its run instead. A job registering its model in MLflow gets its own
+// credentials through the policy's job environment.
 func jobEnviron() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MODELOPS_") && !strings.HasPrefix(kv, "GITHUB_TOKEN=") {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "MODELOPS_") && name != "GITHUB_TOKEN" && !slices.Contains(reconcilerMLflowSecrets, name) {
 			env = append(env, kv)
 		}
 	}
 	return env
 }
+
+// reconcilerMLflowSecrets are the MLflow credentials of the reconciler a job must not inherit.
+var reconcilerMLflowSecrets = []string{mlflow.EnvTrackingToken, mlflow.EnvTrackingPassword, mlflow.EnvDatabricksToken}

@@ -81,6 +81,8 @@ printf '{"version":"13","uri":"models:/sepsis-risk/13","metrics":{"auc":0.91,"pr
 func TestJobDoesNotSeeTheReconcilersSecrets(t *testing.T) {
 	t.Setenv("MODELOPS_GIT_TOKEN", "ghs_secret-token-value")
 	t.Setenv("GITHUB_TOKEN", "ghp_other-secret-value")
+	t.Setenv("MLFLOW_TRACKING_TOKEN", "mlflow-secret-value")
+	t.Setenv("MLFLOW_TRACKING_PASSWORD", "mlflow-password-value")
 	r, _ := New(t.TempDir())
 	if _, err := r.Start(context.Background(), job(`env > "$MODELOPS_OUTPUT/env.txt"`)); err != nil {
 		t.Fatal(err)
@@ -91,7 +93,8 @@ func TestJobDoesNotSeeTheReconcilersSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	if strings.Contains(string(env), "ghs_secret-token-value") || strings.Contains(string(env), "MODELOPS_GIT_TOKEN") ||
-		strings.Contains(string(env), "ghp_other-secret-value") {
+		strings.Contains(string(env), "ghp_other-secret-value") || strings.Contains(string(env), "mlflow-secret-value") ||
+		strings.Contains(string(env), "mlflow-password-value") {
 		t.Fatalf("the job saw the reconciler's token:\n%s", env)
 	}
 	if !strings.Contains(string(env), "MODELOPS_MODEL=sepsis-risk") {
