@@ -72,6 +72,9 @@ func (p *ModelPolicy) Default() {
 			r.OnPerformanceDrop.Metric = DefaultPerformanceMetric
 		}
 		setFloat(&r.OnPerformanceDrop.Drop, DefaultPerformanceDrop)
+		if pl := r.Pipeline; pl != nil && pl.Timeout.Duration == 0 {
+			pl.Timeout.Duration = DefaultJobTimeout
+		}
 		if j := r.Job; j != nil {
 			if j.GPUs == nil {
 				j.GPUs = ptrTo(DefaultJobGPUs)

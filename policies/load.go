@@ -54,7 +54,8 @@ func (s *Set) Get(name string) *Policy {
 // Load reads every *.yaml/*.yml below the root of fsys (skipping .git and paths matched by
 // .modelopsignore, gitignore syntax), parses them and checks names are unique (a duplicate
 // names both files and lines; neither duplicate is kept). One invalid file never stops the
-// others. Load works on any fs.FS so that a git tree can be loaded without a checkout.
+// others; a policy file that is a symbolic link is an error of its own. Load works on any
+// fs.FS so that a git tree can be loaded without a checkout.
 // Files are read and parsed in parallel while the tree is walked. The error is only for I/O
 // failures, not for invalid policies.
 func Load(fsys fs.FS) (*Set, error) {
@@ -133,6 +134,10 @@ func loadFiles(fsys fs.FS, opts loadOptions) ([]*fileResult, error) {
 	walkErr := policyFiles(fsys, func(name string, entry fs.DirEntry) {
 		r := &fileResult{name: name, entry: entry}
 		files = append(files, r)
+		if entry.Type()&fs.ModeSymlink != 0 {
+			r.errs = []error{linkedPolicy(fsys, name)}
+			return
+		}
 		work <- r
 	})
 	close(work)
@@ -149,6 +154,17 @@ func loadFiles(fsys fs.FS, opts loadOptions) ([]*fileResult, error) {
 		opts.cache.store(files)
 	}
 	return files, nil
+}
+
+// linkedPolicy is the error of a policy file that is a symbolic link. A git tree holds a link
+// as a blob naming its target, which the reconciler does not follow; so that validate agrees,
+// a directory's links are not followed either, whether they stay inside the root or not.
+func linkedPolicy(fsys fs.FS, name string) *FieldError {
+	target, err := fs.ReadLink(fsys, name)
+	if err != nil {
+		target = "?"
+	}
+	return &FieldError{File: name, Message: fmt.Sprintf("is a symbolic link (to %s); policies are read from regular files only: commit the policy itself, or list the link in %s", target, IgnoreFile)}
 }
 
 // load fills r: from the cache when its content key is there, else by reading and parsing.
@@ -344,9 +360,8 @@ func readIgnoreFile(fsys fs.FS, dir string, domain []string) ([]gitignore.Patter
 // LoadDir is Load(os.DirFS(root)) plus the checks that need a real filesystem: a data path
 // through a symbolic link that the reconciler would not follow (absolute, leading outside the
 // root, or a chain too long: datafs.Resolve's rules, the same for a git tree and --data-root)
-// is an error, and that policy is dropped. A data file that does not exist yet is no error.
-// Policy files are read through an os.Root, so a policy file that is a symlink out of the
-// root cannot be read (an I/O error).
+// or naming a directory is an error, and that policy is dropped. A data file that does not exist yet is no error.
+// A policy file that is a symbolic link is an error of that file, as in a git tree.
 func LoadDir(root string) (*Set, error) {
 	r, err := os.OpenRoot(root)
 	if err != nil {
@@ -365,7 +380,7 @@ func LoadDir(root string) (*Set, error) {
 			msg, ok := escapes[rel]
 			mu.Unlock()
 			if !ok {
-				msg = linkProblem(fsys, rel)
+				msg = dataPathProblem(fsys, rel)
 				mu.Lock()
 				escapes[rel] = msg
 				mu.Unlock()
@@ -501,13 +516,17 @@ func dataPaths(p *ModelPolicy) func(yield func(string, string) bool) {
 	}
 }
 
-// linkProblem says which symbolic link on the way to rel the reconciler would refuse to follow,
-// or returns "".
-func linkProblem(fsys fs.FS, rel string) string {
+// dataPathProblem says why the reconciler could not read the data file rel: a symbolic link
+// on its way it would refuse to follow, or a directory where a file is expected; or returns "".
+func dataPathProblem(fsys fs.FS, rel string) string {
 	var le *datafs.LinkError
-	if _, err := datafs.Resolve(fsys, rel); errors.As(err, &le) {
+	resolved, err := datafs.Resolve(fsys, rel)
+	if errors.As(err, &le) {
 		le.Where = "the repository"
 		return le.Error()
+	}
+	if fi, err := fs.Stat(fsys, resolved); err == nil && fi.IsDir() {
+		return rel + ": is a directory; expected a data file"
 	}
 	return ""
 }

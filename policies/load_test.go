@@ -153,6 +153,29 @@ func TestSetErrIsAMultierrorOfFieldErrors(t *testing.T) {
 	}
 }
 
+// A data path naming a directory passes neither validate nor the reconciler, whose drift
+// check failed with "read data/sepsis: read sepsis: is a directory" after validate said the
+// policy was valid.
+func TestLoadDirRejectsDataPathsThatAreDirectories(t *testing.T) {
+	root := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(root, "data", "sepsis"), 0o755))
+	must(t, os.Symlink("sepsis", filepath.Join(root, "data", "linked")))
+	must(t, os.MkdirAll(filepath.Join(root, "models"), 0o755))
+	policy := policyYAML("a") + "  data:\n    reference: {path: data/sepsis}\n    current: {path: data/linked}\n"
+	must(t, os.WriteFile(filepath.Join(root, "models", "a.yaml"), []byte(policy), 0o644))
+	set, err := LoadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`models/a.yaml:8:23: spec.data.reference.path: data/sepsis: is a directory; expected a data file`,
+		`models/a.yaml:9:21: spec.data.current.path: data/linked: is a directory; expected a data file`,
+	}
+	if got := errorStrings(set); len(set.Policies) != 0 || !reflect.DeepEqual(got, want) {
+		t.Errorf("policies %q, errors:\n got %q\nwant %q", names(set), got, want)
+	}
+}
+
 func TestLoadDirReadsTheExampleRepositoryClean(t *testing.T) {
 	set, err := LoadDir("../examples/policy-repo")
 	if err != nil {
@@ -216,35 +239,56 @@ func TestLoadDirRejectsDataPathsThatSymlinkOutOfTheRoot(t *testing.T) {
 	}
 }
 
-func TestLoadDirReadsPolicyFilesThroughSymlinksInsideTheRootOnly(t *testing.T) {
+// A policy file that is a symbolic link is refused, as that file's error, by validate
+// (LoadDir) and by the reconciler (Load on a git tree, where the link is a blob holding its
+// target) alike: validate used to follow a link inside the root and call the policy valid
+// while the reconciler silently skipped it, and to stop on a link out of the root with an
+// I/O error. The other files load.
+func TestPolicyFilesThatAreSymbolicLinksAreRefusedByValidateAndTheReconcilerAlike(t *testing.T) {
 	root := t.TempDir()
 	for _, dir := range []string{"shared", "models/team-a", "models/team-b"} {
 		must(t, os.MkdirAll(filepath.Join(root, dir), 0o755))
 	}
+	outside := filepath.Join(t.TempDir(), "x.yaml")
+	must(t, os.WriteFile(outside, []byte(policyYAML("x")), 0o644))
 	must(t, os.WriteFile(filepath.Join(root, "shared", "a.yml"), []byte(policyYAML("a")), 0o644))
 	must(t, os.WriteFile(filepath.Join(root, "models", "team-a", "b.yaml"), []byte(policyYAML("b")), 0o644))
 	must(t, os.Symlink("../../shared/a.yml", filepath.Join(root, "models", "team-a", "a.yaml")))
 	must(t, os.Symlink("b.yaml", filepath.Join(root, "models", "team-a", "c.yaml")))
-	set, err := LoadDir(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Both links were followed: a and b are each defined twice.
-	want := []string{
-		`models/team-a/a.yaml:4:9: metadata.name: duplicate name "a", also defined at shared/a.yml:4:9`,
-		`models/team-a/b.yaml:4:9: metadata.name: duplicate name "b", also defined at models/team-a/c.yaml:4:9`,
-		`models/team-a/c.yaml:4:9: metadata.name: duplicate name "b", also defined at models/team-a/b.yaml:4:9`,
-		`shared/a.yml:4:9: metadata.name: duplicate name "a", also defined at models/team-a/a.yaml:4:9`,
-	}
-	if got := errorStrings(set); len(set.Policies) != 0 || !reflect.DeepEqual(got, want) {
-		t.Errorf("policies %q, errors:\n got %q\nwant %q", names(set), got, want)
-	}
-
-	outside := filepath.Join(t.TempDir(), "x.yaml")
-	must(t, os.WriteFile(outside, []byte(policyYAML("x")), 0o644))
 	must(t, os.Symlink(outside, filepath.Join(root, "models", "team-b", "x.yaml")))
-	if _, err := LoadDir(root); err == nil || !strings.Contains(err.Error(), "read models/team-b/x.yaml: ") {
-		t.Errorf("LoadDir with a policy file linked from outside the root: %v", err)
+	const refused = ": is a symbolic link (to %s); policies are read from regular files only: commit the policy itself, or list the link in .modelopsignore"
+	want := []string{
+		"models/team-a/a.yaml" + fmt.Sprintf(refused, "../../shared/a.yml"),
+		"models/team-a/c.yaml" + fmt.Sprintf(refused, "b.yaml"),
+		"models/team-b/x.yaml" + fmt.Sprintf(refused, outside),
+	}
+	wantPolicies := []string{"a@shared/a.yml", "b@models/team-a/b.yaml"}
+
+	dir, err := LoadDir(root)
+	if err != nil {
+		t.Fatalf("LoadDir: %v", err)
+	}
+	// A git tree lists a link with fs.ModeSymlink and its target as content, as this MapFS does.
+	link := func(target string) *fstest.MapFile {
+		return &fstest.MapFile{Data: []byte(target), Mode: fs.ModeSymlink}
+	}
+	tree, err := Load(fstest.MapFS{
+		"shared/a.yml":         file(policyYAML("a")),
+		"models/team-a/b.yaml": file(policyYAML("b")),
+		"models/team-a/a.yaml": link("../../shared/a.yml"),
+		"models/team-a/c.yaml": link("b.yaml"),
+		"models/team-b/x.yaml": link(outside),
+	})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	for name, set := range map[string]*Set{"LoadDir": dir, "Load": tree} {
+		if got := errorStrings(set); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s errors:\n got %q\nwant %q", name, got, want)
+		}
+		if got := names(set); !reflect.DeepEqual(got, wantPolicies) {
+			t.Errorf("%s policies = %q, want %q", name, got, wantPolicies)
+		}
 	}
 }
 

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // KindRepositoryConfig is the kind of the repository configuration document.
@@ -92,8 +94,24 @@ type RepositoryConfigSpec struct {
 	PRHourlyLimit *int `json:"prHourlyLimit,omitempty" yaml:"prHourlyLimit,omitempty" jsonschema:"minimum=0"`
 	// Kubernetes configures the training Jobs of the Kubernetes runner.
 	Kubernetes KubernetesConfig `json:"kubernetes,omitzero" yaml:"kubernetes,omitempty"`
+	// Kubeflow is the Kubeflow Pipelines endpoint the policies with spec.retrain.pipeline
+	// run on.
+	Kubeflow *KubeflowConfig `json:"kubeflow,omitempty" yaml:"kubeflow,omitempty"`
 	// MLflow is the model registry the policies' spec.registry blocks reconcile.
 	MLflow MLflowConfig `json:"mlflow,omitzero" yaml:"mlflow,omitempty"`
+}
+
+// KubeflowConfig is where training pipelines run: a Kubeflow Pipelines (v2) API server. The
+// reconciler authenticates with the Bearer token of MODELOPS_KFP_TOKEN (or the file named by
+// MODELOPS_KFP_TOKEN_FILE), or else the projected ServiceAccount token of the KFP multi-user
+// API (/var/run/secrets/kubeflow/pipelines/token); tokens are never kept in the repository.
+type KubeflowConfig struct {
+	// Host is the API server's base URL, e.g. https://kfp.example/pipeline; the v2beta1
+	// API is under Host/apis/v2beta1.
+	Host string `json:"host" yaml:"host" jsonschema:"minLength=1"`
+	// Namespace is the Kubeflow profile namespace runs are created and listed in
+	// (multi-user installations); empty on a single-user installation.
+	Namespace string `json:"namespace,omitempty" yaml:"namespace,omitempty"`
 }
 
 // MLflowConfig locates the MLflow tracking server whose Model Registry follows the
@@ -186,6 +204,20 @@ func (c *RepositoryConfig) Validate() error {
 		v.add("spec.prHourlyLimit", "must be 0 (unlimited) or more, got %d", *l)
 	}
 	v.names("spec.kubernetes.serviceAccounts", s.Kubernetes.ServiceAccounts, ServiceAccountProblem)
+	if k := s.Kubeflow; k != nil {
+		if u, err := url.Parse(k.Host); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			shown := k.Host
+			if err == nil {
+				shown = u.Redacted() // a password never reaches a log or a check
+			}
+			v.add("spec.kubeflow.host", "must be an http(s) URL without credentials, query or fragment, such as https://kfp.example/pipeline, got %q", shown)
+		}
+		if ns := k.Namespace; ns != "" {
+			if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
+				v.add("spec.kubeflow.namespace", "must be a Kubernetes namespace name, got %q: %s", ns, strings.Join(msgs, "; "))
+			}
+		}
+	}
 	if u := s.MLflow.TrackingURI; u != "" && u != "databricks" {
 		v.httpURL("spec.mlflow.trackingURI", u)
 		if strings.Contains(u, "@") {

@@ -211,8 +211,38 @@ type RetrainSpec struct {
 	OnDrift *DriftTrigger `json:"onDrift,omitempty" yaml:"onDrift,omitempty"`
 	// OnPerformanceDrop proposes a retrain when a production metric falls.
 	OnPerformanceDrop *PerformanceTrigger `json:"onPerformanceDrop,omitempty" yaml:"onPerformanceDrop,omitempty"`
-	// Job is the training job.
+	// Job is the training job: a container run locally or as a Kubernetes Job. Exactly one
+	// of job and pipeline is set.
 	Job *JobSpec `json:"job,omitempty" yaml:"job,omitempty"`
+	// Pipeline is the training job as a Kubeflow Pipelines (v2) run, on the endpoint of the
+	// repository configuration's spec.kubeflow.host. Exactly one of job and pipeline is set.
+	Pipeline *PipelineSpec `json:"pipeline,omitempty" yaml:"pipeline,omitempty"`
+}
+
+// PipelineParameterPrefix starts the run parameters modelops sets on a pipeline run
+// (modelops_model, modelops_generation, modelops_commit); a policy cannot set them.
+const PipelineParameterPrefix = "modelops_"
+
+// PipelineSpec is a Kubeflow Pipelines run of an uploaded pipeline version.
+type PipelineSpec struct {
+	// PipelineID is the ID of the uploaded pipeline.
+	PipelineID string `json:"pipelineID" yaml:"pipelineID" jsonschema:"minLength=1"`
+	// VersionID is the ID of the pipeline version to run, so the record says exactly what ran.
+	VersionID string `json:"versionID" yaml:"versionID" jsonschema:"minLength=1"`
+	// ExperimentID is the experiment the run belongs to. Default: the installation's default
+	// experiment.
+	ExperimentID string `json:"experimentID,omitempty" yaml:"experimentID,omitempty"`
+	// ServiceAccount is the Kubernetes ServiceAccount the pipeline's pods run as. Default:
+	// the installation's pipeline runner account.
+	ServiceAccount string `json:"serviceAccount,omitempty" yaml:"serviceAccount,omitempty"`
+	// PipelineRoot is where the run writes its artifacts (an object store URI). Default: the
+	// pipeline's own.
+	PipelineRoot string `json:"pipelineRoot,omitempty" yaml:"pipelineRoot,omitempty"`
+	// Parameters are the run's parameters. modelops adds modelops_model,
+	// modelops_generation and modelops_commit; a policy cannot set modelops_* itself.
+	Parameters map[string]any `json:"parameters,omitempty" yaml:"parameters,omitempty"`
+	// Timeout is how long the run may take before modelops terminates it. Default 12h.
+	Timeout Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
 }
 
 // DriftTrigger fires when at least Share of the last Of drift reports drifted.

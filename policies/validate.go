@@ -368,11 +368,39 @@ func (v *validator) retrain(field string, r *RetrainSpec) {
 		}
 		v.fraction(field, "onPerformanceDrop.drop", t.Drop)
 	}
-	if r.Job == nil {
-		v.add(field+".job", "is required: the training job to launch for a new generation")
-		return
+	switch {
+	case r.Job != nil && r.Pipeline != nil:
+		v.add(field, "must set exactly one of job or pipeline, got both")
+	case r.Pipeline != nil:
+		v.pipeline(field+".pipeline", r.Pipeline)
+	case r.Job == nil:
+		v.add(field+".job", "is required (or pipeline): the training job to launch for a new generation")
+	default:
+		v.job(field+".job", r.Job)
 	}
-	v.job(field+".job", r.Job)
+}
+
+func (v *validator) pipeline(field string, p *PipelineSpec) {
+	if strings.TrimSpace(p.PipelineID) == "" {
+		v.add(field+".pipelineID", "is required: the ID of the uploaded pipeline")
+	}
+	if strings.TrimSpace(p.VersionID) == "" {
+		v.add(field+".versionID", "is required: the ID of the pipeline version to run")
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.Parameters)) {
+		switch {
+		case strings.TrimSpace(name) == "":
+			v.add(field+".parameters", "parameter names must not be empty")
+		case strings.HasPrefix(strings.ToLower(name), PipelineParameterPrefix):
+			v.add(childPath(field+".parameters", name), "%s* parameters are set by modelops and cannot be overridden, got %q", PipelineParameterPrefix, name)
+		}
+	}
+	if sa := p.ServiceAccount; sa != "" {
+		v.serviceAccount(field+".serviceAccount", sa)
+	}
+	if p.Timeout.Duration < 0 {
+		v.add(field+".timeout", "must be a positive duration, got %s", p.Timeout)
+	}
 }
 
 func (v *validator) job(field string, j *JobSpec) {

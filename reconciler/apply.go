@@ -279,9 +279,12 @@ func (r *Reconciler) applyLaunch(ctx context.Context, snap *Snapshot, p *policie
 	if r.runner == nil {
 		return "", errors.New("no training runner is configured")
 	}
-	job := p.Spec.Retrain.Job
-	if job == nil {
+	job, pipeline := p.Spec.Retrain.Job, p.Spec.Retrain.Pipeline
+	if job == nil && pipeline == nil {
 		return "", &ActionError{Reason: TrainingFailedReason, Err: fmt.Errorf("model %s has no spec.retrain.job to run", a.Model)}
+	}
+	if job == nil {
+		job = &policies.JobSpec{}
 	}
 	// The run is recorded against the commit that raised the generation (the merge of the
 	// retrain proposal), which may be older than the tip it was planned on.
@@ -291,9 +294,10 @@ func (r *Reconciler) applyLaunch(ctx context.Context, snap *Snapshot, p *policie
 	if err != nil {
 		return "", &ActionError{Reason: GitOperationFailed, Err: fmt.Errorf("find the commit that raised %s to generation %d: %w", a.Model, a.Generation, err)}
 	}
-	req := JobRequest{Model: a.Model, Generation: a.Generation, Commit: commit, PolicyFile: p.File, Job: *job}
+	req := JobRequest{Model: a.Model, Generation: a.Generation, Commit: commit, PolicyFile: p.File, Job: *job, Pipeline: pipeline}
 	if snap.Config != nil {
 		req.ServiceAccounts = snap.Config.Spec.Kubernetes.ServiceAccounts
+		req.Kubeflow = snap.Config.Spec.Kubeflow
 	}
 	run, err := r.runner.Start(ctx, req)
 	if err != nil {

@@ -129,6 +129,10 @@ type JobRequest struct {
 	// PolicyFile is the policy's path in the repository, for labels and annotations.
 	PolicyFile string
 	Job        policies.JobSpec
+	// Pipeline, when set, is a Kubeflow Pipelines run to launch instead of Job, on the
+	// endpoint of Kubeflow (the repository configuration's spec.kubeflow).
+	Pipeline *policies.PipelineSpec
+	Kubeflow *policies.KubeflowConfig
 	// ServiceAccounts are the accounts the repository configuration lets training run as
 	// (.modelops.yaml spec.kubernetes.serviceAccounts); a runner with accounts refuses others.
 	ServiceAccounts []string
@@ -144,6 +148,13 @@ type Runner interface {
 	// Cancel stops the run of (model, generation). Cancelling a finished or unknown run is a
 	// no-op.
 	Cancel(ctx context.Context, model string, generation int64) error
+}
+
+// RepositoryConfigured is implemented by a Runner that needs the repository configuration
+// (a Kubeflow endpoint) to answer Get and Cancel; each cycle hands it the tip's before
+// observing runs.
+type RepositoryConfigured interface {
+	UseRepositoryConfig(cfg *policies.RepositoryConfig)
 }
 
 // Traffic is how a model's requests are split: production takes what the canary does not.

@@ -202,6 +202,9 @@ func (r *Reconciler) Observe(ctx context.Context) (*Snapshot, error) {
 		cfg = policies.DefaultRepositoryConfig()
 	}
 	snap := &Snapshot{Now: r.now(), Commit: commit, Tree: tree, Policies: set, Status: st, Proposals: props, Traffic: map[string]*Traffic{}, Config: cfg}
+	if rc, ok := r.runner.(RepositoryConfigured); ok {
+		rc.UseRepositoryConfig(cfg)
+	}
 	for _, p := range set.Policies {
 		if err := r.observeModel(ctx, snap, p); err != nil {
 			return nil, err

@@ -26,6 +26,10 @@ func retrainBody(a Action, p *policies.Policy, drift string) string {
 		fmt.Fprintf(&b, "| image | command | GPUs | timeout |\n|---|---|---|---|\n| `%s` | `%s` | %d | %s |\n",
 			job.Image, strings.Join(job.Command, " "), ptr.Deref(job.GPUs, 0), job.Timeout.Duration)
 	}
+	if pl := p.Spec.Retrain.Pipeline; pl != nil {
+		b.WriteString("\n### Training pipeline (Kubeflow Pipelines)\n\n")
+		fmt.Fprintf(&b, "| pipeline | version | timeout |\n|---|---|---|\n| `%s` | `%s` | %s |\n", pl.PipelineID, pl.VersionID, pl.Timeout.Duration)
+	}
 	fmt.Fprintf(&b, "\nPlanned on commit `%s`. Close this proposal to decline it: modelops does not propose generation %d again unless someone asks for it (`modelops retrain %s --reason ...`).\n", short(a.Commit), a.Generation, a.Model)
 	if drift != "" && plan.Trigger == TriggerDrift {
 		b.WriteString("\n### Latest drift report\n\n" + drift)

@@ -255,7 +255,7 @@ func TestDemo(t *testing.T) {
 
 	// The training command is the copy of the binary in the demo directory, not a path that
 	// a `go run` deletes when it exits.
-	if want := `command: ["` + filepath.Join(dir, "bin", "modelops") + `"`; !strings.Contains(policy, want) {
+	if want := "command: [" + filepath.Join(dir, "bin", "modelops") + ","; !strings.Contains(policy, want) {
 		t.Errorf("the job command does not run the demo's copy of the binary (%s):\n%s", want, policy)
 	}
 	// Every commit of the story carries the simulated time, from the setup an hour before the

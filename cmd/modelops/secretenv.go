@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-
-	forgegithub "github.com/medimind/modelops/internal/forge/github"
 )
 
 // secretEnv names the environment variables that hold a credential itself (their _FILE
@@ -21,11 +19,16 @@ var secretEnv = []string{
 	"MODELOPS_WEBHOOK_SECRET",
 	"MODELOPS_GIT_TOKEN",
 	"MODELOPS_PROMETHEUS_TOKEN",
+	kfpTokenEnv,
 	"MODELOPS_NOTIFY_WEBHOOK_URL",
 	"MODELOPS_SLACK_WEBHOOK_URL",
-	forgegithub.EnvToken,
-	forgegithub.EnvGitHubToken,
-	forgegithub.EnvPrivateKey,
+	"MODELOPS_SMTP_URL",
+	"MODELOPS_SMTP_PASSWORD",
+	// The GitHub forge's credentials, by name: the lite build leaves the forge out
+	// (TestSecretEnvNamesTheGitHubCredentials keeps them equal).
+	"MODELOPS_GITHUB_TOKEN",
+	"GITHUB_TOKEN",
+	"MODELOPS_GITHUB_PRIVATE_KEY",
 }
 
 // secretsFDEnv names the descriptor on which a re-executed modelops reads the secrets its

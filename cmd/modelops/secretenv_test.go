@@ -6,12 +6,24 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	forgegithub "github.com/medimind/modelops/internal/forge/github"
 	"github.com/medimind/modelops/internal/testutil/gitserver"
 )
+
+// secretEnv names the GitHub credentials as strings (the lite build has no GitHub forge to
+// ask): they stay the forge's names.
+func TestSecretEnvNamesTheGitHubCredentials(t *testing.T) {
+	for _, name := range []string{forgegithub.EnvToken, forgegithub.EnvGitHubToken, forgegithub.EnvPrivateKey} {
+		if !slices.Contains(secretEnv, name) {
+			t.Errorf("secretEnv lacks %s", name)
+		}
+	}
+}
 
 // spyPolicy's job reads the environment block of the reconciler that started it (the
 // parent of its wrapper) as any process of the same user could.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -95,6 +96,9 @@ func runValidate(ctx context.Context, opts validateOptions, args []string) error
 		}
 		info, err := os.Stat(arg)
 		if err != nil {
+			if pe, ok := errors.AsType[*fs.PathError](err); ok {
+				err = pe.Err // the path is named once, not "validate X: stat X: ..."
+			}
 			return fmt.Errorf("validate %s: %w", arg, err)
 		}
 		if info.IsDir() {

@@ -130,7 +130,7 @@ func TestValidateCommand(t *testing.T) {
 			name:       "a path that does not exist is a failure, exit 1",
 			args:       []string{"validate", "nowhere"},
 			wantCode:   1,
-			wantStderr: "modelops: validate nowhere: stat nowhere: no such file or directory\n",
+			wantStderr: "modelops: validate nowhere: no such file or directory\n",
 		},
 		{
 			name:       "an unknown output format is a failure, exit 1",

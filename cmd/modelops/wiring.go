@@ -134,6 +134,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 	if err != nil {
 		return nil, err
 	}
+	runner = newPipelineRunner(runner)
 	router, err := s.newRouter(o, stateDir)
 	if err != nil {
 		return nil, err

@@ -47,7 +47,8 @@ func (c Change) String() string {
 	}
 }
 
-// text renders a change's value: strings bare, everything else as compact JSON.
+// text renders a change's value: strings bare, everything else as compact JSON, without
+// the HTML escapes (\u003e for >) json.Marshal would put in a job command's shell text.
 func text(v any) string {
 	switch v := v.(type) {
 	case nil:
@@ -55,11 +56,13 @@ func text(v any) string {
 	case string:
 		return v
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return fmt.Sprint(v)
 	}
-	return string(b)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 var durationType = reflect.TypeFor[policies.Duration]()

@@ -277,3 +277,28 @@ func TestCommitDatesByTheRepoClock(t *testing.T) {
 		}
 	}
 }
+
+// TestBidiAndLineSeparatorsNeverReachACommit: a right-to-left override makes "approved by
+// \u202eNAMRON" read as "approved by NORMAN" in a terminal or on a web page (Trojan Source,
+// CVE-2021-42574), and U+2028/U+2029 break a line where git sees none. Both are refused at
+// the door and escaped in what is written, as control characters are.
+func TestBidiAndLineSeparatorsNeverReachACommit(t *testing.T) {
+	for _, tc := range []struct{ in, escaped string }{
+		{"approved by \u202eNAMRON\u202c ok", `approved by \u202eNAMRON\u202c ok`},
+		{"a\u2066b\u2069 \u200f\u061c", `a\u2066b\u2069 \u200f\u061c`},
+		{"line\u2028split\u2029para", `line\u2028split\u2029para`},
+	} {
+		if err := CheckText("reason", tc.in); err == nil {
+			t.Errorf("CheckText(%q) accepted it", tc.in)
+		}
+		if err := CheckLine("by", tc.in); err == nil {
+			t.Errorf("CheckLine(%q) accepted it", tc.in)
+		}
+		if got := EscapeControl(tc.in); got != tc.escaped {
+			t.Errorf("EscapeControl(%q) = %q, want %q", tc.in, got, tc.escaped)
+		}
+	}
+	if err := CheckText("reason", "right-to-left text itself is fine: שלום عربي, ünïcode"); err != nil {
+		t.Fatalf("CheckText refused printable text: %v", err)
+	}
+}

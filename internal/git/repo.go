@@ -182,10 +182,10 @@ func httpRemote(location string, a Auth) (string, transport.AuthMethod, error) {
 
 func sshRemote(location string, ep *transport.Endpoint, a Auth) (string, transport.AuthMethod, error) {
 	if ep.Password != "" {
-		return "", nil, errors.New("ssh URL carries a password, use Auth.SSHKeyPath")
+		return "", nil, errors.New("the ssh URL carries a password: give a private key file (--ssh-key) instead")
 	}
 	if a.SSHKeyPath == "" {
-		return "", nil, errors.New("ssh remote needs Auth.SSHKeyPath")
+		return "", nil, errors.New("an ssh remote needs a private key file (--ssh-key)")
 	}
 	user := ep.User
 	if user == "" {
@@ -193,18 +193,34 @@ func sshRemote(location string, ep *transport.Endpoint, a Auth) (string, transpo
 	}
 	keys, err := gitssh.NewPublicKeysFromFile(user, a.SSHKeyPath, a.SSHKeyPassphrase)
 	if err != nil {
-		return "", nil, fmt.Errorf("read ssh key %s: %w", a.SSHKeyPath, err)
+		return "", nil, fmt.Errorf("read ssh key %s: %w", a.SSHKeyPath, withoutPath(err))
 	}
 	var files []string
 	if a.KnownHostsPath != "" {
+		// go-git skips a known_hosts file that does not exist and then blames them all.
+		if _, err := os.Stat(a.KnownHostsPath); err != nil {
+			return "", nil, fmt.Errorf("read known_hosts %s: %w", a.KnownHostsPath, withoutPath(err))
+		}
 		files = append(files, a.KnownHostsPath)
 	}
 	cb, err := gitssh.NewKnownHostsCallback(files...)
-	if err != nil {
-		return "", nil, fmt.Errorf("read known_hosts %s: %w", a.KnownHostsPath, err)
+	switch {
+	case err != nil && a.KnownHostsPath == "":
+		return "", nil, errors.New("no known_hosts file to check the host key against (~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts or $SSH_KNOWN_HOSTS): give one with --known-hosts")
+	case err != nil:
+		return "", nil, fmt.Errorf("read known_hosts %s: %w", a.KnownHostsPath, withoutPath(err))
 	}
 	keys.HostKeyCallback = cb
 	return location, keys, nil
+}
+
+// withoutPath returns the cause of a *fs.PathError, for a message that names the file
+// itself (not "read ssh key K: open K: no such file or directory").
+func withoutPath(err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		return pe.Err
+	}
+	return err
 }
 
 // initMirror opens or creates the bare store for remote url.

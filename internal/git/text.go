@@ -12,7 +12,10 @@ import (
 // corrupt the repository's history: git fsck refuses a NUL in a commit (nulInCommit), and
 // git log stops showing a message, its trailers with it, at the first NUL. Input is refused
 // at the door with CheckText or CheckLine; everything written is passed through
-// EscapeControl by formatMessage as well, so nothing unchecked slips in.
+// EscapeControl by formatMessage as well, so nothing unchecked slips in. Bidirectional
+// controls (U+202E makes "\u202eNAMRON" read "NORMAN", CVE-2021-42574) and the line and
+// paragraph separators U+2028/U+2029 count as control characters here: they change how a
+// text reads without being visible.
 
 // CheckText returns an error naming field when s is not valid UTF-8 or holds a control
 // character other than a newline or a tab: text that may span lines, such as a reason.
@@ -26,7 +29,7 @@ func checkControl(field, s, allowed string) error {
 		switch {
 		case r == utf8.RuneError && !strings.HasPrefix(s[i:], string(utf8.RuneError)):
 			return fmt.Errorf("%s: byte %d is not valid UTF-8", field, i+1)
-		case unicode.IsControl(r) && !strings.ContainsRune(allowed, r):
+		case IsControl(r) && !strings.ContainsRune(allowed, r):
 			return fmt.Errorf("%s: character %d is the control character %U; expected printable text", field, utf8.RuneCountInString(s[:i])+1, r)
 		}
 	}
@@ -46,7 +49,7 @@ func EscapeControl(s string) string {
 		switch {
 		case r == utf8.RuneError && size == 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\n' || r == '\t' || !unicode.IsControl(r):
+		case r == '\n' || r == '\t' || !IsControl(r):
 			b.WriteString(s[i : i+size])
 		case r < utf8.RuneSelf:
 			fmt.Fprintf(&b, `\x%02x`, r)
@@ -56,4 +59,10 @@ func EscapeControl(s string) string {
 		i += size
 	}
 	return b.String()
+}
+
+// IsControl reports the characters no text reaching a commit may hold: Unicode control
+// characters, bidirectional controls and the line and paragraph separators.
+func IsControl(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029'
 }

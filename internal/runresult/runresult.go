@@ -12,8 +12,8 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"unicode"
 
+	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/reconciler"
 )
 
@@ -25,7 +25,7 @@ var URISchemes = []string{"models", "runs", "s3", "gs", "https", "wasbs", "abfss
 // Parse decodes a training result strictly: exactly one JSON object, no unknown fields, no
 // key twice (the second would silently win), then Problems must be empty.
 func Parse(b []byte) (*reconciler.RunResult, error) {
-	if err := checkDuplicateKeys(b); err != nil {
+	if err := CheckDuplicateKeys(b); err != nil {
 		return nil, fmt.Errorf("parse result.json: %w", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -70,7 +70,8 @@ func Problems(res reconciler.RunResult) []string {
 }
 
 // VersionProblem says what is wrong with a candidate's version ("" when nothing): empty, or
-// holding control characters (a newline in a version splits a proposal's title).
+// holding control characters as git.IsControl counts them (a newline in a version splits a
+// proposal's title, a right-to-left override reverses how it reads).
 func VersionProblem(v string) string { return textProblem(v) }
 
 // URIProblem says what is wrong with a candidate's uri ("" when nothing): empty, holding
@@ -90,15 +91,16 @@ func textProblem(v string) string {
 	switch {
 	case strings.TrimSpace(v) == "":
 		return "is empty"
-	case strings.ContainsFunc(v, unicode.IsControl):
+	case strings.ContainsFunc(v, git.IsControl):
 		return fmt.Sprintf("%q contains control characters", v)
 	}
 	return ""
 }
 
-// checkDuplicateKeys walks b's JSON tokens and refuses an object naming a key twice.
-// Syntax errors are left to the decoder, which reports them better.
-func checkDuplicateKeys(b []byte) error {
+// CheckDuplicateKeys walks b's JSON tokens and refuses an object naming a key twice (the
+// decoder would silently keep the last). Syntax errors are left to the decoder, which
+// reports them better.
+func CheckDuplicateKeys(b []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	var walk func(path string) error
 	walk = func(path string) error {

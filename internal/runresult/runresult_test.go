@@ -30,6 +30,8 @@ func TestParseRefusesWhatIsNotAResult(t *testing.T) {
 		{"no uri", `{"version":"1","metrics":{}}`, "uri is empty"},
 		{"newline in version", `{"version":"1\nMerge me","uri":"models:/m/1","metrics":{}}`, `version "1\nMerge me" contains control characters`},
 		{"escape in uri", `{"version":"1","uri":"models:/m/1\u001b[2J","metrics":{}}`, "uri \"models:/m/1\\x1b[2J\" contains control characters"},
+		{"right-to-left override in version", `{"version":"15\u202e61","uri":"models:/m/1","metrics":{}}`, `version "15\u202e61" contains control characters`},
+		{"line separator in uri", `{"version":"1","uri":"models:/m/1\u2028x","metrics":{}}`, `uri "models:/m/1\u2028x" contains control characters`},
 		{"javascript uri", `{"version":"1","uri":"javascript:alert(1)","metrics":{}}`, "the scheme must be one of"},
 		{"bare path", `{"version":"1","uri":"/srv/models/m","metrics":{}}`, "the scheme must be one of"},
 		{"auc out of range", `{"version":"1","uri":"models:/m/1","metrics":{"auc":1.5}}`, "metrics.auc must be between 0 and 1, got 1.5"},

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -200,7 +201,7 @@ func checkCandidate(c reconciler.RunResult) *statusError {
 	return e
 }
 
-// decode reads r's body as exactly one JSON value into v: unknown fields, trailing data,
+// decode reads r's body as exactly one JSON value into v: unknown fields, a key given twice, trailing data,
 // a body over the limit or a content type other than JSON are refused with a message
 // naming the problem. With optional, an empty body leaves v as it is.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, optional bool) *statusError {
@@ -210,10 +211,19 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, optional 
 			return errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "content type %q: want application/json", ct)
 		}
 	}
-	body := http.MaxBytesReader(w, r.Body, s.maxBody)
-	dec := json.NewDecoder(body)
+	// The body is read whole (it is bounded) so that a key given twice, which the decoder
+	// would silently resolve to the last, is refused first.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	if err == nil && len(bytes.TrimSpace(body)) > 0 {
+		if dup := runresult.CheckDuplicateKeys(body); dup != nil {
+			return errorf(http.StatusBadRequest, CodeBadRequest, "%s", dup)
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	if err == nil {
+		err = dec.Decode(v)
+	}
 	if errors.Is(err, io.EOF) {
 		if optional {
 			return nil
@@ -222,16 +232,9 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, optional 
 	}
 	if err == nil {
 		// A second value (or any trailing non-space) makes the body ambiguous.
-		if _, err2 := dec.Token(); !errors.Is(err2, io.EOF) {
-			var mbe *http.MaxBytesError
-			if errors.As(err2, &mbe) {
-				err = err2
-			} else {
-				return errorf(http.StatusBadRequest, CodeBadRequest, "the body holds more than one JSON value")
-			}
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			return errorf(http.StatusBadRequest, CodeBadRequest, "the body holds more than one JSON value")
 		}
-	}
-	if err == nil {
 		return nil
 	}
 	var (

@@ -18,7 +18,7 @@
 // deliveries, and nudges the reconcile loop without ever waiting for it.
 //
 // Without a token the API's endpoints answer 404 api_disabled. A request refused before
-// its body is read closes its connection unread, and Listen and NewHTTPServer bound the
+// its body is read, and a GET announcing a body, closes its connection unread, and Listen and NewHTTPServer bound the
 // connections (in all and per client address) and how long each may take, so clients
 // without a token cannot exhaust the process's file descriptors.
 //

@@ -49,7 +49,7 @@ func TestAPIOffAnswersAPIDisabled(t *testing.T) {
 
 // A client that announces a body and sends none gets its refusal at once (no token, no
 // such endpoint, API off), and the connection is closed: the body is never waited for.
-func TestRefusedRequestClosesTheConnectionWithoutReadingTheBody(t *testing.T) {
+func TestRefusedRequestOrGETClosesTheConnectionWithoutReadingTheBody(t *testing.T) {
 	off, err := New()
 	if err != nil {
 		t.Fatal(err)
@@ -57,13 +57,18 @@ func TestRefusedRequestClosesTheConnectionWithoutReadingTheBody(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		h      http.Handler
+		method string
 		path   string
 		status int
 	}{
-		{"no token", apiHandler(t), "/api/v1/models/m/retrain", http.StatusUnauthorized},
-		{"no such endpoint", apiHandler(t), "/api/v1/models/m/promote", http.StatusNotFound},
-		{"not canonical", apiHandler(t), "/api/v1/models/../m/retrain", http.StatusNotFound},
-		{"API off", off, "/api/v1/models/m/retrain", http.StatusNotFound},
+		{"no token", apiHandler(t), "POST", "/api/v1/models/m/retrain", http.StatusUnauthorized},
+		{"no such endpoint", apiHandler(t), "POST", "/api/v1/models/m/promote", http.StatusNotFound},
+		{"not canonical", apiHandler(t), "POST", "/api/v1/models/../m/retrain", http.StatusNotFound},
+		{"API off", off, "POST", "/api/v1/models/m/retrain", http.StatusNotFound},
+		// A GET never reads a body: one announced is not waited for (32 such requests
+		// from one address held every slot of that address, /healthz included).
+		{"GET /healthz announcing a body", off, "GET", "/healthz", http.StatusOK},
+		{"GET /api/v1/status announcing a body", apiHandler(t), "GET", "/api/v1/status", http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newClient(t, tc.h)
@@ -75,7 +80,7 @@ func TestRefusedRequestClosesTheConnectionWithoutReadingTheBody(t *testing.T) {
 			if err := conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := io.WriteString(conn, "POST "+tc.path+" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"); err != nil {
+			if _, err := io.WriteString(conn, tc.method+" "+tc.path+" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"); err != nil {
 				t.Fatal(err)
 			}
 			br := bufio.NewReader(conn)

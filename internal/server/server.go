@@ -204,6 +204,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(status, code, "%s", msg))
 		return
 	}
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.ContentLength != 0 {
+		// No GET reads a body; the server would wait for an announced one before answering.
+		closeUnread(w)
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
