@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/medimind/modelops/internal/datafs"
@@ -59,9 +60,24 @@ type Reconciler struct {
 // maxPasses bounds the plan-apply passes of one cycle.
 const maxPasses = 4
 
+// retry is a failed action's backoff: 10s doubling per attempt, at most 10 minutes.
 type retry struct {
 	attempts int
 	next     time.Time
+	backoff  *backoff.ExponentialBackOff
+}
+
+// failed records one more failed attempt of the action keyed key at now, and returns when
+// it may be tried again.
+func (r *Reconciler) failed(key string, now time.Time) retry {
+	rt := r.retries[key]
+	if rt.backoff == nil {
+		rt.backoff = &backoff.ExponentialBackOff{InitialInterval: 10 * time.Second, Multiplier: 2, MaxInterval: 10 * time.Minute}
+	}
+	rt.attempts++
+	rt.next = now.Add(rt.backoff.NextBackOff())
+	r.retries[key] = rt
+	return rt
 }
 
 // Deps are the adapters a Reconciler consumes. Repo, Proposals and Status are required; a nil
@@ -620,10 +636,7 @@ func (r *Reconciler) applyWithBackoff(ctx context.Context, snap *Snapshot, a Act
 	detail, prop, err := r.apply(ctx, snap, a, files)
 	if errors.Is(err, ErrLimited) {
 		// A limit holds (pull requests per hour, API rate): wait, without failing the model.
-		rt := r.retries[a.Key]
-		rt.attempts++
-		rt.next = snap.Now.Add(backoff(rt.attempts))
-		r.retries[a.Key] = rt
+		rt := r.failed(a.Key, snap.Now)
 		r.log.InfoContext(ctx, "action waits for a limit", "model", a.Model, "action", string(a.Kind), "key", a.Key, "reason", err.Error(), "retryAfter", rt.next)
 		return ActionResult{Action: a, Skipped: true, Detail: fmt.Sprintf("waits until %s: %s", rt.next.UTC().Format(time.RFC3339), err)}, nil
 	}
@@ -637,10 +650,7 @@ func (r *Reconciler) applyWithBackoff(ctx context.Context, snap *Snapshot, a Act
 		log = log.With("job", fmt.Sprintf("%s/gen-%d", a.Model, a.Generation))
 	}
 	if err != nil {
-		rt := r.retries[a.Key]
-		rt.attempts++
-		rt.next = snap.Now.Add(backoff(rt.attempts))
-		r.retries[a.Key] = rt
+		rt := r.failed(a.Key, snap.Now)
 		log.ErrorContext(ctx, "action failed", "error", err, "attempt", rt.attempts, "retryAfter", rt.next)
 		return ActionResult{Action: a, Error: err.Error()}, err
 	}
@@ -648,15 +658,6 @@ func (r *Reconciler) applyWithBackoff(ctx context.Context, snap *Snapshot, a Act
 	faultpoint.Hit("after-" + string(a.Kind))
 	log.InfoContext(ctx, "action done", "reason", a.Reason, "detail", detail)
 	return ActionResult{Action: a, Detail: detail, Proposal: prop}, nil
-}
-
-// backoff is 10s doubling per attempt, at most 10 minutes.
-func backoff(attempts int) time.Duration {
-	d := 10 * time.Second
-	for i := 1; i < attempts && d < 10*time.Minute; i++ {
-		d *= 2
-	}
-	return min(d, 10*time.Minute)
 }
 
 func (r *Reconciler) setConditions(snap *Snapshot, p *policies.Policy, failure error) {

@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/medimind/modelops/internal/manager"
 	"github.com/medimind/modelops/internal/server"
 )
 
@@ -29,7 +31,7 @@ func TestAPIOverTheEmbeddedStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("MODELOPS_API_TOKEN", "api-secret-123")
-	h, err := runOptions{}.handler(s, server.NewMetrics(), func(context.Context) error { return nil }, func() {}, slog.New(slog.DiscardHandler))
+	h, err := runOptions{}.handler(s, server.NewMetrics(), idleManager(t), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,4 +100,14 @@ func TestAPIOverTheEmbeddedStack(t *testing.T) {
 		`{"version":"13","uri":"models:/sepsis-risk/13","metrics":{"auc":0.95,"samples":12000}}`); code != 409 {
 		t.Fatalf("candidate with other figures: %d, want 409", code)
 	}
+}
+
+// idleManager is a run loop that is never run, for tests of the HTTP handler alone.
+func idleManager(t *testing.T) *manager.Manager {
+	t.Helper()
+	mgr, err := manager.New(manager.Options{Cycle: func(context.Context) error { return nil }, Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mgr
 }

@@ -5,17 +5,15 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/medimind/modelops/internal/git"
-	"github.com/medimind/modelops/internal/leader"
+	"github.com/medimind/modelops/internal/manager"
 	"github.com/medimind/modelops/internal/server"
 	"github.com/medimind/modelops/internal/ui"
 	"github.com/medimind/modelops/internal/watch"
@@ -94,19 +92,14 @@ func runRun(ctx context.Context, opts runOptions) error {
 	if opts.quiet {
 		log = slog.New(slog.DiscardHandler)
 	}
-	// Actions run on a context that SIGTERM does not cancel, so the one in progress
-	// finishes; Drain stops the cycle after it. The grace period bounds the wait.
+	// The stack and the informers live until runRun returns, not until SIGTERM: the
+	// manager drains the cycle in progress first.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	s, err := openStack(work, &opts.repoOptions, log)
 	if err != nil {
 		return err
 	}
-
-	var ready atomic.Bool
-	// fetchFailures counts the cycles in a row that could not reach the remote.
-	var fetchFailures atomic.Int64
-	trigger := s.wake
 	metrics := server.NewMetrics()
 	notifier, err := notifierFromEnv(log)
 	if err != nil {
@@ -120,33 +113,41 @@ func runRun(ctx context.Context, opts runOptions) error {
 		}()
 	}
 	observer := &cycleObserver{metrics: metrics, notifier: notifier, stack: s}
-	nudge := server.Nudge(trigger)
-
-	var elector *leader.Elector
+	mopts := manager.Options{
+		Cycle: func(ctx context.Context) error {
+			start := time.Now()
+			res, err := s.reconciler.Cycle(ctx)
+			observer.observe(ctx, start, res, err)
+			opts.web.CycleDone()
+			if err == nil {
+				log.Info("cycle done", "commit", short(res.Commit), "models", res.Models, "actions", len(res.Actions),
+					"failed", res.Failed(), "invalid", len(res.Invalid), "seconds", time.Since(start).Round(time.Millisecond).Seconds())
+			}
+			return err
+		},
+		Interval:     opts.interval,
+		Grace:        opts.grace,
+		Drain:        s.reconciler.Drain,
+		Wake:         s.wake,
+		Unreachable:  func(err error) bool { return errors.Is(err, git.ErrUnreachable) },
+		UnreadyAfter: opts.unreadyAfter,
+		CheckNow: func(ctx context.Context, model string) error {
+			_, err := s.reconciler.CheckDrift(ctx, model)
+			return err
+		},
+		Log: log,
+	}
 	if opts.leaderElect {
 		if s.kube == nil {
 			return invalidInput(errors.New("--leader-elect needs --namespace: the Lease lives there"))
 		}
-		if elector, err = s.kube.elector(opts.kube.namespace, opts.leaseName); err != nil {
+		if mopts.Elector, err = s.kube.elector(opts.kube.namespace, opts.leaseName); err != nil {
 			return err
 		}
 	}
-	// Ready once a cycle has completed; with leader election, a standby replica is ready
-	// once it knows who leads.
-	readiness := func(context.Context) error {
-		if elector != nil && !elector.IsLeader() {
-			if elector.Leader() == "" {
-				return errors.New("the leader is not known yet")
-			}
-			return nil
-		}
-		if !ready.Load() {
-			return errors.New("no cycle has completed yet")
-		}
-		if n := fetchFailures.Load(); opts.unreadyAfter > 0 && n >= int64(opts.unreadyAfter) {
-			return fmt.Errorf("the remote is unreachable: the last %d fetches failed", n)
-		}
-		return nil
+	mgr, err := manager.New(mopts)
+	if err != nil {
+		return err
 	}
 	if s.kube != nil {
 		// Job changes wake the loop; the informer stops with the process.
@@ -159,7 +160,7 @@ func runRun(ctx context.Context, opts runOptions) error {
 		}
 	}
 	if opts.listen != "" {
-		handler, err := opts.handler(s, metrics, readiness, nudge, log)
+		handler, err := opts.handler(s, metrics, mgr, log)
 		if err != nil {
 			return err
 		}
@@ -173,93 +174,28 @@ func runRun(ctx context.Context, opts runOptions) error {
 			opts.ready <- addr
 		}
 	}
-
 	if s.localPath != "" {
 		gitDir, err := watch.GitDir(s.localPath)
 		if err != nil {
 			return err
 		}
 		go func() {
-			if err := watch.Refs(ctx, gitDir, trigger); err != nil {
+			if err := watch.Refs(ctx, gitDir, s.wake); err != nil {
 				log.Error("watching the repository failed; polling only", "error", err)
 			}
 		}()
 	}
-
-	go func() {
-		<-ctx.Done()
-		log.Info("stopping after the action in progress")
-		s.reconciler.Drain()
-		if elector != nil && !elector.IsLeader() {
-			cancelWork() // a standby has nothing in progress
-			return
-		}
-		select {
-		case <-time.After(opts.grace):
-			cancelWork()
-		case <-work.Done():
-		}
-	}()
-
-	ticker := time.NewTicker(opts.interval)
-	defer ticker.Stop()
-	// loop runs cycles on act until stop (SIGTERM) or act (a lost lease) is done.
-	loop := func(act context.Context) {
-		for {
-			start := time.Now()
-			res, err := s.reconciler.Cycle(act)
-			observer.observe(act, start, res, err)
-			opts.web.CycleDone()
-			if errors.Is(err, git.ErrUnreachable) {
-				fetchFailures.Add(1)
-			} else {
-				fetchFailures.Store(0)
-			}
-			switch {
-			case errors.Is(err, git.ErrUnreachable):
-				log.Error("cycle failed: the remote is unreachable", "failures", fetchFailures.Load(), "error", err)
-			case err != nil:
-				log.Error("cycle failed", "error", err)
-			default:
-				ready.Store(true)
-				log.Info("cycle done", "commit", short(res.Commit), "models", res.Models, "actions", len(res.Actions),
-					"failed", res.Failed(), "invalid", len(res.Invalid), "seconds", time.Since(start).Round(time.Millisecond).Seconds())
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-act.Done():
-				return
-			case <-ticker.C:
-			case <-trigger:
-			}
-		}
-	}
-	if elector == nil {
-		loop(work)
-		return nil
-	}
-	// A replica acts only while it holds the Lease: losing it cancels the cycle's context at
-	// once. On SIGTERM the loop drains, then the Lease is released.
-	elector.Run(work, func(lead context.Context) {
-		log.Info("leading", "identity", elector.Identity())
-		loop(lead)
-		if ctx.Err() != nil {
-			cancelWork()
-		} else {
-			log.Warn("lost the lease; standing by", "identity", elector.Identity())
-		}
-	})
+	mgr.Run(ctx)
 	return nil
 }
 
 // handler builds the HTTP server: health, /metrics, the API when a token is configured,
 // and the GitHub webhook when a secret is.
-func (opts runOptions) handler(s *stack, metrics *server.Metrics, ready func(context.Context) error, reconcile func(), log *slog.Logger) (http.Handler, error) {
+func (opts runOptions) handler(s *stack, metrics *server.Metrics, mgr *manager.Manager, log *slog.Logger) (http.Handler, error) {
 	sopts := []server.Option{
 		server.WithLogger(log),
 		server.WithMetrics(metrics),
-		server.WithReadiness(ready),
+		server.WithReadiness(mgr.Ready),
 	}
 	token, err := secretFrom(opts.apiTokenFile, "MODELOPS_API_TOKEN")
 	if err != nil {
@@ -275,7 +211,8 @@ func (opts runOptions) handler(s *stack, metrics *server.Metrics, ready func(con
 		return nil, err
 	}
 	if secret != "" {
-		sopts = append(sopts, server.WithGitHubWebhook([]byte(secret), reconcile))
+		// A person pressing Re-run on a modelops check gets that model's drift check now.
+		sopts = append(sopts, server.WithGitHubWebhook([]byte(secret), mgr.Nudge), server.WithCheckRerun(mgr.RequestCheck))
 	}
 	if opts.web != nil {
 		sopts = append(sopts, server.WithUI(opts.web))

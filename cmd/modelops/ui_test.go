@@ -39,7 +39,7 @@ func uiServer(t *testing.T, s *stack, opts runOptions) (*httptest.Server, *runOp
 		t.Fatal(err)
 	}
 	opts.web = web
-	h, err := opts.handler(s, server.NewMetrics(), func(context.Context) error { return nil }, func() {}, slog.New(slog.DiscardHandler))
+	h, err := opts.handler(s, server.NewMetrics(), idleManager(t), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestUIAccess(t *testing.T) {
 
 	// Without --ui there is no UI.
 	t.Setenv("MODELOPS_API_TOKEN", token)
-	h, err := runOptions{}.handler(s, server.NewMetrics(), func(context.Context) error { return nil }, func() {}, slog.New(slog.DiscardHandler))
+	h, err := runOptions{}.handler(s, server.NewMetrics(), idleManager(t), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

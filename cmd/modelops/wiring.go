@@ -103,6 +103,7 @@ type stack struct {
 
 // openStack builds the reconciler on the embedded defaults: local proposals, local process
 // runner, status branch in the same repository. extra options go to the reconciler last.
+// Each port has its constructor: newForge, newRunner, newRouter.
 func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...reconciler.Option) (*stack, error) {
 	if o.repo == "" {
 		return nil, invalidInput(fmt.Errorf("--repo is required"))
@@ -111,18 +112,9 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 	if err != nil {
 		return nil, err
 	}
-	auth, err := o.auth()
+	auth, ghAuth, err := o.gitAuth()
 	if err != nil {
 		return nil, err
-	}
-	var ghAuth *githubAuth
-	if o.github.repo != "" {
-		if ghAuth, err = o.github.openAuth(); err != nil {
-			return nil, err
-		}
-		if auth.Password == "" && auth.SSHKeyPath == "" {
-			auth.HTTP = ghAuth.GitAuth() // push with the App's (or the token's) credentials
-		}
 	}
 	repo, err := git.Open(ctx, o.repo, git.Options{Auth: auth, Dir: filepath.Join(stateDir, "mirror"), Now: o.now})
 	if err != nil {
@@ -130,92 +122,28 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 	}
 	bot := git.Signature{Name: o.authorName, Email: o.authorEmail}
 	s := &stack{repo: repo, bot: bot, wake: make(chan struct{}, 1)}
-	var proposals reconciler.Proposals
-	var reporter reconciler.Reporter
-	if ghAuth != nil {
-		if s.github, err = o.github.open(ghAuth, repo, o.branch, bot, o); err != nil {
-			return nil, err
-		}
-		proposals, reporter = s.github.forge, s.github.reporter
-	}
 	if isLocalPath(o.repo) {
 		s.localPath = o.repo
 	}
 	s.status = status.New(repo, status.Branch, bot)
-	s.forge = forgelocal.New(repo, o.branch, status.Branch, bot)
-	if o.now != nil {
-		s.forge.WithClock(o.now)
-	}
-	if proposals == nil {
-		proposals = s.forge
-	}
-	s.proposals = proposals
-
-	workDir := o.dataRoot
-	if workDir == "" && s.localPath != "" {
-		// A checkout is where a job such as `python -m sepsis.train` finds its code; a bare
-		// repository has none, and its jobs run in their own run directory.
-		if gitDir, err := watch.GitDir(s.localPath); err == nil && filepath.Clean(gitDir) != filepath.Clean(s.localPath) {
-			workDir = s.localPath
-		}
-	}
-	ropts := []runnerlocal.Option{runnerlocal.WithLogger(log)}
-	if o.now != nil {
-		ropts = append(ropts, runnerlocal.WithClock(o.now))
-	}
-	if workDir != "" {
-		abs, err := filepath.Abs(workDir)
-		if err != nil {
-			return nil, err
-		}
-		ropts = append(ropts, runnerlocal.WithWorkDir(abs))
-	}
-	if o.jobUser != "" {
-		opt, err := jobUser(o.jobUser)
-		if err != nil {
-			return nil, invalidInput(err)
-		}
-		ropts = append(ropts, opt)
-	}
-	s.runner, err = runnerlocal.New(filepath.Join(stateDir, "runs"), ropts...)
+	proposals, reporter, err := s.newForge(o, ghAuth)
 	if err != nil {
 		return nil, err
 	}
-	var runner reconciler.Runner = s.runner
-	if err := o.kube.validate(); err != nil {
+	runner, err := s.newRunner(o, stateDir, log)
+	if err != nil {
 		return nil, err
 	}
-	if o.kube.enabled() {
-		if s.kube, err = o.kube.open(o.now, s.nudge); err != nil {
-			return nil, err
-		}
-		runner = s.kube.runner
-	}
 	runner = newPipelineRunner(runner)
-	opts := []reconciler.Option{reconciler.WithLogger(log)}
-	if o.now != nil {
-		opts = append(opts, reconciler.WithClock(o.now))
+	router, err := s.newRouter(o, stateDir)
+	if err != nil {
+		return nil, err
 	}
-	if o.dataRoot != "" {
-		// The root stays open for the life of the process.
-		data, _, err := openDataRoot(o.dataRoot)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, reconciler.WithDataRoot(data))
+	opts, err := o.reconcilerOptions(log)
+	if err != nil {
+		return nil, err
 	}
 	opts = append(opts, extra...)
-	trafficDir := o.trafficDir
-	if trafficDir == "" {
-		trafficDir = filepath.Join(stateDir, "traffic")
-	}
-	s.router, s.trafficDir = routerfile.New(trafficDir), trafficDir
-	var router reconciler.Router = s.router
-	if o.kube.router == "kserve" {
-		if router, err = s.kube.kserve(o.kube.namespace); err != nil {
-			return nil, err
-		}
-	}
 	tracked := git.Tracked{Repo: repo, Branch: o.branch, Author: bot}
 	prom, err := newPrometheusSource()
 	if err != nil {
@@ -242,6 +170,128 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 		return nil, err
 	}
 	return s, nil
+}
+
+// gitAuth reads the git credentials, and GitHub's with --github: a remote without
+// credentials of its own is pushed to with the App's (or the token's).
+func (o *repoOptions) gitAuth() (git.Auth, *githubAuth, error) {
+	auth, err := o.auth()
+	if err != nil || o.github.repo == "" {
+		return auth, nil, err
+	}
+	ghAuth, err := o.github.openAuth()
+	if err != nil {
+		return auth, nil, err
+	}
+	if auth.Password == "" && auth.SSHKeyPath == "" {
+		auth.HTTP = ghAuth.GitAuth()
+	}
+	return auth, ghAuth, nil
+}
+
+// newForge opens the forge the reconciler proposes on: GitHub when ghAuth is set, else the
+// embedded one (branches in the repository itself), which the CLI's proposal commands also
+// read. reporter is nil on the embedded forge.
+func (s *stack) newForge(o *repoOptions, ghAuth *githubAuth) (reconciler.Proposals, reconciler.Reporter, error) {
+	s.forge = forgelocal.New(s.repo, o.branch, status.Branch, s.bot)
+	if o.now != nil {
+		s.forge.WithClock(o.now)
+	}
+	s.proposals = s.forge
+	if ghAuth == nil {
+		return s.proposals, nil, nil
+	}
+	var err error
+	if s.github, err = o.github.open(ghAuth, s.repo, o.branch, s.bot, o); err != nil {
+		return nil, nil, err
+	}
+	s.proposals = s.github.forge
+	return s.proposals, s.github.reporter, nil
+}
+
+// newRunner opens the training runner: Kubernetes Jobs with --namespace, else local
+// processes under <state-dir>/runs. The local runner is opened either way: the CLI reads
+// local runs' logs through it.
+func (s *stack) newRunner(o *repoOptions, stateDir string, log *slog.Logger) (reconciler.Runner, error) {
+	ropts := []runnerlocal.Option{runnerlocal.WithLogger(log)}
+	if o.now != nil {
+		ropts = append(ropts, runnerlocal.WithClock(o.now))
+	}
+	workDir, err := s.jobWorkDir(o)
+	if err != nil {
+		return nil, err
+	}
+	if workDir != "" {
+		ropts = append(ropts, runnerlocal.WithWorkDir(workDir))
+	}
+	if o.jobUser != "" {
+		opt, err := jobUser(o.jobUser)
+		if err != nil {
+			return nil, invalidInput(err)
+		}
+		ropts = append(ropts, opt)
+	}
+	if s.runner, err = runnerlocal.New(filepath.Join(stateDir, "runs"), ropts...); err != nil {
+		return nil, err
+	}
+	if err := o.kube.validate(); err != nil {
+		return nil, err
+	}
+	if !o.kube.enabled() {
+		return s.runner, nil
+	}
+	if s.kube, err = o.kube.open(o.now, s.nudge); err != nil {
+		return nil, err
+	}
+	return s.kube.runner, nil
+}
+
+// jobWorkDir is where local jobs run, as an absolute path: --data-root, else the checkout of
+// a local non-bare repository, else "" (each job in its run directory).
+func (s *stack) jobWorkDir(o *repoOptions) (string, error) {
+	workDir := o.dataRoot
+	if workDir == "" && s.localPath != "" {
+		// A checkout is where a job such as `python -m sepsis.train` finds its code; a bare
+		// repository has none, and its jobs run in their own run directory.
+		if gitDir, err := watch.GitDir(s.localPath); err == nil && filepath.Clean(gitDir) != filepath.Clean(s.localPath) {
+			workDir = s.localPath
+		}
+	}
+	if workDir == "" {
+		return "", nil
+	}
+	return filepath.Abs(workDir)
+}
+
+// newRouter opens the traffic router: KServe with --router kserve, else the file router
+// under --traffic-dir (which the CLI's status reads either way).
+func (s *stack) newRouter(o *repoOptions, stateDir string) (reconciler.Router, error) {
+	s.trafficDir = o.trafficDir
+	if s.trafficDir == "" {
+		s.trafficDir = filepath.Join(stateDir, "traffic")
+	}
+	s.router = routerfile.New(s.trafficDir)
+	if o.kube.router == "kserve" {
+		return s.kube.kserve(o.kube.namespace)
+	}
+	return s.router, nil
+}
+
+// reconcilerOptions are the reconciler's options from the flags: logger, clock, data root.
+func (o *repoOptions) reconcilerOptions(log *slog.Logger) ([]reconciler.Option, error) {
+	opts := []reconciler.Option{reconciler.WithLogger(log)}
+	if o.now != nil {
+		opts = append(opts, reconciler.WithClock(o.now))
+	}
+	if o.dataRoot != "" {
+		// The root stays open for the life of the process.
+		data, _, err := openDataRoot(o.dataRoot)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, reconciler.WithDataRoot(data))
+	}
+	return opts, nil
 }
 
 // openDataRoot opens --data-root DIR as an os.Root, so that no symbolic link, ".." or absolute

@@ -8,11 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
-	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // Push sends the local branch to the remote branch of the same name with a
@@ -130,7 +130,7 @@ type EditFunc func(tip string, files fs.FS) (Change, error)
 // ErrNoChange when the edit changes nothing. Network errors and ctx's end
 // stop the loop.
 func (r *Repo) UpdateBranch(ctx context.Context, branch string, edit EditFunc) (string, error) {
-	backoff := wait.Backoff{Duration: r.opts.Backoff, Factor: 2, Jitter: 0.5, Steps: r.opts.MaxAttempts, Cap: maxBackoff}
+	delays := &backoff.ExponentialBackOff{InitialInterval: r.opts.Backoff, Multiplier: 2, RandomizationFactor: 0.5, MaxInterval: maxBackoff}
 	var last error
 	for attempt := 1; attempt <= r.opts.MaxAttempts; attempt++ {
 		h, err := r.updateOnce(ctx, branch, edit)
@@ -141,7 +141,7 @@ func (r *Repo) UpdateBranch(ctx context.Context, branch string, edit EditFunc) (
 		if attempt == r.opts.MaxAttempts {
 			break
 		}
-		t := time.NewTimer(backoff.Step())
+		t := time.NewTimer(delays.NextBackOff())
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/golang/groupcache/lru"
 	"golang.org/x/time/rate"
 
@@ -392,6 +393,8 @@ const (
 func (r *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	serverErrors, limitWaits := 0, 0
+	// 1s, 2s, 4s ... up to 30s before the n-th retry after a 5xx; jittered below.
+	serverBackoff := &backoff.ExponentialBackOff{InitialInterval: retryBase, Multiplier: 2, MaxInterval: retryCap}
 	secondary := secondaryLimitFirst
 	send := req
 	for {
@@ -405,7 +408,7 @@ func (r *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 		switch {
 		case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented && serverErrors+1 < r.maxAttempts && idempotent(req):
 			serverErrors++
-			wait = r.backoff(serverErrors)
+			wait = r.jittered(serverBackoff.NextBackOff())
 			why = fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 		case (resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTooManyRequests) && hasRetryAfter:
 			if limitWaits >= r.maxLimitWaits {
@@ -435,10 +438,9 @@ func (r *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// backoff is the wait before the n-th retry: 1s, 2s, 4s ... up to 30s, each between half and
-// all of that.
-func (r *retrier) backoff(n int) time.Duration {
-	d := min(retryBase<<(n-1), retryCap)
+// jittered is a wait between half and all of d, by the injected jitter (tests pin it), which
+// backoff's own randomisation would not take.
+func (r *retrier) jittered(d time.Duration) time.Duration {
 	return d/2 + time.Duration(r.jitter()*float64(d/2))
 }
 
