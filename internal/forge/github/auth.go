@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/medimind/modelops/internal/secret"
+
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gh "github.com/google/go-github/v62/github"
@@ -18,27 +20,11 @@ import (
 	"github.com/medimind/modelops/internal/git"
 )
 
-// Secret is a token or a private key. It prints as [redacted] with every fmt verb and in
-// slog, so that it cannot reach a log by accident; string(s) gives the value.
-type Secret string
+// Secret is a token or a private key; it never prints its value (see internal/secret).
+type Secret = secret.Secret
 
+// redacted stands where a credential would be printed.
 const redacted = "[redacted]"
-
-// String implements fmt.Stringer.
-func (Secret) String() string { return redacted }
-
-// GoString implements fmt.GoStringer (%#v).
-func (Secret) GoString() string { return redacted }
-
-// LogValue implements slog.LogValuer.
-func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
-
-// Format implements fmt.Formatter, so that no verb (%x, %q, %d) prints the value.
-func (Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redacted)) }
-
-// MarshalText implements encoding.TextMarshaler, so that JSON, YAML and slog's handlers
-// encoding a struct that holds a Secret write [redacted].
-func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
 // Environment variables AuthConfigFromEnv reads. Secrets come from these or from files,
 // never from flags, which show in process listings and shell history.

@@ -4,31 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"strings"
+
+	"github.com/medimind/modelops/internal/secret"
 )
 
-// Secret is a token or a password. It prints as [redacted] with every fmt verb, in slog and
-// when marshalled, so that it cannot reach a log by accident; string(s) gives the value.
-type Secret string
-
-const redacted = "[redacted]"
-
-// String implements fmt.Stringer.
-func (Secret) String() string { return redacted }
-
-// GoString implements fmt.GoStringer (%#v).
-func (Secret) GoString() string { return redacted }
-
-// LogValue implements slog.LogValuer.
-func (Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
-
-// Format implements fmt.Formatter, so that no verb (%x, %q, %d) prints the value.
-func (Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redacted)) }
-
-// MarshalText implements encoding.TextMarshaler for JSON, YAML and slog's handlers.
-func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+// Secret is a token or a password; it never prints its value (see internal/secret).
+type Secret = secret.Secret
 
 // The environment MLflow's own clients read, and ConfigFromEnv with them. Each secret may
 // instead be in the file its _FILE variable names (a mounted Kubernetes Secret).
