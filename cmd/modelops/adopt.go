@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,15 +29,13 @@ Exit status: 0 success, 1 failure, 2 unknown model, missing reason or nothing un
 			return runAdopt(cmd.Context(), opts, args[0])
 		},
 	}
-	opts.bindFlags(cmd.Flags())
-	cmd.Flags().StringVar(&opts.reason, "reason", "", "why the generation counts as trained (required; it is recorded)")
-	cmd.Flags().StringVar(&opts.by, "by", "", "who decides (default: the user name)")
+	opts.bindRequestFlags(cmd.Flags(), "why the generation counts as trained (required; it is recorded)", "who decides (default: the user name)")
 	return cmd
 }
 
 func runAdopt(ctx context.Context, opts retrainOptions, model string) error {
-	if strings.TrimSpace(opts.reason) == "" {
-		return invalidInput(errors.New("--reason is required"))
+	if err := opts.checkRequest(); err != nil {
+		return err
 	}
 	s, err := openStack(ctx, &opts.repoOptions, newLogger(slog.LevelWarn))
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	forgelocal "github.com/medimind/modelops/internal/forge/local"
 	"github.com/medimind/modelops/internal/git"
@@ -283,6 +284,26 @@ type retrainOptions struct {
 	stdout io.Writer
 }
 
+// bindRequestFlags binds the repository flags and the request's --reason (required) and
+// --by, which retrain and adopt share.
+func (o *retrainOptions) bindRequestFlags(fs *pflag.FlagSet, reasonHelp, byHelp string) {
+	o.bindFlags(fs)
+	fs.StringVar(&o.reason, "reason", "", reasonHelp)
+	fs.StringVar(&o.by, "by", "", byHelp)
+}
+
+// checkRequest refuses a request without a reason, and control characters in the reason
+// and the name: both go into commits on the status branch and into proposals.
+func (o *retrainOptions) checkRequest() error {
+	if strings.TrimSpace(o.reason) == "" {
+		return invalidInput(errors.New("--reason is required"))
+	}
+	if err := errors.Join(git.CheckText("--reason", o.reason), git.CheckLine("--by", o.by)); err != nil {
+		return invalidInput(err)
+	}
+	return nil
+}
+
 func newRetrainCmd() *cobra.Command {
 	opts := retrainOptions{}
 	cmd := &cobra.Command{
@@ -299,19 +320,13 @@ Exit status: 0 success, 1 failure, 2 unknown model or missing reason.`,
 			return runRetrain(cmd.Context(), opts, args[0])
 		},
 	}
-	opts.bindFlags(cmd.Flags())
-	cmd.Flags().StringVar(&opts.reason, "reason", "", "why the model must be retrained (required; it goes into the proposal)")
-	cmd.Flags().StringVar(&opts.by, "by", "", "who asks (default: the user name)")
+	opts.bindRequestFlags(cmd.Flags(), "why the model must be retrained (required; it goes into the proposal)", "who asks (default: the user name)")
 	return cmd
 }
 
 func runRetrain(ctx context.Context, opts retrainOptions, model string) error {
-	if strings.TrimSpace(opts.reason) == "" {
-		return invalidInput(errors.New("--reason is required"))
-	}
-	// Both go into commits on the status branch and the proposal.
-	if err := errors.Join(git.CheckText("--reason", opts.reason), git.CheckLine("--by", opts.by)); err != nil {
-		return invalidInput(err)
+	if err := opts.checkRequest(); err != nil {
+		return err
 	}
 	s, err := openStack(ctx, &opts.repoOptions, newLogger(slog.LevelWarn))
 	if err != nil {

@@ -189,6 +189,13 @@ func TestAnUndecidedGenerationIsAdoptedByAPerson(t *testing.T) {
 	if !strings.Contains(raw, `"reason": "GenerationUndecided"`) || !strings.Contains(raw, "modelops adopt sepsis-risk") {
 		t.Fatalf("status of the undecided model:\n%s", raw)
 	}
+	// A reason with control characters is refused before anything is recorded.
+	if code, _, errOut := runCLI(t, "adopt", "sepsis-risk", "--reason", "trained\x00\x1b[2J", "--repo", repo, "--state-dir", state); code != 2 || !strings.Contains(errOut, "control character") {
+		t.Fatalf("adopt with a control character: exit %d, %s", code, errOut)
+	}
+	if raw := gitserver.MustGit(t, repo, "show", "modelops/status:models/sepsis-risk.json"); !strings.Contains(raw, `"reason": "GenerationUndecided"`) {
+		t.Fatalf("a refused adopt changed the status:\n%s", raw)
+	}
 	code, out, errOut := runCLI(t, "adopt", "sepsis-risk", "--reason", "trained before the status was lost", "--repo", repo, "--state-dir", state)
 	if code != 0 || !strings.Contains(out, "Generation 7 of sepsis-risk") {
 		t.Fatalf("adopt: exit %d\n%s%s", code, out, errOut)
