@@ -215,12 +215,15 @@ func TestDeploymentRunsTwoHardenedReplicasWithSecretFiles(t *testing.T) {
 	}
 	probes := map[string]*corev1.Probe{"/healthz": c.LivenessProbe, "/readyz": c.ReadinessProbe}
 	for path, p := range probes {
-		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != path || p.HTTPGet.Port.String() != "http" {
-			t.Errorf("probe for %s = %+v, want an HTTP GET of %s on port http", path, p, path)
+		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != path || p.HTTPGet.Port.String() != "probes" {
+			t.Errorf("probe for %s = %+v, want an HTTP GET of %s on port probes", path, p, path)
 		}
 	}
-	if len(c.Ports) != 1 || c.Ports[0].Name != "http" || c.Ports[0].ContainerPort != 8080 {
-		t.Errorf("ports = %+v, want http 8080", c.Ports)
+	// The probes have a listener of their own (--probe-listen), which API and webhook clients
+	// cannot starve.
+	if len(c.Ports) != 2 || c.Ports[0].Name != "http" || c.Ports[0].ContainerPort != 8080 ||
+		c.Ports[1].Name != "probes" || c.Ports[1].ContainerPort != 8081 || !slices.Contains(c.Args, "--probe-listen=:8081") {
+		t.Errorf("ports = %+v, args %q; want http 8080 and probes 8081 served by --probe-listen", c.Ports, c.Args)
 	}
 	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
 		if _, ok := c.Resources.Requests[r]; !ok {

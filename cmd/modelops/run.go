@@ -24,6 +24,9 @@ type runOptions struct {
 	interval time.Duration
 	grace    time.Duration
 	listen   string
+	// probeListen, when set, serves only /healthz, /readyz and /metrics on a second address,
+	// for the kubelet and Prometheus: clients of --listen cannot take its connections.
+	probeListen string
 	// apiTokenFile and webhookSecretFile name files holding the API's bearer token and the
 	// GitHub webhook secret (or MODELOPS_API_TOKEN, MODELOPS_WEBHOOK_SECRET).
 	apiTokenFile      string
@@ -74,6 +77,7 @@ SIGINT or SIGTERM finishes the action in progress, records the status, and exits
 	cmd.Flags().DurationVar(&opts.interval, "interval", 30*time.Second, "time between full cycles (each fetches the remote)")
 	cmd.Flags().DurationVar(&opts.grace, "shutdown-grace", 2*time.Minute, "longest wait for the action in progress on shutdown")
 	cmd.Flags().StringVar(&opts.listen, "listen", "127.0.0.1:8080", "address of the HTTP server (health, /metrics, API, webhooks); empty disables it")
+	cmd.Flags().StringVar(&opts.probeListen, "probe-listen", "", "a second address serving only /healthz, /readyz and /metrics (for the kubelet's probes and Prometheus): connections to --listen, each client's capped, cannot starve it")
 	cmd.Flags().BoolVar(&opts.leaderElect, "leader-elect", false, "act only while holding a coordination.k8s.io Lease in --namespace (several replicas, one acts)")
 	cmd.Flags().StringVar(&opts.leaseName, "lease-name", "modelops", "name of the leader-election Lease")
 	cmd.Flags().IntVar(&opts.unreadyAfter, "unready-after-fetch-failures", 3, "answer /readyz 503 once this many fetches of the remote in a row have failed (0: never)")
@@ -173,6 +177,18 @@ func runRun(ctx context.Context, opts runOptions) error {
 		if opts.ready != nil {
 			opts.ready <- addr
 		}
+	}
+	if opts.probeListen != "" {
+		probes, err := server.New(server.WithLogger(log), server.WithMetrics(metrics), server.WithReadiness(mgr.Ready))
+		if err != nil {
+			return err
+		}
+		srv, addr, err := serve(opts.probeListen, probes)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		log.Info("serving probes", "addr", addr)
 	}
 	if s.localPath != "" {
 		gitDir, err := watch.GitDir(s.localPath)

@@ -74,3 +74,63 @@ func countFDs(t *testing.T, pid int) int {
 	}
 	return len(fds)
 }
+
+// TestProbesAnswerWhileOneClientStallsTheMainListener: a client that holds every connection
+// its address may open on --listen (slow headers, renewed) would starve probes sent from the
+// same address, as a kubelet behind the same node address is; --probe-listen serves them on
+// connections of their own.
+func TestProbesAnswerWhileOneClientStallsTheMainListener(t *testing.T) {
+	repo := runRepo(t, 6)
+	probeAddr := freeAddr(t)
+	cmd := exec.Command(os.Args[0], "run", "--repo", repo, "--state-dir", filepath.Join(t.TempDir(), "state"),
+		"--interval", "1h", "--listen", "127.0.0.1:0", "--probe-listen", probeAddr)
+	p := startRunProcess(t, cmd)
+	waitReady(t, p.base)
+	addr := strings.TrimPrefix(p.base, "http://")
+	for range server.MaxConnsPerClient + 8 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		_, _ = fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n") // headers never end
+	}
+	time.Sleep(300 * time.Millisecond)
+	// A new transport: an idle connection kept alive from waitReady would still be served.
+	client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	if resp, err := client.Get(p.base + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the main listener still served this address (%d): the stall does not reproduce the starvation", resp.StatusCode)
+	}
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := client.Get("http://" + probeAddr + path)
+		if err != nil {
+			t.Fatalf("%s on --probe-listen: %v", path, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s on --probe-listen: %d", path, resp.StatusCode)
+		}
+	}
+	resp, err := client.Get("http://" + probeAddr + "/api/v1/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		t.Fatal("--probe-listen serves the API; it must serve only probes and metrics")
+	}
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
