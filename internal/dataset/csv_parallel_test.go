@@ -1,0 +1,194 @@
+package dataset
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// smallChunks makes every file go through the parallel reader, cut into chunks of a
+// few lines, for the rest of the test.
+func smallChunks(t *testing.T, chunk int) {
+	oldChunk, oldFrom := csvChunkBytes, csvParallelFrom
+	csvChunkBytes, csvParallelFrom = chunk, 0
+	t.Cleanup(func() { csvChunkBytes, csvParallelFrom = oldChunk, oldFrom })
+}
+
+// bytesOpener opens data as a file does, counting the opens.
+func bytesOpener(data []byte, opens *int) opener {
+	return opener{source: "gen.csv", reopen: true, open: func() (io.Reader, error) {
+		*opens++
+		return bytes.NewReader(data), nil
+	}}
+}
+
+// genCSV makes a CSV text of the kinds the readers must agree on: numbers in many
+// spellings, missing cells, text, and, with plain false, quoted fields with line
+// breaks and quotes, CRLF, a BOM, ragged rows, blank lines and stray '\r' and '"'.
+func genCSV(rng *rand.Rand, plain bool) []byte {
+	cols, rows := 1+rng.IntN(5), rng.IntN(40)
+	var b strings.Builder
+	if rng.IntN(4) == 0 {
+		b.WriteString("\uFEFF")
+	}
+	nl := "\n"
+	if rng.IntN(3) == 0 {
+		nl = "\r\n"
+	}
+	for j := range cols {
+		if j > 0 {
+			b.WriteByte(',')
+		}
+		if rng.IntN(5) == 0 {
+			fmt.Fprintf(&b, `"c%d"`, j)
+		} else {
+			fmt.Fprintf(&b, "c%d", j)
+		}
+	}
+	b.WriteString(nl)
+	plainCells := []string{"1", "-2.5", "1e3", "1e999", "0x1p-2", "", "NaN", "nan", "Inf", "x", "a b", "1.0", "007", " 3"}
+	oddCells := []string{`"q,1"`, "\"line\nbreak\"", `"say ""hi"""`, `a"b`, "\r", `"2"`, `""`}
+	textCol := rng.IntN(cols + 1) // a column whose cells are mostly text
+	for range rows {
+		n := cols
+		if !plain && rng.IntN(15) == 0 {
+			n += rng.IntN(3) - 1 // ragged
+		}
+		if rng.IntN(12) == 0 {
+			b.WriteString(nl) // blank line
+		}
+		for j := range n {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			switch {
+			case !plain && rng.IntN(12) == 0:
+				b.WriteString(oddCells[rng.IntN(len(oddCells))])
+			case j == textCol && rng.IntN(4) > 0:
+				fmt.Fprintf(&b, "t%d", rng.IntN(4))
+			case rng.IntN(6) == 0:
+				b.WriteString(plainCells[rng.IntN(len(plainCells))])
+			default:
+				fmt.Fprintf(&b, "%.3f", rng.NormFloat64())
+			}
+		}
+		b.WriteString(nl)
+	}
+	s := b.String()
+	if rng.IntN(4) == 0 {
+		s = strings.TrimSuffix(s, nl)
+	}
+	return []byte(s)
+}
+
+// genOptions picks the options the type rules depend on.
+func genOptions(rng *rand.Rand) Options {
+	var o Options
+	switch rng.IntN(5) {
+	case 1:
+		o.Numeric = []string{"c0"}
+	case 2:
+		o.Numeric, o.Invalid = []string{"c0"}, InvalidIgnore
+	case 3:
+		o.Categorical = []string{"c0"}
+	}
+	if rng.IntN(4) == 0 {
+		o.Limits = Limits{MaxRows: 20, MaxCellBytes: 4}
+	}
+	return o
+}
+
+// sameTable reports how a and b differ, or "" when they hold the same names, kinds,
+// values (NaN bit for bit), codes and dictionaries.
+func sameTable(a, b *Table) string {
+	if a.Rows != b.Rows || len(a.Columns) != len(b.Columns) {
+		return fmt.Sprintf("%d × %d against %d × %d", a.Rows, len(a.Columns), b.Rows, len(b.Columns))
+	}
+	for i := range a.Columns {
+		x, y := &a.Columns[i], &b.Columns[i]
+		if x.Name != y.Name || x.Invalid != y.Invalid || len(x.Float) != len(y.Float) ||
+			fmt.Sprint(x.Codes, x.Dict) != fmt.Sprint(y.Codes, y.Dict) || (x.Float == nil) != (y.Float == nil) {
+			return fmt.Sprintf("column %d: %+v against %+v", i, *x, *y)
+		}
+		for r := range x.Float {
+			if math.Float64bits(x.Float[r]) != math.Float64bits(y.Float[r]) {
+				return fmt.Sprintf("column %q row %d: %v against %v", x.Name, r, x.Float[r], y.Float[r])
+			}
+		}
+	}
+	return ""
+}
+
+// TestParallelCSVMatchesSequential reads many generated texts with the parallel reader
+// (chunks of a few lines) and the sequential one: the tables, or the errors, are the
+// same. Plain valid texts must really be read in parallel (three opens: the line
+// count, the header, the chunks), not by the fallback.
+func TestParallelCSVMatchesSequential(t *testing.T) {
+	rng := rand.New(rand.NewPCG(20, 1))
+	parallelReads := 0
+	for i := range 3000 {
+		smallChunks(t, 1+rng.IntN(64))
+		data := genCSV(rng, i%2 == 0)
+		opts := genOptions(rng)
+		var seqOpens, parOpens int
+		seq := bytesOpener(data, &seqOpens)
+		seq.sequential = true
+		want, wantErr := readCSV(seq, opts)
+		got, gotErr := readCSV(bytesOpener(data, &parOpens), opts)
+		if fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
+			t.Fatalf("input %d %q: sequential error %v, parallel error %v", i, data, wantErr, gotErr)
+		}
+		if wantErr != nil {
+			continue
+		}
+		if d := sameTable(want, got); d != "" {
+			t.Fatalf("input %d %q (%+v): %s", i, data, opts, d)
+		}
+		if parOpens == 3 {
+			parallelReads++
+		}
+	}
+	if parallelReads < 500 {
+		t.Fatalf("only %d of 3000 inputs were read in parallel", parallelReads)
+	}
+}
+
+// TestParallelCSVGzip reads a gzip file large enough for many chunks in parallel: the
+// table is the one the sequential reader reads.
+func TestParallelCSVGzip(t *testing.T) {
+	smallChunks(t, 4096)
+	path := filepath.Join(t.TempDir(), "t.csv.gz")
+	writeTable(t, strings.TrimSuffix(path, ".gz"), numericTable(3000, 7, 3, 1))
+	text, err := os.ReadFile(strings.TrimSuffix(path, ".gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	zw.Write(text)
+	zw.Close()
+	if err := os.WriteFile(path, zb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opens int
+	seq := bytesOpener(text, &opens)
+	seq.sequential = true
+	want, err := readCSV(seq, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := sameTable(want, got); d != "" || got.Rows != 3000 {
+		t.Fatalf("%d rows: %s", got.Rows, d)
+	}
+}
