@@ -15,7 +15,7 @@ import (
 
 // smallChunks makes every file go through the parallel reader, cut into chunks of a
 // few lines, for the rest of the test.
-func smallChunks(t *testing.T, chunk int) {
+func smallChunks(t testing.TB, chunk int) {
 	oldChunk, oldFrom := csvChunkBytes, csvParallelFrom
 	csvChunkBytes, csvParallelFrom = chunk, 0
 	t.Cleanup(func() { csvChunkBytes, csvParallelFrom = oldChunk, oldFrom })
