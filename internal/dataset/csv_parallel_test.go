@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -190,5 +191,34 @@ func TestParallelCSVGzip(t *testing.T) {
 	}
 	if d := sameTable(want, got); d != "" || got.Rows != 3000 {
 		t.Fatalf("%d rows: %s", got.Rows, d)
+	}
+}
+
+// TestParseDecimalMatchesParseFloat compares the fast path with strconv.ParseFloat, bit
+// for bit, on short decimals and on the spellings it must leave to ParseFloat.
+func TestParseDecimalMatchesParseFloat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 1))
+	cases := []string{"0", "-0", "+0.0", "-0.000000", "1.", ".5", "007", "999999999999999", "0.000000000000001",
+		"123456789012345.", "9007199254740993", "1e3", "1_0", "", ".", "-", "+", "1.2.3", "Inf", "nan", "0x10", " 1"}
+	for range 100000 {
+		digits := 1 + rng.IntN(17)
+		s := strconv.FormatUint(rng.Uint64N(uint64(math.Pow10(min(digits, 19)))), 10)
+		if p := rng.IntN(len(s) + 1); p < len(s) {
+			s = s[:p] + "." + s[p:]
+		}
+		if rng.IntN(2) == 0 {
+			s = "-" + s
+		}
+		cases = append(cases, s)
+	}
+	for _, s := range cases {
+		got, ok := parseDecimal([]byte(s))
+		if !ok {
+			continue
+		}
+		want, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("parseDecimal(%q) = %v, ParseFloat %v, %v", s, got, want, err)
+		}
 	}
 }
