@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -219,6 +220,22 @@ func TestParseDecimalMatchesParseFloat(t *testing.T) {
 		want, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.Float64bits(got) != math.Float64bits(want) {
 			t.Fatalf("parseDecimal(%q) = %v, ParseFloat %v, %v", s, got, want, err)
+		}
+	}
+}
+
+// BenchmarkReadCSVSequential20kx1000 reads the file of BenchmarkReadCSV20kx1000 with the
+// sequential reader: what the parallel reader is measured against.
+func BenchmarkReadCSVSequential20kx1000(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "ref.csv")
+	writeTable(b, path, numericTable(bigRows, bigCols, 1, 0))
+	o, closeLast := reopener(path, func() (fs.File, error) { return os.Open(path) }, false)
+	defer closeLast()
+	o.sequential = true
+	b.ReportAllocs()
+	for b.Loop() {
+		if t, err := readCSV(o, Options{}); err != nil || t.Rows != bigRows {
+			b.Fatal(err)
 		}
 	}
 }
