@@ -3,6 +3,8 @@ package dataset
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -101,8 +103,13 @@ func genOptions(rng *rand.Rand) Options {
 	case 3:
 		o.Categorical = []string{"c0"}
 	}
-	if rng.IntN(4) == 0 {
+	switch rng.IntN(8) {
+	case 0:
 		o.Limits = Limits{MaxRows: 20, MaxCellBytes: 4}
+	case 1:
+		o.Limits = Limits{MaxBytes: 300}
+	case 2:
+		o.Limits = Limits{MaxMemory: 8 * 60}
 	}
 	return o
 }
@@ -237,5 +244,43 @@ func BenchmarkReadCSVSequential20kx1000(b *testing.B) {
 		if t, err := readCSV(o, Options{}); err != nil || t.Rows != bigRows {
 			b.Fatal(err)
 		}
+	}
+}
+
+// cancelAfter cancels its context once the reader has given n bytes.
+type cancelAfter struct {
+	r      io.Reader
+	n      int
+	cancel func()
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	if c.n -= k; c.n <= 0 {
+		c.cancel()
+	}
+	return k, err
+}
+
+// TestParallelCSVCancel cancels the context while the parallel reader reads the body:
+// the read stops with the context's error.
+func TestParallelCSVCancel(t *testing.T) {
+	smallChunks(t, 256)
+	var b bytes.Buffer
+	WriteCSV(&b, numericTable(2000, 5, 4, 0))
+	data := b.Bytes()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	opens := 0
+	o := opener{source: "big.csv", reopen: true, open: func() (io.Reader, error) {
+		opens++
+		if opens == 3 { // the line count, the header, then the body in chunks
+			return &cancelAfter{r: bytes.NewReader(data), n: len(data) / 2, cancel: cancel}, nil
+		}
+		return bytes.NewReader(data), nil
+	}}
+	_, err := readCSV(o, Options{Context: ctx})
+	if !errors.Is(err, context.Canceled) || opens != 3 {
+		t.Fatalf("error %v after %d opens, want context.Canceled after 3", err, opens)
 	}
 }
