@@ -25,3 +25,21 @@ $GO test -run '^$' -bench 'BenchmarkLoad10k$' -benchtime 3x ./policies
 
 echo "== reconciler: a no-op cycle over 10,000 policies"
 $GO test -run '^$' -bench 'BenchmarkNoopCycle10k$' -benchtime 3x ./cmd/modelops
+
+echo "== end to end from CSV: modelops drift against pandas' C parser + SciPy, whole process, 20,000x1,000 pair"
+csvdir=$(mktemp -d)
+trap 'rm -rf "$csvdir"' EXIT
+$PY - "$csvdir" <<'PY'
+import sys, numpy as np
+rng = np.random.default_rng(1)
+for name, shift in (("ref", 0.0), ("cur", 0.3)):
+    a = rng.standard_normal((20000, 1000))
+    a[:, ::10] += shift
+    np.savetxt(f"{sys.argv[1]}/{name}.csv", a, fmt="%.6f", delimiter=",", comments="",
+               header=",".join(f"f{j:04d}" for j in range(1000)))
+PY
+$GO build -o "$csvdir/modelops" ./cmd/modelops
+/usr/bin/time -f "   modelops drift: %e s wall, %U s user, %M KB peak" \
+  "$csvdir/modelops" drift --reference "$csvdir/ref.csv" --current "$csvdir/cur.csv" --tests ks,wasserstein,psi -o json >/dev/null
+/usr/bin/time -f "   pandas + SciPy: %e s wall, %U s user, %M KB peak" \
+  $PY scripts/drift_bench.py --reference "$csvdir/ref.csv" --current "$csvdir/cur.csv" >/dev/null

@@ -44,6 +44,8 @@ type opener struct {
 	// reopen says that open may be called more than once; otherwise it is called once.
 	reopen bool
 	open   func() (io.Reader, error)
+	// sequential: the parallel reader gave the text up, read it record by record.
+	sequential bool
 }
 
 // bounded returns o with every text it opens bounded by limits and cancelled by ctx.
@@ -129,20 +131,22 @@ const (
 // columns by append.
 func readCSV(o opener, opts Options) (*Table, error) {
 	ctx, limits := opts.ctx(), opts.Limits.WithDefaults()
+	unbounded := o
 	o = o.bounded(ctx, limits)
 	capRows := 0
+	var scan csvScan
 	if o.reopen {
 		r, err := o.open()
 		if err != nil {
 			return nil, err
 		}
-		lines, err := countLines(r)
+		scan, err = scanCSV(r)
 		if err != nil {
 			return nil, o.readErr(err)
 		}
 		// Lines bound the records from above (a quoted cell may span lines), so the
 		// count only sizes the columns; the limits apply to the records read.
-		capRows = int(min(int64(max(lines-1, 0)), limits.MaxRows))
+		capRows = int(min(int64(max(scan.lines-1, 0)), limits.MaxRows))
 	}
 	r, err := o.open()
 	if err != nil {
@@ -184,6 +188,17 @@ func readCSV(o opener, opts Options) (*Table, error) {
 		} else {
 			cols[i].floats = make([]float64, 0, capRows)
 		}
+	}
+	if scan.plain && !o.sequential && scan.bytes >= int64(csvParallelFrom) {
+		rows, ok, err := readCSVParallel(ctx, o, opts, limits, len(names), cr.InputOffset(), cols)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			unbounded.sequential = true
+			return readCSV(unbounded, opts)
+		}
+		return newCSVTable(o.source, rows, cols), nil
 	}
 
 	// A big table's record strings are collected every collectEvery bytes of text
@@ -256,8 +271,12 @@ func readCSV(o opener, opts Options) (*Table, error) {
 	if err := recoverText(o, cols); err != nil {
 		return nil, err
 	}
+	return newCSVTable(o.source, rows, cols), nil
+}
 
-	t := &Table{Source: o.source, Rows: rows, Columns: make([]Column, len(cols))}
+// newCSVTable makes the table of the columns read.
+func newCSVTable(source string, rows int, cols []csvColumn) *Table {
+	t := &Table{Source: source, Rows: rows, Columns: make([]Column, len(cols))}
 	for i := range cols {
 		c := &cols[i]
 		col := Column{Name: c.name}
@@ -274,7 +293,7 @@ func readCSV(o opener, opts Options) (*Table, error) {
 		}
 		t.Columns[i] = col
 	}
-	return t, nil
+	return t
 }
 
 // turnText makes a numeric column a string column at its current row. With reopen the
@@ -373,16 +392,26 @@ type CSVReader struct {
 // NewCSVReader returns a reader of the CSV text r of source; gz says r is gunzipped.
 func NewCSVReader(r io.Reader, source string, gz bool) (*CSVReader, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
+	empty, err := stripBOM(br)
+	if err != nil {
+		return nil, readError(source, gz, err)
+	}
+	cr := csv.NewReader(br)
+	cr.ReuseRecord = true
+	return &CSVReader{cr: cr, source: source, gz: gz, empty: empty}, nil
+}
+
+// stripBOM skips a UTF-8 byte order mark at the start of br. empty reports that br
+// holds no bytes at all.
+func stripBOM(br *bufio.Reader) (empty bool, err error) {
 	head, err := br.Peek(len(utf8BOM))
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, readError(source, gz, err)
+		return false, err
 	}
 	if bytes.Equal(head, utf8BOM) {
 		br.Discard(len(utf8BOM))
 	}
-	cr := csv.NewReader(br)
-	cr.ReuseRecord = true
-	return &CSVReader{cr: cr, source: source, gz: gz, empty: len(head) == 0}, nil
+	return len(head) == 0, nil
 }
 
 // Empty reports that the text holds no bytes at all.
@@ -465,26 +494,4 @@ func (c *CSVReader) parseErr(err error, rec []string) error {
 			Msg: fmt.Sprintf("bare \" in an unquoted field (at line %d, column %d); quote the field and double the \"", pe.Line, pe.Column)}
 	}
 	return &DataError{Source: c.source, Line: pe.StartLine, Msg: "malformed CSV", Err: pe.Err}
-}
-
-// countLines counts the lines of r: an upper bound of the number of records.
-func countLines(r io.Reader) (int, error) {
-	buf := make([]byte, 1<<16)
-	n, last := 0, byte('\n')
-	for {
-		k, err := r.Read(buf)
-		if k > 0 {
-			n += bytes.Count(buf[:k], []byte{'\n'})
-			last = buf[k-1]
-		}
-		if errors.Is(err, io.EOF) {
-			if last != '\n' {
-				n++
-			}
-			return n, nil
-		}
-		if err != nil {
-			return n, err
-		}
-	}
 }

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,13 +32,29 @@ func addFiles(f *testing.F, pattern string) {
 }
 
 // FuzzReadCSV reads arbitrary bytes as CSV, from a seekable reader (which may read the
-// text twice) and from a one-shot stream. Neither may panic; when they succeed, every
-// column has Rows values and both agree on the shape of the table.
+// text twice, and reads it in parallel in chunks of 16 bytes) and from a one-shot
+// stream. Neither may panic; when they succeed, every column has Rows values and both
+// agree on the shape of the table. The parallel reading and the sequential one of the
+// same text give the same table or the same error.
 func FuzzReadCSV(f *testing.F) {
 	addFiles(f, "testdata/*.csv")
 	f.Add([]byte("a,b\n1,x\n2.5,3\nNA,\n"))
+	smallChunks(f, 16)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		opts := Options{Limits: fuzzLimits}
+		var opens int
+		sequential := bytesOpener(data, &opens)
+		sequential.sequential = true
+		want, wantErr := readCSV(sequential, opts)
+		got, gotErr := readCSV(bytesOpener(data, &opens), opts)
+		if fmt.Sprint(wantErr) != fmt.Sprint(gotErr) {
+			t.Fatalf("sequential error %v, parallel error %v", wantErr, gotErr)
+		}
+		if wantErr == nil {
+			if d := sameTable(want, got); d != "" {
+				t.Fatalf("sequential and parallel tables differ: %s", d)
+			}
+		}
 		seek, err1 := ReadCSV(bytes.NewReader(data), "fuzz.csv", opts)
 		once, err2 := ReadCSV(oneShot{bytes.NewReader(data)}, "fuzz.csv", opts)
 		if (err1 == nil) != (err2 == nil) {
