@@ -9,9 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync"
 	"time"
+
+	"github.com/medimind/modelops/internal/retryafter"
 
 	"github.com/cenkalti/backoff/v5"
 )
@@ -273,8 +274,8 @@ func (n *Notifier) post(ctx context.Context, s Sink, body []byte) error {
 		return nil
 	case code == http.StatusTooManyRequests:
 		err := fmt.Errorf("post to %s: %s", s.Name, resp.Status)
-		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			return &retryAfterError{err: err, wait: min(d, n.cfg.maxRetryAfter)}
+		if d, ok := retryafter.Parse(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return &retryafter.Error{Err: err, Wait: min(d, n.cfg.maxRetryAfter)}
 		}
 		return err
 	case code == http.StatusRequestTimeout || code >= 500:
@@ -282,43 +283,6 @@ func (n *Notifier) post(ctx context.Context, s Sink, body []byte) error {
 	default:
 		return backoff.Permanent(fmt.Errorf("post to %s: %s", s.Name, resp.Status))
 	}
-}
-
-// retryAfter reads a Retry-After header: delay-seconds or an HTTP date (RFC 9110 §10.2.3).
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.Atoi(v); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return max(t.Sub(now), 0), true
-}
-
-// retryAfterError is a retryable failure whose next attempt waits as the server asked. It
-// keeps the failure for the log (backoff's own RetryAfterError carries only the wait).
-type retryAfterError struct {
-	err  error
-	wait time.Duration
-}
-
-func (e *retryAfterError) Error() string { return e.err.Error() }
-func (e *retryAfterError) Unwrap() error { return e.err }
-
-// As lets backoff.Retry find the wait as its *backoff.RetryAfterError.
-func (e *retryAfterError) As(target any) bool {
-	if t, ok := target.(**backoff.RetryAfterError); ok {
-		*t = &backoff.RetryAfterError{Duration: e.wait}
-		return true
-	}
-	return false
 }
 
 // redact drops the URL net/http puts in its errors: a webhook URL is a secret.

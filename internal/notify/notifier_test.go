@@ -263,28 +263,6 @@ func TestNotifyWaitsAsRetryAfterAsks(t *testing.T) {
 	}
 }
 
-func TestRetryAfterReadsSecondsAndDates(t *testing.T) {
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	for _, tc := range []struct {
-		header string
-		want   time.Duration
-		ok     bool
-	}{
-		{"120", 2 * time.Minute, true},
-		{"0", 0, true},
-		{now.Add(30 * time.Second).Format(http.TimeFormat), 30 * time.Second, true},
-		{now.Add(-time.Minute).Format(http.TimeFormat), 0, true},
-		{"-5", 0, false},
-		{"soon", 0, false},
-		{"", 0, false},
-	} {
-		got, ok := retryAfter(tc.header, now)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("retryAfter(%q) = %v, %v; want %v, %v", tc.header, got, ok, tc.want, tc.ok)
-		}
-	}
-}
-
 func TestNotifyGivesUpAfterMaxAttemptsWithoutLoggingTheURL(t *testing.T) {
 	var always500 []func(http.ResponseWriter)
 	for range 10 {

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/medimind/modelops/internal/retryafter"
+
 	"github.com/cenkalti/backoff/v5"
 	"github.com/golang/groupcache/lru"
 	"golang.org/x/time/rate"
@@ -404,7 +406,7 @@ func (r *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		var wait time.Duration
 		var why string
-		retryAfter, hasRetryAfter := parseRetryAfter(resp.Header.Get("Retry-After"), r.waiter.clock.Now())
+		retryAfter, hasRetryAfter := retryafter.Parse(resp.Header.Get("Retry-After"), r.waiter.clock.Now())
 		switch {
 		case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented && serverErrors+1 < r.maxAttempts && idempotent(req):
 			serverErrors++
@@ -442,20 +444,6 @@ func (r *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 // backoff's own randomisation would not take.
 func (r *retrier) jittered(d time.Duration) time.Duration {
 	return d/2 + time.Duration(r.jitter()*float64(d/2))
-}
-
-// parseRetryAfter reads a Retry-After header: seconds, or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }
 
 // secondaryLimit reports whether a 403 is GitHub's secondary rate limit. The body is read

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/medimind/modelops/internal/retryafter"
+
 	"github.com/cenkalti/backoff/v5"
 )
 
@@ -250,8 +252,8 @@ func (c *Client) attempt(ctx context.Context, method, endpoint, target string, p
 		if !apiErr.retryable() {
 			return backoff.Permanent(apiErr)
 		}
-		if d, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
-			return &retryAfterError{err: apiErr, wait: min(d, c.opts.MaxRetryAfter)}
+		if d, ok := retryafter.Parse(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return &retryafter.Error{Err: apiErr, Wait: min(d, c.opts.MaxRetryAfter)}
 		}
 		return apiErr
 	}
@@ -262,39 +264,6 @@ func (c *Client) attempt(ctx context.Context, method, endpoint, target string, p
 		return backoff.Permanent(fmt.Errorf("mlflow %s %s: decode answer: %w", method, endpoint, err))
 	}
 	return nil
-}
-
-// retryAfter reads a Retry-After header in seconds or as an HTTP date.
-func retryAfter(v string) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0), true
-	}
-	return 0, false
-}
-
-// retryAfterError is a retryable failure whose next attempt waits as the server asked; it
-// keeps the failure for the caller (backoff's own RetryAfterError carries only the wait).
-type retryAfterError struct {
-	err  error
-	wait time.Duration
-}
-
-func (e *retryAfterError) Error() string { return e.err.Error() }
-func (e *retryAfterError) Unwrap() error { return e.err }
-
-// As lets backoff.Retry find the wait as its *backoff.RetryAfterError.
-func (e *retryAfterError) As(target any) bool {
-	if t, ok := target.(**backoff.RetryAfterError); ok {
-		*t = &backoff.RetryAfterError{Duration: e.wait}
-		return true
-	}
-	return false
 }
 
 // VersionFilter is a search of model versions; the conditions are ANDed, as MLflow's
