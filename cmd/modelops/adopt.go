@@ -3,11 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
 )
 
@@ -34,33 +33,15 @@ Exit status: 0 success, 1 failure, 2 unknown model, missing reason or nothing un
 }
 
 func runAdopt(ctx context.Context, opts retrainOptions, model string) error {
-	if err := opts.checkRequest(); err != nil {
-		return err
-	}
-	s, err := openStack(ctx, &opts.repoOptions, newLogger(slog.LevelWarn))
+	var u *reconciler.UndecidedGeneration
+	_, _, err := opts.submitRequest(ctx, model, func(snap *reconciler.Snapshot, _ *policies.Policy, req *reconciler.ManualRequest) error {
+		if u = snap.Status.Model(model).Undecided; u == nil {
+			return fmt.Errorf("%s has no undecided generation: nothing to adopt", model)
+		}
+		req.Adopt, req.Generation = true, u.Generation
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	snap, _, err := s.reconciler.Plan(ctx)
-	if err != nil {
-		return err
-	}
-	if _, err := snap.ModelPolicy(model); err != nil {
-		return invalidInput(err)
-	}
-	u := snap.Status.Model(model).Undecided
-	if u == nil {
-		return invalidInput(fmt.Errorf("%s has no undecided generation: nothing to adopt", model))
-	}
-	by := opts.by
-	if by == "" {
-		by = reviewer(&proposalsOptions{}).Name
-	}
-	req := reconciler.ManualRequest{At: time.Now().UTC(), Reason: opts.reason, By: by, Adopt: true, Generation: u.Generation}
-	if err := s.status.AddRequest(ctx, model, req); err != nil {
-		return err
-	}
-	if _, err := s.reconciler.Cycle(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.stdout, "Generation %d of %s (raised by %s) adopted as trained.\n", u.Generation, model, short(u.Commit))

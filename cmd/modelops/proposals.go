@@ -324,38 +324,46 @@ Exit status: 0 success, 1 failure, 2 unknown model or missing reason.`,
 	return cmd
 }
 
-func runRetrain(ctx context.Context, opts retrainOptions, model string) error {
-	if err := opts.checkRequest(); err != nil {
-		return err
+// submitRequest records a person's request about model on the status branch and runs one
+// cycle, which acts on it. decide reads the model at the tip and fills in the request (or
+// refuses it); who asked and when are filled in here.
+func (o retrainOptions) submitRequest(ctx context.Context, model string, decide func(*reconciler.Snapshot, *policies.Policy, *reconciler.ManualRequest) error) (*stack, *reconciler.CycleResult, error) {
+	if err := o.checkRequest(); err != nil {
+		return nil, nil, err
 	}
-	s, err := openStack(ctx, &opts.repoOptions, newLogger(slog.LevelWarn))
+	s, err := openStack(ctx, &o.repoOptions, newLogger(slog.LevelWarn))
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	snap, _, err := s.reconciler.Plan(ctx)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	var policy *policies.Policy
-	for _, p := range snap.Policies.Policies {
-		if p.Metadata.Name == model {
-			policy = p
-		}
+	policy, err := snap.ModelPolicy(model)
+	if err != nil {
+		return nil, nil, invalidInput(err)
 	}
-	if policy == nil {
-		return invalidInput(fmt.Errorf("no valid policy for model %q at %s", model, short(snap.Commit)))
+	req := reconciler.ManualRequest{At: time.Now().UTC(), Reason: o.reason, By: o.by}
+	if req.By == "" {
+		req.By = reviewer(&proposalsOptions{}).Name // $GIT_AUTHOR_NAME or the user name
 	}
-	if policy.Spec.Retrain == nil {
-		return invalidInput(fmt.Errorf("model %s has no spec.retrain: nothing to retrain", model))
+	if err := decide(snap, policy, &req); err != nil {
+		return nil, nil, invalidInput(err)
 	}
-	by := opts.by
-	if by == "" {
-		by = reviewer(&proposalsOptions{}).Name // $GIT_AUTHOR_NAME or the user name
-	}
-	if err := s.status.AddRequest(ctx, model, reconciler.ManualRequest{At: time.Now().UTC(), Reason: opts.reason, By: by}); err != nil {
-		return err
+	if err := s.status.AddRequest(ctx, model, req); err != nil {
+		return nil, nil, err
 	}
 	res, err := s.reconciler.Cycle(ctx)
+	return s, res, err
+}
+
+func runRetrain(ctx context.Context, opts retrainOptions, model string) error {
+	s, res, err := opts.submitRequest(ctx, model, func(_ *reconciler.Snapshot, p *policies.Policy, _ *reconciler.ManualRequest) error {
+		if p.Spec.Retrain == nil {
+			return fmt.Errorf("model %s has no spec.retrain: nothing to retrain", model)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
