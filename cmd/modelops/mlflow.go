@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/internal/registry/mlflow"
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
@@ -15,8 +16,8 @@ import (
 // MLFLOW_TRACKING_URI, with MLflow's own environment for the credentials. It returns nil
 // when neither names a server. The address is read once, when the reconciler starts: a
 // change of mlflow.trackingURI takes effect on the next start.
-func openRegistry(ctx context.Context, repo reconciler.Repo, log *slog.Logger) (reconciler.Registry, error) {
-	uri, err := trackingURIAtTip(ctx, repo)
+func openRegistry(ctx context.Context, repo *git.Repo, branch string, log *slog.Logger) (reconciler.Registry, error) {
+	uri, err := trackingURIAtTip(ctx, repo, branch)
 	if err != nil {
 		// The remote may be down at start; the environment may still name the server.
 		log.WarnContext(ctx, "read mlflow.trackingURI from "+policies.RepositoryConfigFile+"; using "+mlflow.EnvTrackingURI, "error", err)
@@ -35,13 +36,10 @@ func openRegistry(ctx context.Context, repo reconciler.Repo, log *slog.Logger) (
 	return client, nil
 }
 
-// trackingURIAtTip is mlflow.trackingURI of the repository configuration at the tip.
-func trackingURIAtTip(ctx context.Context, repo reconciler.Repo) (string, error) {
-	commit, err := repo.Sync(ctx)
-	if err != nil {
-		return "", err
-	}
-	tree, err := repo.Tree(ctx, commit)
+// trackingURIAtTip is mlflow.trackingURI of the repository configuration at the tip of
+// branch as git.Open fetched it (a second fetch would only cost a round trip).
+func trackingURIAtTip(ctx context.Context, repo *git.Repo, branch string) (string, error) {
+	_, tree, err := repo.BranchTree(ctx, branch)
 	if err != nil {
 		return "", err
 	}

@@ -149,7 +149,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 	if err != nil {
 		return nil, err
 	}
-	registry, err := openRegistry(ctx, tracked, log)
+	registry, err := openRegistry(ctx, repo, o.branch, log)
 	if err != nil {
 		return nil, err
 	}
