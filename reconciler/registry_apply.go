@@ -207,7 +207,7 @@ func (r *Reconciler) observeRegisteredCandidates(ctx context.Context, p *policie
 		err = CheckRegistryVersion(ref.Name, ref.Version, c.State)
 		if err == nil {
 			var metrics TrainingMetrics
-			if metrics, err = candidateMetrics(c.Metrics); err == nil {
+			if metrics, err = CandidateMetrics(c.Metrics); err == nil {
 				run.Result.Version, run.Result.URI, run.Result.Metrics = ref.Version, fmt.Sprintf("models:/%s/%s", ref.Name, ref.Version), metrics
 				continue
 			}
@@ -219,9 +219,10 @@ func (r *Reconciler) observeRegisteredCandidates(ctx context.Context, p *policie
 	}
 }
 
-// candidateMetrics takes a candidate's figures from its run's metrics, checked as a job's
-// inline result is.
-func candidateMetrics(m map[string]float64) (TrainingMetrics, error) {
+// CandidateMetrics takes a candidate's figures from the metrics its run logged in the
+// registry (auc, precision, recall, coverage, samples, latencyMs), checked as a job's inline
+// result is.
+func CandidateMetrics(m map[string]float64) (TrainingMetrics, error) {
 	var out TrainingMetrics
 	fraction := func(key string) (*float64, error) {
 		v, ok := m[key]

@@ -105,19 +105,11 @@ func (m mlflowResults) Result(ctx context.Context, model string, generation int6
 	if err != nil {
 		return nil, err
 	}
-	res := reconciler.RunResult{Version: v.Version, URI: "models:/" + model + "/" + v.Version}
-	metrics := lineage.Metrics()
-	figure := func(name string) *float64 {
-		if f, ok := metrics[name]; ok {
-			return &f
-		}
-		return nil
+	metrics, err := reconciler.CandidateMetrics(lineage.Metrics())
+	if err != nil {
+		return nil, fmt.Errorf("%s version %s: %w", model, v.Version, err)
 	}
-	res.Metrics = reconciler.TrainingMetrics{AUC: figure("auc"), Precision: figure("precision"), Recall: figure("recall"),
-		LatencyMs: figure("latencyMs"), Coverage: figure("coverage")}
-	if n := figure("samples"); n != nil {
-		res.Metrics.Samples = int64(*n)
-	}
+	res := reconciler.RunResult{Version: v.Version, URI: "models:/" + model + "/" + v.Version, Metrics: metrics}
 	if problems := runresult.Problems(res); len(problems) > 0 {
 		return nil, fmt.Errorf("%s version %s: %s", model, v.Version, strings.Join(problems, "; "))
 	}
