@@ -60,8 +60,8 @@ func WithAPI(b Backend, token string) Option {
 }
 
 // WithGitHubWebhook serves POST /webhooks/github, verifying deliveries with secret and
-// calling reconcile for each accepted event. reconcile must not block; Nudge(ch) makes one
-// from a channel of capacity one.
+// calling reconcile for each accepted event. reconcile must not block (the run loop's
+// manager.Nudge does not).
 func WithGitHubWebhook(secret []byte, reconcile func()) Option {
 	return func(s *Server) {
 		s.webhookSecret = append([]byte(nil), secret...)
@@ -81,18 +81,6 @@ func WithUI(h http.Handler) Option { return func(s *Server) { s.ui = h } }
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
-
-// Nudge returns a reconcile callback that never blocks: it sends on ch when ch has room
-// and otherwise does nothing. With a channel of capacity one, any number of events while a
-// cycle runs leave exactly one more cycle pending.
-func Nudge(ch chan<- struct{}) func() {
-	return func() {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
-}
 
 // Server is the HTTP handler of the reconciler.
 type Server struct {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -13,6 +14,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/medimind/modelops/internal/manager"
 
 	"github.com/google/go-github/v62/github"
 
@@ -173,8 +177,13 @@ func TestWebhookRefusesOtherContentTypes(t *testing.T) {
 }
 
 func TestNudgeCoalescesEventsWhileACycleRuns(t *testing.T) {
+	// The run loop's Nudge, as modelops run passes it.
 	trigger := make(chan struct{}, 1)
-	s, err := New(WithGitHubWebhook([]byte(testSecret), Nudge(trigger)))
+	m, err := manager.New(manager.Options{Cycle: func(context.Context) error { return nil }, Interval: time.Hour, Wake: trigger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(WithGitHubWebhook([]byte(testSecret), m.Nudge))
 	if err != nil {
 		t.Fatal(err)
 	}
