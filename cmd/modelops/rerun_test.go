@@ -45,9 +45,18 @@ func TestRunWebhookRerunOfACheckRunsTheModelsDriftCheck(t *testing.T) {
 	}()
 	base := "http://" + <-ready
 	waitReady(t, base)
+	// The reconciler writes the status branch's ref in place while the git CLI may read it:
+	// a read that meets it half-written fails, and is made again.
 	onRequest := func() bool {
-		log := gitserver.MustGit(t, repo, "log", "--format=%s", "modelops/status")
-		return strings.Contains(log, "drift check of sepsis-risk on request")
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			log, err := gitserver.Git(repo, "log", "--format=%s", "modelops/status")
+			if err == nil {
+				return strings.Contains(log, "drift check of sepsis-risk on request")
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("read the status branch: %v", err)
+			}
+		}
 	}
 	if onRequest() {
 		t.Fatal("an on-request drift check before anyone asked")
