@@ -81,11 +81,13 @@ type PromotionPlan struct {
 
 // ProposalPlan is the proposal a propose action opens or updates.
 type ProposalPlan struct {
-	Kind     ProposalKind `json:"kind"`
-	Key      string       `json:"key"`
-	Digest   string       `json:"digest"`
-	Trigger  Trigger      `json:"trigger"`
-	Evidence []Evidence   `json:"evidence"`
+	Kind ProposalKind `json:"kind"`
+	Key  string       `json:"key"`
+	// Target is what a promotion proposal promotes to; empty for other kinds.
+	Target   PromotionTarget `json:"target,omitempty"`
+	Digest   string          `json:"digest"`
+	Trigger  Trigger         `json:"trigger"`
+	Evidence []Evidence      `json:"evidence"`
 	// Change describes the policy edit in words ("spec.retrain.generation 6 → 7").
 	Change string `json:"change"`
 }
@@ -376,6 +378,7 @@ func promotionAction(p *policies.Policy, commit, runID string, result RunResult,
 		Commit: commit,
 		Proposal: &ProposalPlan{
 			Kind:     ProposalPromote,
+			Target:   TargetCanary,
 			Key:      promoteKey(result.Version),
 			Digest:   digest,
 			Evidence: []Evidence{{Text: evidence}},
