@@ -11,6 +11,7 @@ import (
 
 	"k8s.io/utils/ptr"
 
+	"github.com/medimind/modelops/internal/datafs"
 	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/policies"
 )
@@ -302,6 +303,14 @@ func (r *Reconciler) applyLaunch(ctx context.Context, snap *Snapshot, p *policie
 		return "", &ActionError{Reason: GitOperationFailed, Err: fmt.Errorf("find the commit that raised %s to generation %d: %w", a.Model, a.Generation, err)}
 	}
 	req := JobRequest{Model: a.Model, Generation: a.Generation, Commit: commit, PolicyFile: p.File, Job: *job, Pipeline: pipeline}
+	if reg := p.Spec.Registry; reg != nil {
+		req.RegisteredModel = reg.Name
+	}
+	if pipeline != nil && pipeline.Spec != "" {
+		if req.PipelineIR, err = r.readAt(ctx, commit, pipeline.Spec); err != nil {
+			return "", &ActionError{Reason: TrainingFailedReason, Err: fmt.Errorf("%s: spec.retrain.pipeline.spec: %w", p.File, err)}
+		}
+	}
 	if snap.Config != nil {
 		req.ServiceAccounts = snap.Config.Spec.Kubernetes.ServiceAccounts
 		req.Kubeflow = snap.Config.Spec.Kubeflow
@@ -447,4 +456,14 @@ func evidenceRef(evidence []Evidence) string {
 		return oneLine(evidence[0].Text)
 	}
 	return strings.Join(refs, ", ")
+}
+
+// readAt reads the repository file name as committed at commit, following symbolic links
+// only inside the tree, as data paths are.
+func (r *Reconciler) readAt(ctx context.Context, commit, name string) ([]byte, error) {
+	tree, err := r.repo.Tree(ctx, commit)
+	if err != nil {
+		return nil, err
+	}
+	return fs.ReadFile(datafs.New(tree, "the tree at "+short(commit), ""), name)
 }

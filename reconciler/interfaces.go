@@ -147,7 +147,12 @@ type JobRequest struct {
 	// Pipeline, when set, is a Kubeflow Pipelines run to launch instead of Job, on the
 	// endpoint of Kubeflow (the repository configuration's spec.kubeflow).
 	Pipeline *policies.PipelineSpec
-	Kubeflow *policies.KubeflowConfig
+	// PipelineIR is the compiled pipeline Pipeline.Spec names, as committed at Commit.
+	PipelineIR []byte
+	// RegisteredModel is the model registry's name for the model (spec.registry.name) when
+	// the policy has a registry, where a pipeline registers its candidate.
+	RegisteredModel string
+	Kubeflow        *policies.KubeflowConfig
 	// ServiceAccounts are the accounts the repository configuration lets training run as
 	// (.modelops.yaml spec.kubernetes.serviceAccounts); a runner with accounts refuses others.
 	ServiceAccounts []string
