@@ -378,3 +378,27 @@ func TestAnInlinePipelineRunsAsCommittedAtTheMerge(t *testing.T) {
 		t.Fatalf("status: exit %d, want the run's source\n%s%s", code, out, errOut)
 	}
 }
+
+// TestAKillBetweenCreatingTheRunAndRecordingItLaunchesOneRun: a real modelops process is
+// killed (SIGKILL) right after Kubeflow created the run, before anything was recorded; the
+// next process finds the run by its name and records it instead of creating a second.
+func TestAKillBetweenCreatingTheRunAndRecordingItLaunchesOneRun(t *testing.T) {
+	fake := kfpfake.New(t)
+	repo, state := kfpRepo(t, fake)
+	merge := raiseKFP(t, repo, 2)
+	w := &crashWorld{t: t, repo: repo, state: state, runsLog: filepath.Join(t.TempDir(), "runs.log")}
+	w.modelops("kfp-after-create", "reconcile", "--once")
+	if n := len(fake.Runs()); n != 1 {
+		t.Fatalf("%d runs after the kill, want the 1 created", n)
+	}
+	w.modelops("", "reconcile", "--once")
+	w.modelops("", "reconcile", "--once")
+	runs := fake.Runs()
+	if len(runs) != 1 {
+		t.Fatalf("%d runs after the restarts, want 1", len(runs))
+	}
+	code, out, errOut := runCLI(t, "status", "--repo", repo, "--state-dir", state, "-o", "json")
+	if code != 0 || !strings.Contains(out, `"id": "`+runs[0].RunID+`"`) || !strings.Contains(out, `"commit": "`+merge+`"`) {
+		t.Fatalf("status: exit %d, want the run %s on %s recorded\n%s%s", code, runs[0].RunID, merge, out, errOut)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/medimind/modelops/internal/faultpoint"
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
 )
@@ -180,6 +181,7 @@ func (r *Runner) Start(ctx context.Context, req reconciler.JobRequest) (reconcil
 		if err := r.call(ctx, http.MethodPost, "/apis/v2beta1/runs", q, body, &created); err != nil {
 			return reconciler.TrainingRun{}, fmt.Errorf("create pipeline run %s: %w", name, err)
 		}
+		faultpoint.Hit("kfp-after-create")
 		found = &created
 	}
 	t := &tracked{id: found.RunID, timeout: timeoutOf(found), interval: r.cfg.MinPoll}
