@@ -11,7 +11,6 @@ package kfpfake
 
 import (
 	"bytes"
-	"context"
 	_ "embed"
 	"encoding/json"
 	"fmt"
@@ -27,12 +26,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
-
 	"github.com/medimind/modelops/internal/runner/kfp"
+	"github.com/medimind/modelops/internal/testutil/contract"
 )
 
 //go:embed openapi.yaml
@@ -47,10 +42,10 @@ const (
 
 // Server is the fake API server.
 type Server struct {
-	URL string
-	t   testing.TB
-	srv *httptest.Server
-	rt  routers.Router
+	URL      string
+	t        testing.TB
+	srv      *httptest.Server
+	contract *contract.Contract
 	// Token, when set, must come as "Authorization: Bearer <Token>".
 	Token string
 	// Namespace, when set, makes the fake multi-user: listing needs ?namespace= of it.
@@ -82,18 +77,11 @@ type version struct {
 // whose tasks are extract, validate, train, evaluate and register.
 func New(t testing.TB) *Server {
 	t.Helper()
-	doc, err := openapi3.NewLoader().LoadFromData(description)
+	c, err := contract.Load("Kubeflow Pipelines", description, contract.Options{StrictQuery: true})
 	if err != nil {
-		t.Fatalf("kfpfake: load openapi.yaml: %v", err)
+		t.Fatalf("kfpfake: %v", err)
 	}
-	if err := doc.Validate(context.Background()); err != nil {
-		t.Fatalf("kfpfake: openapi.yaml: %v", err)
-	}
-	rt, err := gorillamux.NewRouter(doc)
-	if err != nil {
-		t.Fatalf("kfpfake: router: %v", err)
-	}
-	s := &Server{t: t, rt: rt, now: time.Now}
+	s := &Server{t: t, contract: c, now: time.Now}
 	s.AddVersion("p1", "sepsis-train", "v1", "v1", time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), "extract", "validate", "train", "evaluate", "register")
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
@@ -180,24 +168,19 @@ func clone(r *kfp.Run) kfp.Run {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	route, params, err := s.rt.FindRoute(r)
+	route, params, err := s.contract.Route(r)
 	if err != nil {
 		s.t.Errorf("kfpfake: %s %s is not in openapi.yaml: %v", r.Method, r.URL.Path, err)
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
-	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true, SkipSettingDefaults: true}}
-	if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
+	if err := s.contract.ValidateRequest(r, body, route, params); err != nil {
 		s.t.Errorf("kfpfake: %s %s does not match openapi.yaml: %v", r.Method, r.URL, err)
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
 	status, out := s.answer(route.Operation.OperationID, params, r, body)
 	b, _ := json.Marshal(out)
-	rin := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: status,
-		Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(bytes.NewReader(b)),
-		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true}}
-	if err := openapi3filter.ValidateResponse(r.Context(), rin); err != nil {
+	header := http.Header{"Content-Type": {"application/json"}}
+	if err := s.contract.ValidateResponse(r, body, route, params, status, header, b); err != nil {
 		s.t.Errorf("kfpfake: answer %d to %s %s does not match openapi.yaml: %v", status, r.Method, r.URL.Path, err)
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -357,13 +340,7 @@ func (s *Server) list(r *http.Request) (int, any) {
 		}
 	}
 	resp := kfp.ListRunsResponse{TotalSize: len(match)}
-	if start < len(match) {
-		end := min(start+size, len(match))
-		resp.Runs = match[start:end]
-		if end < len(match) {
-			resp.NextPageToken = strconv.Itoa(end)
-		}
-	}
+	resp.Runs, resp.NextPageToken = pageOf(match, start, size)
 	return http.StatusOK, resp
 }
 
@@ -530,13 +507,7 @@ func (s *Server) listVersions(id string, q url.Values) (int, any) {
 		return status(http.StatusBadRequest, codeInvalidArgument, "%s", msg)
 	}
 	resp := kfp.ListPipelineVersionsResponse{TotalSize: len(vs)}
-	if start < len(vs) {
-		end := min(start+size, len(vs))
-		resp.PipelineVersions = vs[start:end]
-		if end < len(vs) {
-			resp.NextPageToken = strconv.Itoa(end)
-		}
-	}
+	resp.PipelineVersions, resp.NextPageToken = pageOf(vs, start, size)
 	return http.StatusOK, resp
 }
 
@@ -566,14 +537,20 @@ func (s *Server) listExperiments(q url.Values) (int, any) {
 		}
 	}
 	resp := kfp.ListExperimentsResponse{TotalSize: len(match)}
-	if start < len(match) {
-		end := min(start+size, len(match))
-		resp.Experiments = match[start:end]
-		if end < len(match) {
-			resp.NextPageToken = strconv.Itoa(end)
-		}
-	}
+	resp.Experiments, resp.NextPageToken = pageOf(match, start, size)
 	return http.StatusOK, resp
+}
+
+// pageOf returns the page of items from start and the token of the next page ("" at the end).
+func pageOf[T any](items []T, start, size int) ([]T, string) {
+	if start >= len(items) {
+		return nil, ""
+	}
+	end := min(start+size, len(items))
+	if end < len(items) {
+		return items[start:end], strconv.Itoa(end)
+	}
+	return items[start:end], ""
 }
 
 // page reads page_token and page_size (default 20).
