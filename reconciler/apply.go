@@ -99,7 +99,7 @@ func (r *Reconciler) checkDrift(ctx context.Context, snap *Snapshot, p *policies
 	if res.Markdown != "" {
 		files[driftMarkdownPath(path)] = []byte(res.Markdown)
 	}
-	ms.AddDrift(DriftRecord{
+	recordDrift(p, ms, DriftRecord{
 		At: snap.Now, Commit: snap.Commit, Drifted: res.Drifted, Share: res.Share,
 		DriftedColumns: res.DriftedColumns, Columns: res.Columns, Report: path,
 	})
