@@ -149,3 +149,18 @@ func recordDrift(p *policies.Policy, ms *ModelStatus, rec DriftRecord) {
 	}
 	ms.AddDrift(rec)
 }
+
+// DriftSchedules is when each model of the snapshot checks drift next (ScheduleDrift), by
+// model name: every model with data that is not suspended.
+func (s *Snapshot) DriftSchedules() []DriftSchedule {
+	out := []DriftSchedule{}
+	for _, m := range s.PlanInput().Models {
+		if m.Policy.Spec.Suspend {
+			continue
+		}
+		if sched, ok := ScheduleDrift(m.Policy, m.Status); ok {
+			out = append(out, sched)
+		}
+	}
+	return out
+}
