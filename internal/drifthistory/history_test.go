@@ -28,7 +28,7 @@ var tree = fstest.MapFS{
 		"batch": {"column": "lab", "effect": true, "batches": [{"name": "lab-1", "rows": 300, "suspect": false}, {"name": "lab-3", "rows": 80, "suspect": true}], "groups": [], "features": []},
 		"correlation": [{"groups": ["sensor", "omics"], "tested": 40, "changed": 9, "share": 0.225, "drifted": true, "pairs": [{"a": "hr", "b": "gene_1"}]},
 		                {"groups": ["clinical", "sensor"], "tested": 10, "changed": 0, "share": 0, "drifted": false, "pairs": []}]}`)},
-	"reports/sepsis/drift-20261102T140000Z.json": {Data: []byte(`{"drifted": false, "share": 0, "datasetShare": 0.5, "columns": [], "groups": [], "quality": []}`)},
+	"reports/sepsis/drift-20261102T140000Z.json":     {Data: []byte(`{"drifted": false, "share": 0, "datasetShare": 0.5, "columns": [], "groups": [], "quality": []}`)},
 	"reports/sepsis/canary-13-20261102T090000Z.json": {Data: []byte(`{}`)},
 }
 
