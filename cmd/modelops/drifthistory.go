@@ -160,6 +160,9 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 		return t, nil
 	}
 	d, rest := time.Duration(0), s
+	if s == "" {
+		return time.Time{}, errors.New("expected a duration (7d, 48h), a date (2026-01-31) or an RFC 3339 time, got nothing")
+	}
 	if m := days.FindStringSubmatch(s); m != nil {
 		n, err := strconv.Atoi(m[1])
 		if err == nil && n <= 106751 { // time.Duration's range
