@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -232,6 +233,32 @@ func TestDriftHistoryShowsEveryReportOfAModel(t *testing.T) {
 	var h drifthistory.History
 	if err := json.Unmarshal([]byte(out), &h); err != nil {
 		t.Fatalf("%v\n%s", err, out)
+	}
+	// The JSON holds the documented fields (drift history --help), by those names.
+	var raw struct {
+		Reports []map[string]json.RawMessage `json:"reports"`
+	}
+	var top map[string]json.RawMessage
+	json.Unmarshal([]byte(out), &top)
+	json.Unmarshal([]byte(out), &raw)
+	keys := func(m map[string]json.RawMessage) string {
+		var ks []string
+		for k := range m {
+			ks = append(ks, k)
+		}
+		slices.Sort(ks)
+		return strings.Join(ks, " ")
+	}
+	if got, want := keys(top), "branch commit model reports"; got != want {
+		t.Errorf("the history's fields: %s, want %s", got, want)
+	}
+	if len(raw.Reports) == 6 {
+		if got, want := keys(raw.Reports[0]), "columns datasetShare driftedColumns groups interval report share time verdict"; got != want {
+			t.Errorf("a report's fields: %s, want %s", got, want)
+		}
+		if got, want := keys(raw.Reports[4]), "batch columns correlation datasetShare driftedColumns groups qualityFindings report share time verdict windows"; got != want {
+			t.Errorf("a newer report's fields: %s, want %s", got, want)
+		}
 	}
 	statusTip := strings.TrimSpace(gitserver.MustGit(t, repo, "rev-parse", "modelops/status"))
 	if h.Model != "sepsis-risk" || h.Branch != "modelops/status" || h.Commit != statusTip || len(h.Reports) != 6 {
