@@ -181,8 +181,9 @@ type DriftSpec struct {
 	DatasetShare *float64 `json:"datasetShare,omitempty" yaml:"datasetShare,omitempty" jsonschema:"minimum=0,maximum=1"`
 	// Adaptive makes the interval follow the reports (drift-definitions.md §12): the first
 	// interval is Interval; after a drifted report the next is max(min, previous/2), after a
-	// report without drift min(max, previous·2); insufficient data keeps it. Absent: every
-	// interval is Interval.
+	// report without drift min(max, previous·2); insufficient data keeps it. The sequence
+	// runs over the model's recorded reports, so changing Interval later does not restart
+	// it; changed bounds apply at once. Absent: every interval is Interval.
 	Adaptive *AdaptiveSchedule `json:"adaptive,omitempty" yaml:"adaptive,omitempty"`
 }
 
