@@ -179,6 +179,23 @@ type DriftSpec struct {
 	Threshold *float64 `json:"threshold,omitempty" yaml:"threshold,omitempty" jsonschema:"minimum=0"`
 	// DatasetShare: the dataset drifts when at least this share (0..1) of columns drift. Default 0.5.
 	DatasetShare *float64 `json:"datasetShare,omitempty" yaml:"datasetShare,omitempty" jsonschema:"minimum=0,maximum=1"`
+	// Adaptive makes the interval follow the reports (drift-definitions.md §12): the first
+	// interval is Interval; after a drifted report the next is max(min, previous/2), after a
+	// report without drift min(max, previous·2); insufficient data keeps it. The sequence
+	// runs over the model's recorded reports, so changing Interval later does not restart
+	// it; changed bounds apply at once. Absent: every interval is Interval.
+	Adaptive *AdaptiveSchedule `json:"adaptive,omitempty" yaml:"adaptive,omitempty"`
+}
+
+// AdaptiveSchedule bounds the interval of an adaptive drift schedule; min <= drift.interval
+// <= max.
+type AdaptiveSchedule struct {
+	// Min is the shortest interval, reached by halving after drifted reports. Default 1h, or
+	// drift.interval when that is shorter.
+	Min Duration `json:"min,omitempty" yaml:"min,omitempty"`
+	// Max is the longest interval, reached by doubling after reports without drift. Default
+	// 24h, or drift.interval when that is longer.
+	Max Duration `json:"max,omitempty" yaml:"max,omitempty"`
 }
 
 // MetricsSpec says where model performance comes from: a prediction log or Prometheus.

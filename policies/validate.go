@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/robfig/cron/v3"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -298,6 +299,24 @@ func (v *validator) drift(field string, d *DriftSpec) {
 	}
 	v.nonNegative(field, "threshold", d.Threshold)
 	v.fraction(field, "datasetShare", d.DatasetShare)
+	if a := d.Adaptive; a != nil {
+		v.adaptive(field, d.Interval.Duration, a)
+	}
+}
+
+// adaptive requires min <= interval <= max. A bound left out is accepted: Default puts it
+// around the interval.
+func (v *validator) adaptive(field string, interval time.Duration, a *AdaptiveSchedule) {
+	if interval == 0 {
+		interval = DefaultDriftInterval
+	}
+	af := field + ".adaptive"
+	if a.Min.Duration > interval {
+		v.add(af+".min", "must be at most %s.interval (%s), got %s", field, interval, a.Min)
+	}
+	if a.Max.Duration != 0 && a.Max.Duration < interval {
+		v.add(af+".max", "must be at least %s.interval (%s), got %s", field, interval, a.Max)
+	}
 }
 
 // The names of the tests drift.numericTest and drift.categoricalTest accept.

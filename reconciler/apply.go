@@ -100,7 +100,7 @@ func (r *Reconciler) checkDrift(ctx context.Context, snap *Snapshot, p *policies
 	if res.Markdown != "" {
 		files[driftMarkdownPath(path)] = []byte(res.Markdown)
 	}
-	ms.AddDrift(DriftRecord{
+	recordDrift(p, ms, DriftRecord{
 		At: snap.Now, Commit: snap.Commit, Drifted: res.Drifted, Share: res.Share,
 		DriftedColumns: res.DriftedColumns, Columns: res.Columns, Report: path,
 	})
@@ -252,9 +252,29 @@ func (r *Reconciler) reportRun(ctx context.Context, model string, run TrainingRu
 	r.report(ctx, c)
 }
 
+// driftReportTimeLayout stamps a drift report's file name with its time.
+const driftReportTimeLayout = "20060102T150405Z"
+
 // DriftReportPath is where the full drift report of model at time t lives on the status branch.
 func DriftReportPath(model string, t time.Time) string {
-	return fmt.Sprintf("reports/%s/drift-%s.json", model, t.UTC().Format("20060102T150405Z"))
+	return DriftReportsDir(model) + "/drift-" + t.UTC().Format(driftReportTimeLayout) + ".json"
+}
+
+// DriftReportsDir is the directory of the status branch holding model's reports.
+func DriftReportsDir(model string) string { return "reports/" + model }
+
+// DriftReportTime is the time of the drift report whose file is named name (the base of a
+// DriftReportPath); ok is false for any other file (a canary report).
+func DriftReportTime(name string) (t time.Time, ok bool) {
+	stamp, found := strings.CutPrefix(name, "drift-")
+	if !found {
+		return time.Time{}, false
+	}
+	if stamp, found = strings.CutSuffix(stamp, ".json"); !found {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(driftReportTimeLayout, stamp)
+	return t, err == nil
 }
 
 func (r *Reconciler) applyProposeRetrain(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus, a Action, files map[string][]byte) (string, *Proposal, error) {

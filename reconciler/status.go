@@ -3,6 +3,8 @@ package reconciler
 import (
 	"sort"
 	"time"
+
+	"github.com/medimind/modelops/policies"
 )
 
 // Status is everything the reconciler has observed that is not desired state: drift history,
@@ -95,6 +97,10 @@ type DriftRecord struct {
 	DriftedColumns int    `json:"driftedColumns"`
 	Columns        int    `json:"columns"`
 	Report         string `json:"report,omitempty"`
+	// Interval is the adaptive schedule's interval when the report was made, before the
+	// report moved it (set with spec.drift.adaptive): the oldest record kept tells
+	// ScheduleDrift where the sequence stood.
+	Interval policies.Duration `json:"interval,omitzero"`
 }
 
 // RunPhase is the phase of a training run.
