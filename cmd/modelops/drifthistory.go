@@ -7,9 +7,11 @@ import (
 	"io"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/medimind/modelops/internal/drifthistory"
 	"github.com/medimind/modelops/internal/git"
@@ -86,6 +88,9 @@ func runDriftHistory(ctx context.Context, opts *driftHistoryOptions, model strin
 	}
 	if opts.repo == "" {
 		return invalidInput(errors.New("--repo is required"))
+	}
+	if msgs := validation.IsDNS1123Label(model); len(msgs) > 0 {
+		return invalidInput(fmt.Errorf("no model %q: a model name is a DNS-1123 label: %s", model, strings.Join(msgs, "; ")))
 	}
 	h := &drifthistory.History{Model: model, Branch: status.Branch}
 	if opts.since != "" {

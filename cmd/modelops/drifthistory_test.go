@@ -327,6 +327,8 @@ func TestDriftHistoryShowsEveryReportOfAModel(t *testing.T) {
 	}
 	expectInvalidInput(t, []string{"drift", "history", "sepsis-riks", "--repo", repo, "--state-dir", state},
 		`no model "sepsis-riks": no policy at the tip of main and nothing on modelops/status`)
+	expectInvalidInput(t, []string{"drift", "history", "../sepsis-risk", "--repo", repo, "--state-dir", state},
+		`no model "../sepsis-risk": a model name is a DNS-1123 label`)
 	expectInvalidInput(t, []string{"drift", "history", "sepsis-risk", "--repo", repo, "--state-dir", state, "--since", "last week"},
 		`--since: expected a duration (7d, 48h), a date (2026-01-31) or an RFC 3339 time, got "last week"`)
 	expectInvalidInput(t, []string{"drift", "history", "--repo", repo}, "history takes one MODEL")
