@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/medimind/modelops/policies"
 )
@@ -48,7 +49,22 @@ func (r *Reconciler) observeRegistry(ctx context.Context, snap *Snapshot, p *pol
 	if r.warnOnce(ctx, "read the model registry", name, err) {
 		return
 	}
+	if cleanupCandidates(p, obs, snap.Now) {
+		obs.History = r.historyNamed(ctx, snap, name)
+	}
 	snap.Registry[name] = &obs
+}
+
+// cleanupCandidates reports whether spec.registry.cleanup could remove a version of obs,
+// before what git references is known: one beyond the newest keepLast, old enough and
+// without an alias. Without one the history is not read.
+func cleanupCandidates(p *policies.Policy, obs RegistryObservation, now time.Time) bool {
+	c := p.Spec.Registry.Cleanup
+	if c == nil {
+		return false
+	}
+	obs.History = map[string]bool{} // obs is a copy
+	return len(planRegistryCleanup(now, "", p, obs, nil)) > 0
 }
 
 // settleRegistryDrift turns RegistryDrift False at the end of a cycle that found every alias
@@ -91,9 +107,21 @@ func (r *Reconciler) applyRegistry(ctx context.Context, snap *Snapshot, ms *Mode
 		return a.Reason, nil
 	}
 	if err := r.registry.ApplyRegistryAction(ctx, a); err != nil {
-		return "", &ActionError{Reason: RegistryFailedReason, Err: fmt.Errorf("%s %s of %s: %w", a.Kind, ap.Alias, ap.RegisteredModel, err)}
+		what := "alias " + ap.Alias
+		if a.Kind == ActionCleanupVersion {
+			what = "version " + ap.Version
+		}
+		return "", &ActionError{Reason: RegistryFailedReason, Err: fmt.Errorf("%s %s of %s: %w", a.Kind, what, ap.RegisteredModel, err)}
 	}
 	obs := snap.Registry[a.Model]
+	call := RegistryCall{At: snap.Now, Action: a.Kind, RegisteredModel: ap.RegisteredModel, Alias: ap.Alias, Version: ap.Version,
+		From: ap.Observed, Cleanup: ap.Cleanup, Commit: a.Commit, Reason: a.Reason}
+	if a.Kind == ActionDeleteAlias {
+		call.Version, call.From = ap.Observed, ""
+	}
+	if a.Kind != ActionReportRegistryDrift {
+		ms.AddRegistryCall(call)
+	}
 	var detail string
 	switch a.Kind {
 	case ActionSetAlias:

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
@@ -21,7 +23,8 @@ const TagCommit = "modelops.commit"
 const TagArchived = "modelops.archived"
 
 // ObserveRegistry reads what reconciler.PlanRegistry needs for p: the registered model's
-// aliases and the registry state of the versions the tip references. A registered model
+// aliases and the registry state of the versions the tip references; with
+// spec.registry.cleanup, every version with its age (model-versions/search by name). A registered model
 // that does not exist yet has no aliases and no versions. applied is what modelops last set
 // (from the status branch), passed through.
 func (c *Client) ObserveRegistry(ctx context.Context, p *policies.Policy, applied map[string]string) (reconciler.RegistryObservation, error) {
@@ -44,6 +47,17 @@ func (c *Client) ObserveRegistry(ctx context.Context, p *policies.Policy, applie
 	}
 	if can := p.Spec.Canary; can != nil {
 		versions = append(versions, can.Version)
+	}
+	if r.Cleanup != nil {
+		all, err := c.SearchModelVersions(ctx, VersionFilter{Name: r.Name})
+		if err != nil {
+			return obs, err
+		}
+		for _, mv := range all {
+			archived, _ := mv.Tag(TagArchived)
+			obs.All = append(obs.All, reconciler.RegistryVersionAge{Version: mv.Version, Created: time.UnixMilli(mv.CreationTimestamp),
+				Aliased: len(mv.Aliases) > 0, Archived: archived == "true"})
+		}
 	}
 	for _, v := range versions {
 		mv, err := c.GetModelVersion(ctx, r.Name, v)
@@ -80,6 +94,18 @@ func (c *Client) ApplyRegistryAction(ctx context.Context, a reconciler.Action) e
 	case reconciler.ActionCleanupVersion:
 		if ap.Cleanup == policies.CleanupTag {
 			return c.SetModelVersionTag(ctx, ap.RegisteredModel, ap.Version, TagArchived, "true")
+		}
+		// MLflow deletes a version's aliases with it: one set since the plan was made
+		// (by a person) keeps the version.
+		mv, err := c.GetModelVersion(ctx, ap.RegisteredModel, ap.Version)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if len(mv.Aliases) > 0 {
+			return fmt.Errorf("version %s of %s is not cleaned up: alias %s points at it now", ap.Version, ap.RegisteredModel, strings.Join(mv.Aliases, ", "))
 		}
 		// Gone already (an earlier attempt whose answer was lost) is done.
 		if err := c.DeleteModelVersion(ctx, ap.RegisteredModel, ap.Version); err != nil && !errors.Is(err, ErrNotFound) {
