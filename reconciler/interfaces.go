@@ -315,6 +315,10 @@ type Registry interface {
 	// ReadCandidate reads a version a training job registered: its registration state and,
 	// once READY, the latest metrics of the run that produced it.
 	ReadCandidate(ctx context.Context, registeredModel, version string) (RegistryCandidate, error)
+	// FindRegistered returns the newest version of registeredModel that a training job of
+	// model's generation registered, found by the tags the job gives it (modelops.model,
+	// modelops.generation); "" when there is none.
+	FindRegistered(ctx context.Context, registeredModel, model string, generation int64) (string, error)
 }
 
 // RegistryCandidate is a registered version as a candidate: its state, and the metrics of

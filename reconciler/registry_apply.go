@@ -32,6 +32,10 @@ const (
 	TagProposal   = "modelops.proposal"
 	TagGate       = "modelops.gate"
 	TagRolledBack = "modelops.rolled-back"
+	// TagModel is the tag a training job puts on the version it registers, with the value of
+	// its MODELOPS_MODEL; with TagGeneration (MODELOPS_GENERATION) it finds the version of a
+	// job that reported no result.
+	TagModel = "modelops.model"
 )
 
 // observeRegistry reads the registry for a policy with spec.registry. With a router whose
@@ -220,6 +224,7 @@ func (r *Reconciler) tagJudged(ctx context.Context, p *policies.Policy, ms *Mode
 func (r *Reconciler) observeRegisteredCandidates(ctx context.Context, p *policies.Policy, ms *ModelStatus) {
 	for i := range ms.Runs {
 		run := &ms.Runs[i]
+		r.findRegisteredResult(ctx, p, run)
 		if run.Phase != RunSucceeded || run.Result == nil || !run.Result.Pending() {
 			continue
 		}
@@ -245,6 +250,33 @@ func (r *Reconciler) observeRegisteredCandidates(ctx context.Context, p *policie
 			run.Phase, run.Message = RunFailed, err.Error()
 		}
 	}
+}
+
+// findRegisteredResult looks, once, for the version a training job registered but did not
+// report (its run failed with NoResult): the newest version of spec.registry.name tagged
+// modelops.model and modelops.generation with the run's model and generation becomes the
+// run's result, a registry reference read like one the job wrote. Found nothing, the run
+// stays failed, and says so. Only the tip generation's run is looked for: a newer one
+// supersedes it.
+func (r *Reconciler) findRegisteredResult(ctx context.Context, p *policies.Policy, run *TrainingRun) {
+	name, registered := p.Metadata.Name, registeredName(p)
+	if run.Phase != RunFailed || !run.NoResult || registered == "" || r.registry == nil ||
+		p.Spec.Retrain == nil || p.Spec.Retrain.Generation != run.Generation {
+		return
+	}
+	version, err := r.registry.FindRegistered(ctx, registered, name, run.Generation)
+	if r.warnOnce(ctx, "look for the version the training job registered", name, err) {
+		return // looked for again next cycle
+	}
+	run.NoResult = false
+	filter := fmt.Sprintf("%s=%s and %s=%d", TagModel, name, TagGeneration, run.Generation)
+	if version == "" {
+		run.Message += fmt.Sprintf("; no version of %s in the model registry is tagged %s either", registered, filter)
+		return
+	}
+	run.Phase, run.FailureReported = RunSucceeded, false
+	run.Message = fmt.Sprintf("the job wrote no result; version %s of %s, tagged %s, is its candidate", version, registered, filter)
+	run.Result = &RunResult{Registry: &RegistryRef{Name: registered, Version: version}}
 }
 
 // CandidateMetrics takes a candidate's figures from the metrics its run logged in the

@@ -166,6 +166,10 @@ type TrainingRun struct {
 	// FailureReported is set once a cycle has reported the run's failure (summary,
 	// notification), so that it is reported once.
 	FailureReported bool `json:"failureReported,omitempty"`
+	// NoResult is set by the runner on a run that failed only because its job, which ended
+	// well, reported no result: with spec.registry the reconciler then looks for the version
+	// the job registered, by its tags, once.
+	NoResult bool `json:"noResult,omitempty"`
 }
 
 // RunResult is what a training job reports (SPEC.md "Jobs"): the candidate inline, or a

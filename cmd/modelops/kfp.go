@@ -86,7 +86,7 @@ func newPipelineRunner(jobs reconciler.Runner) *pipelineRunner {
 type mlflowResults struct{ client *mlflow.Client }
 
 func (m mlflowResults) Result(ctx context.Context, model string, generation int64, _ *runnerkfp.Run) (*reconciler.RunResult, error) {
-	versions, err := m.client.FindCandidates(ctx, model, generation)
+	versions, err := m.client.FindCandidates(ctx, model, model, generation)
 	if err != nil {
 		return nil, err
 	}

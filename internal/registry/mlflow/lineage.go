@@ -1,6 +1,7 @@
 package mlflow
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -43,12 +44,21 @@ func (c *Client) ReadLineage(ctx context.Context, name, version string) (*Lineag
 	return l, nil
 }
 
-// FindCandidates returns the versions of name a training job of generation registered,
-// newest first.
-func (c *Client) FindCandidates(ctx context.Context, name string, generation int64) ([]ModelVersion, error) {
-	return c.SearchModelVersions(ctx, VersionFilter{Name: name, Tags: map[string]string{
-		TagModel: name, TagGeneration: strconv.FormatInt(generation, 10),
+// FindCandidates returns the versions of the registered model a training job of model's
+// generation registered (tagged modelops.model and modelops.generation with the values of
+// its MODELOPS_MODEL and MODELOPS_GENERATION), newest first.
+func (c *Client) FindCandidates(ctx context.Context, registeredModel, model string, generation int64) ([]ModelVersion, error) {
+	found, err := c.SearchModelVersions(ctx, VersionFilter{Name: registeredModel, Tags: map[string]string{
+		TagModel: model, TagGeneration: strconv.FormatInt(generation, 10),
 	}})
+	if err != nil {
+		return nil, err
+	}
+	// MLflow's search orders by name and version for the SQL stores, but no order is
+	// promised: sort by the version's number.
+	number := func(v ModelVersion) int64 { n, _ := strconv.ParseInt(v.Version, 10, 64); return n }
+	slices.SortStableFunc(found, func(a, b ModelVersion) int { return cmp.Compare(number(b), number(a)) })
+	return found, nil
 }
 
 // Metrics are the run's latest metrics; nil without a run.

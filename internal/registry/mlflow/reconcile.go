@@ -128,6 +128,16 @@ func (c *Client) SetVersionTags(ctx context.Context, registeredModel, version st
 	return nil
 }
 
+// FindRegistered returns the newest version of registeredModel a training job of model's
+// generation registered, by its tags; "" when there is none.
+func (c *Client) FindRegistered(ctx context.Context, registeredModel, model string, generation int64) (string, error) {
+	found, err := c.FindCandidates(ctx, registeredModel, model, generation)
+	if err != nil || len(found) == 0 {
+		return "", err
+	}
+	return found[0].Version, nil
+}
+
 // ReadCandidate reads a version a training job registered: its status and, once READY, the
 // latest metrics of its run (runs/get). A version that does not exist has an empty status.
 func (c *Client) ReadCandidate(ctx context.Context, registeredModel, version string) (reconciler.RegistryCandidate, error) {
