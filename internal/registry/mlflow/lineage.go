@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 )
@@ -84,40 +83,6 @@ func (l *Lineage) DatasetDigests() map[string]string {
 	if l.Run != nil {
 		for _, in := range l.Run.Inputs.DatasetInputs {
 			out[in.Dataset.Name] = in.Dataset.Digest
-		}
-	}
-	return out
-}
-
-// ParamDiff is a hyperparameter whose values differ; "" where a run does not set it.
-type ParamDiff struct {
-	Key, Candidate, Production string
-}
-
-// DifferingParams lists the hyperparameters of candidate and production that differ, by
-// key.
-func DifferingParams(candidate, production *Lineage) []ParamDiff {
-	params := func(l *Lineage) map[string]string {
-		out := map[string]string{}
-		if l != nil && l.Run != nil {
-			for _, p := range l.Run.Data.Params {
-				out[p.Key] = p.Value
-			}
-		}
-		return out
-	}
-	c, p := params(candidate), params(production)
-	keys := slices.Sorted(maps.Keys(c))
-	for k := range p {
-		if _, ok := c[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	var out []ParamDiff
-	for _, k := range keys {
-		if c[k] != p[k] {
-			out = append(out, ParamDiff{Key: k, Candidate: c[k], Production: p[k]})
 		}
 	}
 	return out

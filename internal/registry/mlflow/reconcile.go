@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -136,6 +137,53 @@ func (c *Client) FindRegistered(ctx context.Context, registeredModel, model stri
 		return "", err
 	}
 	return found[0].Version, nil
+}
+
+// VersionLineage reads a version and its run (runs/get) for a promotion proposal's
+// comparison. The run's link is MLflow's run_link when it is a web address, else the run's
+// page in the tracking server's UI.
+func (c *Client) VersionLineage(ctx context.Context, registeredModel, version string) (reconciler.VersionLineage, error) {
+	out := reconciler.VersionLineage{Version: version}
+	mv, err := c.GetModelVersion(ctx, registeredModel, version)
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalidParameter) {
+		return out, nil // absent, or not a registry version number
+	}
+	if err != nil {
+		return out, err
+	}
+	out.Found, out.RunID = true, mv.RunID
+	if mv.RunID == "" {
+		return out, nil
+	}
+	run, err := c.GetRun(ctx, mv.RunID)
+	if errors.Is(err, ErrNotFound) {
+		return out, nil // the run was deleted; the version stays
+	}
+	if err != nil {
+		return out, fmt.Errorf("run %s of %s version %s: %w", mv.RunID, registeredModel, version, err)
+	}
+	l := Lineage{Version: *mv, Run: run}
+	out.Metrics, out.CodeCommit = l.Metrics(), l.CodeCommit()
+	out.Params = map[string]string{}
+	for _, p := range run.Data.Params {
+		out.Params[p.Key] = p.Value
+	}
+	for _, in := range run.Inputs.DatasetInputs {
+		ctxTag, _ := lookup(in.Tags, "mlflow.data.context")
+		out.Datasets = append(out.Datasets, reconciler.DatasetDigest{Name: in.Dataset.Name, Digest: in.Dataset.Digest, Context: ctxTag})
+	}
+	out.RunURL = c.runURL(run.Info.ExperimentID, mv.RunID)
+	if u, err := url.Parse(mv.RunLink); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+		out.RunURL = mv.RunLink
+	}
+	return out, nil
+}
+
+// runURL is a run's page in the tracking server's UI.
+func (c *Client) runURL(experimentID, runID string) string {
+	u := c.base
+	u.Fragment = ""
+	return u.String() + "/#/experiments/" + url.PathEscape(experimentID) + "/runs/" + url.PathEscape(runID)
 }
 
 // ReadCandidate reads a version a training job registered: its status and, once READY, the
