@@ -173,14 +173,17 @@ func generationOf(ms *ModelStatus, version string) (int64, bool) {
 }
 
 // tagVersion writes tags on a version of a policy's registered model when a registry is
-// configured. The change they describe is done already, so a failure is logged, not retried.
-func (r *Reconciler) tagVersion(ctx context.Context, model, registered, version string, tags map[string]string) {
+// configured, and reports whether it did. The change they describe is done already, so a
+// failure is logged, not retried.
+func (r *Reconciler) tagVersion(ctx context.Context, model, registered, version string, tags map[string]string) bool {
 	if r.registry == nil || registered == "" {
-		return
+		return false
 	}
 	if err := r.registry.SetVersionTags(ctx, registered, version, tags); err != nil {
 		r.log.WarnContext(ctx, "tag the registry version", "model", model, "version", version, "error", err)
+		return false
 	}
+	return true
 }
 
 // registeredName is the registered model of p, empty without spec.registry.

@@ -83,7 +83,8 @@ type ModelStatus struct {
 // maxRegistryCalls bounds the registry calls kept per model.
 const maxRegistryCalls = 100
 
-// RegistryCall is one change modelops made in the model registry.
+// RegistryCall is one change modelops made in the model registry, by the action that made
+// it: set-alias, delete-alias, cleanup-version, or rollback (the version's tags).
 type RegistryCall struct {
 	At     time.Time  `json:"at"`
 	Action ActionKind `json:"action"`
@@ -96,6 +97,8 @@ type RegistryCall struct {
 	From string `json:"from,omitempty"`
 	// Cleanup is delete or tag for cleanup-version.
 	Cleanup string `json:"cleanup,omitempty"`
+	// Tags are the version tags set (a rollback's modelops.rolled-back).
+	Tags map[string]string `json:"tags,omitempty"`
 	// Commit is the tracked-branch commit the call follows; Reason says why.
 	Commit string `json:"commit"`
 	Reason string `json:"reason"`

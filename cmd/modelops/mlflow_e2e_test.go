@@ -221,6 +221,32 @@ func TestMLflowRegistryFollowsGit(t *testing.T) {
 	if c := w.condition(reconciler.ConditionRegistryDrift); c.Status != reconciler.ConditionFalse {
 		t.Errorf("RegistryDrift after the aliases are back = %+v, want False", c)
 	}
+	// The rollback commit says which registry calls it leads to; `modelops audit` shows it;
+	// the status branch records the calls as made.
+	gitserver.MustGit(t, w.work, "pull", "-q", "--ff-only")
+	rollback := strings.TrimSpace(gitserver.MustGit(t, w.work, "log", "-1", "--format=%H", "--grep=^Modelops-Action: rollback"))
+	trailer := "Modelops-Registry: delete alias challenger of sepsis-risk (version 14), once the router serves the rollback"
+	if msg := gitserver.MustGit(t, w.work, "log", "-1", "--format=%B", rollback); !strings.Contains(msg, trailer) {
+		t.Errorf("the rollback commit's message lacks %q:\n%s", trailer, msg)
+	}
+	if code, out, errOut := runCLI(t, "audit", "sepsis-risk", "--repo", w.url, "-o", "json"); code != 0 || !strings.Contains(out, "delete alias challenger of sepsis-risk (version 14)") {
+		t.Errorf("modelops audit: exit %d, the registry calls of the rollback not shown\n%s%s", code, out, errOut)
+	}
+	gitserver.MustGit(t, w.work, "fetch", "-q", "origin", "modelops/status")
+	var ms reconciler.ModelStatus
+	if err := json.Unmarshal([]byte(gitserver.MustGit(t, w.work, "show", "FETCH_HEAD:models/sepsis-risk.json")), &ms); err != nil {
+		t.Fatal(err)
+	}
+	var calls []string
+	for _, c := range ms.RegistryCalls {
+		calls = append(calls, fmt.Sprintf("%s %s %s %v", c.Action, c.Alias, c.Version, c.Commit == rollback))
+		if c.Action == reconciler.ActionRollback && !strings.Contains(c.Tags[reconciler.TagRolledBack], rollback) {
+			t.Errorf("the rollback's tag call %+v does not name the rollback commit", c)
+		}
+	}
+	if want := "set-alias champion 12 false; set-alias challenger 14 false; set-alias champion 12 false; rollback  14 true; delete-alias challenger 14 true"; strings.Join(calls, "; ") != want {
+		t.Errorf("the status branch records the registry calls\n%s\nwant\n%s", strings.Join(calls, "; "), want)
+	}
 
 	// With enforce: false a person's move is only reported, and stays.
 	w.commitPolicy(strings.Replace(fmt.Sprintf(registryPolicy, ""), "{name: sepsis-risk}", "{name: sepsis-risk, enforce: false}", 1), "Registry: report only")
