@@ -126,13 +126,26 @@ func (t Tracked) Introduced(ctx context.Context, tip, path string, holds func(co
 // files) whose names end in one of suffixes; a commit that changed none is visited with an
 // empty map. An empty stop, or one not on the mainline (history rewritten), walks to the
 // root. It reports whether it met stop. Trees whose hashes are equal are not read, so each
-// commit costs the trees along the paths it changed.
-func (t Tracked) MainlineFiles(ctx context.Context, tip, stop string, suffixes []string, visit func(commit string, files map[string][]byte) error) (bool, error) {
+// commit costs the trees along the paths it changed. It reads through a History of the
+// repository, so objects fetched while it walks may not be readable by it: walk from a tip
+// fetched before.
+func (t Tracked) MainlineFiles(ctx context.Context, tip, stop string, suffixes []string, visit func(commit string, files map[string][]byte) error) (met bool, err error) {
+	// A History keeps the pack files open for the walk, and decodes each tree once along
+	// the chain.
+	h, err := t.Repo.OpenHistory(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		if cerr := h.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	for commit := tip; commit != ""; {
 		if commit == stop {
 			return true, nil
 		}
-		c, err := t.Repo.ReadCommit(ctx, commit)
+		c, err := h.ReadCommit(ctx, commit)
 		if err != nil {
 			return false, fmt.Errorf("walk the mainline of %s: %w", t.Branch, err)
 		}
@@ -140,7 +153,7 @@ func (t Tracked) MainlineFiles(ctx context.Context, tip, stop string, suffixes [
 		if len(c.Parents) > 0 {
 			parent = c.Parents[0]
 		}
-		changed, err := t.Repo.ChangedFiles(ctx, parent, commit)
+		changed, err := h.ChangedFiles(ctx, parent, commit)
 		if err != nil {
 			return false, fmt.Errorf("walk the mainline of %s: %w", t.Branch, err)
 		}
@@ -149,7 +162,7 @@ func (t Tracked) MainlineFiles(ctx context.Context, tip, stop string, suffixes [
 			if f.To == "" || !hasSuffix(f.Path, suffixes) {
 				continue
 			}
-			if files[f.Path], err = t.Repo.ReadBlob(ctx, f.To); err != nil {
+			if files[f.Path], err = h.ReadBlob(ctx, f.To); err != nil {
 				return false, fmt.Errorf("walk the mainline of %s: %s at %s: %w", t.Branch, f.Path, commit, err)
 			}
 		}
