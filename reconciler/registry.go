@@ -227,8 +227,8 @@ func proposedVersion(pr Proposal) (string, bool) {
 	if pr.Kind != ProposalPromote {
 		return "", false
 	}
-	if v, ok := strings.CutPrefix(pr.Key, fullPromotionPrefix); ok {
-		return v, true
+	if pr.promotesToProduction() {
+		return strings.CutPrefix(pr.Key, fullPromotionKey(""))
 	}
 	return strings.CutPrefix(pr.Key, promoteKey(""))
 }

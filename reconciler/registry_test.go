@@ -210,6 +210,7 @@ func TestPlanCleansUpOnlyWhatNothingReferences(t *testing.T) {
 		{Model: "sepsis-risk", Kind: ProposalPromote, State: ProposalOpen, Key: promoteKey("5")},
 		{Model: "sepsis-risk", Kind: ProposalPromote, State: ProposalDeclined, Key: promoteKey("6")},
 		{Model: "sepsis-risk", Kind: ProposalRetrain, State: ProposalOpen, Key: "gen-8"},
+		{Model: "sepsis-risk", Kind: ProposalPromote, State: ProposalOpen, Target: TargetProduction, Key: fullPromotionKey("10")},
 	}
 	cleaned := func(p *policies.Policy, history map[string]bool, props []Proposal) string {
 		obs := RegistryObservation{Aliases: map[string]string{"champion": "3", "challenger": "4", "legacy": "7"}, Versions: readyVersions, All: all, History: history}
@@ -222,12 +223,12 @@ func TestPlanCleansUpOnlyWhatNothingReferences(t *testing.T) {
 		return strings.Join(out, ",")
 	}
 	// 11 and 12 are the newest two; 3 and 4 serve at the tip; 1 was named in history; 5 is
-	// proposed; 7 carries an alias.
-	if got := cleaned(mk(policies.CleanupDelete), map[string]bool{"1": true}, props); got != "2,6,8,9,10" {
-		t.Errorf("delete cleaned up %q, want 2,6,8,9,10", got)
+	// proposed as canary and 10 as production; 7 carries an alias.
+	if got := cleaned(mk(policies.CleanupDelete), map[string]bool{"1": true}, props); got != "2,6,8,9" {
+		t.Errorf("delete cleaned up %q, want 2,6,8,9", got)
 	}
-	if got := cleaned(mk(policies.CleanupTag), map[string]bool{"1": true}, props); got != "2,6,8,10" {
-		t.Errorf("tag cleaned up %q, want 2,6,8,10 (9 is archived already)", got)
+	if got := cleaned(mk(policies.CleanupTag), map[string]bool{"1": true}, props); got != "2,6,8" {
+		t.Errorf("tag cleaned up %q, want 2,6,8 (9 is archived already)", got)
 	}
 	if got := cleaned(mk(policies.CleanupDelete), nil, props); got != "" {
 		t.Errorf("with the history unknown cleaned up %q, want nothing", got)

@@ -153,6 +153,7 @@ value or an invalid policy).`,
 	f.StringVar(&opts.maxMemory, "max-memory", "", "most memory of a table's cells at 8 bytes each, as a quantity (default 6Gi)")
 	// A malformed flag value is invalid input (exit status 2), not a failure.
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalidInput(err) })
+	cmd.AddCommand(newDriftHistoryCmd())
 	return cmd
 }
 

@@ -45,7 +45,8 @@ func (c *Client) ReadLineage(ctx context.Context, name, version string) (*Lineag
 
 // FindCandidates returns the versions of the registered model a training job of model's
 // generation registered (tagged modelops.model and modelops.generation with the values of
-// its MODELOPS_MODEL and MODELOPS_GENERATION), newest first.
+// its MODELOPS_MODEL and MODELOPS_GENERATION), newest first. The registered model's name may
+// differ from the policy's (spec.registry.name).
 func (c *Client) FindCandidates(ctx context.Context, registeredModel, model string, generation int64) ([]ModelVersion, error) {
 	found, err := c.SearchModelVersions(ctx, VersionFilter{Name: registeredModel, Tags: map[string]string{
 		TagModel: model, TagGeneration: strconv.FormatInt(generation, 10),
