@@ -3,6 +3,9 @@ package policies
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/invopop/jsonschema"
@@ -430,7 +433,8 @@ type RollbackSpec struct {
 	FailedChecks int `json:"failedChecks,omitempty" yaml:"failedChecks,omitempty" jsonschema:"minimum=1"`
 }
 
-// Duration is a Go/Kubernetes-style duration such as 6h, 90m or 1h30m.
+// Duration is a Go/Kubernetes-style duration such as 6h, 90m or 1h30m, optionally led by a
+// whole number of days: 90d, 1d12h, 0d (ParseDuration).
 type Duration struct {
 	time.Duration
 }
@@ -449,11 +453,11 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 			d.Duration = 0
 			return nil
 		}
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a duration such as 6h or 90m, got %s", n.Line, describe(n))}}
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a duration such as 6h, 90m or 90d, got %s", n.Line, describe(n))}}
 	}
-	v, err := time.ParseDuration(n.Value)
+	v, err := ParseDuration(n.Value)
 	if err != nil {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a duration such as 6h or 90m, got %q", n.Line, n.Value)}}
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a duration such as 6h, 90m or 90d, got %q", n.Line, n.Value)}}
 	}
 	if v < 0 {
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: duration must not be negative, got %q", n.Line, n.Value)}}
@@ -471,7 +475,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("expected a duration string: %w", err)
 	}
-	v, err := time.ParseDuration(s)
+	v, err := ParseDuration(s)
 	if err != nil {
 		return err
 	}
@@ -486,9 +490,43 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.Duration
 func (Duration) JSONSchema() *jsonschema.Schema {
 	return &jsonschema.Schema{
 		Type:        "string",
-		Pattern:     `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`,
-		Description: "A duration such as 6h, 90m or 1h30m (Go/Kubernetes style).",
+		Pattern:     `^([0-9]+d([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))*|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$`,
+		Description: "A duration such as 6h, 90m or 1h30m (Go/Kubernetes style), optionally led by whole days: 90d, 1d12h.",
 	}
+}
+
+// day is the length of a d in a duration: 24 hours, as calendars on UTC count it.
+const day = 24 * time.Hour
+
+// ParseDuration reads a duration as time.ParseDuration does, optionally led by a whole number
+// of days (90d, 1d12h, 0d), which Go's units stop short of. A negative duration is refused.
+func ParseDuration(s string) (time.Duration, error) {
+	days, rest, found := strings.Cut(s, "d")
+	if !found {
+		return time.ParseDuration(s)
+	}
+	n, err := strconv.ParseUint(days, 10, 32)
+	if err != nil || days == "" || days[0] == '+' {
+		return 0, fmt.Errorf("duration %q: expected a whole number of days before d", s)
+	}
+	if n > uint64(math.MaxInt64/int64(day)) {
+		return 0, fmt.Errorf("duration %q: too many days", s)
+	}
+	out := time.Duration(n) * day
+	if rest == "" {
+		return out, nil
+	}
+	if rest[0] == '-' || rest[0] == '+' {
+		return 0, fmt.Errorf("duration %q: expected units after the days, got a sign", s)
+	}
+	more, err := time.ParseDuration(rest)
+	if err != nil {
+		return 0, fmt.Errorf("duration %q: %w", s, err)
+	}
+	if more > math.MaxInt64-out {
+		return 0, fmt.Errorf("duration %q: too long", s)
+	}
+	return out + more, nil
 }
 
 func describe(n *yaml.Node) string {

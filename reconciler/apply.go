@@ -352,6 +352,10 @@ func (r *Reconciler) applyProposePromotion(ctx context.Context, snap *Snapshot, 
 	if err != nil {
 		return "", nil, &ActionError{Reason: ProposalFailedReason, Err: err}
 	}
+	cmp, err := r.compareWithProduction(ctx, p, ms, a)
+	if err != nil {
+		return "", nil, &ActionError{Reason: RegistryFailedReason, Err: fmt.Errorf("read the lineage of %s for its promotion proposal: %w", a.Model, err)}
+	}
 	prop, err := r.proposals.Ensure(ctx, ProposalRequest{
 		Model:    a.Model,
 		Kind:     ProposalPromote,
@@ -359,7 +363,7 @@ func (r *Reconciler) applyProposePromotion(ctx context.Context, snap *Snapshot, 
 		Target:   plan.Target,
 		Digest:   plan.Digest,
 		Title:    fmt.Sprintf("Promote %s: version %s as canary at %d%%", a.Model, promo.Canary.Version, ptr.Deref(promo.Canary.Weight, 0)),
-		Body:     promotionBody(a, p),
+		Body:     promotionBody(a, p, cmp),
 		Base:     snap.Commit,
 		File:     p.File,
 		Edits:    []policies.Edit{policies.SetCanary{Expect: expect, Canary: promo.Canary}},

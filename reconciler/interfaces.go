@@ -335,6 +335,41 @@ type Registry interface {
 	// ReadCandidate reads a version a training job registered: its registration state and,
 	// once READY, the latest metrics of the run that produced it.
 	ReadCandidate(ctx context.Context, registeredModel, version string) (RegistryCandidate, error)
+	// FindRegistered returns the newest version of registeredModel that a training job of
+	// model's generation registered, found by the tags the job gives it (modelops.model,
+	// modelops.generation); "" when there is none.
+	FindRegistered(ctx context.Context, registeredModel, model string, generation int64) (string, error)
+	// VersionLineage reads where a version came from: its run's metrics, hyperparameters,
+	// training code commit and dataset digests. A version the registry does not have comes
+	// back with Found false and no error.
+	VersionLineage(ctx context.Context, registeredModel, version string) (VersionLineage, error)
+}
+
+// VersionLineage is what the model registry knows of a version's making.
+type VersionLineage struct {
+	Version string `json:"version"`
+	// Found is false when the registry has no such version.
+	Found bool `json:"found"`
+	// RunID is the run that logged the version ("" when it names none); RunURL links to the
+	// run in MLflow's UI.
+	RunID  string `json:"runID,omitempty"`
+	RunURL string `json:"runURL,omitempty"`
+	// Metrics are the run's latest metrics, Params its hyperparameters.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	Params  map[string]string  `json:"params,omitempty"`
+	// CodeCommit is the training code's commit as MLflow recorded it on the run
+	// (mlflow.source.git.commit); "" when it did not.
+	CodeCommit string `json:"codeCommit,omitempty"`
+	// Datasets are the data the run read, with their digests.
+	Datasets []DatasetDigest `json:"datasets,omitempty"`
+}
+
+// DatasetDigest identifies data a run read: its name, digest and context (training,
+// validation, ...).
+type DatasetDigest struct {
+	Name    string `json:"name"`
+	Digest  string `json:"digest"`
+	Context string `json:"context,omitempty"`
 }
 
 // RegistryCandidate is a registered version as a candidate: its state, and the metrics of

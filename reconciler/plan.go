@@ -178,6 +178,7 @@ func planModel(now time.Time, commit string, m ModelState) []Action {
 	if m.Registry != nil {
 		// After apply-traffic: an alias follows a version once the router serves it.
 		actions = append(actions, PlanRegistry(commit, p, m.Traffic, *m.Registry)...)
+		actions = append(actions, planRegistryCleanup(now, commit, p, *m.Registry, m.Proposals)...)
 	}
 
 	retrain := p.Spec.Retrain
