@@ -95,6 +95,9 @@ type DriftRecord struct {
 	DriftedColumns int    `json:"driftedColumns"`
 	Columns        int    `json:"columns"`
 	Report         string `json:"report,omitempty"`
+	// InsufficientData: a window of the log held fewer rows than its minRows; the report
+	// is neither drifted nor not (the retrain trigger skips it).
+	InsufficientData bool `json:"insufficientData,omitempty"`
 }
 
 // RunPhase is the phase of a training run.
