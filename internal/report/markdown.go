@@ -87,6 +87,9 @@ func DriftMarkdown(r *drift.Report, opts MarkdownOptions) string {
 	}
 	rest -= len(chart)
 	columns := columnsTable(ranked, opts.MaxColumns, rest)
+	if r.Windows != nil && r.Windows.InsufficientData {
+		columns = "" // none was compared
+	}
 
 	var b strings.Builder
 	b.Grow(head.Len() + len(groups) + len(chart) + len(columns) + len(note))
