@@ -3,6 +3,7 @@ package driftcheck
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medimind/modelops/internal/datafs"
 	"github.com/medimind/modelops/internal/drift"
 	"github.com/medimind/modelops/policies"
 )
@@ -172,5 +174,59 @@ func TestReportOverALogDownloaded(t *testing.T) {
 	p := logPolicy(t, c, fmt.Sprintf("url: %q", srv.URL+"/missing.csv"))
 	if _, err := New(srv.Client()).ReportAt(context.Background(), p, nil, c.At); err == nil || !strings.Contains(err.Error(), "/missing.csv: 404") {
 		t.Errorf("a missing log = %v, want the URL's 404", err)
+	}
+}
+
+// A log in the data root follows the root's rules: a partition that is a relative link
+// inside the root is read, one leading out of it is refused.
+func TestLogPartitionsFollowTheDataRootsLinkRules(t *testing.T) {
+	dir := t.TempDir()
+	write := func(rel, content string) {
+		t.Helper()
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var day1, day2 strings.Builder
+	day1.WriteString("ts,x\n")
+	day2.WriteString("ts,x\n")
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&day1, "2026-12-01T%02d:%02d:00Z,%d\n", i/2, 30*(i%2), i)
+		fmt.Fprintf(&day2, "2026-12-02T%02d:%02d:00Z,%d\n", i/2, 30*(i%2), i+100)
+	}
+	write("logs/date=2026-12-01/a.csv", day1.String())
+	write("archive/day2/a.csv", day2.String())
+	if err := os.Symlink("../archive/day2", filepath.Join(dir, "logs", "date=2026-12-02")); err != nil {
+		t.Fatal(err)
+	}
+	outside := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "escaping"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "escaping", "date=2026-12-02")); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	data := datafs.New(root.FS(), "the data root", "")
+	c := windowCase{At: time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC),
+		Reference: windowSpec{Last: "1d", Ago: "1d", MinRows: 10}, Current: windowSpec{Last: "1d", MinRows: 10}}
+	rep, err := New(nil).ReportAt(context.Background(), logPolicy(t, c, "path: logs"), data, c.At)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := rep.Windows; w.Reference.Rows != 40 || w.Current.Rows != 40 || !rep.Drifted {
+		t.Errorf("windows %+v drifted %v, want 40 rows a side through the link, and drift", w, rep.Drifted)
+	}
+	_, err = New(nil).ReportAt(context.Background(), logPolicy(t, c, "path: escaping"), data, c.At)
+	if !errors.Is(err, datafs.ErrLink) {
+		t.Errorf("a partition linking out of the root: err = %v, want a refused link", err)
 	}
 }
