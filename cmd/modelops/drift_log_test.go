@@ -2,10 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/medimind/modelops/internal/testutil/gitserver"
+	"github.com/medimind/modelops/reconciler"
 )
 
 // logData holds the logs of the window reference cases (scripts/drift_reference.py): the
@@ -121,6 +126,74 @@ func TestDriftWindowFlagsExitTwoWhenMalformed(t *testing.T) {
 		code, _, errOut := runCLI(t, args...)
 		if code != 2 || !strings.Contains(errOut, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.want)
+		}
+	}
+}
+
+// logPolicy is a model whose drift check compares windows of the log logs/features: the
+// last 2 days against the 10 before, the current window needing minRows rows.
+func logPolicy(name string, minRows int) string {
+	return fmt.Sprintf(`apiVersion: modelops.medimind.io/v1alpha1
+kind: ModelPolicy
+metadata:
+  name: %s
+spec:
+  data:
+    source: {path: logs/features, timestamp: ts}
+    reference: {last: 10d, ago: 2d, minRows: 20}
+    current: {last: 2d, minRows: %d}
+`, name, minRows)
+}
+
+// TestReconcileComparesWindowsOfALogInTheTree: the reconciler reads a log partitioned by day
+// from the tree at the tip, ending its windows at the cycle's clock; the day partitions
+// outside both windows hold a corrupt file that is never read. A model whose current window
+// is short gets the verdict insufficient data: recorded with its counts, not a failure.
+func TestReconcileComparesWindowsOfALogInTheTree(t *testing.T) {
+	files := map[string]string{
+		"models/enough.yaml": logPolicy("enough", 10),
+		"models/short.yaml":  logPolicy("short", 100000),
+	}
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	for k := 0; k <= 13; k++ {
+		day := today.AddDate(0, 0, -k)
+		var b strings.Builder
+		b.WriteString("ts,x\n")
+		for h := 0; h < 24; h += 2 {
+			shift := 0
+			if k <= 2 {
+				shift = 50 // the current days drift
+			}
+			fmt.Fprintf(&b, "%s,%d\n", day.Add(time.Duration(h)*time.Hour).Format(time.RFC3339), (h*7+k*3)%20+shift)
+		}
+		files["logs/features/date="+day.Format(time.DateOnly)+"/part-0.csv"] = b.String()
+	}
+	old := today.AddDate(0, 0, -40).Format(time.DateOnly)
+	files["logs/features/date="+old+"/part-0.parquet"] = "PAR1 not a Parquet file PAR1"
+	bare := bareRepo(t, files)
+	t.Chdir(bare)
+
+	code, out, errOut := runCLI(t, "reconcile", "--once", "--repo", ".", "--state-dir", t.TempDir(), "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %s\n%s", code, errOut, out)
+	}
+	for model, want := range map[string]bool{"enough": false, "short": true} {
+		raw := gitserver.MustGit(t, bare, "show", "modelops/status:models/"+model+".json")
+		var ms reconciler.ModelStatus
+		if err := json.Unmarshal([]byte(raw), &ms); err != nil {
+			t.Fatal(err)
+		}
+		d, ok := ms.LastDrift()
+		if !ok || d.InsufficientData != want || (!want && !d.Drifted) {
+			t.Fatalf("%s: last drift %+v, want insufficient data %v (and drift when enough)", model, d, want)
+		}
+		w, rep := driftWindows(t, gitserver.MustGit(t, bare, "show", "modelops/status:"+d.Report))
+		cur, _ := w["current"].(map[string]any)
+		if rows, _ := cur["rows"].(float64); rows < 12 || cur["to"] != d.At.UTC().Format(time.RFC3339Nano) {
+			t.Errorf("%s: current window %v, want its rows ending at the cycle's clock %s", model, cur, d.At)
+		}
+		if w["insufficientData"] != want || want && rep["drifted"] != false {
+			t.Errorf("%s: report windows %v drifted %v", model, w, rep["drifted"])
 		}
 	}
 }
