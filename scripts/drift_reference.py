@@ -819,7 +819,7 @@ def window_logs(base):
         return out
 
     def rows_at(stamps, shift=0.0):
-        return [(next(ids), s, x_value(0, 0) + 0.0 if False else x_value(k + 1, shift)) for k, s in enumerate(stamps)]
+        return [(next(ids), s, x_value(k + 1, shift)) for k, s in enumerate(stamps)]
 
     cases = []
     # On the boundaries: T-7d and T-30d are in, T is out, a nanosecond before T-30d is out.
