@@ -6,6 +6,8 @@ import "time"
 const (
 	DefaultDriftInterval        = 6 * time.Hour
 	DefaultDatasetShare         = 0.5
+	DefaultAdaptiveMin          = time.Hour
+	DefaultAdaptiveMax          = 24 * time.Hour
 	DefaultRetrainSchedule      = "0 2 * * 1"
 	DefaultOnDriftShare         = 0.5
 	DefaultOnDriftOf            = 10
@@ -61,6 +63,15 @@ func (p *ModelPolicy) Default() {
 			if w.MinRows == 0 {
 				w.MinRows = DefaultWindowMinRows
 			}
+		}
+	}
+	if a := s.Drift.Adaptive; a != nil {
+		// The bounds default around the interval, so that {} is always valid.
+		if a.Min.Duration == 0 {
+			a.Min.Duration = min(DefaultAdaptiveMin, s.Drift.Interval.Duration)
+		}
+		if a.Max.Duration == 0 {
+			a.Max.Duration = max(DefaultAdaptiveMax, s.Drift.Interval.Duration)
 		}
 	}
 

@@ -505,7 +505,8 @@ func (r *dirReader) Close() {
 	}
 }
 
-// dataPaths yields the field path and value of every local data path in p.
+// dataPaths yields the field path and value of every repository path in p the reconciler
+// reads: the local data paths, and a pipeline's compiled spec.
 func dataPaths(p *ModelPolicy) func(yield func(string, string) bool) {
 	return func(yield func(string, string) bool) {
 		if d := p.Spec.Data; d != nil {
@@ -520,7 +521,12 @@ func dataPaths(p *ModelPolicy) func(yield func(string, string) bool) {
 			}
 		}
 		if m := p.Spec.Metrics; m != nil && m.Predictions != nil && m.Predictions.Path != "" {
-			yield("spec.metrics.predictions.path", m.Predictions.Path)
+			if !yield("spec.metrics.predictions.path", m.Predictions.Path) {
+				return
+			}
+		}
+		if r := p.Spec.Retrain; r != nil && r.Pipeline != nil && r.Pipeline.Spec != "" {
+			yield("spec.retrain.pipeline.spec", r.Pipeline.Spec)
 		}
 	}
 }

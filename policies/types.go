@@ -214,6 +214,23 @@ type DriftSpec struct {
 	Threshold *float64 `json:"threshold,omitempty" yaml:"threshold,omitempty" jsonschema:"minimum=0"`
 	// DatasetShare: the dataset drifts when at least this share (0..1) of columns drift. Default 0.5.
 	DatasetShare *float64 `json:"datasetShare,omitempty" yaml:"datasetShare,omitempty" jsonschema:"minimum=0,maximum=1"`
+	// Adaptive makes the interval follow the reports (drift-definitions.md §12): the first
+	// interval is Interval; after a drifted report the next is max(min, previous/2), after a
+	// report without drift min(max, previous·2); insufficient data keeps it. The sequence
+	// runs over the model's recorded reports, so changing Interval later does not restart
+	// it; changed bounds apply at once. Absent: every interval is Interval.
+	Adaptive *AdaptiveSchedule `json:"adaptive,omitempty" yaml:"adaptive,omitempty"`
+}
+
+// AdaptiveSchedule bounds the interval of an adaptive drift schedule; min <= drift.interval
+// <= max.
+type AdaptiveSchedule struct {
+	// Min is the shortest interval, reached by halving after drifted reports. Default 1h, or
+	// drift.interval when that is shorter.
+	Min Duration `json:"min,omitempty" yaml:"min,omitempty"`
+	// Max is the longest interval, reached by doubling after reports without drift. Default
+	// 24h, or drift.interval when that is longer.
+	Max Duration `json:"max,omitempty" yaml:"max,omitempty"`
 }
 
 // MetricsSpec says where model performance comes from: a prediction log or Prometheus.
@@ -258,15 +275,33 @@ type RetrainSpec struct {
 // (modelops_model, modelops_generation, modelops_commit); a policy cannot set them.
 const PipelineParameterPrefix = "modelops_"
 
-// PipelineSpec is a Kubeflow Pipelines run of an uploaded pipeline version.
+// PipelineSpec is a Kubeflow Pipelines run: of an uploaded pipeline's version (by the
+// pipeline's ID or name, the version's ID or latest), or of a compiled pipeline committed
+// in the repository and submitted with the run. Exactly one of pipelineID, pipelineName
+// and spec is set. What a name or latest resolves to is resolved once, at launch, and the
+// run records it, so the training record says exactly what ran.
 type PipelineSpec struct {
 	// PipelineID is the ID of the uploaded pipeline.
-	PipelineID string `json:"pipelineID" yaml:"pipelineID" jsonschema:"minLength=1"`
-	// VersionID is the ID of the pipeline version to run, so the record says exactly what ran.
-	VersionID string `json:"versionID" yaml:"versionID" jsonschema:"minLength=1"`
+	PipelineID string `json:"pipelineID,omitempty" yaml:"pipelineID,omitempty"`
+	// PipelineName is the display name of the uploaded pipeline (in the configured
+	// namespace on a multi-user installation).
+	PipelineName string `json:"pipelineName,omitempty" yaml:"pipelineName,omitempty"`
+	// VersionID is the ID of the pipeline version to run, or latest for the version most
+	// recently uploaded when the run is launched. Required with pipelineID or pipelineName.
+	VersionID string `json:"versionID,omitempty" yaml:"versionID,omitempty"`
+	// Spec is the path, in the policy repository, of a compiled pipeline (the IR YAML `kfp
+	// compile` writes), read at the commit that raised the generation and submitted inline.
+	Spec string `json:"spec,omitempty" yaml:"spec,omitempty"`
+	// CachingEnabled overrides every task's cache setting of an inline spec, as the KFP
+	// SDK's enable_caching does; unset keeps what the spec says. Only with spec: an
+	// uploaded version's caching is compiled into it.
+	CachingEnabled *bool `json:"cachingEnabled,omitempty" yaml:"cachingEnabled,omitempty"`
 	// ExperimentID is the experiment the run belongs to. Default: the installation's default
 	// experiment.
 	ExperimentID string `json:"experimentID,omitempty" yaml:"experimentID,omitempty"`
+	// Experiment is the experiment's display name, created when absent (as the KFP SDK
+	// does). At most one of experimentID and experiment is set.
+	Experiment string `json:"experiment,omitempty" yaml:"experiment,omitempty"`
 	// ServiceAccount is the Kubernetes ServiceAccount the pipeline's pods run as. Default:
 	// the installation's pipeline runner account.
 	ServiceAccount string `json:"serviceAccount,omitempty" yaml:"serviceAccount,omitempty"`

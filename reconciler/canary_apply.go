@@ -238,6 +238,7 @@ func (r *Reconciler) proposeFullPromotion(ctx context.Context, snap *Snapshot, p
 		Model:    a.Model,
 		Kind:     ProposalPromote,
 		Key:      plan.Key,
+		Target:   plan.Target,
 		Digest:   plan.Digest,
 		Title:    fmt.Sprintf("Promote %s: version %s to production", a.Model, c.Version),
 		Body:     fullPromotionBody(a, p),

@@ -39,6 +39,18 @@ const (
 	ProposalCanary ProposalKind = "canary"
 )
 
+// PromotionTarget says what a promotion proposal promotes to: a canary, or production. Both
+// kinds of promotion share the ProposalPromote slot (at most one promotion is open per model);
+// the forges keep the target with the proposal (the pull request's marker, the local record),
+// so that which promotion an open one is never has to be read back out of its key.
+type PromotionTarget string
+
+// Promotion targets.
+const (
+	TargetCanary     PromotionTarget = "canary"
+	TargetProduction PromotionTarget = "production"
+)
+
 // ProposalState says whether a proposal is open or was declined by a person.
 type ProposalState string
 
@@ -55,6 +67,8 @@ type Proposal struct {
 	State ProposalState `json:"state"`
 	// Key identifies what is proposed (for a retrain, the generation it raises to).
 	Key string `json:"key"`
+	// Target is what a promotion proposal promotes to; empty for other kinds.
+	Target PromotionTarget `json:"target,omitempty"`
 	// Digest identifies the evidence the body was written from; a new digest updates it.
 	Digest string `json:"digest"`
 	Title  string `json:"title"`
@@ -76,6 +90,7 @@ type ProposalRequest struct {
 	Model  string
 	Kind   ProposalKind
 	Key    string
+	Target PromotionTarget
 	Digest string
 	Title  string
 	Body   string
@@ -132,7 +147,12 @@ type JobRequest struct {
 	// Pipeline, when set, is a Kubeflow Pipelines run to launch instead of Job, on the
 	// endpoint of Kubeflow (the repository configuration's spec.kubeflow).
 	Pipeline *policies.PipelineSpec
-	Kubeflow *policies.KubeflowConfig
+	// PipelineIR is the compiled pipeline Pipeline.Spec names, as committed at Commit.
+	PipelineIR []byte
+	// RegisteredModel is the model registry's name for the model (spec.registry.name) when
+	// the policy has a registry, where a pipeline registers its candidate.
+	RegisteredModel string
+	Kubeflow        *policies.KubeflowConfig
 	// ServiceAccounts are the accounts the repository configuration lets training run as
 	// (.modelops.yaml spec.kubernetes.serviceAccounts); a runner with accounts refuses others.
 	ServiceAccounts []string

@@ -131,7 +131,7 @@ func (f *fakeProposals) Ensure(_ context.Context, req ProposalRequest) (Proposal
 		return Proposal{}, f.ensureErr
 	}
 	id := req.Model + "/" + string(req.Kind)
-	p := Proposal{Model: req.Model, Kind: req.Kind, State: ProposalOpen, Key: req.Key, Digest: req.Digest, Title: req.Title, Branch: "modelops/" + id}
+	p := Proposal{Model: req.Model, Kind: req.Kind, State: ProposalOpen, Key: req.Key, Target: req.Target, Digest: req.Digest, Title: req.Title, Branch: "modelops/" + id}
 	if _, ok := f.open[id]; ok {
 		f.updated++
 	} else {

@@ -3,6 +3,8 @@ package reconciler
 import (
 	"sort"
 	"time"
+
+	"github.com/medimind/modelops/policies"
 )
 
 // Status is everything the reconciler has observed that is not desired state: drift history,
@@ -98,6 +100,10 @@ type DriftRecord struct {
 	// InsufficientData: a window of the log held fewer rows than its minRows; the report
 	// is neither drifted nor not (the retrain trigger skips it).
 	InsufficientData bool `json:"insufficientData,omitempty"`
+	// Interval is the adaptive schedule's interval when the report was made, before the
+	// report moved it (set with spec.drift.adaptive): the oldest record kept tells
+	// ScheduleDrift where the sequence stood.
+	Interval policies.Duration `json:"interval,omitzero"`
 }
 
 // RunPhase is the phase of a training run.
@@ -123,14 +129,17 @@ func (p RunPhase) Finished() bool {
 
 // TrainingRun is one training job for (model, generation).
 type TrainingRun struct {
-	Generation int64      `json:"generation"`
-	Commit     string     `json:"commit"`
-	ID         string     `json:"id"`
-	Phase      RunPhase   `json:"phase"`
-	Started    time.Time  `json:"started,omitzero"`
-	Finished   time.Time  `json:"finished,omitzero"`
-	Message    string     `json:"message,omitempty"`
-	Result     *RunResult `json:"result,omitempty"`
+	Generation int64     `json:"generation"`
+	Commit     string    `json:"commit"`
+	ID         string    `json:"id"`
+	Phase      RunPhase  `json:"phase"`
+	Started    time.Time `json:"started,omitzero"`
+	Finished   time.Time `json:"finished,omitzero"`
+	Message    string    `json:"message,omitempty"`
+	// Source says what the run executes, as resolved at launch (a pipeline version's IDs,
+	// an inline spec's file and digest), when the runner knows more than the policy says.
+	Source string     `json:"source,omitempty"`
+	Result *RunResult `json:"result,omitempty"`
 	// Promotion is the promotion gate's verdict on the run's candidate, recorded once when
 	// the run is judged, so that it is never judged (or proposed) twice.
 	Promotion *PromotionVerdict `json:"promotion,omitempty"`

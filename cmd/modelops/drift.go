@@ -160,6 +160,7 @@ value or an invalid policy).
 	bindDriftLogFlags(f, &opts.log)
 	// A malformed flag value is invalid input (exit status 2), not a failure.
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalidInput(err) })
+	cmd.AddCommand(newDriftHistoryCmd())
 	return cmd
 }
 

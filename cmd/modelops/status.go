@@ -27,7 +27,8 @@ func newStatusCmd() *cobra.Command {
 		Short: "Show every model's state at a glance (read from the tip and the status branch)",
 		Long: `status shows what the tip of the tracked branch asks for and what modelops observed, per
 model: production and canary versions (weight and step), the training generation and the last
-run with its result, the last drift verdict and share, the conditions with their reasons, and
+run with its result, the last drift verdict and share (and, for one MODEL, when the next drift
+check is due and why), the conditions with their reasons, and
 the open proposals with their links. It is what GET /api/v1/status serves; nothing is written.
 
 With MODEL, one model in detail. -o wide adds the Ready message and the proposals' links to the
@@ -135,6 +136,9 @@ func printModelDetail(w io.Writer, commit string, m reconciler.ModelSummary) {
 	field("Last drift", lastDrift(m))
 	if d := m.LastDrift; d != nil && d.Report != "" {
 		field("Drift report", d.Report+" (status branch)")
+	}
+	if d := m.NextDrift; d != nil {
+		field("Next drift", fmt.Sprintf("%s (%s)", d.Due.UTC().Format(time.RFC3339), d.Reason))
 	}
 	fmt.Fprintln(w, "Conditions:")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

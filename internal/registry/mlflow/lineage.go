@@ -43,11 +43,12 @@ func (c *Client) ReadLineage(ctx context.Context, name, version string) (*Lineag
 	return l, nil
 }
 
-// FindCandidates returns the versions of name a training job of generation registered,
-// newest first.
-func (c *Client) FindCandidates(ctx context.Context, name string, generation int64) ([]ModelVersion, error) {
+// FindCandidates returns the versions of registered model name that the training of
+// (model, generation) registered (tagged modelops.model and modelops.generation), newest
+// first. The registered model's name may differ from the policy's (spec.registry.name).
+func (c *Client) FindCandidates(ctx context.Context, name, model string, generation int64) ([]ModelVersion, error) {
 	return c.SearchModelVersions(ctx, VersionFilter{Name: name, Tags: map[string]string{
-		TagModel: name, TagGeneration: strconv.FormatInt(generation, 10),
+		TagModel: model, TagGeneration: strconv.FormatInt(generation, 10),
 	}})
 }
 

@@ -24,7 +24,7 @@ func TestLineageAndComparisonFromTheRegistry(t *testing.T) {
 	c := newClient(t, fake, mlflow.Config{}, fastRetries)
 	ctx := context.Background()
 
-	found, err := c.FindCandidates(ctx, "sepsis-risk", 7)
+	found, err := c.FindCandidates(ctx, "sepsis-risk", "sepsis-risk", 7)
 	if err != nil || len(found) != 1 || found[0].Version != "14" {
 		t.Fatalf("candidates of generation 7: %+v %v", found, err)
 	}
