@@ -3,9 +3,6 @@ package policies
 import (
 	"encoding/json"
 	"fmt"
-	"math"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/invopop/jsonschema"
@@ -92,9 +89,16 @@ type Canary struct {
 
 // DataSpec locates the datasets a drift check compares and says how columns are treated.
 type DataSpec struct {
-	// Reference is the dataset the model was trained or validated on.
+	// Source is a timestamped log the reference and current data are windows of (then
+	// reference and current set last, ago and minRows, not path or url). Without it,
+	// reference and current are two files.
+	Source *LogSource `json:"source,omitempty" yaml:"source,omitempty"`
+	// Reference is the dataset the model was trained or validated on: a file, or with
+	// source a window of the log such as {last: 180d} (rolling) or {last: 30d, ago: 365d}
+	// (the same season a year earlier).
 	Reference DataSource `json:"reference" yaml:"reference"`
-	// Current is the recent production data compared with the reference.
+	// Current is the recent production data compared with the reference: a file, or with
+	// source a window of the log such as {last: 7d}.
 	Current DataSource `json:"current" yaml:"current"`
 	// Categorical lists columns treated as categorical whatever their values look like.
 	Categorical []string `json:"categorical,omitempty" yaml:"categorical,omitempty"`
@@ -132,13 +136,41 @@ type DataLimits struct {
 	MaxMemory string `json:"maxMemory,omitempty" yaml:"maxMemory,omitempty"`
 }
 
-// DataSource is a CSV (optionally gzip) or Parquet file, given by exactly one of path or url.
+// DataSource is a CSV (optionally gzip) or Parquet file, given by exactly one of path or
+// url; or, for spec.data.reference and spec.data.current when spec.data.source is set, a
+// window of that log: the rows whose timestamp t satisfies T-ago-last <= t < T-ago, T
+// being the time of the check.
 type DataSource struct {
 	// Path is relative to the data root (the policy repository unless configured); it may
 	// not leave it.
 	Path string `json:"path,omitempty" yaml:"path,omitempty"`
 	// URL is an http or https address.
 	URL string `json:"url,omitempty" yaml:"url,omitempty" jsonschema:"pattern=^https?://"`
+	// Last is the length of the window (with spec.data.source only; required there).
+	Last Duration `json:"last,omitempty" yaml:"last,omitempty"`
+	// Ago is how long before the time of the check the window ends (with
+	// spec.data.source only). Default 0d: the window ends now.
+	Ago Duration `json:"ago,omitempty" yaml:"ago,omitempty"`
+	// MinRows is the fewest rows the window must hold (with spec.data.source only); with
+	// fewer the check's verdict is "insufficient data", neither drift nor failure.
+	// Default 30.
+	MinRows int64 `json:"minRows,omitempty" yaml:"minRows,omitempty" jsonschema:"minimum=1"`
+}
+
+// LogSource is a timestamped log: one CSV (optionally gzip) or Parquet file, or a
+// directory of them, partitioned Hive-style by day (date=YYYY-MM-DD/ directories, whose
+// days outside both windows are not read). Exactly one of path or url; a url names one
+// file.
+type LogSource struct {
+	// Path is relative to the data root, as a DataSource's; a file or a directory.
+	Path string `json:"path,omitempty" yaml:"path,omitempty"`
+	// URL is an http or https address of one file.
+	URL string `json:"url,omitempty" yaml:"url,omitempty" jsonschema:"pattern=^https?://"`
+	// Timestamp is the column holding each row's time: RFC 3339 text (a value without a
+	// zone is UTC; a date alone is its midnight UTC) or a Parquet TIMESTAMP or DATE. A row
+	// whose timestamp is missing or unparseable is in no window, and counted. The column is
+	// not a feature: it is never tested.
+	Timestamp string `json:"timestamp" yaml:"timestamp" jsonschema:"minLength=1"`
 }
 
 // FeatureGroup selects columns by a regular expression or by an explicit list.
@@ -433,8 +465,8 @@ type RollbackSpec struct {
 	FailedChecks int `json:"failedChecks,omitempty" yaml:"failedChecks,omitempty" jsonschema:"minimum=1"`
 }
 
-// Duration is a Go/Kubernetes-style duration such as 6h, 90m or 1h30m, optionally led by a
-// whole number of days: 90d, 1d12h, 0d (ParseDuration).
+// Duration is a Go/Kubernetes-style duration such as 6h, 90m or 1h30m, or days: 90d,
+// 1d12h (a day is 24 hours; ParseDuration).
 type Duration struct {
 	time.Duration
 }
@@ -453,11 +485,11 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 			d.Duration = 0
 			return nil
 		}
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a duration such as 6h, 90m or 90d, got %s", n.Line, describe(n))}}
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected %s, got %s", n.Line, durationHint, describe(n))}}
 	}
 	v, err := ParseDuration(n.Value)
 	if err != nil {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a duration such as 6h, 90m or 90d, got %q", n.Line, n.Value)}}
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected %s, got %q", n.Line, durationHint, n.Value)}}
 	}
 	if v < 0 {
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: duration must not be negative, got %q", n.Line, n.Value)}}
@@ -490,43 +522,9 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.Duration
 func (Duration) JSONSchema() *jsonschema.Schema {
 	return &jsonschema.Schema{
 		Type:        "string",
-		Pattern:     `^([0-9]+d([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))*|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$`,
-		Description: "A duration such as 6h, 90m or 1h30m (Go/Kubernetes style), optionally led by whole days: 90d, 1d12h.",
+		Pattern:     `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h|d))+$`,
+		Description: "A duration such as 6h, 90m or 1h30m (Go/Kubernetes style), or days: 90d, 1d12h (a day is 24 hours).",
 	}
-}
-
-// day is the length of a d in a duration: 24 hours, as calendars on UTC count it.
-const day = 24 * time.Hour
-
-// ParseDuration reads a duration as time.ParseDuration does, optionally led by a whole number
-// of days (90d, 1d12h, 0d), which Go's units stop short of. A negative duration is refused.
-func ParseDuration(s string) (time.Duration, error) {
-	days, rest, found := strings.Cut(s, "d")
-	if !found {
-		return time.ParseDuration(s)
-	}
-	n, err := strconv.ParseUint(days, 10, 32)
-	if err != nil || days == "" || days[0] == '+' {
-		return 0, fmt.Errorf("duration %q: expected a whole number of days before d", s)
-	}
-	if n > uint64(math.MaxInt64/int64(day)) {
-		return 0, fmt.Errorf("duration %q: too many days", s)
-	}
-	out := time.Duration(n) * day
-	if rest == "" {
-		return out, nil
-	}
-	if rest[0] == '-' || rest[0] == '+' {
-		return 0, fmt.Errorf("duration %q: expected units after the days, got a sign", s)
-	}
-	more, err := time.ParseDuration(rest)
-	if err != nil {
-		return 0, fmt.Errorf("duration %q: %w", s, err)
-	}
-	if more > math.MaxInt64-out {
-		return 0, fmt.Errorf("duration %q: too long", s)
-	}
-	return out + more, nil
 }
 
 func describe(n *yaml.Node) string {

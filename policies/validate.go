@@ -151,8 +151,12 @@ func (v *validator) keyOneOf(parent, key, s string, allowed []string) {
 }
 
 func (v *validator) data(field string, d *DataSpec) {
-	v.source(field+".reference", &d.Reference)
-	v.source(field+".current", &d.Current)
+	if d.Source != nil {
+		v.logSource(field, d)
+	} else {
+		v.source(field+".reference", &d.Reference)
+		v.source(field+".current", &d.Current)
+	}
 	v.columns(field+".categorical", d.Categorical)
 	v.columns(field+".numeric", d.Numeric)
 	v.columns(field+".exclude", d.Exclude)
@@ -238,8 +242,17 @@ func (v *validator) columns(field string, cols []string) {
 	}
 }
 
-// source requires exactly one of path (relative, clean, inside the root) or url (http/https).
+// source requires exactly one of path (relative, clean, inside the root) or url
+// (http/https), and no window fields: a file is not a window.
 func (v *validator) source(field string, s *DataSource) {
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"last", s.Last.Duration != 0}, {"ago", s.Ago.Duration != 0}, {"minRows", s.MinRows != 0}} {
+		if f.set {
+			v.add(field+"."+f.name, "is a window field, allowed only with spec.data.source (a timestamped log); a file is read whole")
+		}
+	}
 	switch {
 	case s.Path != "" && s.URL != "":
 		v.add(field, "must set exactly one of path or url, got both")

@@ -91,7 +91,7 @@ func (r *Reconciler) checkDrift(ctx context.Context, snap *Snapshot, p *policies
 	if r.drift == nil {
 		return DriftResult{}, "", errors.New("no drift checker is configured")
 	}
-	res, err := r.drift.Check(ctx, p, r.dataFS(snap))
+	res, err := r.drift.Check(ctx, p, r.dataFS(snap), snap.Now)
 	if err != nil {
 		return DriftResult{}, "", &ActionError{Reason: DriftCheckFailedReason, Err: fmt.Errorf("check drift of %s: %w", p.Metadata.Name, err)}
 	}
@@ -103,12 +103,16 @@ func (r *Reconciler) checkDrift(ctx context.Context, snap *Snapshot, p *policies
 	recordDrift(p, ms, DriftRecord{
 		At: snap.Now, Commit: snap.Commit, Drifted: res.Drifted, Share: res.Share,
 		DriftedColumns: res.DriftedColumns, Columns: res.Columns, Report: path,
+		InsufficientData: res.InsufficientData,
 	})
 	verdict := "no dataset drift"
 	if res.Drifted {
 		verdict = "dataset drift"
 	}
 	title := fmt.Sprintf("%s: %d of %d columns drifted (share %.2f)", verdict, res.DriftedColumns, res.Columns, res.Share)
+	if res.InsufficientData {
+		title = "insufficient data: a window of the log holds fewer rows than its minRows; neither drift nor failure"
+	}
 	r.report(ctx, CheckReport{
 		Name: DriftCheckName(p.Metadata.Name), Commit: snap.Commit, Status: CheckCompleted,
 		Conclusion: driftConclusion(p, res), Title: title, Summary: withReportLink(res.Markdown, path),
@@ -161,9 +165,12 @@ func DriftCheckName(model string) string { return "modelops/drift: " + model }
 func TrainingCheckName(model string) string { return "modelops/training: " + model }
 
 // driftConclusion is success without drift; with drift, failure when the policy retrains on
-// drift (the report counts towards a retrain), neutral when it only watches.
+// drift (the report counts towards a retrain), neutral when it only watches. Insufficient
+// data is neutral: neither drift nor failure.
 func driftConclusion(p *policies.Policy, res DriftResult) CheckConclusion {
 	switch {
+	case res.InsufficientData:
+		return CheckNeutral
 	case !res.Drifted:
 		return CheckSuccess
 	case p.Spec.Retrain != nil && p.Spec.Retrain.OnDrift != nil && !p.Spec.Retrain.OnDrift.Disabled:

@@ -209,6 +209,11 @@ type DriftResult struct {
 	Share          float64
 	DriftedColumns int
 	Columns        int
+	// InsufficientData is the verdict "insufficient data": a window of the policy's log
+	// held fewer rows than its minRows (drift-definitions.md §8). The columns were not
+	// compared; the check is neither drifted nor failed, and the retrain-on-drift trigger
+	// counts it as neither.
+	InsufficientData bool
 	// Report is the full report as JSON (the `modelops drift -o json` contract).
 	Report []byte
 	// Markdown renders the report for people (check runs, proposal bodies), bounded well
@@ -219,8 +224,10 @@ type DriftResult struct {
 // DriftChecker runs the drift check a policy describes.
 type DriftChecker interface {
 	// Check compares the policy's current data with its reference. Relative data paths are
-	// read from data. Errors naming bad data are returned wrapped in a *DataError.
-	Check(ctx context.Context, p *policies.Policy, data fs.FS) (DriftResult, error)
+	// read from data. at is the time of the check (the cycle's clock): the windows of a
+	// timestamped log (spec.data.source) end there. Errors naming bad data are returned
+	// wrapped in a *DataError.
+	Check(ctx context.Context, p *policies.Policy, data fs.FS, at time.Time) (DriftResult, error)
 }
 
 // Metrics reads how the production version performs.

@@ -461,7 +461,9 @@ func retrainTrigger(now time.Time, p *policies.Policy, st *ModelStatus) (Trigger
 	if od := rt.OnDrift; od != nil && !od.Disabled && od.Of > 0 && od.Share != nil {
 		var recent []DriftRecord
 		for _, d := range st.Drift {
-			if d.At.After(since) {
+			// Insufficient data is neither a drifted report nor one without drift: it
+			// takes no place among the last Of.
+			if d.At.After(since) && !d.InsufficientData {
 				recent = append(recent, d)
 			}
 		}

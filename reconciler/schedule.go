@@ -20,14 +20,14 @@ const (
 	DriftOutcomeInsufficient DriftOutcome = "insufficient-data"
 )
 
-// Outcome is the report's outcome. A report that tested no column holds insufficient data:
-// it is neither drifted nor free of drift. (A completed check always tests at least one
-// column today; a window below its minRows is what produces one.)
+// Outcome is the report's outcome. A report of insufficient data (a window of the log below
+// its minRows, which tests no column) is neither drifted nor free of drift; so is a report
+// that tested no column.
 func (d DriftRecord) Outcome() DriftOutcome {
 	switch {
 	case d.Drifted:
 		return DriftOutcomeDrifted
-	case d.Columns == 0:
+	case d.InsufficientData || d.Columns == 0:
 		return DriftOutcomeInsufficient
 	default:
 		return DriftOutcomeNoDrift

@@ -132,6 +132,9 @@ type DriftRecord struct {
 	DriftedColumns int    `json:"driftedColumns"`
 	Columns        int    `json:"columns"`
 	Report         string `json:"report,omitempty"`
+	// InsufficientData: a window of the log held fewer rows than its minRows; the report
+	// is neither drifted nor not (the retrain trigger skips it).
+	InsufficientData bool `json:"insufficientData,omitempty"`
 	// Interval is the adaptive schedule's interval when the report was made, before the
 	// report moved it (set with spec.drift.adaptive): the oldest record kept tells
 	// ScheduleDrift where the sequence stood.

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -152,9 +150,6 @@ func policyAtTip(ctx context.Context, repo *git.Repo, branch, model string) (boo
 	return set.Get(model) != nil, nil
 }
 
-// days matches a duration that starts with whole days (7d, 1d12h).
-var days = regexp.MustCompile(`^([0-9]+)d(.*)$`)
-
 // parseSince reads --since: a duration back from now (Go units, and d for days), a date
 // (midnight UTC) or an RFC 3339 time.
 func parseSince(s string, now time.Time) (time.Time, error) {
@@ -164,22 +159,9 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	d, rest := time.Duration(0), s
-	if s == "" {
-		return time.Time{}, errors.New("expected a duration (7d, 48h), a date (2026-01-31) or an RFC 3339 time, got nothing")
-	}
-	if m := days.FindStringSubmatch(s); m != nil {
-		n, err := strconv.Atoi(m[1])
-		if err == nil && n <= 106751 { // time.Duration's range
-			d, rest = time.Duration(n)*24*time.Hour, m[2]
-		}
-	}
-	if rest != "" {
-		r, err := time.ParseDuration(rest)
-		if err != nil || r < 0 {
-			return time.Time{}, fmt.Errorf("expected a duration (7d, 48h), a date (2026-01-31) or an RFC 3339 time, got %q", s)
-		}
-		d += r
+	d, err := policies.ParseDuration(s)
+	if s == "" || err != nil || d < 0 {
+		return time.Time{}, fmt.Errorf("expected a duration (7d, 48h), a date (2026-01-31) or an RFC 3339 time, got %q", s)
 	}
 	return now.Add(-d), nil
 }

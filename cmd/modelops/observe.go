@@ -48,7 +48,8 @@ func (o *cycleObserver) observe(ctx context.Context, start time.Time, res *recon
 	o.setDriftThresholds(ctx, res.Commit)
 	for name, ms := range st.Models {
 		o.metrics.SetModelConditions(name, ms.Conditions)
-		if d, ok := ms.LastDrift(); ok {
+		// Insufficient data compared no column: the gauge keeps the last share measured.
+		if d, ok := ms.LastDrift(); ok && !d.InsufficientData {
 			o.metrics.SetDriftShare(name, d.Share)
 		}
 		weight := 0

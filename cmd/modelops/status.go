@@ -230,7 +230,10 @@ func lastDrift(m reconciler.ModelSummary) string {
 		return "-"
 	}
 	verdict := "no drift"
-	if d.Drifted {
+	switch {
+	case d.InsufficientData:
+		verdict = "insufficient data"
+	case d.Drifted:
 		verdict = "DRIFT"
 	}
 	return fmt.Sprintf("%s, share %.2f (%d/%d) at %s", verdict, d.Share, d.DriftedColumns, d.Columns, d.At.UTC().Format(time.RFC3339))
