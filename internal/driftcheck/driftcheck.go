@@ -77,10 +77,15 @@ func Options(p *policies.Policy) (dataset.Options, drift.Options) {
 
 // Report reads the policy's data and compares it.
 func (c *Checker) Report(ctx context.Context, p *policies.Policy, data fs.FS) (*drift.Report, error) {
+	return c.report(ctx, p, data, false)
+}
+
+func (c *Checker) report(ctx context.Context, p *policies.Policy, data fs.FS, histograms bool) (*drift.Report, error) {
 	if p.Spec.Data == nil {
 		return nil, fmt.Errorf("policy %s has no spec.data", p.Metadata.Name)
 	}
 	dopts, opts := Options(p)
+	opts.Histograms = histograms
 	dopts.Context = ctx
 	ref, err := c.read(ctx, p.Spec.Data.Reference, data, dopts)
 	if err != nil {
@@ -100,9 +105,10 @@ func (c *Checker) Report(ctx context.Context, p *policies.Policy, data fs.FS) (*
 // each hold it with room to spare under GitHub's 65,535-character limits.
 const markdownBytes = 30000
 
-// Check implements reconciler.DriftChecker.
+// Check implements reconciler.DriftChecker. Its report, kept on the status branch, holds
+// each column's histogram for the web UI.
 func (c *Checker) Check(ctx context.Context, p *policies.Policy, data fs.FS) (reconciler.DriftResult, error) {
-	rep, err := c.Report(ctx, p, data)
+	rep, err := c.report(ctx, p, data, true)
 	if err != nil {
 		return reconciler.DriftResult{}, err
 	}
