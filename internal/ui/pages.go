@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"math"
 	"net/http"
+	"net/url"
 	"path"
 	"regexp"
 	"slices"
@@ -301,7 +302,7 @@ func (u *UI) model(w http.ResponseWriter, r *http.Request, user string) {
 		if err != nil {
 			u.o.Log.Warn("ui: read the latest drift report", "model", name, "error", err)
 		} else {
-			page.Latest = newReportView(name, hist[n-1], rep, r.URL.Query().Get("sort"), r.URL.Query().Get("q"))
+			page.Latest = newReportView(name, hist[n-1], rep, "/ui/models/"+name, r.URL.Query())
 		}
 	}
 	page.Canary = newCanaryView(ms)
@@ -386,6 +387,11 @@ type reportView struct {
 	Sort    string
 	Q       string
 	Shown   int
+	// Base is the page's path; Selected the column whose histograms Hist draws (the ?col
+	// of the page, else the first column listed).
+	Base     string
+	Selected string
+	Hist     *histChart
 }
 
 func (v reportView) title() string { return v.Model + " — drift report " + v.ID }
@@ -403,8 +409,9 @@ func pValueTest(t drift.Test) bool {
 	return t == drift.TestKS || t == drift.TestChiSquare || t == drift.TestZ
 }
 
-func newReportView(model string, rec reconciler.DriftRecord, rep *drift.Report, sortBy, q string) *reportView {
-	v := &reportView{Model: model, ID: reportID(rec.Report), Record: rec, Report: rep, Sort: sortBy, Q: q}
+func newReportView(model string, rec reconciler.DriftRecord, rep *drift.Report, base string, query url.Values) *reportView {
+	sortBy, q := query.Get("sort"), query.Get("q")
+	v := &reportView{Model: model, ID: reportID(rec.Report), Record: rec, Report: rep, Sort: sortBy, Q: q, Base: base}
 	for _, c := range rep.Columns {
 		if q != "" && !strings.Contains(strings.ToLower(c.Name), strings.ToLower(q)) {
 			continue
@@ -435,7 +442,23 @@ func newReportView(model string, rec reconciler.DriftRecord, rep *drift.Report, 
 		slices.SortStableFunc(v.Columns, func(a, b columnRow) int { return cmp.Compare(a.Name, b.Name) })
 	}
 	v.Shown = len(v.Columns)
+	v.selectColumn(query.Get("col"))
 	return v
+}
+
+// selectColumn picks the column whose histograms the page draws: the one asked for, else the
+// first one listed. A report written before histograms were kept has none to draw.
+func (v *reportView) selectColumn(name string) {
+	i := slices.IndexFunc(v.Report.Columns, func(c drift.ColumnReport) bool { return c.Name == name })
+	if i < 0 {
+		if len(v.Columns) == 0 {
+			return
+		}
+		i = slices.IndexFunc(v.Report.Columns, func(c drift.ColumnReport) bool { return c.Name == v.Columns[0].Name })
+	}
+	c := v.Report.Columns[i]
+	v.Selected = c.Name
+	v.Hist = newHistChart(c.Name, c.Histogram)
 }
 
 // reportIDPattern is the file name of a drift report without .json (reconciler.DriftReportPath).
@@ -468,7 +491,7 @@ func (u *UI) report(w http.ResponseWriter, r *http.Request, user string) {
 		u.renderError(w, http.StatusNotFound, fmt.Sprintf("The drift report %s could not be read from the status branch: %v", rec.Report, err))
 		return
 	}
-	u.renderAs(w, http.StatusOK, "report", user, newReportView(model, *rec, rep, r.URL.Query().Get("sort"), r.URL.Query().Get("q")))
+	u.renderAs(w, http.StatusOK, "report", user, newReportView(model, *rec, rep, "/ui/models/"+model+"/reports/"+id, r.URL.Query()))
 }
 
 // readReport reads and parses a drift report; reports never change once written (their path

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"bytes"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +56,7 @@ func TestColumnsSayTheScorePlainly(t *testing.T) {
 		{Name: "heart_rate", Test: drift.TestWasserstein, Score: 0.3, Threshold: 0.1, Drifted: true},
 		{Name: "age", Test: drift.TestPSI, Score: 0.02, Threshold: 0.1},
 	}}
-	v := newReportView("sepsis-risk", reconciler.DriftRecord{Report: "reports/sepsis-risk/drift-20260302T060000Z.json"}, rep, "score", "")
+	v := newReportView("sepsis-risk", reconciler.DriftRecord{Report: "reports/sepsis-risk/drift-20260302T060000Z.json"}, rep, "/ui/models/sepsis-risk", url.Values{"sort": {"score"}})
 	if v.ID != "drift-20260302T060000Z" {
 		t.Fatalf("id %q", v.ID)
 	}
@@ -71,7 +73,7 @@ func TestColumnsSayTheScorePlainly(t *testing.T) {
 	if p := v.Columns[2].Plain; v.Columns[2].Measure != "distance" || !strings.Contains(p, "distance 0.3; drifted when at or above 0.1: drifted") {
 		t.Fatalf("wasserstein column: %s %q", v.Columns[2].Measure, p)
 	}
-	if f := newReportView("m", reconciler.DriftRecord{}, rep, "", "RATE"); len(f.Columns) != 1 || f.Columns[0].Name != "heart_rate" {
+	if f := newReportView("m", reconciler.DriftRecord{}, rep, "/ui/models/m", url.Values{"q": {"RATE"}}); len(f.Columns) != 1 || f.Columns[0].Name != "heart_rate" {
 		t.Fatalf("filter RATE: %+v", f.Columns)
 	}
 }
@@ -81,5 +83,66 @@ func TestColumnsSayTheScorePlainly(t *testing.T) {
 func TestEveryPageParses(t *testing.T) {
 	if _, err := parsePages(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestColumnHistogramFollowsTheSelectedColumn: the page draws the histograms of the column
+// its ?col names (else of the first one listed), bars as tall as their shares, categories as
+// rows; every column's name links to its histograms, which works with JavaScript off.
+func TestColumnHistogramFollowsTheSelectedColumn(t *testing.T) {
+	rep := &drift.Report{Columns: []drift.ColumnReport{
+		{Name: "lactate", Test: drift.TestKS, Histogram: &drift.Histogram{Edges: []float64{0, 1, 2, 4}, Reference: []float64{0.5, 0.25, 0.25}, Current: []float64{0.1, 0.3, 0.6}}},
+		{Name: "ward", Test: drift.TestChiSquare, Kind: drift.KindCategorical, Histogram: &drift.Histogram{Categories: []string{"icu", "er"}, Others: 3, Reference: []float64{0.5, 0.3, 0.2}, Current: []float64{0.2, 0.2, 0.6}}},
+		{Name: "age", Test: drift.TestKS},
+	}}
+	rec := reconciler.DriftRecord{Report: "reports/sepsis-risk/drift-20260302T060000Z.json"}
+	v := newReportView("sepsis-risk", rec, rep, "/ui/models/sepsis-risk", url.Values{"col": {"lactate"}, "sort": {"score"}})
+	h := v.Hist
+	if v.Selected != "lactate" || h == nil || h.Horizontal || len(h.Bins) != 3 {
+		t.Fatalf("selected %q, chart %+v: want lactate's three bins", v.Selected, h)
+	}
+	// The largest share, 0.6, rounds the axis up to 80% in steps of 20%: the 0.6 bar is 3/4
+	// of the plot's height, the 0.5 one 5/8.
+	if h.YTicks[4].Text != "80%" || h.YTicks[1].Text != "20%" {
+		t.Errorf("y ticks %+v, want 0%% to 80%% in steps of 20%%", h.YTicks)
+	}
+	if b := h.Bins[2].Cur; b.Y+b.H != h.Bottom || b.H != round1((h.Bottom-h.Top)*0.75) {
+		t.Errorf("the 0.6 bar spans y %g..%g, want 3/4 of the plot %g..%g", b.Y, b.Y+b.H, h.Top, h.Bottom)
+	}
+	if got, want := h.Bins[0].Ref.H, round1((h.Bottom-h.Top)*0.625); got != want {
+		t.Errorf("the 0.5 bar is %g high, want %g", got, want)
+	}
+	if h.Bins[2].Title != "[2, 4]: reference 25%, current 60%" || h.Bins[0].Title != "[0, 1): reference 50%, current 10%" {
+		t.Errorf("titles %q, %q", h.Bins[0].Title, h.Bins[2].Title)
+	}
+
+	v = newReportView("sepsis-risk", rec, rep, "/ui/models/sepsis-risk", url.Values{"col": {"ward"}})
+	if h := v.Hist; h == nil || !h.Horizontal || len(h.Bins) != 3 || h.Bins[2].Label != "3 others" || h.Bins[0].Label != "icu" {
+		t.Fatalf("ward: %+v, want icu, er and 3 others as rows", h)
+	}
+	// An unknown column falls back to the first one listed (sorted by name: age), which was
+	// written without a histogram.
+	v = newReportView("sepsis-risk", rec, rep, "/ui/models/sepsis-risk", url.Values{"col": {"nope"}})
+	if v.Selected != "age" || v.Hist != nil {
+		t.Fatalf("selected %q with %+v, want age without a chart", v.Selected, v.Hist)
+	}
+
+	p, err := parsePages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	v = newReportView("sepsis-risk", rec, rep, "/ui/models/sepsis-risk/reports/drift-20260302T060000Z", url.Values{"col": {"ward"}, "q": {"a"}})
+	if err := p.byName["report"].ExecuteTemplate(&buf, "content", v); err != nil {
+		t.Fatal(err)
+	}
+	html := buf.String()
+	for _, want := range []string{
+		`href="/ui/models/sepsis-risk/reports/drift-20260302T060000Z?col=lactate&amp;sort=name&amp;q=a#column-histogram"`,
+		`data-column="ward"`, `aria-current="true" data-col="ward"`, `<title>er: reference 30%, current 20%</title>`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the report page lacks %s", want)
+		}
 	}
 }
