@@ -2,11 +2,13 @@ package ui
 
 import (
 	"bytes"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/medimind/modelops/internal/audit"
 	"github.com/medimind/modelops/internal/drift"
 	"github.com/medimind/modelops/reconciler"
 )
@@ -16,7 +18,9 @@ import (
 func TestCanaryChartMarksTheRollback(t *testing.T) {
 	t0 := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
 	check := func(at time.Time, weight int, diff float64, passed bool) reconciler.CanaryCheck {
+		p95, prod := 80.0+float64(weight), 60.0
 		return reconciler.CanaryCheck{Weight: weight, Passed: passed, CanaryObservation: reconciler.CanaryObservation{At: at,
+			Canary: reconciler.VersionFigures{Version: "14", LatencyP95Ms: &p95}, Production: reconciler.VersionFigures{Version: "12", LatencyP95Ms: &prod},
 			AUC: &reconciler.AUCInterval{Diff: diff, Lower: diff - 0.02, Upper: diff + 0.02, Confidence: 0.95}}}
 	}
 	ms := &reconciler.ModelStatus{LastCanary: &reconciler.CanaryStatus{Version: "14", Outcome: reconciler.CanaryRolledBack,
@@ -41,10 +45,36 @@ func TestCanaryChartMarksTheRollback(t *testing.T) {
 		t.Fatalf("the -0.08 difference is drawn at y=%g, above the -0.01 at y=%g", d[1].Y, d[0].Y)
 	}
 
-	// A promoted canary has no rollback mark.
+	// The weight steps from 10% to 25% at the second check and falls to 0 at the rollback:
+	// three points, each held until the next (two corners between them).
+	w := v.Weight
+	if w == nil || len(w.Series) != 1 || len(w.Series[0].Dots) != 3 || len(w.Marks) != 1 {
+		t.Fatalf("weight chart %+v: want three points and the rollback mark", w)
+	}
+	if d := w.Series[0].Dots; d[2].Y != w.Bottom || d[1].Y >= d[0].Y || d[2].X != w.Right {
+		t.Errorf("weight dots %+v: want 10%%, higher 25%%, then 0 at the rollback at the right edge", d)
+	}
+	if pts := strings.Fields(w.Series[0].Points); len(pts) != 5 || !strings.HasSuffix(pts[1], ","+fmt.Sprint(w.Series[0].Dots[0].Y)) {
+		t.Errorf("weight polyline %q: want steps (a corner holding each weight)", w.Series[0].Points)
+	}
+	// The latency chart draws both versions' p95, canary above production, and the rollback.
+	l := v.Latency
+	if l == nil || len(l.Series) != 2 || len(l.Series[1].Dots) != 2 || len(l.Marks) != 1 || l.Series[1].Dots[0].Y >= l.Series[0].Dots[0].Y {
+		t.Fatalf("latency chart %+v: want production and canary lines, the canary's 90 ms above production's 60, and the rollback", l)
+	}
+	// The charts share their time axis: the first check is at the left edge of each.
+	if c.Series[0].Dots[0].X != w.Series[0].Dots[0].X || l.Series[0].Dots[0].X != w.Series[0].Dots[0].X {
+		t.Errorf("the charts' first checks are at x %g, %g and %g", c.Series[0].Dots[0].X, w.Series[0].Dots[0].X, l.Series[0].Dots[0].X)
+	}
+
+	// A promoted canary has no rollback mark; its weight ends at 100%.
 	ms.LastCanary.Outcome = reconciler.CanaryPromoted
-	if v := newCanaryView(ms); len(v.Chart.Marks) != 0 {
+	v = newCanaryView(ms)
+	if len(v.Chart.Marks) != 0 || len(v.Weight.Marks) != 0 || len(v.Latency.Marks) != 0 {
 		t.Fatalf("a promoted canary is marked: %+v", v.Chart.Marks)
+	}
+	if d := v.Weight.Series[0].Dots; d[2].Y != v.Weight.Top {
+		t.Errorf("a promoted canary's weight ends at y %g, want the top %g (100%%)", d[2].Y, v.Weight.Top)
 	}
 }
 
@@ -144,5 +174,40 @@ func TestColumnHistogramFollowsTheSelectedColumn(t *testing.T) {
 		if !strings.Contains(html, want) {
 			t.Errorf("the report page lacks %s", want)
 		}
+	}
+}
+
+// TestAuditLinksCommitsAndPullRequests: with the repository's web address the timeline links
+// each commit and pull request there; without it, it shows the SHA and the number as text.
+func TestAuditLinksCommitsAndPullRequests(t *testing.T) {
+	p, err := parsePages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha := "0123456789abcdef0123456789abcdef01234567"
+	page := modelPage{ModelSummary: reconciler.ModelSummary{Model: "sepsis-risk"}, Audit: []audit.Event{
+		{Model: "sepsis-risk", Kinds: []audit.Kind{"retrain"}, Commit: sha, Subject: "Merge pull request #42", PullRequest: 42},
+	}}
+	render := func(repoURL string) string {
+		t.Helper()
+		page.RepoURL = repoURL
+		var buf bytes.Buffer
+		if err := p.byName["model"].ExecuteTemplate(&buf, "content", page); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
+	}
+	html := render("https://github.com/medimind/policies")
+	for _, want := range []string{
+		`<a href="https://github.com/medimind/policies/commit/` + sha + `"><code>0123456789</code></a>`,
+		`<a href="https://github.com/medimind/policies/pull/42">pull request #42</a>`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("with the web address the timeline lacks %s", want)
+		}
+	}
+	html = render("")
+	if strings.Contains(html, "/commit/") || strings.Contains(html, "/pull/") || !strings.Contains(html, "commit <code>0123456789</code>, pull request #42") {
+		t.Errorf("without a web address the timeline should show the SHA and number as text")
 	}
 }
