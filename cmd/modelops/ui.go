@@ -87,6 +87,9 @@ func repoWebURL(repo string, gh githubOptions) string {
 	return "https://github.com/" + p
 }
 
+// demoUIBuilt says that this build serves the demo's web UI.
+func demoUIBuilt() error { return nil }
+
 // serveDemoUI serves the web UI over the demo's stack, its clock stopped where the story
 // ended, until ctx ends. The login token is MODELOPS_API_TOKEN, or a new one printed here.
 func serveDemoUI(ctx context.Context, s *stack, addr string, stdout io.Writer) error {
