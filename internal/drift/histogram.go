@@ -12,9 +12,12 @@ import (
 // bounded whatever the data: at most MaxHistogramBins numeric bins, or MaxHistogramCategories
 // categories and one bin for all the others.
 type Histogram struct {
-	// Edges bound the bins of a numeric column: bin i holds Edges[i] <= x < Edges[i+1], the
-	// last bin also x == Edges[len-1] (np.histogram's rule). Empty for a categorical column.
-	Edges []float64 `json:"edges,omitempty"`
+	// Range is [first, last] of a numeric column's pooled values, split in len(Reference)
+	// equal-width bins: edge i is first + i·(last−first)/bins and the last edge is last; bin i
+	// holds edge i <= x < edge i+1, the last bin also x == last (np.histogram's rule). The
+	// edges are not written out: a report holds one histogram per column. Empty for a
+	// categorical column.
+	Range []float64 `json:"range,omitempty"`
 	// Categories name the bins of a categorical column, the most frequent first (reference
 	// and current shares added). Empty for a numeric column.
 	Categories []string `json:"categories,omitempty"`
@@ -25,6 +28,15 @@ type Histogram struct {
 	// decimals (a share below 0.00005 shows as 0).
 	Reference []float64 `json:"reference"`
 	Current   []float64 `json:"current"`
+}
+
+// Edges returns the bin edges of a numeric histogram (nil for a categorical one), computed
+// from Range as the comparison computed them.
+func (h *Histogram) Edges() []float64 {
+	if len(h.Range) != 2 || len(h.Reference) == 0 {
+		return nil
+	}
+	return equalWidthEdges(h.Range[0], h.Range[1], len(h.Reference))
 }
 
 // Bounds of a Histogram.
@@ -64,14 +76,14 @@ func (e *evaluator) histogram() *Histogram {
 		}
 		edges = equalWidthEdges(first, last, bins)
 	}
-	h := &Histogram{Edges: edges}
+	h := &Histogram{Range: []float64{first, last}}
 	h.Reference = roundShares(HistogramSorted(a, edges, nil), len(a))
 	h.Current = roundShares(HistogramSorted(b, edges, nil), len(b))
 	return h
 }
 
-// equalWidthEdges splits [first, last] into n equal bins as np.linspace does; a single
-// value gets one bin [first, last].
+// equalWidthEdges splits [first, last] into n equal bins as np.linspace does (and as
+// SturgesEdges does for its count); a single value gets one bin [first, last].
 func equalWidthEdges(first, last float64, n int) []float64 {
 	if !(last > first) {
 		return []float64{first, last}
@@ -79,7 +91,8 @@ func equalWidthEdges(first, last float64, n int) []float64 {
 	edges := make([]float64, n+1)
 	step := (last - first) / float64(n)
 	for i := range n {
-		edges[i] = first + float64(i)*step
+		// The conversion keeps the product rounded on its own (no FMA), as SturgesEdges does.
+		edges[i] = float64(float64(i)*step) + first
 	}
 	edges[n] = last
 	return edges

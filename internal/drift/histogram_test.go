@@ -70,8 +70,8 @@ func TestHistogramsMatchNumPy(t *testing.T) {
 		if h == nil {
 			t.Fatalf("%s: no histogram", tc.column)
 		}
-		if !near(h.Edges, tc.edges, 1e-12) || !near(h.Reference, tc.rf, 0) || !near(h.Current, tc.cur, 0) || len(h.Categories) != 0 {
-			t.Errorf("%s: edges %v reference %v current %v\nwant %v %v %v", tc.column, h.Edges, h.Reference, h.Current, tc.edges, tc.rf, tc.cur)
+		if !near(h.Edges(), tc.edges, 1e-12) || !near(h.Reference, tc.rf, 0) || !near(h.Current, tc.cur, 0) || len(h.Categories) != 0 {
+			t.Errorf("%s: edges %v reference %v current %v\nwant %v %v %v", tc.column, h.Edges(), h.Reference, h.Current, tc.edges, tc.rf, tc.cur)
 		}
 	}
 
@@ -147,8 +147,8 @@ func TestHistogramIsBounded(t *testing.T) {
 	if e := SturgesEdges(0, 1<<19-1, 1<<20); len(e)-1 <= MaxHistogramBins {
 		t.Fatalf("the case is not over the cap: Sturges gives %d bins", len(e)-1)
 	}
-	if h := rep.Columns[0].Histogram; len(h.Edges) != MaxHistogramBins+1 || len(h.Reference) != MaxHistogramBins {
-		t.Errorf("x: %d edges, want %d", len(h.Edges), MaxHistogramBins+1)
+	if h := rep.Columns[0].Histogram; len(h.Edges()) != MaxHistogramBins+1 || len(h.Reference) != MaxHistogramBins || h.Range[0] != 0 || h.Range[1] != 1<<19-1 {
+		t.Errorf("x: %d edges over %v, want %d over [0, 2^19-1]", len(h.Edges()), h.Range, MaxHistogramBins+1)
 	}
 	if h := rep.Columns[1].Histogram; len(h.Categories) != MaxHistogramCategories || h.Others != 500-MaxHistogramCategories {
 		t.Errorf("k: %d categories and %d others", len(h.Categories), h.Others)

@@ -49,10 +49,11 @@ func newHistChart(column string, h *drift.Histogram) *histChart {
 	if len(h.Categories) > 0 {
 		return c.horizontal(h, top)
 	}
-	if len(h.Edges) != len(h.Reference)+1 {
+	edges := h.Edges()
+	if len(edges) != len(h.Reference)+1 {
 		return nil
 	}
-	c.Label = fmt.Sprintf("Histogram of %s: share of the reference and of the current values in %d bins from %s to %s", column, len(h.Reference), num(h.Edges[0]), num(h.Edges[len(h.Edges)-1]))
+	c.Label = fmt.Sprintf("Histogram of %s: share of the reference and of the current values in %d bins from %s to %s", column, len(h.Reference), num(edges[0]), num(edges[len(edges)-1]))
 	c.W, c.H, c.Left, c.Right, c.Top, c.Bottom = 440, 220, 44, 430, 10, 186
 	ys := linear{d0: 0, d1: top, r0: c.Bottom, r1: c.Top}
 	n := len(h.Reference)
@@ -67,13 +68,13 @@ func newHistChart(column string, h *drift.Histogram) *histChart {
 		b := histBin{
 			Ref:   histBar{X: round1(x + slot*0.1), W: round1(bar), Y: round1(ys.at(h.Reference[i])), H: round1(c.Bottom - ys.at(h.Reference[i]))},
 			Cur:   histBar{X: round1(x + slot*0.5), W: round1(bar), Y: round1(ys.at(h.Current[i])), H: round1(c.Bottom - ys.at(h.Current[i]))},
-			Title: fmt.Sprintf("[%s, %s%s: reference %s, current %s", num(h.Edges[i]), num(h.Edges[i+1]), closing, sharePercent(h.Reference[i]), sharePercent(h.Current[i])),
+			Title: fmt.Sprintf("[%s, %s%s: reference %s, current %s", num(edges[i]), num(edges[i+1]), closing, sharePercent(h.Reference[i]), sharePercent(h.Current[i])),
 		}
 		c.Bins = append(c.Bins, b)
 	}
 	for _, i := range []int{0, n / 2, n} {
 		anchor := c.Left + slot*float64(i)
-		c.XTicks = append(c.XTicks, tick{X: round1(anchor), Y: c.Bottom + 18, Text: num(h.Edges[i])})
+		c.XTicks = append(c.XTicks, tick{X: round1(anchor), Y: c.Bottom + 18, Text: num(edges[i])})
 		if n < 2 {
 			break
 		}

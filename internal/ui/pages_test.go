@@ -121,7 +121,7 @@ func TestEveryPageParses(t *testing.T) {
 // rows; every column's name links to its histograms, which works with JavaScript off.
 func TestColumnHistogramFollowsTheSelectedColumn(t *testing.T) {
 	rep := &drift.Report{Columns: []drift.ColumnReport{
-		{Name: "lactate", Test: drift.TestKS, Histogram: &drift.Histogram{Edges: []float64{0, 1, 2, 4}, Reference: []float64{0.5, 0.25, 0.25}, Current: []float64{0.1, 0.3, 0.6}}},
+		{Name: "lactate", Test: drift.TestKS, Histogram: &drift.Histogram{Range: []float64{0, 6}, Reference: []float64{0.5, 0.25, 0.25}, Current: []float64{0.1, 0.3, 0.6}}},
 		{Name: "ward", Test: drift.TestChiSquare, Kind: drift.KindCategorical, Histogram: &drift.Histogram{Categories: []string{"icu", "er"}, Others: 3, Reference: []float64{0.5, 0.3, 0.2}, Current: []float64{0.2, 0.2, 0.6}}},
 		{Name: "age", Test: drift.TestKS},
 	}}
@@ -142,7 +142,7 @@ func TestColumnHistogramFollowsTheSelectedColumn(t *testing.T) {
 	if got, want := h.Bins[0].Ref.H, round1((h.Bottom-h.Top)*0.625); got != want {
 		t.Errorf("the 0.5 bar is %g high, want %g", got, want)
 	}
-	if h.Bins[2].Title != "[2, 4]: reference 25%, current 60%" || h.Bins[0].Title != "[0, 1): reference 50%, current 10%" {
+	if h.Bins[2].Title != "[4, 6]: reference 25%, current 60%" || h.Bins[0].Title != "[0, 2): reference 50%, current 10%" {
 		t.Errorf("titles %q, %q", h.Bins[0].Title, h.Bins[2].Title)
 	}
 
