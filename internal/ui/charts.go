@@ -57,6 +57,8 @@ type mark struct {
 type tick struct {
 	X, Y float64
 	Text string
+	// Anchor is the text-anchor of a histogram's tick: the end ones stay inside the chart.
+	Anchor string
 }
 
 // linear maps a domain onto a range.

@@ -72,13 +72,12 @@ func newHistChart(column string, h *drift.Histogram) *histChart {
 		}
 		c.Bins = append(c.Bins, b)
 	}
-	for _, i := range []int{0, n / 2, n} {
-		anchor := c.Left + slot*float64(i)
-		c.XTicks = append(c.XTicks, tick{X: round1(anchor), Y: c.Bottom + 18, Text: num(edges[i])})
-		if n < 2 {
-			break
-		}
+	// The first, middle and last edges; the end ones anchored inside the chart.
+	c.XTicks = append(c.XTicks, tick{X: c.Left, Y: c.Bottom + 18, Text: num(edges[0]), Anchor: "start"})
+	if n >= 2 {
+		c.XTicks = append(c.XTicks, tick{X: round1(c.Left + slot*float64(n/2)), Y: c.Bottom + 18, Text: num(edges[n/2]), Anchor: "middle"})
 	}
+	c.XTicks = append(c.XTicks, tick{X: c.Right, Y: c.Bottom + 18, Text: num(edges[n]), Anchor: "end"})
 	c.yTicks(top, ys)
 	return c
 }
@@ -114,7 +113,11 @@ func (c *histChart) horizontal(h *drift.Histogram, top float64) *histChart {
 	}
 	for i := 0; i <= 4; i++ {
 		v := top * float64(i) / 4
-		c.XTicks = append(c.XTicks, tick{X: round1(xs.at(v)), Y: c.Bottom + 16, Text: sharePercent(v)})
+		anchor := "middle"
+		if i == 4 {
+			anchor = "end"
+		}
+		c.XTicks = append(c.XTicks, tick{X: round1(xs.at(v)), Y: c.Bottom + 16, Text: sharePercent(v), Anchor: anchor})
 	}
 	return c
 }

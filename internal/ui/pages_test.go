@@ -142,6 +142,10 @@ func TestColumnHistogramFollowsTheSelectedColumn(t *testing.T) {
 	if got, want := h.Bins[0].Ref.H, round1((h.Bottom-h.Top)*0.625); got != want {
 		t.Errorf("the 0.5 bar is %g high, want %g", got, want)
 	}
+	// The axis names the first, middle and last edges; the end ones stay inside the chart.
+	if x := h.XTicks; len(x) != 3 || x[0].Text != "0" || x[1].Text != "2" || x[2].Text != "6" || x[2].Anchor != "end" || x[2].X != h.Right {
+		t.Errorf("x ticks %+v", h.XTicks)
+	}
 	if h.Bins[2].Title != "[4, 6]: reference 25%, current 60%" || h.Bins[0].Title != "[0, 2): reference 50%, current 10%" {
 		t.Errorf("titles %q, %q", h.Bins[0].Title, h.Bins[2].Title)
 	}
