@@ -537,6 +537,16 @@ func TestUIInABrowser(t *testing.T) {
 	if n := eval(`document.querySelectorAll("#canary-weight-chart circle.pt").length`); n != len(ms.LastCanary.Checks)+1 {
 		t.Errorf("the weight chart has %d points, want %d checks and the rollback", n, len(ms.LastCanary.Checks))
 	}
+	// The story's training run took seconds on the machine; on the simulated clock too.
+	durations, err := chromedp.Run(browser, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#runs tbody tr td:nth-child(4)")].map(td => td.textContent)`))
+	if err != nil || len(durations) == 0 {
+		t.Fatalf("the runs table lists no duration: %v", err)
+	}
+	for _, d := range durations {
+		if took, err := time.ParseDuration(d); err != nil || took > time.Hour {
+			t.Errorf("a training run of the story took %q, want the seconds the job took", d)
+		}
+	}
 	screenshots("model")
 	do("open the latest report", chromedp.Navigate(srv.URL+"/ui/models/"+model+"/reports/"+strings.TrimSuffix(filepath.Base(last.Report), ".json")))
 	if n := eval(`document.querySelectorAll("#columns tr.col-row").length`); n != last.Columns {
