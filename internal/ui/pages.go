@@ -646,7 +646,7 @@ func newCanaryView(ms *reconciler.ModelStatus) *canaryView {
 		}
 		c, x, _ := newTimeChart("canary-latency-chart", "The p95 latency of the canary and of production per check, in milliseconds",
 			[]line{{Name: "production p95 latency (ms)", Points: prodP95}, {Name: "canary p95 latency (ms)", Points: canaryP95}},
-			0, max(top*1.1, 1), func(ms float64) string { return num(ms) + " ms" }, span...)
+			0, niceTop(top), func(ms float64) string { return num(ms) + " ms" }, span...)
 		markRollback(c, x)
 		v.Latency = c
 	}

@@ -62,6 +62,10 @@ func TestCanaryChartMarksTheRollback(t *testing.T) {
 	if l == nil || len(l.Series) != 2 || len(l.Series[1].Dots) != 2 || len(l.Marks) != 1 || l.Series[1].Dots[0].Y >= l.Series[0].Dots[0].Y {
 		t.Fatalf("latency chart %+v: want production and canary lines, the canary's 90 ms above production's 60, and the rollback", l)
 	}
+	// Its axis rounds the largest p95, 105 ms, up to 200 ms in steps of 50.
+	if y := l.YTicks; y[4].Text != "200 ms" || y[1].Text != "50 ms" {
+		t.Errorf("latency ticks %+v, want 0 to 200 ms in steps of 50", y)
+	}
 	// The charts share their time axis: the first check is at the left edge of each.
 	if c.Series[0].Dots[0].X != w.Series[0].Dots[0].X || l.Series[0].Dots[0].X != w.Series[0].Dots[0].X {
 		t.Errorf("the charts' first checks are at x %g, %g and %g", c.Series[0].Dots[0].X, w.Series[0].Dots[0].X, l.Series[0].Dots[0].X)
