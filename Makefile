@@ -45,6 +45,21 @@ bench: ## The headline benchmarks: drift vs SciPy (with the ratio), Parquet end 
 bench-all: ## Every benchmark of every package.
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
+# axe-core, the accessibility engine the browser test injects into every page; its one
+# file and licences are committed under cmd/modelops/testdata/axe, so tests need no npm.
+AXE_VERSION ?= 4.14.1
+AXE_DIR     := cmd/modelops/testdata/axe
+
+.PHONY: vendor-axe
+vendor-axe: ## Vendor axe-core $(AXE_VERSION)'s axe.min.js and licences from npm (output committed).
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	(cd "$$tmp" && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null) && \
+	mkdir -p $(AXE_DIR) && \
+	tar -xzf "$$tmp/axe-core-$(AXE_VERSION).tgz" -C "$$tmp" package/axe.min.js package/LICENSE package/LICENSE-3RD-PARTY.txt && \
+	cp "$$tmp/package/axe.min.js" "$$tmp/package/LICENSE" "$$tmp/package/LICENSE-3RD-PARTY.txt" $(AXE_DIR)/ && \
+	echo "axe-core $(AXE_VERSION) from npm (npm pack axe-core@$(AXE_VERSION)); make vendor-axe refreshes it" > $(AXE_DIR)/VERSION && \
+	echo "vendored axe-core $(AXE_VERSION) into $(AXE_DIR)"
+
 .PHONY: fmt
 fmt: ## gofmt every Go file.
 	gofmt -w $$(git ls-files '*.go')
@@ -55,6 +70,9 @@ fmt: ## gofmt every Go file.
 demo: ## The whole story on the embedded defaults, in a temporary directory.
 	$(GO) run -tags lite ./cmd/modelops demo
 
+# DEMO_DIR: the directory make demo kept (it prints it); empty tells the story again first.
+DEMO_DIR ?=
+
 .PHONY: demo-ui
-demo-ui: ## The story, then its web UI on 127.0.0.1:8080 until Ctrl-C.
-	$(GO) run ./cmd/modelops demo --ui 127.0.0.1:8080
+demo-ui: ## The web UI on 127.0.0.1:8080 over DEMO_DIR (a kept make demo), else over a new story; until Ctrl-C.
+	$(GO) run ./cmd/modelops demo $(if $(DEMO_DIR),ui --dir $(DEMO_DIR) --listen 127.0.0.1:8080,--ui 127.0.0.1:8080)

@@ -71,3 +71,6 @@ func newRunCmd() *cobra.Command {
 
 // serveDemoUI needs the HTTP server, which the lite build leaves out.
 func serveDemoUI(context.Context, *stack, string, io.Writer) error { return errLite("--ui") }
+
+// demoUIBuilt says that this build cannot serve the demo's web UI.
+func demoUIBuilt() error { return errLite("demo ui") }

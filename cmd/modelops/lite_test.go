@@ -40,6 +40,10 @@ func TestLiteBuildLeavesOutKubernetesGitHubAndPrometheus(t *testing.T) {
 	if code := exitCode(err); code != 1 || !strings.Contains(string(b), "built with -tags lite") {
 		t.Errorf("lite run: exit %d, %s; want 1 and the reason", code, b)
 	}
+	b, err = exec.Command(bin, "demo", "ui", "--dir", dir).CombinedOutput()
+	if code := exitCode(err); code != 1 || !strings.Contains(string(b), "built with -tags lite") || !strings.Contains(string(b), "demo ui") {
+		t.Errorf("lite demo ui: exit %d, %s; want 1 and the reason", code, b)
+	}
 	b, err = exec.Command(bin, "reconcile", "--help").CombinedOutput()
 	if err != nil || strings.Contains(string(b), "--kubeconfig") || strings.Contains(string(b), "--github") {
 		t.Errorf("lite reconcile --help (%v) lists flags it cannot use:\n%s", err, b)

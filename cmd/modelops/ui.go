@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
+	"strings"
 
 	"github.com/medimind/modelops/internal/audit"
 	"github.com/medimind/modelops/internal/server"
@@ -51,12 +53,42 @@ func newUI(s *stack, opts runOptions, log *slog.Logger) (*ui.UI, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := ui.New(ui.Options{Source: uiSource{s: s, branch: opts.branch}, Auth: ui.AuthMode(opts.uiAuth), Token: token, Log: log})
+	u, err := ui.New(ui.Options{Source: uiSource{s: s, branch: opts.branch}, Auth: ui.AuthMode(opts.uiAuth), Token: token, Log: log,
+		RepoURL: repoWebURL(opts.repo, opts.github)})
 	if err != nil {
 		return nil, invalidInput(err)
 	}
 	return u, nil
 }
+
+// repoWebURL is the policy repository's web address, for the UI's links to commits and pull
+// requests: the --github repository (on GitHub Enterprise, the host of --github-api-url), else
+// an https --repo on github.com. "" when neither says (a local path, another forge).
+func repoWebURL(repo string, gh githubOptions) string {
+	if gh.repo != "" {
+		host := "https://github.com"
+		if gh.apiURL != "" {
+			u, err := url.Parse(gh.apiURL)
+			if err != nil || u.Host == "" {
+				return ""
+			}
+			host = u.Scheme + "://" + u.Host
+		}
+		return host + "/" + gh.repo
+	}
+	u, err := url.Parse(repo)
+	if err != nil || u.Scheme != "https" || u.Host != "github.com" {
+		return ""
+	}
+	p := strings.Trim(strings.TrimSuffix(u.Path, ".git"), "/")
+	if strings.Count(p, "/") != 1 {
+		return ""
+	}
+	return "https://github.com/" + p
+}
+
+// demoUIBuilt says that this build serves the demo's web UI.
+func demoUIBuilt() error { return nil }
 
 // serveDemoUI serves the web UI over the demo's stack, its clock stopped where the story
 // ended, until ctx ends. The login token is MODELOPS_API_TOKEN, or a new one printed here.

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	_ "embed"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -17,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -29,6 +33,20 @@ import (
 
 // chromiumPath is Debian's chromium, which .ci/run installs.
 const chromiumPath = "/usr/bin/chromium"
+
+// axeSource is axe-core, the accessibility engine injected into every page the browser test
+// opens; make vendor-axe refreshes it from npm.
+//
+//go:embed testdata/axe/axe.min.js
+var axeSource string
+
+// axeViolations runs axe-core on the page and lists its serious and critical violations,
+// each with the rule, what it asks and the first elements it found. Injecting through the
+// DevTools protocol is not subject to the page's Content-Security-Policy.
+const axeViolations = `(typeof axe === "undefined" ? Promise.reject(new Error("axe-core is not loaded")) :
+	axe.run(document, {resultTypes: ["violations"]})).then(r => r.violations
+	.filter(v => v.impact === "serious" || v.impact === "critical")
+	.map(v => v.id + " (" + v.impact + "): " + v.help + ": " + v.nodes.slice(0, 3).map(n => n.target.join(" ") + " " + n.failureSummary.replace(/\s+/g, " ")).join(" | ")))`
 
 // uiServer serves s with the web UI on, as `modelops run --ui` does, on a loopback listener.
 func uiServer(t *testing.T, s *stack, opts runOptions) (*httptest.Server, *runOptions) {
@@ -46,6 +64,27 @@ func uiServer(t *testing.T, s *stack, opts runOptions) (*httptest.Server, *runOp
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv, &opts
+}
+
+// TestRepoWebURL: the UI links commits and pull requests to the --github repository (on its
+// Enterprise host), else to an https --repo on github.com, else nowhere.
+func TestRepoWebURL(t *testing.T) {
+	for _, tc := range []struct {
+		repo string
+		gh   githubOptions
+		want string
+	}{
+		{"/srv/policies", githubOptions{repo: "medimind/policies"}, "https://github.com/medimind/policies"},
+		{"", githubOptions{repo: "medimind/policies", apiURL: "https://ghe.example/api/v3/"}, "https://ghe.example/medimind/policies"},
+		{"https://github.com/medimind/policies.git", githubOptions{}, "https://github.com/medimind/policies"},
+		{"https://gitlab.example/medimind/policies.git", githubOptions{}, ""},
+		{"/srv/policies", githubOptions{}, ""},
+		{"http://github.com/medimind/policies", githubOptions{}, ""},
+	} {
+		if got := repoWebURL(tc.repo, tc.gh); got != tc.want {
+			t.Errorf("repoWebURL(%q, %+v) = %q, want %q", tc.repo, tc.gh, got, tc.want)
+		}
+	}
 }
 
 // noRedirect is a client that shows redirects instead of following them.
@@ -200,9 +239,12 @@ func (p *browserProblems) take() []string {
 
 // TestUIInABrowser drives the web UI in headless Chromium over the demo's repository (a
 // real history: drift reports, a merged retrain, a training run, a canary): every page loads
-// with no console error and no failed request, the login refuses a wrong token, the overview
-// lists every model, the drift chart has one point per report, the column table sorts, the
-// page updates after a cycle without a reload, and the layouts hold at 1280 and 390 px.
+// with no console error and no failed request, and axe-core finds no serious or critical
+// accessibility violation on it; the login refuses a wrong token, the overview lists every
+// model, the drift chart has one point per report, the column table sorts, the keyboard
+// reaches its controls and its columns' links, a column's histograms show with JavaScript on
+// and off, the canary charts mark the rollback, the page updates after a cycle without a
+// reload, the layouts hold at 1280 and 390 px, and `modelops demo ui` serves the kept demo.
 func TestUIInABrowser(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("the browser tests need Debian's chromium at %s (apt-get install chromium; .ci/run installs it): %v", chromiumPath, err)
@@ -296,6 +338,16 @@ func TestUIInABrowser(t *testing.T) {
 		if n := eval(`document.querySelectorAll("svg:not([aria-label]):not([aria-labelledby])").length`); n != 0 {
 			t.Errorf("%s: %d charts have no accessible name", where, n)
 		}
+		if _, err := chromedp.Run(browser, chromedp.Evaluate[chromedp.Void](axeSource)); err != nil {
+			t.Fatalf("%s: inject axe-core: %v", where, err)
+		}
+		violations, err := chromedp.Run(browser, chromedp.Evaluate[[]string](axeViolations, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("%s: run axe-core: %v", where, err)
+		}
+		for _, v := range violations {
+			t.Errorf("%s: accessibility: %s", where, v)
+		}
 	}
 	// screenshots writes the page at both widths and checks that nothing overflows the
 	// viewport sideways (wide tables scroll inside their own box).
@@ -327,6 +379,12 @@ func TestUIInABrowser(t *testing.T) {
 		t.Fatalf("/ led to %s, want /ui/login", loc)
 	}
 	clean("login page")
+	// axe-core does find what it is here to find: a field without a label.
+	do("add an unlabelled field", chromedp.Evaluate[chromedp.Void](`document.body.appendChild(Object.assign(document.createElement("input"), {id: "unlabelled"}))`))
+	if v, err := chromedp.Run(browser, chromedp.Evaluate[[]string](axeViolations, chromedp.EvalAwaitPromise)); err != nil || !slices.ContainsFunc(v, func(s string) bool { return strings.HasPrefix(s, "label (critical)") }) {
+		t.Fatalf("axe-core on an unlabelled field: %q %v, want the label rule's critical violation", v, err)
+	}
+	do("remove it", chromedp.Evaluate[chromedp.Void](`document.getElementById("unlabelled").remove()`))
 	screenshots("login")
 	submit("log in with a wrong token", "not-the-token")
 	if loc, n := location(), eval(`document.querySelectorAll("#login-error").length`); loc != "/ui/login" || n != 1 {
@@ -404,6 +462,64 @@ func TestUIInABrowser(t *testing.T) {
 		return s.findIndex((v, i) => i > 0 && v < s[i-1]); })()`); n != -1 {
 		t.Fatalf("the columns sorted by score are out of order at row %d", n)
 	}
+	// The keyboard reaches the column table's filter, its sort control, the button that
+	// applies them and then the columns' links, in this order.
+	var reached []string
+	for range 80 {
+		do("tab", chromedp.KeyEvent("\t"))
+		el, _ := chromedp.Run(browser, chromedp.Evaluate[string](`(e => e.id || e.className || e.tagName)(document.activeElement)`))
+		if len(reached) == 0 || reached[len(reached)-1] != el {
+			reached = append(reached, el)
+		}
+		if el == "col-link" {
+			break
+		}
+	}
+	order := []string{"colq", "colsort", "col-apply", "col-link"}
+	at := 0
+	for _, el := range reached {
+		if at < len(order) && el == order[at] {
+			at++
+		}
+	}
+	if at != len(order) {
+		t.Fatalf("Tab reached %q: want %q in this order", reached, order)
+	}
+	// Enter on the next column's link (the first one's histograms are shown) shows its
+	// histograms in place (JavaScript on).
+	do("tab", chromedp.KeyEvent("\t"))
+	col, _ := chromedp.Run(browser, chromedp.Evaluate[string](`document.activeElement.dataset.col`))
+	do("mark the page", chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`))
+	do("show a column's histograms", chromedp.KeyEvent("\r"))
+	if _, err := chromedp.Run(browser, chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelector('#column-histogram-svg[data-column=%q]') !== null`, col),
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("Enter on %s's link did not show its histograms: %v", col, err)
+	}
+	if eval(`window.notReloaded === true ? 1 : 0`) != 1 || !strings.Contains(location(), "col="+url.QueryEscape(col)) {
+		t.Fatalf("showing %s's histograms reloaded the page or left the address at %s", col, location())
+	}
+	if n := eval(`document.querySelectorAll("#column-histogram-svg .bar.ref").length`); n < 2 {
+		t.Fatalf("%s's histograms have %d reference bars", col, n)
+	}
+	clean("column histograms")
+	// With JavaScript off the link loads the page with that column's histograms.
+	other := eval(`document.querySelectorAll("a.col-link").length`) - 1
+	scripts := func(off bool) {
+		t.Helper()
+		if _, err := chromedp.Call(browser, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: off}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scripts(true)
+	if _, err := chromedp.Run(browser, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(fmt.Sprintf(`tr.col-row:nth-child(%d) a.col-link`, other+1))))); err != nil {
+		t.Fatal(err)
+	}
+	scripts(false)
+	if n := eval(`(() => { const l = document.querySelectorAll("a.col-link")[` + fmt.Sprint(other) + `]; const s = document.querySelector("#column-histogram-svg");
+		return l && s && l.dataset.col === s.dataset.column && l.getAttribute("aria-current") === "true" ? 1 : 0; })()`); n != 1 {
+		t.Fatalf("with JavaScript off the last column's link did not show its histograms (at %s)", location())
+	}
+
 	// The story's canary of version 13 was rolled back: its checks are listed, and the chart
 	// marks the rollback.
 	if ms.LastCanary == nil || ms.LastCanary.Outcome != reconciler.CanaryRolledBack {
@@ -412,8 +528,24 @@ func TestUIInABrowser(t *testing.T) {
 	if n := eval(`document.querySelectorAll("#canary-checks tbody tr").length`); n != len(ms.LastCanary.Checks) {
 		t.Errorf("the canary table lists %d checks, the status %d", n, len(ms.LastCanary.Checks))
 	}
-	if n := eval(`document.querySelectorAll('#canary-chart [data-mark="rollback"]').length`); n != 1 {
-		t.Errorf("the canary chart has %d rollback marks, want 1", n)
+	for _, id := range []string{"canary-chart", "canary-weight-chart", "canary-latency-chart"} {
+		if n := eval(fmt.Sprintf(`document.querySelectorAll('#%s [data-mark="rollback"]').length`, id)); n != 1 {
+			t.Errorf("the canary chart %s has %d rollback marks, want 1", id, n)
+		}
+	}
+	// The weight chart has one point per check and one at the rollback, back at 0%.
+	if n := eval(`document.querySelectorAll("#canary-weight-chart circle.pt").length`); n != len(ms.LastCanary.Checks)+1 {
+		t.Errorf("the weight chart has %d points, want %d checks and the rollback", n, len(ms.LastCanary.Checks))
+	}
+	// The story's training run took seconds on the machine; on the simulated clock too.
+	durations, err := chromedp.Run(browser, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#runs tbody tr td:nth-child(4)")].map(td => td.textContent)`))
+	if err != nil || len(durations) == 0 {
+		t.Fatalf("the runs table lists no duration: %v", err)
+	}
+	for _, d := range durations {
+		if took, err := time.ParseDuration(d); err != nil || took > time.Hour {
+			t.Errorf("a training run of the story took %q, want the seconds the job took", d)
+		}
 	}
 	screenshots("model")
 	do("open the latest report", chromedp.Navigate(srv.URL+"/ui/models/"+model+"/reports/"+strings.TrimSuffix(filepath.Base(last.Report), ".json")))
@@ -450,4 +582,56 @@ func TestUIInABrowser(t *testing.T) {
 	}
 	clean("live update")
 	t.Logf("screenshots in %s", artifacts)
+
+	// make demo ends by saying how to see the story in a browser; that command serves this
+	// demo's directory.
+	if !strings.Contains(story.String(), "make demo-ui DEMO_DIR="+dir+"\n") {
+		t.Errorf("the story does not end with the command that shows it in the browser:\n%s", story.String())
+	}
+	checkDemoUI(t, dir)
+}
+
+// checkDemoUI runs `modelops demo ui --dir dir` on a free port: it prints the UI's address and
+// a token, and the overview it serves lists the story's model. A directory without a demo is
+// refused with a sentence that says what to do.
+func checkDemoUI(t *testing.T, dir string) {
+	t.Helper()
+	if err := runDemoUI(t.Context(), t.TempDir(), "127.0.0.1:0", io.Discard); err == nil || !strings.Contains(err.Error(), "run make demo first") {
+		t.Errorf("demo ui over an empty directory: %v", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- runDemoUI(ctx, dir, "127.0.0.1:0", pw); pw.Close() }()
+	var addr, token string
+	sc := bufio.NewScanner(pr)
+	for (addr == "" || token == "") && sc.Scan() {
+		if a, ok := strings.CutPrefix(sc.Text(), "The web UI over the demo's repository: "); ok {
+			addr = strings.TrimSuffix(a, "/ui/")
+		}
+		if _, rest, ok := strings.Cut(sc.Text(), "Log in with the demo's token "); ok {
+			token, _, _ = strings.Cut(rest, ".")
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("demo ui: %v", err)
+		}
+	}()
+	if addr == "" || token == "" {
+		t.Fatalf("demo ui printed no address and token (%v)", sc.Err())
+	}
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.PostForm(addr+"/ui/login", url.Values{"token": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`data-model="sepsis-risk"`)) {
+		t.Fatalf("demo ui's overview after the login: %s\n%s", resp.Status, body)
+	}
 }

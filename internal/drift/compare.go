@@ -326,6 +326,9 @@ func (p *Profile) compareColumn(cp *columnProfile, c *dataset.Column, s *scratch
 	}
 	res := r.Stats[chosen]
 	r.Test, r.Score, r.Threshold, r.Drifted, r.ScoreKind = chosen, res.Score, res.Threshold, res.Drifted, res.ScoreKind
+	if p.opts.Histograms {
+		r.Histogram = ev.histogram()
+	}
 	return r, nil
 }
 

@@ -146,6 +146,9 @@ type Options struct {
 	Exclude []string
 	// Groups are reported separately, in this order.
 	Groups []Group
+	// Histograms adds each column's Histogram to its report (the reports the reconciler
+	// keeps on the status branch, which the web UI draws).
+	Histograms bool
 }
 
 // DefaultDatasetShare is the dataset share used when Options.DatasetShare is nil.

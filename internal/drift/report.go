@@ -80,6 +80,8 @@ type ColumnReport struct {
 	ScoreKind ScoreKind `json:"scoreKind"`
 	// Stats holds every test run on the column, the chosen one included.
 	Stats map[Test]TestResult `json:"stats"`
+	// Histogram pictures the column on both sides, when Options.Histograms asks for it.
+	Histogram *Histogram `json:"histogram,omitempty"`
 }
 
 // ScoreKind says whether a test's score is a p-value or a distance.

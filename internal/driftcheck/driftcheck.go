@@ -83,10 +83,15 @@ func (c *Checker) Report(ctx context.Context, p *policies.Policy, data fs.FS) (*
 // ReportAt reads the policy's data and compares it at time at: the windows of a log
 // (spec.data.source) end there.
 func (c *Checker) ReportAt(ctx context.Context, p *policies.Policy, data fs.FS, at time.Time) (*drift.Report, error) {
+	return c.report(ctx, p, data, at, false)
+}
+
+func (c *Checker) report(ctx context.Context, p *policies.Policy, data fs.FS, at time.Time, histograms bool) (*drift.Report, error) {
 	if p.Spec.Data == nil {
 		return nil, fmt.Errorf("policy %s has no spec.data", p.Metadata.Name)
 	}
 	dopts, opts := Options(p)
+	opts.Histograms = histograms
 	dopts.Context = ctx
 	if l := LogOf(p); l != nil {
 		ref, cur, w, err := ReadLog(ctx, c, l, data, at, dopts)
@@ -113,9 +118,10 @@ func (c *Checker) ReportAt(ctx context.Context, p *policies.Policy, data fs.FS, 
 // each hold it with room to spare under GitHub's 65,535-character limits.
 const markdownBytes = 30000
 
-// Check implements reconciler.DriftChecker.
+// Check implements reconciler.DriftChecker. Its report, kept on the status branch, holds
+// each column's histogram for the web UI.
 func (c *Checker) Check(ctx context.Context, p *policies.Policy, data fs.FS, at time.Time) (reconciler.DriftResult, error) {
-	rep, err := c.ReportAt(ctx, p, data, at)
+	rep, err := c.report(ctx, p, data, at, true)
 	if err != nil {
 		return reconciler.DriftResult{}, err
 	}

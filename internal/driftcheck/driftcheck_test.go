@@ -68,6 +68,11 @@ func TestCheckReadsThePolicysDataAndReportsItsGroups(t *testing.T) {
 			Test    string  `json:"test"`
 			Score   float64 `json:"score"`
 			Drifted bool    `json:"drifted"`
+			// The status branch's report pictures every column for the web UI.
+			Histogram *struct {
+				Reference []float64 `json:"reference"`
+				Current   []float64 `json:"current"`
+			} `json:"histogram"`
 		} `json:"columns"`
 		Groups []struct {
 			Name    string `json:"name"`
@@ -79,6 +84,11 @@ func TestCheckReadsThePolicysDataAndReportsItsGroups(t *testing.T) {
 	}
 	if len(rep.Columns) != 2 || rep.Columns[1].Name != "age" || rep.Columns[1].Score != 1 || rep.Columns[1].Test != "ks" {
 		t.Fatalf("columns = %+v, want age with KS p = 1 (identical samples)", rep.Columns)
+	}
+	for _, c := range rep.Columns {
+		if c.Histogram == nil || len(c.Histogram.Reference) == 0 || len(c.Histogram.Reference) != len(c.Histogram.Current) {
+			t.Errorf("column %s: histogram %+v, want reference and current shares", c.Name, c.Histogram)
+		}
 	}
 	// Groups come sorted by name, each with its own verdict.
 	if len(rep.Groups) != 2 || rep.Groups[0].Name != "demographics" || rep.Groups[0].Drifted || !rep.Groups[1].Drifted {

@@ -57,6 +57,8 @@ type mark struct {
 type tick struct {
 	X, Y float64
 	Text string
+	// Anchor is the text-anchor of a histogram's tick: the end ones stay inside the chart.
+	Anchor string
 }
 
 // linear maps a domain onto a range.
@@ -80,20 +82,32 @@ type point struct {
 type line struct {
 	Name   string
 	Points []point
+	// Step draws the value as held until the next point (a canary's weight), not as a slope.
+	Step bool
 }
 
-// newTimeChart lays lines out over time with y in [y0, y1].
-func newTimeChart(id, label string, lines []line, y0, y1 float64, yFormat func(float64) string) (*chart, func(time.Time) float64, linear) {
+// newTimeChart lays lines out over time with y in [y0, y1]; the time axis spans the points
+// and the times of span (so that charts of one story share their axis).
+func newTimeChart(id, label string, lines []line, y0, y1 float64, yFormat func(float64) string, span ...time.Time) (*chart, func(time.Time) float64, linear) {
 	c := &chart{ID: id, Label: label, W: 720, H: 260, Left: 48, Right: 708, Top: 12, Bottom: 226}
 	var first, last time.Time
+	extend := func(at time.Time) {
+		if at.IsZero() {
+			return
+		}
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	for _, at := range span {
+		extend(at)
+	}
 	for _, l := range lines {
 		for _, p := range l.Points {
-			if first.IsZero() || p.At.Before(first) {
-				first = p.At
-			}
-			if p.At.After(last) {
-				last = p.At
-			}
+			extend(p.At)
 		}
 	}
 	xs := linear{d0: float64(first.UnixMilli()), d1: float64(last.UnixMilli()), r0: c.Left, r1: c.Right}
@@ -102,8 +116,11 @@ func newTimeChart(id, label string, lines []line, y0, y1 float64, yFormat func(f
 	for i, l := range lines {
 		s := series{Name: l.Name, Class: fmt.Sprintf("s%d", i%8)}
 		var pts []string
-		for _, p := range l.Points {
+		for i, p := range l.Points {
 			px, py := x(p.At), round1(ys.at(p.V))
+			if l.Step && i > 0 {
+				pts = append(pts, fmt.Sprintf("%g,%g", px, round1(ys.at(l.Points[i-1].V))))
+			}
 			pts = append(pts, fmt.Sprintf("%g,%g", px, py))
 			s.Dots = append(s.Dots, dot{X: px, Y: py, Title: p.Title})
 		}

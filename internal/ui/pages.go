@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"math"
 	"net/http"
+	"net/url"
 	"path"
 	"regexp"
 	"slices"
@@ -249,6 +250,8 @@ type modelPage struct {
 	GateOf     string
 	Audit      []audit.Event
 	AuditError string
+	// RepoURL is the repository's web address, or "" (Options.RepoURL).
+	RepoURL string
 }
 
 func (p modelPage) title() string { return p.Model }
@@ -274,7 +277,7 @@ func (u *UI) model(w http.ResponseWriter, r *http.Request, user string) {
 		u.snapshotError(w, err)
 		return
 	}
-	var page modelPage
+	page := modelPage{RepoURL: strings.TrimSuffix(u.o.RepoURL, "/")}
 	found := false
 	for _, m := range snap.Summaries() {
 		if m.Model == name {
@@ -301,7 +304,7 @@ func (u *UI) model(w http.ResponseWriter, r *http.Request, user string) {
 		if err != nil {
 			u.o.Log.Warn("ui: read the latest drift report", "model", name, "error", err)
 		} else {
-			page.Latest = newReportView(name, hist[n-1], rep, r.URL.Query().Get("sort"), r.URL.Query().Get("q"))
+			page.Latest = newReportView(name, hist[n-1], rep, "/ui/models/"+name, r.URL.Query())
 		}
 	}
 	page.Canary = newCanaryView(ms)
@@ -389,6 +392,11 @@ type reportView struct {
 	Sort    string
 	Q       string
 	Shown   int
+	// Base is the page's path; Selected the column whose histograms Hist draws (the ?col
+	// of the page, else the first column listed).
+	Base     string
+	Selected string
+	Hist     *histChart
 }
 
 func (v reportView) title() string { return v.Model + " — drift report " + v.ID }
@@ -406,8 +414,9 @@ func pValueTest(t drift.Test) bool {
 	return t == drift.TestKS || t == drift.TestChiSquare || t == drift.TestZ
 }
 
-func newReportView(model string, rec reconciler.DriftRecord, rep *drift.Report, sortBy, q string) *reportView {
-	v := &reportView{Model: model, ID: reportID(rec.Report), Record: rec, Report: rep, Sort: sortBy, Q: q}
+func newReportView(model string, rec reconciler.DriftRecord, rep *drift.Report, base string, query url.Values) *reportView {
+	sortBy, q := query.Get("sort"), query.Get("q")
+	v := &reportView{Model: model, ID: reportID(rec.Report), Record: rec, Report: rep, Sort: sortBy, Q: q, Base: base}
 	for _, c := range rep.Columns {
 		if q != "" && !strings.Contains(strings.ToLower(c.Name), strings.ToLower(q)) {
 			continue
@@ -438,7 +447,23 @@ func newReportView(model string, rec reconciler.DriftRecord, rep *drift.Report, 
 		slices.SortStableFunc(v.Columns, func(a, b columnRow) int { return cmp.Compare(a.Name, b.Name) })
 	}
 	v.Shown = len(v.Columns)
+	v.selectColumn(query.Get("col"))
 	return v
+}
+
+// selectColumn picks the column whose histograms the page draws: the one asked for, else the
+// first one listed. A report written before histograms were kept has none to draw.
+func (v *reportView) selectColumn(name string) {
+	i := slices.IndexFunc(v.Report.Columns, func(c drift.ColumnReport) bool { return c.Name == name })
+	if i < 0 {
+		if len(v.Columns) == 0 {
+			return
+		}
+		i = slices.IndexFunc(v.Report.Columns, func(c drift.ColumnReport) bool { return c.Name == v.Columns[0].Name })
+	}
+	c := v.Report.Columns[i]
+	v.Selected = c.Name
+	v.Hist = newHistChart(c.Name, c.Histogram)
 }
 
 // reportIDPattern is the file name of a drift report without .json (reconciler.DriftReportPath).
@@ -471,7 +496,7 @@ func (u *UI) report(w http.ResponseWriter, r *http.Request, user string) {
 		u.renderError(w, http.StatusNotFound, fmt.Sprintf("The drift report %s could not be read from the status branch: %v", rec.Report, err))
 		return
 	}
-	u.renderAs(w, http.StatusOK, "report", user, newReportView(model, *rec, rep, r.URL.Query().Get("sort"), r.URL.Query().Get("q")))
+	u.renderAs(w, http.StatusOK, "report", user, newReportView(model, *rec, rep, "/ui/models/"+model+"/reports/"+id, r.URL.Query()))
 }
 
 // readReport reads and parses a drift report; reports never change once written (their path
@@ -525,8 +550,12 @@ func (c *reportCache) put(p string, r *drift.Report) {
 // ---- Canary ----
 
 type canaryView struct {
-	Chart  *chart
-	Checks []canaryRow
+	// Chart is the AUC difference with its DeLong band; Weight the traffic weight's steps;
+	// Latency the p95 latency of both versions. Each marks a rollback.
+	Chart   *chart
+	Weight  *chart
+	Latency *chart
+	Checks  []canaryRow
 	// Outcome says how the last canary ended (rolled back, promoted, removed).
 	Outcome string
 	Ended   time.Time
@@ -539,34 +568,57 @@ type canaryRow struct {
 
 func newCanaryView(ms *reconciler.ModelStatus) *canaryView {
 	v := &canaryView{}
-	var diff, lower, upper []point
+	var diff, lower, upper, weight, canaryP95, prodP95 []point
 	var rollback time.Time
+	var span []time.Time
 	for _, cs := range []*reconciler.CanaryStatus{ms.LastCanary, ms.Canary} {
 		if cs == nil {
 			continue
 		}
-		if cs == ms.LastCanary {
-			v.Outcome, v.Ended = cs.Outcome, cs.Ended
-			if cs.Outcome == reconciler.CanaryRolledBack {
-				rollback = cs.Ended
-			}
-		}
 		for _, ch := range cs.Checks {
+			at := ch.At.UTC().Format("2006-01-02 15:04")
 			v.Checks = append(v.Checks, canaryRow{CanaryCheck: ch, Version: cs.Version})
+			span = append(span, ch.At)
+			weight = append(weight, point{At: ch.At, V: float64(ch.Weight), Title: fmt.Sprintf("%s: version %s at weight %d%%", at, cs.Version, ch.Weight)})
+			if p := ch.Canary.LatencyP95Ms; p != nil {
+				canaryP95 = append(canaryP95, point{At: ch.At, V: *p, Title: fmt.Sprintf("%s, weight %d%%: canary %s p95 latency %s ms", at, ch.Weight, cs.Version, num(*p))})
+			}
+			if p := ch.Production.LatencyP95Ms; p != nil {
+				prodP95 = append(prodP95, point{At: ch.At, V: *p, Title: fmt.Sprintf("%s: production %s p95 latency %s ms", at, ch.Production.Version, num(*p))})
+			}
 			if a := ch.AUC; a != nil {
 				verdict := "passed"
 				if !ch.Passed {
 					verdict = "failed"
 				}
 				diff = append(diff, point{At: ch.At, V: a.Diff, Title: fmt.Sprintf("%s, weight %d%%: AUC difference %s (%.0f%% interval %s to %s), %s",
-					ch.At.UTC().Format("2006-01-02 15:04"), ch.Weight, num(a.Diff), a.Confidence*100, num(a.Lower), num(a.Upper), verdict)})
+					at, ch.Weight, num(a.Diff), a.Confidence*100, num(a.Lower), num(a.Upper), verdict)})
 				lower = append(lower, point{At: ch.At, V: a.Lower})
 				upper = append(upper, point{At: ch.At, V: a.Upper})
+			}
+		}
+		if cs == ms.LastCanary {
+			v.Outcome, v.Ended = cs.Outcome, cs.Ended
+			when := cs.Ended.UTC().Format("2006-01-02 15:04")
+			switch {
+			case cs.Ended.IsZero():
+			case cs.Outcome == reconciler.CanaryRolledBack:
+				rollback = cs.Ended
+				weight = append(weight, point{At: cs.Ended, V: 0, Title: fmt.Sprintf("%s: version %s rolled back, weight 0%%", when, cs.Version)})
+				span = append(span, cs.Ended)
+			case cs.Outcome == reconciler.CanaryPromoted:
+				weight = append(weight, point{At: cs.Ended, V: 100, Title: fmt.Sprintf("%s: version %s promoted, weight 100%%", when, cs.Version)})
+				span = append(span, cs.Ended)
 			}
 		}
 	}
 	if len(v.Checks) == 0 {
 		return nil
+	}
+	markRollback := func(c *chart, x func(time.Time) float64) {
+		if !rollback.IsZero() {
+			c.Marks = append(c.Marks, mark{X: min(max(x(rollback), c.Left), c.Right), Label: "rolled back " + rollback.UTC().Format("2006-01-02 15:04")})
+		}
 	}
 	if len(diff) > 0 {
 		lo, hi := 0.0, 0.0
@@ -575,7 +627,7 @@ func newCanaryView(ms *reconciler.ModelStatus) *canaryView {
 		}
 		pad := (hi - lo) * 0.1
 		c, x, ys := newTimeChart("canary-chart", "AUC of the canary minus production per check, with its DeLong confidence interval as a band",
-			[]line{{Name: "AUC difference (canary − production)", Points: diff}}, lo-pad, hi+pad, num)
+			[]line{{Name: "AUC difference (canary − production)", Points: diff}}, lo-pad, hi+pad, num, span...)
 		var up, down []string
 		for i := range lower {
 			up = append(up, fmt.Sprintf("%g,%g", x(upper[i].At), round1(ys.at(upper[i].V))))
@@ -583,10 +635,23 @@ func newCanaryView(ms *reconciler.ModelStatus) *canaryView {
 		}
 		c.Bands = append(c.Bands, band{Path: "M" + strings.Join(append(up, down...), " L") + " Z", Title: "DeLong confidence interval"})
 		c.Rules = append(c.Rules, rule{Y: round1(ys.at(0)), Label: "no difference"})
-		if !rollback.IsZero() {
-			c.Marks = append(c.Marks, mark{X: min(max(x(rollback), c.Left), c.Right), Label: "rolled back " + rollback.UTC().Format("2006-01-02 15:04")})
-		}
+		markRollback(c, x)
 		v.Chart = c
+	}
+	c, x, _ := newTimeChart("canary-weight-chart", "The canary's traffic weight per check, in steps, until its rollback or promotion",
+		[]line{{Name: "canary weight", Points: weight, Step: true}}, 0, 100, func(w float64) string { return fmt.Sprintf("%.0f%%", w) }, span...)
+	markRollback(c, x)
+	v.Weight = c
+	if len(canaryP95)+len(prodP95) > 0 {
+		top := 0.0
+		for _, p := range append(slices.Clone(canaryP95), prodP95...) {
+			top = max(top, p.V)
+		}
+		c, x, _ := newTimeChart("canary-latency-chart", "The p95 latency of the canary and of production per check, in milliseconds",
+			[]line{{Name: "production p95 latency (ms)", Points: prodP95}, {Name: "canary p95 latency (ms)", Points: canaryP95}},
+			0, niceTop(top), func(ms float64) string { return num(ms) + " ms" }, span...)
+		markRollback(c, x)
+		v.Latency = c
 	}
 	return v
 }

@@ -1,10 +1,14 @@
 package ui
 
 import (
+	"bytes"
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/medimind/modelops/internal/audit"
 	"github.com/medimind/modelops/internal/drift"
 	"github.com/medimind/modelops/reconciler"
 )
@@ -14,7 +18,9 @@ import (
 func TestCanaryChartMarksTheRollback(t *testing.T) {
 	t0 := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
 	check := func(at time.Time, weight int, diff float64, passed bool) reconciler.CanaryCheck {
+		p95, prod := 80.0+float64(weight), 60.0
 		return reconciler.CanaryCheck{Weight: weight, Passed: passed, CanaryObservation: reconciler.CanaryObservation{At: at,
+			Canary: reconciler.VersionFigures{Version: "14", LatencyP95Ms: &p95}, Production: reconciler.VersionFigures{Version: "12", LatencyP95Ms: &prod},
 			AUC: &reconciler.AUCInterval{Diff: diff, Lower: diff - 0.02, Upper: diff + 0.02, Confidence: 0.95}}}
 	}
 	ms := &reconciler.ModelStatus{LastCanary: &reconciler.CanaryStatus{Version: "14", Outcome: reconciler.CanaryRolledBack,
@@ -39,10 +45,40 @@ func TestCanaryChartMarksTheRollback(t *testing.T) {
 		t.Fatalf("the -0.08 difference is drawn at y=%g, above the -0.01 at y=%g", d[1].Y, d[0].Y)
 	}
 
-	// A promoted canary has no rollback mark.
+	// The weight steps from 10% to 25% at the second check and falls to 0 at the rollback:
+	// three points, each held until the next (two corners between them).
+	w := v.Weight
+	if w == nil || len(w.Series) != 1 || len(w.Series[0].Dots) != 3 || len(w.Marks) != 1 {
+		t.Fatalf("weight chart %+v: want three points and the rollback mark", w)
+	}
+	if d := w.Series[0].Dots; d[2].Y != w.Bottom || d[1].Y >= d[0].Y || d[2].X != w.Right {
+		t.Errorf("weight dots %+v: want 10%%, higher 25%%, then 0 at the rollback at the right edge", d)
+	}
+	if pts := strings.Fields(w.Series[0].Points); len(pts) != 5 || !strings.HasSuffix(pts[1], ","+fmt.Sprint(w.Series[0].Dots[0].Y)) {
+		t.Errorf("weight polyline %q: want steps (a corner holding each weight)", w.Series[0].Points)
+	}
+	// The latency chart draws both versions' p95, canary above production, and the rollback.
+	l := v.Latency
+	if l == nil || len(l.Series) != 2 || len(l.Series[1].Dots) != 2 || len(l.Marks) != 1 || l.Series[1].Dots[0].Y >= l.Series[0].Dots[0].Y {
+		t.Fatalf("latency chart %+v: want production and canary lines, the canary's 90 ms above production's 60, and the rollback", l)
+	}
+	// Its axis rounds the largest p95, 105 ms, up to 200 ms in steps of 50.
+	if y := l.YTicks; y[4].Text != "200 ms" || y[1].Text != "50 ms" {
+		t.Errorf("latency ticks %+v, want 0 to 200 ms in steps of 50", y)
+	}
+	// The charts share their time axis: the first check is at the left edge of each.
+	if c.Series[0].Dots[0].X != w.Series[0].Dots[0].X || l.Series[0].Dots[0].X != w.Series[0].Dots[0].X {
+		t.Errorf("the charts' first checks are at x %g, %g and %g", c.Series[0].Dots[0].X, w.Series[0].Dots[0].X, l.Series[0].Dots[0].X)
+	}
+
+	// A promoted canary has no rollback mark; its weight ends at 100%.
 	ms.LastCanary.Outcome = reconciler.CanaryPromoted
-	if v := newCanaryView(ms); len(v.Chart.Marks) != 0 {
+	v = newCanaryView(ms)
+	if len(v.Chart.Marks) != 0 || len(v.Weight.Marks) != 0 || len(v.Latency.Marks) != 0 {
 		t.Fatalf("a promoted canary is marked: %+v", v.Chart.Marks)
+	}
+	if d := v.Weight.Series[0].Dots; d[2].Y != v.Weight.Top {
+		t.Errorf("a promoted canary's weight ends at y %g, want the top %g (100%%)", d[2].Y, v.Weight.Top)
 	}
 }
 
@@ -54,7 +90,7 @@ func TestColumnsSayTheScorePlainly(t *testing.T) {
 		{Name: "heart_rate", Test: drift.TestWasserstein, Score: 0.3, Threshold: 0.1, Drifted: true},
 		{Name: "age", Test: drift.TestPSI, Score: 0.02, Threshold: 0.1},
 	}}
-	v := newReportView("sepsis-risk", reconciler.DriftRecord{Report: "reports/sepsis-risk/drift-20260302T060000Z.json"}, rep, "score", "")
+	v := newReportView("sepsis-risk", reconciler.DriftRecord{Report: "reports/sepsis-risk/drift-20260302T060000Z.json"}, rep, "/ui/models/sepsis-risk", url.Values{"sort": {"score"}})
 	if v.ID != "drift-20260302T060000Z" {
 		t.Fatalf("id %q", v.ID)
 	}
@@ -71,7 +107,7 @@ func TestColumnsSayTheScorePlainly(t *testing.T) {
 	if p := v.Columns[2].Plain; v.Columns[2].Measure != "distance" || !strings.Contains(p, "distance 0.3; drifted when at or above 0.1: drifted") {
 		t.Fatalf("wasserstein column: %s %q", v.Columns[2].Measure, p)
 	}
-	if f := newReportView("m", reconciler.DriftRecord{}, rep, "", "RATE"); len(f.Columns) != 1 || f.Columns[0].Name != "heart_rate" {
+	if f := newReportView("m", reconciler.DriftRecord{}, rep, "/ui/models/m", url.Values{"q": {"RATE"}}); len(f.Columns) != 1 || f.Columns[0].Name != "heart_rate" {
 		t.Fatalf("filter RATE: %+v", f.Columns)
 	}
 }
@@ -81,5 +117,105 @@ func TestColumnsSayTheScorePlainly(t *testing.T) {
 func TestEveryPageParses(t *testing.T) {
 	if _, err := parsePages(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestColumnHistogramFollowsTheSelectedColumn: the page draws the histograms of the column
+// its ?col names (else of the first one listed), bars as tall as their shares, categories as
+// rows; every column's name links to its histograms, which works with JavaScript off.
+func TestColumnHistogramFollowsTheSelectedColumn(t *testing.T) {
+	rep := &drift.Report{Columns: []drift.ColumnReport{
+		{Name: "lactate", Test: drift.TestKS, Histogram: &drift.Histogram{Range: []float64{0, 6}, Reference: []float64{0.5, 0.25, 0.25}, Current: []float64{0.1, 0.3, 0.6}}},
+		{Name: "ward", Test: drift.TestChiSquare, Kind: drift.KindCategorical, Histogram: &drift.Histogram{Categories: []string{"icu", "er"}, Others: 3, Reference: []float64{0.5, 0.3, 0.2}, Current: []float64{0.2, 0.2, 0.6}}},
+		{Name: "age", Test: drift.TestKS},
+	}}
+	rec := reconciler.DriftRecord{Report: "reports/sepsis-risk/drift-20260302T060000Z.json"}
+	v := newReportView("sepsis-risk", rec, rep, "/ui/models/sepsis-risk", url.Values{"col": {"lactate"}, "sort": {"score"}})
+	h := v.Hist
+	if v.Selected != "lactate" || h == nil || h.Horizontal || len(h.Bins) != 3 {
+		t.Fatalf("selected %q, chart %+v: want lactate's three bins", v.Selected, h)
+	}
+	// The largest share, 0.6, rounds the axis up to 80% in steps of 20%: the 0.6 bar is 3/4
+	// of the plot's height, the 0.5 one 5/8.
+	if h.YTicks[4].Text != "80%" || h.YTicks[1].Text != "20%" {
+		t.Errorf("y ticks %+v, want 0%% to 80%% in steps of 20%%", h.YTicks)
+	}
+	if b := h.Bins[2].Cur; b.Y+b.H != h.Bottom || b.H != round1((h.Bottom-h.Top)*0.75) {
+		t.Errorf("the 0.6 bar spans y %g..%g, want 3/4 of the plot %g..%g", b.Y, b.Y+b.H, h.Top, h.Bottom)
+	}
+	if got, want := h.Bins[0].Ref.H, round1((h.Bottom-h.Top)*0.625); got != want {
+		t.Errorf("the 0.5 bar is %g high, want %g", got, want)
+	}
+	// The axis names the first, middle and last edges; the end ones stay inside the chart.
+	if x := h.XTicks; len(x) != 3 || x[0].Text != "0" || x[1].Text != "2" || x[2].Text != "6" || x[2].Anchor != "end" || x[2].X != h.Right {
+		t.Errorf("x ticks %+v", h.XTicks)
+	}
+	if h.Bins[2].Title != "[4, 6]: reference 25%, current 60%" || h.Bins[0].Title != "[0, 2): reference 50%, current 10%" {
+		t.Errorf("titles %q, %q", h.Bins[0].Title, h.Bins[2].Title)
+	}
+
+	v = newReportView("sepsis-risk", rec, rep, "/ui/models/sepsis-risk", url.Values{"col": {"ward"}})
+	if h := v.Hist; h == nil || !h.Horizontal || len(h.Bins) != 3 || h.Bins[2].Label != "3 others" || h.Bins[0].Label != "icu" {
+		t.Fatalf("ward: %+v, want icu, er and 3 others as rows", h)
+	}
+	// An unknown column falls back to the first one listed (sorted by name: age), which was
+	// written without a histogram.
+	v = newReportView("sepsis-risk", rec, rep, "/ui/models/sepsis-risk", url.Values{"col": {"nope"}})
+	if v.Selected != "age" || v.Hist != nil {
+		t.Fatalf("selected %q with %+v, want age without a chart", v.Selected, v.Hist)
+	}
+
+	p, err := parsePages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	v = newReportView("sepsis-risk", rec, rep, "/ui/models/sepsis-risk/reports/drift-20260302T060000Z", url.Values{"col": {"ward"}, "q": {"a"}})
+	if err := p.byName["report"].ExecuteTemplate(&buf, "content", v); err != nil {
+		t.Fatal(err)
+	}
+	html := buf.String()
+	for _, want := range []string{
+		`href="/ui/models/sepsis-risk/reports/drift-20260302T060000Z?col=lactate&amp;sort=name&amp;q=a#column-histogram"`,
+		`data-column="ward"`, `aria-current="true" data-col="ward"`, `<title>er: reference 30%, current 20%</title>`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the report page lacks %s", want)
+		}
+	}
+}
+
+// TestAuditLinksCommitsAndPullRequests: with the repository's web address the timeline links
+// each commit and pull request there; without it, it shows the SHA and the number as text.
+func TestAuditLinksCommitsAndPullRequests(t *testing.T) {
+	p, err := parsePages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha := "0123456789abcdef0123456789abcdef01234567"
+	page := modelPage{ModelSummary: reconciler.ModelSummary{Model: "sepsis-risk"}, Audit: []audit.Event{
+		{Model: "sepsis-risk", Kinds: []audit.Kind{"retrain"}, Commit: sha, Subject: "Merge pull request #42", PullRequest: 42},
+	}}
+	render := func(repoURL string) string {
+		t.Helper()
+		page.RepoURL = repoURL
+		var buf bytes.Buffer
+		if err := p.byName["model"].ExecuteTemplate(&buf, "content", page); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
+	}
+	html := render("https://github.com/medimind/policies")
+	for _, want := range []string{
+		`<a href="https://github.com/medimind/policies/commit/` + sha + `"><code>0123456789</code></a>`,
+		`<a href="https://github.com/medimind/policies/pull/42">pull request #42</a>`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("with the web address the timeline lacks %s", want)
+		}
+	}
+	html = render("")
+	if strings.Contains(html, "/commit/") || strings.Contains(html, "/pull/") || !strings.Contains(html, "commit <code>0123456789</code>, pull request #42") {
+		t.Errorf("without a web address the timeline should show the SHA and number as text")
 	}
 }

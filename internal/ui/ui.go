@@ -51,7 +51,10 @@ type Options struct {
 	Token string
 	// SessionTTL is how long a login lasts (default 12 hours).
 	SessionTTL time.Duration
-	Log        *slog.Logger
+	// RepoURL is the policy repository's web address (https://github.com/owner/name) when
+	// known: the audit timeline links its commits and pull requests there, else shows SHAs.
+	RepoURL string
+	Log     *slog.Logger
 }
 
 //go:embed templates/*.html

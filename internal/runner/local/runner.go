@@ -121,7 +121,19 @@ type record struct {
 	PolicyFile string    `json:"policyFile,omitempty"`
 	Command    []string  `json:"command"`
 	Claimed    time.Time `json:"claimed"`
-	Timeout    string    `json:"timeout,omitempty"`
+	// ClaimedWall is the machine's clock at the claim. The job's exit and cancel files carry
+	// the machine's time; under another clock (the demo's simulated days) a run ends at
+	// Claimed plus what elapsed on the machine, not at the machine's date.
+	ClaimedWall time.Time `json:"claimedWall,omitzero"`
+	Timeout     string    `json:"timeout,omitempty"`
+}
+
+// onClock places a time of the machine's clock (a file's modification) on the runner's clock.
+func (rec record) onClock(wall time.Time) time.Time {
+	if rec.ClaimedWall.IsZero() || wall.IsZero() {
+		return wall
+	}
+	return rec.Claimed.Add(wall.Sub(rec.ClaimedWall))
 }
 
 // RunDir is the directory of the run of (model, generation).
@@ -156,7 +168,7 @@ func (r *Runner) Start(ctx context.Context, req reconciler.JobRequest) (reconcil
 	}
 	rec := record{
 		Model: req.Model, Generation: req.Generation, Commit: req.Commit, PolicyFile: req.PolicyFile,
-		Command: req.Job.Command, Claimed: r.now(),
+		Command: req.Job.Command, Claimed: r.now(), ClaimedWall: time.Now().Round(0),
 	}
 	if req.Job.Timeout.Duration > 0 {
 		rec.Timeout = req.Job.Timeout.Duration.String()
@@ -237,7 +249,7 @@ func (r *Runner) Get(_ context.Context, model string, generation int64) (reconci
 	run := reconciler.TrainingRun{Generation: rec.Generation, Commit: rec.Commit, ID: dir, Started: rec.Claimed}
 
 	if b, err := os.ReadFile(filepath.Join(dir, exitFile)); err == nil {
-		run.Finished = modTime(filepath.Join(dir, exitFile))
+		run.Finished = rec.onClock(modTime(filepath.Join(dir, exitFile)))
 		code, perr := strconv.Atoi(strings.TrimSpace(string(b)))
 		switch {
 		case exists(filepath.Join(dir, cancelFile)):
@@ -264,7 +276,7 @@ func (r *Runner) Get(_ context.Context, model string, generation int64) (reconci
 	pid, ok := readPID(dir)
 	switch {
 	case exists(filepath.Join(dir, cancelFile)):
-		run.Phase, run.Message, run.Finished = reconciler.RunCancelled, "cancelled", modTime(filepath.Join(dir, cancelFile))
+		run.Phase, run.Message, run.Finished = reconciler.RunCancelled, "cancelled", rec.onClock(modTime(filepath.Join(dir, cancelFile)))
 	case !ok && wrapperRunning(dir):
 		run.Phase = reconciler.RunRunning // started; its pid file is being written
 	case !ok:

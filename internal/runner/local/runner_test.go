@@ -388,3 +388,22 @@ func TestImageIsIgnoredWithAWarningOnce(t *testing.T) {
 		t.Errorf("%d warnings about the image, want 1 naming it:\n%s", n, logs.String())
 	}
 }
+
+// TestRunEndsOnTheRunnersClock: under a clock months behind the machine's (the demo's
+// simulated days) a run that takes a moment ends a moment after it started, not at the
+// machine's date (the demo once showed a run of 6712h).
+func TestRunEndsOnTheRunnersClock(t *testing.T) {
+	simulated := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
+	r, err := New(t.TempDir(), WithClock(func() time.Time { return simulated }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := `printf '{"version":"13","uri":"models:/sepsis-risk/13","metrics":{"auc":0.91,"precision":0.8,"recall":0.75,"samples":12000,"latencyMs":40,"coverage":1}}' > "$MODELOPS_OUTPUT/result.json"`
+	if _, err := r.Start(context.Background(), job(script)); err != nil {
+		t.Fatal(err)
+	}
+	run := waitFinished(t, r, "sepsis-risk", 7)
+	if took := run.Finished.Sub(run.Started); !run.Started.Equal(simulated) || took < 0 || took > time.Hour {
+		t.Fatalf("the run started %s and finished %s (%s): want it to end on the simulated clock, moments after its start", run.Started, run.Finished, took)
+	}
+}
