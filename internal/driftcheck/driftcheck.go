@@ -125,6 +125,7 @@ func (c *Checker) Check(ctx context.Context, p *policies.Policy, data fs.FS, at 
 	if err != nil {
 		return reconciler.DriftResult{}, err
 	}
+	keepHistograms(rep, MaxHistograms)
 	b, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return reconciler.DriftResult{}, fmt.Errorf("encode drift report: %w", err)
@@ -141,6 +142,28 @@ func (c *Checker) Check(ctx context.Context, p *policies.Policy, data fs.FS, at 
 		Report:           append(b, '\n'),
 		Markdown:         report.DriftMarkdown(rep, report.MarkdownOptions{MaxBytes: markdownBytes}),
 	}, nil
+}
+
+// MaxHistograms bounds the columns of a kept report that carry a histogram (about 0.7 KB
+// each): a 20,000-column omics panel would otherwise add some 14 MB to every report on the
+// status branch. The columns most drifted keep theirs (report.Ranked), which are the ones
+// a person looks at.
+const MaxHistograms = 500
+
+// keepHistograms drops the histograms of every column but the max most drifted.
+func keepHistograms(rep *drift.Report, max int) {
+	if len(rep.Columns) <= max {
+		return
+	}
+	keep := map[string]bool{}
+	for _, c := range report.Ranked(rep.Columns)[:max] {
+		keep[c.Name] = true
+	}
+	for i := range rep.Columns {
+		if !keep[rep.Columns[i].Name] {
+			rep.Columns[i].Histogram = nil
+		}
+	}
 }
 
 func (c *Checker) read(ctx context.Context, src policies.DataSource, data fs.FS, opts dataset.Options) (*dataset.Table, error) {
