@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/medimind/modelops/internal/testutil/benchcpu"
 	"github.com/medimind/modelops/internal/testutil/gitserver"
 )
 
@@ -93,6 +94,8 @@ func BenchmarkNoopCycle10k(b *testing.B) {
 	if _, err := s.reconciler.Cycle(context.Background()); err != nil {
 		b.Fatal(err)
 	}
+	b.ResetTimer()
+	defer benchcpu.Report(b, "s")()
 	for b.Loop() {
 		noopCycle(b, s)
 	}
@@ -109,6 +112,8 @@ func BenchmarkColdNoopCycle10k(b *testing.B) {
 	if _, err := benchStack(b, repo, stateDir).reconciler.Cycle(context.Background()); err != nil {
 		b.Fatal(err)
 	}
+	b.ResetTimer()
+	defer benchcpu.Report(b, "s")()
 	for b.Loop() {
 		noopCycle(b, benchStack(b, repo, stateDir))
 	}
