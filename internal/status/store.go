@@ -12,9 +12,11 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -188,13 +190,27 @@ func (s *Store) Load(ctx context.Context) (*reconciler.Status, error) {
 		s.cacheTip = tip
 		s.writeDiskLocked()
 	}
-	for p, b := range s.cacheFiles {
-		var ms reconciler.ModelStatus
-		if err := json.Unmarshal(b, &ms); err != nil {
-			return nil, fmt.Errorf("parse status %s: %w", p, err)
+	paths := make([]string, 0, len(s.cacheFiles))
+	for p := range s.cacheFiles {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	models := make([]*reconciler.ModelStatus, len(paths))
+	errs := make([]error, len(paths))
+	forEach(len(paths), func(i int) {
+		ms := &reconciler.ModelStatus{}
+		if err := json.Unmarshal(s.cacheFiles[paths[i]], ms); err != nil {
+			errs[i] = fmt.Errorf("parse status %s: %w", paths[i], err)
+			return
 		}
-		ms.Model = strings.TrimSuffix(path.Base(p), ".json")
-		st.Models[ms.Model] = &ms
+		ms.Model = strings.TrimSuffix(path.Base(paths[i]), ".json")
+		models[i] = ms
+	})
+	if err := firstError(errs); err != nil {
+		return nil, err
+	}
+	for _, ms := range models {
+		st.Models[ms.Model] = ms
 	}
 	if err := readRequests(files, st); err != nil {
 		return nil, err
@@ -302,13 +318,20 @@ func readRequests(files fs.FS, st *reconciler.Status) error {
 func (s *Store) Save(ctx context.Context, st *reconciler.Status, files map[string][]byte, message string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	names := make([]string, 0, len(st.Models))
+	for name := range st.Models {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	bodies := make([][]byte, len(names))
+	errs := make([]error, len(names))
+	forEach(len(names), func(i int) { bodies[i], errs[i] = encodeModel(st.Models[names[i]]) })
+	if err := firstError(errs); err != nil {
+		return err
+	}
 	encoded := make(map[string][]byte, len(st.Models))
-	for name, ms := range st.Models {
-		b, err := encodeModel(ms)
-		if err != nil {
-			return err
-		}
-		encoded[modelFile(name)] = b
+	for i, name := range names {
+		encoded[modelFile(name)] = bodies[i]
 	}
 	var base string // the tip the last edit was computed on
 	edit := func(tipHash string, tip fs.FS) (git.Change, error) {
@@ -405,6 +428,31 @@ func (s *Store) AddRequest(ctx context.Context, model string, req reconciler.Man
 	})
 	if err != nil {
 		return fmt.Errorf("record retrain request for %s: %w", model, err)
+	}
+	return nil
+}
+
+// forEach calls fn(i) for every i in [0, n) on GOMAXPROCS goroutines. Decoding and encoding
+// the model files is most of the status work of a cycle over thousands of models, and each
+// file is independent of the others.
+func forEach(n int, fn func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func firstError(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
