@@ -34,8 +34,11 @@ type Policy struct {
 // and the positions of the hundred-odd fields of a policy cost more to find and keep than the
 // file's bytes, from which they are found again when asked.
 type positions struct {
-	once  sync.Once
-	src   []byte // the file's bytes
+	once sync.Once
+	src  []byte // the file's bytes
+	// read, when src is nil, reads them (a policy from a persisted Cache, whose file is read
+	// again only when an error needs a position).
+	read  func() []byte
 	doc   int
 	index fieldIndex // built by once
 }
@@ -46,6 +49,9 @@ func (ps *positions) lookup(path string) nodePos {
 		return nodePos{}
 	}
 	ps.once.Do(func() {
+		if ps.src == nil && ps.read != nil {
+			ps.src, ps.read = ps.read(), nil
+		}
 		ps.index = indexDocument(ps.src, ps.doc)
 		ps.src = nil
 	})

@@ -72,7 +72,9 @@ type fileResult struct {
 	entry    fs.DirEntry // the walk's entry of the file
 	key      string      // the content key, when loading through a Cache
 	policies []*Policy
-	errs     []error // sorted, each a *FieldError
+	// persisted is the parse as a persisted Cache keeps it in its file (nil: not kept).
+	persisted *persistedEntry
+	errs      []error // sorted, each a *FieldError
 	// checks holds, beside each policy, the problems the caller's check found in it.
 	checks [][]error
 	err    error // an I/O failure
@@ -110,11 +112,14 @@ func (fsReader) Close() {}
 // unchanged is not parsed again (nor read, when fsys knows the key). The error is the walk's,
 // or the read error of the first file that could not be read.
 func loadFiles(fsys fs.FS, opts loadOptions) ([]*fileResult, error) {
-	var cached map[string]cacheEntry
-	if opts.cache != nil {
-		cached = opts.cache.snapshot()
+	lc := loadContext{fsys: fsys, check: opts.check}
+	if c := opts.cache; c != nil {
+		lc.caching, lc.cached = true, c.snapshot()
+		c.mu.Lock()
+		lc.persisting = c.disk != nil
+		c.mu.Unlock()
 	}
-	hasher, _ := fsys.(FileHasher)
+	lc.hasher, _ = fsys.(FileHasher)
 
 	work := make(chan *fileResult, 256)
 	var wg sync.WaitGroup
@@ -126,7 +131,7 @@ func loadFiles(fsys fs.FS, opts loadOptions) ([]*fileResult, error) {
 			}
 			defer rd.Close()
 			for r := range work {
-				r.load(rd, opts.cache != nil, hasher, cached, opts.check)
+				r.load(rd, &lc)
 			}
 		})
 	}
@@ -167,19 +172,45 @@ func linkedPolicy(fsys fs.FS, name string) *FieldError {
 	return &FieldError{File: name, Message: fmt.Sprintf("is a symbolic link (to %s); policies are read from regular files only: commit the policy itself, or list the link in %s", target, IgnoreFile)}
 }
 
+// loadContext is what every file's load shares.
+type loadContext struct {
+	fsys   fs.FS
+	hasher FileHasher // fsys's, if it is one
+	// caching says a Cache is used: cached are its entries, and persisting says it keeps
+	// them in a file.
+	caching, persisting bool
+	cached              map[string]cacheEntry
+	check               func(*Policy) []error
+}
+
+// reuse fills r from the cache entry e of the same name and content, and reports whether it
+// could (an entry of the cache file that cannot be decoded is parsed again).
+func (r *fileResult) reuse(e cacheEntry, fsys fs.FS) bool {
+	if !e.fromDisk {
+		r.policies, r.errs, r.persisted = e.policies, e.errs, e.persisted
+		return true
+	}
+	ps, ok := e.decode(fsys, r.name)
+	if !ok {
+		return false
+	}
+	r.policies, r.persisted = ps, e.persisted
+	return true
+}
+
 // load fills r: from the cache when its content key is there, else by reading and parsing.
-func (r *fileResult) load(rd fileReader, caching bool, hasher FileHasher, cached map[string]cacheEntry, check func(*Policy) []error) {
-	if caching && hasher != nil {
-		key, err := hasher.FileHash(r.name)
+func (r *fileResult) load(rd fileReader, lc *loadContext) {
+	caching, cached, check := lc.caching, lc.cached, lc.check
+	if caching && lc.hasher != nil {
+		key, err := lc.hasher.FileHash(r.name)
 		if err != nil {
 			r.err = fmt.Errorf("hash %s: %w", r.name, err)
 			return
 		}
-		if e, ok := cached[r.name]; ok && e.key == key {
-			r.key, r.policies, r.errs = key, e.policies, e.errs
+		r.key = key
+		if e, ok := cached[r.name]; ok && e.key == key && r.reuse(e, lc.fsys) {
 			return
 		}
-		r.key = key
 	}
 	if r.entry != nil {
 		// A file over the limit is refused before it is read (parseFile refuses the rest).
@@ -197,10 +228,12 @@ func (r *fileResult) load(rd fileReader, caching bool, hasher FileHasher, cached
 	if caching && r.key == "" {
 		sum := sha256.Sum256(data)
 		r.key = "sha256:" + hex.EncodeToString(sum[:])
-		if e, ok := cached[r.name]; ok && e.key == r.key {
-			r.policies, r.errs = e.policies, e.errs
+		if e, ok := cached[r.name]; ok && e.key == r.key && r.reuse(e, lc.fsys) {
 			return
 		}
+	}
+	if lc.persisting {
+		defer func() { r.persisted = persist(r) }()
 	}
 	if r.name == RepositoryConfigFile {
 		// The repository configuration is read with its own types; a tree walk checks it

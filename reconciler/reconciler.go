@@ -119,6 +119,10 @@ func WithDataRoot(data fs.FS) Option {
 	}
 }
 
+// WithPolicyCache parses policies through c instead of a cache of the Reconciler's own: one
+// kept in a file (policies.Cache.PersistTo) spares a new process the parse of every policy.
+func WithPolicyCache(c *policies.Cache) Option { return func(r *Reconciler) { r.parsed = c } }
+
 // WithClock sets the clock (tests).
 func WithClock(now func() time.Time) Option { return func(r *Reconciler) { r.now = now } }
 

@@ -126,6 +126,7 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 		s.localPath = o.repo
 	}
 	s.status = status.New(repo, status.Branch, bot)
+	s.status.PersistTo(filepath.Join(stateDir, "cache", "status"), cacheMiss(log, "status"))
 	proposals, reporter, err := s.newForge(o, ghAuth)
 	if err != nil {
 		return nil, err
@@ -143,6 +144,9 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 	if err != nil {
 		return nil, err
 	}
+	parsed := &policies.Cache{}
+	parsed.PersistTo(filepath.Join(stateDir, "cache", "policies"), cacheMiss(log, "policies"))
+	opts = append(opts, reconciler.WithPolicyCache(parsed))
 	opts = append(opts, extra...)
 	tracked := git.Tracked{Repo: repo, Branch: o.branch, Author: bot}
 	prom, err := newPrometheusSource()
@@ -170,6 +174,14 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 		return nil, err
 	}
 	return s, nil
+}
+
+// cacheMiss logs, at debug level, why a cache file of the state directory was not used or
+// not written: the data is then read from git and parsed again, which is slower, not wrong.
+func cacheMiss(log *slog.Logger, cache string) func(error) {
+	return func(err error) {
+		log.Debug("state cache not used", "cache", cache, "error", err)
+	}
 }
 
 // gitAuth reads the git credentials, and GitHub's with --github: a remote without

@@ -12,12 +12,17 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing"
+
 	"github.com/medimind/modelops/internal/git"
+	"github.com/medimind/modelops/internal/statecache"
 	"github.com/medimind/modelops/reconciler"
 )
 
@@ -38,11 +43,99 @@ type Store struct {
 	mu sync.Mutex // guards the cache
 	// cacheTip is the status branch commit that cacheFiles hold the model files of. Reading
 	// and comparing 10,000 model files through git every cycle would dominate a cycle that
-	// has nothing to do; the cache makes that cycle read none.
-	cacheTip   string
-	cacheFiles map[string][]byte
+	// has nothing to do; the cache makes that cycle read none. cacheHashes holds the blob
+	// hash of each file (when known), so that a new tip reads only the files that changed.
+	cacheTip    string
+	cacheFiles  map[string][]byte
+	cacheHashes map[string]string
+	// disk, when set, keeps the cache in a file between processes (PersistTo); diskRead
+	// says it was read, diskTip is the tip it holds.
+	disk     *statecache.File
+	diskRead bool
+	diskTip  string
+	miss     func(error)
 	// backedUp is the status commit last recorded with git.Repo.Backup.
 	backedUp string
+}
+
+// persistedStatus is the payload of the status cache file: the model files of the status
+// branch at Tip, each with its blob hash.
+type persistedStatus struct {
+	Tip   string
+	Files []persistedFile
+}
+
+type persistedFile struct {
+	Path, Hash string
+	Data       []byte
+}
+
+// cacheFormat versions persistedStatus.
+const cacheFormat = "status/1"
+
+// PersistTo keeps the model files read from the status branch in the file path between
+// processes, so that a new process reads from git only the files whose blob changed (none,
+// when the branch did not move). The file is read on the first Load and rewritten after a
+// Load or Save that moved the cache to another tip. A file that cannot be used or written is
+// told to miss (for a debug log), never an error. Call it before the first Load.
+func (s *Store) PersistTo(path string, miss func(error)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.disk = &statecache.File{Path: path, Format: cacheFormat}
+	s.miss = miss
+}
+
+// readDiskLocked fills an empty cache from the cache file, once.
+func (s *Store) readDiskLocked() {
+	if s.disk == nil || s.diskRead {
+		return
+	}
+	s.diskRead = true
+	var ps persistedStatus
+	if err := s.disk.Load(&ps); err != nil {
+		s.tell(err)
+		return
+	}
+	if s.cacheTip != "" {
+		return // this process has read the branch already
+	}
+	s.cacheFiles = make(map[string][]byte, len(ps.Files))
+	s.cacheHashes = make(map[string]string, len(ps.Files))
+	for _, f := range ps.Files {
+		s.cacheFiles[f.Path], s.cacheHashes[f.Path] = f.Data, f.Hash
+	}
+	s.cacheTip, s.diskTip = ps.Tip, ps.Tip
+}
+
+// writeDiskLocked writes the cache to the cache file, unless the file holds its tip already.
+func (s *Store) writeDiskLocked() {
+	if s.disk == nil || s.cacheTip == "" || s.cacheTip == s.diskTip {
+		return
+	}
+	ps := persistedStatus{Tip: s.cacheTip, Files: make([]persistedFile, 0, len(s.cacheFiles))}
+	for p, b := range s.cacheFiles {
+		h := s.cacheHashes[p]
+		if h == "" {
+			continue // not known: read from git next time
+		}
+		ps.Files = append(ps.Files, persistedFile{Path: p, Hash: h, Data: b})
+	}
+	if len(ps.Files) != len(s.cacheFiles) {
+		// The file would not hold the tip's whole set of model files: keep the blobs only.
+		ps.Tip = ""
+	}
+	if err := s.disk.Store(&ps); err != nil {
+		s.tell(fmt.Errorf("write the status cache: %w", err))
+		s.diskTip = ""
+		return
+	}
+	s.diskTip = s.cacheTip
+}
+
+func (s *Store) tell(err error) {
+	if s.miss != nil {
+		s.miss(err)
+	}
 }
 
 // errLost stops a save that found the status branch gone while a backup of it exists: the
@@ -87,18 +180,37 @@ func (s *Store) Load(ctx context.Context) (*reconciler.Status, error) {
 	}
 	s.backupLocked(ctx, tip)
 	if tip != s.cacheTip {
-		if s.cacheFiles, err = readModelFiles(files); err != nil {
+		s.readDiskLocked()
+	}
+	if tip != s.cacheTip {
+		if s.cacheFiles, s.cacheHashes, err = readModelFiles(files, s.cacheFiles, s.cacheHashes); err != nil {
+			s.cacheTip = ""
 			return nil, err
 		}
 		s.cacheTip = tip
+		s.writeDiskLocked()
 	}
-	for p, b := range s.cacheFiles {
-		var ms reconciler.ModelStatus
-		if err := json.Unmarshal(b, &ms); err != nil {
-			return nil, fmt.Errorf("parse status %s: %w", p, err)
+	paths := make([]string, 0, len(s.cacheFiles))
+	for p := range s.cacheFiles {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	models := make([]*reconciler.ModelStatus, len(paths))
+	errs := make([]error, len(paths))
+	forEach(len(paths), func(i int) {
+		ms := &reconciler.ModelStatus{}
+		if err := json.Unmarshal(s.cacheFiles[paths[i]], ms); err != nil {
+			errs[i] = fmt.Errorf("parse status %s: %w", paths[i], err)
+			return
 		}
-		ms.Model = strings.TrimSuffix(path.Base(p), ".json")
-		st.Models[ms.Model] = &ms
+		ms.Model = strings.TrimSuffix(path.Base(paths[i]), ".json")
+		models[i] = ms
+	})
+	if err := firstError(errs); err != nil {
+		return nil, err
+	}
+	for _, ms := range models {
+		st.Models[ms.Model] = ms
 	}
 	if err := readRequests(files, st); err != nil {
 		return nil, err
@@ -133,28 +245,46 @@ func (s *Store) backupLocked(ctx context.Context, tip string) {
 	}
 }
 
-// readModelFiles reads models/*.json of the status tree.
-func readModelFiles(files fs.FS) (map[string][]byte, error) {
-	out := map[string][]byte{}
+// fileHasher is a tree that knows the blob hash of each file without reading it.
+type fileHasher interface {
+	FileHash(name string) (string, error)
+}
+
+// readModelFiles reads models/*.json of the status tree, with their blob hashes when the
+// tree knows them. A file whose blob hash is among prevHashes is taken from prev, not read.
+func readModelFiles(files fs.FS, prev map[string][]byte, prevHashes map[string]string) (map[string][]byte, map[string]string, error) {
+	out, hashes := map[string][]byte{}, map[string]string{}
 	entries, err := fs.ReadDir(files, "models")
 	if errors.Is(err, fs.ErrNotExist) {
-		return out, nil
+		return out, hashes, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read status models: %w", err)
+		return nil, nil, fmt.Errorf("read status models: %w", err)
 	}
+	hasher, _ := files.(fileHasher)
 	for _, e := range entries {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") {
 			continue
 		}
 		p := "models/" + e.Name()
+		if hasher != nil {
+			h, err := hasher.FileHash(p)
+			if err != nil {
+				return nil, nil, fmt.Errorf("read status %s: %w", p, err)
+			}
+			hashes[p] = h
+			if b, ok := prev[p]; ok && prevHashes[p] == h {
+				out[p] = b
+				continue
+			}
+		}
 		b, err := fs.ReadFile(files, p)
 		if err != nil {
-			return nil, fmt.Errorf("read status %s: %w", p, err)
+			return nil, nil, fmt.Errorf("read status %s: %w", p, err)
 		}
 		out[p] = b
 	}
-	return out, nil
+	return out, hashes, nil
 }
 
 func readRequests(files fs.FS, st *reconciler.Status) error {
@@ -188,13 +318,20 @@ func readRequests(files fs.FS, st *reconciler.Status) error {
 func (s *Store) Save(ctx context.Context, st *reconciler.Status, files map[string][]byte, message string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	names := make([]string, 0, len(st.Models))
+	for name := range st.Models {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	bodies := make([][]byte, len(names))
+	errs := make([]error, len(names))
+	forEach(len(names), func(i int) { bodies[i], errs[i] = encodeModel(st.Models[names[i]]) })
+	if err := firstError(errs); err != nil {
+		return err
+	}
 	encoded := make(map[string][]byte, len(st.Models))
-	for name, ms := range st.Models {
-		b, err := encodeModel(ms)
-		if err != nil {
-			return err
-		}
-		encoded[modelFile(name)] = b
+	for i, name := range names {
+		encoded[modelFile(name)] = bodies[i]
 	}
 	var base string // the tip the last edit was computed on
 	edit := func(tipHash string, tip fs.FS) (git.Change, error) {
@@ -244,8 +381,18 @@ func (s *Store) Save(ctx context.Context, st *reconciler.Status, files map[strin
 		s.cacheTip = "" // the branch may have moved: read it again
 		return fmt.Errorf("save status: %w", err)
 	}
-	// The tip now holds exactly these model files (written, or equal already).
-	s.cacheTip, s.cacheFiles = h, encoded
+	// The tip now holds exactly these model files (written, or equal already). A file's
+	// hash is computed only when its bytes changed.
+	hashes := make(map[string]string, len(encoded))
+	for p, b := range encoded {
+		if old, ok := s.cacheFiles[p]; ok && s.cacheHashes[p] != "" && bytes.Equal(old, b) {
+			hashes[p] = s.cacheHashes[p]
+		} else {
+			hashes[p] = plumbing.ComputeHash(plumbing.BlobObject, b).String()
+		}
+	}
+	s.cacheTip, s.cacheFiles, s.cacheHashes = h, encoded, hashes
+	s.writeDiskLocked()
 	s.backupLocked(ctx, h)
 	return nil
 }
@@ -305,6 +452,31 @@ func (s *Store) AddRequest(ctx context.Context, model string, req reconciler.Man
 	})
 	if err != nil {
 		return fmt.Errorf("record retrain request for %s: %w", model, err)
+	}
+	return nil
+}
+
+// forEach calls fn(i) for every i in [0, n) on GOMAXPROCS goroutines. Decoding and encoding
+// the model files is most of the status work of a cycle over thousands of models, and each
+// file is independent of the others.
+func forEach(n int, fn func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func firstError(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
