@@ -499,18 +499,20 @@ func (r *dirReader) Close() {
 	}
 }
 
-// dataPaths yields the field path and value of every local data path in p.
+// dataPaths yields the field path and value of every local data path in p (not those in
+// object storage).
 func dataPaths(p *ModelPolicy) func(yield func(string, string) bool) {
+	local := func(s string) bool { return s != "" && !datafs.IsObjectURL(s) }
 	return func(yield func(string, string) bool) {
 		if d := p.Spec.Data; d != nil {
-			if d.Reference.Path != "" && !yield("spec.data.reference.path", d.Reference.Path) {
+			if local(d.Reference.Path) && !yield("spec.data.reference.path", d.Reference.Path) {
 				return
 			}
-			if d.Current.Path != "" && !yield("spec.data.current.path", d.Current.Path) {
+			if local(d.Current.Path) && !yield("spec.data.current.path", d.Current.Path) {
 				return
 			}
 		}
-		if m := p.Spec.Metrics; m != nil && m.Predictions != nil && m.Predictions.Path != "" {
+		if m := p.Spec.Metrics; m != nil && m.Predictions != nil && local(m.Predictions.Path) {
 			yield("spec.metrics.predictions.path", m.Predictions.Path)
 		}
 	}

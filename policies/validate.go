@@ -17,6 +17,8 @@ import (
 	"github.com/robfig/cron/v3"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/medimind/modelops/internal/datafs"
 )
 
 // The metric names a policy may compare or gate on.
@@ -237,13 +239,18 @@ func (v *validator) columns(field string, cols []string) {
 	}
 }
 
-// source requires exactly one of path (relative, clean, inside the root) or url (http/https).
+// source requires exactly one of path (relative, clean, inside the root; or an object-storage
+// URL) or url (http/https).
 func (v *validator) source(field string, s *DataSource) {
 	switch {
 	case s.Path != "" && s.URL != "":
 		v.add(field, "must set exactly one of path or url, got both")
 	case s.Path == "" && s.URL == "":
 		v.add(field, "must set exactly one of path or url, got neither")
+	case datafs.IsObjectURL(s.Path):
+		if _, err := datafs.ParseObjectURL(s.Path); err != nil {
+			v.add(field+".path", "%v", err)
+		}
 	case s.Path != "":
 		v.relPath(field+".path", s.Path)
 	default:
