@@ -10,156 +10,25 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/medimind/modelops/internal/datafs"
 	"github.com/medimind/modelops/internal/dataset"
 	"github.com/medimind/modelops/internal/driftcheck"
 	"github.com/medimind/modelops/internal/objstore"
+	"github.com/medimind/modelops/internal/testutil/s3fake"
 )
 
-// The credentials the test server accepts. The secret must never appear in an error.
-const (
-	testKeyID  = "AKIAMODELOPSTEST"
-	testSecret = "s3cr3t-must-never-be-logged-7d1f"
-	testBucket = "data"
-)
-
-// s3Server is an S3-compatible server on loopback: gofakes3 (in memory) behind a
-// handler that checks the access key a request was signed with, as S3 does first
-// (InvalidAccessKeyId), records every request and the body bytes it answered, and can
-// delay its answers or cut an object's body short.
-type s3Server struct {
-	*httptest.Server
-	backend *s3mem.Backend
-
-	mu       sync.Mutex // guards the fields below
-	requests []served
-	delay    time.Duration
-	cutAfter map[string]int // key → body bytes sent before the connection is dropped
-}
-
-// served is one request the server answered.
-type served struct {
-	method, key, rng string
-	bytes            int64 // body bytes written
-}
-
-var signedKey = regexp.MustCompile(`Credential=([^/]+)/`)
-
-func newS3Server(t *testing.T) *s3Server {
-	t.Helper()
-	s := &s3Server{backend: s3mem.New(), cutAfter: map[string]int{}}
-	if err := s.backend.CreateBucket(testBucket); err != nil {
-		t.Fatal(err)
-	}
-	fake := gofakes3.New(s.backend).Server()
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key := strings.TrimPrefix(r.URL.Path, "/"+testBucket+"/")
-		m := signedKey.FindStringSubmatch(r.Header.Get("Authorization"))
-		if m == nil || m[1] != testKeyID {
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(http.StatusForbidden)
-			if r.Method != http.MethodHead {
-				fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidAccessKeyId</Code><Message>The AWS Access Key Id you provided does not exist in our records.</Message></Error>`)
-			}
-			return
-		}
-		s.mu.Lock()
-		delay, cut, isCut := s.delay, 0, false
-		if r.Method == http.MethodGet {
-			cut, isCut = s.cutAfter[key]
-		}
-		s.mu.Unlock()
-		if delay > 0 {
-			select {
-			case <-time.After(delay):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		cw := &countingWriter{ResponseWriter: w, limit: -1}
-		if isCut {
-			cw.limit = cut
-		}
-		defer func() {
-			s.mu.Lock()
-			s.requests = append(s.requests, served{method: r.Method, key: key, rng: r.Header.Get("Range"), bytes: cw.n})
-			s.mu.Unlock()
-		}()
-		fake.ServeHTTP(cw, r)
-	}))
-	t.Cleanup(s.Close)
-	// The AWS SDK's chain takes these from the environment; no file, no metadata server.
-	t.Setenv("AWS_ACCESS_KEY_ID", testKeyID)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", testSecret)
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+// newS3Server starts an S3 endpoint on loopback and puts its credentials in the
+// environment.
+func newS3Server(t *testing.T) *s3fake.Server {
+	s := s3fake.Start(t, s3fake.KeyID)
+	s3fake.UseCredentials(t, "")
 	return s
-}
-
-// countingWriter counts the body bytes written and, with a limit, drops the connection
-// after limit bytes, as a server or a network cut mid-transfer does.
-type countingWriter struct {
-	http.ResponseWriter
-	n     int64
-	limit int
-}
-
-func (w *countingWriter) Write(p []byte) (int, error) {
-	if w.limit >= 0 && w.n+int64(len(p)) > int64(w.limit) {
-		k, _ := w.ResponseWriter.Write(p[:int64(w.limit)-w.n])
-		w.n += int64(k)
-		if f, ok := w.ResponseWriter.(http.Flusher); ok {
-			f.Flush()
-		}
-		panic(http.ErrAbortHandler)
-	}
-	k, err := w.ResponseWriter.Write(p)
-	w.n += int64(k)
-	return k, err
-}
-
-func (w *countingWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (s *s3Server) put(t *testing.T, key string, data []byte) {
-	t.Helper()
-	if _, err := s.backend.PutObject(testBucket, key, map[string]string{}, bytes.NewReader(data), int64(len(data)), nil); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// url is the policy data path of key on this server.
-func (s *s3Server) url(key string) string {
-	return fmt.Sprintf("s3://%s/%s?endpoint=%s&use_path_style=true&region=us-east-1", testBucket, key, s.URL)
-}
-
-func (s *s3Server) served() []served {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]served(nil), s.requests...)
-}
-
-func (s *s3Server) reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = nil
 }
 
 // read reads the table at the data path p through buckets, as a drift check does.
@@ -194,7 +63,7 @@ func TestParquetIsReadByRangesOfTheColumnsNeeded(t *testing.T) {
 	if err := dataset.WriteParquet(&buf, tab); err != nil {
 		t.Fatal(err)
 	}
-	s.put(t, "omics/ref.parquet", buf.Bytes())
+	s.Put(t, "omics/ref.parquet", buf.Bytes())
 	size := int64(buf.Len())
 
 	keep := map[string]bool{"c03": true, "c27": true}
@@ -231,7 +100,7 @@ func TestParquetIsReadByRangesOfTheColumnsNeeded(t *testing.T) {
 
 	buckets := objstore.New(objstore.Options{})
 	t.Cleanup(func() { buckets.Close() })
-	got, err := read(t, buckets, s.url("omics/ref.parquet"), dataset.Options{Exclude: exclude})
+	got, err := read(t, buckets, s.Path("omics/ref.parquet"), dataset.Options{Exclude: exclude})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,14 +116,14 @@ func TestParquetIsReadByRangesOfTheColumnsNeeded(t *testing.T) {
 
 	var fetched int64
 	gets := 0
-	for _, r := range s.served() {
-		if r.method != http.MethodGet {
+	for _, r := range s.Requests() {
+		if r.Method != http.MethodGet {
 			continue
 		}
 		gets++
 		var lo, hi int64
-		if _, err := fmt.Sscanf(r.rng, "bytes=%d-%d", &lo, &hi); err != nil {
-			t.Fatalf("GET without a range (%q): the object would be streamed whole", r.rng)
+		if _, err := fmt.Sscanf(r.Range, "bytes=%d-%d", &lo, &hi); err != nil {
+			t.Fatalf("GET without a range (%q): the object would be streamed whole", r.Range)
 		}
 		overlaps := false
 		for _, e := range needed {
@@ -263,9 +132,9 @@ func TestParquetIsReadByRangesOfTheColumnsNeeded(t *testing.T) {
 			}
 		}
 		if !overlaps {
-			t.Errorf("GET %s overlaps neither the footer nor a needed column", r.rng)
+			t.Errorf("GET %s overlaps neither the footer nor a needed column", r.Range)
 		}
-		fetched += r.bytes
+		fetched += r.Bytes
 	}
 	t.Logf("object %d bytes; needed chunks %d bytes, footer %d; fetched %d bytes in %d GETs", size, neededBytes, footerLen, fetched, gets)
 	// Each needed chunk may be overshot by the read-ahead's last request (at most twice
@@ -304,8 +173,8 @@ func TestCSVIsStreamed(t *testing.T) {
 	zw := gzip.NewWriter(&gz)
 	zw.Write(csvText.Bytes())
 	zw.Close()
-	s.put(t, "sensor/cur.csv", csvText.Bytes())
-	s.put(t, "sensor/cur.csv.gz", gz.Bytes())
+	s.Put(t, "sensor/cur.csv", csvText.Bytes())
+	s.Put(t, "sensor/cur.csv.gz", gz.Bytes())
 	want, err := dataset.ReadBytes(csvText.Bytes(), "local.csv", dataset.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -313,8 +182,8 @@ func TestCSVIsStreamed(t *testing.T) {
 	buckets := objstore.New(objstore.Options{})
 	t.Cleanup(func() { buckets.Close() })
 	for _, key := range []string{"sensor/cur.csv", "sensor/cur.csv.gz"} {
-		s.reset()
-		got, err := read(t, buckets, s.url(key), dataset.Options{})
+		s.Reset()
+		got, err := read(t, buckets, s.Path(key), dataset.Options{})
 		if err != nil {
 			t.Fatalf("%s: %v", key, err)
 		}
@@ -327,15 +196,15 @@ func TestCSVIsStreamed(t *testing.T) {
 			}
 		}
 		streams := 0
-		for _, r := range s.served() {
-			if r.method != http.MethodGet {
+		for _, r := range s.Requests() {
+			if r.Method != http.MethodGet {
 				continue
 			}
 			switch {
-			case r.rng == "" || strings.HasPrefix(r.rng, "bytes=0-") && r.bytes > 4:
+			case r.Range == "" || strings.HasPrefix(r.Range, "bytes=0-") && r.Bytes > 4:
 				streams++
-			case r.bytes > 64<<10:
-				t.Errorf("%s: a range GET %s of %d bytes: CSV should be streamed", key, r.rng, r.bytes)
+			case r.Bytes > 64<<10:
+				t.Errorf("%s: a range GET %s of %d bytes: CSV should be streamed", key, r.Range, r.Bytes)
 			}
 		}
 		if streams == 0 || streams > 3 {
@@ -353,16 +222,14 @@ func TestErrorsSayWhatWentWrong(t *testing.T) {
 	if err := dataset.WriteParquet(&pq, tab); err != nil {
 		t.Fatal(err)
 	}
-	s.put(t, "ok.parquet", pq.Bytes())
-	s.put(t, "truncated.parquet", pq.Bytes()[:pq.Len()/2])
+	s.Put(t, "ok.parquet", pq.Bytes())
+	s.Put(t, "truncated.parquet", pq.Bytes()[:pq.Len()/2])
 	var csvText bytes.Buffer
 	if err := dataset.WriteCSV(&csvText, wideTable(20000, 4, 5)); err != nil {
 		t.Fatal(err)
 	}
-	s.put(t, "cut.csv", csvText.Bytes())
-	s.mu.Lock()
-	s.cutAfter["cut.csv"] = csvText.Len() / 3
-	s.mu.Unlock()
+	s.Put(t, "cut.csv", csvText.Bytes())
+	s.CutAfter("cut.csv", csvText.Len()/3)
 
 	tests := []struct {
 		name  string
@@ -382,10 +249,8 @@ func TestErrorsSayWhatWentWrong(t *testing.T) {
 			return nil
 		}, objstore.ErrDenied, "s3://data/ok.parquet: access denied: the credentials from the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"},
 		{"a slow server fails the read after the stall bound", "ok.parquet", func(t *testing.T) *objstore.Buckets {
-			s.mu.Lock()
-			s.delay = 3 * time.Second
-			s.mu.Unlock()
-			t.Cleanup(func() { s.mu.Lock(); s.delay = 0; s.mu.Unlock() })
+			s.Delay(3 * time.Second)
+			t.Cleanup(func() { s.Delay(0) })
 			return objstore.New(objstore.Options{Stall: 200 * time.Millisecond})
 		}, nil, "s3://data/ok.parquet: no answer from the object store for 200ms"},
 	}
@@ -398,7 +263,7 @@ func TestErrorsSayWhatWentWrong(t *testing.T) {
 				}
 			}
 			defer buckets.Close()
-			_, err := read(t, buckets, s.url(tt.key), dataset.Options{})
+			_, err := read(t, buckets, s.Path(tt.key), dataset.Options{})
 			if err == nil {
 				t.Fatal("read succeeded")
 			}
@@ -413,7 +278,7 @@ func TestErrorsSayWhatWentWrong(t *testing.T) {
 			if tt.name == "a slow server fails the read after the stall bound" && !errors.As(err, &stall) {
 				t.Errorf("error %q is not a *StallError", err)
 			}
-			if strings.Contains(err.Error(), testSecret) {
+			if strings.Contains(err.Error(), s3fake.Secret) {
 				t.Errorf("error holds the secret key: %q", err)
 			}
 		})
@@ -429,11 +294,11 @@ func TestPrefixesListAsDirectories(t *testing.T) {
 		"logs/sepsis/date=2026-12-01/part-0.csv", "logs/sepsis/date=2026-12-01/part-1.csv",
 		"logs/sepsis/date=2026-12-02/part-0.csv", "logs/sepsis/_SUCCESS", "logs/other/date=2026-12-01/part-0.csv",
 	} {
-		s.put(t, k, []byte("x\n1\n"))
+		s.Put(t, k, []byte("x\n1\n"))
 	}
 	buckets := objstore.New(objstore.Options{})
 	t.Cleanup(func() { buckets.Close() })
-	u, err := datafs.ParseObjectURL(s.url("logs/sepsis/"))
+	u, err := datafs.ParseObjectURL(s.Path("logs/sepsis/"))
 	if err != nil {
 		t.Fatal(err)
 	}
