@@ -123,3 +123,33 @@ func TestReconcileReadsObjectStorageAndAFailingStoreFailsOnlyItsModel(t *testing
 		t.Errorf("no drift report of in-s3 on the status branch:\n%.2000s", reports)
 	}
 }
+
+// TestDriftReadsObjectsNamedOnTheCommandLine: modelops drift takes s3:// paths for
+// --reference and --current, and a missing object is invalid input (exit 2), as a missing
+// file is.
+func TestDriftReadsObjectsNamedOnTheCommandLine(t *testing.T) {
+	store := s3fake.Start(t, s3fake.KeyID)
+	s3fake.UseCredentials(t, "")
+	for _, name := range []string{"reference.csv", "current.csv"} {
+		b, err := os.ReadFile(filepath.Join(driftData, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		store.Put(t, "sepsis/"+name, b)
+	}
+	local, want, _ := runCLI(t, "drift", "--reference", filepath.Join(driftData, "reference.csv"), "--current", filepath.Join(driftData, "current.csv"), "--categorical", "ward,sex", "-o", "json")
+	if local != 0 {
+		t.Fatalf("drift of the local files: exit %d", local)
+	}
+	code, got, errOut := runCLI(t, "drift", "--reference", store.Path("sepsis/reference.csv"), "--current", store.Path("sepsis/current.csv"), "--categorical", "ward,sex", "-o", "json")
+	if code != 0 {
+		t.Fatalf("drift of the objects: exit %d: %s", code, errOut)
+	}
+	if got != want {
+		t.Errorf("the report of the objects differs from the local files':\n%.1500s\nwant\n%.1500s", got, want)
+	}
+	code, _, errOut = runCLI(t, "drift", "--reference", store.Path("sepsis/gone.csv"), "--current", store.Path("sepsis/current.csv"), "-o", "json")
+	if code != 2 || !strings.Contains(errOut, "s3://data/sepsis/gone.csv: no such object") {
+		t.Errorf("drift of a missing object: exit %d, %s; want 2 and the object named", code, errOut)
+	}
+}
