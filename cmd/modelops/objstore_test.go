@@ -77,7 +77,7 @@ func TestReconcileReadsObjectStorageAndAFailingStoreFailsOnlyItsModel(t *testing
 		"data/current.csv":    string(read("current.csv")),
 	})
 
-	code, out, errOut := runCLI(t, "reconcile", "--once", "--repo", bare, "--state-dir", t.TempDir(), "-o", "json")
+	code, out, errOut := runCLI(t, "reconcile", "--once", "--repo", bare, "--state-dir", t.TempDir(), "-o", "json", "--log-level", "debug")
 	var res struct {
 		Actions []struct {
 			Action struct{ Kind, Model string }
