@@ -153,3 +153,24 @@ func TestDriftReadsObjectsNamedOnTheCommandLine(t *testing.T) {
 		t.Errorf("drift of a missing object: exit %d, %s; want 2 and the object named", code, errOut)
 	}
 }
+
+// TestEvaluateReadsAPredictionLogInObjectStorage: modelops evaluate --predictions s3://...
+// gives the figures of the same log read from a file.
+func TestEvaluateReadsAPredictionLogInObjectStorage(t *testing.T) {
+	store := s3fake.Start(t, s3fake.KeyID)
+	s3fake.UseCredentials(t, "")
+	file := filepath.Join(evaluateData, "versions.csv")
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Put(t, "logs/versions.csv", b)
+	code, want, errOut := runCLI(t, "evaluate", "--predictions", file, "-o", "json")
+	if code != 0 {
+		t.Fatalf("evaluate of the file: exit %d: %s", code, errOut)
+	}
+	code, got, errOut := runCLI(t, "evaluate", "--predictions", store.Path("logs/versions.csv"), "-o", "json")
+	if code != 0 || got != want {
+		t.Errorf("evaluate of the object: exit %d, %s\n%s\nwant\n%s", code, errOut, got, want)
+	}
+}

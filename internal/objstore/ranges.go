@@ -1,6 +1,7 @@
 package objstore
 
 import (
+	"errors"
 	"io"
 	"sync"
 )
@@ -39,7 +40,7 @@ type span struct {
 // ReadAt implements io.ReaderAt.
 func (r *rangeReader) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
-		return 0, io.ErrUnexpectedEOF
+		return 0, errors.New("read at a negative offset")
 	}
 	if off >= r.size {
 		return 0, io.EOF
