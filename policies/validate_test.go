@@ -74,15 +74,15 @@ func TestValidateReportsEachRule(t *testing.T) {
 			p.Spec.Data.Reference.Path = "s3://omics/ref.parquet?aws_secret_access_key=x"
 			p.Spec.Data.Current = DataSource{Path: "s3://AKIA:secret@omics/cur.parquet"}
 		}, []string{
-			`spec.data.reference.path: "s3://omics/ref.parquet?aws_secret_access_key=x": unknown parameter "aws_secret_access_key" for s3:// (want region, endpoint, use_path_style, disable_https, profile, anonymous, dualstack, fips); credentials never go in a policy: they come from the environment`,
+			`spec.data.reference.path: s3://omics/ref.parquet: unknown parameter "aws_secret_access_key" for s3:// (want region, endpoint, use_path_style, disable_https, profile, anonymous, dualstack, fips); credentials never go in a policy: they come from the environment`,
 			`spec.data.current.path: s3://...: credentials do not go in a policy: they come from the environment (see the README)`,
 		}},
 		{"an object URL names a bucket and a clean key", func(p *ModelPolicy) {
 			p.Spec.Data.Reference.Path = "s3:///ref.parquet"
 			p.Spec.Data.Current = DataSource{Path: "gs://omics/a//b.csv"}
 		}, []string{
-			`spec.data.reference.path: "s3:///ref.parquet" has no bucket: want s3://BUCKET/KEY`,
-			`spec.data.current.path: "gs://omics/a//b.csv": the key "a//b.csv" must be a clean slash-separated path (no empty, . or .. elements)`,
+			`spec.data.reference.path: s3:///ref.parquet has no bucket: want s3://BUCKET/KEY`,
+			`spec.data.current.path: gs://omics/a//b.csv: the key "a//b.csv" must be a clean slash-separated path (no empty, . or .. elements)`,
 		}},
 		{"a group needs exactly one of pattern or features", func(p *ModelPolicy) {
 			p.Spec.Data.Groups["sensor"] = FeatureGroup{}

@@ -44,8 +44,11 @@ func ParseObjectURL(s string) (ObjectURL, error) {
 		if ue, ok := err.(*url.Error); ok {
 			err = ue.Err
 		}
-		return ObjectURL{}, fmt.Errorf("%q is not a URL: %v", s, err)
+		return ObjectURL{}, fmt.Errorf("malformed URL: %v", err)
 	}
+	// Errors name the object without its parameters or user: a value there may be a
+	// credential written by mistake, which no message should repeat.
+	shown := u.Scheme + "://" + u.Host + u.Path
 	allowed := ObjectParams[u.Scheme]
 	switch {
 	case allowed == nil:
@@ -53,29 +56,29 @@ func ParseObjectURL(s string) (ObjectURL, error) {
 	case u.User != nil:
 		return ObjectURL{}, fmt.Errorf("%s://...: credentials do not go in a policy: they come from the environment (see the README)", u.Scheme)
 	case u.Host == "":
-		return ObjectURL{}, fmt.Errorf("%q has no bucket: want %s://BUCKET/KEY", s, u.Scheme)
+		return ObjectURL{}, fmt.Errorf("%s has no bucket: want %s://BUCKET/KEY", shown, u.Scheme)
 	case u.Fragment != "" || strings.Contains(s, "#"):
-		return ObjectURL{}, fmt.Errorf("%q: a key with # must be written %%23", s)
+		return ObjectURL{}, fmt.Errorf("%s: a key with # must be written %%23", shown)
 	}
 	key := strings.TrimPrefix(u.Path, "/")
 	key = strings.TrimSuffix(key, "/")
 	if key == "" {
-		return ObjectURL{}, fmt.Errorf("%q names no object: want %s://%s/KEY", s, u.Scheme, u.Host)
+		return ObjectURL{}, fmt.Errorf("%s names no object: want %s://%s/KEY", shown, u.Scheme, u.Host)
 	}
 	if !fs.ValidPath(key) {
-		return ObjectURL{}, fmt.Errorf("%q: the key %q must be a clean slash-separated path (no empty, . or .. elements)", s, key)
+		return ObjectURL{}, fmt.Errorf("%s: the key %q must be a clean slash-separated path (no empty, . or .. elements)", shown, key)
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
-		return ObjectURL{}, fmt.Errorf("%q: parameters: %v", s, err)
+		return ObjectURL{}, fmt.Errorf("%s: malformed parameters", shown)
 	}
 	for name, values := range q {
 		if !slices.Contains(allowed, name) {
-			return ObjectURL{}, fmt.Errorf("%q: unknown parameter %q for %s:// (want %s); credentials never go in a policy: they come from the environment",
-				s, name, u.Scheme, strings.Join(allowed, ", "))
+			return ObjectURL{}, fmt.Errorf("%s: unknown parameter %q for %s:// (want %s); credentials never go in a policy: they come from the environment",
+				shown, name, u.Scheme, strings.Join(allowed, ", "))
 		}
 		if len(values) != 1 {
-			return ObjectURL{}, fmt.Errorf("%q: parameter %q given %d times", s, name, len(values))
+			return ObjectURL{}, fmt.Errorf("%s: parameter %q given %d times", shown, name, len(values))
 		}
 	}
 	return ObjectURL{Scheme: u.Scheme, Bucket: u.Host, Key: key, Params: q}, nil
