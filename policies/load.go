@@ -539,21 +539,22 @@ func (r *dirReader) Close() {
 }
 
 // dataPaths yields the field path and value of every repository path in p the reconciler
-// reads: the local data paths, and a pipeline's compiled spec.
+// reads: the local data paths (not those in object storage), and a pipeline's compiled spec.
 func dataPaths(p *ModelPolicy) func(yield func(string, string) bool) {
+	local := func(s string) bool { return s != "" && !datafs.IsObjectURL(s) }
 	return func(yield func(string, string) bool) {
 		if d := p.Spec.Data; d != nil {
-			if d.Source != nil && d.Source.Path != "" && !yield("spec.data.source.path", d.Source.Path) {
+			if d.Source != nil && local(d.Source.Path) && !yield("spec.data.source.path", d.Source.Path) {
 				return
 			}
-			if d.Reference.Path != "" && !yield("spec.data.reference.path", d.Reference.Path) {
+			if local(d.Reference.Path) && !yield("spec.data.reference.path", d.Reference.Path) {
 				return
 			}
-			if d.Current.Path != "" && !yield("spec.data.current.path", d.Current.Path) {
+			if local(d.Current.Path) && !yield("spec.data.current.path", d.Current.Path) {
 				return
 			}
 		}
-		if m := p.Spec.Metrics; m != nil && m.Predictions != nil && m.Predictions.Path != "" {
+		if m := p.Spec.Metrics; m != nil && m.Predictions != nil && local(m.Predictions.Path) {
 			if !yield("spec.metrics.predictions.path", m.Predictions.Path) {
 				return
 			}

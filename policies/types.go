@@ -142,7 +142,11 @@ type DataLimits struct {
 // being the time of the check.
 type DataSource struct {
 	// Path is relative to the data root (the policy repository unless configured); it may
-	// not leave it.
+	// not leave it. Or an object in object storage: s3://bucket/key, gs://bucket/key,
+	// azblob://container/key, with the bucket's parameters (region, endpoint, ...) as a
+	// query but never credentials, which come from the cloud's own chain (environment,
+	// files, workload identity). A Parquet object is read by ranges (footer, then only the
+	// columns needed), a CSV object streamed.
 	Path string `json:"path,omitempty" yaml:"path,omitempty"`
 	// URL is an http or https address.
 	URL string `json:"url,omitempty" yaml:"url,omitempty" jsonschema:"pattern=^https?://"`

@@ -18,6 +18,8 @@ import (
 	"github.com/robfig/cron/v3"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/medimind/modelops/internal/datafs"
 )
 
 // The metric names a policy may compare or gate on.
@@ -242,8 +244,8 @@ func (v *validator) columns(field string, cols []string) {
 	}
 }
 
-// source requires exactly one of path (relative, clean, inside the root) or url
-// (http/https), and no window fields: a file is not a window.
+// source requires exactly one of path (relative, clean, inside the root; or an object-storage
+// URL) or url (http/https), and no window fields: a file is not a window.
 func (v *validator) source(field string, s *DataSource) {
 	for _, f := range []struct {
 		name string
@@ -258,6 +260,10 @@ func (v *validator) source(field string, s *DataSource) {
 		v.add(field, "must set exactly one of path or url, got both")
 	case s.Path == "" && s.URL == "":
 		v.add(field, "must set exactly one of path or url, got neither")
+	case datafs.IsObjectURL(s.Path):
+		if _, err := datafs.ParseObjectURL(s.Path); err != nil {
+			v.add(field+".path", "%v", err)
+		}
 	case s.Path != "":
 		v.relPath(field+".path", s.Path)
 	default:

@@ -65,6 +65,25 @@ func TestValidateReportsEachRule(t *testing.T) {
 			[]string{`spec.data.reference.path: must be relative to the repository root, got absolute path "C:\\data\\ref.csv"`}},
 		{"a file URL is not http", func(p *ModelPolicy) { p.Spec.Data.Current.URL = "file:///etc/passwd" },
 			[]string{`spec.data.current.url: must be an http or https URL, got scheme "file" in "file:///etc/passwd"`}},
+		{"data in object storage is a path", func(p *ModelPolicy) {
+			p.Spec.Data.Reference.Path = "s3://omics/sepsis/reference.parquet?region=eu-west-1"
+			p.Spec.Data.Current = DataSource{Path: "gs://omics/sepsis/current/"}
+			p.Spec.Metrics = &MetricsSpec{Predictions: &DataSource{Path: "azblob://logs/sepsis/predictions.csv.gz?storage_account=medimind"}}
+		}, nil},
+		{"an object URL carries no credentials", func(p *ModelPolicy) {
+			p.Spec.Data.Reference.Path = "s3://omics/ref.parquet?aws_secret_access_key=x"
+			p.Spec.Data.Current = DataSource{Path: "s3://AKIA:secret@omics/cur.parquet"}
+		}, []string{
+			`spec.data.reference.path: s3://omics/ref.parquet: unknown parameter "aws_secret_access_key" for s3:// (want region, endpoint, use_path_style, disable_https, profile, anonymous, dualstack, fips); credentials never go in a policy: they come from the environment`,
+			`spec.data.current.path: s3://...: credentials do not go in a policy: they come from the environment (see the README)`,
+		}},
+		{"an object URL names a bucket and a clean key", func(p *ModelPolicy) {
+			p.Spec.Data.Reference.Path = "s3:///ref.parquet"
+			p.Spec.Data.Current = DataSource{Path: "gs://omics/a//b.csv"}
+		}, []string{
+			`spec.data.reference.path: s3:///ref.parquet has no bucket: want s3://BUCKET/KEY`,
+			`spec.data.current.path: gs://omics/a//b.csv: the key "a//b.csv" must be a clean slash-separated path (no empty, . or .. elements)`,
+		}},
 		{"a group needs exactly one of pattern or features", func(p *ModelPolicy) {
 			p.Spec.Data.Groups["sensor"] = FeatureGroup{}
 		}, []string{"spec.data.groups.sensor: must set exactly one of pattern or features, got neither"}},

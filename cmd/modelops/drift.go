@@ -205,8 +205,11 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 		data = root
 	}
 	read := func(file, inRoot string, o dataset.Options) (*dataset.Table, error) {
-		if inRoot != "" {
+		switch {
+		case inRoot != "":
 			return dataset.ReadFS(data, inRoot, o)
+		case datafs.IsObjectURL(file):
+			return driftcheck.ReadPath(ctx, nil, nil, file, o)
 		}
 		return dataset.Read(file, o)
 	}
@@ -230,7 +233,9 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 	if err != nil {
 		return driftInputError(driftcheck.RenameSource(err, refPath, run.reference))
 	}
-	ref.Source = run.reference
+	if !datafs.IsObjectURL(run.reference) {
+		ref.Source = run.reference
+	}
 	var bar *progressbar.ProgressBar
 	if opts.progress && len(ref.Columns) > driftProgressColumns {
 		// The engine has no progress hook, so the display names the phase and the elapsed
@@ -251,7 +256,9 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 	if err != nil {
 		return driftInputError(driftcheck.RenameSource(err, curPath, run.current))
 	}
-	cur.Source = run.current
+	if !datafs.IsObjectURL(run.current) {
+		cur.Source = run.current
+	}
 	if err := dataset.Align(ref, cur, run.read); err != nil {
 		return driftInputError(err)
 	}
@@ -456,21 +463,30 @@ func applyDriftPolicy(run *driftRun, file, dataRoot string) error {
 	} else if d != nil {
 		run.reference = driftPolicySource(d.Reference, dataRoot)
 		run.current = driftPolicySource(d.Current, dataRoot)
-		run.refInRoot, run.curInRoot, run.dataRoot = d.Reference.Path, d.Current.Path, dataRoot
+		run.refInRoot, run.curInRoot, run.dataRoot = dataInRoot(d.Reference.Path), dataInRoot(d.Current.Path), dataRoot
 	}
 	return nil
 }
 
 // driftPolicySource is the file or URL a policy data source names, for messages; a path is
-// relative to dataRoot, and is read inside it (openDataRoot).
+// relative to dataRoot, and is read inside it (openDataRoot), unless it is in object storage.
 func driftPolicySource(s policies.DataSource, dataRoot string) string {
 	if s.URL != "" {
 		return s.URL
 	}
-	if s.Path == "" {
-		return ""
+	if s.Path == "" || datafs.IsObjectURL(s.Path) {
+		return s.Path
 	}
 	return filepath.Join(dataRoot, filepath.FromSlash(s.Path))
+}
+
+// dataInRoot is a policy's data path p when it is read inside the data root, "" when it is in
+// object storage.
+func dataInRoot(p string) string {
+	if datafs.IsObjectURL(p) {
+		return ""
+	}
+	return p
 }
 
 // applyDriftTests applies --tests: auto, all, or a list of test names.

@@ -23,6 +23,7 @@ import (
 	"github.com/medimind/modelops/internal/dataset"
 	"github.com/medimind/modelops/internal/driftcheck"
 	"github.com/medimind/modelops/internal/metrics"
+	"github.com/medimind/modelops/internal/objstore"
 	"github.com/medimind/modelops/policies"
 )
 
@@ -167,7 +168,14 @@ func runEvaluate(ctx context.Context, opts evaluateOptions, stdout io.Writer) er
 		}
 	}
 	var res *metrics.Result
-	if inRoot != "" {
+	if datafs.IsObjectURL(source) {
+		fsys, name, where, lerr := objstore.Locate(ctx, nil, nil, source)
+		if lerr != nil {
+			return evaluateInputError(lerr)
+		}
+		res, err = metrics.EvaluateFS(ctx, fsys, name, mopts)
+		err = driftcheck.RenameSource(err, name, where)
+	} else if inRoot != "" {
 		root, closeRoot, rerr := openDataRoot(opts.dataRoot)
 		if rerr != nil {
 			return rerr
@@ -218,7 +226,7 @@ func evaluatePolicy(file, dataRoot string) (source, inRoot string, categories []
 	}
 	p := ps[0]
 	if m := p.Spec.Metrics; m != nil && m.Predictions != nil {
-		source, inRoot = driftPolicySource(*m.Predictions, dataRoot), m.Predictions.Path
+		source, inRoot = driftPolicySource(*m.Predictions, dataRoot), dataInRoot(m.Predictions.Path)
 	}
 	return source, inRoot, p.Spec.Promotion.Categories, nil
 }

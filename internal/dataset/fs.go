@@ -8,9 +8,18 @@ import (
 	"os"
 )
 
+// InPlace is implemented by the files that ReadFS reads where they are, by ranges, rather
+// than into memory: objects in object storage. A Parquet file is then read by its footer
+// and the column chunks selected; CSV text is streamed, once per pass.
+type InPlace interface {
+	io.ReaderAt
+	ReadInPlace()
+}
+
 // ReadFS reads the table in the file name of fsys, as Read does. A file of the operating
-// system (os.DirFS, os.Root's FS) is read in place, opened again through fsys when needed; any other file system, such as a git tree, is read
-// into memory first.
+// system (os.DirFS, os.Root's FS) or an InPlace file is read in place, opened again
+// through fsys when needed; any other file system, such as a git tree, is read into
+// memory first.
 func ReadFS(fsys fs.FS, name string, opts Options) (*Table, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
@@ -21,6 +30,10 @@ func ReadFS(fsys fs.FS, name string, opts Options) (*Table, error) {
 		full := osf.Name()
 		osf.Close()
 		return readFile(full, func() (fs.File, error) { return fsys.Open(name) }, opts)
+	}
+	if _, ok := f.(InPlace); ok {
+		f.Close()
+		return readFile(name, func() (fs.File, error) { return fsys.Open(name) }, opts)
 	}
 	defer f.Close()
 	limits := opts.Limits.WithDefaults()

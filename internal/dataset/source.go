@@ -53,7 +53,7 @@ type File struct {
 	Size   int64
 	Format Format
 	f      fs.File
-	head   []byte // the bytes of f that Sniff read
+	head   []byte // the bytes of f that Sniff read, unless it read them at an offset
 }
 
 // Sniff stats the open file f, named name in errors, refuses it when empty and tells
@@ -67,6 +67,15 @@ func Sniff(f fs.File, name string) (*File, error) {
 		return nil, errEmptyFile(name)
 	}
 	var magic [4]byte
+	if ra, ok := f.(io.ReaderAt); ok {
+		// Read at an offset, f stays at its start: an object in object storage then
+		// fetches these four bytes alone instead of starting a stream of the whole file.
+		n, err := ra.ReadAt(magic[:], 0)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		return &File{Name: name, Size: st.Size(), Format: SniffFormat(magic[:n], name), f: f}, nil
+	}
 	n, err := io.ReadFull(f, magic[:])
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil, fmt.Errorf("read %s: %w", name, err)

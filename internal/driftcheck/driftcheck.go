@@ -1,7 +1,8 @@
 // Package driftcheck runs the drift check a ModelPolicy describes: it reads the policy's
-// reference and current data (a path below the data root, or an http(s) URL), maps the
-// policy's drift settings onto the drift engine and returns the report. It is the
-// reconciler's DriftChecker and the engine behind `modelops drift --policy`.
+// reference and current data (a path below the data root, an object in object storage, or
+// an http(s) URL), maps the policy's drift settings onto the drift engine and returns the
+// report. It is the reconciler's DriftChecker and the engine behind `modelops drift
+// --policy`.
 package driftcheck
 
 import (
@@ -20,8 +21,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/medimind/modelops/internal/datafs"
 	"github.com/medimind/modelops/internal/dataset"
 	"github.com/medimind/modelops/internal/drift"
+	"github.com/medimind/modelops/internal/objstore"
 	"github.com/medimind/modelops/internal/report"
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
@@ -34,13 +37,20 @@ const maxDownload = 2 << 30
 
 // Checker runs policy drift checks.
 type Checker struct {
-	client *http.Client
+	client  *http.Client
+	buckets *objstore.Buckets
 }
 
 // New returns a Checker; a nil client is http.DefaultClient (each download has its own
-// time limit).
+// time limit). Data in object storage is read through objstore.Default.
 func New(client *http.Client) *Checker {
 	return &Checker{client: client}
+}
+
+// WithBuckets makes c read data in object storage through buckets.
+func (c *Checker) WithBuckets(buckets *objstore.Buckets) *Checker {
+	c.buckets = buckets
+	return c
 }
 
 // Options maps a policy's data and drift settings onto the reader's and the engine's
@@ -170,10 +180,25 @@ func (c *Checker) read(ctx context.Context, src policies.DataSource, data fs.FS,
 	if src.URL != "" {
 		return c.download(ctx, src.URL, opts)
 	}
-	if data == nil {
-		return nil, fmt.Errorf("read %s: no data root", src.Path)
+	return ReadPath(ctx, c.buckets, data, src.Path, opts)
+}
+
+// ReadPath reads the table at a policy's data path p: below the data root data, or in
+// object storage (through buckets; nil is objstore.Default), where errors and the table
+// name the object's URL.
+func ReadPath(ctx context.Context, buckets *objstore.Buckets, data fs.FS, p string, opts dataset.Options) (*dataset.Table, error) {
+	fsys, name, where, err := objstore.Locate(ctx, buckets, data, p)
+	if err != nil {
+		return nil, err
 	}
-	return dataset.ReadFS(data, path.Clean(src.Path), opts)
+	t, err := dataset.ReadFS(fsys, name, opts)
+	if err != nil {
+		return nil, RenameSource(err, name, where)
+	}
+	if datafs.IsObjectURL(p) {
+		t.Source = where
+	}
+	return t, nil
 }
 
 // download fetches a dataset over http(s) into a temporary directory, so that Parquet can

@@ -16,12 +16,12 @@ var _ reconciler.CanaryMetrics = ProductionLog{}
 // prediction log whose timestamp is in [since, until), in one pass over the log, and
 // compares their AUCs by DeLong's method at canaryAnalysis.confidence. It returns nil
 // without a log, a production version or a canary.
-func (ProductionLog) CompareCanary(ctx context.Context, p *policies.Policy, data fs.FS, since, until time.Time) (*reconciler.CanaryObservation, error) {
+func (l ProductionLog) CompareCanary(ctx context.Context, p *policies.Policy, data fs.FS, since, until time.Time) (*reconciler.CanaryObservation, error) {
 	m := p.Spec.Metrics
 	if m == nil || m.Predictions == nil || p.Spec.Production == nil || p.Spec.Canary == nil {
 		return nil, nil
 	}
-	res, err := evaluateSource(ctx, *m.Predictions, data, Options{Since: since, Until: until})
+	res, err := evaluateSource(ctx, l.Buckets, *m.Predictions, data, Options{Since: since, Until: until})
 	if err != nil {
 		return nil, err
 	}

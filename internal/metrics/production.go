@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/medimind/modelops/internal/datafs"
 	"github.com/medimind/modelops/internal/driftcheck"
+	"github.com/medimind/modelops/internal/objstore"
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
 )
@@ -16,14 +18,17 @@ var _ reconciler.Metrics = (*ProductionLog)(nil)
 
 // ProductionLog reads how the production version performs from a policy's prediction log
 // (spec.metrics.predictions): the reconciler's source for the performance-drop trigger.
-type ProductionLog struct{}
+type ProductionLog struct {
+	// Buckets reads logs in object storage; nil is objstore.Default.
+	Buckets *objstore.Buckets
+}
 
 // Production evaluates the production version's rows of the log and returns the metric the
 // policy's onPerformanceDrop watches (AUC by default). It returns nil without a log, without
 // a production version, without labelled rows of it, or when the metric is undefined (one
 // class only). The record's At is left zero: the reconciler stamps it when the figure
 // changes.
-func (ProductionLog) Production(ctx context.Context, p *policies.Policy, data fs.FS) (*reconciler.PerformanceRecord, error) {
+func (l ProductionLog) Production(ctx context.Context, p *policies.Policy, data fs.FS) (*reconciler.PerformanceRecord, error) {
 	m := p.Spec.Metrics
 	if m == nil || m.Predictions == nil || p.Spec.Production == nil {
 		return nil, nil
@@ -33,7 +38,7 @@ func (ProductionLog) Production(ctx context.Context, p *policies.Policy, data fs
 		metric = rt.OnPerformanceDrop.Metric
 	}
 	version := p.Spec.Production.Version
-	res, err := evaluateSource(ctx, *m.Predictions, data, Options{Version: version})
+	res, err := evaluateSource(ctx, l.Buckets, *m.Predictions, data, Options{Version: version})
 	if err != nil {
 		return nil, err
 	}
@@ -58,13 +63,19 @@ func (ProductionLog) Production(ctx context.Context, p *policies.Policy, data fs
 	return &reconciler.PerformanceRecord{Version: version, Metric: metric, Value: *value, Samples: ev.Samples}, nil
 }
 
-// evaluateSource evaluates a log given by path (below data) or by URL.
-func evaluateSource(ctx context.Context, src policies.DataSource, data fs.FS, opts Options) (*Result, error) {
+// evaluateSource evaluates a log given by path (below data, or in object storage through
+// buckets) or by URL.
+func evaluateSource(ctx context.Context, buckets *objstore.Buckets, src policies.DataSource, data fs.FS, opts Options) (*Result, error) {
 	if src.URL == "" {
-		if data == nil {
+		if data == nil && !datafs.IsObjectURL(src.Path) {
 			return nil, errors.New("no data root to read the prediction log from")
 		}
-		return EvaluateFS(ctx, data, src.Path, opts)
+		fsys, name, where, err := objstore.Locate(ctx, buckets, data, src.Path)
+		if err != nil {
+			return nil, err
+		}
+		res, err := EvaluateFS(ctx, fsys, name, opts)
+		return res, driftcheck.RenameSource(err, name, where)
 	}
 	dir, err := os.MkdirTemp("", "modelops-predictions-")
 	if err != nil {
