@@ -6,13 +6,14 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/medimind/modelops/internal/datafs"
 	"github.com/medimind/modelops/internal/dataset"
 	"github.com/medimind/modelops/internal/drift"
+	"github.com/medimind/modelops/internal/objstore"
 	"github.com/medimind/modelops/policies"
 )
 
@@ -66,7 +67,8 @@ func ReadLog(ctx context.Context, c *Checker, l *Log, data fs.FS, at time.Time, 
 		dataset.NewWindow(at, l.Current.Last, l.Current.Ago),
 	}
 	opts.Context = ctx
-	fsys, name := data, path.Clean(l.Path)
+	var fsys fs.FS
+	var name string
 	var tables []*dataset.Table
 	var rows []dataset.WindowRows
 	if l.URL != "" {
@@ -87,14 +89,31 @@ func ReadLog(ctx context.Context, c *Checker, l *Log, data fs.FS, at time.Time, 
 			t.Source = strings.Replace(t.Source, filepath.Base(file), l.URL, 1)
 		}
 	} else {
-		if fsys == nil {
-			return nil, nil, nil, fmt.Errorf("read %s: no data root", l.Path)
+		// A path below the data root, or an object (or a prefix of partitions) in object
+		// storage.
+		var where string
+		if fsys, name, where, err = objstore.Locate(ctx, c.bucketsOrDefault(), data, l.Path); err != nil {
+			return nil, nil, nil, err
 		}
 		if tables, rows, err = dataset.ReadWindows(fsys, name, l.Timestamp, windows, opts); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, RenameSource(err, name, where)
+		}
+		if datafs.IsObjectURL(l.Path) {
+			for _, t := range tables {
+				t.Source = strings.Replace(t.Source, name, where, 1)
+			}
 		}
 	}
 	return tables[0], tables[1], drift.NewWindows(rows[0], rows[1], l.Reference.MinRows, l.Current.MinRows), nil
+}
+
+// bucketsOrDefault is where objects are read: the checker's buckets, nil (objstore.Default)
+// without a checker.
+func (c *Checker) bucketsOrDefault() *objstore.Buckets {
+	if c == nil {
+		return nil
+	}
+	return c.buckets
 }
 
 // httpClient is the client downloads use; nil is http.DefaultClient.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/medimind/modelops/internal/datafs"
 	"github.com/medimind/modelops/internal/drift"
+	"github.com/medimind/modelops/internal/objstore"
+	"github.com/medimind/modelops/internal/testutil/s3fake"
 	"github.com/medimind/modelops/policies"
 )
 
@@ -228,5 +231,41 @@ func TestLogPartitionsFollowTheDataRootsLinkRules(t *testing.T) {
 	_, err = New(nil).ReportAt(context.Background(), logPolicy(t, c, "path: escaping"), data, c.At)
 	if !errors.Is(err, datafs.ErrLink) {
 		t.Errorf("a partition linking out of the root: err = %v, want a refused link", err)
+	}
+}
+
+// TestReportOverALogInObjectStorage: the same logs, partitioned ones included, put in an S3
+// bucket and named by s3:// paths give the reference's windows: a prefix of date=
+// partitions lists as a directory, and the windows prune it as they prune one on disk.
+func TestReportOverALogInObjectStorage(t *testing.T) {
+	s := s3fake.Start(t, s3fake.KeyID)
+	s3fake.UseCredentials(t, "")
+	err := filepath.WalkDir(logDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(logDir, p)
+		s.Put(t, "logs/"+filepath.ToSlash(rel), b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buckets := objstore.New(objstore.Options{})
+	t.Cleanup(func() { buckets.Close() })
+	checker := New(nil).WithBuckets(buckets)
+	for _, c := range windowCases(t) {
+		t.Run(c.Name, func(t *testing.T) {
+			p := logPolicy(t, c, fmt.Sprintf("path: %q", s.Path("logs/"+strings.TrimSuffix(c.Source, "/"))))
+			rep, err := checker.ReportAt(context.Background(), p, nil, c.At)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkWindows(t, c, rep)
+		})
 	}
 }
