@@ -22,6 +22,7 @@ import (
 	"github.com/medimind/modelops/internal/dataset"
 	"github.com/medimind/modelops/internal/drift"
 	"github.com/medimind/modelops/internal/driftcheck"
+	"github.com/medimind/modelops/internal/profilecache"
 	"github.com/medimind/modelops/internal/report"
 	"github.com/medimind/modelops/policies"
 )
@@ -53,6 +54,8 @@ type driftOptions struct {
 	maxMemory     string
 	// progress allows the progress display on stderr (stderr is a terminal).
 	progress bool
+	// stateDir, when set, keeps prepared references in <stateDir>/profiles.
+	stateDir string
 }
 
 func newDriftCmd() *cobra.Command {
@@ -151,6 +154,7 @@ value or an invalid policy).`,
 	f.StringVar(&opts.maxBytes, "max-bytes", "", "most bytes of decompressed text, or the largest Parquet file, as a quantity (default 16Gi)")
 	f.StringVar(&opts.maxCellBytes, "max-cell-bytes", "", "longest cell, as a quantity (default 1Mi)")
 	f.StringVar(&opts.maxMemory, "max-memory", "", "most memory of a table's cells at 8 bytes each, as a quantity (default 6Gi)")
+	f.StringVar(&opts.stateDir, "state-dir", "", "keep the reference's prepared profile in <state-dir>/profiles, so the next check of the same reference reads only the current data (default: no cache)")
 	// A malformed flag value is invalid input (exit status 2), not a failure.
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalidInput(err) })
 	return cmd
@@ -178,8 +182,6 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	cleanup := func() {}
-	defer func() { cleanup() }()
 	var data fs.FS
 	if run.refInRoot != "" || run.curInRoot != "" {
 		root, closeRoot, err := openDataRoot(run.dataRoot)
@@ -189,64 +191,58 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 		defer closeRoot()
 		data = root
 	}
-	read := func(file, inRoot string, o dataset.Options) (*dataset.Table, error) {
+	source := func(file, inRoot string) driftcheck.Source {
 		if inRoot != "" {
-			return dataset.ReadFS(data, inRoot, o)
+			return driftcheck.Source{FS: data, Path: inRoot, Name: file}
 		}
-		return dataset.Read(file, o)
+		if driftcheck.IsURL(file) {
+			return driftcheck.Source{URL: file}
+		}
+		return driftcheck.Source{Path: file, Name: file}
 	}
-	refPath, curPath := run.reference, run.current
-	if driftcheck.IsURL(refPath) || driftcheck.IsURL(curPath) {
-		dir, err := os.MkdirTemp("", "modelops-drift-")
+	plan := driftcheck.Plan{Read: run.read, Compare: run.compare}
+	if opts.stateDir != "" {
+		profiles, err := profilecache.Open(filepath.Join(opts.stateDir, "profiles"), 0, nil)
 		if err != nil {
-			return fmt.Errorf("create download directory: %w", err)
+			return err
 		}
-		cleanup = func() { os.RemoveAll(dir) }
-		if refPath, err = driftcheck.Download(ctx, nil, run.reference, dir, "reference"); err != nil {
-			return driftInputError(err)
-		}
-		if curPath, err = driftcheck.Download(ctx, nil, run.current, dir, "current"); err != nil {
-			return driftInputError(err)
-		}
+		plan.Profiles = profiles
 	}
-
-	run.read.Context = ctx
-	ref, err := read(refPath, run.refInRoot, run.read)
-	if err != nil {
-		return driftInputError(driftcheck.RenameSource(err, refPath, run.reference))
-	}
-	ref.Source = run.reference
 	var bar *progressbar.ProgressBar
-	if opts.progress && len(ref.Columns) > driftProgressColumns {
+	if opts.progress {
 		// The engine has no progress hook, so the display names the phase and the elapsed
-		// time rather than a percentage.
-		bar = progressbar.NewOptions(-1,
-			progressbar.OptionSetWriter(stderr),
-			progressbar.OptionSetDescription(fmt.Sprintf("reading %s", run.current)),
-			progressbar.OptionSetElapsedTime(true),
-			progressbar.OptionSpinnerType(14),
-			progressbar.OptionClearOnFinish(),
-			// Rendering at construction, before the spinner's goroutine starts, keeps
-			// the library's unlocked start-time check free of data races.
-			progressbar.OptionSetRenderBlankState(true),
-		)
-		defer func() { _ = bar.Finish() }()
+		// time rather than a percentage; small inputs finish before it would be worth drawing.
+		plan.ReadingCurrent = func(ref *dataset.Table) {
+			if len(ref.Columns) <= driftProgressColumns {
+				return
+			}
+			bar = progressbar.NewOptions(-1,
+				progressbar.OptionSetWriter(stderr),
+				progressbar.OptionSetDescription(fmt.Sprintf("reading %s", run.current)),
+				progressbar.OptionSetElapsedTime(true),
+				progressbar.OptionSpinnerType(14),
+				progressbar.OptionClearOnFinish(),
+				// Rendering at construction, before the spinner's goroutine starts, keeps
+				// the library's unlocked start-time check free of data races.
+				progressbar.OptionSetRenderBlankState(true),
+			)
+		}
+		defer func() {
+			if bar != nil {
+				_ = bar.Finish()
+			}
+		}()
 	}
-	cur, err := read(curPath, run.curInRoot, dataset.CurrentOptions(ref, run.read))
-	if err != nil {
-		return driftInputError(driftcheck.RenameSource(err, curPath, run.current))
+	plan.Reference = func(ref *dataset.Table) error {
+		if err := checkListedTests(run.listed, ref); err != nil {
+			return invalidInput(err)
+		}
+		if bar != nil {
+			bar.Describe(fmt.Sprintf("comparing %d columns", len(ref.Columns)))
+		}
+		return nil
 	}
-	cur.Source = run.current
-	if err := dataset.Align(ref, cur, run.read); err != nil {
-		return driftInputError(err)
-	}
-	if err := checkListedTests(run.listed, ref); err != nil {
-		return invalidInput(err)
-	}
-	if bar != nil {
-		bar.Describe(fmt.Sprintf("comparing %d columns", len(ref.Columns)))
-	}
-	rep, err := drift.Compare(ctx, ref, cur, run.compare)
+	rep, err := driftcheck.CompareSources(ctx, source(run.reference, run.refInRoot), source(run.current, run.curInRoot), plan)
 	if err != nil {
 		return driftInputError(err)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/medimind/modelops/internal/dataset"
 	"github.com/medimind/modelops/internal/drift"
+	"github.com/medimind/modelops/internal/profilecache"
 	"github.com/medimind/modelops/internal/report"
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
@@ -34,13 +35,20 @@ const maxDownload = 2 << 30
 
 // Checker runs policy drift checks.
 type Checker struct {
-	client *http.Client
+	client   *http.Client
+	profiles *profilecache.Cache
 }
 
 // New returns a Checker; a nil client is http.DefaultClient (each download has its own
 // time limit).
 func New(client *http.Client) *Checker {
 	return &Checker{client: client}
+}
+
+// WithProfiles makes the checker keep prepared references in cache between checks.
+func (c *Checker) WithProfiles(cache *profilecache.Cache) *Checker {
+	c.profiles = cache
+	return c
 }
 
 // Options maps a policy's data and drift settings onto the reader's and the engine's
@@ -81,19 +89,13 @@ func (c *Checker) Report(ctx context.Context, p *policies.Policy, data fs.FS) (*
 		return nil, fmt.Errorf("policy %s has no spec.data", p.Metadata.Name)
 	}
 	dopts, opts := Options(p)
-	dopts.Context = ctx
-	ref, err := c.read(ctx, p.Spec.Data.Reference, data, dopts)
-	if err != nil {
-		return nil, err
+	for _, src := range []policies.DataSource{p.Spec.Data.Reference, p.Spec.Data.Current} {
+		if src.URL == "" && data == nil {
+			return nil, fmt.Errorf("read %s: no data root", src.Path)
+		}
 	}
-	cur, err := c.read(ctx, p.Spec.Data.Current, data, dataset.CurrentOptions(ref, dopts))
-	if err != nil {
-		return nil, err
-	}
-	if err := dataset.Align(ref, cur, dopts); err != nil {
-		return nil, err
-	}
-	return drift.Compare(ctx, ref, cur, opts)
+	return CompareSources(ctx, c.source(p.Spec.Data.Reference, data), c.source(p.Spec.Data.Current, data),
+		Plan{Read: dopts, Compare: opts, Profiles: c.profiles})
 }
 
 // markdownBytes bounds the Markdown rendering: a check run's summary and a proposal body
@@ -123,34 +125,12 @@ func (c *Checker) Check(ctx context.Context, p *policies.Policy, data fs.FS) (re
 	}, nil
 }
 
-func (c *Checker) read(ctx context.Context, src policies.DataSource, data fs.FS, opts dataset.Options) (*dataset.Table, error) {
+// source is where a policy's data source is read: its URL, or its path in data.
+func (c *Checker) source(src policies.DataSource, data fs.FS) Source {
 	if src.URL != "" {
-		return c.download(ctx, src.URL, opts)
+		return Source{URL: src.URL, Client: c.client}
 	}
-	if data == nil {
-		return nil, fmt.Errorf("read %s: no data root", src.Path)
-	}
-	return dataset.ReadFS(data, path.Clean(src.Path), opts)
-}
-
-// download fetches a dataset over http(s) into a temporary directory, so that Parquet can
-// be read with random access, and reads it. Errors name the URL.
-func (c *Checker) download(ctx context.Context, url string, opts dataset.Options) (*dataset.Table, error) {
-	dir, err := os.MkdirTemp("", "modelops-data-")
-	if err != nil {
-		return nil, fmt.Errorf("create download directory: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	file, err := Download(ctx, c.client, url, dir, "data")
-	if err != nil {
-		return nil, err
-	}
-	t, err := dataset.Read(file, opts)
-	if err != nil {
-		return nil, RenameSource(err, file, url)
-	}
-	t.Source = url
-	return t, nil
+	return Source{FS: data, Path: path.Clean(src.Path)}
 }
 
 // IsURL reports whether a data source is an http(s) URL rather than a path.
