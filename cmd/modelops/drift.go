@@ -56,6 +56,8 @@ type driftOptions struct {
 	progress bool
 	// stateDir, when set, keeps prepared references in <stateDir>/profiles.
 	stateDir string
+	// memory is the memory budget (--memory), "" when not given.
+	memory string
 }
 
 func newDriftCmd() *cobra.Command {
@@ -92,6 +94,13 @@ spec.data.invalidValues) is dropped and counted (invalidCurrent in the JSON repo
 --max-rows, --max-columns, --max-bytes (decompressed text), --max-cell-bytes and --max-memory
 bound each file (the policy's spec.data.limits; defaults 100000000 rows, 100000 columns, 16Gi,
 1Mi, 6Gi of cells at 8 bytes each); a file over a limit is refused with an error naming it.
+
+--memory (the policy's spec.data.limits.memory) is a budget for the comparison: when the two
+tables would not fit in it, their columns are read and compared in batches sized to it
+(Parquet a batch of column chunks at a time, CSV in one pass over the file per batch), with the
+same report. --state-dir keeps the reference's prepared profile (sorted values, category
+counts) in <state-dir>/profiles, keyed by the file's content and the options, so that the next
+check of the same reference reads and prepares only the current data.
 
 Output (-o): table (the default when stdout is a terminal), json (the default otherwise; the
 stable contract: {"drifted", "share", "datasetShare", "columns": [...], "groups": [...]}) or
@@ -154,6 +163,7 @@ value or an invalid policy).`,
 	f.StringVar(&opts.maxBytes, "max-bytes", "", "most bytes of decompressed text, or the largest Parquet file, as a quantity (default 16Gi)")
 	f.StringVar(&opts.maxCellBytes, "max-cell-bytes", "", "longest cell, as a quantity (default 1Mi)")
 	f.StringVar(&opts.maxMemory, "max-memory", "", "most memory of a table's cells at 8 bytes each, as a quantity (default 6Gi)")
+	f.StringVar(&opts.memory, "memory", "", "memory budget of the comparison, as a quantity (4GiB or 4Gi): tables that would not fit are compared in batches of columns sized to it, with the same report (default: the policy's spec.data.limits.memory, else none: the tables are read whole)")
 	f.StringVar(&opts.stateDir, "state-dir", "", "keep the reference's prepared profile in <state-dir>/profiles, so the next check of the same reference reads only the current data (default: no cache)")
 	// A malformed flag value is invalid input (exit status 2), not a failure.
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalidInput(err) })
@@ -169,6 +179,8 @@ type driftRun struct {
 	// listed are the tests named with --tests NAME,..., checked against the columns'
 	// kinds once the data is read.
 	listed []drift.Test
+	// memory is the memory budget in bytes (--memory, or the policy's); 0: none.
+	memory int64
 	// refInRoot and curInRoot are the policy's data paths, read inside dataRoot; empty
 	// for a file or URL named otherwise.
 	refInRoot, curInRoot string
@@ -200,7 +212,7 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 		}
 		return driftcheck.Source{Path: file, Name: file}
 	}
-	plan := driftcheck.Plan{Read: run.read, Compare: run.compare}
+	plan := driftcheck.Plan{Read: run.read, Compare: run.compare, Memory: run.memory}
 	if opts.stateDir != "" {
 		profiles, err := profilecache.Open(filepath.Join(opts.stateDir, "profiles"), 0, nil)
 		if err != nil {
@@ -341,6 +353,18 @@ func resolveDrift(opts driftOptions) (*driftRun, error) {
 	if err := applyDriftLimits(&run.read, opts); err != nil {
 		return nil, invalidInput(err)
 	}
+	if opts.memory != "" {
+		// "4GiB" is the common spelling of the quantity 4Gi.
+		q := opts.memory
+		if strings.HasSuffix(q, "iB") {
+			q = strings.TrimSuffix(q, "B")
+		}
+		n, err := resource.ParseQuantity(q)
+		if err != nil || n.Value() < 1 {
+			return nil, invalidInput(fmt.Errorf("--memory %q: want a positive number of bytes such as 512MiB or 4GiB", opts.memory))
+		}
+		run.memory = n.Value()
+	}
 	return run, nil
 }
 
@@ -421,6 +445,7 @@ func applyDriftPolicy(run *driftRun, file, dataRoot string) error {
 	p := ps[0]
 	run.title = "Data drift: " + p.Metadata.Name
 	run.read, run.compare = driftcheck.Options(p)
+	run.memory = driftcheck.MemoryBudget(p)
 	if d := p.Spec.Data; d != nil {
 		run.reference = driftPolicySource(d.Reference, dataRoot)
 		run.current = driftPolicySource(d.Current, dataRoot)

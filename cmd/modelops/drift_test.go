@@ -611,3 +611,23 @@ func TestDriftStateDirKeepsTheReferenceProfile(t *testing.T) {
 		t.Fatalf("--tests ks on a cached reference with text columns: exit %d, %s; want 2 naming ward", code, errOut)
 	}
 }
+
+// TestDriftMemoryBudget: a budget too small for the tables compares them a few columns at
+// a time, with the same output; a malformed budget is invalid input.
+func TestDriftMemoryBudget(t *testing.T) {
+	args := []string{"drift", "--reference", driftRef, "--current", driftCur, "--exclude", "id", "--tests", "all", "-o", "json"}
+	code, want, errOut := runCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, budget := range []string{"2KiB", "3Ki", "1Gi"} {
+		code, got, errOut := runCLI(t, append(args, "--memory", budget)...)
+		if code != 0 || got != want {
+			t.Fatalf("--memory %s: exit %d (%s), output differs: %v", budget, code, errOut, got != want)
+		}
+	}
+	code, _, errOut = runCLI(t, append(args, "--memory", "lots")...)
+	if code != 2 || !strings.Contains(errOut, `--memory "lots"`) {
+		t.Fatalf("--memory lots: exit %d, %s", code, errOut)
+	}
+}

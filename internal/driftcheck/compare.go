@@ -121,6 +121,10 @@ type Plan struct {
 	// ReadingCurrent, when set, is called with the reference table (or its cached schema)
 	// before the current data is read.
 	ReadingCurrent func(ref *dataset.Table)
+	// Memory, when positive, is the memory budget of the comparison in bytes: tables that
+	// would not fit in it are compared a batch of columns at a time (see batched.go),
+	// without the profile cache.
+	Memory int64
 	// Reference, when set, is called with the reference table (or, from the cache, its
 	// schema: the columns and their kinds without values) once the current data is read
 	// and aligned, before the comparison; an error stops it.
@@ -135,6 +139,11 @@ func CompareSources(ctx context.Context, ref, cur Source, plan Plan) (*drift.Rep
 	defer ref.cleanup()
 	defer cur.cleanup()
 	plan.Read.Context = ctx
+	if plan.Memory > 0 {
+		if rep, done, err := compareInBatches(ctx, &ref, &cur, plan); done {
+			return rep, err
+		}
+	}
 	var key profilecache.Key
 	if plan.Profiles != nil {
 		// A reference that cannot be digested (missing, unreadable) is read as usual, so

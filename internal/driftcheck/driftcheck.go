@@ -95,7 +95,7 @@ func (c *Checker) Report(ctx context.Context, p *policies.Policy, data fs.FS) (*
 		}
 	}
 	return CompareSources(ctx, c.source(p.Spec.Data.Reference, data), c.source(p.Spec.Data.Current, data),
-		Plan{Read: dopts, Compare: opts, Profiles: c.profiles})
+		Plan{Read: dopts, Compare: opts, Profiles: c.profiles, Memory: MemoryBudget(p)})
 }
 
 // markdownBytes bounds the Markdown rendering: a check run's summary and a proposal body
