@@ -18,10 +18,11 @@ import (
 //
 //   - read: the floor, every column of both files read in the budget's batches, nothing
 //     computed;
+//
 //   - drift: the drift check (KS with its p-value, normed Wasserstein and PSI per column)
 //     in the same batches.
 //
-//	MODELOPS_WIDE_DIR=/tmp/wide go test -run '^$' -bench BenchmarkWidePair -benchtime 1x -timeout 1h ./internal/driftcheck
+//     MODELOPS_WIDE_DIR=/tmp/wide go test -run '^$' -bench BenchmarkWidePair -benchtime 1x -timeout 1h ./internal/driftcheck
 func BenchmarkWidePair(b *testing.B) {
 	dir := os.Getenv("MODELOPS_WIDE_DIR")
 	if dir == "" {
