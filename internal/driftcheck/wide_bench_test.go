@@ -14,15 +14,13 @@ import (
 
 // BenchmarkWidePair measures the memory budget on the wide pair TestWriteWideData
 // writes (internal/dataset), skipped unless MODELOPS_WIDE_DIR names its directory;
-// MODELOPS_WIDE_FORMAT is parquet (the default) or csv. Under a 4 GiB budget:
+// MODELOPS_WIDE_FORMAT is parquet (the default) or csv:
 //
-//   - read: the floor, every column of both files read in the budget's batches, nothing
-//     computed;
+//	MODELOPS_WIDE_DIR=/tmp/wide go test -run '^$' -bench BenchmarkWidePair -benchtime 1x -timeout 1h ./internal/driftcheck
 //
-//   - drift: the drift check (KS with its p-value, normed Wasserstein and PSI per column)
-//     in the same batches.
-//
-//     MODELOPS_WIDE_DIR=/tmp/wide go test -run '^$' -bench BenchmarkWidePair -benchtime 1x -timeout 1h ./internal/driftcheck
+// Under a 4 GiB budget, read is the floor (every column of both files read in the
+// budget's batches, nothing computed) and drift the drift check (KS with its p-value,
+// normed Wasserstein and PSI per column) in the same batches.
 func BenchmarkWidePair(b *testing.B) {
 	dir := os.Getenv("MODELOPS_WIDE_DIR")
 	if dir == "" {
