@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -58,6 +59,8 @@ type driftOptions struct {
 	stateDir string
 	// memory is the memory budget (--memory), "" when not given.
 	memory string
+	// log compares windows of a timestamped log (drift_log.go).
+	log driftLogFlags
 }
 
 func newDriftCmd() *cobra.Command {
@@ -108,11 +111,14 @@ markdown (for pull requests and check runs, at most 64,000 bytes however many co
 
 Exit status: 0 whether or not drift is found, 1 failure (a download or read error),
 2 invalid input (a missing or malformed file, a missing column, an unknown test, a bad flag
-value or an invalid policy).`,
+value or an invalid policy).
+` + driftLogHelp,
 		Example: `  modelops drift --reference ref.csv --current cur.csv
   modelops drift --reference ref.parquet --current cur.parquet --categorical sex,ward -o json
   modelops drift --policy models/sepsis-risk.yaml -o markdown --report-link https://example.com/r.json
-  modelops drift --reference ref.csv --current cur.csv --tests ks,chisquare --threshold 0.01`,
+  modelops drift --reference ref.csv --current cur.csv --tests ks,chisquare --threshold 0.01
+  modelops drift --reference logs/features --current logs/features --timestamp ts \
+      --reference-window 30d,ago=365d,min=5000 --current-window 7d,min=1000`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return invalidInput(fmt.Errorf("drift takes no arguments, got %q; name the files with --reference and --current", args))
@@ -165,8 +171,10 @@ value or an invalid policy).`,
 	f.StringVar(&opts.maxMemory, "max-memory", "", "most memory of a table's cells at 8 bytes each, as a quantity (default 6Gi)")
 	f.StringVar(&opts.memory, "memory", "", "memory budget of the comparison, as a quantity (4GiB or 4Gi): tables that would not fit are compared in batches of columns sized to it, with the same report (default: the policy's spec.data.limits.memory, else none: the tables are read whole)")
 	f.StringVar(&opts.stateDir, "state-dir", "", "keep the reference's prepared profile in <state-dir>/profiles, so the next check of the same reference reads only the current data (default: no cache)")
+	bindDriftLogFlags(f, &opts.log)
 	// A malformed flag value is invalid input (exit status 2), not a failure.
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalidInput(err) })
+	cmd.AddCommand(newDriftHistoryCmd())
 	return cmd
 }
 
@@ -185,6 +193,10 @@ type driftRun struct {
 	// for a file or URL named otherwise.
 	refInRoot, curInRoot string
 	dataRoot             string
+	// log, when set, makes reference and current windows of a timestamped log ending at
+	// at (drift_log.go).
+	log *driftcheck.Log
+	at  time.Time
 }
 
 // runDrift compares the datasets opts names and writes the report to stdout. Errors
@@ -193,6 +205,9 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 	run, err := resolveDrift(opts)
 	if err != nil {
 		return err
+	}
+	if run.log != nil {
+		return runDriftLog(ctx, run, opts, stdout)
 	}
 	var data fs.FS
 	if run.refInRoot != "" || run.curInRoot != "" {
@@ -261,7 +276,11 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 	if bar != nil {
 		_ = bar.Finish()
 	}
+	return writeDriftReport(stdout, rep, run, opts)
+}
 
+// writeDriftReport writes rep in the format opts asks for.
+func writeDriftReport(stdout io.Writer, rep *drift.Report, run *driftRun, opts driftOptions) error {
 	switch opts.output {
 	case "json":
 		enc := json.NewEncoder(stdout)
@@ -365,6 +384,9 @@ func resolveDrift(opts driftOptions) (*driftRun, error) {
 		}
 		run.memory = n.Value()
 	}
+	if err := resolveDriftLog(run, opts); err != nil {
+		return nil, invalidInput(err)
+	}
 	return run, nil
 }
 
@@ -446,7 +468,13 @@ func applyDriftPolicy(run *driftRun, file, dataRoot string) error {
 	run.title = "Data drift: " + p.Metadata.Name
 	run.read, run.compare = driftcheck.Options(p)
 	run.memory = driftcheck.MemoryBudget(p)
-	if d := p.Spec.Data; d != nil {
+	if d := p.Spec.Data; d != nil && d.Source != nil {
+		// Both windows come from the one log.
+		run.log = driftcheck.LogOf(p)
+		src := driftPolicySource(policies.DataSource{Path: d.Source.Path, URL: d.Source.URL}, dataRoot)
+		run.reference, run.current = src, src
+		run.refInRoot, run.curInRoot, run.dataRoot = d.Source.Path, d.Source.Path, dataRoot
+	} else if d != nil {
 		run.reference = driftPolicySource(d.Reference, dataRoot)
 		run.current = driftPolicySource(d.Current, dataRoot)
 		run.refInRoot, run.curInRoot, run.dataRoot = d.Reference.Path, d.Current.Path, dataRoot

@@ -49,6 +49,9 @@ type Report struct {
 	Batch *BatchReport `json:"batch,omitempty"`
 	// Correlation holds one entry per configured group pair (§11).
 	Correlation []CorrelationReport `json:"correlation,omitempty"`
+	// Windows says which rows of a timestamped log each side held (§8), when the data
+	// are windows of one (windows.go).
+	Windows *Windows `json:"windows,omitempty"`
 }
 
 // ColumnReport is the verdict on one column.

@@ -83,12 +83,26 @@ func Options(p *policies.Policy) (dataset.Options, drift.Options) {
 	return do, o
 }
 
-// Report reads the policy's data and compares it.
+// Report reads the policy's data and compares it, now.
 func (c *Checker) Report(ctx context.Context, p *policies.Policy, data fs.FS) (*drift.Report, error) {
+	return c.ReportAt(ctx, p, data, time.Now())
+}
+
+// ReportAt reads the policy's data and compares it at time at: the windows of a log
+// (spec.data.source) end there.
+func (c *Checker) ReportAt(ctx context.Context, p *policies.Policy, data fs.FS, at time.Time) (*drift.Report, error) {
 	if p.Spec.Data == nil {
 		return nil, fmt.Errorf("policy %s has no spec.data", p.Metadata.Name)
 	}
 	dopts, opts := Options(p)
+	dopts.Context = ctx
+	if l := LogOf(p); l != nil {
+		ref, cur, w, err := ReadLog(ctx, c, l, data, at, dopts)
+		if err != nil {
+			return nil, err
+		}
+		return drift.CompareWindows(ctx, ref, cur, w, opts)
+	}
 	for _, src := range []policies.DataSource{p.Spec.Data.Reference, p.Spec.Data.Current} {
 		if src.URL == "" && data == nil {
 			return nil, fmt.Errorf("read %s: no data root", src.Path)
@@ -103,8 +117,8 @@ func (c *Checker) Report(ctx context.Context, p *policies.Policy, data fs.FS) (*
 const markdownBytes = 30000
 
 // Check implements reconciler.DriftChecker.
-func (c *Checker) Check(ctx context.Context, p *policies.Policy, data fs.FS) (reconciler.DriftResult, error) {
-	rep, err := c.Report(ctx, p, data)
+func (c *Checker) Check(ctx context.Context, p *policies.Policy, data fs.FS, at time.Time) (reconciler.DriftResult, error) {
+	rep, err := c.ReportAt(ctx, p, data, at)
 	if err != nil {
 		return reconciler.DriftResult{}, err
 	}
@@ -120,8 +134,9 @@ func (c *Checker) Check(ctx context.Context, p *policies.Policy, data fs.FS) (re
 	}
 	return reconciler.DriftResult{
 		Drifted: rep.Drifted, Share: rep.Share, DriftedColumns: drifted, Columns: len(rep.Columns),
-		Report:   append(b, '\n'),
-		Markdown: report.DriftMarkdown(rep, report.MarkdownOptions{MaxBytes: markdownBytes}),
+		InsufficientData: rep.Windows != nil && rep.Windows.InsufficientData,
+		Report:           append(b, '\n'),
+		Markdown:         report.DriftMarkdown(rep, report.MarkdownOptions{MaxBytes: markdownBytes}),
 	}, nil
 }
 
