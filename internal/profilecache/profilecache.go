@@ -242,8 +242,17 @@ func readEntry(ctx context.Context, f *os.File, k Key, source string, opts drift
 	if _, err := f.ReadAt(trailer[:], size-4); err != nil {
 		return nil, err
 	}
+	// The checksum is verified before anything is decoded, so that no length read from
+	// a damaged file sizes an allocation; a second read of a file just read comes from
+	// the page cache.
 	crc := crc32.New(castagnoli)
-	r := bufio.NewReaderSize(io.TeeReader(io.NewSectionReader(f, 0, size-4), crc), 1<<16)
+	if _, err := io.Copy(crc, io.NewSectionReader(f, 0, size-4)); err != nil {
+		return nil, err
+	}
+	if crc.Sum32() != binary.LittleEndian.Uint32(trailer[:]) {
+		return nil, fmt.Errorf("checksum mismatch: %w", errCorrupt)
+	}
+	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, size-4), 1<<16)
 	head := make([]byte, len(fileMagic)+4+len(k))
 	if _, err := io.ReadFull(r, head); err != nil {
 		return nil, err
@@ -262,13 +271,11 @@ func readEntry(ctx context.Context, f *os.File, k Key, source string, opts drift
 		return nil, err
 	}
 	schema.Source = source
-	maxValues := max(schema.Rows, len(schema.Columns), 1<<20)
+	// No column holds more values than the file has bytes for.
+	maxValues := int(min(int64(max(schema.Rows, len(schema.Columns), 1<<20)), size))
 	p, err := drift.DecodeProfile(ctx, r, source, opts, maxValues)
 	if err != nil {
 		return nil, err
-	}
-	if crc.Sum32() != binary.LittleEndian.Uint32(trailer[:]) {
-		return nil, fmt.Errorf("checksum mismatch: %w", errCorrupt)
 	}
 	return &Entry{Schema: schema, Profile: p}, nil
 }
@@ -284,7 +291,7 @@ func readSchema(r *bufio.Reader, size int64) (*dataset.Table, error) {
 	if rows > 1<<40 || ncols > size {
 		return nil, fmt.Errorf("a schema of %d rows and %d columns: %w", rows, ncols, errCorrupt)
 	}
-	t := &dataset.Table{Rows: int(rows), Columns: make([]dataset.Column, 0, ncols)}
+	t := &dataset.Table{Rows: int(rows), Columns: make([]dataset.Column, 0, min(ncols, 1<<16))}
 	for range ncols {
 		if _, err := io.ReadFull(r, b[:4]); err != nil {
 			return nil, err
