@@ -132,8 +132,14 @@ type DataLimits struct {
 	// MaxCellBytes is the longest cell or string value, as a quantity. Default 1Mi.
 	MaxCellBytes string `json:"maxCellBytes,omitempty" yaml:"maxCellBytes,omitempty"`
 	// MaxMemory bounds a table's cells, counted as 8 bytes each (rows × columns × 8), as a
-	// quantity. Default 6Gi.
+	// quantity. Default 6Gi. Under a memory budget it bounds each batch's table.
 	MaxMemory string `json:"maxMemory,omitempty" yaml:"maxMemory,omitempty"`
+	// Memory is the memory budget of a drift check, as a quantity (4Gi): when the reference
+	// and current tables would not fit in it, their columns are read and compared in
+	// batches sized to it (Parquet a batch of column chunks at a time, CSV in one pass over
+	// the file per batch), so peak memory grows with rows × batch, not rows × columns; the
+	// report is the same. Unset (the default): the tables are read whole.
+	Memory string `json:"memory,omitempty" yaml:"memory,omitempty"`
 }
 
 // DataSource is a CSV (optionally gzip) or Parquet file, given by exactly one of path or

@@ -209,7 +209,7 @@ func (v *validator) limits(field string, l *DataLimits) {
 			v.add(field+"."+c.name, "must be a positive count, got %d", *c.n)
 		}
 	}
-	for _, q := range []struct{ name, value string }{{"maxBytes", l.MaxBytes}, {"maxCellBytes", l.MaxCellBytes}, {"maxMemory", l.MaxMemory}} {
+	for _, q := range []struct{ name, value string }{{"maxBytes", l.MaxBytes}, {"maxCellBytes", l.MaxCellBytes}, {"maxMemory", l.MaxMemory}, {"memory", l.Memory}} {
 		if q.value == "" {
 			continue
 		}

@@ -43,3 +43,9 @@ $GO build -o "$csvdir/modelops" ./cmd/modelops
   "$csvdir/modelops" drift --reference "$csvdir/ref.csv" --current "$csvdir/cur.csv" --tests ks,wasserstein,psi -o json >/dev/null
 /usr/bin/time -f "   pandas + SciPy: %e s wall, %U s user, %M KB peak" \
   $PY scripts/drift_bench.py --reference "$csvdir/ref.csv" --current "$csvdir/cur.csv" >/dev/null
+
+echo "== the same modelops drift with --state-dir: the first check stores the reference's profile, the second reads it"
+/usr/bin/time -f "   first check:  %e s wall, %U s user, %M KB peak" \
+  "$csvdir/modelops" drift --reference "$csvdir/ref.csv" --current "$csvdir/cur.csv" --tests ks,wasserstein,psi -o json --state-dir "$csvdir/state" >/dev/null
+/usr/bin/time -f "   second check: %e s wall, %U s user, %M KB peak" \
+  "$csvdir/modelops" drift --reference "$csvdir/ref.csv" --current "$csvdir/cur.csv" --tests ks,wasserstein,psi -o json --state-dir "$csvdir/state" >/dev/null

@@ -23,6 +23,7 @@ import (
 	"github.com/medimind/modelops/internal/dataset"
 	"github.com/medimind/modelops/internal/drift"
 	"github.com/medimind/modelops/internal/driftcheck"
+	"github.com/medimind/modelops/internal/profilecache"
 	"github.com/medimind/modelops/internal/report"
 	"github.com/medimind/modelops/policies"
 )
@@ -54,6 +55,10 @@ type driftOptions struct {
 	maxMemory     string
 	// progress allows the progress display on stderr (stderr is a terminal).
 	progress bool
+	// stateDir, when set, keeps prepared references in <stateDir>/profiles.
+	stateDir string
+	// memory is the memory budget (--memory), "" when not given.
+	memory string
 	// log compares windows of a timestamped log (drift_log.go).
 	log driftLogFlags
 }
@@ -92,6 +97,13 @@ spec.data.invalidValues) is dropped and counted (invalidCurrent in the JSON repo
 --max-rows, --max-columns, --max-bytes (decompressed text), --max-cell-bytes and --max-memory
 bound each file (the policy's spec.data.limits; defaults 100000000 rows, 100000 columns, 16Gi,
 1Mi, 6Gi of cells at 8 bytes each); a file over a limit is refused with an error naming it.
+
+--memory (the policy's spec.data.limits.memory) is a budget for the comparison: when the two
+tables would not fit in it, their columns are read and compared in batches sized to it
+(Parquet a batch of column chunks at a time, CSV in one pass over the file per batch), with the
+same report. --state-dir keeps the reference's prepared profile (sorted values, category
+counts) in <state-dir>/profiles, keyed by the file's content and the options, so that the next
+check of the same reference reads and prepares only the current data.
 
 Output (-o): table (the default when stdout is a terminal), json (the default otherwise; the
 stable contract: {"drifted", "share", "datasetShare", "columns": [...], "groups": [...]}) or
@@ -157,6 +169,8 @@ value or an invalid policy).
 	f.StringVar(&opts.maxBytes, "max-bytes", "", "most bytes of decompressed text, or the largest Parquet file, as a quantity (default 16Gi)")
 	f.StringVar(&opts.maxCellBytes, "max-cell-bytes", "", "longest cell, as a quantity (default 1Mi)")
 	f.StringVar(&opts.maxMemory, "max-memory", "", "most memory of a table's cells at 8 bytes each, as a quantity (default 6Gi)")
+	f.StringVar(&opts.memory, "memory", "", "memory budget of the comparison, as a quantity (4GiB or 4Gi): tables that would not fit are compared in batches of columns sized to it, with the same report (default: the policy's spec.data.limits.memory, else none: the tables are read whole)")
+	f.StringVar(&opts.stateDir, "state-dir", "", "keep the reference's prepared profile in <state-dir>/profiles, so the next check of the same reference reads only the current data (default: no cache)")
 	bindDriftLogFlags(f, &opts.log)
 	// A malformed flag value is invalid input (exit status 2), not a failure.
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalidInput(err) })
@@ -173,6 +187,8 @@ type driftRun struct {
 	// listed are the tests named with --tests NAME,..., checked against the columns'
 	// kinds once the data is read.
 	listed []drift.Test
+	// memory is the memory budget in bytes (--memory, or the policy's); 0: none.
+	memory int64
 	// refInRoot and curInRoot are the policy's data paths, read inside dataRoot; empty
 	// for a file or URL named otherwise.
 	refInRoot, curInRoot string
@@ -193,8 +209,6 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 	if run.log != nil {
 		return runDriftLog(ctx, run, opts, stdout)
 	}
-	cleanup := func() {}
-	defer func() { cleanup() }()
 	var data fs.FS
 	if run.refInRoot != "" || run.curInRoot != "" {
 		root, closeRoot, err := openDataRoot(run.dataRoot)
@@ -204,71 +218,63 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 		defer closeRoot()
 		data = root
 	}
-	read := func(file, inRoot string, o dataset.Options) (*dataset.Table, error) {
+	source := func(file, inRoot string) driftcheck.Source {
 		switch {
 		case inRoot != "":
-			return dataset.ReadFS(data, inRoot, o)
+			return driftcheck.Source{FS: data, Path: inRoot, Name: file}
+		case driftcheck.IsURL(file):
+			return driftcheck.Source{URL: file}
 		case datafs.IsObjectURL(file):
-			return driftcheck.ReadPath(ctx, nil, nil, file, o)
+			return driftcheck.Source{Path: file} // named by its URL without the query
 		}
-		return dataset.Read(file, o)
+		if driftcheck.IsURL(file) {
+			return driftcheck.Source{URL: file}
+		}
+		return driftcheck.Source{Path: file, Name: file}
 	}
-	refPath, curPath := run.reference, run.current
-	if driftcheck.IsURL(refPath) || driftcheck.IsURL(curPath) {
-		dir, err := os.MkdirTemp("", "modelops-drift-")
+	plan := driftcheck.Plan{Read: run.read, Compare: run.compare, Memory: run.memory}
+	if opts.stateDir != "" {
+		profiles, err := profilecache.Open(filepath.Join(opts.stateDir, "profiles"), 0, nil)
 		if err != nil {
-			return fmt.Errorf("create download directory: %w", err)
+			return err
 		}
-		cleanup = func() { os.RemoveAll(dir) }
-		if refPath, err = driftcheck.Download(ctx, nil, run.reference, dir, "reference"); err != nil {
-			return driftInputError(err)
-		}
-		if curPath, err = driftcheck.Download(ctx, nil, run.current, dir, "current"); err != nil {
-			return driftInputError(err)
-		}
-	}
-
-	run.read.Context = ctx
-	ref, err := read(refPath, run.refInRoot, run.read)
-	if err != nil {
-		return driftInputError(driftcheck.RenameSource(err, refPath, run.reference))
-	}
-	if !datafs.IsObjectURL(run.reference) {
-		ref.Source = run.reference
+		plan.Profiles = profiles
 	}
 	var bar *progressbar.ProgressBar
-	if opts.progress && len(ref.Columns) > driftProgressColumns {
+	if opts.progress {
 		// The engine has no progress hook, so the display names the phase and the elapsed
-		// time rather than a percentage.
-		bar = progressbar.NewOptions(-1,
-			progressbar.OptionSetWriter(stderr),
-			progressbar.OptionSetDescription(fmt.Sprintf("reading %s", run.current)),
-			progressbar.OptionSetElapsedTime(true),
-			progressbar.OptionSpinnerType(14),
-			progressbar.OptionClearOnFinish(),
-			// Rendering at construction, before the spinner's goroutine starts, keeps
-			// the library's unlocked start-time check free of data races.
-			progressbar.OptionSetRenderBlankState(true),
-		)
-		defer func() { _ = bar.Finish() }()
+		// time rather than a percentage; small inputs finish before it would be worth drawing.
+		plan.ReadingCurrent = func(ref *dataset.Table) {
+			if len(ref.Columns) <= driftProgressColumns {
+				return
+			}
+			bar = progressbar.NewOptions(-1,
+				progressbar.OptionSetWriter(stderr),
+				progressbar.OptionSetDescription(fmt.Sprintf("reading %s", run.current)),
+				progressbar.OptionSetElapsedTime(true),
+				progressbar.OptionSpinnerType(14),
+				progressbar.OptionClearOnFinish(),
+				// Rendering at construction, before the spinner's goroutine starts, keeps
+				// the library's unlocked start-time check free of data races.
+				progressbar.OptionSetRenderBlankState(true),
+			)
+		}
+		defer func() {
+			if bar != nil {
+				_ = bar.Finish()
+			}
+		}()
 	}
-	cur, err := read(curPath, run.curInRoot, dataset.CurrentOptions(ref, run.read))
-	if err != nil {
-		return driftInputError(driftcheck.RenameSource(err, curPath, run.current))
+	plan.Reference = func(ref *dataset.Table) error {
+		if err := checkListedTests(run.listed, ref); err != nil {
+			return invalidInput(err)
+		}
+		if bar != nil {
+			bar.Describe(fmt.Sprintf("comparing %d columns", len(ref.Columns)))
+		}
+		return nil
 	}
-	if !datafs.IsObjectURL(run.current) {
-		cur.Source = run.current
-	}
-	if err := dataset.Align(ref, cur, run.read); err != nil {
-		return driftInputError(err)
-	}
-	if err := checkListedTests(run.listed, ref); err != nil {
-		return invalidInput(err)
-	}
-	if bar != nil {
-		bar.Describe(fmt.Sprintf("comparing %d columns", len(ref.Columns)))
-	}
-	rep, err := drift.Compare(ctx, ref, cur, run.compare)
+	rep, err := driftcheck.CompareSources(ctx, source(run.reference, run.refInRoot), source(run.current, run.curInRoot), plan)
 	if err != nil {
 		return driftInputError(err)
 	}
@@ -371,6 +377,18 @@ func resolveDrift(opts driftOptions) (*driftRun, error) {
 	if err := applyDriftLimits(&run.read, opts); err != nil {
 		return nil, invalidInput(err)
 	}
+	if opts.memory != "" {
+		// "4GiB" is the common spelling of the quantity 4Gi.
+		q := opts.memory
+		if strings.HasSuffix(q, "iB") {
+			q = strings.TrimSuffix(q, "B")
+		}
+		n, err := resource.ParseQuantity(q)
+		if err != nil || n.Value() < 1 {
+			return nil, invalidInput(fmt.Errorf("--memory %q: want a positive number of bytes such as 512MiB or 4GiB", opts.memory))
+		}
+		run.memory = n.Value()
+	}
 	if err := resolveDriftLog(run, opts); err != nil {
 		return nil, invalidInput(err)
 	}
@@ -454,6 +472,7 @@ func applyDriftPolicy(run *driftRun, file, dataRoot string) error {
 	p := ps[0]
 	run.title = "Data drift: " + p.Metadata.Name
 	run.read, run.compare = driftcheck.Options(p)
+	run.memory = driftcheck.MemoryBudget(p)
 	if d := p.Spec.Data; d != nil && d.Source != nil {
 		// Both windows come from the one log.
 		run.log = driftcheck.LogOf(p)

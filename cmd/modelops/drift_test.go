@@ -582,3 +582,52 @@ func TestDriftProgressOnlyForWideInputOnATerminal(t *testing.T) {
 		})
 	}
 }
+
+// TestDriftStateDirKeepsTheReferenceProfile: with --state-dir the first run stores the
+// reference's prepared profile, the second reads it instead of the reference; the JSON
+// and Markdown outputs are the same bytes as without the cache, and a policy's --tests
+// list is still checked against the (cached) reference's column kinds.
+func TestDriftStateDirKeepsTheReferenceProfile(t *testing.T) {
+	state := t.TempDir()
+	args := []string{"drift", "--reference", driftRef, "--current", driftCur, "--exclude", "id", "--tests", "all"}
+	for _, format := range []string{"json", "markdown"} {
+		code, want, errOut := runCLI(t, append(args, "-o", format)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		for run := range 2 {
+			code, got, errOut := runCLI(t, append(args, "-o", format, "--state-dir", state)...)
+			if code != 0 || got != want {
+				t.Fatalf("%s, run %d with --state-dir: exit %d (%s), output differs: %v", format, run+1, code, errOut, got != want)
+			}
+		}
+	}
+	entries, err := filepath.Glob(filepath.Join(state, "profiles", "*.profile"))
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("profiles %v (%v), want one entry (the options that differ only in output share it)", entries, err)
+	}
+	code, _, errOut := runCLI(t, "drift", "--reference", driftRef, "--current", driftCur, "--exclude", "id", "--tests", "ks", "--state-dir", state)
+	if code != 2 || !strings.Contains(errOut, `categorical column "ward"`) {
+		t.Fatalf("--tests ks on a cached reference with text columns: exit %d, %s; want 2 naming ward", code, errOut)
+	}
+}
+
+// TestDriftMemoryBudget: a budget too small for the tables compares them a few columns at
+// a time, with the same output; a malformed budget is invalid input.
+func TestDriftMemoryBudget(t *testing.T) {
+	args := []string{"drift", "--reference", driftRef, "--current", driftCur, "--exclude", "id", "--tests", "all", "-o", "json"}
+	code, want, errOut := runCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, budget := range []string{"2KiB", "3Ki", "1Gi"} {
+		code, got, errOut := runCLI(t, append(args, "--memory", budget)...)
+		if code != 0 || got != want {
+			t.Fatalf("--memory %s: exit %d (%s), output differs: %v", budget, code, errOut, got != want)
+		}
+	}
+	code, _, errOut = runCLI(t, append(args, "--memory", "lots")...)
+	if code != 2 || !strings.Contains(errOut, `--memory "lots"`) {
+		t.Fatalf("--memory lots: exit %d, %s", code, errOut)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	forgelocal "github.com/medimind/modelops/internal/forge/local"
 	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/internal/metrics"
+	"github.com/medimind/modelops/internal/profilecache"
 	routerfile "github.com/medimind/modelops/internal/router/file"
 	runnerlocal "github.com/medimind/modelops/internal/runner/local"
 	"github.com/medimind/modelops/internal/status"
@@ -61,7 +62,7 @@ func (o *repoOptions) bindFlags(fs *pflag.FlagSet) {
 func (o *repoOptions) bindRepoFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.repo, "repo", "", "policy repository: a local path, or an http(s)/ssh URL (required)")
 	fs.StringVar(&o.branch, "branch", "main", "the tracked branch holding the desired state")
-	fs.StringVar(&o.stateDir, "state-dir", "", "where local training runs and the repository mirror live (default: the user cache directory)")
+	fs.StringVar(&o.stateDir, "state-dir", "", "where local training runs, the repository mirror and the prepared drift references (profiles/) live (default: the user cache directory)")
 	fs.StringVar(&o.tokenFile, "git-token-file", "", "file holding the token for https remotes (or MODELOPS_GIT_TOKEN, or a file named by MODELOPS_GIT_TOKEN_FILE)")
 	fs.StringVar(&o.sshKey, "ssh-key", "", "private key file for ssh remotes")
 	fs.StringVar(&o.knownHosts, "known-hosts", "", "known_hosts file for ssh remotes (default ~/.ssh/known_hosts)")
@@ -157,12 +158,16 @@ func openStack(ctx context.Context, o *repoOptions, log *slog.Logger, extra ...r
 	if err != nil {
 		return nil, err
 	}
+	profiles, err := profilecache.Open(filepath.Join(stateDir, "profiles"), 0, log)
+	if err != nil {
+		return nil, err
+	}
 	s.reconciler, err = reconciler.New(reconciler.Deps{
 		Repo:      tracked,
 		Proposals: proposals,
 		Reporter:  reporter,
 		Runner:    runner,
-		Drift:     driftcheck.New(nil),
+		Drift:     driftcheck.New(nil).WithProfiles(profiles),
 		Metrics:   productionMetrics{prom: prom},
 		Status:    s.status,
 		Canary:    metrics.ProductionLog{},

@@ -199,6 +199,23 @@ func (d *FS) Stat(name string) (fs.FileInfo, error) {
 	return fi, d.explain(name, err)
 }
 
+// BlobHash returns the git blob hash of the file name, resolved as Open resolves it,
+// without reading the file, when the root is a git tree (whose file system has FileHash);
+// for other roots it returns an error matching errors.ErrUnsupported. A cache keyed by
+// content (the drift profile cache) uses it to skip reading a file it knows.
+func (d *FS) BlobHash(name string) (string, error) {
+	h, ok := d.fsys.(interface{ FileHash(string) (string, error) })
+	if !ok {
+		return "", errors.ErrUnsupported
+	}
+	real, err := d.resolve(name)
+	if err != nil {
+		return "", err
+	}
+	sum, err := h.FileHash(real)
+	return sum, d.explain(name, err)
+}
+
 func (d *FS) resolve(name string) (string, error) {
 	real, err := Resolve(d.fsys, name)
 	return real, d.explain(name, err)

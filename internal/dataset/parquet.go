@@ -46,11 +46,17 @@ func ReadParquet(f io.ReaderAt, size int64, source string, opts Options) (t *Tab
 	if size == 0 {
 		return nil, &DataError{Source: source, Msg: "empty file, want a Parquet file"}
 	}
-	ctx, limits := opts.ctx(), opts.Limits.WithDefaults()
-	pf, err := OpenParquet(f, size, source, limits)
+	pf, err := OpenParquet(f, size, source, opts.Limits.WithDefaults())
 	if err != nil {
 		return nil, err
 	}
+	return readOpenParquet(f, size, source, pf, opts)
+}
+
+// readOpenParquet reads the columns opts selects of pf, opened by OpenParquet from f.
+func readOpenParquet(f io.ReaderAt, size int64, source string, pf *parquet.File, opts Options) (t *Table, err error) {
+	defer RecoverParquet(source, &err)
+	ctx, limits := opts.ctx(), opts.Limits.WithDefaults()
 	leaves := pf.Root().Columns()
 	names := make([]string, len(leaves))
 	for i, c := range leaves {

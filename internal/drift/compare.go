@@ -85,6 +85,12 @@ func NewProfile(ctx context.Context, ref *dataset.Table, opts Options) (*Profile
 	if err != nil {
 		return nil, err
 	}
+	return newProfile(ctx, ref, opts, groups, false)
+}
+
+// newProfile prepares ref under opts, already validated. A partial reference (a batch
+// of the reference's columns, see Columnwise) may lack the columns the options name.
+func newProfile(ctx context.Context, ref *dataset.Table, opts Options, groups []compiledGroup, partial bool) (*Profile, error) {
 	if ref == nil {
 		return nil, fmt.Errorf("reference table is nil: %w", ErrInvalidInput)
 	}
@@ -94,7 +100,7 @@ func NewProfile(ctx context.Context, ref *dataset.Table, opts Options) (*Profile
 	refIndex := ref.ColumnIndex()
 	for _, names := range [][]string{opts.Categorical, opts.Numeric} {
 		for _, name := range names {
-			if _, ok := refIndex[name]; !ok && !excluded[name] {
+			if _, ok := refIndex[name]; !ok && !excluded[name] && !partial {
 				return nil, fmt.Errorf("%s: column %q named in the options is not in the reference: %w", ref.Source, name, ErrInvalidInput)
 			}
 		}
@@ -116,10 +122,10 @@ func NewProfile(ctx context.Context, ref *dataset.Table, opts Options) (*Profile
 		}
 		p.columns = append(p.columns, cp)
 	}
-	if len(p.columns) == 0 {
+	if len(p.columns) == 0 && !partial {
 		return nil, fmt.Errorf("%s: no columns to compare: %w", ref.Source, ErrInvalidInput)
 	}
-	err = parallel(ctx, len(p.columns), func(i int, s *scratch) error {
+	err := parallel(ctx, len(p.columns), func(i int, s *scratch) error {
 		cp := p.columns[i]
 		c := &ref.Columns[refIndex[cp.name]]
 		if cp.numeric {
@@ -229,6 +235,16 @@ func Compare(ctx context.Context, ref, cur *dataset.Table, opts Options) (*Repor
 
 // Compare compares the current table with the profiled reference.
 func (p *Profile) Compare(ctx context.Context, cur *dataset.Table) (*Report, error) {
+	cols, err := p.compareColumns(ctx, cur)
+	if err != nil {
+		return nil, err
+	}
+	return assemble(p.opts, p.groups, cols)
+}
+
+// compareColumns compares each column of the profile with its column of cur, which must
+// have the same columns (less the excluded ones).
+func (p *Profile) compareColumns(ctx context.Context, cur *dataset.Table) ([]ColumnReport, error) {
 	if cur == nil {
 		return nil, fmt.Errorf("current table is nil: %w", ErrInvalidInput)
 	}
@@ -260,7 +276,12 @@ func (p *Profile) Compare(ctx context.Context, cur *dataset.Table) (*Report, err
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{DatasetShare: p.opts.datasetShare(), Columns: cols, Groups: []GroupReport{}}
+	return cols, nil
+}
+
+// assemble applies the dataset share rule and the groups to the column verdicts.
+func assemble(opts Options, groups []compiledGroup, cols []ColumnReport) (*Report, error) {
+	rep := &Report{DatasetShare: opts.datasetShare(), Columns: cols, Groups: []GroupReport{}}
 	drifted := 0
 	for _, c := range cols {
 		if c.Drifted {
@@ -269,7 +290,7 @@ func (p *Profile) Compare(ctx context.Context, cur *dataset.Table) (*Report, err
 	}
 	rep.Share = float64(drifted) / float64(len(cols))
 	rep.Drifted = rep.Share >= rep.DatasetShare
-	for _, g := range p.groups {
+	for _, g := range groups {
 		gr, err := groupReport(g, cols)
 		if err != nil {
 			return nil, err

@@ -17,7 +17,7 @@ import (
 // writeBenchParquet writes a reference and a current Parquet file of rows×cols normal
 // columns; every tenth current column is shifted by 0.3 (the shape of the drift engine's
 // in-memory benchmark and of scripts/drift_bench.py).
-func writeBenchParquet(b *testing.B, dir string, rows, cols int) (ref, cur string) {
+func writeBenchParquet(b testing.TB, dir string, rows, cols int) (ref, cur string) {
 	b.Helper()
 	src := rand.NewPCG(1, 2)
 	rt := &dataset.Table{Rows: rows}

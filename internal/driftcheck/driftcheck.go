@@ -25,6 +25,7 @@ import (
 	"github.com/medimind/modelops/internal/dataset"
 	"github.com/medimind/modelops/internal/drift"
 	"github.com/medimind/modelops/internal/objstore"
+	"github.com/medimind/modelops/internal/profilecache"
 	"github.com/medimind/modelops/internal/report"
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
@@ -37,8 +38,9 @@ const maxDownload = 2 << 30
 
 // Checker runs policy drift checks.
 type Checker struct {
-	client  *http.Client
-	buckets *objstore.Buckets
+	client   *http.Client
+	buckets  *objstore.Buckets
+	profiles *profilecache.Cache
 }
 
 // New returns a Checker; a nil client is http.DefaultClient (each download has its own
@@ -50,6 +52,12 @@ func New(client *http.Client) *Checker {
 // WithBuckets makes c read data in object storage through buckets.
 func (c *Checker) WithBuckets(buckets *objstore.Buckets) *Checker {
 	c.buckets = buckets
+	return c
+}
+
+// WithProfiles makes the checker keep prepared references in cache between checks.
+func (c *Checker) WithProfiles(cache *profilecache.Cache) *Checker {
+	c.profiles = cache
 	return c
 }
 
@@ -110,18 +118,13 @@ func (c *Checker) report(ctx context.Context, p *policies.Policy, data fs.FS, at
 		}
 		return drift.CompareWindows(ctx, ref, cur, w, opts)
 	}
-	ref, err := c.read(ctx, p.Spec.Data.Reference, data, dopts)
-	if err != nil {
-		return nil, err
+	for _, src := range []policies.DataSource{p.Spec.Data.Reference, p.Spec.Data.Current} {
+		if src.URL == "" && !datafs.IsObjectURL(src.Path) && data == nil {
+			return nil, fmt.Errorf("read %s: no data root", src.Path)
+		}
 	}
-	cur, err := c.read(ctx, p.Spec.Data.Current, data, dataset.CurrentOptions(ref, dopts))
-	if err != nil {
-		return nil, err
-	}
-	if err := dataset.Align(ref, cur, dopts); err != nil {
-		return nil, err
-	}
-	return drift.Compare(ctx, ref, cur, opts)
+	return CompareSources(ctx, c.source(p.Spec.Data.Reference, data), c.source(p.Spec.Data.Current, data),
+		Plan{Read: dopts, Compare: opts, Profiles: c.profiles, Memory: MemoryBudget(p)})
 }
 
 // markdownBytes bounds the Markdown rendering: a check run's summary and a proposal body
@@ -176,11 +179,12 @@ func keepHistograms(rep *drift.Report, max int) {
 	}
 }
 
-func (c *Checker) read(ctx context.Context, src policies.DataSource, data fs.FS, opts dataset.Options) (*dataset.Table, error) {
+// source is where a policy's data source is read: its URL, or its path in data.
+func (c *Checker) source(src policies.DataSource, data fs.FS) Source {
 	if src.URL != "" {
-		return c.download(ctx, src.URL, opts)
+		return Source{URL: src.URL, Client: c.client}
 	}
-	return ReadPath(ctx, c.buckets, data, src.Path, opts)
+	return Source{FS: data, Path: src.Path, Buckets: c.buckets}
 }
 
 // ReadPath reads the table at a policy's data path p: below the data root data, or in
@@ -198,26 +202,6 @@ func ReadPath(ctx context.Context, buckets *objstore.Buckets, data fs.FS, p stri
 	if datafs.IsObjectURL(p) {
 		t.Source = where
 	}
-	return t, nil
-}
-
-// download fetches a dataset over http(s) into a temporary directory, so that Parquet can
-// be read with random access, and reads it. Errors name the URL.
-func (c *Checker) download(ctx context.Context, url string, opts dataset.Options) (*dataset.Table, error) {
-	dir, err := os.MkdirTemp("", "modelops-data-")
-	if err != nil {
-		return nil, fmt.Errorf("create download directory: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	file, err := Download(ctx, c.client, url, dir, "data")
-	if err != nil {
-		return nil, err
-	}
-	t, err := dataset.Read(file, opts)
-	if err != nil {
-		return nil, RenameSource(err, file, url)
-	}
-	t.Source = url
 	return t, nil
 }
 

@@ -58,6 +58,24 @@ func (f *bucketFS) Open(name string) (fs.File, error) {
 	return o, nil
 }
 
+// ContentVersion names the version of an object's content by the store's ETag (with the
+// object's URL and size), so a cache keyed by it is never served a rewritten object's
+// profile and needs no read of the object; errors.ErrUnsupported when the store sends none.
+func (f *bucketFS) ContentVersion(name string) (string, error) {
+	var attrs *blob.Attributes
+	err := f.watch(name, func(ctx context.Context, _ func()) (err error) {
+		attrs, err = f.b.Attributes(ctx, name)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	if attrs.ETag == "" {
+		return "", errors.ErrUnsupported
+	}
+	return fmt.Sprintf("etag:%s:%d:%s", f.url(name), attrs.Size, attrs.ETag), nil
+}
+
 // Stat implements fs.StatFS: an object's attributes, else whether the prefix name + "/"
 // holds anything.
 func (f *bucketFS) Stat(name string) (fs.FileInfo, error) {
