@@ -53,6 +53,7 @@ func (p *ModelPolicy) Default() {
 		s.Drift.CategoricalTest = StatTestAuto
 	}
 	setFloat(&s.Drift.DatasetShare, DefaultDatasetShare)
+	s.Drift.defaultOmics()
 
 	if r := s.Retrain; r != nil {
 		if r.Schedule == nil {
