@@ -102,6 +102,7 @@ func (r *Reconciler) checkDrift(ctx context.Context, snap *Snapshot, p *policies
 	ms.AddDrift(DriftRecord{
 		At: snap.Now, Commit: snap.Commit, Drifted: res.Drifted, Share: res.Share,
 		DriftedColumns: res.DriftedColumns, Columns: res.Columns, Report: path,
+		QualityFindings: res.QualityFindings, SuspectBatches: res.SuspectBatches, BatchColumn: res.BatchColumn,
 	})
 	verdict := "no dataset drift"
 	if res.Drifted {

@@ -95,6 +95,13 @@ type DriftRecord struct {
 	DriftedColumns int    `json:"driftedColumns"`
 	Columns        int    `json:"columns"`
 	Report         string `json:"report,omitempty"`
+	// QualityFindings counts the report's data quality findings; with
+	// spec.drift.quality.blocksRetrain they hold a retrain.
+	QualityFindings int `json:"qualityFindings,omitempty"`
+	// SuspectBatches are the batches of BatchColumn the batch check names as the source
+	// of the drift.
+	SuspectBatches []string `json:"suspectBatches,omitempty"`
+	BatchColumn    string   `json:"batchColumn,omitempty"`
 }
 
 // RunPhase is the phase of a training run.

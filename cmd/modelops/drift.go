@@ -53,6 +53,9 @@ type driftOptions struct {
 	maxMemory     string
 	// progress allows the progress display on stderr (stderr is a terminal).
 	progress bool
+	// batchColumn and quality turn on the batch and quality checks over the policy's.
+	batchColumn string
+	quality     bool
 }
 
 func newDriftCmd() *cobra.Command {
@@ -151,6 +154,8 @@ value or an invalid policy).`,
 	f.StringVar(&opts.maxBytes, "max-bytes", "", "most bytes of decompressed text, or the largest Parquet file, as a quantity (default 16Gi)")
 	f.StringVar(&opts.maxCellBytes, "max-cell-bytes", "", "longest cell, as a quantity (default 1Mi)")
 	f.StringVar(&opts.maxMemory, "max-memory", "", "most memory of a table's cells at 8 bytes each, as a quantity (default 6Gi)")
+	f.StringVar(&opts.batchColumn, "batch-column", "", "column naming each row's batch (lab, site, plate): tests the current rows for batch effects and names suspect batches; never a feature")
+	f.BoolVar(&opts.quality, "quality", false, "report data quality findings with the default thresholds (a column on one side only is then a finding, not an error)")
 	// A malformed flag value is invalid input (exit status 2), not a failure.
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalidInput(err) })
 	return cmd
@@ -165,6 +170,8 @@ type driftRun struct {
 	// listed are the tests named with --tests NAME,..., checked against the columns'
 	// kinds once the data is read.
 	listed []drift.Test
+	// omics are the part-two checks (quality, batch, correlation).
+	omics driftcheck.Omics
 	// refInRoot and curInRoot are the policy's data paths, read inside dataRoot; empty
 	// for a file or URL named otherwise.
 	refInRoot, curInRoot string
@@ -210,6 +217,7 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 		}
 	}
 
+	run.read = run.omics.ReadOptions(run.read)
 	run.read.Context = ctx
 	ref, err := read(refPath, run.refInRoot, run.read)
 	if err != nil {
@@ -237,16 +245,13 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 		return driftInputError(driftcheck.RenameSource(err, curPath, run.current))
 	}
 	cur.Source = run.current
-	if err := dataset.Align(ref, cur, run.read); err != nil {
-		return driftInputError(err)
-	}
-	if err := checkListedTests(run.listed, ref); err != nil {
+	if err := checkListedTests(run.listed, ref, run.omics.BatchColumn); err != nil {
 		return invalidInput(err)
 	}
 	if bar != nil {
 		bar.Describe(fmt.Sprintf("comparing %d columns", len(ref.Columns)))
 	}
-	rep, err := drift.Compare(ctx, ref, cur, run.compare)
+	rep, err := driftcheck.Analyze(ctx, ref, cur, run.read, run.compare, run.omics)
 	if err != nil {
 		return driftInputError(err)
 	}
@@ -345,6 +350,16 @@ func resolveDrift(opts driftOptions) (*driftRun, error) {
 	if err := applyDriftLimits(&run.read, opts); err != nil {
 		return nil, invalidInput(err)
 	}
+	if opts.batchColumn != "" {
+		run.omics.BatchColumn = strings.TrimSpace(opts.batchColumn)
+		if run.omics.BatchColumn == "" {
+			return nil, invalidInput(errors.New("--batch-column: empty column name"))
+		}
+	}
+	if opts.quality && run.omics.Quality == nil {
+		q := drift.DefaultQualityOptions()
+		run.omics.Quality = &q
+	}
 	return run, nil
 }
 
@@ -425,6 +440,7 @@ func applyDriftPolicy(run *driftRun, file, dataRoot string) error {
 	p := ps[0]
 	run.title = "Data drift: " + p.Metadata.Name
 	run.read, run.compare = driftcheck.Options(p)
+	run.omics = driftcheck.OmicsOptions(p)
 	if d := p.Spec.Data; d != nil {
 		run.reference = driftPolicySource(d.Reference, dataRoot)
 		run.current = driftPolicySource(d.Current, dataRoot)
@@ -479,12 +495,15 @@ func applyDriftTests(run *driftRun, tests []string) error {
 
 // checkListedTests makes sure every column of t has a test in listed that applies to
 // its kind, so that --tests never silently falls back to another test.
-func checkListedTests(listed []drift.Test, t *dataset.Table) error {
+func checkListedTests(listed []drift.Test, t *dataset.Table, batchColumn string) error {
 	if len(listed) == 0 {
 		return nil
 	}
 	for i := range t.Columns {
 		c := &t.Columns[i]
+		if c.Name == batchColumn {
+			continue // never tested
+		}
 		kind := drift.KindNumeric
 		if !c.IsNumeric() {
 			kind = drift.KindCategorical

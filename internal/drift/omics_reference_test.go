@@ -284,3 +284,77 @@ func TestReferenceCorrelationDrift(t *testing.T) {
 		})
 	}
 }
+
+// TestReferenceQuality checks the §9 findings against pandas (quality_cases in
+// scripts/drift_reference.py): every finding, in order, with its figures.
+func TestReferenceQuality(t *testing.T) {
+	var f struct {
+		Quality []struct {
+			Name        string   `json:"name"`
+			Categorical []string `json:"categorical"`
+			Options     struct {
+				Missing, OutOfRange, NewCategories float64
+			} `json:"options"`
+			Ref, Cur []struct {
+				Name    string          `json:"name"`
+				Values  json.RawMessage `json:"values"`
+				Invalid int             `json:"invalid"`
+			}
+			Expected []struct {
+				Column                        string
+				Issue                         QualityIssue
+				Reference, Current, Threshold *float64
+			} `json:"expected"`
+		} `json:"quality"`
+	}
+	b, err := os.ReadFile("testdata/reference_omics.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Quality) < 2 {
+		t.Fatalf("only %d quality cases", len(f.Quality))
+	}
+	for _, c := range f.Quality {
+		t.Run(c.Name, func(t *testing.T) {
+			tables := [2]*dataset.Table{{Source: "ref"}, {Source: "cur"}}
+			for w, cols := range [][]struct {
+				Name    string          `json:"name"`
+				Values  json.RawMessage `json:"values"`
+				Invalid int             `json:"invalid"`
+			}{c.Ref, c.Cur} {
+				for _, col := range cols {
+					dc := rawColumn(t, col.Name, col.Values)
+					dc.Invalid = col.Invalid
+					tables[w].Columns = append(tables[w].Columns, dc)
+				}
+			}
+			got := Quality(tables[0], tables[1], QualityOptions{MissingIncrease: c.Options.Missing,
+				OutOfRangeShare: c.Options.OutOfRange, NewCategoriesShare: c.Options.NewCategories, Categorical: c.Categorical})
+			if len(got) != len(c.Expected) {
+				t.Fatalf("%d findings, want %d:\n got %+v\nwant %+v", len(got), len(c.Expected), got, c.Expected)
+			}
+			num := func(what string, g *Number, w *float64) {
+				switch {
+				case (g == nil) != (w == nil):
+					t.Errorf("%s: got %v, want %v", what, g, w)
+				case g != nil:
+					checkClose(t, what, float64(*g), *w)
+				}
+			}
+			for i, w := range c.Expected {
+				g := got[i]
+				if g.Column != w.Column || g.Issue != w.Issue {
+					t.Errorf("finding %d: %s %s, want %s %s", i, g.Column, g.Issue, w.Column, w.Issue)
+					continue
+				}
+				name := w.Column + " " + string(w.Issue)
+				num(name+": reference", g.Reference, w.Reference)
+				num(name+": current", g.Current, w.Current)
+				num(name+": threshold", g.Threshold, w.Threshold)
+			}
+		})
+	}
+}

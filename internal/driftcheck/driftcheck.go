@@ -81,6 +81,8 @@ func (c *Checker) Report(ctx context.Context, p *policies.Policy, data fs.FS) (*
 		return nil, fmt.Errorf("policy %s has no spec.data", p.Metadata.Name)
 	}
 	dopts, opts := Options(p)
+	om := OmicsOptions(p)
+	dopts = om.ReadOptions(dopts)
 	dopts.Context = ctx
 	ref, err := c.read(ctx, p.Spec.Data.Reference, data, dopts)
 	if err != nil {
@@ -90,10 +92,7 @@ func (c *Checker) Report(ctx context.Context, p *policies.Policy, data fs.FS) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := dataset.Align(ref, cur, dopts); err != nil {
-		return nil, err
-	}
-	return drift.Compare(ctx, ref, cur, opts)
+	return Analyze(ctx, ref, cur, dopts, opts, om)
 }
 
 // markdownBytes bounds the Markdown rendering: a check run's summary and a proposal body
@@ -116,11 +115,13 @@ func (c *Checker) Check(ctx context.Context, p *policies.Policy, data fs.FS) (re
 			drifted++
 		}
 	}
-	return reconciler.DriftResult{
+	res := reconciler.DriftResult{
 		Drifted: rep.Drifted, Share: rep.Share, DriftedColumns: drifted, Columns: len(rep.Columns),
 		Report:   append(b, '\n'),
 		Markdown: report.DriftMarkdown(rep, report.MarkdownOptions{MaxBytes: markdownBytes}),
-	}, nil
+	}
+	omicsResult(&res, rep)
+	return res, nil
 }
 
 func (c *Checker) read(ctx context.Context, src policies.DataSource, data fs.FS, opts dataset.Options) (*dataset.Table, error) {

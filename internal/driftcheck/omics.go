@@ -1,0 +1,239 @@
+package driftcheck
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/medimind/modelops/internal/dataset"
+	"github.com/medimind/modelops/internal/drift"
+	"github.com/medimind/modelops/policies"
+	"github.com/medimind/modelops/reconciler"
+)
+
+// Omics are the checks of drift-definitions.md part two a drift check runs beside the
+// column tests: data quality (§9), batch effects (§10) and correlation drift (§11). A nil
+// field is a check not configured.
+type Omics struct {
+	Quality *drift.QualityOptions
+	// BatchColumn names the batch column; empty without a batch check. The column is
+	// never a feature.
+	BatchColumn string
+	Batch       drift.BatchOptions
+	// CorrelationPairs are pairs of group names; Correlation their options.
+	CorrelationPairs [][2]string
+	Correlation      drift.CorrelationOptions
+}
+
+// Configured reports whether any part-two check is on.
+func (o Omics) Configured() bool {
+	return o.Quality != nil || o.BatchColumn != "" || len(o.CorrelationPairs) > 0
+}
+
+// OmicsOptions maps a policy's spec.drift.quality, batch and correlation (defaulted)
+// onto the checks' options.
+func OmicsOptions(p *policies.Policy) Omics {
+	var o Omics
+	d := p.Spec.Drift
+	if q := d.Quality; q != nil {
+		qo := drift.DefaultQualityOptions()
+		if q.Missing != nil && q.Missing.Increase != nil {
+			qo.MissingIncrease = *q.Missing.Increase
+		}
+		if q.OutOfRange != nil && q.OutOfRange.Share != nil {
+			qo.OutOfRangeShare = *q.OutOfRange.Share
+		}
+		if q.NewCategories != nil && q.NewCategories.Share != nil {
+			qo.NewCategoriesShare = *q.NewCategories.Share
+		}
+		o.Quality = &qo
+	}
+	o.Batch = drift.DefaultBatchOptions()
+	if b := d.Batch; b != nil {
+		o.BatchColumn = b.Column
+		if b.MinRows > 0 {
+			o.Batch.MinRows = int(b.MinRows)
+		}
+		if b.Alpha != nil {
+			o.Batch.Alpha = *b.Alpha
+		}
+		if b.Share != nil {
+			o.Batch.Share = *b.Share
+		}
+	}
+	o.Correlation = drift.DefaultCorrelationOptions()
+	if c := d.Correlation; c != nil {
+		for _, pair := range c.Pairs {
+			if len(pair) == 2 {
+				o.CorrelationPairs = append(o.CorrelationPairs, [2]string{pair[0], pair[1]})
+			}
+		}
+		if c.Alpha != nil {
+			o.Correlation.Alpha = *c.Alpha
+		}
+		if c.Share != nil {
+			o.Correlation.Share = *c.Share
+		}
+		if c.MaxPairs > 0 {
+			o.Correlation.MaxPairs = int(c.MaxPairs)
+		}
+	}
+	return o
+}
+
+// ReadOptions returns read with the batch column taken off the exclude list: it must be
+// read to split the rows, and Analyze keeps it out of every test.
+func (o Omics) ReadOptions(read dataset.Options) dataset.Options {
+	if o.BatchColumn != "" && slices.Contains(read.Exclude, o.BatchColumn) {
+		read.Exclude = slices.DeleteFunc(slices.Clone(read.Exclude), func(s string) bool { return s == o.BatchColumn })
+	}
+	return read
+}
+
+// Analyze compares two tables read with read (ReadOptions of om), not aligned yet: the
+// column tests of opts, then the part-two checks om configures, then the
+// recommendations. It changes both tables.
+//
+//   - The batch column is taken out of both tables first; the current data must have it.
+//   - With quality on, the findings are computed before aligning; a column on one side
+//     only, or with no value left after cleaning on either side, is then a finding and
+//     is left out of the column tests instead of failing the check.
+//   - The batch check runs on the current rows with the report's columns and groups; the
+//     correlation check on the columns of the report's groups.
+func Analyze(ctx context.Context, ref, cur *dataset.Table, read dataset.Options, opts drift.Options, om Omics) (*drift.Report, error) {
+	var batchCol *dataset.Column
+	if om.BatchColumn != "" {
+		c, ok := takeColumn(cur, om.BatchColumn)
+		if !ok {
+			return nil, fmt.Errorf("%s: the batch column %q (spec.drift.batch.column) is not in the current data: %w",
+				cur.Source, om.BatchColumn, drift.ErrInvalidInput)
+		}
+		batchCol = c
+		takeColumn(ref, om.BatchColumn)
+	}
+	var findings []drift.QualityFinding
+	if om.Quality != nil {
+		q := *om.Quality
+		q.Categorical = opts.Categorical
+		findings = drift.Quality(ref, cur, q)
+		keepComparable(ref, cur)
+	}
+	if err := dataset.Align(ref, cur, read); err != nil {
+		return nil, err
+	}
+	profile, err := drift.NewProfile(ctx, ref, opts)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := profile.Compare(ctx, cur)
+	if err != nil {
+		return nil, err
+	}
+	rep.Quality = findings
+	if batchCol != nil {
+		if rep.Batch, err = batchReport(ctx, profile, cur, batchCol, rep, om); err != nil {
+			return nil, err
+		}
+	}
+	for _, pair := range om.CorrelationPairs {
+		a, b := groupColumns(rep, pair[0]), groupColumns(rep, pair[1])
+		cr, err := drift.CorrelationDrift(ctx, pair, a, b, ref, cur, om.Correlation)
+		if err != nil {
+			return nil, err
+		}
+		rep.Correlation = append(rep.Correlation, *cr)
+	}
+	if om.Configured() {
+		rep.Recommendations = drift.Recommend(rep)
+	}
+	return rep, nil
+}
+
+// takeColumn removes the column called name from t and returns it.
+func takeColumn(t *dataset.Table, name string) (*dataset.Column, bool) {
+	for i := range t.Columns {
+		if t.Columns[i].Name == name {
+			c := t.Columns[i]
+			t.Columns = slices.Delete(t.Columns, i, i+1)
+			return &c, true
+		}
+	}
+	return nil, false
+}
+
+// keepComparable leaves in both tables only the columns both have with at least one value
+// left after cleaning on each side; the quality findings report the others.
+func keepComparable(ref, cur *dataset.Table) {
+	ri, ci := ref.ColumnIndex(), cur.ColumnIndex()
+	keep := func(name string) bool {
+		i, ok1 := ri[name]
+		j, ok2 := ci[name]
+		return ok1 && ok2 && hasValue(&ref.Columns[i]) && hasValue(&cur.Columns[j])
+	}
+	ref.Columns = slices.DeleteFunc(ref.Columns, func(c dataset.Column) bool { return !keep(c.Name) })
+	cur.Columns = slices.DeleteFunc(cur.Columns, func(c dataset.Column) bool { return !keep(c.Name) })
+}
+
+func hasValue(c *dataset.Column) bool {
+	if c.IsNumeric() {
+		for _, v := range c.Float {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				return true
+			}
+		}
+		return false
+	}
+	return slices.ContainsFunc(c.Codes, func(code int32) bool { return code >= 0 })
+}
+
+// batchReport runs §10 on the current rows: every compared column is a feature, with the
+// kind the column tests gave it; the report's groups give the per-group shares.
+func batchReport(ctx context.Context, p *drift.Profile, cur *dataset.Table, batchCol *dataset.Column, rep *drift.Report, om Omics) (*drift.BatchReport, error) {
+	if batchCol.Len() != cur.Rows && cur.Rows > 0 {
+		return nil, fmt.Errorf("%s: the batch column has %d rows, the table %d: %w", cur.Source, batchCol.Len(), cur.Rows, drift.ErrInvalidInput)
+	}
+	labels := drift.LabelBatches(batchCol)
+	index := cur.ColumnIndex()
+	features := make([]drift.BatchFeature, 0, len(rep.Columns))
+	for _, c := range rep.Columns {
+		features = append(features, drift.BatchFeature{Column: &cur.Columns[index[c.Name]], Kind: c.Kind})
+	}
+	groups := make([]drift.BatchGroup, 0, len(rep.Groups))
+	for _, g := range rep.Groups {
+		groups = append(groups, drift.BatchGroup{Name: g.Name, Features: g.Columns})
+	}
+	br, err := drift.BatchEffects(om.BatchColumn, labels, features, groups, om.Batch)
+	if err != nil {
+		return nil, err
+	}
+	if err := drift.BatchSuspects(ctx, p, cur, labels, br); err != nil {
+		return nil, err
+	}
+	return br, nil
+}
+
+// groupColumns are the compared columns of the report's group called name (none when the
+// group is unknown: validation makes sure it is not).
+func groupColumns(rep *drift.Report, name string) []string {
+	for _, g := range rep.Groups {
+		if g.Name == name {
+			return g.Columns
+		}
+	}
+	return nil
+}
+
+// omicsResult copies what the reconciler plans on from the part-two checks: the number of
+// quality findings and the suspect batches.
+func omicsResult(res *reconciler.DriftResult, rep *drift.Report) {
+	res.QualityFindings = len(rep.Quality)
+	if b := rep.Batch; b != nil {
+		res.BatchColumn = b.Column
+		for _, x := range b.Batches {
+			if x.Suspect {
+				res.SuspectBatches = append(res.SuspectBatches, x.Name)
+			}
+		}
+	}
+}
