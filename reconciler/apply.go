@@ -64,6 +64,8 @@ func (r *Reconciler) applyOther(ctx context.Context, snap *Snapshot, p *policies
 		r.reportVerdict(ctx, ms, a)
 		r.tagJudged(ctx, p, ms, a, nil)
 		return detail, nil
+	case ActionHoldRetrain:
+		return recordHold(ms, a, snap.Now), nil
 	case ActionApplyTraffic:
 		return r.applyTraffic(ctx, snap, a)
 	case ActionSetAlias, ActionDeleteAlias, ActionReportRegistryDrift, ActionAwaitRegistryVersion, ActionCleanupVersion:

@@ -72,6 +72,9 @@ type ModelStatus struct {
 	// history without a run the runner knows: whether it was trained cannot be known, so it
 	// is neither launched nor adopted until a person decides (modelops retrain or adopt).
 	Undecided *UndecidedGeneration `json:"undecided,omitempty"`
+	// RetrainHold is the last retrain the policy held back (spec.drift.quality.blocksRetrain,
+	// spec.drift.batch.holdRetrain), with its evidence.
+	RetrainHold *RetrainHold `json:"retrainHold,omitempty"`
 	// RegistryAliases maps each registry alias modelops manages (spec.registry) to the
 	// version it last set, so an alias a person moved is recognised across restarts.
 	RegistryAliases map[string]string `json:"registryAliases,omitempty"`
