@@ -287,7 +287,7 @@ func resolveDrift(opts driftOptions) (*driftRun, error) {
 	default:
 		return nil, invalidInput(fmt.Errorf("--output %q: want table, json or markdown", opts.output))
 	}
-	run := &driftRun{title: "Data drift"}
+	run := &driftRun{title: "Data drift", omics: driftcheck.DefaultOmics()}
 	if opts.policy != "" {
 		if err := applyDriftPolicy(run, opts.policy, opts.dataRoot); err != nil {
 			return nil, err

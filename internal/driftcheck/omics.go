@@ -31,10 +31,15 @@ func (o Omics) Configured() bool {
 	return o.Quality != nil || o.BatchColumn != "" || len(o.CorrelationPairs) > 0
 }
 
+// DefaultOmics has no check on, and the options of §10 and §11 for when one is turned on.
+func DefaultOmics() Omics {
+	return Omics{Batch: drift.DefaultBatchOptions(), Correlation: drift.DefaultCorrelationOptions()}
+}
+
 // OmicsOptions maps a policy's spec.drift.quality, batch and correlation (defaulted)
 // onto the checks' options.
 func OmicsOptions(p *policies.Policy) Omics {
-	var o Omics
+	o := DefaultOmics()
 	d := p.Spec.Drift
 	if q := d.Quality; q != nil {
 		qo := drift.DefaultQualityOptions()
@@ -49,7 +54,6 @@ func OmicsOptions(p *policies.Policy) Omics {
 		}
 		o.Quality = &qo
 	}
-	o.Batch = drift.DefaultBatchOptions()
 	if b := d.Batch; b != nil {
 		o.BatchColumn = b.Column
 		if b.MinRows > 0 {
@@ -62,7 +66,6 @@ func OmicsOptions(p *policies.Policy) Omics {
 			o.Batch.Share = *b.Share
 		}
 	}
-	o.Correlation = drift.DefaultCorrelationOptions()
 	if c := d.Correlation; c != nil {
 		for _, pair := range c.Pairs {
 			if len(pair) == 2 {
@@ -165,14 +168,16 @@ func takeColumn(t *dataset.Table, name string) (*dataset.Column, bool) {
 // keepComparable leaves in both tables only the columns both have with at least one value
 // left after cleaning on each side; the quality findings report the others.
 func keepComparable(ref, cur *dataset.Table) {
-	ri, ci := ref.ColumnIndex(), cur.ColumnIndex()
-	keep := func(name string) bool {
-		i, ok1 := ri[name]
-		j, ok2 := ci[name]
-		return ok1 && ok2 && hasValue(&ref.Columns[i]) && hasValue(&cur.Columns[j])
+	ri := ref.ColumnIndex()
+	keep := map[string]bool{}
+	for j := range cur.Columns {
+		c := &cur.Columns[j]
+		if i, ok := ri[c.Name]; ok && hasValue(&ref.Columns[i]) && hasValue(c) {
+			keep[c.Name] = true
+		}
 	}
-	ref.Columns = slices.DeleteFunc(ref.Columns, func(c dataset.Column) bool { return !keep(c.Name) })
-	cur.Columns = slices.DeleteFunc(cur.Columns, func(c dataset.Column) bool { return !keep(c.Name) })
+	ref.Columns = slices.DeleteFunc(ref.Columns, func(c dataset.Column) bool { return !keep[c.Name] })
+	cur.Columns = slices.DeleteFunc(cur.Columns, func(c dataset.Column) bool { return !keep[c.Name] })
 }
 
 func hasValue(c *dataset.Column) bool {

@@ -193,3 +193,38 @@ func TestCheckNeedsTheBatchColumnInTheCurrentData(t *testing.T) {
 		t.Fatalf("error %v, want invalid input naming the batch column", err)
 	}
 }
+
+// With quality on, a column with no value left in the current window is a
+// missing_increase finding and is left out of the column tests, instead of failing the
+// check; without quality it fails it, as before.
+func TestCheckAnEmptiedColumnIsAFindingWithQuality(t *testing.T) {
+	ref, cur := omicsCSVs()
+	cur = strings.ReplaceAll(cur, "new_marker", "old_marker")
+	lines := strings.Split(cur, "\n")
+	for i := 1; i < len(lines); i++ {
+		if f := strings.Split(lines[i], ","); len(f) == 9 {
+			f[6] = ""
+			lines[i] = strings.Join(f, ",")
+		}
+	}
+	data := fstest.MapFS{"ref.csv": {Data: []byte(ref)}, "cur.csv": {Data: []byte(strings.Join(lines, "\n"))}}
+	if _, err := New(nil).Check(context.Background(), omicsPolicy(t, ""), data); err == nil || !strings.Contains(err.Error(), "lactate") {
+		t.Fatalf("an empty column without quality: %v, want an error naming lactate", err)
+	}
+	res, err := New(nil).Check(context.Background(), omicsPolicy(t, "    quality: {}\n"), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep drift.Report
+	if err := json.Unmarshal(res.Report, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(rep.Columns, func(c drift.ColumnReport) bool { return c.Name == "lactate" }) || len(rep.Columns) != 7 {
+		t.Errorf("%d columns tested, lactate among them?", len(rep.Columns))
+	}
+	if !slices.ContainsFunc(rep.Quality, func(f drift.QualityFinding) bool {
+		return f.Column == "lactate" && f.Issue == drift.QualityMissingIncrease && *f.Current == 1 && *f.Reference == 0
+	}) {
+		t.Errorf("quality %+v lacks lactate missing 0 → 1", rep.Quality)
+	}
+}
