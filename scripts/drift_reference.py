@@ -641,6 +641,63 @@ def correlation_cases():
     return [case, small]
 
 
+def suspects_expected(case):
+    """The per-batch drifted shares and suspects of section 10: part one's automatic test
+    (compute, above) of the whole reference against each batch's rows, and against the
+    pooled rows of every other batch; a feature with no value in the rows is not drifted."""
+    share = case["datasetShare"]
+    labels = case["batch"]
+    names = sorted({b for b in labels if b is not None})
+
+    def drifted_share(rows):
+        drifted = 0
+        for f in case["features"]:
+            cur = [f["cur"][i] for i in rows]
+            numeric = f["kind"] == "numeric"
+            if not clean(cur, numeric):
+                continue
+            exp = compute(f["kind"], f["ref"], cur)
+            drifted += exp["tests"][exp["auto_test"]]["drifted"]
+        return drifted / len(case["features"])
+
+    out = []
+    for b in names:
+        own = drifted_share([i for i, x in enumerate(labels) if x == b])
+        suspect = False
+        if own >= share and len(names) >= 2:
+            suspect = drifted_share([i for i, x in enumerate(labels) if x is not None and x != b]) < share
+        out.append({"name": b, "rows": sum(1 for x in labels if x == b), "driftedShare": own, "suspect": suspect})
+    return out
+
+
+def suspect_cases():
+    labels = ["A"] * 80 + ["B"] * 80 + ["C"] * 80 + ["D"] * 12 + [None] * 8
+    n = len(labels)
+    u = lcg_uniforms(91)
+    cats = ["x", "y", "z"]
+    cat_ref = [cats[math.floor(next(u) * 3)] for _ in range(400)]
+    cat_cur = [("z" if b == "C" and i % 2 else cats[math.floor(next(u) * 3)]) for i, b in enumerate(labels)]
+    feats = [
+        {"name": "f_norm", "kind": "numeric", "ref": rand_normal(92, 400),
+         "cur": [v + (1.0 if b == "C" else 0.0) for v, b in zip(rand_normal(93, n), labels)]},
+        {"name": "f_ties", "kind": "numeric", "ref": rand_ints(94, 400, 8),
+         "cur": [v + (2.0 if b == "C" else 0.0) for v, b in zip(rand_ints(95, n, 8), labels)]},
+        {"name": "f_null", "kind": "numeric", "ref": rand_normal(96, 400), "cur": rand_normal(97, n)},
+        {"name": "cat", "kind": "categorical", "ref": cat_ref, "cur": cat_cur},
+        {"name": "f_empty_in_d", "kind": "numeric", "ref": rand_normal(98, 400),
+         "cur": [(float("nan") if b == "D" else v) for v, b in zip(rand_normal(99, n), labels)]},
+    ]
+    cs = [{"name": "lab C shifted, lab D small with an empty feature", "datasetShare": 0.3, "batch": labels, "features": feats}]
+    two = dict(cs[0], name="labs B and C shifted: no suspect")
+    two["features"] = [dict(f, cur=[v + 1.5 if b == "B" else v for v, b in zip(f["cur"], labels)]) if f["kind"] == "numeric" else f
+                       for f in feats]
+    cs.append(two)
+    for c in cs:
+        c["expected"] = suspects_expected(c)
+        c["features"] = [dict(f, ref=enc(f["ref"]), cur=enc(f["cur"])) for f in c["features"]]
+    return cs
+
+
 def quality_expected(case):
     """§9 with pandas, as the definitions write it: m counts missing, NaN and +-inf cells
     (invalid cells apart) over all rows of the window; the shares are over cleaned values."""
@@ -777,7 +834,8 @@ def part_two():
     return {"kruskal": kr, "contingency": ct, "bh": bhc, "spearman": spear,
             "batch": [enc_case(c) for c in batch_cases()],
             "correlation": [enc_case(c) for c in correlation_cases()],
-            "quality": [enc_case(c) for c in quality_cases()]}
+            "quality": [enc_case(c) for c in quality_cases()],
+            "suspects": suspect_cases()}
 
 
 def main():

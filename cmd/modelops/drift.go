@@ -93,6 +93,13 @@ spec.data.invalidValues) is dropped and counted (invalidCurrent in the JSON repo
 bound each file (the policy's spec.data.limits; defaults 100000000 rows, 100000 columns, 16Gi,
 1Mi, 6Gi of cells at 8 bytes each); a file over a limit is refused with an error naming it.
 
+--quality adds the data quality findings (missing values, out-of-range values, new
+categories, constant, added or removed columns); a column on one side only is then a finding,
+not an error. --batch-column C tests each feature of the current data for a batch effect
+across the values of C (lab, site, plate) and names the batches the drift comes from; C is
+never a feature. A policy's spec.drift.quality, batch and correlation do the same, with their
+thresholds. The report then adds quality, batch, correlation and recommendations.
+
 Output (-o): table (the default when stdout is a terminal), json (the default otherwise; the
 stable contract: {"drifted", "share", "datasetShare", "columns": [...], "groups": [...]}) or
 markdown (for pull requests and check runs, at most 64,000 bytes however many columns).
@@ -103,7 +110,8 @@ value or an invalid policy).`,
 		Example: `  modelops drift --reference ref.csv --current cur.csv
   modelops drift --reference ref.parquet --current cur.parquet --categorical sex,ward -o json
   modelops drift --policy models/sepsis-risk.yaml -o markdown --report-link https://example.com/r.json
-  modelops drift --reference ref.csv --current cur.csv --tests ks,chisquare --threshold 0.01`,
+  modelops drift --reference ref.csv --current cur.csv --tests ks,chisquare --threshold 0.01
+  modelops drift --reference ref.parquet --current cur.parquet --batch-column lab_id --quality`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return invalidInput(fmt.Errorf("drift takes no arguments, got %q; name the files with --reference and --current", args))

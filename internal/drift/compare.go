@@ -229,6 +229,13 @@ func Compare(ctx context.Context, ref, cur *dataset.Table, opts Options) (*Repor
 
 // Compare compares the current table with the profiled reference.
 func (p *Profile) Compare(ctx context.Context, cur *dataset.Table) (*Report, error) {
+	return p.compare(ctx, cur, false)
+}
+
+// compare is Compare; with emptyUndrifted a column with no value left in cur after
+// cleaning counts as not drifted (score NaN) instead of failing the comparison, as a
+// batch's rows may hold no value of a feature.
+func (p *Profile) compare(ctx context.Context, cur *dataset.Table, emptyUndrifted bool) (*Report, error) {
 	if cur == nil {
 		return nil, fmt.Errorf("current table is nil: %w", ErrInvalidInput)
 	}
@@ -250,7 +257,13 @@ func (p *Profile) Compare(ctx context.Context, cur *dataset.Table) (*Report, err
 	cols := make([]ColumnReport, len(p.columns))
 	err := parallel(ctx, len(p.columns), func(i int, s *scratch) error {
 		cp := p.columns[i]
-		r, err := p.compareColumn(cp, &cur.Columns[curIndex[cp.name]], s)
+		c := &cur.Columns[curIndex[cp.name]]
+		if emptyUndrifted && !hasCleanValue(c) {
+			cols[i] = ColumnReport{Name: cp.name, Kind: cp.kind, NReference: cp.n, MissingReference: cp.missing,
+				MissingCurrent: c.Len() - c.Invalid, InvalidReference: cp.invalid, InvalidCurrent: c.Invalid, Score: Number(math.NaN())}
+			return nil
+		}
+		r, err := p.compareColumn(cp, c, s)
 		if err != nil {
 			return fmt.Errorf("column %q: %w", cp.name, err)
 		}
@@ -508,4 +521,12 @@ func (e *evaluator) shares() {
 		e.curShares[i] /= nCur
 	}
 	e.haveShares = true
+}
+
+// hasCleanValue reports whether c holds a value that is not missing, NaN or ±Inf.
+func hasCleanValue(c *dataset.Column) bool {
+	if c.IsNumeric() {
+		return slices.ContainsFunc(c.Float, finite)
+	}
+	return slices.ContainsFunc(c.Codes, func(code int32) bool { return code >= 0 && int(code) < len(c.Dict) })
 }

@@ -15,7 +15,7 @@ func omicsReport(findings int) *drift.Report {
 	r := &drift.Report{Drifted: true, Share: 0.5, DatasetShare: 0.5,
 		Columns: []drift.ColumnReport{{Name: "gene_1", Kind: drift.KindNumeric, Test: drift.TestKS, Score: 0.001, Threshold: 0.05, Drifted: true},
 			{Name: "hr", Kind: drift.KindNumeric, Test: drift.TestKS, Score: 0.4, Threshold: 0.05}},
-		Groups: []drift.GroupReport{{Name: "omics", Columns: []string{"gene_1"}, Drifted: true, Share: 1}},
+		Groups:  []drift.GroupReport{{Name: "omics", Columns: []string{"gene_1"}, Drifted: true, Share: 1}},
 		Quality: []drift.QualityFinding{},
 		Batch: &drift.BatchReport{Column: "lab_id", Effect: true,
 			Batches:  []drift.BatchInfo{{Name: "A", Rows: 100}, {Name: "C|x", Rows: 90, DriftedShare: 1, Suspect: true}},
