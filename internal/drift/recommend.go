@@ -44,9 +44,9 @@ func Recommend(r *Report) []Recommendation {
 	add := func(rule RecommendationRule, format string, args ...any) {
 		out = append(out, Recommendation{Rule: rule, Text: fmt.Sprintf(format, args...)})
 	}
-	if in := r.Insufficient; in != nil {
+	if window, rows, minRows, ok := r.insufficientWindow(); ok {
 		add(RuleInsufficientData, "The %s window holds %d of the %d rows it needs: wait for more data or widen the window before reading drift into it.",
-			in.Window, in.Rows, in.MinRows)
+			window, rows, minRows)
 	}
 	if b := r.Batch; b != nil {
 		var suspects []string

@@ -52,20 +52,9 @@ type Report struct {
 	Batch *BatchReport `json:"batch,omitempty"`
 	// Correlation holds one entry per configured group pair (§11).
 	Correlation []CorrelationReport `json:"correlation,omitempty"`
-	// Insufficient is set when a window holds fewer rows than it needs: the check is then
-	// neither drifted nor failed.
-	Insufficient *Insufficient `json:"insufficient,omitempty"`
 	// Recommendations end every report that has one of the checks above (Recommend); an
 	// empty list means no rule fired.
 	Recommendations []Recommendation `json:"recommendations,omitzero"`
-}
-
-// Insufficient says which window held too few rows.
-type Insufficient struct {
-	// Window is "reference" or "current".
-	Window  string `json:"window"`
-	Rows    int    `json:"rows"`
-	MinRows int    `json:"minRows"`
 }
 
 // ColumnReport is the verdict on one column.

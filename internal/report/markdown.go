@@ -74,7 +74,6 @@ func DriftMarkdown(r *drift.Report, opts MarkdownOptions) string {
 		fmt.Fprintf(&head, "## %s\n\n", escapeText(truncateRunes(opts.Title, maxTitleRunes)))
 	}
 	head.WriteString(summaryLine(r))
-	head.WriteString(insufficientLine(r))
 	note := reportNote(opts.ReportLink)
 	rest := limit - head.Len() - len(note)
 

@@ -117,16 +117,6 @@ func recommendationsSection(r *drift.Report, budget int) string {
 	return b.String()
 }
 
-// insufficientLine says which window held too few rows.
-func insufficientLine(r *drift.Report) string {
-	in := r.Insufficient
-	if in == nil {
-		return ""
-	}
-	return fmt.Sprintf("**Insufficient data:** the %s window holds %d of the %d rows it needs; this report is neither drift nor failure.\n\n",
-		escapeText(in.Window), in.Rows, in.MinRows)
-}
-
 func optNumber(n *drift.Number) string {
 	if n == nil {
 		return "—"

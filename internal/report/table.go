@@ -59,9 +59,6 @@ func DriftTable(w io.Writer, r *drift.Report) error {
 // omicsLines ends the table with the part-two checks in a line each, and the
 // recommendations; the JSON and Markdown reports have the details.
 func omicsLines(w io.Writer, r *drift.Report) {
-	if in := r.Insufficient; in != nil {
-		fmt.Fprintf(w, "\ninsufficient data: the %s window holds %d of the %d rows it needs\n", in.Window, in.Rows, in.MinRows)
-	}
 	if r.Quality != nil {
 		fmt.Fprintf(w, "\ndata quality: %d findings\n", len(r.Quality))
 		for _, f := range r.Quality {
