@@ -111,6 +111,7 @@ func (r *Reconciler) checkDrift(ctx context.Context, snap *Snapshot, p *policies
 		verdict = "dataset drift"
 	}
 	title := fmt.Sprintf("%s: %d of %d columns drifted (share %.2f)", verdict, res.DriftedColumns, res.Columns, res.Share)
+	title += omicsTitle(res)
 	r.report(ctx, CheckReport{
 		Name: DriftCheckName(p.Metadata.Name), Commit: snap.Commit, Status: CheckCompleted,
 		Conclusion: driftConclusion(p, res), Title: title, Summary: withReportLink(res.Markdown, path),

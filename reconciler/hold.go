@@ -109,6 +109,22 @@ func recordHold(ms *ModelStatus, a Action, now time.Time) string {
 	return fmt.Sprintf("retrain of generation %d held (%s): %s", a.Generation, h.Cause, h.Reason)
 }
 
+// omicsTitle is what a drift check's title adds for the part-two checks: the number of
+// data quality findings and the suspect batches, when there are any.
+func omicsTitle(res DriftResult) string {
+	var parts []string
+	if n := res.QualityFindings; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d data quality %s", n, plural(n, "finding", "findings")))
+	}
+	if s := res.SuspectBatches; len(s) > 0 {
+		parts = append(parts, fmt.Sprintf("suspect %s %s of %s", plural(len(s), "batch", "batches"), strings.Join(s, ", "), res.BatchColumn))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(parts, "; ")
+}
+
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return one

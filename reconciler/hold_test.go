@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -212,5 +213,24 @@ func TestCycleHoldsARetrainOnSuspectBatches(t *testing.T) {
 				t.Fatalf("after the batches cleared: actions %v, opened %d", got, h.proposals.opened)
 			}
 		})
+	}
+}
+
+// The drift check's title names the quality findings and the suspect batches.
+func TestDriftCheckTitleNamesQualityAndSuspects(t *testing.T) {
+	h := newHarness(6)
+	h.drift.quality, h.drift.suspects = 3, []string{"B", "C"}
+	rep := &fakeReporter{}
+	r, err := New(Deps{Repo: h.repo, Proposals: h.proposals, Runner: h.runner, Drift: h.drift, Status: h.status, Reporter: rep},
+		WithClock(func() time.Time { return h.now }), WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Cycle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	d := rep.named(DriftCheckName("sepsis-risk"))
+	if len(d) != 1 || !strings.HasSuffix(d[0].Title, "columns drifted (share 0.70); 3 data quality findings; suspect batches B, C of lab_id") {
+		t.Fatalf("drift checks %+v", d)
 	}
 }
