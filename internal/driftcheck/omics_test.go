@@ -11,6 +11,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/medimind/modelops/internal/dataset"
 	"github.com/medimind/modelops/internal/drift"
 	"github.com/medimind/modelops/policies"
 )
@@ -226,5 +227,28 @@ func TestCheckAnEmptiedColumnIsAFindingWithQuality(t *testing.T) {
 		return f.Column == "lactate" && f.Issue == drift.QualityMissingIncrease && *f.Current == 1 && *f.Reference == 0
 	}) {
 		t.Errorf("quality %+v lacks lactate missing 0 → 1", rep.Quality)
+	}
+}
+
+func TestOmicsOptionsFromThePolicy(t *testing.T) {
+	p := omicsPolicy(t, "    quality: {missing: {increase: 0.2}, outOfRange: {share: 0.3}}\n    batch: {column: plate, minRows: 7, alpha: 0.05, share: 0.5}\n"+
+		"    correlation: {pairs: [[sensor, omics]], alpha: 0.02, share: 0.4, maxPairs: 9}\n")
+	o := OmicsOptions(p)
+	if q := o.Quality; q == nil || q.MissingIncrease != 0.2 || q.OutOfRangeShare != 0.3 || q.NewCategoriesShare != 0.05 {
+		t.Errorf("quality %+v", o.Quality)
+	}
+	if o.BatchColumn != "plate" || o.Batch != (drift.BatchOptions{MinRows: 7, Alpha: 0.05, Share: 0.5}) {
+		t.Errorf("batch %q %+v", o.BatchColumn, o.Batch)
+	}
+	if !slices.Equal(o.CorrelationPairs, [][2]string{{"sensor", "omics"}}) ||
+		o.Correlation != (drift.CorrelationOptions{Alpha: 0.02, Share: 0.4, MaxPairs: 9, Top: 20}) {
+		t.Errorf("correlation %v %+v", o.CorrelationPairs, o.Correlation)
+	}
+	if o := OmicsOptions(omicsPolicy(t, "")); o.Configured() || o.Batch != drift.DefaultBatchOptions() {
+		t.Errorf("a policy without part two: %+v", o)
+	}
+	read := o.ReadOptions(dataset.Options{Exclude: []string{"id", "plate"}})
+	if !slices.Equal(read.Exclude, []string{"id"}) {
+		t.Errorf("the batch column stays excluded from reading: %v", read.Exclude)
 	}
 }
