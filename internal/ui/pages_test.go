@@ -93,9 +93,9 @@ func TestReportPageShowsThePartTwoChecks(t *testing.T) {
 	}
 	n := func(f float64) *drift.Number { x := drift.Number(f); return &x }
 	rep := &drift.Report{Drifted: true, Share: 0.5, DatasetShare: 0.5,
-		Columns: []drift.ColumnReport{{Name: "gene_1", Test: drift.TestKS, Score: 0.001, Threshold: 0.05, Drifted: true}},
-		Quality: []drift.QualityFinding{{Column: "lactate", Issue: drift.QualityMissingIncrease, Reference: n(0), Current: n(0.3), Threshold: n(0.1)}},
-		Batch:   &drift.BatchReport{Column: "lab_id", Effect: true, Batches: []drift.BatchInfo{{Name: "<C>", Rows: 90, DriftedShare: 1, Suspect: true}}},
+		Columns:     []drift.ColumnReport{{Name: "gene_1", Test: drift.TestKS, Score: 0.001, Threshold: 0.05, Drifted: true}},
+		Quality:     []drift.QualityFinding{{Column: "lactate", Issue: drift.QualityMissingIncrease, Reference: n(0), Current: n(0.3), Threshold: n(0.1)}},
+		Batch:       &drift.BatchReport{Column: "lab_id", Effect: true, Batches: []drift.BatchInfo{{Name: "<C>", Rows: 90, DriftedShare: 1, Suspect: true}}},
 		Correlation: []drift.CorrelationReport{{Groups: [2]string{"sensor", "omics"}, Tested: 4, Changed: 2, Share: 0.5, Drifted: true}},
 	}
 	rep.Recommendations = drift.Recommend(rep)
