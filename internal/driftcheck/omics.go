@@ -86,8 +86,10 @@ func OmicsOptions(p *policies.Policy) Omics {
 }
 
 // ReadOptions returns read with the batch column taken off the exclude list: it must be
-// read to split the rows, and Analyze keeps it out of every test.
+// read to split the rows, and Analyze keeps it out of every test. With quality, a column
+// typed in the policy may be absent from one side (a finding, not an error).
 func (o Omics) ReadOptions(read dataset.Options) dataset.Options {
+	read.NamedMayBeAbsent = read.NamedMayBeAbsent || o.Quality != nil
 	if o.BatchColumn != "" && slices.Contains(read.Exclude, o.BatchColumn) {
 		read.Exclude = slices.DeleteFunc(slices.Clone(read.Exclude), func(s string) bool { return s == o.BatchColumn })
 	}
@@ -122,6 +124,7 @@ func Analyze(ctx context.Context, ref, cur *dataset.Table, read dataset.Options,
 		findings = drift.Quality(ref, cur, q)
 		keepComparable(ref, cur)
 	}
+	opts = onlyColumnsOf(opts, ref)
 	if err := dataset.Align(ref, cur, read); err != nil {
 		return nil, err
 	}
@@ -151,6 +154,25 @@ func Analyze(ctx context.Context, ref, cur *dataset.Table, read dataset.Options,
 		rep.Recommendations = drift.Recommend(rep)
 	}
 	return rep, nil
+}
+
+// onlyColumnsOf drops from the kinds and the groups' feature lists of opts the columns t
+// no longer has: the batch column, and with quality the columns left to the findings.
+func onlyColumnsOf(opts drift.Options, t *dataset.Table) drift.Options {
+	index := t.ColumnIndex()
+	keep := func(names []string) []string {
+		return slices.DeleteFunc(slices.Clone(names), func(n string) bool { _, ok := index[n]; return !ok })
+	}
+	opts.Numeric, opts.Categorical = keep(opts.Numeric), keep(opts.Categorical)
+	groups := make([]drift.Group, len(opts.Groups))
+	for i, g := range opts.Groups {
+		if len(g.Features) > 0 {
+			g.Features = keep(g.Features)
+		}
+		groups[i] = g
+	}
+	opts.Groups = groups
+	return opts
 }
 
 // takeColumn removes the column called name from t and returns it.

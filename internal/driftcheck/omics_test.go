@@ -252,3 +252,39 @@ func TestOmicsOptionsFromThePolicy(t *testing.T) {
 		t.Errorf("the batch column stays excluded from reading: %v", read.Exclude)
 	}
 }
+
+// The batch column and the columns quality leaves to its findings may be named in the
+// policy's kinds and groups: the check goes on without them.
+func TestCheckColumnsNamedInThePolicyButTakenOut(t *testing.T) {
+	ref, cur := omicsCSVs()
+	data := fstest.MapFS{"ref.csv": {Data: []byte(ref)}, "cur.csv": {Data: []byte(cur)}}
+	src := `apiVersion: modelops.medimind.io/v1alpha1
+kind: ModelPolicy
+metadata: {name: sepsis-risk}
+spec:
+  data:
+    reference: {path: ref.csv}
+    current: {path: cur.csv}
+    categorical: [ward, lab_id]
+    numeric: [old_marker]
+    groups:
+      legacy: {features: [old_marker, spo2]}
+  drift:
+    quality: {}
+    batch: {column: lab_id}
+`
+	ps, err := policies.Parse("models/sepsis-risk.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := New(nil).Report(context.Background(), ps[0], data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Groups) != 1 || !slices.Equal(rep.Groups[0].Columns, []string{"spo2"}) {
+		t.Errorf("groups %+v, want legacy with spo2 only", rep.Groups)
+	}
+	if rep.Batch == nil || len(rep.Batch.Batches) != 3 {
+		t.Errorf("batch %+v", rep.Batch)
+	}
+}
