@@ -108,6 +108,7 @@ func (o Omics) ReadOptions(read dataset.Options) dataset.Options {
 //     correlation check on the columns of the report's groups.
 func Analyze(ctx context.Context, ref, cur *dataset.Table, read dataset.Options, opts drift.Options, om Omics) (*drift.Report, error) {
 	var batchCol *dataset.Column
+	var taken []string // columns taken out of the tables here, which opts may name
 	if om.BatchColumn != "" {
 		c, ok := takeColumn(cur, om.BatchColumn)
 		if !ok {
@@ -116,15 +117,16 @@ func Analyze(ctx context.Context, ref, cur *dataset.Table, read dataset.Options,
 		}
 		batchCol = c
 		takeColumn(ref, om.BatchColumn)
+		taken = append(taken, om.BatchColumn)
 	}
 	var findings []drift.QualityFinding
 	if om.Quality != nil {
 		q := *om.Quality
 		q.Categorical = opts.Categorical
 		findings = drift.Quality(ref, cur, q)
-		keepComparable(ref, cur)
+		taken = append(taken, keepComparable(ref, cur)...)
 	}
-	opts = onlyColumnsOf(opts, ref)
+	opts = without(opts, taken)
 	if err := dataset.Align(ref, cur, read); err != nil {
 		return nil, err
 	}
@@ -156,12 +158,16 @@ func Analyze(ctx context.Context, ref, cur *dataset.Table, read dataset.Options,
 	return rep, nil
 }
 
-// onlyColumnsOf drops from the kinds and the groups' feature lists of opts the columns t
-// no longer has: the batch column, and with quality the columns left to the findings.
-func onlyColumnsOf(opts drift.Options, t *dataset.Table) drift.Options {
-	index := t.ColumnIndex()
+// without drops from the kinds and the groups' feature lists of opts the columns Analyze
+// took out of the tables: the batch column, and with quality the columns left to the
+// findings. Any other name stays, so that a group naming a column not compared is still
+// an error.
+func without(opts drift.Options, taken []string) drift.Options {
+	if len(taken) == 0 {
+		return opts
+	}
 	keep := func(names []string) []string {
-		return slices.DeleteFunc(slices.Clone(names), func(n string) bool { _, ok := index[n]; return !ok })
+		return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return slices.Contains(taken, n) })
 	}
 	opts.Numeric, opts.Categorical = keep(opts.Numeric), keep(opts.Categorical)
 	groups := make([]drift.Group, len(opts.Groups))
@@ -188,8 +194,9 @@ func takeColumn(t *dataset.Table, name string) (*dataset.Column, bool) {
 }
 
 // keepComparable leaves in both tables only the columns both have with at least one value
-// left after cleaning on each side; the quality findings report the others.
-func keepComparable(ref, cur *dataset.Table) {
+// left after cleaning on each side, and returns the others' names; the quality findings
+// report them.
+func keepComparable(ref, cur *dataset.Table) []string {
 	ri := ref.ColumnIndex()
 	keep := map[string]bool{}
 	for j := range cur.Columns {
@@ -198,8 +205,17 @@ func keepComparable(ref, cur *dataset.Table) {
 			keep[c.Name] = true
 		}
 	}
+	var dropped []string
+	for _, t := range []*dataset.Table{ref, cur} {
+		for i := range t.Columns {
+			if name := t.Columns[i].Name; !keep[name] && !slices.Contains(dropped, name) {
+				dropped = append(dropped, name)
+			}
+		}
+	}
 	ref.Columns = slices.DeleteFunc(ref.Columns, func(c dataset.Column) bool { return !keep[c.Name] })
 	cur.Columns = slices.DeleteFunc(cur.Columns, func(c dataset.Column) bool { return !keep[c.Name] })
+	return dropped
 }
 
 func hasValue(c *dataset.Column) bool {
