@@ -35,7 +35,7 @@ testenv: ## Build etcd and kube-apiserver for the Kubernetes tests (once; cached
 .PHONY: test
 test: testenv ## go vet, then every test with the race detector.
 	$(GO) vet $(PKGS)
-	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -race -count=1 -timeout 40m $(PKGS)
 
 .PHONY: bench
 bench: ## The headline benchmarks: drift vs SciPy (with the ratio), Parquet end to end, validate 10k, no-op cycle 10k.

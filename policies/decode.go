@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/sergi/go-diff/diffmatchpatch"
 	"go.yaml.in/yaml/v3"
@@ -999,13 +998,13 @@ func (d *decoder) duration(n *yaml.Node, v reflect.Value) {
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!int" && n.Value == "0" {
 			return // the zero value
 		}
-		d.errorAt(n, "expected a duration such as 6h or 90m, got %s", describeNode(n))
+		d.errorAt(n, "expected %s, got %s", durationHint, describeNode(n))
 		return
 	}
-	dur, err := time.ParseDuration(n.Value)
+	dur, err := ParseDuration(n.Value)
 	switch {
 	case err != nil:
-		d.errorAt(n, "expected a duration such as 6h or 90m, got %q", n.Value)
+		d.errorAt(n, "expected %s, got %q", durationHint, n.Value)
 	case dur < 0:
 		d.errorAt(n, "must be a positive duration, got %q", n.Value)
 	case d.setting(v):

@@ -6,6 +6,8 @@ import "time"
 const (
 	DefaultDriftInterval        = 6 * time.Hour
 	DefaultDatasetShare         = 0.5
+	DefaultAdaptiveMin          = time.Hour
+	DefaultAdaptiveMax          = 24 * time.Hour
 	DefaultRetrainSchedule      = "0 2 * * 1"
 	DefaultOnDriftShare         = 0.5
 	DefaultOnDriftOf            = 10
@@ -30,6 +32,9 @@ const (
 	DefaultRollbackMetric       = MetricAUC
 	DefaultRollbackMaxDrop      = 0.02
 	DefaultRollbackFailedChecks = 2
+	// DefaultWindowMinRows is a window's minRows: fewer rows than this make a drift
+	// verdict noise (the column tests' p-values and distances swing on a handful of rows).
+	DefaultWindowMinRows = 30
 )
 
 // DefaultCanarySteps are the canary traffic weights used when a policy gives none.
@@ -54,6 +59,22 @@ func (p *ModelPolicy) Default() {
 	}
 	setFloat(&s.Drift.DatasetShare, DefaultDatasetShare)
 	s.Drift.defaultOmics()
+	if d := s.Data; d != nil && d.Source != nil {
+		for _, w := range []*DataSource{&d.Reference, &d.Current} {
+			if w.MinRows == 0 {
+				w.MinRows = DefaultWindowMinRows
+			}
+		}
+	}
+	if a := s.Drift.Adaptive; a != nil {
+		// The bounds default around the interval, so that {} is always valid.
+		if a.Min.Duration == 0 {
+			a.Min.Duration = min(DefaultAdaptiveMin, s.Drift.Interval.Duration)
+		}
+		if a.Max.Duration == 0 {
+			a.Max.Duration = max(DefaultAdaptiveMax, s.Drift.Interval.Duration)
+		}
+	}
 
 	if r := s.Retrain; r != nil {
 		if r.Schedule == nil {

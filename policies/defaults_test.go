@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -146,4 +147,35 @@ func deepCopy(t *testing.T, p ModelPolicy) ModelPolicy {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestAdaptiveBoundsDefaultAroundTheInterval: an empty adaptive block takes 1h and 24h, widened
+// to hold drift.interval, so it is always valid; a written bound is kept.
+func TestAdaptiveBoundsDefaultAroundTheInterval(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		interval, min, max time.Duration
+		wantMin, wantMax   time.Duration
+	}{
+		{name: "the default interval takes 1h and 24h", wantMin: time.Hour, wantMax: 24 * time.Hour},
+		{name: "a 30m interval lowers min to it", interval: 30 * time.Minute, wantMin: 30 * time.Minute, wantMax: 24 * time.Hour},
+		{name: "a 48h interval raises max to it", interval: 48 * time.Hour, wantMin: time.Hour, wantMax: 48 * time.Hour},
+		{name: "written bounds are kept", interval: 6 * time.Hour, min: 2 * time.Hour, max: 12 * time.Hour, wantMin: 2 * time.Hour, wantMax: 12 * time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := ModelPolicy{APIVersion: APIVersion, Kind: KindModelPolicy, Metadata: ObjectMeta{Name: "m"}}
+			p.Spec.Drift.Interval.Duration = tc.interval
+			p.Spec.Drift.Adaptive = &AdaptiveSchedule{Min: Duration{tc.min}, Max: Duration{tc.max}}
+			if err := p.Validate(); err != nil {
+				t.Fatalf("before Default: %v", err)
+			}
+			p.Default()
+			if a := p.Spec.Drift.Adaptive; a.Min.Duration != tc.wantMin || a.Max.Duration != tc.wantMax {
+				t.Errorf("adaptive = {min %s, max %s}, want {min %s, max %s}", a.Min, a.Max, tc.wantMin, tc.wantMax)
+			}
+			if err := p.Validate(); err != nil {
+				t.Errorf("after Default: %v", err)
+			}
+		})
+	}
 }

@@ -376,13 +376,19 @@ func LoadDir(root string) (*Set, error) {
 	check := func(p *Policy) []error {
 		var bad []error
 		for field, rel := range dataPaths(&p.ModelPolicy) {
+			// A log (spec.data.source) may be a directory of files partitioned by day.
+			dirOK := field == "spec.data.source.path"
+			key := rel
+			if dirOK {
+				key += "\x00dir"
+			}
 			mu.Lock()
-			msg, ok := escapes[rel]
+			msg, ok := escapes[key]
 			mu.Unlock()
 			if !ok {
-				msg = dataPathProblem(fsys, rel)
+				msg = dataPathProblem(fsys, rel, dirOK)
 				mu.Lock()
-				escapes[rel] = msg
+				escapes[key] = msg
 				mu.Unlock()
 			}
 			if msg != "" {
@@ -499,10 +505,14 @@ func (r *dirReader) Close() {
 	}
 }
 
-// dataPaths yields the field path and value of every local data path in p.
+// dataPaths yields the field path and value of every repository path in p the reconciler
+// reads: the local data paths, and a pipeline's compiled spec.
 func dataPaths(p *ModelPolicy) func(yield func(string, string) bool) {
 	return func(yield func(string, string) bool) {
 		if d := p.Spec.Data; d != nil {
+			if d.Source != nil && d.Source.Path != "" && !yield("spec.data.source.path", d.Source.Path) {
+				return
+			}
 			if d.Reference.Path != "" && !yield("spec.data.reference.path", d.Reference.Path) {
 				return
 			}
@@ -511,21 +521,27 @@ func dataPaths(p *ModelPolicy) func(yield func(string, string) bool) {
 			}
 		}
 		if m := p.Spec.Metrics; m != nil && m.Predictions != nil && m.Predictions.Path != "" {
-			yield("spec.metrics.predictions.path", m.Predictions.Path)
+			if !yield("spec.metrics.predictions.path", m.Predictions.Path) {
+				return
+			}
+		}
+		if r := p.Spec.Retrain; r != nil && r.Pipeline != nil && r.Pipeline.Spec != "" {
+			yield("spec.retrain.pipeline.spec", r.Pipeline.Spec)
 		}
 	}
 }
 
 // dataPathProblem says why the reconciler could not read the data file rel: a symbolic link
-// on its way it would refuse to follow, or a directory where a file is expected; or returns "".
-func dataPathProblem(fsys fs.FS, rel string) string {
+// on its way it would refuse to follow, or a directory where a file is expected (unless
+// dirOK); or returns "".
+func dataPathProblem(fsys fs.FS, rel string, dirOK bool) string {
 	var le *datafs.LinkError
 	resolved, err := datafs.Resolve(fsys, rel)
 	if errors.As(err, &le) {
 		le.Where = "the repository"
 		return le.Error()
 	}
-	if fi, err := fs.Stat(fsys, resolved); err == nil && fi.IsDir() {
+	if fi, err := fs.Stat(fsys, resolved); err == nil && fi.IsDir() && !dirOK {
 		return rel + ": is a directory; expected a data file"
 	}
 	return ""

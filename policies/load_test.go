@@ -176,6 +176,26 @@ func TestLoadDirRejectsDataPathsThatAreDirectories(t *testing.T) {
 	}
 }
 
+// A log (spec.data.source) may be a directory partitioned by day; a link leaving the
+// repository is refused there too.
+func TestLoadDirTakesALogDirectoryAndRefusesAnEscapingOne(t *testing.T) {
+	root := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(root, "logs", "features", "date=2026-12-01"), 0o755))
+	must(t, os.Symlink("../..", filepath.Join(root, "logs", "outside")))
+	must(t, os.MkdirAll(filepath.Join(root, "models"), 0o755))
+	windows := "    reference: {last: 180d}\n    current: {last: 7d}\n"
+	must(t, os.WriteFile(filepath.Join(root, "models", "a.yaml"), []byte(policyYAML("a")+"  data:\n    source: {path: logs/features, timestamp: ts}\n"+windows), 0o644))
+	must(t, os.WriteFile(filepath.Join(root, "models", "b.yaml"), []byte(policyYAML("b")+"  data:\n    source: {path: logs/outside, timestamp: ts}\n"+windows), 0o644))
+	set, err := LoadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`models/b.yaml:8:20: spec.data.source.path: logs/outside: symbolic link logs/outside → ../.. leads outside the repository`}
+	if got := errorStrings(set); !reflect.DeepEqual(names(set), []string{"a@models/a.yaml"}) || !reflect.DeepEqual(got, want) {
+		t.Errorf("policies %q, errors:\n got %q\nwant %q", names(set), got, want)
+	}
+}
+
 func TestLoadDirReadsTheExampleRepositoryClean(t *testing.T) {
 	set, err := LoadDir("../examples/policy-repo")
 	if err != nil {

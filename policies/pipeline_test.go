@@ -62,8 +62,7 @@ func TestParsePipelinePolicyReportsProblemsAtTheirLine(t *testing.T) {
       serviceAccount: modelops
       timeout: -1h
 `, []string{
-			"models/sepsis.yaml:8:5: spec.retrain.pipeline.pipelineID: is required",
-			"models/sepsis.yaml:8:5: spec.retrain.pipeline.versionID: is required",
+			"models/sepsis.yaml:8:5: spec.retrain.pipeline: must set exactly one of pipelineID, pipelineName (an uploaded pipeline) or spec (a compiled pipeline in the repository), got 0",
 			`models/sepsis.yaml:10:30: spec.retrain.pipeline.parameters.modelops_generation: modelops_* parameters are set by modelops and cannot be overridden, got "modelops_generation"`,
 			"models/sepsis.yaml:11:23: spec.retrain.pipeline.serviceAccount: must not be the reconciler's own ServiceAccount",
 			"models/sepsis.yaml:12:16: spec.retrain.pipeline.timeout: must be a positive duration",
@@ -71,8 +70,30 @@ func TestParsePipelinePolicyReportsProblemsAtTheirLine(t *testing.T) {
 		{"an unknown pipeline field", `    pipeline:
       pipelineID: p
       versionID: v
-      pipelineName: sepsis
-`, []string{"models/sepsis.yaml:11:7: spec.retrain.pipeline.pipelineName: unknown field"}},
+      pipelineVersion: v
+`, []string{"models/sepsis.yaml:11:7: spec.retrain.pipeline.pipelineVersion: unknown field"}},
+		{"a pipeline by id and by name, caching without a spec, two experiments", `    pipeline:
+      pipelineID: p
+      pipelineName: sepsis-train
+      versionID: latest
+      cachingEnabled: false
+      experimentID: e-1
+      experiment: sepsis
+`, []string{
+			"models/sepsis.yaml:8:5: spec.retrain.pipeline: must set at most one of experimentID and experiment",
+			"models/sepsis.yaml:8:5: spec.retrain.pipeline: must set exactly one of pipelineID, pipelineName (an uploaded pipeline) or spec (a compiled pipeline in the repository), got 2",
+			"models/sepsis.yaml:12:23: spec.retrain.pipeline.cachingEnabled: goes with spec only",
+		}},
+		{"a name without a version", `    pipeline:
+      pipelineName: sepsis-train
+`, []string{"models/sepsis.yaml:8:5: spec.retrain.pipeline.versionID: is required: the ID of the pipeline version to run, or latest"}},
+		{"an inline spec with a version, outside the repository", `    pipeline:
+      spec: ../pipelines/train.yaml
+      versionID: v1
+`, []string{
+			`models/sepsis.yaml:9:13: spec.retrain.pipeline.spec: must stay inside the repository root, got "../pipelines/train.yaml"`,
+			"models/sepsis.yaml:10:18: spec.retrain.pipeline.versionID: goes with pipelineID or pipelineName, not with spec",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,6 +108,30 @@ func TestParsePipelinePolicyReportsProblemsAtTheirLine(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestParsePipelineByNameAndInlineSpec(t *testing.T) {
+	ps, err := Parse("models/sepsis.yaml", []byte(pipelinePolicyHead+`    pipeline:
+      pipelineName: sepsis-train
+      versionID: latest
+      experiment: sepsis
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pl := ps[0].Spec.Retrain.Pipeline; pl.PipelineName != "sepsis-train" || pl.VersionID != "latest" || pl.Experiment != "sepsis" {
+		t.Fatalf("pipeline = %+v", pl)
+	}
+	ps, err = Parse("models/sepsis.yaml", []byte(pipelinePolicyHead+`    pipeline:
+      spec: pipelines/sepsis-train.yaml
+      cachingEnabled: false
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pl := ps[0].Spec.Retrain.Pipeline; pl.Spec != "pipelines/sepsis-train.yaml" || pl.CachingEnabled == nil || *pl.CachingEnabled {
+		t.Fatalf("pipeline = %+v", pl)
 	}
 }
 

@@ -30,7 +30,7 @@ var CleanupActions = []string{CleanupDelete, CleanupTag}
 //	  name: sepsis-risk            # the registered model; default metadata.name
 //	  aliases: {production: champion, canary: challenger}
 //	  enforce: true                # set back an alias moved by hand; false only reports it
-//	  cleanup: {keepLast: 10, olderThan: 2160h, action: delete, maxPerCycle: 5}
+//	  cleanup: {keepLast: 10, olderThan: 90d, action: delete, maxPerCycle: 5}
 type RegistrySpec struct {
 	// Name is the registered model's name. Default metadata.name.
 	Name string `json:"name,omitempty" yaml:"name,omitempty"`
@@ -56,7 +56,7 @@ type RegistryAliases struct {
 type RegistryCleanup struct {
 	// KeepLast versions are always kept, the newest by version number. Default 10.
 	KeepLast *int `json:"keepLast,omitempty" yaml:"keepLast,omitempty" jsonschema:"minimum=1"`
-	// OlderThan is the age a version must reach to be cleaned up. Default 2160h (90 days).
+	// OlderThan is the age a version must reach to be cleaned up. Default 90d.
 	OlderThan Duration `json:"olderThan,omitzero" yaml:"olderThan,omitempty"`
 	// Action is delete (default) or tag (modelops.archived=true, the version stays).
 	Action string `json:"action,omitempty" yaml:"action,omitempty" jsonschema:"enum=delete,enum=tag"`

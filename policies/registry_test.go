@@ -49,7 +49,7 @@ func TestRegistryProblemsAreReportedAtTheirPosition(t *testing.T) {
     cleanup:
       keepLast: 0
       action: archive
-      olderThan: 90d
+      olderThan: 90days
       maxPerCycle: 0
     owner: ana
 `
@@ -60,7 +60,7 @@ func TestRegistryProblemsAreReportedAtTheirPosition(t *testing.T) {
 		`models/p.yaml:11:14: spec.registry.enforce: expected true or false, got "sometimes"`,
 		`models/p.yaml:13:17: spec.registry.cleanup.keepLast: must be 1 or more, got 0`,
 		`models/p.yaml:14:15: spec.registry.cleanup.action: must be one of delete, tag, got "archive"`,
-		`models/p.yaml:15:18: spec.registry.cleanup.olderThan: expected a duration such as 6h or 90m`,
+		`models/p.yaml:15:18: spec.registry.cleanup.olderThan: expected a duration such as 6h, 90m, 30d or 1d12h, got "90days"`,
 		`models/p.yaml:16:20: spec.registry.cleanup.maxPerCycle: must be 1 or more, got 0`,
 		`models/p.yaml:17:5: spec.registry.owner: unknown field`,
 	}
@@ -97,5 +97,17 @@ func TestRepositoryConfigReadsTheMLflowTrackingURI(t *testing.T) {
 		case want != "" && (err == nil || !strings.HasPrefix(FieldErrors(err)[0].Error(), want)):
 			t.Errorf("%s: %v, want %s", uri, err, want)
 		}
+	}
+}
+
+// TestCleanupAgeTakesDays: olderThan reads as people write it (ParseDuration's own cases
+// are in window_test.go).
+func TestCleanupAgeTakesDays(t *testing.T) {
+	ps, err := Parse("p.yaml", []byte(registryPolicyHead+"  registry:\n    cleanup: {olderThan: 30d}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ps[0].Spec.Registry.Cleanup.OlderThan.Duration; got != 30*24*time.Hour {
+		t.Errorf("cleanup.olderThan 30d = %v", got)
 	}
 }

@@ -112,7 +112,17 @@ type KubeflowConfig struct {
 	// Namespace is the Kubeflow profile namespace runs are created and listed in
 	// (multi-user installations); empty on a single-user installation.
 	Namespace string `json:"namespace,omitempty" yaml:"namespace,omitempty"`
+	// User is the identity sent in UserHeader, for installations whose API server trusts a
+	// user header set by an authenticating proxy (multi-user KFP without a token). Empty
+	// sends none.
+	User string `json:"user,omitempty" yaml:"user,omitempty"`
+	// UserHeader is the header carrying User. Default kubeflow-userid, KFP's default.
+	UserHeader string `json:"userHeader,omitempty" yaml:"userHeader,omitempty"`
 }
+
+// DefaultKubeflowUserHeader is the header KFP's multi-user API server reads the user from
+// unless configured otherwise (KUBEFLOW_USERID_HEADER).
+const DefaultKubeflowUserHeader = "kubeflow-userid"
 
 // MLflowConfig locates the MLflow tracking server whose Model Registry follows the
 // repository. Credentials never go here: they come from MLFLOW_TRACKING_TOKEN, or
@@ -216,6 +226,17 @@ func (c *RepositoryConfig) Validate() error {
 			if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
 				v.add("spec.kubeflow.namespace", "must be a Kubernetes namespace name, got %q: %s", ns, strings.Join(msgs, "; "))
 			}
+		}
+		if h := k.UserHeader; h != "" {
+			if msgs := validation.IsHTTPHeaderName(h); len(msgs) > 0 {
+				v.add("spec.kubeflow.userHeader", "must be an HTTP header name, got %q: %s", h, strings.Join(msgs, "; "))
+			}
+			if k.User == "" {
+				v.add("spec.kubeflow.userHeader", "goes with spec.kubeflow.user: the identity to send in it")
+			}
+		}
+		if strings.ContainsAny(k.User, "\r\n") {
+			v.add("spec.kubeflow.user", "must be one line")
 		}
 	}
 	if u := s.MLflow.TrackingURI; u != "" && u != "databricks" {

@@ -89,9 +89,16 @@ type Canary struct {
 
 // DataSpec locates the datasets a drift check compares and says how columns are treated.
 type DataSpec struct {
-	// Reference is the dataset the model was trained or validated on.
+	// Source is a timestamped log the reference and current data are windows of (then
+	// reference and current set last, ago and minRows, not path or url). Without it,
+	// reference and current are two files.
+	Source *LogSource `json:"source,omitempty" yaml:"source,omitempty"`
+	// Reference is the dataset the model was trained or validated on: a file, or with
+	// source a window of the log such as {last: 180d} (rolling) or {last: 30d, ago: 365d}
+	// (the same season a year earlier).
 	Reference DataSource `json:"reference" yaml:"reference"`
-	// Current is the recent production data compared with the reference.
+	// Current is the recent production data compared with the reference: a file, or with
+	// source a window of the log such as {last: 7d}.
 	Current DataSource `json:"current" yaml:"current"`
 	// Categorical lists columns treated as categorical whatever their values look like.
 	Categorical []string `json:"categorical,omitempty" yaml:"categorical,omitempty"`
@@ -129,13 +136,41 @@ type DataLimits struct {
 	MaxMemory string `json:"maxMemory,omitempty" yaml:"maxMemory,omitempty"`
 }
 
-// DataSource is a CSV (optionally gzip) or Parquet file, given by exactly one of path or url.
+// DataSource is a CSV (optionally gzip) or Parquet file, given by exactly one of path or
+// url; or, for spec.data.reference and spec.data.current when spec.data.source is set, a
+// window of that log: the rows whose timestamp t satisfies T-ago-last <= t < T-ago, T
+// being the time of the check.
 type DataSource struct {
 	// Path is relative to the data root (the policy repository unless configured); it may
 	// not leave it.
 	Path string `json:"path,omitempty" yaml:"path,omitempty"`
 	// URL is an http or https address.
 	URL string `json:"url,omitempty" yaml:"url,omitempty" jsonschema:"pattern=^https?://"`
+	// Last is the length of the window (with spec.data.source only; required there).
+	Last Duration `json:"last,omitempty" yaml:"last,omitempty"`
+	// Ago is how long before the time of the check the window ends (with
+	// spec.data.source only). Default 0d: the window ends now.
+	Ago Duration `json:"ago,omitempty" yaml:"ago,omitempty"`
+	// MinRows is the fewest rows the window must hold (with spec.data.source only); with
+	// fewer the check's verdict is "insufficient data", neither drift nor failure.
+	// Default 30.
+	MinRows int64 `json:"minRows,omitempty" yaml:"minRows,omitempty" jsonschema:"minimum=1"`
+}
+
+// LogSource is a timestamped log: one CSV (optionally gzip) or Parquet file, or a
+// directory of them, partitioned Hive-style by day (date=YYYY-MM-DD/ directories, whose
+// days outside both windows are not read). Exactly one of path or url; a url names one
+// file.
+type LogSource struct {
+	// Path is relative to the data root, as a DataSource's; a file or a directory.
+	Path string `json:"path,omitempty" yaml:"path,omitempty"`
+	// URL is an http or https address of one file.
+	URL string `json:"url,omitempty" yaml:"url,omitempty" jsonschema:"pattern=^https?://"`
+	// Timestamp is the column holding each row's time: RFC 3339 text (a value without a
+	// zone is UTC; a date alone is its midnight UTC) or a Parquet TIMESTAMP or DATE. A row
+	// whose timestamp is missing or unparseable is in no window, and counted. The column is
+	// not a feature: it is never tested.
+	Timestamp string `json:"timestamp" yaml:"timestamp" jsonschema:"minLength=1"`
 }
 
 // FeatureGroup selects columns by a regular expression or by an explicit list.
@@ -188,6 +223,23 @@ type DriftSpec struct {
 	// Correlation tests the Spearman correlations between the features of pairs of groups
 	// for a change from reference to current; present means enabled.
 	Correlation *CorrelationSpec `json:"correlation,omitempty" yaml:"correlation,omitempty"`
+	// Adaptive makes the interval follow the reports (drift-definitions.md §12): the first
+	// interval is Interval; after a drifted report the next is max(min, previous/2), after a
+	// report without drift min(max, previous·2); insufficient data keeps it. The sequence
+	// runs over the model's recorded reports, so changing Interval later does not restart
+	// it; changed bounds apply at once. Absent: every interval is Interval.
+	Adaptive *AdaptiveSchedule `json:"adaptive,omitempty" yaml:"adaptive,omitempty"`
+}
+
+// AdaptiveSchedule bounds the interval of an adaptive drift schedule; min <= drift.interval
+// <= max.
+type AdaptiveSchedule struct {
+	// Min is the shortest interval, reached by halving after drifted reports. Default 1h, or
+	// drift.interval when that is shorter.
+	Min Duration `json:"min,omitempty" yaml:"min,omitempty"`
+	// Max is the longest interval, reached by doubling after reports without drift. Default
+	// 24h, or drift.interval when that is longer.
+	Max Duration `json:"max,omitempty" yaml:"max,omitempty"`
 }
 
 // MetricsSpec says where model performance comes from: a prediction log or Prometheus.
@@ -232,15 +284,33 @@ type RetrainSpec struct {
 // (modelops_model, modelops_generation, modelops_commit); a policy cannot set them.
 const PipelineParameterPrefix = "modelops_"
 
-// PipelineSpec is a Kubeflow Pipelines run of an uploaded pipeline version.
+// PipelineSpec is a Kubeflow Pipelines run: of an uploaded pipeline's version (by the
+// pipeline's ID or name, the version's ID or latest), or of a compiled pipeline committed
+// in the repository and submitted with the run. Exactly one of pipelineID, pipelineName
+// and spec is set. What a name or latest resolves to is resolved once, at launch, and the
+// run records it, so the training record says exactly what ran.
 type PipelineSpec struct {
 	// PipelineID is the ID of the uploaded pipeline.
-	PipelineID string `json:"pipelineID" yaml:"pipelineID" jsonschema:"minLength=1"`
-	// VersionID is the ID of the pipeline version to run, so the record says exactly what ran.
-	VersionID string `json:"versionID" yaml:"versionID" jsonschema:"minLength=1"`
+	PipelineID string `json:"pipelineID,omitempty" yaml:"pipelineID,omitempty"`
+	// PipelineName is the display name of the uploaded pipeline (in the configured
+	// namespace on a multi-user installation).
+	PipelineName string `json:"pipelineName,omitempty" yaml:"pipelineName,omitempty"`
+	// VersionID is the ID of the pipeline version to run, or latest for the version most
+	// recently uploaded when the run is launched. Required with pipelineID or pipelineName.
+	VersionID string `json:"versionID,omitempty" yaml:"versionID,omitempty"`
+	// Spec is the path, in the policy repository, of a compiled pipeline (the IR YAML `kfp
+	// compile` writes), read at the commit that raised the generation and submitted inline.
+	Spec string `json:"spec,omitempty" yaml:"spec,omitempty"`
+	// CachingEnabled overrides every task's cache setting of an inline spec, as the KFP
+	// SDK's enable_caching does; unset keeps what the spec says. Only with spec: an
+	// uploaded version's caching is compiled into it.
+	CachingEnabled *bool `json:"cachingEnabled,omitempty" yaml:"cachingEnabled,omitempty"`
 	// ExperimentID is the experiment the run belongs to. Default: the installation's default
 	// experiment.
 	ExperimentID string `json:"experimentID,omitempty" yaml:"experimentID,omitempty"`
+	// Experiment is the experiment's display name, created when absent (as the KFP SDK
+	// does). At most one of experimentID and experiment is set.
+	Experiment string `json:"experiment,omitempty" yaml:"experiment,omitempty"`
 	// ServiceAccount is the Kubernetes ServiceAccount the pipeline's pods run as. Default:
 	// the installation's pipeline runner account.
 	ServiceAccount string `json:"serviceAccount,omitempty" yaml:"serviceAccount,omitempty"`
@@ -404,7 +474,8 @@ type RollbackSpec struct {
 	FailedChecks int `json:"failedChecks,omitempty" yaml:"failedChecks,omitempty" jsonschema:"minimum=1"`
 }
 
-// Duration is a Go/Kubernetes-style duration such as 6h, 90m or 1h30m.
+// Duration is a Go/Kubernetes-style duration such as 6h, 90m or 1h30m, or days: 90d,
+// 1d12h (a day is 24 hours; ParseDuration).
 type Duration struct {
 	time.Duration
 }
@@ -423,11 +494,11 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 			d.Duration = 0
 			return nil
 		}
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a duration such as 6h or 90m, got %s", n.Line, describe(n))}}
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected %s, got %s", n.Line, durationHint, describe(n))}}
 	}
-	v, err := time.ParseDuration(n.Value)
+	v, err := ParseDuration(n.Value)
 	if err != nil {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a duration such as 6h or 90m, got %q", n.Line, n.Value)}}
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected %s, got %q", n.Line, durationHint, n.Value)}}
 	}
 	if v < 0 {
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: duration must not be negative, got %q", n.Line, n.Value)}}
@@ -445,7 +516,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("expected a duration string: %w", err)
 	}
-	v, err := time.ParseDuration(s)
+	v, err := ParseDuration(s)
 	if err != nil {
 		return err
 	}
@@ -460,8 +531,8 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.Duration
 func (Duration) JSONSchema() *jsonschema.Schema {
 	return &jsonschema.Schema{
 		Type:        "string",
-		Pattern:     `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`,
-		Description: "A duration such as 6h, 90m or 1h30m (Go/Kubernetes style).",
+		Pattern:     `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h|d))+$`,
+		Description: "A duration such as 6h, 90m or 1h30m (Go/Kubernetes style), or days: 90d, 1d12h (a day is 24 hours).",
 	}
 }
 

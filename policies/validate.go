@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/robfig/cron/v3"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -151,8 +152,12 @@ func (v *validator) keyOneOf(parent, key, s string, allowed []string) {
 }
 
 func (v *validator) data(field string, d *DataSpec) {
-	v.source(field+".reference", &d.Reference)
-	v.source(field+".current", &d.Current)
+	if d.Source != nil {
+		v.logSource(field, d)
+	} else {
+		v.source(field+".reference", &d.Reference)
+		v.source(field+".current", &d.Current)
+	}
 	v.columns(field+".categorical", d.Categorical)
 	v.columns(field+".numeric", d.Numeric)
 	v.columns(field+".exclude", d.Exclude)
@@ -238,8 +243,17 @@ func (v *validator) columns(field string, cols []string) {
 	}
 }
 
-// source requires exactly one of path (relative, clean, inside the root) or url (http/https).
+// source requires exactly one of path (relative, clean, inside the root) or url
+// (http/https), and no window fields: a file is not a window.
 func (v *validator) source(field string, s *DataSource) {
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"last", s.Last.Duration != 0}, {"ago", s.Ago.Duration != 0}, {"minRows", s.MinRows != 0}} {
+		if f.set {
+			v.add(field+"."+f.name, "is a window field, allowed only with spec.data.source (a timestamped log); a file is read whole")
+		}
+	}
 	switch {
 	case s.Path != "" && s.URL != "":
 		v.add(field, "must set exactly one of path or url, got both")
@@ -299,6 +313,24 @@ func (v *validator) drift(field string, d *DriftSpec) {
 	}
 	v.nonNegative(field, "threshold", d.Threshold)
 	v.fraction(field, "datasetShare", d.DatasetShare)
+	if a := d.Adaptive; a != nil {
+		v.adaptive(field, d.Interval.Duration, a)
+	}
+}
+
+// adaptive requires min <= interval <= max. A bound left out is accepted: Default puts it
+// around the interval.
+func (v *validator) adaptive(field string, interval time.Duration, a *AdaptiveSchedule) {
+	if interval == 0 {
+		interval = DefaultDriftInterval
+	}
+	af := field + ".adaptive"
+	if a.Min.Duration > interval {
+		v.add(af+".min", "must be at most %s.interval (%s), got %s", field, interval, a.Min)
+	}
+	if a.Max.Duration != 0 && a.Max.Duration < interval {
+		v.add(af+".max", "must be at least %s.interval (%s), got %s", field, interval, a.Max)
+	}
 }
 
 // The names of the tests drift.numericTest and drift.categoricalTest accept.
@@ -382,11 +414,28 @@ func (v *validator) retrain(field string, r *RetrainSpec) {
 }
 
 func (v *validator) pipeline(field string, p *PipelineSpec) {
-	if strings.TrimSpace(p.PipelineID) == "" {
-		v.add(field+".pipelineID", "is required: the ID of the uploaded pipeline")
+	set := 0
+	for _, s := range []string{p.PipelineID, p.PipelineName, p.Spec} {
+		if strings.TrimSpace(s) != "" {
+			set++
+		}
 	}
-	if strings.TrimSpace(p.VersionID) == "" {
-		v.add(field+".versionID", "is required: the ID of the pipeline version to run")
+	switch {
+	case set != 1:
+		v.add(field, "must set exactly one of pipelineID, pipelineName (an uploaded pipeline) or spec (a compiled pipeline in the repository), got %d", set)
+	case p.Spec != "":
+		if p.VersionID != "" {
+			v.add(field+".versionID", "goes with pipelineID or pipelineName, not with spec: an inline spec has no version")
+		}
+		v.relPath(field+".spec", p.Spec)
+	case strings.TrimSpace(p.VersionID) == "":
+		v.add(field+".versionID", "is required: the ID of the pipeline version to run, or latest")
+	}
+	if p.CachingEnabled != nil && p.Spec == "" {
+		v.add(field+".cachingEnabled", "goes with spec only: an uploaded pipeline version's caching is compiled into it")
+	}
+	if p.ExperimentID != "" && p.Experiment != "" {
+		v.add(field, "must set at most one of experimentID and experiment")
 	}
 	for _, name := range slices.Sorted(maps.Keys(p.Parameters)) {
 		switch {

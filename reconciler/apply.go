@@ -11,6 +11,7 @@ import (
 
 	"k8s.io/utils/ptr"
 
+	"github.com/medimind/modelops/internal/datafs"
 	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/policies"
 )
@@ -92,7 +93,7 @@ func (r *Reconciler) checkDrift(ctx context.Context, snap *Snapshot, p *policies
 	if r.drift == nil {
 		return DriftResult{}, "", errors.New("no drift checker is configured")
 	}
-	res, err := r.drift.Check(ctx, p, r.dataFS(snap))
+	res, err := r.drift.Check(ctx, p, r.dataFS(snap), snap.Now)
 	if err != nil {
 		return DriftResult{}, "", &ActionError{Reason: DriftCheckFailedReason, Err: fmt.Errorf("check drift of %s: %w", p.Metadata.Name, err)}
 	}
@@ -101,10 +102,11 @@ func (r *Reconciler) checkDrift(ctx context.Context, snap *Snapshot, p *policies
 	if res.Markdown != "" {
 		files[driftMarkdownPath(path)] = []byte(res.Markdown)
 	}
-	ms.AddDrift(DriftRecord{
+	recordDrift(p, ms, DriftRecord{
 		At: snap.Now, Commit: snap.Commit, Drifted: res.Drifted, Share: res.Share,
 		DriftedColumns: res.DriftedColumns, Columns: res.Columns, Report: path,
 		QualityFindings: res.QualityFindings, SuspectBatches: res.SuspectBatches, BatchColumn: res.BatchColumn,
+		InsufficientData: res.InsufficientData,
 	})
 	verdict := "no dataset drift"
 	if res.Drifted {
@@ -112,6 +114,9 @@ func (r *Reconciler) checkDrift(ctx context.Context, snap *Snapshot, p *policies
 	}
 	title := fmt.Sprintf("%s: %d of %d columns drifted (share %.2f)", verdict, res.DriftedColumns, res.Columns, res.Share)
 	title += omicsTitle(res)
+	if res.InsufficientData {
+		title = "insufficient data: a window of the log holds fewer rows than its minRows; neither drift nor failure"
+	}
 	r.report(ctx, CheckReport{
 		Name: DriftCheckName(p.Metadata.Name), Commit: snap.Commit, Status: CheckCompleted,
 		Conclusion: driftConclusion(p, res), Title: title, Summary: withReportLink(res.Markdown, path),
@@ -164,9 +169,12 @@ func DriftCheckName(model string) string { return "modelops/drift: " + model }
 func TrainingCheckName(model string) string { return "modelops/training: " + model }
 
 // driftConclusion is success without drift; with drift, failure when the policy retrains on
-// drift (the report counts towards a retrain), neutral when it only watches.
+// drift (the report counts towards a retrain), neutral when it only watches. Insufficient
+// data is neutral: neither drift nor failure.
 func driftConclusion(p *policies.Policy, res DriftResult) CheckConclusion {
 	switch {
+	case res.InsufficientData:
+		return CheckNeutral
 	case !res.Drifted:
 		return CheckSuccess
 	case p.Spec.Retrain != nil && p.Spec.Retrain.OnDrift != nil && !p.Spec.Retrain.OnDrift.Disabled:
@@ -255,9 +263,29 @@ func (r *Reconciler) reportRun(ctx context.Context, model string, run TrainingRu
 	r.report(ctx, c)
 }
 
+// driftReportTimeLayout stamps a drift report's file name with its time.
+const driftReportTimeLayout = "20060102T150405Z"
+
 // DriftReportPath is where the full drift report of model at time t lives on the status branch.
 func DriftReportPath(model string, t time.Time) string {
-	return fmt.Sprintf("reports/%s/drift-%s.json", model, t.UTC().Format("20060102T150405Z"))
+	return DriftReportsDir(model) + "/drift-" + t.UTC().Format(driftReportTimeLayout) + ".json"
+}
+
+// DriftReportsDir is the directory of the status branch holding model's reports.
+func DriftReportsDir(model string) string { return "reports/" + model }
+
+// DriftReportTime is the time of the drift report whose file is named name (the base of a
+// DriftReportPath); ok is false for any other file (a canary report).
+func DriftReportTime(name string) (t time.Time, ok bool) {
+	stamp, found := strings.CutPrefix(name, "drift-")
+	if !found {
+		return time.Time{}, false
+	}
+	if stamp, found = strings.CutSuffix(stamp, ".json"); !found {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(driftReportTimeLayout, stamp)
+	return t, err == nil
 }
 
 func (r *Reconciler) applyProposeRetrain(ctx context.Context, snap *Snapshot, p *policies.Policy, ms *ModelStatus, a Action, files map[string][]byte) (string, *Proposal, error) {
@@ -306,6 +334,14 @@ func (r *Reconciler) applyLaunch(ctx context.Context, snap *Snapshot, p *policie
 		return "", &ActionError{Reason: GitOperationFailed, Err: fmt.Errorf("find the commit that raised %s to generation %d: %w", a.Model, a.Generation, err)}
 	}
 	req := JobRequest{Model: a.Model, Generation: a.Generation, Commit: commit, PolicyFile: p.File, Job: *job, Pipeline: pipeline}
+	if reg := p.Spec.Registry; reg != nil {
+		req.RegisteredModel = reg.Name
+	}
+	if pipeline != nil && pipeline.Spec != "" {
+		if req.PipelineIR, err = r.readAt(ctx, commit, pipeline.Spec); err != nil {
+			return "", &ActionError{Reason: TrainingFailedReason, Err: fmt.Errorf("%s: spec.retrain.pipeline.spec: %w", p.File, err)}
+		}
+	}
 	if snap.Config != nil {
 		req.ServiceAccounts = snap.Config.Spec.Kubernetes.ServiceAccounts
 		req.Kubeflow = snap.Config.Spec.Kubeflow
@@ -327,13 +363,18 @@ func (r *Reconciler) applyProposePromotion(ctx context.Context, snap *Snapshot, 
 	if err != nil {
 		return "", nil, &ActionError{Reason: ProposalFailedReason, Err: err}
 	}
+	cmp, err := r.compareWithProduction(ctx, p, ms, a)
+	if err != nil {
+		return "", nil, &ActionError{Reason: RegistryFailedReason, Err: fmt.Errorf("read the lineage of %s for its promotion proposal: %w", a.Model, err)}
+	}
 	prop, err := r.proposals.Ensure(ctx, ProposalRequest{
 		Model:    a.Model,
 		Kind:     ProposalPromote,
 		Key:      plan.Key,
+		Target:   plan.Target,
 		Digest:   plan.Digest,
 		Title:    fmt.Sprintf("Promote %s: version %s as canary at %d%%", a.Model, promo.Canary.Version, ptr.Deref(promo.Canary.Weight, 0)),
-		Body:     promotionBody(a, p),
+		Body:     promotionBody(a, p, cmp),
 		Base:     snap.Commit,
 		File:     p.File,
 		Edits:    []policies.Edit{policies.SetCanary{Expect: expect, Canary: promo.Canary}},
@@ -450,4 +491,14 @@ func evidenceRef(evidence []Evidence) string {
 		return oneLine(evidence[0].Text)
 	}
 	return strings.Join(refs, ", ")
+}
+
+// readAt reads the repository file name as committed at commit, following symbolic links
+// only inside the tree, as data paths are.
+func (r *Reconciler) readAt(ctx context.Context, commit, name string) ([]byte, error) {
+	tree, err := r.repo.Tree(ctx, commit)
+	if err != nil {
+		return nil, err
+	}
+	return fs.ReadFile(datafs.New(tree, "the tree at "+short(commit), ""), name)
 }

@@ -3,7 +3,6 @@ package reconciler
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/medimind/modelops/policies"
@@ -182,18 +181,14 @@ func servingCanary(p *policies.Policy) (*policies.Canary, int, bool) {
 	return c, *c.Weight, true
 }
 
-// fullPromotionPrefix starts the keys of full-promotion proposals; canary-setting promotion
-// proposals have keys "version-<version>". Both are of ProposalPromote, so that at most one
-// promotion is open per model; the key is all the forges keep of a proposal (the pull
-// request's marker, the local record), so it is what says which promotion an open one is.
-const fullPromotionPrefix = "production-"
-
-func fullPromotionKey(version string) string { return fullPromotionPrefix + version }
+// fullPromotionKey is the key of the proposal making version production; canary-setting
+// promotion proposals have keys "version-<version>".
+func fullPromotionKey(version string) string { return "production-" + version }
 
 // promotesToProduction reports whether p is a full-promotion proposal (canary to
 // production) rather than one setting a canary.
 func (p Proposal) promotesToProduction() bool {
-	return p.Kind == ProposalPromote && strings.HasPrefix(p.Key, fullPromotionPrefix)
+	return p.Kind == ProposalPromote && p.Target == TargetProduction
 }
 
 // planCanary judges the due check of the canary serving at the tip and decides what follows:
@@ -255,6 +250,7 @@ func planCanary(now time.Time, commit string, p *policies.Policy, st *ModelStatu
 		}
 		a.Proposal = &ProposalPlan{
 			Kind:     ProposalPromote,
+			Target:   TargetProduction,
 			Key:      fullPromotionKey(c.Version),
 			Digest:   digestOf(c.Version, c.URI, weight, len(cs.Checks)+1),
 			Evidence: evidence,

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/medimind/modelops/internal/git"
 	"github.com/medimind/modelops/policies"
 )
 
@@ -96,7 +97,7 @@ func (r *Reconciler) applyCanary(ctx context.Context, snap *Snapshot, p *policie
 			detail = fmt.Sprintf("weight %d%% → %d%% proposed in %s (the repository asks for pull requests)", plan.From, plan.To, prop.Where())
 			break
 		}
-		commit, err := r.commitCanaryEdit(ctx, p, a, path)
+		commit, err := r.commitCanaryEdit(ctx, snap, p, a, path)
 		if errors.Is(err, policies.ErrConflict) {
 			// A person changed the canary since it was judged: their edit wins, and the
 			// next cycle plans on it.
@@ -109,7 +110,10 @@ func (r *Reconciler) applyCanary(ctx context.Context, snap *Snapshot, p *policie
 		if a.Kind == ActionRollback {
 			ms.Canary.Outcome = CanaryRolledBack
 			detail = fmt.Sprintf("canary %s removed in %s", plan.Version, short(commit))
-			r.tagVersion(ctx, a.Model, registeredName(p), plan.Version, map[string]string{TagRolledBack: fmt.Sprintf("%s (rollback %s)", a.Reason, commit)})
+			tags := map[string]string{TagRolledBack: fmt.Sprintf("%s (rollback %s)", a.Reason, commit)}
+			if r.tagVersion(ctx, a.Model, registeredName(p), plan.Version, tags) {
+				ms.AddRegistryCall(RegistryCall{At: snap.Now, Action: a.Kind, RegisteredModel: registeredName(p), Version: plan.Version, Tags: tags, Commit: commit, Reason: a.Reason})
+			}
 			r.commentOnIntroduction(ctx, snap, p, a, commit, path)
 		}
 	case ActionProposeFullPromotion:
@@ -132,7 +136,7 @@ func boolInt(b bool) int {
 
 // commitCanaryEdit commits a step or a rollback to the tracked branch as a compare-and-swap:
 // the file must still hold the canary version and weight that were judged.
-func (r *Reconciler) commitCanaryEdit(ctx context.Context, p *policies.Policy, a Action, evidence string) (string, error) {
+func (r *Reconciler) commitCanaryEdit(ctx context.Context, snap *Snapshot, p *policies.Policy, a Action, evidence string) (string, error) {
 	if r.committer == nil {
 		return "", errors.New("no committer for the tracked branch is configured")
 	}
@@ -165,11 +169,51 @@ func (r *Reconciler) commitCanaryEdit(ctx context.Context, p *policies.Policy, a
 	fmt.Fprintf(&msg, "\n\nWindow %s to %s: canary %d labelled predictions, production %d.\n",
 		plan.Check.Since.UTC().Format("2006-01-02T15:04Z"), plan.Check.Until.UTC().Format("2006-01-02T15:04Z"),
 		plan.Check.Canary.Samples, plan.Check.Production.Samples)
-	commit, err := r.committer.CommitEdit(ctx, p.File, change, msg.String(), a.trailers(evidence))
+	commit, err := r.committer.CommitEdit(ctx, p.File, change, msg.String(), canaryTrailers(snap, p, a, evidence))
 	if err != nil && !errors.Is(err, policies.ErrConflict) {
 		return "", &ActionError{Reason: GitOperationFailed, Err: fmt.Errorf("commit %s of %s: %w", a.Kind, a.Model, err)}
 	}
 	return commit, err
+}
+
+// canaryTrailers are the trailers of a canary step or rollback; a rollback's also list the
+// model registry calls it leads to (Modelops-Registry).
+func canaryTrailers(snap *Snapshot, p *policies.Policy, a Action, evidence string) map[string]string {
+	tr := a.trailers(evidence)
+	if a.Kind == ActionRollback {
+		if calls := rollbackRegistryCalls(snap, p); calls != "" {
+			tr[git.TrailerRegistry] = oneLine(calls)
+		}
+	}
+	return tr
+}
+
+// rollbackRegistryCalls says which registry calls a rollback of p's canary leads to: those
+// PlanRegistry plans for the policy without its canary on what the registry shows now (the
+// canary alias deleted; an alias moved by hand set back). They are made once the router
+// has taken the canary's traffic back, in the cycle that applies it; the status branch
+// records them as made (ModelStatus.RegistryCalls). "" without a registry.
+func rollbackRegistryCalls(snap *Snapshot, p *policies.Policy) string {
+	obs := snap.Registry[p.Metadata.Name]
+	if obs == nil || p.Spec.Registry == nil {
+		return ""
+	}
+	after := *p
+	after.Spec.Canary = nil
+	var calls []string
+	for _, a := range PlanRegistry(snap.Commit, &after, nil, *obs) {
+		ap := a.Registry
+		switch a.Kind {
+		case ActionDeleteAlias:
+			calls = append(calls, fmt.Sprintf("delete alias %s of %s (version %s)", ap.Alias, ap.RegisteredModel, ap.Observed))
+		case ActionSetAlias:
+			calls = append(calls, fmt.Sprintf("set alias %s of %s to version %s", ap.Alias, ap.RegisteredModel, ap.Version))
+		}
+	}
+	if len(calls) == 0 {
+		return ""
+	}
+	return strings.Join(calls, "; ") + ", once the router serves the rollback"
 }
 
 // changeMode is how the repository wants a canary action written.
@@ -202,7 +246,7 @@ func (r *Reconciler) proposeCanaryEdit(ctx context.Context, snap *Snapshot, p *p
 		Model: a.Model, Kind: ProposalCanary, Key: key, Digest: digestOf(key, plan.Check.Until.UTC().Format(time.RFC3339)),
 		Title: title, Body: canaryEditBody(a, title, evidence), Base: snap.Commit, File: p.File,
 		Edits:    []policies.Edit{edit},
-		Trailers: a.trailers(evidence),
+		Trailers: canaryTrailers(snap, p, a, evidence),
 	})
 	if err != nil {
 		return nil, &ActionError{Reason: ProposalFailedReason, Err: fmt.Errorf("propose %s of %s: %w", a.Kind, a.Model, err)}
@@ -238,6 +282,7 @@ func (r *Reconciler) proposeFullPromotion(ctx context.Context, snap *Snapshot, p
 		Model:    a.Model,
 		Kind:     ProposalPromote,
 		Key:      plan.Key,
+		Target:   plan.Target,
 		Digest:   plan.Digest,
 		Title:    fmt.Sprintf("Promote %s: version %s to production", a.Model, c.Version),
 		Body:     fullPromotionBody(a, p),

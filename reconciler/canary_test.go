@@ -200,7 +200,7 @@ func TestPlanCanary(t *testing.T) {
 			status: canaryStatus(100, t0, "PPP", &good),
 			want:   []ActionKind{ActionProposeFullPromotion},
 			check: func(t *testing.T, as []Action) {
-				if p := as[0].Proposal; p.Kind != ProposalPromote || p.Key != "production-13" {
+				if p := as[0].Proposal; p.Kind != ProposalPromote || p.Target != TargetProduction || p.Key != "production-13" {
 					t.Errorf("proposal = %+v", p)
 				}
 			},
@@ -245,7 +245,7 @@ func TestPlanCanary(t *testing.T) {
 			name:   "a full-promotion proposal whose canary is gone is closed",
 			policy: policy("sepsis", nil),
 			status: ModelStatus{FirstSeen: t0, LaunchedGeneration: 6, Drift: drifts(t0, time.Hour, "-")},
-			props:  []Proposal{{Model: "sepsis", Kind: ProposalPromote, State: ProposalOpen, Key: "production-13"}},
+			props:  []Proposal{{Model: "sepsis", Kind: ProposalPromote, Target: TargetProduction, State: ProposalOpen, Key: "production-13"}},
 			want:   []ActionKind{ActionCloseProposal},
 		},
 	}

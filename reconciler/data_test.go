@@ -18,7 +18,7 @@ import (
 // readingDrift records what each check reads as the policy's reference data.
 type readingDrift struct{ read []string }
 
-func (d *readingDrift) Check(_ context.Context, p *policies.Policy, data fs.FS) (DriftResult, error) {
+func (d *readingDrift) Check(_ context.Context, p *policies.Policy, data fs.FS, _ time.Time) (DriftResult, error) {
 	b, err := fs.ReadFile(data, p.Spec.Data.Reference.Path)
 	if err != nil {
 		d.read = append(d.read, "error: "+err.Error())

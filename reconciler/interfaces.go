@@ -39,6 +39,18 @@ const (
 	ProposalCanary ProposalKind = "canary"
 )
 
+// PromotionTarget says what a promotion proposal promotes to: a canary, or production. Both
+// kinds of promotion share the ProposalPromote slot (at most one promotion is open per model);
+// the forges keep the target with the proposal (the pull request's marker, the local record),
+// so that which promotion an open one is never has to be read back out of its key.
+type PromotionTarget string
+
+// Promotion targets.
+const (
+	TargetCanary     PromotionTarget = "canary"
+	TargetProduction PromotionTarget = "production"
+)
+
 // ProposalState says whether a proposal is open or was declined by a person.
 type ProposalState string
 
@@ -55,6 +67,8 @@ type Proposal struct {
 	State ProposalState `json:"state"`
 	// Key identifies what is proposed (for a retrain, the generation it raises to).
 	Key string `json:"key"`
+	// Target is what a promotion proposal promotes to; empty for other kinds.
+	Target PromotionTarget `json:"target,omitempty"`
 	// Digest identifies the evidence the body was written from; a new digest updates it.
 	Digest string `json:"digest"`
 	Title  string `json:"title"`
@@ -76,6 +90,7 @@ type ProposalRequest struct {
 	Model  string
 	Kind   ProposalKind
 	Key    string
+	Target PromotionTarget
 	Digest string
 	Title  string
 	Body   string
@@ -132,7 +147,12 @@ type JobRequest struct {
 	// Pipeline, when set, is a Kubeflow Pipelines run to launch instead of Job, on the
 	// endpoint of Kubeflow (the repository configuration's spec.kubeflow).
 	Pipeline *policies.PipelineSpec
-	Kubeflow *policies.KubeflowConfig
+	// PipelineIR is the compiled pipeline Pipeline.Spec names, as committed at Commit.
+	PipelineIR []byte
+	// RegisteredModel is the model registry's name for the model (spec.registry.name) when
+	// the policy has a registry, where a pipeline registers its candidate.
+	RegisteredModel string
+	Kubeflow        *policies.KubeflowConfig
 	// ServiceAccounts are the accounts the repository configuration lets training run as
 	// (.modelops.yaml spec.kubernetes.serviceAccounts); a runner with accounts refuses others.
 	ServiceAccounts []string
@@ -189,6 +209,11 @@ type DriftResult struct {
 	Share          float64
 	DriftedColumns int
 	Columns        int
+	// InsufficientData is the verdict "insufficient data": a window of the policy's log
+	// held fewer rows than its minRows (drift-definitions.md §8). The columns were not
+	// compared; the check is neither drifted nor failed, and the retrain-on-drift trigger
+	// counts it as neither.
+	InsufficientData bool
 	// Report is the full report as JSON (the `modelops drift -o json` contract).
 	Report []byte
 	// Markdown renders the report for people (check runs, proposal bodies), bounded well
@@ -205,8 +230,10 @@ type DriftResult struct {
 // DriftChecker runs the drift check a policy describes.
 type DriftChecker interface {
 	// Check compares the policy's current data with its reference. Relative data paths are
-	// read from data. Errors naming bad data are returned wrapped in a *DataError.
-	Check(ctx context.Context, p *policies.Policy, data fs.FS) (DriftResult, error)
+	// read from data. at is the time of the check (the cycle's clock): the windows of a
+	// timestamped log (spec.data.source) end there. Errors naming bad data are returned
+	// wrapped in a *DataError.
+	Check(ctx context.Context, p *policies.Policy, data fs.FS, at time.Time) (DriftResult, error)
 }
 
 // Metrics reads how the production version performs.
@@ -321,6 +348,41 @@ type Registry interface {
 	// ReadCandidate reads a version a training job registered: its registration state and,
 	// once READY, the latest metrics of the run that produced it.
 	ReadCandidate(ctx context.Context, registeredModel, version string) (RegistryCandidate, error)
+	// FindRegistered returns the newest version of registeredModel that a training job of
+	// model's generation registered, found by the tags the job gives it (modelops.model,
+	// modelops.generation); "" when there is none.
+	FindRegistered(ctx context.Context, registeredModel, model string, generation int64) (string, error)
+	// VersionLineage reads where a version came from: its run's metrics, hyperparameters,
+	// training code commit and dataset digests. A version the registry does not have comes
+	// back with Found false and no error.
+	VersionLineage(ctx context.Context, registeredModel, version string) (VersionLineage, error)
+}
+
+// VersionLineage is what the model registry knows of a version's making.
+type VersionLineage struct {
+	Version string `json:"version"`
+	// Found is false when the registry has no such version.
+	Found bool `json:"found"`
+	// RunID is the run that logged the version ("" when it names none); RunURL links to the
+	// run in MLflow's UI.
+	RunID  string `json:"runID,omitempty"`
+	RunURL string `json:"runURL,omitempty"`
+	// Metrics are the run's latest metrics, Params its hyperparameters.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	Params  map[string]string  `json:"params,omitempty"`
+	// CodeCommit is the training code's commit as MLflow recorded it on the run
+	// (mlflow.source.git.commit); "" when it did not.
+	CodeCommit string `json:"codeCommit,omitempty"`
+	// Datasets are the data the run read, with their digests.
+	Datasets []DatasetDigest `json:"datasets,omitempty"`
+}
+
+// DatasetDigest identifies data a run read: its name, digest and context (training,
+// validation, ...).
+type DatasetDigest struct {
+	Name    string `json:"name"`
+	Digest  string `json:"digest"`
+	Context string `json:"context,omitempty"`
 }
 
 // RegistryCandidate is a registered version as a candidate: its state, and the metrics of

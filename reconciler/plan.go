@@ -83,11 +83,13 @@ type PromotionPlan struct {
 
 // ProposalPlan is the proposal a propose action opens or updates.
 type ProposalPlan struct {
-	Kind     ProposalKind `json:"kind"`
-	Key      string       `json:"key"`
-	Digest   string       `json:"digest"`
-	Trigger  Trigger      `json:"trigger"`
-	Evidence []Evidence   `json:"evidence"`
+	Kind ProposalKind `json:"kind"`
+	Key  string       `json:"key"`
+	// Target is what a promotion proposal promotes to; empty for other kinds.
+	Target   PromotionTarget `json:"target,omitempty"`
+	Digest   string          `json:"digest"`
+	Trigger  Trigger         `json:"trigger"`
+	Evidence []Evidence      `json:"evidence"`
 	// Change describes the policy edit in words ("spec.retrain.generation 6 → 7").
 	Change string `json:"change"`
 	// Note is a warning the body opens with: drift the batch check attributes to
@@ -181,6 +183,7 @@ func planModel(now time.Time, commit string, m ModelState) []Action {
 	if m.Registry != nil {
 		// After apply-traffic: an alias follows a version once the router serves it.
 		actions = append(actions, PlanRegistry(commit, p, m.Traffic, *m.Registry)...)
+		actions = append(actions, planRegistryCleanup(now, commit, p, *m.Registry, m.Proposals)...)
 	}
 
 	retrain := p.Spec.Retrain
@@ -393,6 +396,7 @@ func promotionAction(p *policies.Policy, commit, runID string, result RunResult,
 		Commit: commit,
 		Proposal: &ProposalPlan{
 			Kind:     ProposalPromote,
+			Target:   TargetCanary,
 			Key:      promoteKey(result.Version),
 			Digest:   digest,
 			Evidence: []Evidence{{Text: evidence}},
@@ -434,26 +438,18 @@ func servesAlready(p *policies.Policy, version string) bool {
 
 func promoteKey(version string) string { return "version-" + version }
 
-// planDrift schedules a drift check when the interval has elapsed since the last one.
+// planDrift schedules a drift check when ScheduleDrift says it is due.
 func planDrift(now time.Time, commit string, p *policies.Policy, st *ModelStatus) (Action, bool) {
-	if p.Spec.Data == nil {
-		return Action{}, false
-	}
-	due := st.FirstSeen
-	reason := "no drift report yet"
-	if last, ok := st.LastDrift(); ok {
-		due = last.At.Add(p.Spec.Drift.Interval.Duration)
-		reason = fmt.Sprintf("last report %s, interval %s", last.At.UTC().Format(time.RFC3339), p.Spec.Drift.Interval.Duration)
-	}
-	if now.Before(due) {
+	s, ok := ScheduleDrift(p, st)
+	if !ok || now.Before(s.Due) {
 		return Action{}, false
 	}
 	name := p.Metadata.Name
 	return Action{
 		Kind:   ActionCheckDrift,
 		Model:  name,
-		Key:    fmt.Sprintf("%s/%s/%s", ActionCheckDrift, name, due.UTC().Format(time.RFC3339)),
-		Reason: reason,
+		Key:    fmt.Sprintf("%s/%s/%s", ActionCheckDrift, name, s.Due.UTC().Format(time.RFC3339)),
+		Reason: s.Reason,
 		Commit: commit,
 	}, true
 }
@@ -482,7 +478,9 @@ func retrainTrigger(now time.Time, p *policies.Policy, st *ModelStatus) (Trigger
 	if od := rt.OnDrift; od != nil && !od.Disabled && od.Of > 0 && od.Share != nil {
 		var recent []DriftRecord
 		for _, d := range st.Drift {
-			if d.At.After(since) {
+			// Insufficient data is neither a drifted report nor one without drift: it
+			// takes no place among the last Of.
+			if d.At.After(since) && !d.InsufficientData {
 				recent = append(recent, d)
 			}
 		}

@@ -40,7 +40,7 @@ func policy(name string, mutate func(*policies.ModelPolicySpec)) *policies.Polic
 func drifts(start time.Time, every time.Duration, pattern string) []DriftRecord {
 	var out []DriftRecord
 	for i, c := range pattern {
-		out = append(out, DriftRecord{At: start.Add(time.Duration(i) * every), Drifted: c == 'D', Share: 0.6, DriftedColumns: 6, Columns: 10, Report: "reports/x.json"})
+		out = append(out, DriftRecord{At: start.Add(time.Duration(i) * every), Drifted: c == 'D', InsufficientData: c == 'I', Share: 0.6, DriftedColumns: 6, Columns: 10, Report: "reports/x.json"})
 	}
 	return out
 }
@@ -120,6 +120,25 @@ func TestPlan(t *testing.T) {
 					t.Errorf("evidence %q does not count the drifted reports", a.Proposal.Evidence[0].Text)
 				}
 			},
+		},
+		{
+			name:   "insufficient data takes no place among the last ten: the five drifted before it still propose a retrain",
+			now:    t0.Add(time.Hour),
+			policy: policy("sepsis", func(s *policies.ModelPolicySpec) { s.Retrain.Schedule = &never }),
+			status: ModelStatus{FirstSeen: seen, LaunchedGeneration: 6, Drift: drifts(t0.Add(-14*6*time.Hour), 6*time.Hour, "DDDDD-----IIIII")},
+			want:   []ActionKind{ActionProposeRetrain},
+			check: func(t *testing.T, as []Action) {
+				if ev := as[0].Proposal.Evidence[0].Text; !strings.Contains(ev, "5 of the last 10") {
+					t.Errorf("evidence %q does not count five drifted of the last ten with data", ev)
+				}
+			},
+		},
+		{
+			name:   "insufficient data is not drift: four drifted and five insufficient propose nothing",
+			now:    t0.Add(time.Hour),
+			policy: policy("sepsis", func(s *policies.ModelPolicySpec) { s.Retrain.Schedule = &never }),
+			status: ModelStatus{FirstSeen: seen, LaunchedGeneration: 6, Drift: drifts(t0.Add(-9*6*time.Hour), 6*time.Hour, "DDDDIIIII-")},
+			want:   nil,
 		},
 		{
 			name:   "four drifted of ten is below the share and proposes nothing",

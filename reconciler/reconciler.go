@@ -55,6 +55,8 @@ type Reconciler struct {
 	// parsed keeps the parse of every policy file by content: an unchanged file is not
 	// parsed again (the steady state of a large repository).
 	parsed *policies.Cache
+	// named is what the tracked branch's history named, for spec.registry.cleanup.
+	named *namedVersions
 }
 
 // maxPasses bounds the plan-apply passes of one cycle.

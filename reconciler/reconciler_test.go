@@ -131,7 +131,7 @@ func (f *fakeProposals) Ensure(_ context.Context, req ProposalRequest) (Proposal
 		return Proposal{}, f.ensureErr
 	}
 	id := req.Model + "/" + string(req.Kind)
-	p := Proposal{Model: req.Model, Kind: req.Kind, State: ProposalOpen, Key: req.Key, Digest: req.Digest, Title: req.Title, Branch: "modelops/" + id}
+	p := Proposal{Model: req.Model, Kind: req.Kind, State: ProposalOpen, Key: req.Key, Target: req.Target, Digest: req.Digest, Title: req.Title, Branch: "modelops/" + id}
 	if _, ok := f.open[id]; ok {
 		f.updated++
 	} else {
@@ -225,20 +225,26 @@ func (f *fakeRunner) finishWith(model string, gen int64, at time.Time, res RunRe
 }
 
 type fakeDrift struct {
-	drifted  bool
-	err      error
-	checks   int
-	markdown string // the report's Markdown; "" renders none
+	drifted      bool
+	insufficient bool // the verdict is insufficient data
+	err          error
+	checks       int
+	at           []time.Time // the time of each check
+	markdown     string      // the report's Markdown; "" renders none
 	// quality and suspects are the part-two figures each report carries.
 	quality  int
 	suspects []string
 }
 
-func (f *fakeDrift) Check(context.Context, *policies.Policy, fs.FS) (DriftResult, error) {
+func (f *fakeDrift) Check(_ context.Context, _ *policies.Policy, _ fs.FS, at time.Time) (DriftResult, error) {
 	if f.err != nil {
 		return DriftResult{}, f.err
 	}
 	f.checks++
+	f.at = append(f.at, at)
+	if f.insufficient {
+		return DriftResult{InsufficientData: true, Report: []byte(`{"drifted":false}`), Markdown: f.markdown}, nil
+	}
 	share := 0.1
 	if f.drifted {
 		share = 0.7

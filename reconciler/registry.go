@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/medimind/modelops/policies"
@@ -90,6 +92,12 @@ type RegistryObservation struct {
 	Applied map[string]string
 	// Versions holds the registry state of the versions the tip references.
 	Versions map[string]RegistryVersion
+	// All is every version of the registered model, read only for spec.registry.cleanup.
+	All []RegistryVersionAge
+	// History holds the versions a commit of the tracked branch's mainline named as
+	// production or canary of the model (observed only when a cleanup could be due); nil
+	// when it is not known, and then nothing is cleaned up.
+	History map[string]bool
 }
 
 // PlanRegistry plans the alias changes that make the registry follow the tip of policy p:
@@ -172,6 +180,57 @@ type RegistryVersionAge struct {
 	// Aliased is set when any alias points at the version: MLflow would delete the alias
 	// with it, so it is never cleaned up.
 	Aliased bool
+	// Archived is set when the version carries modelops.archived=true: cleaned up with
+	// action tag already.
+	Archived bool
+}
+
+// planRegistryCleanup plans spec.registry.cleanup from the observation: the versions
+// referenced are the tip's production and canary, every version a mainline commit named
+// (obs.History) and every open proposal's; nothing is planned while the history is not
+// known.
+func planRegistryCleanup(now time.Time, commit string, p *policies.Policy, obs RegistryObservation, props []Proposal) []Action {
+	r := p.Spec.Registry
+	if r == nil || r.Cleanup == nil || obs.History == nil || len(obs.All) == 0 {
+		return nil
+	}
+	referenced := maps.Clone(obs.History)
+	if prod := p.Spec.Production; prod != nil {
+		referenced[prod.Version] = true
+	}
+	if c := p.Spec.Canary; c != nil {
+		referenced[c.Version] = true
+	}
+	for _, pr := range props {
+		if v, ok := proposedVersion(pr); ok && pr.State == ProposalOpen {
+			referenced[v] = true
+		}
+	}
+	aliased := map[string]bool{}
+	for _, v := range obs.Aliases {
+		aliased[v] = true
+	}
+	versions := make([]RegistryVersionAge, 0, len(obs.All))
+	for _, v := range obs.All {
+		v.Aliased = v.Aliased || aliased[v.Version]
+		if v.Archived && r.Cleanup.Action == policies.CleanupTag {
+			continue // done
+		}
+		versions = append(versions, v)
+	}
+	return PlanRegistryCleanup(commit, p, versions, referenced, now)
+}
+
+// proposedVersion is the version a promotion proposal would serve, read from its key
+// (promoteKey, fullPromotionKey): the key is what the forges keep of a proposal.
+func proposedVersion(pr Proposal) (string, bool) {
+	if pr.Kind != ProposalPromote {
+		return "", false
+	}
+	if pr.promotesToProduction() {
+		return strings.CutPrefix(pr.Key, fullPromotionKey(""))
+	}
+	return strings.CutPrefix(pr.Key, promoteKey(""))
 }
 
 // PlanRegistryCleanup picks the versions spec.registry.cleanup removes: beyond the newest
@@ -214,10 +273,18 @@ func PlanRegistryCleanup(commit string, p *policies.Policy, versions []RegistryV
 			Model: name,
 			Key:   fmt.Sprintf("%s/%s/%s/%s", ActionCleanupVersion, name, v.Version, c.Action),
 			Reason: fmt.Sprintf("version %s of %s was registered %s ago, is older than %s and beyond the newest %d, and nothing in git references it",
-				v.Version, r.Name, now.Sub(v.Created).Round(time.Hour), c.OlderThan, keep),
+				v.Version, r.Name, inDays(now.Sub(v.Created)), inDays(c.OlderThan.Duration), keep),
 			Commit:   commit,
 			Registry: &RegistryPlan{RegisteredModel: r.Name, Version: v.Version, Cleanup: c.Action},
 		})
 	}
 	return actions
+}
+
+// inDays writes an age as people count it: whole days (90d), or hours under two days.
+func inDays(d time.Duration) string {
+	if d < 48*time.Hour {
+		return d.Round(time.Hour).String()
+	}
+	return fmt.Sprintf("%dd", d/(24*time.Hour))
 }

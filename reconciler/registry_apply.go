@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/medimind/modelops/policies"
 )
@@ -31,6 +32,10 @@ const (
 	TagProposal   = "modelops.proposal"
 	TagGate       = "modelops.gate"
 	TagRolledBack = "modelops.rolled-back"
+	// TagModel is the tag a training job puts on the version it registers, with the value of
+	// its MODELOPS_MODEL; with TagGeneration (MODELOPS_GENERATION) it finds the version of a
+	// job that reported no result.
+	TagModel = "modelops.model"
 )
 
 // observeRegistry reads the registry for a policy with spec.registry. With a router whose
@@ -48,7 +53,22 @@ func (r *Reconciler) observeRegistry(ctx context.Context, snap *Snapshot, p *pol
 	if r.warnOnce(ctx, "read the model registry", name, err) {
 		return
 	}
+	if cleanupCandidates(p, obs, snap.Now) {
+		obs.History = r.historyNamed(ctx, snap, name)
+	}
 	snap.Registry[name] = &obs
+}
+
+// cleanupCandidates reports whether spec.registry.cleanup could remove a version of obs,
+// before what git references is known: one beyond the newest keepLast, old enough and
+// without an alias. Without one the history is not read.
+func cleanupCandidates(p *policies.Policy, obs RegistryObservation, now time.Time) bool {
+	c := p.Spec.Registry.Cleanup
+	if c == nil {
+		return false
+	}
+	obs.History = map[string]bool{} // obs is a copy
+	return len(planRegistryCleanup(now, "", p, obs, nil)) > 0
 }
 
 // settleRegistryDrift turns RegistryDrift False at the end of a cycle that found every alias
@@ -91,9 +111,21 @@ func (r *Reconciler) applyRegistry(ctx context.Context, snap *Snapshot, ms *Mode
 		return a.Reason, nil
 	}
 	if err := r.registry.ApplyRegistryAction(ctx, a); err != nil {
-		return "", &ActionError{Reason: RegistryFailedReason, Err: fmt.Errorf("%s %s of %s: %w", a.Kind, ap.Alias, ap.RegisteredModel, err)}
+		what := "alias " + ap.Alias
+		if a.Kind == ActionCleanupVersion {
+			what = "version " + ap.Version
+		}
+		return "", &ActionError{Reason: RegistryFailedReason, Err: fmt.Errorf("%s %s of %s: %w", a.Kind, what, ap.RegisteredModel, err)}
 	}
 	obs := snap.Registry[a.Model]
+	call := RegistryCall{At: snap.Now, Action: a.Kind, RegisteredModel: ap.RegisteredModel, Alias: ap.Alias, Version: ap.Version,
+		From: ap.Observed, Cleanup: ap.Cleanup, Commit: a.Commit, Reason: a.Reason}
+	if a.Kind == ActionDeleteAlias {
+		call.Version, call.From = ap.Observed, ""
+	}
+	if a.Kind != ActionReportRegistryDrift {
+		ms.AddRegistryCall(call)
+	}
 	var detail string
 	switch a.Kind {
 	case ActionSetAlias:
@@ -141,14 +173,17 @@ func generationOf(ms *ModelStatus, version string) (int64, bool) {
 }
 
 // tagVersion writes tags on a version of a policy's registered model when a registry is
-// configured. The change they describe is done already, so a failure is logged, not retried.
-func (r *Reconciler) tagVersion(ctx context.Context, model, registered, version string, tags map[string]string) {
+// configured, and reports whether it did. The change they describe is done already, so a
+// failure is logged, not retried.
+func (r *Reconciler) tagVersion(ctx context.Context, model, registered, version string, tags map[string]string) bool {
 	if r.registry == nil || registered == "" {
-		return
+		return false
 	}
 	if err := r.registry.SetVersionTags(ctx, registered, version, tags); err != nil {
 		r.log.WarnContext(ctx, "tag the registry version", "model", model, "version", version, "error", err)
+		return false
 	}
+	return true
 }
 
 // registeredName is the registered model of p, empty without spec.registry.
@@ -192,6 +227,7 @@ func (r *Reconciler) tagJudged(ctx context.Context, p *policies.Policy, ms *Mode
 func (r *Reconciler) observeRegisteredCandidates(ctx context.Context, p *policies.Policy, ms *ModelStatus) {
 	for i := range ms.Runs {
 		run := &ms.Runs[i]
+		r.findRegisteredResult(ctx, p, run)
 		if run.Phase != RunSucceeded || run.Result == nil || !run.Result.Pending() {
 			continue
 		}
@@ -217,6 +253,33 @@ func (r *Reconciler) observeRegisteredCandidates(ctx context.Context, p *policie
 			run.Phase, run.Message = RunFailed, err.Error()
 		}
 	}
+}
+
+// findRegisteredResult looks, once, for the version a training job registered but did not
+// report (its run failed with NoResult): the newest version of spec.registry.name tagged
+// modelops.model and modelops.generation with the run's model and generation becomes the
+// run's result, a registry reference read like one the job wrote. Found nothing, the run
+// stays failed, and says so. Only the tip generation's run is looked for: a newer one
+// supersedes it.
+func (r *Reconciler) findRegisteredResult(ctx context.Context, p *policies.Policy, run *TrainingRun) {
+	name, registered := p.Metadata.Name, registeredName(p)
+	if run.Phase != RunFailed || !run.NoResult || registered == "" || r.registry == nil ||
+		p.Spec.Retrain == nil || p.Spec.Retrain.Generation != run.Generation {
+		return
+	}
+	version, err := r.registry.FindRegistered(ctx, registered, name, run.Generation)
+	if r.warnOnce(ctx, "look for the version the training job registered", name, err) {
+		return // looked for again next cycle
+	}
+	run.NoResult = false
+	filter := fmt.Sprintf("%s=%s and %s=%d", TagModel, name, TagGeneration, run.Generation)
+	if version == "" {
+		run.Message += fmt.Sprintf("; no version of %s in the model registry is tagged %s either", registered, filter)
+		return
+	}
+	run.Phase, run.FailureReported = RunSucceeded, false
+	run.Message = fmt.Sprintf("the job wrote no result; version %s of %s, tagged %s, is its candidate", version, registered, filter)
+	run.Result = &RunResult{Registry: &RegistryRef{Name: registered, Version: version}}
 }
 
 // CandidateMetrics takes a candidate's figures from the metrics its run logged in the

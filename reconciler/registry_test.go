@@ -184,3 +184,85 @@ func TestPlanRegistryCleanupNeverTouchesWhatGitReferences(t *testing.T) {
 		t.Fatalf("no cleanup block planned %q", summary(got))
 	}
 }
+
+// TestPlanCleansUpOnlyWhatNothingReferences: through Plan, the versions a cleanup may take
+// leave out the tip's production and canary, every version a mainline commit named, the
+// versions open promotion proposals would serve (a declined one protects nothing), and
+// those an alias points at; with the history unknown nothing is planned, and a version
+// tagged archived is not tagged again.
+func TestPlanCleansUpOnlyWhatNothingReferences(t *testing.T) {
+	now := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	keep, most := 2, 10
+	mk := func(action string) *policies.Policy {
+		return policy("sepsis-risk", func(s *policies.ModelPolicySpec) {
+			w := 10
+			s.Production = &policies.ModelVersion{Version: "3"}
+			s.Canary = &policies.Canary{Version: "4", Weight: &w}
+			s.Registry = &policies.RegistrySpec{Name: "sepsis-risk", Aliases: policies.RegistryAliases{Production: "champion", Canary: "challenger"},
+				Cleanup: &policies.RegistryCleanup{KeepLast: &keep, MaxPerCycle: &most, Action: action, OlderThan: policies.Duration{Duration: 90 * 24 * time.Hour}}}
+		})
+	}
+	var all []RegistryVersionAge
+	for i := 1; i <= 12; i++ {
+		all = append(all, RegistryVersionAge{Version: strconv.Itoa(i), Created: now.Add(-200 * 24 * time.Hour), Archived: i == 9})
+	}
+	props := []Proposal{
+		{Model: "sepsis-risk", Kind: ProposalPromote, State: ProposalOpen, Key: promoteKey("5")},
+		{Model: "sepsis-risk", Kind: ProposalPromote, State: ProposalDeclined, Key: promoteKey("6")},
+		{Model: "sepsis-risk", Kind: ProposalRetrain, State: ProposalOpen, Key: "gen-8"},
+		{Model: "sepsis-risk", Kind: ProposalPromote, State: ProposalOpen, Target: TargetProduction, Key: fullPromotionKey("10")},
+	}
+	cleaned := func(p *policies.Policy, history map[string]bool, props []Proposal) string {
+		obs := RegistryObservation{Aliases: map[string]string{"champion": "3", "challenger": "4", "legacy": "7"}, Versions: readyVersions, All: all, History: history}
+		var out []string
+		for _, a := range Plan(PlanInput{Now: now, Commit: "c1", Models: []ModelState{{Policy: p, Status: &ModelStatus{Model: "sepsis-risk"}, Proposals: props, Registry: &obs}}}) {
+			if a.Kind == ActionCleanupVersion {
+				out = append(out, a.Registry.Version)
+			}
+		}
+		return strings.Join(out, ",")
+	}
+	// 11 and 12 are the newest two; 3 and 4 serve at the tip; 1 was named in history; 5 is
+	// proposed as canary and 10 as production; 7 carries an alias.
+	if got := cleaned(mk(policies.CleanupDelete), map[string]bool{"1": true}, props); got != "2,6,8,9" {
+		t.Errorf("delete cleaned up %q, want 2,6,8,9", got)
+	}
+	if got := cleaned(mk(policies.CleanupTag), map[string]bool{"1": true}, props); got != "2,6,8" {
+		t.Errorf("tag cleaned up %q, want 2,6,8 (9 is archived already)", got)
+	}
+	if got := cleaned(mk(policies.CleanupDelete), nil, props); got != "" {
+		t.Errorf("with the history unknown cleaned up %q, want nothing", got)
+	}
+	most = 2
+	if got := cleaned(mk(policies.CleanupDelete), map[string]bool{"1": true}, props); got != "2,6" {
+		t.Errorf("with maxPerCycle 2 cleaned up %q, want the oldest two, 2,6", got)
+	}
+}
+
+func TestVersionsNamedInReadsEveryModelDocument(t *testing.T) {
+	content := `apiVersion: modelops.medimind.io/v1alpha1
+kind: ModelPolicy
+metadata: {name: sepsis-risk}
+spec:
+  production: {version: 12}
+  canary: {version: "14", weight: 10}
+---
+apiVersion: modelops.medimind.io/v1alpha1
+kind: RepositoryConfig
+spec: {}
+---
+apiVersion: modelops.medimind.io/v1alpha1
+kind: ModelPolicy
+metadata: {name: readmission}
+spec:
+  production: {version: "v3"}
+  drift: {interval: [not, a, duration]}
+`
+	got := versionsNamedIn([]byte(content))
+	if strings.Join(got["sepsis-risk"], ",") != "12,14" || strings.Join(got["readmission"], ",") != "v3" || len(got) != 2 {
+		t.Errorf("versionsNamedIn = %v", got)
+	}
+	if got := versionsNamedIn([]byte("{not yaml")); len(got) != 0 {
+		t.Errorf("a broken file named %v", got)
+	}
+}

@@ -2,7 +2,9 @@ package reconciler
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"k8s.io/utils/ptr"
 
@@ -50,7 +52,7 @@ func writeEvidence(b *strings.Builder, evidence []Evidence) {
 
 // promotionBody renders the body of a promotion proposal: the change and the evaluation
 // table of candidate against production.
-func promotionBody(a Action, p *policies.Policy) string {
+func promotionBody(a Action, p *policies.Policy, cmp *Comparison) string {
 	plan, promo := a.Proposal, a.Promotion
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Promote `%s` version `%s` to canary\n\n", a.Model, promo.Canary.Version)
@@ -63,6 +65,9 @@ func promotionBody(a Action, p *policies.Policy) string {
 		p.File, plan.Change, promo.Canary.URI, stepsText(p.Spec.CanaryAnalysis.Steps))
 	b.WriteString("### Evaluation\n\n")
 	b.WriteString(promotionTable(promo.Verdict))
+	if cmp != nil {
+		b.WriteString("\n" + comparisonSection(*cmp))
+	}
 	fmt.Fprintf(&b, "\nJudged at %s. Planned on commit `%s`. Close this proposal to decline it: modelops does not propose version %s again.\n",
 		describeTime(promo.Verdict.JudgedAt), short(a.Commit), promo.Canary.Version)
 	return b.String()
@@ -163,4 +168,142 @@ func stepsText(steps []int) string {
 		parts = append(parts, fmt.Sprintf("%d%%", s))
 	}
 	return strings.Join(parts, " → ")
+}
+
+// comparisonBudget bounds the comparison section of a promotion body, so that with the
+// evaluation table the body stays well under GitHub's 65,536 characters whatever the runs
+// logged (hundreds of hyperparameters, long values).
+const comparisonBudget = 30000
+
+// maxCellRunes bounds a value from the registry in a table cell.
+const maxCellRunes = 120
+
+// gateMetrics are the run metrics the promotion gate reads (CandidateMetrics), in the order
+// of the evaluation table.
+var gateMetrics = []string{"auc", "precision", "recall", "samples", "latencyMs", "coverage"}
+
+// comparisonSection renders candidate and production side by side from the registry: the
+// runs with links, the training code's commit, every gate metric as the runs logged it,
+// the hyperparameters that differ and the digests of the data each run read. Rows that do
+// not fit comparisonBudget are counted, not shown.
+func comparisonSection(c Comparison) string {
+	var b strings.Builder
+	cand, prod := c.Candidate, c.Production
+	fmt.Fprintf(&b, "### Comparison with production (model registry `%s`)\n\n", cell(c.RegisteredModel))
+	fmt.Fprintf(&b, "| | candidate (`%s`) | production (`%s`) |\n|---|---|---|\n", cell(cand.Version), cell(prod.Version))
+	fmt.Fprintf(&b, "| run | %s | %s |\n", runLink(cand), runLink(prod))
+	fmt.Fprintf(&b, "| training code | %s | %s |\n", codeCommit(cand, c.CandidateMerge), codeCommit(prod, c.ProductionMerge))
+	for _, m := range gateMetrics {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", m, metricCell(cand, m), metricCell(prod, m))
+	}
+
+	rows := func(title, head string, lines []string) {
+		fmt.Fprintf(&b, "\n#### %s\n\n", title)
+		if len(lines) == 0 {
+			b.WriteString("None.\n")
+			return
+		}
+		b.WriteString(head)
+		for i, l := range lines {
+			if b.Len()+len(l) > comparisonBudget {
+				fmt.Fprintf(&b, "\n%d more not shown (the body has a size limit); the runs above list them all.\n", len(lines)-i)
+				return
+			}
+			b.WriteString(l)
+		}
+	}
+	var params []string
+	for _, d := range differingParams(cand.Params, prod.Params) {
+		params = append(params, fmt.Sprintf("| %s | %s | %s |\n", code(d[0]), optCode(d[1], cand.Params, d[0]), optCode(d[2], prod.Params, d[0])))
+	}
+	rows("Hyperparameters that differ", "| parameter | candidate | production |\n|---|---|---|\n", params)
+
+	digests := map[string][2]string{}
+	var names []string
+	for i, side := range []VersionLineage{cand, prod} {
+		for _, d := range side.Datasets {
+			name := d.Name
+			if d.Context != "" {
+				name += " (" + d.Context + ")"
+			}
+			got, seen := digests[name]
+			if !seen {
+				names = append(names, name)
+			}
+			got[i] = d.Digest
+			digests[name] = got
+		}
+	}
+	slices.Sort(names)
+	var data []string
+	for _, n := range names {
+		d := digests[n]
+		same := ""
+		if d[0] != "" && d[0] == d[1] {
+			same = " (same)"
+		}
+		data = append(data, fmt.Sprintf("| %s | %s | %s%s |\n", cell(n), orDash(d[0]), orDash(d[1]), same))
+	}
+	rows("Training data (dataset digests)", "| dataset | candidate | production |\n|---|---|---|\n", data)
+	return b.String()
+}
+
+// cell makes text from the registry safe in a Markdown table cell: one line, no pipe, at
+// most maxCellRunes characters.
+func cell(s string) string {
+	s = strings.NewReplacer("\r", " ", "\n", " ", "|", "\\|", "`", "'").Replace(s)
+	if utf8.RuneCountInString(s) > maxCellRunes {
+		s = string([]rune(s)[:maxCellRunes]) + "…"
+	}
+	return s
+}
+
+func code(s string) string { return "`" + cell(s) + "`" }
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return code(s)
+}
+
+// optCode renders a parameter's value, or says the run does not set it.
+func optCode(v string, params map[string]string, key string) string {
+	if _, ok := params[key]; !ok {
+		return "not set"
+	}
+	return code(v)
+}
+
+func runLink(l VersionLineage) string {
+	switch {
+	case !l.Found:
+		return "not in the registry"
+	case l.RunID == "":
+		return "no run recorded"
+	case l.RunURL == "":
+		return code(l.RunID)
+	}
+	return fmt.Sprintf("[%s](%s)", cell(l.RunID), strings.NewReplacer(" ", "%20", ")", "%29", "(", "%28").Replace(l.RunURL))
+}
+
+func codeCommit(l VersionLineage, merge string) string {
+	switch {
+	case l.CodeCommit != "":
+		return code(l.CodeCommit) + " (mlflow.source.git.commit)"
+	case merge != "":
+		return code(short(merge)) + " (the merge that launched its training)"
+	}
+	return "unknown"
+}
+
+func metricCell(l VersionLineage, key string) string {
+	v, ok := l.Metrics[key]
+	if !ok {
+		return "—"
+	}
+	if key == "latencyMs" {
+		return formatFigure(CriterionLatency, v)
+	}
+	return formatFigure(key, v)
 }

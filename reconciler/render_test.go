@@ -28,7 +28,7 @@ func TestPromotionDigestIgnoresTheTableFormat(t *testing.T) {
 	result := RunResult{Version: "13", URI: "models:/sepsis/13"}
 	v := passingVerdict()
 	before := promotionAction(p, "c1", "run-7", result, v, "run 7")
-	bodyBefore := promotionBody(before, p)
+	bodyBefore := promotionBody(before, p, nil)
 
 	old := promotionTable
 	t.Cleanup(func() { promotionTable = old })
@@ -38,7 +38,7 @@ func TestPromotionDigestIgnoresTheTableFormat(t *testing.T) {
 	if after.Proposal.Digest != before.Proposal.Digest {
 		t.Errorf("digest %s became %s when only the table's format changed", before.Proposal.Digest, after.Proposal.Digest)
 	}
-	if promotionBody(after, p) == bodyBefore {
+	if promotionBody(after, p, nil) == bodyBefore {
 		t.Fatal("the body did not change with the table format; the test proves nothing")
 	}
 	// The digest still follows the evidence: another figure is another digest.

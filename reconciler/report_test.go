@@ -131,3 +131,43 @@ func TestALimitMakesAnActionWaitWithoutFailingTheModel(t *testing.T) {
 		t.Fatalf("Ready = %+v, want True: a limit is not a failure", c)
 	}
 }
+
+func TestInsufficientDataIsRecordedAsANeutralCheck(t *testing.T) {
+	h := newHarness(6)
+	h.drift = &fakeDrift{insufficient: true, markdown: "**Insufficient data.**"}
+	rep := &fakeReporter{}
+	r, err := New(Deps{Repo: h.repo, Proposals: h.proposals, Runner: h.runner, Drift: h.drift, Status: h.status, Reporter: rep},
+		WithClock(func() time.Time { return h.now }), WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Cycle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.drift.at) != 1 || !h.drift.at[0].Equal(h.now) {
+		t.Errorf("checked at %v, want the cycle's clock %v", h.drift.at, h.now)
+	}
+	drift := rep.named("modelops/drift: sepsis-risk")
+	if len(drift) != 1 {
+		t.Fatalf("drift check reports = %+v, want one", rep.reports)
+	}
+	// The policy retrains on drift, where a drifted check is a failure: insufficient data is not.
+	if d := drift[0]; d.Conclusion != CheckNeutral || !strings.HasPrefix(d.Title, "insufficient data") || len(d.Annotations) != 0 {
+		t.Errorf("drift check = %+v, want a neutral \"insufficient data\" without annotations", d)
+	}
+	st, err := h.status.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, ok := st.Model("sepsis-risk").LastDrift()
+	if !ok || !last.InsufficientData || last.Drifted {
+		t.Errorf("recorded %+v, want insufficient data, not drifted", last)
+	}
+	if ms := st.Model("sepsis-risk"); ms.Conditions != nil {
+		for _, c := range ms.Conditions {
+			if c.Type == ConditionReady && c.Status != ConditionTrue {
+				t.Errorf("Ready = %+v: insufficient data is no failure", c)
+			}
+		}
+	}
+}

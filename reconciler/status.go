@@ -3,6 +3,8 @@ package reconciler
 import (
 	"sort"
 	"time"
+
+	"github.com/medimind/modelops/policies"
 )
 
 // Status is everything the reconciler has observed that is not desired state: drift history,
@@ -78,6 +80,41 @@ type ModelStatus struct {
 	// RegistryAliases maps each registry alias modelops manages (spec.registry) to the
 	// version it last set, so an alias a person moved is recognised across restarts.
 	RegistryAliases map[string]string `json:"registryAliases,omitempty"`
+	// RegistryCalls are the changes modelops made in the model registry (aliases set and
+	// deleted, versions cleaned up), oldest first, the last maxRegistryCalls of them.
+	RegistryCalls []RegistryCall `json:"registryCalls,omitempty"`
+}
+
+// maxRegistryCalls bounds the registry calls kept per model.
+const maxRegistryCalls = 100
+
+// RegistryCall is one change modelops made in the model registry, by the action that made
+// it: set-alias, delete-alias, cleanup-version, or rollback (the version's tags).
+type RegistryCall struct {
+	At     time.Time  `json:"at"`
+	Action ActionKind `json:"action"`
+	// RegisteredModel, Alias and Version say what changed: the alias set to Version, the
+	// alias deleted (Version is where it pointed), or the version cleaned up.
+	RegisteredModel string `json:"registeredModel"`
+	Alias           string `json:"alias,omitempty"`
+	Version         string `json:"version,omitempty"`
+	// From is where a set alias pointed before; empty when it was not set.
+	From string `json:"from,omitempty"`
+	// Cleanup is delete or tag for cleanup-version.
+	Cleanup string `json:"cleanup,omitempty"`
+	// Tags are the version tags set (a rollback's modelops.rolled-back).
+	Tags map[string]string `json:"tags,omitempty"`
+	// Commit is the tracked-branch commit the call follows; Reason says why.
+	Commit string `json:"commit"`
+	Reason string `json:"reason"`
+}
+
+// AddRegistryCall records a registry call, dropping the oldest beyond maxRegistryCalls.
+func (m *ModelStatus) AddRegistryCall(c RegistryCall) {
+	m.RegistryCalls = append(m.RegistryCalls, c)
+	if over := len(m.RegistryCalls) - maxRegistryCalls; over > 0 {
+		m.RegistryCalls = append(m.RegistryCalls[:0:0], m.RegistryCalls[over:]...)
+	}
 }
 
 // UndecidedGeneration is a generation modelops cannot tell was trained.
@@ -105,6 +142,13 @@ type DriftRecord struct {
 	// of the drift.
 	SuspectBatches []string `json:"suspectBatches,omitempty"`
 	BatchColumn    string   `json:"batchColumn,omitempty"`
+	// InsufficientData: a window of the log held fewer rows than its minRows; the report
+	// is neither drifted nor not (the retrain trigger skips it).
+	InsufficientData bool `json:"insufficientData,omitempty"`
+	// Interval is the adaptive schedule's interval when the report was made, before the
+	// report moved it (set with spec.drift.adaptive): the oldest record kept tells
+	// ScheduleDrift where the sequence stood.
+	Interval policies.Duration `json:"interval,omitzero"`
 }
 
 // RunPhase is the phase of a training run.
@@ -130,20 +174,27 @@ func (p RunPhase) Finished() bool {
 
 // TrainingRun is one training job for (model, generation).
 type TrainingRun struct {
-	Generation int64      `json:"generation"`
-	Commit     string     `json:"commit"`
-	ID         string     `json:"id"`
-	Phase      RunPhase   `json:"phase"`
-	Started    time.Time  `json:"started,omitzero"`
-	Finished   time.Time  `json:"finished,omitzero"`
-	Message    string     `json:"message,omitempty"`
-	Result     *RunResult `json:"result,omitempty"`
+	Generation int64     `json:"generation"`
+	Commit     string    `json:"commit"`
+	ID         string    `json:"id"`
+	Phase      RunPhase  `json:"phase"`
+	Started    time.Time `json:"started,omitzero"`
+	Finished   time.Time `json:"finished,omitzero"`
+	Message    string    `json:"message,omitempty"`
+	// Source says what the run executes, as resolved at launch (a pipeline version's IDs,
+	// an inline spec's file and digest), when the runner knows more than the policy says.
+	Source string     `json:"source,omitempty"`
+	Result *RunResult `json:"result,omitempty"`
 	// Promotion is the promotion gate's verdict on the run's candidate, recorded once when
 	// the run is judged, so that it is never judged (or proposed) twice.
 	Promotion *PromotionVerdict `json:"promotion,omitempty"`
 	// FailureReported is set once a cycle has reported the run's failure (summary,
 	// notification), so that it is reported once.
 	FailureReported bool `json:"failureReported,omitempty"`
+	// NoResult is set by the runner on a run that failed only because its job, which ended
+	// well, reported no result: with spec.registry the reconciler then looks for the version
+	// the job registered, by its tags, once.
+	NoResult bool `json:"noResult,omitempty"`
 }
 
 // RunResult is what a training job reports (SPEC.md "Jobs"): the candidate inline, or a

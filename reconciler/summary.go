@@ -26,6 +26,8 @@ type ModelSummary struct {
 	Undecided          *UndecidedGeneration `json:"undecided,omitempty"`
 	Conditions         []Condition          `json:"conditions"`
 	LastDrift          *DriftRecord         `json:"lastDrift,omitempty"`
+	// NextDrift is when the next drift check is due and why; nil without data or suspended.
+	NextDrift *DriftSchedule `json:"nextDrift,omitempty"`
 	// LastRun is the newest training run, with its result or failure.
 	LastRun *TrainingRun `json:"lastRun,omitempty"`
 	// Proposals are the model's open proposals.
@@ -56,6 +58,9 @@ func (s *Snapshot) Summaries() []ModelSummary {
 		}
 		if d, ok := ms.LastDrift(); ok {
 			m.LastDrift = &d
+		}
+		if sched, ok := ScheduleDrift(p, ms); ok && !p.Spec.Suspend {
+			m.NextDrift = &sched
 		}
 		if n := len(ms.Runs); n > 0 {
 			run := ms.Runs[n-1]

@@ -138,11 +138,32 @@ func refine(root *jsonschema.Schema) error {
 	r.prop("ModelVersion", "version").Pattern = nonBlank
 	r.prop("Canary", "version").Pattern = nonBlank
 
-	// Exactly one of path or url, where an empty string counts as unset (as in Go).
+	// Exactly one of path or url, where an empty string counts as unset (as in Go); or a
+	// window of spec.data.source, which has last. A window only with a source, a file
+	// only without one; a prediction log is always a file.
 	r.def("DataSource").OneOf = []*jsonschema.Schema{
 		nonEmpty("path", &jsonschema.Schema{MinLength: &one}),
 		nonEmpty("url", &jsonschema.Schema{MinLength: &one}),
+		{Required: []string{"last"}},
 	}
+	r.def("LogSource").OneOf = []*jsonschema.Schema{
+		nonEmpty("path", &jsonschema.Schema{MinLength: &one}),
+		nonEmpty("url", &jsonschema.Schema{MinLength: &one}),
+	}
+	r.prop("LogSource", "timestamp").Pattern = nonBlank
+	file := &jsonschema.Schema{Properties: jsonschema.NewProperties()}
+	for _, key := range []string{"last", "ago", "minRows"} {
+		file.Properties.Set(key, jsonschema.FalseSchema)
+	}
+	window := &jsonschema.Schema{Required: []string{"last"}}
+	data := r.def("DataSpec")
+	data.If = &jsonschema.Schema{Required: []string{"source"}}
+	data.Then = &jsonschema.Schema{Properties: properties("reference", window)}
+	data.Then.Properties.Set("current", window)
+	data.Else = &jsonschema.Schema{Properties: properties("reference", file)}
+	data.Else.Properties.Set("current", file)
+	pred := r.prop("MetricsSpec", "predictions")
+	pred.AllOf, pred.Ref = []*jsonschema.Schema{{Ref: pred.Ref}, file}, ""
 	for _, name := range []string{"categorical", "numeric", "exclude"} {
 		columns(r.prop("DataSpec", name))
 	}

@@ -395,6 +395,8 @@ func TestSchemaRejectsInvalidPolicies(t *testing.T) {
 //   - spec.retrain.schedule in cron syntax (5 fields or a descriptor);
 //   - spec.data.groups.*.pattern compiles as a Go RE2 regular expression;
 //   - data paths relative, clean and inside the repository root; URLs with a host;
+//   - spec.data.reference and spec.data.current as windows (last, ago, minRows) with
+//     spec.data.source, as files (path or url) without it;
 //   - spec.retrain.job.env names set once, not "." and not starting with "..";
 //   - spec.retrain.job.gpuResource a qualified Kubernetes resource name;
 //   - spec.drift.correlation.pairs of two different keys of spec.data.groups, each pair

@@ -1,9 +1,12 @@
 #!/usr/bin/python3
-"""Generate internal/drift/testdata/reference.json (part one of drift-definitions.md) and
-reference_omics.json (part two: batch effects, correlation drift): drift test cases with the values
+"""Generate internal/drift/testdata/reference.json (part one of drift-definitions.md),
+reference_omics.json (part two: batch effects, correlation drift) and
+reconciler/testdata/adaptive_reference.json (§12, the adaptive schedule's intervals over
+sequences of report verdicts): drift test cases with the values
 SciPy and NumPy compute for them, following Evidently's definitions
-(drift-definitions.md). Run with Debian's interpreter, which has numpy 1.24 and
-scipy 1.10:
+(drift-definitions.md); and internal/dataset/testdata/windows/ (§8, windows of a timestamped
+log): the logs, and windows_reference.json with the rows pandas selects from them. Run with
+Debian's interpreter, which has numpy 1.24 and scipy 1.10:
 
     /usr/bin/python3 scripts/drift_reference.py
 
@@ -22,11 +25,14 @@ The output is deterministic: running the script twice gives the same file.
 import json
 import math
 import os
+import re
+import shutil
 import sys
 import warnings
 from math import gcd
 
 import numpy as np
+import pandas as pd
 import scipy
 from scipy import special, stats
 from scipy.spatial import distance
@@ -838,6 +844,274 @@ def part_two():
             "suspects": suspect_cases()}
 
 
+# --- Windows of a timestamped log (drift-definitions.md §8) --------------------------
+#
+# The logs are written to internal/dataset/testdata/windows/ as CSV; the Go tests read them
+# as they are and converted to Parquet (a TIMESTAMP column, null where the text is no
+# timestamp). pandas parses the timestamps and selects the rows; the windows, the pruning
+# of date=YYYY-MM-DD directories and the drop count are written out here independently.
+
+TS_SHAPE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+                      r"(?:[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})?)?$")
+DAY = pd.Timedelta(days=1)
+
+
+def parse_duration(s):
+    """'180d', '36h', '1d12h' as a Timedelta (days are 24 hours)."""
+    total = pd.Timedelta(0)
+    for num, unit in re.findall(r"([0-9]+)([dh])", s):
+        total += pd.Timedelta(days=int(num)) if unit == "d" else pd.Timedelta(hours=int(num))
+    return total
+
+
+def window_bounds(at, w):
+    to = at - parse_duration(w.get("ago", "0d"))
+    return to - parse_duration(w["last"]), to
+
+
+def parse_timestamps(col):
+    """RFC 3339 ('t' or a space for 'T', 'z' for 'Z'), without a zone UTC, or a date alone."""
+    def norm(v):
+        if not isinstance(v, str) or not TS_SHAPE.match(v):
+            return None
+        if len(v) > 10:
+            v = v[:10] + "T" + v[11:]
+            if v.endswith("z"):
+                v = v[:-1] + "Z"
+        return v
+    return pd.to_datetime(col.map(norm), utc=True, errors="coerce")
+
+
+def log_files(root, windows):
+    """The files of the log at root with the windows each is read for: every file below a
+    directory but names starting with '.' or '_'; a date=YYYY-MM-DD directory (the UTC day
+    [D, D+1d)) is entered only for the windows that overlap that day."""
+    if os.path.isfile(root):
+        return [(root, set(range(len(windows))))]
+    out = []
+
+    def walk(d, ws):
+        for name in sorted(os.listdir(d)):
+            if name.startswith(".") or name.startswith("_"):
+                continue
+            p = os.path.join(d, name)
+            if not os.path.isdir(p):
+                out.append((p, ws))
+                continue
+            sub = set(ws)
+            if name.startswith("date="):
+                day = pd.Timestamp(name[len("date="):], tz="UTC")
+                sub = {i for i in ws if day < windows[i][1] and day + DAY > windows[i][0]}
+            if sub:
+                walk(p, sub)
+    walk(root, set(range(len(windows))))
+    return out
+
+
+def rfc3339(t):
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def window_expected(case, base):
+    at = pd.Timestamp(case["at"])
+    names = ("reference", "current")
+    bounds = [window_bounds(at, case[n]) for n in names]
+    files = log_files(os.path.join(base, case["source"]), bounds)
+    picked, dropped = [[], []], [0, 0]
+    for path, ws in files:
+        df = pd.read_csv(path, dtype={"ts": str}, keep_default_na=False)
+        t = parse_timestamps(df["ts"])
+        for i in sorted(ws):
+            dropped[i] += int(t.isna().sum())
+            picked[i].append(df[(t >= bounds[i][0]) & (t < bounds[i][1])])
+    exp = {}
+    xs = []
+    for i, n in enumerate(names):
+        rows = pd.concat(picked[i]) if picked[i] else pd.DataFrame({"id": [], "x": []})
+        exp[n] = {"from": rfc3339(bounds[i][0]), "to": rfc3339(bounds[i][1]), "rows": len(rows),
+                  "droppedRows": dropped[i], "ids": sorted(int(v) for v in rows["id"])}
+        xs.append([float(v) for v in rows["x"]])
+    exp["insufficientData"] = any(exp[n]["rows"] < case[n]["minRows"] for n in names)
+    if not exp["insufficientData"]:
+        c = compute("numeric", xs[0], xs[1])
+        test = c["auto_test"]
+        exp["x"] = dict(c["tests"][test], test=test)
+    return exp
+
+
+def write_log(path, rows):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write("id,ts,x\n")
+        for r in rows:
+            f.write("%d,%s,%r\n" % r)
+
+
+def x_value(i, shift=0.0):
+    # Deterministic, varied values; the current days get a shift.
+    return round(((i * 7919) % 1000) / 100.0 + shift, 4)
+
+
+def window_logs(base):
+    """Write the logs of the window cases below base and return the cases."""
+    if os.path.isdir(base):
+        shutil.rmtree(base)
+    at = "2026-12-07T00:00:00Z"
+    T = pd.Timestamp(at)
+    ids = iter(range(1, 100000))
+
+    def rows_every(start, end, step, shift_from=None, fmt=None, shift=3.0):
+        out, t = [], start
+        while t < end:
+            i = next(ids)
+            s = shift if shift_from is not None and t >= shift_from else 0.0
+            out.append((i, fmt(t) if fmt else t.strftime("%Y-%m-%dT%H:%M:%SZ"), x_value(i, s)))
+            t += step
+        return out
+
+    def rows_at(stamps, shift=0.0):
+        return [(next(ids), s, x_value(k + 1, shift)) for k, s in enumerate(stamps)]
+
+    cases = []
+    # On the boundaries: T-7d and T-30d are in, T is out, a nanosecond before T-30d is out.
+    rows = rows_every(pd.Timestamp("2026-10-20T06:00:00Z"), T + 2 * DAY, pd.Timedelta(hours=12),
+                      shift_from=T - 7 * DAY)
+    rows += rows_at(["2026-11-30T00:00:00Z", "2026-12-07T00:00:00Z", "2026-11-07T00:00:00Z",
+                     "2026-11-06T23:59:59.999999999Z", "2026-12-06T23:59:59.999999999Z",
+                     "2026-11-30T01:00:00+01:00", "2026-11-29T23:59:59.5-00:00",
+                     "2026-12-07T01:00:00+01:00"])
+    write_log(os.path.join(base, "boundaries.csv"), rows)
+    cases.append({"name": "rows on both boundaries", "source": "boundaries.csv", "at": at,
+                  "reference": {"last": "30d", "minRows": 10}, "current": {"last": "7d", "minRows": 5}})
+
+    # Without a zone (UTC), a date alone, a space or lower-case t and z.
+    fmts = [lambda t: t.strftime("%Y-%m-%dT%H:%M:%S"), lambda t: t.strftime("%Y-%m-%d"),
+            lambda t: t.strftime("%Y-%m-%d %H:%M:%S"), lambda t: t.strftime("%Y-%m-%dt%H:%M:%S.25z")]
+    rows = []
+    for k, f in enumerate(fmts):
+        rows += rows_every(pd.Timestamp("2026-10-25T00:00:00Z") + k * pd.Timedelta(hours=6), T + DAY,
+                           pd.Timedelta(hours=24), shift_from=T - 7 * DAY, fmt=f)
+    rows += rows_at(["2026-11-30", "2026-12-07", "2026-11-30T00:00:00", "2026-12-07 00:00:00"])
+    write_log(os.path.join(base, "nozone.csv"), rows)
+    cases.append({"name": "timestamps without a zone and dates alone", "source": "nozone.csv", "at": at,
+                  "reference": {"last": "30d", "minRows": 10}, "current": {"last": "7d", "minRows": 5}})
+
+    # Bad timestamps are in no window and counted.
+    rows = rows_every(pd.Timestamp("2026-11-01T03:00:00Z"), T, pd.Timedelta(hours=20), shift_from=T - 7 * DAY)
+    rows += rows_at(["", "not a date", "2026-02-30T00:00:00Z", "2026-12-01T24:00:00Z", "1764547200",
+                     "2026/12/01", "2026-12-01T10:00Z", "NA", "2026-12-01T10:00:00+0100", "2026-12-1"])
+    write_log(os.path.join(base, "bad.csv"), rows)
+    cases.append({"name": "bad timestamps dropped and counted", "source": "bad.csv", "at": at,
+                  "reference": {"last": "30d", "minRows": 10}, "current": {"last": "7d", "minRows": 5}})
+
+    # The same season a year earlier: the values follow the day of the year.
+    rows = []
+    t = pd.Timestamp("2024-11-01T12:00:00Z")
+    while t < T + 3 * DAY:
+        i = next(ids)
+        rows.append((i, t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                     round(5 + 4 * math.sin(2 * math.pi * t.dayofyear / 365.0) + ((i * 7919) % 100) / 100.0, 4)))
+        t += pd.Timedelta(hours=9)
+    write_log(os.path.join(base, "seasonal.csv"), rows)
+    cases.append({"name": "a seasonal reference a year ago", "source": "seasonal.csv", "at": at,
+                  "reference": {"last": "30d", "ago": "365d", "minRows": 50},
+                  "current": {"last": "30d", "minRows": 50}})
+    cases.append({"name": "a rolling reference over the seasons", "source": "seasonal.csv", "at": at,
+                  "reference": {"last": "180d", "ago": "30d", "minRows": 50},
+                  "current": {"last": "30d", "minRows": 50}})
+
+    # Day partitions: reference [11-16, 11-30), current [11-30, 12-07). The days 11-15 and
+    # 12-07 only touch a window's open end, 11-10 and 2025-06-01 lie outside: a corrupt
+    # file there would fail the read. A partition's rows are in a window only if the
+    # partition is read for it, whatever their timestamps say.
+    part = os.path.join(base, "partitions")
+    day = pd.Timestamp("2026-11-16T00:00:00Z")
+    while day < T:
+        write_log(os.path.join(part, "date=" + day.strftime("%Y-%m-%d"), "part-0.csv"),
+                  rows_every(day + pd.Timedelta(hours=1), day + DAY, pd.Timedelta(hours=5),
+                             shift_from=T - 7 * DAY))
+        day += DAY
+    write_log(os.path.join(part, "date=2026-11-20", "part-1.csv"),
+              rows_at(["2026-12-02T10:00:00Z", "bad", "2026-11-20T23:00:00Z"]))
+    write_log(os.path.join(part, "date=2026-12-03", "part-1.csv"),
+              rows_at(["2026-11-25T10:00:00Z", "", "2026-12-03T08:00:00Z"], shift=3.0))
+    write_log(os.path.join(part, "lab=b", "date=2026-12-05", "part-0.csv"),
+              rows_at(["2026-12-05T01:00:00Z", "2026-12-05T02:00:00Z"], shift=3.0))
+    write_log(os.path.join(part, "lab=b", "date=2026-11-18", "part-0.csv"),
+              rows_at(["2026-11-18T01:00:00Z"]))
+    write_log(os.path.join(part, "date=2026-11-10", "part-0.csv"), rows_at(["2026-11-20T10:00:00Z"]))
+    for d in ("2025-06-01", "2026-11-15", "2026-12-07"):
+        os.makedirs(os.path.join(part, "date=" + d), exist_ok=True)
+        with open(os.path.join(part, "date=" + d, "part-0.parquet"), "wb") as f:
+            f.write(b"PAR1 not a Parquet file: reading it fails PAR1")
+    with open(os.path.join(part, "_SUCCESS"), "wb"):
+        pass
+    with open(os.path.join(part, ".part-0.csv.crc"), "wb") as f:
+        f.write(b"\x00\x01crc")
+    cases.append({"name": "day partitions outside a window are not read", "source": "partitions", "at": at,
+                  "reference": {"last": "14d", "ago": "7d", "minRows": 20},
+                  "current": {"last": "7d", "minRows": 20}})
+
+    # Too few current rows: insufficient data, reported with the counts.
+    rows = rows_every(pd.Timestamp("2026-10-01T00:00:00Z"), T - 9 * DAY, pd.Timedelta(hours=7))
+    rows += rows_at(["2026-12-02T00:00:00Z", "2026-12-04T00:00:00Z", "2026-12-06T00:00:00Z", "junk"], shift=3.0)
+    write_log(os.path.join(base, "sparse.csv"), rows)
+    cases.append({"name": "too few current rows is insufficient data", "source": "sparse.csv", "at": at,
+                  "reference": {"last": "60d", "minRows": 30}, "current": {"last": "7d", "minRows": 5}})
+    return cases
+
+
+def window_cases(base):
+    cases = window_logs(base)
+    for c in cases:
+        c["expected"] = window_expected(c, base)
+    return cases
+
+
+HOUR = 3600 * 10**9  # nanoseconds
+
+
+def adaptive_sequence(interval, lo, hi, verdicts):
+    """drift-definitions.md §12 over a sequence of report verdicts: the interval in force
+    after each report. Intervals are integer nanoseconds (Python integers: no overflow);
+    halving rounds down to a whole nanosecond."""
+    out = []
+    current = interval
+    for v in verdicts:
+        if v == "drifted":
+            current = max(lo, current // 2)
+        elif v == "no-drift":
+            current = min(hi, current * 2)
+        elif v == "insufficient-data":
+            pass
+        else:
+            raise ValueError(v)
+        out.append(current)
+    return out
+
+
+def adaptive_cases():
+    D, N, I = "drifted", "no-drift", "insufficient-data"
+    u = lcg_uniforms(1207)
+    long_run = []
+    for _ in range(250):
+        x = next(u)
+        long_run.append(D if x < 0.4 else N if x < 0.85 else I)
+    specs = [
+        ("drifted reports halve down to min", 6 * HOUR, HOUR, 24 * HOUR, [D] * 5),
+        ("reports without drift double up to max", 6 * HOUR, HOUR, 24 * HOUR, [N] * 5),
+        ("insufficient data keeps the interval", 6 * HOUR, HOUR, 24 * HOUR, [I, D, I, N, I, I]),
+        ("alternating", 6 * HOUR, HOUR, 24 * HOUR, [D, N] * 4),
+        ("an odd nanosecond count rounds down when halved", 6 * HOUR + 1, 1, 24 * HOUR, [D, N, D, D, N]),
+        ("min equal to max keeps one interval", 6 * HOUR, 6 * HOUR, 6 * HOUR, [D, N, I, D]),
+        ("the interval at min", HOUR, HOUR, 24 * HOUR, [D, N, N, D, D]),
+        ("a max that is not a power of two of the interval", 90 * 60 * 10**9, 20 * 60 * 10**9, 7 * HOUR, [N, N, N, D, D, D, D]),
+        ("250 reports, more than the status keeps (lcg seed 1207)", 6 * HOUR, HOUR, 24 * HOUR, long_run),
+    ]
+    return [{"name": name, "interval": iv, "min": lo, "max": hi, "verdicts": vs,
+             "intervals": adaptive_sequence(iv, lo, hi, vs)} for name, iv, lo, hi, vs in specs]
+
+
 def main():
     out_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                             "internal", "drift", "testdata", "reference.json")
@@ -878,9 +1152,28 @@ def main():
     with open(two_path, "w") as f:
         json.dump(two, f, indent=1, ensure_ascii=False, sort_keys=True)
         f.write("\n")
-    print("wrote %s: %d cases, %d kolmogn rows, %d smirnov rows; part two: %s"
+    adaptive_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                 "reconciler", "testdata", "adaptive_reference.json")
+    adaptive = {"about": "Generated by scripts/drift_reference.py; do not edit. The adaptive drift "
+                         "schedule of drift-definitions.md §12; durations in nanoseconds.",
+                "cases": adaptive_cases()}
+    with open(adaptive_path, "w") as f:
+        json.dump(adaptive, f, indent=1)
+        f.write("\n")
+    print("wrote %s: %d adaptive schedule cases" % (os.path.normpath(adaptive_path), len(adaptive["cases"])))
+    win_base = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                            "internal", "dataset", "testdata", "windows")
+    win = {"about": "Generated by scripts/drift_reference.py with pandas %s, numpy %s and scipy %s; "
+                    "do not edit. Windows of a timestamped log (drift-definitions.md section 8)."
+                    % (pd.__version__, np.__version__, scipy.__version__),
+           "cases": window_cases(win_base)}
+    win_path = os.path.join(win_base, "..", "windows_reference.json")
+    with open(win_path, "w") as f:
+        json.dump(win, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    print("wrote %s: %d cases, %d kolmogn rows, %d smirnov rows; part two: %s; %d window cases"
           % (os.path.normpath(out_path), len(out_cases), len(kt), len(sm),
-             ", ".join("%d %s" % (len(v), k) for k, v in two.items() if k != "about")))
+             ", ".join("%d %s" % (len(v), k) for k, v in two.items() if k != "about"), len(win["cases"])))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -56,6 +57,8 @@ type driftOptions struct {
 	// batchColumn and quality turn on the batch and quality checks over the policy's.
 	batchColumn string
 	quality     bool
+	// log compares windows of a timestamped log (drift_log.go).
+	log driftLogFlags
 }
 
 func newDriftCmd() *cobra.Command {
@@ -106,12 +109,15 @@ markdown (for pull requests and check runs, at most 64,000 bytes however many co
 
 Exit status: 0 whether or not drift is found, 1 failure (a download or read error),
 2 invalid input (a missing or malformed file, a missing column, an unknown test, a bad flag
-value or an invalid policy).`,
+value or an invalid policy).
+` + driftLogHelp,
 		Example: `  modelops drift --reference ref.csv --current cur.csv
   modelops drift --reference ref.parquet --current cur.parquet --categorical sex,ward -o json
   modelops drift --policy models/sepsis-risk.yaml -o markdown --report-link https://example.com/r.json
   modelops drift --reference ref.csv --current cur.csv --tests ks,chisquare --threshold 0.01
-  modelops drift --reference ref.parquet --current cur.parquet --batch-column lab_id --quality`,
+  modelops drift --reference ref.parquet --current cur.parquet --batch-column lab_id --quality
+  modelops drift --reference logs/features --current logs/features --timestamp ts \
+      --reference-window 30d,ago=365d,min=5000 --current-window 7d,min=1000`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return invalidInput(fmt.Errorf("drift takes no arguments, got %q; name the files with --reference and --current", args))
@@ -164,8 +170,10 @@ value or an invalid policy).`,
 	f.StringVar(&opts.maxMemory, "max-memory", "", "most memory of a table's cells at 8 bytes each, as a quantity (default 6Gi)")
 	f.StringVar(&opts.batchColumn, "batch-column", "", "column naming each row's batch (lab, site, plate): tests the current rows for batch effects and names suspect batches; never a feature")
 	f.BoolVar(&opts.quality, "quality", false, "report data quality findings with the default thresholds (a column on one side only is then a finding, not an error)")
+	bindDriftLogFlags(f, &opts.log)
 	// A malformed flag value is invalid input (exit status 2), not a failure.
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalidInput(err) })
+	cmd.AddCommand(newDriftHistoryCmd())
 	return cmd
 }
 
@@ -184,6 +192,10 @@ type driftRun struct {
 	// for a file or URL named otherwise.
 	refInRoot, curInRoot string
 	dataRoot             string
+	// log, when set, makes reference and current windows of a timestamped log ending at
+	// at (drift_log.go).
+	log *driftcheck.Log
+	at  time.Time
 }
 
 // runDrift compares the datasets opts names and writes the report to stdout. Errors
@@ -192,6 +204,9 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 	run, err := resolveDrift(opts)
 	if err != nil {
 		return err
+	}
+	if run.log != nil {
+		return runDriftLog(ctx, run, opts, stdout)
 	}
 	cleanup := func() {}
 	defer func() { cleanup() }()
@@ -266,7 +281,11 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 	if bar != nil {
 		_ = bar.Finish()
 	}
+	return writeDriftReport(stdout, rep, run, opts)
+}
 
+// writeDriftReport writes rep in the format opts asks for.
+func writeDriftReport(stdout io.Writer, rep *drift.Report, run *driftRun, opts driftOptions) error {
 	switch opts.output {
 	case "json":
 		enc := json.NewEncoder(stdout)
@@ -368,6 +387,9 @@ func resolveDrift(opts driftOptions) (*driftRun, error) {
 		q := drift.DefaultQualityOptions()
 		run.omics.Quality = &q
 	}
+	if err := resolveDriftLog(run, opts); err != nil {
+		return nil, invalidInput(err)
+	}
 	return run, nil
 }
 
@@ -449,7 +471,13 @@ func applyDriftPolicy(run *driftRun, file, dataRoot string) error {
 	run.title = "Data drift: " + p.Metadata.Name
 	run.read, run.compare = driftcheck.Options(p)
 	run.omics = driftcheck.OmicsOptions(p)
-	if d := p.Spec.Data; d != nil {
+	if d := p.Spec.Data; d != nil && d.Source != nil {
+		// Both windows come from the one log.
+		run.log = driftcheck.LogOf(p)
+		src := driftPolicySource(policies.DataSource{Path: d.Source.Path, URL: d.Source.URL}, dataRoot)
+		run.reference, run.current = src, src
+		run.refInRoot, run.curInRoot, run.dataRoot = d.Source.Path, d.Source.Path, dataRoot
+	} else if d != nil {
 		run.reference = driftPolicySource(d.Reference, dataRoot)
 		run.current = driftPolicySource(d.Current, dataRoot)
 		run.refInRoot, run.curInRoot, run.dataRoot = d.Reference.Path, d.Current.Path, dataRoot

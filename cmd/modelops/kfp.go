@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -63,7 +64,7 @@ var (
 
 func newPipelineRunner(jobs reconciler.Runner) *pipelineRunner {
 	return &pipelineRunner{jobs: jobs, newKFP: func(cfg *policies.KubeflowConfig, trackingURI string) (*runnerkfp.Runner, error) {
-		c := runnerkfp.Config{Host: cfg.Host, Namespace: cfg.Namespace, Token: kfpToken}
+		c := runnerkfp.Config{Host: cfg.Host, Namespace: cfg.Namespace, User: cfg.User, UserHeader: cfg.UserHeader, Token: kfpToken}
 		if trackingURI != "" {
 			mc, err := mlflow.ConfigFromEnv(trackingURI, os.Getenv)
 			if err != nil {
@@ -80,13 +81,15 @@ func newPipelineRunner(jobs reconciler.Runner) *pipelineRunner {
 }
 
 // mlflowResults reads a succeeded pipeline's result from the MLflow Model Registry: the
-// newest READY version of the registered model named after the model, tagged
+// newest READY version of the registered model (the policy's spec.registry.name, recorded
+// with the run at launch; else the model's name), tagged
 // modelops.model and modelops.generation by the pipeline, with its run's metrics (auc,
 // precision, recall, samples, latencyMs, coverage, as the result JSON names them).
 type mlflowResults struct{ client *mlflow.Client }
 
-func (m mlflowResults) Result(ctx context.Context, model string, generation int64, _ *runnerkfp.Run) (*reconciler.RunResult, error) {
-	versions, err := m.client.FindCandidates(ctx, model, generation)
+func (m mlflowResults) Result(ctx context.Context, model string, generation int64, run *runnerkfp.Run) (*reconciler.RunResult, error) {
+	registered := cmp.Or(runnerkfp.RegisteredModel(run), model)
+	versions, err := m.client.FindCandidates(ctx, registered, model, generation)
 	if err != nil {
 		return nil, err
 	}
@@ -99,19 +102,19 @@ func (m mlflowResults) Result(ctx context.Context, model string, generation int6
 	}
 	if v == nil {
 		return nil, fmt.Errorf("no READY version of registered model %s is tagged %s=%s and %s=%d (%d not ready)",
-			model, mlflow.TagModel, model, mlflow.TagGeneration, generation, len(versions))
+			registered, mlflow.TagModel, model, mlflow.TagGeneration, generation, len(versions))
 	}
-	lineage, err := m.client.ReadLineage(ctx, model, v.Version)
+	lineage, err := m.client.ReadLineage(ctx, registered, v.Version)
 	if err != nil {
 		return nil, err
 	}
 	metrics, err := reconciler.CandidateMetrics(lineage.Metrics())
 	if err != nil {
-		return nil, fmt.Errorf("%s version %s: %w", model, v.Version, err)
+		return nil, fmt.Errorf("%s version %s: %w", registered, v.Version, err)
 	}
-	res := reconciler.RunResult{Version: v.Version, URI: "models:/" + model + "/" + v.Version, Metrics: metrics}
+	res := reconciler.RunResult{Version: v.Version, URI: "models:/" + registered + "/" + v.Version, Metrics: metrics}
 	if problems := runresult.Problems(res); len(problems) > 0 {
-		return nil, fmt.Errorf("%s version %s: %s", model, v.Version, strings.Join(problems, "; "))
+		return nil, fmt.Errorf("%s version %s: %s", registered, v.Version, strings.Join(problems, "; "))
 	}
 	return &res, nil
 }

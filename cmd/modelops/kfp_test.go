@@ -331,3 +331,74 @@ func TestAMergedRetrainOnKubeflowEndsInAPromotionProposal(t *testing.T) {
 		t.Errorf("%d runs, want 1", n)
 	}
 }
+
+// TestAnInlinePipelineRunsAsCommittedAtTheMerge: a policy naming a compiled pipeline in the
+// repository submits it with the run, as the merge commit that raised the generation holds
+// it, even when the tip has changed it since; the status records its digest.
+func TestAnInlinePipelineRunsAsCommittedAtTheMerge(t *testing.T) {
+	fake := kfpfake.New(t)
+	repo, state := kfpRepo(t, fake)
+	ir, err := os.ReadFile("../../examples/kubeflow/sepsis-train.pipeline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inline := strings.Replace(fmt.Sprintf(kfpPolicy, 2), "      pipelineID: p1\n      versionID: v1\n", "      spec: pipelines/sepsis-train.yaml\n      cachingEnabled: false\n", 1)
+	if err := os.MkdirAll(filepath.Join(repo, "pipelines"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{"models/sepsis-risk.yaml": inline, "pipelines/sepsis-train.yaml": string(ir)} {
+		if err := os.WriteFile(filepath.Join(repo, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gitserver.MustGit(t, repo, "add", "-A")
+	gitserver.MustGit(t, repo, "commit", "-q", "-m", "Train generation 2 with the pipeline in the repository")
+	// A later commit renames the pipeline: the run of generation 2 is not affected.
+	renamed := strings.Replace(string(ir), "  name: sepsis-train\n", "  name: sepsis-train-next\n", 1)
+	if renamed == string(ir) {
+		t.Fatal("the example pipeline's name line was not found")
+	}
+	if err := os.WriteFile(filepath.Join(repo, "pipelines", "sepsis-train.yaml"), []byte(renamed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitserver.MustGit(t, repo, "commit", "-q", "-am", "Rename the pipeline")
+	if code, out, errOut := runCLI(t, "reconcile", "--once", "--repo", repo, "--state-dir", state); code != 0 {
+		t.Fatalf("launch: exit %d\n%s%s", code, out, errOut)
+	}
+	runs := fake.Runs()
+	if len(runs) != 1 || runs[0].PipelineSpec == nil {
+		t.Fatalf("runs = %+v, want one with the spec inline", runs)
+	}
+	info := runs[0].PipelineSpec["pipeline_spec"].(map[string]any)["pipelineInfo"].(map[string]any)
+	if info["name"] != "sepsis-train" {
+		t.Errorf("the run's pipeline is %v, want sepsis-train as merged", info["name"])
+	}
+	code, out, errOut := runCLI(t, "status", "--repo", repo, "--state-dir", state, "-o", "json")
+	if code != 0 || !strings.Contains(out, `"source": "spec pipelines/sepsis-train.yaml@`) {
+		t.Fatalf("status: exit %d, want the run's source\n%s%s", code, out, errOut)
+	}
+}
+
+// TestAKillBetweenCreatingTheRunAndRecordingItLaunchesOneRun: a real modelops process is
+// killed (SIGKILL) right after Kubeflow created the run, before anything was recorded; the
+// next process finds the run by its name and records it instead of creating a second.
+func TestAKillBetweenCreatingTheRunAndRecordingItLaunchesOneRun(t *testing.T) {
+	fake := kfpfake.New(t)
+	repo, state := kfpRepo(t, fake)
+	merge := raiseKFP(t, repo, 2)
+	w := &crashWorld{t: t, repo: repo, state: state, runsLog: filepath.Join(t.TempDir(), "runs.log")}
+	w.modelops("kfp-after-create", "reconcile", "--once")
+	if n := len(fake.Runs()); n != 1 {
+		t.Fatalf("%d runs after the kill, want the 1 created", n)
+	}
+	w.modelops("", "reconcile", "--once")
+	w.modelops("", "reconcile", "--once")
+	runs := fake.Runs()
+	if len(runs) != 1 {
+		t.Fatalf("%d runs after the restarts, want 1", len(runs))
+	}
+	code, out, errOut := runCLI(t, "status", "--repo", repo, "--state-dir", state, "-o", "json")
+	if code != 0 || !strings.Contains(out, `"id": "`+runs[0].RunID+`"`) || !strings.Contains(out, `"commit": "`+merge+`"`) {
+		t.Fatalf("status: exit %d, want the run %s on %s recorded\n%s%s", code, runs[0].RunID, merge, out, errOut)
+	}
+}

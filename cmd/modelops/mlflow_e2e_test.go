@@ -221,6 +221,32 @@ func TestMLflowRegistryFollowsGit(t *testing.T) {
 	if c := w.condition(reconciler.ConditionRegistryDrift); c.Status != reconciler.ConditionFalse {
 		t.Errorf("RegistryDrift after the aliases are back = %+v, want False", c)
 	}
+	// The rollback commit says which registry calls it leads to; `modelops audit` shows it;
+	// the status branch records the calls as made.
+	gitserver.MustGit(t, w.work, "pull", "-q", "--ff-only")
+	rollback := strings.TrimSpace(gitserver.MustGit(t, w.work, "log", "-1", "--format=%H", "--grep=^Modelops-Action: rollback"))
+	trailer := "Modelops-Registry: delete alias challenger of sepsis-risk (version 14), once the router serves the rollback"
+	if msg := gitserver.MustGit(t, w.work, "log", "-1", "--format=%B", rollback); !strings.Contains(msg, trailer) {
+		t.Errorf("the rollback commit's message lacks %q:\n%s", trailer, msg)
+	}
+	if code, out, errOut := runCLI(t, "audit", "sepsis-risk", "--repo", w.url, "-o", "json"); code != 0 || !strings.Contains(out, "delete alias challenger of sepsis-risk (version 14)") {
+		t.Errorf("modelops audit: exit %d, the registry calls of the rollback not shown\n%s%s", code, out, errOut)
+	}
+	gitserver.MustGit(t, w.work, "fetch", "-q", "origin", "modelops/status")
+	var ms reconciler.ModelStatus
+	if err := json.Unmarshal([]byte(gitserver.MustGit(t, w.work, "show", "FETCH_HEAD:models/sepsis-risk.json")), &ms); err != nil {
+		t.Fatal(err)
+	}
+	var calls []string
+	for _, c := range ms.RegistryCalls {
+		calls = append(calls, fmt.Sprintf("%s %s %s %v", c.Action, c.Alias, c.Version, c.Commit == rollback))
+		if c.Action == reconciler.ActionRollback && !strings.Contains(c.Tags[reconciler.TagRolledBack], rollback) {
+			t.Errorf("the rollback's tag call %+v does not name the rollback commit", c)
+		}
+	}
+	if want := "set-alias champion 12 false; set-alias challenger 14 false; set-alias champion 12 false; rollback  14 true; delete-alias challenger 14 true"; strings.Join(calls, "; ") != want {
+		t.Errorf("the status branch records the registry calls\n%s\nwant\n%s", strings.Join(calls, "; "), want)
+	}
 
 	// With enforce: false a person's move is only reported, and stays.
 	w.commitPolicy(strings.Replace(fmt.Sprintf(registryPolicy, ""), "{name: sepsis-risk}", "{name: sepsis-risk, enforce: false}", 1), "Registry: report only")
@@ -269,8 +295,12 @@ const mlflowJobEnv = "MODELOPS_TEST_MLFLOW_JOB"
 func TestMLflowE2ETrainJob(t *testing.T) {
 	out := os.Getenv("MODELOPS_OUTPUT")
 	gen, err := strconv.Atoi(os.Getenv("MODELOPS_GENERATION"))
-	if out == "" || err != nil || os.Getenv("MLFLOW_E2E_JOB") != "1" {
+	mode := os.Getenv("MLFLOW_E2E_JOB")
+	if out == "" || err != nil || (mode != "1" && mode != "noresult") {
 		t.Skip("runs only as the training job started by TestMLflowRegisteredCandidateIsJudged")
+	}
+	if mode == "noresult" {
+		os.Exit(0) // registered its version (the test does it for the job) and reported nothing
 	}
 	result := fmt.Sprintf(`{"registry": {"name": "sepsis-risk", "version": "%d"}}`, 13+gen)
 	if err := os.WriteFile(filepath.Join(out, "result.json"), []byte(result), 0o644); err != nil {
@@ -378,5 +408,57 @@ func TestMLflowAliasConvergesAfterAKillBetweenTrafficAndAlias(t *testing.T) {
 	}
 	if got := w.fake.Aliases("sepsis-risk"); got["champion"] != "12" || got["challenger"] != "14" {
 		t.Fatalf("aliases after the kill and a cycle = %v, want champion → 12, challenger → 14", got)
+	}
+}
+
+// TestMLflowJobWithoutResultIsFoundByItsTags: a training job that registered its version,
+// tagged modelops.model and modelops.generation as its MODELOPS_* say, but wrote no result,
+// has its candidate found by model-versions/search and judged, once READY; a job whose
+// generation tagged no version stays failed and says what was looked for.
+func TestMLflowJobWithoutResultIsFoundByItsTags(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := func(gen int) string { return fmt.Sprintf(retrainPolicy, gen, exe) }
+	w := newMLflowWorld(t, policy(1), mlflowfake.WithReadyAfter(0))
+	t.Setenv("MLFLOW_E2E_JOB", "noresult")
+	for range 14 {
+		w.fake.CreateVersion("sepsis-risk", mlflowfake.VersionSpec{Source: "models:/m"})
+	}
+	w.reconcile()
+
+	w.commitPolicy(policy(2), "Retrain: generation 2")
+	w.reconcile()
+	waitFile(t, filepath.Join(w.state, "runs", "sepsis-risk", "gen-2", "exit"), 30*time.Second)
+	w.fake.AddRun(mlflowfake.RunSpec{ID: "run15", Metrics: map[string]float64{"auc": 0.91, "precision": 0.8, "recall": 0.77, "samples": 5000, "latencyMs": 40, "coverage": 1}})
+	// A version of another generation, and one of another model, must not be taken.
+	w.fake.CreateVersion("sepsis-risk", mlflowfake.VersionSpec{Source: "runs:/run0/model", Tags: map[string]string{"modelops.model": "sepsis-risk", "modelops.generation": "1"}})
+	w.fake.CreateVersion("sepsis-risk", mlflowfake.VersionSpec{Source: "runs:/run15/model", RunID: "run15", Tags: map[string]string{"modelops.model": "sepsis-risk", "modelops.generation": "2"}})
+	w.fake.CreateVersion("sepsis-risk", mlflowfake.VersionSpec{Source: "runs:/runX/model", Tags: map[string]string{"modelops.model": "readmission", "modelops.generation": "2"}})
+	res := w.reconcile()
+	var verdict *reconciler.PromotionPlan
+	for _, a := range res.Actions {
+		if a.Action.Promotion != nil {
+			verdict = a.Action.Promotion
+		}
+	}
+	if verdict == nil || verdict.Canary.Version != "16" || verdict.Canary.URI != "models:/sepsis-risk/16" {
+		t.Fatalf("after the job without a result the cycle did %v (%+v), want version 16, tagged generation 2, judged", kindsOf(res), verdict)
+	}
+	var searched bool
+	for _, c := range w.fake.Calls() {
+		searched = searched || (c.Endpoint == "model-versions/search" && strings.Contains(c.Query, "modelops.generation"))
+	}
+	if !searched {
+		t.Errorf("no model-versions/search by the job's tags among the calls")
+	}
+
+	w.commitPolicy(policy(3), "Retrain: generation 3")
+	w.reconcile()
+	waitFile(t, filepath.Join(w.state, "runs", "sepsis-risk", "gen-3", "exit"), 30*time.Second)
+	code, out, errOut := runCLI(t, "reconcile", "--once", "--repo", w.url, "--state-dir", w.state)
+	if code != 1 || !strings.Contains(out+errOut, "no version of sepsis-risk in the model registry is tagged modelops.model=sepsis-risk and modelops.generation=3 either") {
+		t.Fatalf("a job of generation 3 without result or version: exit %d, want 1 saying what was looked for\n%s%s", code, out, errOut)
 	}
 }

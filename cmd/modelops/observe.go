@@ -48,7 +48,8 @@ func (o *cycleObserver) observe(ctx context.Context, start time.Time, res *recon
 	o.setDriftThresholds(ctx, res.Commit)
 	for name, ms := range st.Models {
 		o.metrics.SetModelConditions(name, ms.Conditions)
-		if d, ok := ms.LastDrift(); ok {
+		// Insufficient data compared no column: the gauge keeps the last share measured.
+		if d, ok := ms.LastDrift(); ok && !d.InsufficientData {
 			o.metrics.SetDriftShare(name, d.Share)
 		}
 		weight := 0
@@ -86,6 +87,19 @@ func (o *cycleObserver) observe(ctx context.Context, start time.Time, res *recon
 		case a.Kind == reconciler.ActionProposePromotion || a.Kind == reconciler.ActionProposeFullPromotion:
 			e.Kind, e.Title = notify.KindPromotionProposed, fmt.Sprintf("Promotion of %s proposed", a.Model)
 			e.URL = proposalURL(ar.Proposal)
+		case a.Registry != nil && (a.Registry.Drift || a.Kind == reconciler.ActionReportRegistryDrift):
+			// The RegistryDrift condition says the same; the notification reaches a person.
+			r := a.Registry
+			e.Kind = notify.KindRegistryDrift
+			e.Title = fmt.Sprintf("Registry alias %s of %s was moved outside git; set back to %s", r.Alias, r.RegisteredModel, r.Version)
+			if a.Kind == reconciler.ActionReportRegistryDrift {
+				e.Title = fmt.Sprintf("Registry alias %s of %s was moved outside git; left there (enforce: false)", r.Alias, r.RegisteredModel)
+			}
+			moved := r.Observed
+			if moved == "" {
+				moved = "(deleted)"
+			}
+			e.Fields = []notify.Field{{Name: "alias", Value: r.Alias}, {Name: "moved to", Value: moved}, {Name: "git has", Value: r.Version}}
 		default:
 			continue
 		}

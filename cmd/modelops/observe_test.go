@@ -55,6 +55,9 @@ func TestObserverNotifiesWhatACycleDid(t *testing.T) {
 			Proposal: &reconciler.Proposal{Model: "sepsis-risk", Kind: reconciler.ProposalRetrain, URL: "https://github.example/medimind/policies/pull/7"}},
 		{Action: reconciler.Action{Kind: reconciler.ActionProposeRetrain, Model: "sepsis-risk", Reason: "manual", Proposal: &reconciler.ProposalPlan{Trigger: reconciler.TriggerManual}}},
 		{Action: reconciler.Action{Kind: reconciler.ActionStepCanary, Model: "sepsis-risk"}, Error: "push refused"},
+		{Action: reconciler.Action{Kind: reconciler.ActionSetAlias, Model: "sepsis-risk", Reason: "alias champion of sepsis-risk was moved outside git to version 13; setting it back to 12",
+			Registry: &reconciler.RegistryPlan{RegisteredModel: "sepsis-risk", Alias: "champion", Version: "12", Observed: "13", Drift: true}}},
+		{Action: reconciler.Action{Kind: reconciler.ActionSetAlias, Model: "sepsis-risk", Registry: &reconciler.RegistryPlan{RegisteredModel: "sepsis-risk", Alias: "challenger", Version: "14"}}},
 	}, FailedRuns: []reconciler.FailedRun{{Model: "sepsis-risk", TrainingRun: reconciler.TrainingRun{Generation: 7, ID: "run-7", Phase: reconciler.RunFailed, Message: "exit status 127"}}},
 		StatusRestored: "0123456789abcdef0123456789abcdef01234567"}
 	o.observe(ctx, time.Now(), res, nil)
@@ -63,11 +66,16 @@ func TestObserverNotifiesWhatACycleDid(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got) != 4 || got[0].Kind != notify.KindStatusRestored || !strings.Contains(got[0].Text, "0123456789ab") ||
+	if len(got) != 5 || got[0].Kind != notify.KindStatusRestored || !strings.Contains(got[0].Text, "0123456789ab") ||
 		got[1].Kind != notify.KindTrainingFailed || got[1].Text != "exit status 127" ||
 		got[2].Kind != notify.KindRollback || got[3].Kind != notify.KindDriftProposal ||
 		got[3].URL != "https://github.example/medimind/policies/pull/7" || got[2].Title != "Canary 13 of sepsis-risk rolled back" {
-		t.Fatalf("notified %+v, want the restored status, the failed run, the rollback and the drift proposal with its URL", got)
+		t.Fatalf("notified %+v, want the restored status, the failed run, the rollback, the drift proposal with its URL and the registry drift", got)
+	}
+	// The alias a person moved is notified; an alias modelops sets in the normal course is not.
+	if e := got[4]; e.Kind != notify.KindRegistryDrift || e.Title != "Registry alias champion of sepsis-risk was moved outside git; set back to 12" ||
+		len(e.Fields) != 3 || e.Fields[1].Value != "13" || e.Fields[2].Value != "12" {
+		t.Fatalf("registry drift notified as %+v", e)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,7 +28,11 @@ func newPlanCmd() *cobra.Command {
 		Short: "Print the actions the next reconcile cycle would take, doing nothing",
 		Long: `plan observes the repository (policies at the tip of the tracked branch, the status branch,
 proposals and training runs) and prints the actions the next cycle would take. Nothing is
-written, launched or opened. With -o json the output is {"commit", "actions": [...], "invalid": [...]}.
+written, launched or opened. Below the actions, each model's next drift check: when it is due
+and why (the interval, the adaptive schedule's last step, the last report's time and verdict).
+With -o json the output is {"commit", "actions": [...], "drift": [{"model", "due", "interval",
+"lastReport"?, "lastOutcome"?, "adaptive"?: {"min", "max", "previous"?, "step"?}, "reason"}],
+"invalid": [...]}.
 
 Exit status: 0 success (whatever the plan), 1 failure, 2 invalid flags.`,
 		Args: cobra.NoArgs,
@@ -46,7 +51,9 @@ Exit status: 0 success (whatever the plan), 1 failure, 2 invalid flags.`,
 type planOutput struct {
 	Commit  string              `json:"commit"`
 	Actions []reconciler.Action `json:"actions"`
-	Invalid []string            `json:"invalid"`
+	// Drift is when each model's next drift check is due, and why.
+	Drift   []reconciler.DriftSchedule `json:"drift"`
+	Invalid []string                   `json:"invalid"`
 }
 
 func runPlan(ctx context.Context, opts planOptions) error {
@@ -61,7 +68,7 @@ func runPlan(ctx context.Context, opts planOptions) error {
 	if err != nil {
 		return err
 	}
-	out := planOutput{Commit: snap.Commit, Actions: actions, Invalid: []string{}}
+	out := planOutput{Commit: snap.Commit, Actions: actions, Drift: snap.DriftSchedules(), Invalid: []string{}}
 	if out.Actions == nil {
 		out.Actions = []reconciler.Action{}
 	}
@@ -79,6 +86,15 @@ func runPlan(ctx context.Context, opts planOptions) error {
 		fmt.Fprintln(tw, "MODEL\tACTION\tREASON")
 		for _, a := range actions {
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Model, a.Kind, a.Reason)
+		}
+		tw.Flush()
+	}
+	if len(out.Drift) > 0 {
+		fmt.Fprintln(opts.stdout, "Next drift checks:")
+		tw := tabwriter.NewWriter(opts.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  MODEL\tDUE\tINTERVAL\tWHY")
+		for _, d := range out.Drift {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", d.Model, dueWhen(d.Due, snap.Now), d.Interval.Duration, d.Reason)
 		}
 		tw.Flush()
 	}
@@ -186,4 +202,12 @@ func short(commit string) string {
 		return commit[:12]
 	}
 	return commit
+}
+
+// dueWhen says when something is due: its time, or "now" once it has passed.
+func dueWhen(due, now time.Time) string {
+	if !due.After(now) {
+		return "now (due " + due.UTC().Format(time.RFC3339) + ")"
+	}
+	return due.UTC().Format(time.RFC3339)
 }

@@ -230,6 +230,16 @@ func (opts runOptions) handler(s *stack, metrics *server.Metrics, mgr *manager.M
 		// A person pressing Re-run on a modelops check gets that model's drift check now.
 		sopts = append(sopts, server.WithGitHubWebhook([]byte(secret), mgr.Nudge), server.WithCheckRerun(mgr.RequestCheck))
 	}
+	// MLflow's webhooks (model_version.created, alias changes) nudge a cycle: a registered
+	// candidate is judged, an alias moved by hand is set back, without waiting for the
+	// interval.
+	mlflowSecret, err := secretFrom("", mlflowWebhookSecretEnv)
+	if err != nil {
+		return nil, err
+	}
+	if mlflowSecret != "" {
+		sopts = append(sopts, server.WithMLflowWebhook([]byte(mlflowSecret), mgr.Nudge))
+	}
 	if opts.web != nil {
 		sopts = append(sopts, server.WithUI(opts.web))
 	}

@@ -14,11 +14,16 @@ import (
 	"github.com/medimind/modelops/internal/registry/mlflow"
 )
 
+// mlflowWebhookSecretEnv holds the secret MLflow's webhooks sign their deliveries with
+// (/webhooks/mlflow); it is served only when set.
+const mlflowWebhookSecretEnv = "MODELOPS_MLFLOW_WEBHOOK_SECRET"
+
 // secretEnv names the environment variables that hold a credential itself (their _FILE
 // forms hold only a path and stay where they are).
 var secretEnv = []string{
 	"MODELOPS_API_TOKEN",
 	"MODELOPS_WEBHOOK_SECRET",
+	mlflowWebhookSecretEnv,
 	"MODELOPS_GIT_TOKEN",
 	"MODELOPS_PROMETHEUS_TOKEN",
 	kfpTokenEnv,

@@ -58,6 +58,7 @@ func TestJobCannotReadTheReconcilersCredentialsFromProc(t *testing.T) {
 		"MODELOPS_WEBHOOK_SECRET": "whsec-proc-environ-77aa",
 		"MODELOPS_GIT_TOKEN":      "ghs_proc-environ-c0ffee",
 		"GITHUB_TOKEN":            "ghp_proc-environ-beef",
+		mlflowWebhookSecretEnv:    "mlwh-proc-environ-5eed",
 	}
 	repo := filepath.Join(t.TempDir(), "repo")
 	write := func(gen int) {

@@ -27,7 +27,8 @@ func newStatusCmd() *cobra.Command {
 		Short: "Show every model's state at a glance (read from the tip and the status branch)",
 		Long: `status shows what the tip of the tracked branch asks for and what modelops observed, per
 model: production and canary versions (weight and step), the training generation and the last
-run with its result, the last drift verdict and share, the conditions with their reasons, and
+run with its result, the last drift verdict and share (and, for one MODEL, when the next drift
+check is due and why), the conditions with their reasons, and
 the open proposals with their links. It is what GET /api/v1/status serves; nothing is written.
 
 With MODEL, one model in detail. -o wide adds the Ready message and the proposals' links to the
@@ -136,6 +137,9 @@ func printModelDetail(w io.Writer, commit string, m reconciler.ModelSummary) {
 	if d := m.LastDrift; d != nil && d.Report != "" {
 		field("Drift report", d.Report+" (status branch)")
 	}
+	if d := m.NextDrift; d != nil {
+		field("Next drift", fmt.Sprintf("%s (%s)", d.Due.UTC().Format(time.RFC3339), d.Reason))
+	}
 	fmt.Fprintln(w, "Conditions:")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  TYPE\tSTATUS\tREASON\tSINCE\tMESSAGE")
@@ -226,7 +230,10 @@ func lastDrift(m reconciler.ModelSummary) string {
 		return "-"
 	}
 	verdict := "no drift"
-	if d.Drifted {
+	switch {
+	case d.InsufficientData:
+		verdict = "insufficient data"
+	case d.Drifted:
 		verdict = "DRIFT"
 	}
 	return fmt.Sprintf("%s, share %.2f (%d/%d) at %s", verdict, d.Share, d.DriftedColumns, d.Columns, d.At.UTC().Format(time.RFC3339))

@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/cobra"
 
+	runnerkfp "github.com/medimind/modelops/internal/runner/kfp"
 	"github.com/medimind/modelops/policies"
 )
 
@@ -164,6 +167,7 @@ func validateDir(dir string) (*policies.Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("validate %s: %w", dir, err)
 	}
+	set.Errors = append(set.Errors, checkPipelineSpecs(dir, set)...)
 	for _, p := range set.Policies {
 		p.File = filepath.Join(dir, filepath.FromSlash(p.File))
 	}
@@ -174,4 +178,33 @@ func validateDir(dir string) (*policies.Set, error) {
 		}
 	}
 	return set, nil
+}
+
+// checkPipelineSpecs checks the compiled pipelines the policies of the repository at dir
+// submit inline (spec.retrain.pipeline.spec) as the Kubeflow runner will at launch: the
+// fields the API server needs and the inputs the run passes, so a broken pipeline is found
+// before a retrain is merged rather than after.
+func checkPipelineSpecs(dir string, set *policies.Set) []error {
+	var errs []error
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil // LoadDir has opened it; a race with its removal is reported elsewhere
+	}
+	defer root.Close()
+	for _, p := range set.Policies {
+		r := p.Spec.Retrain
+		if r == nil || r.Pipeline == nil || r.Pipeline.Spec == "" {
+			continue
+		}
+		pl := r.Pipeline
+		ir, err := fs.ReadFile(root.FS(), pl.Spec)
+		if err != nil {
+			errs = append(errs, p.Errorf("spec.retrain.pipeline.spec", "the compiled pipeline cannot be read: %v", err))
+			continue
+		}
+		if _, err := runnerkfp.InlineSpec(ir, filepath.Join(dir, filepath.FromSlash(pl.Spec)), pl.CachingEnabled, slices.Collect(maps.Keys(pl.Parameters))); err != nil {
+			errs = append(errs, p.Errorf("spec.retrain.pipeline.spec", "%v", err))
+		}
+	}
+	return errs
 }

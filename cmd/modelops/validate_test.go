@@ -214,3 +214,35 @@ func TestValidateCommandChecksNamesAcrossTheFilesGiven(t *testing.T) {
 		t.Errorf("one of the files alone: exit %d, want 0", code)
 	}
 }
+
+// TestValidateChecksAnInlinePipelineAsTheLaunchWill: a compiled pipeline that misses an input
+// the run passes is reported at the policy's spec field before anything is merged, and the
+// example pipeline passes.
+func TestValidateChecksAnInlinePipelineAsTheLaunchWill(t *testing.T) {
+	dir := t.TempDir()
+	ir, err := os.ReadFile("../../examples/kubeflow/sepsis-train.pipeline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := "apiVersion: modelops.medimind.io/v1alpha1\nkind: ModelPolicy\nmetadata:\n  name: sepsis-risk\nspec:\n  retrain:\n    generation: 1\n    pipeline:\n      spec: pipelines/train.yaml\n      parameters: {%s: 5}\n"
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("pipelines/train.yaml", string(ir))
+	write("models/sepsis.yaml", fmt.Sprintf(policy, "epochs"))
+	if code, out, errOut := runCLI(t, "validate", dir); code != 0 {
+		t.Fatalf("the example pipeline: exit %d\n%s%s", code, out, errOut)
+	}
+	write("models/sepsis.yaml", fmt.Sprintf(policy, "learning_rate"))
+	want := filepath.Join(dir, "models/sepsis.yaml") + ":9:13: spec.retrain.pipeline.spec: " + filepath.Join(dir, "pipelines/train.yaml") + ":"
+	code, _, errOut := runCLI(t, "validate", dir)
+	if code != 2 || !strings.Contains(errOut, want) || !strings.Contains(errOut, "does not declare learning_rate") {
+		t.Fatalf("exit %d, want 2 and %q ... learning_rate:\n%s", code, want, errOut)
+	}
+}

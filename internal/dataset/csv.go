@@ -251,7 +251,7 @@ func readCSV(o opener, opts Options) (*Table, error) {
 				}
 				if c.kind == kindNumeric {
 					if opts.Invalid == InvalidIgnore {
-						c.floats = append(c.floats, math.NaN())
+						c.floats = append(c.floats, invalidNaN)
 						c.invalid++
 						continue
 					}

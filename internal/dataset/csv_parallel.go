@@ -411,7 +411,7 @@ func (p *parallelCSV) cell(c *csvChunk, col int, cell []byte, present []bool) bo
 	}
 	switch {
 	case p.kinds[col] == kindNumeric && p.opts.Invalid == InvalidIgnore:
-		c.floats[col] = append(c.floats[col], math.NaN())
+		c.floats[col] = append(c.floats[col], invalidNaN)
 		c.invalid[col]++
 		return true
 	case p.kinds[col] == kindNumeric || present == nil || present[col]:

@@ -374,7 +374,7 @@ func applyKind(source string, c *Column, kind columnKind, invalid InvalidValues)
 			case code < 0:
 				floats[row] = math.NaN()
 			case !ok[code] && invalid == InvalidIgnore:
-				floats[row] = math.NaN()
+				floats[row] = invalidNaN
 				c.Invalid++
 			case !ok[code]:
 				return &DataError{Source: source, Row: row + 1, Column: c.Name, Msg: notNumber(c.Dict[code])}

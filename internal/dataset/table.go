@@ -14,8 +14,18 @@ type Column struct {
 	Dict  []string
 	// Invalid counts the cells of a numeric column that were not numbers and were read
 	// as missing (NaN) because Options.Invalid is InvalidIgnore; Missing includes them.
+	// Such a cell holds the NaN IsInvalidCell tells apart, so that a selection of rows
+	// (a window of a log) can count its own.
 	Invalid int
 }
+
+// invalidNaN is the NaN an invalid cell is read as: a payload of its own, which copying
+// keeps, unlike math.NaN()'s.
+var invalidNaN = math.Float64frombits(0x7ff8_0000_0000_0bad)
+
+// IsInvalidCell reports whether v is a numeric cell that held a non-number and was read
+// as missing (Options.Invalid InvalidIgnore).
+func IsInvalidCell(v float64) bool { return math.Float64bits(v) == math.Float64bits(invalidNaN) }
 
 // IsNumeric reports whether the column holds float64 values.
 func (c *Column) IsNumeric() bool { return c.Float != nil }

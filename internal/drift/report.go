@@ -55,6 +55,9 @@ type Report struct {
 	// Recommendations end every report that has one of the checks above (Recommend); an
 	// empty list means no rule fired.
 	Recommendations []Recommendation `json:"recommendations,omitzero"`
+	// Windows says which rows of a timestamped log each side held (§8), when the data
+	// are windows of one (windows.go).
+	Windows *Windows `json:"windows,omitempty"`
 }
 
 // ColumnReport is the verdict on one column.

@@ -75,8 +75,14 @@ func Options(p *policies.Policy) (dataset.Options, drift.Options) {
 	return do, o
 }
 
-// Report reads the policy's data and compares it.
+// Report reads the policy's data and compares it, now.
 func (c *Checker) Report(ctx context.Context, p *policies.Policy, data fs.FS) (*drift.Report, error) {
+	return c.ReportAt(ctx, p, data, time.Now())
+}
+
+// ReportAt reads the policy's data and compares it at time at: the windows of a log
+// (spec.data.source) end there.
+func (c *Checker) ReportAt(ctx context.Context, p *policies.Policy, data fs.FS, at time.Time) (*drift.Report, error) {
 	if p.Spec.Data == nil {
 		return nil, fmt.Errorf("policy %s has no spec.data", p.Metadata.Name)
 	}
@@ -84,6 +90,13 @@ func (c *Checker) Report(ctx context.Context, p *policies.Policy, data fs.FS) (*
 	om := OmicsOptions(p)
 	dopts = om.ReadOptions(dopts)
 	dopts.Context = ctx
+	if l := LogOf(p); l != nil {
+		ref, cur, w, err := ReadLog(ctx, c, l, data, at, dopts)
+		if err != nil {
+			return nil, err
+		}
+		return AnalyzeWindows(ctx, ref, cur, w, dopts, opts, om)
+	}
 	ref, err := c.read(ctx, p.Spec.Data.Reference, data, dopts)
 	if err != nil {
 		return nil, err
@@ -100,8 +113,8 @@ func (c *Checker) Report(ctx context.Context, p *policies.Policy, data fs.FS) (*
 const markdownBytes = 30000
 
 // Check implements reconciler.DriftChecker.
-func (c *Checker) Check(ctx context.Context, p *policies.Policy, data fs.FS) (reconciler.DriftResult, error) {
-	rep, err := c.Report(ctx, p, data)
+func (c *Checker) Check(ctx context.Context, p *policies.Policy, data fs.FS, at time.Time) (reconciler.DriftResult, error) {
+	rep, err := c.ReportAt(ctx, p, data, at)
 	if err != nil {
 		return reconciler.DriftResult{}, err
 	}
@@ -117,8 +130,9 @@ func (c *Checker) Check(ctx context.Context, p *policies.Policy, data fs.FS) (re
 	}
 	res := reconciler.DriftResult{
 		Drifted: rep.Drifted, Share: rep.Share, DriftedColumns: drifted, Columns: len(rep.Columns),
-		Report:   append(b, '\n'),
-		Markdown: report.DriftMarkdown(rep, report.MarkdownOptions{MaxBytes: markdownBytes}),
+		InsufficientData: rep.Windows != nil && rep.Windows.InsufficientData,
+		Report:           append(b, '\n'),
+		Markdown:         report.DriftMarkdown(rep, report.MarkdownOptions{MaxBytes: markdownBytes}),
 	}
 	omicsResult(&res, rep)
 	return res, nil

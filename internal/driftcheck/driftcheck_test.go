@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/medimind/modelops/internal/dataset"
 	"github.com/medimind/modelops/policies"
@@ -54,7 +55,7 @@ func TestCheckReadsThePolicysDataAndReportsItsGroups(t *testing.T) {
 	ref, cur := csvs()
 	data := fstest.MapFS{"data/ref.csv": {Data: []byte(ref)}, "data/cur.csv": {Data: []byte(cur)}}
 	p := policy(t, "    reference: {path: data/ref.csv}\n    current: {path: data/cur.csv}")
-	res, err := New(nil).Check(context.Background(), p, data)
+	res, err := New(nil).Check(context.Background(), p, data, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,18 +105,18 @@ func TestCheckDownloadsURLSourcesAndNamesThemInErrors(t *testing.T) {
 	ctx := context.Background()
 
 	p := policy(t, fmt.Sprintf("    reference: {url: %q}\n    current: {url: %q}", srv.URL+"/ref.csv", srv.URL+"/cur.csv"))
-	res, err := c.Check(ctx, p, nil)
+	res, err := c.Check(ctx, p, nil, time.Now())
 	if err != nil || res.DriftedColumns != 1 {
 		t.Fatalf("Check over http = %+v, %v", res, err)
 	}
 
 	p = policy(t, fmt.Sprintf("    reference: {url: %q}\n    current: {url: %q}", srv.URL+"/ref.csv", srv.URL+"/missing.csv"))
-	if _, err := c.Check(ctx, p, nil); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "/missing.csv: 404") {
+	if _, err := c.Check(ctx, p, nil, time.Now()); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "/missing.csv: 404") {
 		t.Fatalf("a 404 = %v, want a not-exist error naming the URL", err)
 	}
 
 	p = policy(t, fmt.Sprintf("    reference: {url: %q}\n    current: {url: %q}", srv.URL+"/ref.csv", srv.URL+"/bad.csv"))
-	_, err = c.Check(ctx, p, nil)
+	_, err = c.Check(ctx, p, nil, time.Now())
 	var de *dataset.DataError
 	if !errors.As(err, &de) || de.Source != srv.URL+"/bad.csv" || de.Line != 3 {
 		t.Fatalf("a ragged downloaded file = %v, want a data error naming the URL and line 3", err)

@@ -181,6 +181,27 @@ func without(opts drift.Options, taken []string) drift.Options {
 	return opts
 }
 
+// AnalyzeWindows is Analyze for two windows of a log (w): with insufficient data nothing
+// is compared (drift.CompareWindows); the report carries the windows either way, and its
+// recommendations read them.
+func AnalyzeWindows(ctx context.Context, ref, cur *dataset.Table, w *drift.Windows, read dataset.Options, opts drift.Options, om Omics) (*drift.Report, error) {
+	var rep *drift.Report
+	var err error
+	if w.InsufficientData {
+		rep, err = drift.CompareWindows(ctx, ref, cur, w, opts)
+	} else {
+		rep, err = Analyze(ctx, ref, cur, read, opts, om)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rep.Windows = w
+	if om.Configured() {
+		rep.Recommendations = drift.Recommend(rep)
+	}
+	return rep, nil
+}
+
 // takeColumn removes the column called name from t and returns it.
 func takeColumn(t *dataset.Table, name string) (*dataset.Column, bool) {
 	for i := range t.Columns {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/medimind/modelops/internal/dataset"
 	"github.com/medimind/modelops/internal/drift"
@@ -87,7 +88,7 @@ func TestCheckRunsQualityBatchAndCorrelation(t *testing.T) {
 	ref, cur := omicsCSVs()
 	data := fstest.MapFS{"ref.csv": {Data: []byte(ref)}, "cur.csv": {Data: []byte(cur)}}
 	p := omicsPolicy(t, "    quality: {}\n    batch: {column: lab_id}\n    correlation: {pairs: [[sensor, omics]]}\n")
-	res, err := New(nil).Check(context.Background(), p, data)
+	res, err := New(nil).Check(context.Background(), p, data, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,13 +162,13 @@ func TestCheckRunsQualityBatchAndCorrelation(t *testing.T) {
 func TestCheckWithoutPartTwoKeepsTheContract(t *testing.T) {
 	ref, cur := omicsCSVs()
 	data := fstest.MapFS{"ref.csv": {Data: []byte(ref)}, "cur.csv": {Data: []byte(cur)}}
-	_, err := New(nil).Check(context.Background(), omicsPolicy(t, "    batch: {column: lab_id}\n"), data)
+	_, err := New(nil).Check(context.Background(), omicsPolicy(t, "    batch: {column: lab_id}\n"), data, time.Now())
 	if err == nil || !strings.Contains(err.Error(), "old_marker") {
 		t.Fatalf("a column in the reference only was accepted without quality: %v", err)
 	}
 	cur = strings.ReplaceAll(cur, "new_marker", "old_marker")
 	data["cur.csv"] = &fstest.MapFile{Data: []byte(cur)}
-	res, err := New(nil).Check(context.Background(), omicsPolicy(t, ""), data)
+	res, err := New(nil).Check(context.Background(), omicsPolicy(t, ""), data, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +190,7 @@ func TestCheckNeedsTheBatchColumnInTheCurrentData(t *testing.T) {
 	ref, cur := omicsCSVs()
 	cur = strings.Replace(cur, "lab_id,", "site,", 1)
 	data := fstest.MapFS{"ref.csv": {Data: []byte(ref)}, "cur.csv": {Data: []byte(cur)}}
-	_, err := New(nil).Check(context.Background(), omicsPolicy(t, "    quality: {}\n    batch: {column: lab_id}\n"), data)
+	_, err := New(nil).Check(context.Background(), omicsPolicy(t, "    quality: {}\n    batch: {column: lab_id}\n"), data, time.Now())
 	if !errors.Is(err, drift.ErrInvalidInput) || !strings.Contains(err.Error(), `batch column "lab_id"`) {
 		t.Fatalf("error %v, want invalid input naming the batch column", err)
 	}
@@ -209,10 +210,10 @@ func TestCheckAnEmptiedColumnIsAFindingWithQuality(t *testing.T) {
 		}
 	}
 	data := fstest.MapFS{"ref.csv": {Data: []byte(ref)}, "cur.csv": {Data: []byte(strings.Join(lines, "\n"))}}
-	if _, err := New(nil).Check(context.Background(), omicsPolicy(t, ""), data); err == nil || !strings.Contains(err.Error(), "lactate") {
+	if _, err := New(nil).Check(context.Background(), omicsPolicy(t, ""), data, time.Now()); err == nil || !strings.Contains(err.Error(), "lactate") {
 		t.Fatalf("an empty column without quality: %v, want an error naming lactate", err)
 	}
-	res, err := New(nil).Check(context.Background(), omicsPolicy(t, "    quality: {}\n"), data)
+	res, err := New(nil).Check(context.Background(), omicsPolicy(t, "    quality: {}\n"), data, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,5 +287,60 @@ spec:
 	}
 	if rep.Batch == nil || len(rep.Batch.Batches) != 3 {
 		t.Errorf("batch %+v", rep.Batch)
+	}
+}
+
+// The part-two checks run on the windows of a timestamped log as on two files, and the
+// insufficient_data recommendation reads the windows.
+func TestCheckRunsPartTwoOnTheWindowsOfALog(t *testing.T) {
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	var b strings.Builder
+	b.WriteString("ts,lab_id,x,y\n")
+	for i := range 120 {
+		ts := at.Add(-time.Duration(i+1) * 12 * time.Hour) // 60 days back
+		lab := "AB"[i%2 : i%2+1]
+		x := float64(i % 17)
+		if ts.After(at.Add(-30*24*time.Hour)) && lab == "B" {
+			x += 40
+		}
+		fmt.Fprintf(&b, "%s,%s,%g,%d\n", ts.Format(time.RFC3339), lab, x, i%13)
+	}
+	data := fstest.MapFS{"log.csv": {Data: []byte(b.String())}}
+	policy := func(curMin int) *policies.Policy {
+		src := fmt.Sprintf(`apiVersion: modelops.medimind.io/v1alpha1
+kind: ModelPolicy
+metadata: {name: sepsis-risk}
+spec:
+  data:
+    source: {path: log.csv, timestamp: ts}
+    reference: {last: 30d, ago: 30d, minRows: 10}
+    current: {last: 30d, minRows: %d}
+  drift:
+    quality: {}
+    batch: {column: lab_id, minRows: 5}
+`, curMin)
+		ps, err := policies.Parse("models/sepsis-risk.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ps[0]
+	}
+	rep, err := New(nil).ReportAt(context.Background(), policy(10), data, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Windows == nil || rep.Windows.Current.Rows != 60 || rep.Batch == nil || len(rep.Batch.Batches) != 2 || !rep.Batch.Batches[1].Suspect {
+		t.Fatalf("windows %+v, batch %+v: want 60 current rows, lab B suspect", rep.Windows, rep.Batch)
+	}
+	if len(rep.Columns) != 2 || rep.Quality == nil {
+		t.Errorf("columns %d, quality %v: want x and y tested, quality checked", len(rep.Columns), rep.Quality)
+	}
+	rep, err = New(nil).ReportAt(context.Background(), policy(1000), data, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Recommendations) != 1 || rep.Recommendations[0].Rule != drift.RuleInsufficientData ||
+		!strings.Contains(rep.Recommendations[0].Text, "current window holds 60 of the 1000 rows") {
+		t.Errorf("recommendations %+v, want insufficient_data for the current window", rep.Recommendations)
 	}
 }

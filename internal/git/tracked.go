@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 )
 
@@ -117,4 +118,67 @@ func (t Tracked) Introduced(ctx context.Context, tip, path string, holds func(co
 		commit = c.Parents[0]
 	}
 	return found, nil
+}
+
+// MainlineFiles walks the tracked branch's mainline (first parents) from tip back to stop,
+// newest first, stop itself left out, and calls visit with each commit and the content of
+// the files it added or changed against its first parent (for the root commit, all of its
+// files) whose names end in one of suffixes; a commit that changed none is visited with an
+// empty map. An empty stop, or one not on the mainline (history rewritten), walks to the
+// root. It reports whether it met stop. Trees whose hashes are equal are not read, so each
+// commit costs the trees along the paths it changed. It reads through a History of the
+// repository, so objects fetched while it walks may not be readable by it: walk from a tip
+// fetched before.
+func (t Tracked) MainlineFiles(ctx context.Context, tip, stop string, suffixes []string, visit func(commit string, files map[string][]byte) error) (met bool, err error) {
+	// A History keeps the pack files open for the walk, and decodes each tree once along
+	// the chain.
+	h, err := t.Repo.OpenHistory(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		if cerr := h.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	for commit := tip; commit != ""; {
+		if commit == stop {
+			return true, nil
+		}
+		c, err := h.ReadCommit(ctx, commit)
+		if err != nil {
+			return false, fmt.Errorf("walk the mainline of %s: %w", t.Branch, err)
+		}
+		parent := ""
+		if len(c.Parents) > 0 {
+			parent = c.Parents[0]
+		}
+		changed, err := h.ChangedFiles(ctx, parent, commit)
+		if err != nil {
+			return false, fmt.Errorf("walk the mainline of %s: %w", t.Branch, err)
+		}
+		files := map[string][]byte{}
+		for _, f := range changed {
+			if f.To == "" || !hasSuffix(f.Path, suffixes) {
+				continue
+			}
+			if files[f.Path], err = h.ReadBlob(ctx, f.To); err != nil {
+				return false, fmt.Errorf("walk the mainline of %s: %s at %s: %w", t.Branch, f.Path, commit, err)
+			}
+		}
+		if err := visit(commit, files); err != nil {
+			return false, err
+		}
+		commit = parent
+	}
+	return stop == "", nil
+}
+
+func hasSuffix(path string, suffixes []string) bool {
+	for _, s := range suffixes {
+		if strings.HasSuffix(path, s) {
+			return true
+		}
+	}
+	return false
 }

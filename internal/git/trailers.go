@@ -14,6 +14,8 @@ const (
 	TrailerModel    = "Modelops-Model"
 	TrailerReason   = "Modelops-Reason"
 	TrailerEvidence = "Modelops-Evidence"
+	// TrailerRegistry lists, on a rollback, the model registry calls it leads to.
+	TrailerRegistry = "Modelops-Registry"
 )
 
 // Trailers are the Modelops-* trailers the reconciler writes on a commit of its own: what

@@ -24,6 +24,9 @@ const (
 	KindTrainingFailed Kind = "training-failed"
 	// KindStatusRestored: the status branch was lost and restored from the reconciler's backup.
 	KindStatusRestored Kind = "status-restored"
+	// KindRegistryDrift: an alias of the model registry was moved outside git (set back, or
+	// only reported with spec.registry.enforce false).
+	KindRegistryDrift Kind = "registry-drift"
 )
 
 // Field is one labelled figure of an event ("AUC drop", "0.031"). Fields keep their order.

@@ -49,6 +49,7 @@ var kindEmoji = map[Kind]string{
 	KindPromotionProposed: ":rocket:",
 	KindPromotionMerged:   ":white_check_mark:",
 	KindTrainingFailed:    ":x:",
+	KindRegistryDrift:     ":warning:",
 }
 
 // SlackPayload encodes e as a Slack incoming-webhook message: a fallback text, a header

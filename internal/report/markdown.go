@@ -56,10 +56,12 @@ type MarkdownOptions struct {
 
 // DriftMarkdown renders r as GitHub-flavoured Markdown for a pull-request body or a check
 // run: a summary line (dataset drift yes/no, share against the dataset threshold, columns
-// drifted of tested), the groups table, the data quality, batch-effect and correlation
-// sections when configured, a Mermaid bar chart of the most drifted columns
-// (PastThreshold, capped at ChartCap), the columns most drifted first (Ranked), the
-// recommendations, and a note pointing to the full report. The result is never longer than opts.MaxBytes
+// drifted of tested), the windows of a log when the data are (with the verdict
+// "insufficient data", which replaces the summary line, when a window holds too few rows),
+// the groups table, the data quality, batch-effect and correlation sections when
+// configured, a Mermaid bar chart of the most drifted columns (PastThreshold, capped at
+// ChartCap), the columns most drifted first (Ranked), the recommendations, and a note
+// pointing to the full report. The result is never longer than opts.MaxBytes
 // bytes, however many columns r has: rows that do not fit are replaced by a line saying
 // how many more there are.
 func DriftMarkdown(r *drift.Report, opts MarkdownOptions) string {
@@ -90,6 +92,9 @@ func DriftMarkdown(r *drift.Report, opts MarkdownOptions) string {
 	}
 	rest -= len(chart)
 	columns := columnsTable(ranked, opts.MaxColumns, rest)
+	if r.Windows != nil && r.Windows.InsufficientData {
+		columns = "" // none was compared
+	}
 
 	var b strings.Builder
 	b.Grow(head.Len() + len(groups) + len(omics) + len(chart) + len(columns) + len(recommendations) + len(note))
@@ -103,8 +108,11 @@ func DriftMarkdown(r *drift.Report, opts MarkdownOptions) string {
 	return b.String()
 }
 
-// summaryLine is the verdict paragraph.
+// summaryLine is the verdict paragraph, then the windows of a log (windows.go).
 func summaryLine(r *drift.Report) string {
+	if r.Windows != nil && r.Windows.InsufficientData {
+		return windowsMarkdown(r.Windows)
+	}
 	drifted, tested := countDrifted(r.Columns), len(r.Columns)
 	rel := "<"
 	if r.Drifted {
@@ -119,7 +127,7 @@ func summaryLine(r *drift.Report) string {
 	if note := invalidNote(r.Columns); note != "" {
 		line += note + "\n\n"
 	}
-	return line
+	return line + windowsMarkdown(r.Windows)
 }
 
 // reportNote points to the full JSON report.

@@ -19,6 +19,12 @@ import (
 // header, an escape sequence) is shown Go-quoted, so it cannot break the alignment or
 // drive the terminal.
 func DriftTable(w io.Writer, r *drift.Report) error {
+	if r.Windows != nil && r.Windows.InsufficientData {
+		if _, err := io.WriteString(w, windowsText(r.Windows)); err != nil {
+			return fmt.Errorf("write drift table: %w", err)
+		}
+		return nil
+	}
 	bw := bufio.NewWriter(w)
 	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "COLUMN\tKIND\tTEST\tSCORE IS\tSCORE\tTHRESHOLD\tDRIFTED")
@@ -38,6 +44,7 @@ func DriftTable(w io.Writer, r *drift.Report) error {
 	if note := invalidNote(r.Columns); note != "" {
 		fmt.Fprintln(bw, note)
 	}
+	bw.WriteString(windowsText(r.Windows))
 	if len(r.Groups) > 0 {
 		bw.WriteString("\n")
 		tw = tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)

@@ -279,7 +279,8 @@ func TestRouterAnswersJSONForUnknownRoutesAndMethods(t *testing.T) {
 
 func TestOpenAPIIsServedAndDescribesEveryRoute(t *testing.T) {
 	m := NewMetrics()
-	s, err := New(WithAPI(&fakeBackend{}, testToken), WithMetrics(m), WithGitHubWebhook([]byte(testSecret), func() {}))
+	s, err := New(WithAPI(&fakeBackend{}, testToken), WithMetrics(m), WithGitHubWebhook([]byte(testSecret), func() {}),
+		WithMLflowWebhook([]byte(testSecret), func() {}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +292,7 @@ func TestOpenAPIIsServedAndDescribesEveryRoute(t *testing.T) {
 	// Every pattern the server registers is in the description, and nothing more.
 	served := map[string]bool{}
 	for _, p := range []string{"GET /healthz", "GET /readyz", "GET /metrics", "GET /api/v1/openapi.yaml", "GET /api/v1/status",
-		"POST /api/v1/models/{model}/drift", "POST /api/v1/models/{model}/retrain", "POST /api/v1/models/{model}/candidates", "POST /webhooks/github"} {
+		"POST /api/v1/models/{model}/drift", "POST /api/v1/models/{model}/retrain", "POST /api/v1/models/{model}/candidates", "POST /webhooks/github", "POST /webhooks/mlflow"} {
 		method, path, _ := strings.Cut(p, " ")
 		req, _ := http.NewRequest(method, "http://x"+strings.ReplaceAll(path, "{model}", "m"), nil)
 		if _, pattern := s.mux.Handler(req); pattern != p {

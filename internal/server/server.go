@@ -70,6 +70,9 @@ func WithGitHubWebhook(secret []byte, reconcile func()) Option {
 	}
 }
 
+// WithClock sets the clock MLflow deliveries' timestamps are checked against (tests).
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
 // WithDeliveryMemory sets how many webhook delivery IDs are remembered (default 4096).
 func WithDeliveryMemory(n int) Option { return func(s *Server) { s.deliveryMemory = n } }
 
@@ -99,7 +102,12 @@ type Server struct {
 	reconcile      func()
 	rerun          func(model string) // set by WithCheckRerun
 	deliveryMemory int
-	deliveries     *recentIDs
+	deliveries     *recentIDs // of both webhooks, MLflow's IDs prefixed
+
+	mlflowSet       bool
+	mlflowSecret    []byte
+	mlflowReconcile func()
+	now             func() time.Time // the clock MLflow's delivery timestamps are checked on
 
 	ui http.Handler // set by WithUI
 }
@@ -113,6 +121,7 @@ func New(opts ...Option) (*Server, error) {
 		log:            slog.New(slog.DiscardHandler),
 		maxBody:        DefaultMaxBodyBytes,
 		deliveryMemory: defaultDeliveryMemory,
+		now:            time.Now,
 	}
 	for _, o := range opts {
 		o(s)
@@ -127,8 +136,18 @@ func New(opts ...Option) (*Server, error) {
 		if s.reconcile == nil {
 			return nil, errors.New("github webhook: no reconcile callback")
 		}
+	}
+	if s.mlflowSet {
+		if len(s.mlflowSecret) == 0 {
+			return nil, errors.New("mlflow webhook: the secret is empty; deliveries could not be verified")
+		}
+		if s.mlflowReconcile == nil {
+			return nil, errors.New("mlflow webhook: no reconcile callback")
+		}
+	}
+	if s.webhookSet || s.mlflowSet {
 		if s.deliveryMemory < 1 {
-			return nil, fmt.Errorf("github webhook: delivery memory %d: want at least 1", s.deliveryMemory)
+			return nil, fmt.Errorf("webhooks: delivery memory %d: want at least 1", s.deliveryMemory)
 		}
 		s.deliveries = newRecentIDs(s.deliveryMemory)
 	}
@@ -153,6 +172,9 @@ func New(opts ...Option) (*Server, error) {
 	}
 	if s.webhookSet {
 		s.mux.HandleFunc("POST /webhooks/github", s.githubWebhook)
+	}
+	if s.mlflowSet {
+		s.mux.HandleFunc("POST /webhooks/mlflow", s.mlflowWebhook)
 	}
 	if s.ui != nil {
 		s.mux.Handle("/ui/", s.ui)

@@ -265,6 +265,30 @@ func (s *Store) ReadFile(ctx context.Context, name string) ([]byte, error) {
 	return b, nil
 }
 
+// Tree returns the tip of the status branch and its files, as of the repository's last
+// fetch; a missing branch gives "" and an empty tree.
+func (s *Store) Tree(ctx context.Context) (string, fs.FS, error) {
+	return s.repo.BranchTree(ctx, s.branch)
+}
+
+// ModelAt reads the recorded status of model from a status branch tree (Tree); nil when
+// none is recorded.
+func ModelAt(files fs.FS, model string) (*reconciler.ModelStatus, error) {
+	b, err := fs.ReadFile(files, modelFile(model))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read status of %s: %w", model, err)
+	}
+	var ms reconciler.ModelStatus
+	if err := json.Unmarshal(b, &ms); err != nil {
+		return nil, fmt.Errorf("parse status %s: %w", modelFile(model), err)
+	}
+	ms.Model = model
+	return &ms, nil
+}
+
 // AddRequest records a manual retrain request for model.
 func (s *Store) AddRequest(ctx context.Context, model string, req reconciler.ManualRequest) error {
 	b, err := json.MarshalIndent(req, "", "  ")

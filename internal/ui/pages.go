@@ -347,7 +347,10 @@ func (u *UI) driftChart(r *http.Request, hist []reconciler.DriftRecord) *chart {
 	var order []string
 	for _, d := range hist {
 		verdict := "no drift"
-		if d.Drifted {
+		switch {
+		case d.InsufficientData:
+			verdict = "insufficient data"
+		case d.Drifted:
 			verdict = "drifted"
 		}
 		all.Points = append(all.Points, point{At: d.At, V: d.Share,

@@ -29,6 +29,7 @@ type marker struct {
 	Model  string
 	Kind   reconciler.ProposalKind
 	Key    string
+	Target reconciler.PromotionTarget
 	Digest string
 	// Base is the tracked-branch commit the proposal's edit applies to.
 	Base string
@@ -45,6 +46,9 @@ func (m marker) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "<!-- modelops:proposal model=%s kind=%s key=%s digest=%s", url.QueryEscape(m.Model),
 		url.QueryEscape(string(m.Kind)), url.QueryEscape(m.Key), url.QueryEscape(m.Digest))
+	if m.Target != "" {
+		fmt.Fprintf(&b, " target=%s", url.QueryEscape(string(m.Target)))
+	}
 	if m.Base != "" {
 		fmt.Fprintf(&b, " base=%s", url.QueryEscape(m.Base))
 	}
@@ -78,6 +82,8 @@ func parseMarker(body string) (marker, bool) {
 			m.Kind = reconciler.ProposalKind(v)
 		case "key":
 			m.Key = v
+		case "target":
+			m.Target = reconciler.PromotionTarget(v)
 		case "digest":
 			m.Digest = v
 		case "base":

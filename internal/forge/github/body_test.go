@@ -24,6 +24,10 @@ func TestMarkerRoundTrips(t *testing.T) {
 	if got, _ := parseMarker(edited); !got.Closed || strings.Count(edited, "modelops:proposal") != 1 || !strings.HasSuffix(edited, "\nevidence") {
 		t.Errorf("withMarker = %q", edited)
 	}
+	promo := marker{Model: "sepsis-risk", Kind: reconciler.ProposalPromote, Key: "production-13", Target: reconciler.TargetProduction, Digest: "d"}
+	if got, ok := parseMarker(promo.String()); !ok || got != promo || !strings.Contains(promo.String(), " target=production ") {
+		t.Errorf("a promotion's marker %s parses as %+v", promo, got)
+	}
 	for _, b := range []string{"no marker", "<!-- modelops:proposal key=x -->", "<!-- modelops:proposal model=a kind=b key=%zz -->"} {
 		if _, ok := parseMarker(b); ok {
 			t.Errorf("parseMarker(%q) found one", b)

@@ -98,7 +98,7 @@ func (p *pull) pullRequest() *gh.PullRequest {
 
 func (p pull) proposal(state reconciler.ProposalState) reconciler.Proposal {
 	return reconciler.Proposal{
-		Model: p.m.Model, Kind: p.m.Kind, State: state, Key: p.m.Key, Digest: p.m.Digest,
+		Model: p.m.Model, Kind: p.m.Kind, State: state, Key: p.m.Key, Target: p.m.Target, Digest: p.m.Digest,
 		Title: p.pr.GetTitle(), Branch: p.pr.GetHead().GetRef(), URL: p.pr.GetHTMLURL(),
 	}
 }
@@ -226,7 +226,7 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 	defer f.mu.Unlock()
 	req.Title = git.EscapeControl(req.Title)
 	branch := forge.BranchName(req.Model, req.Kind)
-	want := marker{Model: req.Model, Kind: req.Kind, Key: req.Key, Digest: req.Digest, Base: req.Base}
+	want := marker{Model: req.Model, Kind: req.Kind, Key: req.Key, Target: req.Target, Digest: req.Digest, Base: req.Base}
 	cur, err := f.openPullOf(ctx, req.Model, req.Kind)
 	if err != nil {
 		return reconciler.Proposal{}, err

@@ -46,22 +46,23 @@ const (
 
 // Record is a proposal as stored on the status branch.
 type Record struct {
-	Model    string                  `json:"model"`
-	Kind     reconciler.ProposalKind `json:"kind"`
-	State    State                   `json:"state"`
-	Key      string                  `json:"key"`
-	Digest   string                  `json:"digest"`
-	Title    string                  `json:"title"`
-	Body     string                  `json:"body"`
-	Branch   string                  `json:"branch"`
-	Base     string                  `json:"base"`
-	Head     string                  `json:"head"`
-	File     string                  `json:"file"`
-	Opened   time.Time               `json:"opened"`
-	Updated  time.Time               `json:"updated"`
-	Closed   time.Time               `json:"closed,omitzero"`
-	Merge    string                  `json:"merge,omitempty"`
-	Comments []Comment               `json:"comments,omitempty"`
+	Model    string                     `json:"model"`
+	Kind     reconciler.ProposalKind    `json:"kind"`
+	State    State                      `json:"state"`
+	Key      string                     `json:"key"`
+	Target   reconciler.PromotionTarget `json:"target,omitempty"`
+	Digest   string                     `json:"digest"`
+	Title    string                     `json:"title"`
+	Body     string                     `json:"body"`
+	Branch   string                     `json:"branch"`
+	Base     string                     `json:"base"`
+	Head     string                     `json:"head"`
+	File     string                     `json:"file"`
+	Opened   time.Time                  `json:"opened"`
+	Updated  time.Time                  `json:"updated"`
+	Closed   time.Time                  `json:"closed,omitzero"`
+	Merge    string                     `json:"merge,omitempty"`
+	Comments []Comment                  `json:"comments,omitempty"`
 	// Edits and Trailers make the branch's commit again on a newer tip when the tracked
 	// branch changed the same file since (see Merge).
 	Edits    forge.Edits       `json:"edits,omitempty"`
@@ -195,7 +196,7 @@ func (f *Forge) List(ctx context.Context) ([]reconciler.Proposal, error) {
 			continue
 		}
 		out = append(out, reconciler.Proposal{
-			Model: r.Model, Kind: r.Kind, State: state, Key: r.Key, Digest: r.Digest,
+			Model: r.Model, Kind: r.Kind, State: state, Key: r.Key, Target: r.Target, Digest: r.Digest,
 			Title: r.Title, Branch: r.Branch, URL: r.ID(),
 		})
 	}
@@ -214,7 +215,7 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 		return reconciler.Proposal{}, err
 	}
 	exists := err == nil && old.State == StateOpen
-	if exists && old.Key == req.Key && old.Digest == req.Digest && old.Base == req.Base {
+	if exists && old.Key == req.Key && old.Target == req.Target && old.Digest == req.Digest && old.Base == req.Base {
 		return toProposal(old), nil
 	}
 
@@ -236,7 +237,7 @@ func (f *Forge) Ensure(ctx context.Context, req reconciler.ProposalRequest) (rec
 
 	now := f.now()
 	rec := Record{
-		Model: req.Model, Kind: req.Kind, State: StateOpen, Key: req.Key, Digest: req.Digest,
+		Model: req.Model, Kind: req.Kind, State: StateOpen, Key: req.Key, Target: req.Target, Digest: req.Digest,
 		Title: req.Title, Body: req.Body, Branch: branch, Base: req.Base, Head: pushed.Head, File: req.File,
 		Opened: now, Updated: now, Edits: req.Edits, Trailers: req.Trailers,
 	}
@@ -386,7 +387,7 @@ func (f *Forge) rebuild(ctx context.Context, rec Record, conflict error) (Record
 		return rec, err
 	}
 	pushed, err := forge.PushBranch(ctx, f.repo, files, reconciler.ProposalRequest{
-		Model: rec.Model, Kind: rec.Kind, Key: rec.Key, Digest: rec.Digest, Title: rec.Title, Body: rec.Body,
+		Model: rec.Model, Kind: rec.Kind, Key: rec.Key, Target: rec.Target, Digest: rec.Digest, Title: rec.Title, Body: rec.Body,
 		Base: tip, File: rec.File, Edits: rec.Edits, Trailers: rec.Trailers,
 	}, f.bot, true)
 	switch {
@@ -429,7 +430,7 @@ func (f *Forge) writeRecord(ctx context.Context, rec Record, msg string) error {
 }
 
 func toProposal(r Record) reconciler.Proposal {
-	return reconciler.Proposal{Model: r.Model, Kind: r.Kind, State: reconciler.ProposalOpen, Key: r.Key, Digest: r.Digest, Title: r.Title, Branch: r.Branch, URL: r.ID()}
+	return reconciler.Proposal{Model: r.Model, Kind: r.Kind, State: reconciler.ProposalOpen, Key: r.Key, Target: r.Target, Digest: r.Digest, Title: r.Title, Branch: r.Branch, URL: r.ID()}
 }
 
 func verb(update bool) string {

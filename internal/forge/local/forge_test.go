@@ -404,3 +404,35 @@ func TestANewProposalKeepsAPersonsCommitOnADeclinedOnesBranch(t *testing.T) {
 		t.Fatalf("record = %+v, want the new proposal saying where the commits are kept", rec)
 	}
 }
+
+// A promotion's target is kept with its record, so a reconciler started later knows an open
+// promotion proposal makes a canary, not production, without reading it out of the key.
+func TestAPromotionsTargetSurvivesARestart(t *testing.T) {
+	_, repo, f, base := setup(t)
+	ctx := context.Background()
+	weight := 10
+	req := reconciler.ProposalRequest{
+		Model: "sepsis-risk", Kind: reconciler.ProposalPromote, Key: "version-13", Target: reconciler.TargetCanary, Digest: "d1",
+		Title: "Promote sepsis-risk: version 13 as canary at 10%", Body: "gate table",
+		Base: base, File: "models/sepsis-risk.yaml",
+		Edits: []policies.Edit{policies.SetCanary{Canary: policies.Canary{Version: "13", URI: "models:/sepsis-risk/13", Weight: &weight}}},
+	}
+	if _, err := f.Ensure(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	list, err := New(repo, "main", "modelops/status", bot).List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Target != reconciler.TargetCanary {
+		t.Fatalf("List after a restart = %+v, want the promotion with target canary", list)
+	}
+	// The same key with another target is another proposal: the record is rewritten.
+	req.Target = reconciler.TargetProduction
+	if _, err := f.Ensure(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ = New(repo, "main", "modelops/status", bot).List(ctx); len(list) != 1 || list[0].Target != reconciler.TargetProduction {
+		t.Fatalf("List = %+v, want the target production", list)
+	}
+}

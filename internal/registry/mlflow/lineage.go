@@ -1,9 +1,9 @@
 package mlflow
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 )
@@ -43,12 +43,22 @@ func (c *Client) ReadLineage(ctx context.Context, name, version string) (*Lineag
 	return l, nil
 }
 
-// FindCandidates returns the versions of name a training job of generation registered,
-// newest first.
-func (c *Client) FindCandidates(ctx context.Context, name string, generation int64) ([]ModelVersion, error) {
-	return c.SearchModelVersions(ctx, VersionFilter{Name: name, Tags: map[string]string{
-		TagModel: name, TagGeneration: strconv.FormatInt(generation, 10),
+// FindCandidates returns the versions of the registered model a training job of model's
+// generation registered (tagged modelops.model and modelops.generation with the values of
+// its MODELOPS_MODEL and MODELOPS_GENERATION), newest first. The registered model's name may
+// differ from the policy's (spec.registry.name).
+func (c *Client) FindCandidates(ctx context.Context, registeredModel, model string, generation int64) ([]ModelVersion, error) {
+	found, err := c.SearchModelVersions(ctx, VersionFilter{Name: registeredModel, Tags: map[string]string{
+		TagModel: model, TagGeneration: strconv.FormatInt(generation, 10),
 	}})
+	if err != nil {
+		return nil, err
+	}
+	// MLflow's search orders by name and version for the SQL stores, but no order is
+	// promised: sort by the version's number.
+	number := func(v ModelVersion) int64 { n, _ := strconv.ParseInt(v.Version, 10, 64); return n }
+	slices.SortStableFunc(found, func(a, b ModelVersion) int { return cmp.Compare(number(b), number(a)) })
+	return found, nil
 }
 
 // Metrics are the run's latest metrics; nil without a run.
@@ -74,40 +84,6 @@ func (l *Lineage) DatasetDigests() map[string]string {
 	if l.Run != nil {
 		for _, in := range l.Run.Inputs.DatasetInputs {
 			out[in.Dataset.Name] = in.Dataset.Digest
-		}
-	}
-	return out
-}
-
-// ParamDiff is a hyperparameter whose values differ; "" where a run does not set it.
-type ParamDiff struct {
-	Key, Candidate, Production string
-}
-
-// DifferingParams lists the hyperparameters of candidate and production that differ, by
-// key.
-func DifferingParams(candidate, production *Lineage) []ParamDiff {
-	params := func(l *Lineage) map[string]string {
-		out := map[string]string{}
-		if l != nil && l.Run != nil {
-			for _, p := range l.Run.Data.Params {
-				out[p.Key] = p.Value
-			}
-		}
-		return out
-	}
-	c, p := params(candidate), params(production)
-	keys := slices.Sorted(maps.Keys(c))
-	for k := range p {
-		if _, ok := c[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	var out []ParamDiff
-	for _, k := range keys {
-		if c[k] != p[k] {
-			out = append(out, ParamDiff{Key: k, Candidate: c[k], Production: p[k]})
 		}
 	}
 	return out

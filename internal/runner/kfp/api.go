@@ -3,7 +3,8 @@ package kfp
 import "time"
 
 // The v2beta1 messages modelops reads and writes, with the proto's snake_case JSON names
-// as the API server sends them (backend/api/v2beta1/run.proto). Fields modelops does not use
+// as the API server sends them (backend/api/v2beta1/run.proto, pipeline.proto,
+// experiment.proto). Fields modelops does not use
 // are left out; the decoder ignores them.
 
 // Runtime states of a run or a task (v2beta1 RuntimeState).
@@ -26,14 +27,16 @@ type Run struct {
 	StorageState             string                    `json:"storage_state,omitempty"`
 	Description              string                    `json:"description,omitempty"`
 	PipelineVersionReference *PipelineVersionReference `json:"pipeline_version_reference,omitempty"`
-	RuntimeConfig            *RuntimeConfig            `json:"runtime_config,omitempty"`
-	ServiceAccount           string                    `json:"service_account,omitempty"`
-	CreatedAt                *time.Time                `json:"created_at,omitempty"`
-	FinishedAt               *time.Time                `json:"finished_at,omitempty"`
-	State                    string                    `json:"state,omitempty"`
-	Error                    *Status                   `json:"error,omitempty"`
-	RunDetails               *RunDetails               `json:"run_details,omitempty"`
-	StateHistory             []RuntimeStatus           `json:"state_history,omitempty"`
+	// PipelineSpec is an inline compiled pipeline, the alternative to a version reference.
+	PipelineSpec   map[string]any  `json:"pipeline_spec,omitempty"`
+	RuntimeConfig  *RuntimeConfig  `json:"runtime_config,omitempty"`
+	ServiceAccount string          `json:"service_account,omitempty"`
+	CreatedAt      *time.Time      `json:"created_at,omitempty"`
+	FinishedAt     *time.Time      `json:"finished_at,omitempty"`
+	State          string          `json:"state,omitempty"`
+	Error          *Status         `json:"error,omitempty"`
+	RunDetails     *RunDetails     `json:"run_details,omitempty"`
+	StateHistory   []RuntimeStatus `json:"state_history,omitempty"`
 }
 
 // PipelineVersionReference names an uploaded pipeline version.
@@ -87,6 +90,46 @@ type ListRunsResponse struct {
 	Runs          []Run  `json:"runs,omitempty"`
 	TotalSize     int    `json:"total_size,omitempty"`
 	NextPageToken string `json:"next_page_token,omitempty"`
+}
+
+// Pipeline is an uploaded pipeline.
+type Pipeline struct {
+	PipelineID  string     `json:"pipeline_id,omitempty"`
+	DisplayName string     `json:"display_name,omitempty"`
+	Namespace   string     `json:"namespace,omitempty"`
+	CreatedAt   *time.Time `json:"created_at,omitempty"`
+}
+
+// PipelineVersion is one uploaded version of a pipeline.
+type PipelineVersion struct {
+	PipelineID        string     `json:"pipeline_id,omitempty"`
+	PipelineVersionID string     `json:"pipeline_version_id,omitempty"`
+	DisplayName       string     `json:"display_name,omitempty"`
+	CreatedAt         *time.Time `json:"created_at,omitempty"`
+}
+
+// ListPipelineVersionsResponse is a page of pipeline versions.
+type ListPipelineVersionsResponse struct {
+	PipelineVersions []PipelineVersion `json:"pipeline_versions,omitempty"`
+	TotalSize        int               `json:"total_size,omitempty"`
+	NextPageToken    string            `json:"next_page_token,omitempty"`
+}
+
+// Experiment groups runs.
+type Experiment struct {
+	ExperimentID string     `json:"experiment_id,omitempty"`
+	DisplayName  string     `json:"display_name,omitempty"`
+	Description  string     `json:"description,omitempty"`
+	Namespace    string     `json:"namespace,omitempty"`
+	CreatedAt    *time.Time `json:"created_at,omitempty"`
+	StorageState string     `json:"storage_state,omitempty"`
+}
+
+// ListExperimentsResponse is a page of experiments.
+type ListExperimentsResponse struct {
+	Experiments   []Experiment `json:"experiments,omitempty"`
+	TotalSize     int          `json:"total_size,omitempty"`
+	NextPageToken string       `json:"next_page_token,omitempty"`
 }
 
 // RuntimeError is grpc-gateway's error body.

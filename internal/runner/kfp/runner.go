@@ -2,6 +2,7 @@ package kfp
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/medimind/modelops/internal/faultpoint"
 	"github.com/medimind/modelops/policies"
 	"github.com/medimind/modelops/reconciler"
 )
@@ -48,6 +50,9 @@ type Config struct {
 	Host string
 	// Namespace is the profile namespace of a multi-user installation, or "".
 	Namespace string
+	// User, when set, is sent in UserHeader (default kubeflow-userid) to an API server
+	// that trusts a user header.
+	User, UserHeader string
 	// Token returns the Bearer token to send, read anew for each request (a file may be
 	// rotated); nil or "" sends none.
 	Token func() (string, error)
@@ -141,37 +146,45 @@ func (r *Runner) Start(ctx context.Context, req reconciler.JobRequest) (reconcil
 		return r.Get(ctx, req.Model, req.Generation)
 	}
 	name := DisplayName(req.Model, req.Generation, req.Commit)
+	// Looked for in every experiment of the namespace: an experiment given by name may not
+	// exist yet, and a run's name is unique to (model, generation, commit) anyway.
 	found, err := r.find(ctx, req.Model, req.Generation, p.ExperimentID, Predicate{Key: "display_name", Operation: OpEquals, StringValue: name})
 	if err != nil {
 		return reconciler.TrainingRun{}, err
 	}
 	if found == nil {
+		l, err := r.resolve(ctx, req)
+		if err != nil {
+			return reconciler.TrainingRun{}, fmt.Errorf("%s: spec.retrain.pipeline: %w", req.PolicyFile, err)
+		}
 		params := map[string]any{}
 		for k, v := range p.Parameters {
 			params[k] = v
 		}
 		params[ParamModel], params[ParamGeneration], params[ParamCommit] = req.Model, req.Generation, req.Commit
 		body := Run{
-			ExperimentID: p.ExperimentID,
+			ExperimentID: l.experimentID,
 			DisplayName:  name,
-			Description:  describe(req.Model, req.Generation, req.Commit, req.PolicyFile, p.Timeout.Duration),
-			PipelineVersionReference: &PipelineVersionReference{
-				PipelineID: p.PipelineID, PipelineVersionID: p.VersionID,
-			},
-			RuntimeConfig:  &RuntimeConfig{Parameters: params, PipelineRoot: p.PipelineRoot},
-			ServiceAccount: p.ServiceAccount,
+			Description: describe(req.Model, req.Generation, req.Commit, req.PolicyFile, map[string]string{
+				tagTimeout: p.Timeout.Duration.String(), tagRegisteredModel: req.RegisteredModel, tagSource: l.source,
+			}),
+			PipelineVersionReference: l.ref,
+			PipelineSpec:             l.spec,
+			RuntimeConfig:            &RuntimeConfig{Parameters: params, PipelineRoot: p.PipelineRoot},
+			ServiceAccount:           p.ServiceAccount,
 		}
 		q := url.Values{}
-		if p.ExperimentID != "" {
-			q.Set("experiment_id", p.ExperimentID)
+		if l.experimentID != "" {
+			q.Set("experiment_id", l.experimentID)
 		}
 		var created Run
 		if err := r.call(ctx, http.MethodPost, "/apis/v2beta1/runs", q, body, &created); err != nil {
 			return reconciler.TrainingRun{}, fmt.Errorf("create pipeline run %s: %w", name, err)
 		}
+		faultpoint.Hit("kfp-after-create")
 		found = &created
 	}
-	t := &tracked{id: found.RunID, timeout: timeoutOf(found.Description), interval: r.cfg.MinPoll}
+	t := &tracked{id: found.RunID, timeout: timeoutOf(found), interval: r.cfg.MinPoll}
 	r.mu.Lock()
 	r.runs[key] = t
 	r.mu.Unlock()
@@ -191,7 +204,7 @@ func (r *Runner) Get(ctx context.Context, model string, generation int64) (recon
 		if found == nil {
 			return reconciler.TrainingRun{}, reconciler.ErrRunNotFound
 		}
-		t = &tracked{id: found.RunID, timeout: timeoutOf(found.Description), interval: r.cfg.MinPoll}
+		t = &tracked{id: found.RunID, timeout: timeoutOf(found), interval: r.cfg.MinPoll}
 		r.mu.Lock()
 		r.runs[key] = t
 		r.mu.Unlock()
@@ -312,23 +325,62 @@ func ownedBy(run *Run, model string, generation int64) bool {
 	return m == model && fmt.Sprint(params[ParamGeneration]) == strconv.FormatInt(generation, 10)
 }
 
-// The run's description records its timeout, so a restarted reconciler still enforces it.
-const timeoutTag = "modelops-timeout="
+// The run's description records, after its prose, what a restarted reconciler needs and the
+// API server does not keep elsewhere: the timeout, the registered model that will hold the
+// result, and what was resolved at launch. Each is "; modelops-<key>=<value>", the source
+// last since it may hold spaces.
+const (
+	tagTimeout         = "timeout"
+	tagRegisteredModel = "registered-model"
+	tagSource          = "source"
+)
 
-func describe(model string, generation int64, commit, file string, timeout time.Duration) string {
-	return fmt.Sprintf("modelops training of %s generation %d (%s at %s); %s%s", model, generation, file, shortCommit(commit), timeoutTag, timeout)
+var tagOrder = []string{tagTimeout, tagRegisteredModel, tagSource}
+
+func describe(model string, generation int64, commit, file string, tags map[string]string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "modelops training of %s generation %d (%s at %s)", model, generation, file, shortCommit(commit))
+	for _, k := range tagOrder {
+		if v := tags[k]; v != "" {
+			fmt.Fprintf(&b, "; modelops-%s=%s", k, v)
+		}
+	}
+	return b.String()
 }
 
-func timeoutOf(description string) time.Duration {
-	_, rest, ok := strings.Cut(description, timeoutTag)
+// tag reads the value of key from a description describe wrote.
+func tag(description, key string) string {
+	_, rest, ok := strings.Cut(description, "; modelops-"+key+"=")
 	if !ok {
-		return 0
+		return ""
 	}
-	d, err := time.ParseDuration(strings.Fields(rest + " ")[0])
+	if i := strings.Index(rest, "; modelops-"); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest
+}
+
+func timeoutOf(run *Run) time.Duration {
+	d, err := time.ParseDuration(tag(run.Description, tagTimeout))
 	if err != nil {
 		return 0
 	}
 	return d
+}
+
+// RegisteredModel is the registered model a run's result is registered under, as recorded
+// at launch; "" when the policy has no spec.registry.
+func RegisteredModel(run *Run) string { return tag(run.Description, tagRegisteredModel) }
+
+// source says what run executes: as recorded at launch, else its version reference.
+func source(run *Run) string {
+	if s := tag(run.Description, tagSource); s != "" {
+		return s
+	}
+	if ref := run.PipelineVersionReference; ref != nil {
+		return sourceOf(ref)
+	}
+	return ""
 }
 
 // APIError is an answer of the API server other than 200.
@@ -366,6 +418,9 @@ func (r *Runner) call(ctx context.Context, method, path string, q url.Values, in
 	req.Header.Set("Accept", "application/json")
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if r.cfg.User != "" {
+		req.Header.Set(cmp.Or(r.cfg.UserHeader, policies.DefaultKubeflowUserHeader), r.cfg.User)
 	}
 	if r.cfg.Token != nil {
 		tok, err := r.cfg.Token()

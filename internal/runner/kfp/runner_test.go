@@ -369,3 +369,136 @@ func TestASucceededRunTakesItsResultFromTheReader(t *testing.T) {
 		t.Fatalf("a result that never comes: %+v", got)
 	}
 }
+
+// TestAPipelineByNameRunsItsLatestVersionAsResolvedAtLaunch: a name and latest are resolved
+// when the run is created, the run references the IDs, the record says what they were, and a
+// version uploaded after the launch changes nothing for that run.
+func TestAPipelineByNameRunsItsLatestVersionAsResolvedAtLaunch(t *testing.T) {
+	fake, r, _ := setup(t)
+	fake.AddVersion("p1", "sepsis-train", "v2", "2026-12-01", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), "extract", "train")
+	req := request(7)
+	req.Pipeline = &policies.PipelineSpec{PipelineName: "sepsis-train", VersionID: kfp.LatestVersion, Experiment: "sepsis", Timeout: policies.Duration{Duration: time.Hour}}
+	run, err := r.Start(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := fake.Runs()
+	if len(runs) != 1 || runs[0].PipelineVersionReference == nil || *runs[0].PipelineVersionReference != (kfp.PipelineVersionReference{PipelineID: "p1", PipelineVersionID: "v2"}) {
+		t.Fatalf("runs = %+v, want one of p1's newest version v2", runs)
+	}
+	exps := fake.Experiments()
+	if len(exps) != 1 || exps[0].DisplayName != "sepsis" || exps[0].Namespace != "ml-team" || runs[0].ExperimentID != exps[0].ExperimentID {
+		t.Fatalf("experiments = %+v, run's = %q: want sepsis created in ml-team and used", exps, runs[0].ExperimentID)
+	}
+	if want := `pipeline p1 version v2 (pipeline "sepsis-train", latest version "2026-12-01" at launch)`; run.Source != want {
+		t.Errorf("source = %q, want %q", run.Source, want)
+	}
+
+	// A restarted reconciler reads the same record back; a newer upload does not move it.
+	fake.AddVersion("p1", "sepsis-train", "v3", "2026-12-06", time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC), "train")
+	r2, err := kfp.New(kfp.Config{Host: fake.URL, Namespace: "ml-team", Token: func() (string, error) { return "s3cret", nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := r2.Get(context.Background(), "sepsis-risk", 7)
+	if err != nil || again.Source != run.Source || len(fake.Runs()) != 1 {
+		t.Fatalf("after a restart: %+v, %v (%d runs)", again, err, len(fake.Runs()))
+	}
+	// The experiment exists now: a second generation uses it without creating another.
+	req.Generation = 8
+	if _, err := r.Start(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if exps := fake.Experiments(); len(exps) != 1 {
+		t.Errorf("experiments = %+v, want the one", exps)
+	}
+	if runs := fake.Runs(); runs[1].PipelineVersionReference.PipelineVersionID != "v3" {
+		t.Errorf("generation 8 ran %+v, want v3, the latest at its launch", runs[1].PipelineVersionReference)
+	}
+}
+
+func TestAnUnknownPipelineNameFailsTheLaunchWithTheName(t *testing.T) {
+	fake, r, _ := setup(t)
+	req := request(7)
+	req.Pipeline = &policies.PipelineSpec{PipelineName: "no-such", VersionID: "latest"}
+	_, err := r.Start(context.Background(), req)
+	if err == nil || !strings.Contains(err.Error(), `models/sepsis.yaml: spec.retrain.pipeline: find pipeline "no-such": `) || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(fake.Runs()) != 0 {
+		t.Error("a run was created")
+	}
+}
+
+// TestAnInlineSpecIsSubmittedWithTheRun: the compiled pipeline committed in the repository
+// goes with the run, caching overridden on every task, and the record names its digest.
+func TestAnInlineSpecIsSubmittedWithTheRun(t *testing.T) {
+	fake, r, _ := setup(t)
+	ir, err := os.ReadFile("../../../examples/kubeflow/sepsis-train.pipeline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := false
+	req := request(7)
+	req.Pipeline = &policies.PipelineSpec{Spec: "pipelines/sepsis-train.yaml", CachingEnabled: &off, Parameters: map[string]any{"epochs": 5}}
+	req.PipelineIR = ir
+	run, err := r.Start(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := fake.Runs()
+	if len(runs) != 1 || runs[0].PipelineVersionReference != nil || runs[0].PipelineSpec == nil {
+		t.Fatalf("runs = %+v, want one with the spec inline", runs)
+	}
+	// The example has a platform spec document: the two go side by side.
+	spec, ok := runs[0].PipelineSpec["pipeline_spec"].(map[string]any)
+	if _, platform := runs[0].PipelineSpec["platform_spec"]; !ok || !platform {
+		t.Fatalf("pipeline_spec = %v, want the pipeline spec beside the platform spec", runs[0].PipelineSpec)
+	}
+	tasks := spec["root"].(map[string]any)["dag"].(map[string]any)["tasks"].(map[string]any)
+	if len(tasks) == 0 {
+		t.Fatal("no tasks")
+	}
+	for name, task := range tasks {
+		if c := task.(map[string]any)["cachingOptions"].(map[string]any)["enableCache"]; c != false {
+			t.Errorf("task %s: enableCache = %v, want false", name, c)
+		}
+	}
+	if !strings.HasPrefix(run.Source, "spec pipelines/sepsis-train.yaml@0123456 sha256:") {
+		t.Errorf("source = %q", run.Source)
+	}
+}
+
+func TestAnInlineSpecMissingWhatKFPNeedsIsRefusedAtItsLine(t *testing.T) {
+	ir := []byte("pipelineInfo:\n  name: x\nroot:\n  dag:\n    tasks: {}\n  inputDefinitions:\n    parameters:\n      modelops_model: {parameterType: STRING}\n")
+	_, err := kfp.InlineSpec(ir, "pipelines/x.yaml", nil, []string{"epochs"})
+	for _, want := range []string{
+		"pipelines/x.yaml:1: schemaVersion is missing",
+		"pipelines/x.yaml:1: deploymentSpec is missing",
+		"pipelines/x.yaml:8: root.inputDefinitions.parameters: the pipeline does not declare modelops_generation",
+		"does not declare epochs",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v\nwant it to say %q", err, want)
+		}
+	}
+	if _, err := kfp.InlineSpec([]byte("a: [\n"), "pipelines/x.yaml", nil, nil); err == nil || !strings.Contains(err.Error(), "pipelines/x.yaml: not YAML") {
+		t.Errorf("bad YAML: %v", err)
+	}
+}
+
+func TestTheUserHeaderIsSentToAnInstallationThatTrustsOne(t *testing.T) {
+	fake := kfpfake.New(t)
+	fake.User, fake.UserHeader = "modelops@medimind.example", "x-auth-user"
+	r, err := kfp.New(kfp.Config{Host: fake.URL, User: "modelops@medimind.example", UserHeader: "x-auth-user"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Start(context.Background(), request(7)); err != nil {
+		t.Fatal(err)
+	}
+	r, _ = kfp.New(kfp.Config{Host: fake.URL})
+	if _, err := r.Start(context.Background(), request(8)); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("without the header: %v, want 401", err)
+	}
+}

@@ -17,7 +17,7 @@ const ResultGrace = time.Hour
 // it outlived its timeout, and records when to poll it next.
 func (r *Runner) observe(ctx context.Context, key runKey, t *tracked, run *Run) reconciler.TrainingRun {
 	now := r.cfg.Now()
-	tr := reconciler.TrainingRun{Generation: key.generation, ID: run.RunID}
+	tr := reconciler.TrainingRun{Generation: key.generation, ID: run.RunID, Source: source(run)}
 	if run.RuntimeConfig != nil {
 		tr.Commit, _ = run.RuntimeConfig.Parameters[ParamCommit].(string)
 	}

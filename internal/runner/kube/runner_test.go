@@ -295,6 +295,10 @@ func TestStatusMapsSuccessFailureAndDeadline(t *testing.T) {
 			if tt.result != (run.Result != nil) {
 				t.Fatalf("result = %+v, want one: %v", run.Result, tt.result)
 			}
+			// Only a job without a result may have registered its candidate instead.
+			if run.NoResult != (tt.name == "a complete job that wrote no result fails") {
+				t.Errorf("NoResult = %v", run.NoResult)
+			}
 			if tt.result && (run.Result.Version != "13" || *run.Result.Metrics.AUC != 0.91 || run.Result.Metrics.Samples != 12000) {
 				t.Fatalf("result = %+v", run.Result)
 			}

@@ -69,6 +69,7 @@ func (r *Runner) runOfJob(ctx context.Context, job *batchv1.Job) reconciler.Trai
 		res, err := resultOf(pod)
 		if err != nil {
 			run.Phase, run.Message = reconciler.RunFailed, err.Error()
+			run.NoResult = errors.Is(err, errNoResult)
 		} else {
 			run.Result = res
 		}
@@ -175,6 +176,18 @@ func (r *Runner) pod(ctx context.Context, job *batchv1.Job) (*corev1.Pod, error)
 	}), nil
 }
 
+// errNoResult matches a job that succeeded without a result: it may have registered its
+// candidate in the model registry instead (TrainingRun.NoResult).
+var errNoResult = errors.New("no result")
+
+type noResultError struct{ pod string }
+
+func (e *noResultError) Error() string {
+	return fmt.Sprintf("pod %s: the job succeeded but wrote no result JSON to %s", e.pod, terminationLogPath)
+}
+
+func (e *noResultError) Is(target error) bool { return target == errNoResult }
+
 // resultOf reads and validates the training container's termination message.
 func resultOf(pod *corev1.Pod) (*reconciler.RunResult, error) {
 	term := terminated(pod)
@@ -186,7 +199,7 @@ func resultOf(pod *corev1.Pod) (*reconciler.RunResult, error) {
 		return nil, fmt.Errorf("pod %s: the termination message is %d bytes, more than the %d a result may take", pod.Name, len(msg), maxTerminationMessage)
 	}
 	if strings.TrimSpace(msg) == "" {
-		return nil, fmt.Errorf("pod %s: the job succeeded but wrote no result JSON to %s", pod.Name, terminationLogPath)
+		return nil, &noResultError{pod: pod.Name}
 	}
 	res, err := local.ParseResult([]byte(msg))
 	if err != nil && len(msg) == maxTerminationMessage {

@@ -253,6 +253,7 @@ func (r *Runner) Get(_ context.Context, model string, generation int64) (reconci
 			res, rerr := ReadResult(filepath.Join(dir, outputDir, resultFile))
 			if rerr != nil {
 				run.Phase, run.Message = reconciler.RunFailed, rerr.Error()
+				run.NoResult = errors.Is(rerr, errNoResult)
 			} else {
 				run.Phase, run.Result = reconciler.RunSucceeded, res
 			}
@@ -303,12 +304,16 @@ func (r *Runner) Cancel(_ context.Context, model string, generation int64) error
 	return nil
 }
 
+// errNoResult is a job that exited 0 without a result: it may have registered its candidate
+// in the model registry instead (TrainingRun.NoResult).
+var errNoResult = errors.New("the job exited 0 but wrote no result.json to $MODELOPS_OUTPUT")
+
 // ReadResult reads and validates a job's result.json (SPEC.md "Jobs").
 func ReadResult(path string) (*reconciler.RunResult, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, errors.New("the job exited 0 but wrote no result.json to $MODELOPS_OUTPUT")
+			return nil, errNoResult
 		}
 		return nil, fmt.Errorf("read result: %w", err)
 	}

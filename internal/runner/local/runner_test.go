@@ -155,6 +155,10 @@ func TestJobThatWritesNoOrBadResultFails(t *testing.T) {
 			if run.Phase != reconciler.RunFailed || !strings.Contains(run.Message, tt.want) {
 				t.Fatalf("run = %s %q, want Failed mentioning %q", run.Phase, run.Message, tt.want)
 			}
+			// Only a job without a result may have registered its candidate instead.
+			if run.NoResult != (tt.name == "no result") {
+				t.Errorf("NoResult = %v", run.NoResult)
+			}
 		})
 	}
 }

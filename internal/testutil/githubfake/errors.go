@@ -28,7 +28,7 @@ func errorBody(message, docURL string, status int) map[string]any {
 func docURL(op string) string {
 	v, err := loadValidator()
 	if err == nil {
-		for _, item := range v.doc.Paths.Map() {
+		for _, item := range v.Doc.Paths.Map() {
 			for _, o := range item.Operations() {
 				if o.OperationID == op && o.ExternalDocs != nil {
 					return o.ExternalDocs.URL

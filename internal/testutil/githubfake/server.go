@@ -329,7 +329,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "read request body", http.StatusBadRequest)
 		return
 	}
-	route, rawParams, err := s.v.route(r)
+	route, rawParams, err := s.v.Route(r) // the path already stripped of the GHES prefix
 	if err != nil {
 		s.tb.Errorf("githubfake: unexpected request %s %s: %v", r.Method, r.URL.RequestURI(), err)
 		s.record(Call{Method: r.Method, Path: r.URL.Path, Status: http.StatusNotFound})
@@ -398,7 +398,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // against the rate limit.
 func (s *Server) answer(rq *request, route *routers.Route, rawParams map[string]string) (*response, bool) {
 	r := rq.r
-	verr := s.v.validateRequest(r, documentedBody(rq), route, rawParams)
+	verr := s.v.ValidateRequest(r, documentedBody(rq), route, rawParams)
 	if verr != nil && !s.cfg.allowInvalid {
 		s.tb.Errorf("githubfake: request %s %s (%s) violates GitHub's description: %v", r.Method, r.URL.Path, rq.op, verr)
 	}

@@ -1,29 +1,24 @@
 package githubfake
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"github.com/medimind/modelops/internal/testutil/contract"
 	"github.com/medimind/modelops/internal/testutil/githubfake/openapi"
 )
 
 // validator routes requests to the operations of the committed subset and
 // validates requests and responses against it.
 type validator struct {
-	doc    *openapi3.T
-	router routers.Router
+	*contract.Contract
 	// generic holds the schemas of the error bodies GitHub sends from any
 	// endpoint (401, 403, 404, 422, 5xx) although most operations do not
 	// document them.
@@ -53,32 +48,17 @@ func loadValidator() (*validator, error) {
 var greedyParam = regexp.MustCompile(`\{(ref|path)\}`)
 
 func newValidator(spec []byte) (*validator, error) {
-	ctx := context.Background()
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(spec)
+	// gorilla/mux matches a {name} with [^/]+, but GitHub's {ref} and {path} take slashes, so
+	// the router reads those as {ref:.+}; the fake serves with or without the GHES prefix
+	// (stripped before routing).
+	c, err := contract.Load("GitHub", spec, contract.Options{RoutePath: func(p string) string {
+		return greedyParam.ReplaceAllString(p, "{$1:.+}")
+	}})
 	if err != nil {
-		return nil, fmt.Errorf("load github openapi subset: %w", err)
+		return nil, err
 	}
-	if err := doc.Validate(ctx); err != nil {
-		return nil, fmt.Errorf("validate github openapi subset: %w", err)
-	}
-	// The router matches the request path only: the fake serves on a
-	// loopback address, not on api.github.com, with or without the GHES
-	// prefix (stripped before routing). gorilla/mux matches a {name} with
-	// [^/]+, but GitHub's {ref} and {path} take slashes, so the router gets
-	// a copy of the paths where those read {ref:.+}; the path items, and so
-	// the operations and parameters validated, are the subset's own.
-	routed := *doc
-	routed.Servers = nil
-	routed.Paths = openapi3.NewPaths()
-	for p, item := range doc.Paths.Map() {
-		routed.Paths.Set(greedyParam.ReplaceAllString(p, "{$1:.+}"), item)
-	}
-	router, err := gorillamux.NewRouter(&routed)
-	if err != nil {
-		return nil, fmt.Errorf("build router for github openapi subset: %w", err)
-	}
-	v := &validator{doc: doc, router: router}
+	doc := c.Doc
+	v := &validator{Contract: c}
 	for name, dst := range map[string]**openapi3.Schema{"basic-error": &v.basicError, "validation-error": &v.validationError} {
 		ref := doc.Components.Schemas[name]
 		if ref == nil || ref.Value == nil {
@@ -147,54 +127,13 @@ func (v *validator) validateWebhook(event string, payload []byte) error {
 	return nil
 }
 
-// route finds the operation of r, whose URL path must already be stripped
-// of the GHES prefix. The parameters are as they appear in the path
-// (percent-encoded).
-func (v *validator) route(r *http.Request) (*routers.Route, map[string]string, error) {
-	return v.router.FindRoute(r)
-}
-
-func requestInput(r *http.Request, body []byte, route *routers.Route, params map[string]string) *openapi3filter.RequestValidationInput {
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	return &openapi3filter.RequestValidationInput{
-		Request:    r,
-		PathParams: params,
-		Route:      route,
-		Options: &openapi3filter.Options{
-			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
-			MultiError:         true,
-			// GitHub answers with its own defaults; the handlers must not
-			// see values the client did not send.
-			SkipSettingDefaults: true,
-		},
-	}
-}
-
-// validateRequest checks r against its operation.
-func (v *validator) validateRequest(r *http.Request, body []byte, route *routers.Route, params map[string]string) error {
-	in := requestInput(r, body, route, params)
-	err := openapi3filter.ValidateRequest(r.Context(), in)
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	return err
-}
-
 // validateResponse checks a response against the operation of the request.
 // A status the operation documents is validated as documented, an
 // undocumented status must be one GitHub sends from any endpoint and carry
 // GitHub's error body, and 304 must have no body.
 func (v *validator) validateResponse(r *http.Request, reqBody []byte, route *routers.Route, params map[string]string, status int, header http.Header, body []byte) error {
 	if route.Operation.Responses.Status(status) != nil {
-		in := &openapi3filter.ResponseValidationInput{
-			RequestValidationInput: requestInput(r, reqBody, route, params),
-			Status:                 status,
-			Header:                 header,
-			Body:                   io.NopCloser(bytes.NewReader(body)),
-			Options: &openapi3filter.Options{
-				IncludeResponseStatus: true,
-				MultiError:            true,
-			},
-		}
-		return openapi3filter.ValidateResponse(r.Context(), in)
+		return v.ValidateResponse(r, reqBody, route, params, status, header, body)
 	}
 	switch status {
 	case http.StatusNotModified:

@@ -28,7 +28,7 @@ func TestEveryOperationHasAHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ops []string
-	for _, item := range v.doc.Paths.Map() {
+	for _, item := range v.Doc.Paths.Map() {
 		for _, op := range item.Operations() {
 			ops = append(ops, op.OperationID)
 			if handlers[op.OperationID] == nil {
@@ -41,8 +41,8 @@ func TestEveryOperationHasAHandler(t *testing.T) {
 			t.Errorf("handler %s serves no operation of the subset", op)
 		}
 	}
-	if !strings.HasPrefix(openapi.Version(), "@octokit/openapi@") || v.doc.Info.Version != strings.TrimPrefix(openapi.Version(), "@octokit/openapi@") {
-		t.Errorf("subset version %q, VERSION %q", v.doc.Info.Version, openapi.Version())
+	if !strings.HasPrefix(openapi.Version(), "@octokit/openapi@") || v.Doc.Info.Version != strings.TrimPrefix(openapi.Version(), "@octokit/openapi@") {
+		t.Errorf("subset version %q, VERSION %q", v.Doc.Info.Version, openapi.Version())
 	}
 }
 

@@ -11,25 +11,23 @@ package kfpfake
 
 import (
 	"bytes"
-	"context"
 	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
-
 	"github.com/medimind/modelops/internal/runner/kfp"
+	"github.com/medimind/modelops/internal/testutil/contract"
 )
 
 //go:embed openapi.yaml
@@ -44,43 +42,91 @@ const (
 
 // Server is the fake API server.
 type Server struct {
-	URL string
-	t   testing.TB
-	srv *httptest.Server
-	rt  routers.Router
+	URL      string
+	t        testing.TB
+	srv      *httptest.Server
+	contract *contract.Contract
 	// Token, when set, must come as "Authorization: Bearer <Token>".
 	Token string
 	// Namespace, when set, makes the fake multi-user: listing needs ?namespace= of it.
 	Namespace string
+	// User, when set, must come in the header UserHeader (default kubeflow-userid), as an
+	// API server behind an authenticating proxy requires.
+	User, UserHeader string
 
-	mu       sync.Mutex
-	now      func() time.Time
-	runs     []*kfp.Run
-	versions map[string][]string // pipeline version ID → its tasks
-	requests []string
+	mu          sync.Mutex
+	now         func() time.Time
+	runs        []*kfp.Run
+	pipelines   []*pipeline
+	experiments []kfp.Experiment
+	requests    []string
 }
 
-// New starts a fake that knows pipeline version "v1" of pipeline "p1" with the tasks
-// extract, validate, train, evaluate and register.
+// pipeline is an uploaded pipeline with its versions, oldest first.
+type pipeline struct {
+	kfp.Pipeline
+	versions []version
+}
+
+type version struct {
+	kfp.PipelineVersion
+	tasks []string
+}
+
+// New starts a fake that knows pipeline "p1" (named sepsis-train) with one version "v1"
+// whose tasks are extract, validate, train, evaluate and register.
 func New(t testing.TB) *Server {
 	t.Helper()
-	doc, err := openapi3.NewLoader().LoadFromData(description)
+	c, err := contract.Load("Kubeflow Pipelines", description, contract.Options{StrictQuery: true})
 	if err != nil {
-		t.Fatalf("kfpfake: load openapi.yaml: %v", err)
+		t.Fatalf("kfpfake: %v", err)
 	}
-	if err := doc.Validate(context.Background()); err != nil {
-		t.Fatalf("kfpfake: openapi.yaml: %v", err)
-	}
-	rt, err := gorillamux.NewRouter(doc)
-	if err != nil {
-		t.Fatalf("kfpfake: router: %v", err)
-	}
-	s := &Server{t: t, rt: rt, now: time.Now,
-		versions: map[string][]string{"p1/v1": {"extract", "validate", "train", "evaluate", "register"}}}
+	s := &Server{t: t, contract: c, now: time.Now}
+	s.AddVersion("p1", "sepsis-train", "v1", "v1", time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), "extract", "validate", "train", "evaluate", "register")
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	t.Cleanup(s.srv.Close)
 	return s
+}
+
+// AddVersion uploads a version of pipeline id (named name, created when new) with tasks.
+func (s *Server) AddVersion(id, name, versionID, versionName string, created time.Time, tasks ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pipeline(id)
+	if p == nil {
+		p = &pipeline{Pipeline: kfp.Pipeline{PipelineID: id, DisplayName: name, Namespace: s.Namespace, CreatedAt: &created}}
+		s.pipelines = append(s.pipelines, p)
+	}
+	p.versions = append(p.versions, version{PipelineVersion: kfp.PipelineVersion{PipelineID: id, PipelineVersionID: versionID, DisplayName: versionName, CreatedAt: &created}, tasks: tasks})
+}
+
+// Experiments returns the experiments created.
+func (s *Server) Experiments() []kfp.Experiment {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]kfp.Experiment(nil), s.experiments...)
+}
+
+func (s *Server) pipeline(id string) *pipeline {
+	for _, p := range s.pipelines {
+		if p.PipelineID == id {
+			return p
+		}
+	}
+	return nil
+}
+
+// tasksOf returns the tasks of a pipeline version, and whether it exists.
+func (s *Server) tasksOf(ref *kfp.PipelineVersionReference) ([]string, bool) {
+	if p := s.pipeline(ref.PipelineID); p != nil {
+		for _, v := range p.versions {
+			if v.PipelineVersionID == ref.PipelineVersionID {
+				return v.tasks, true
+			}
+		}
+	}
+	return nil, false
 }
 
 // SetClock sets the fake's clock (created_at, state history).
@@ -122,24 +168,19 @@ func clone(r *kfp.Run) kfp.Run {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	route, params, err := s.rt.FindRoute(r)
+	route, params, err := s.contract.Route(r)
 	if err != nil {
 		s.t.Errorf("kfpfake: %s %s is not in openapi.yaml: %v", r.Method, r.URL.Path, err)
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
-	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true, SkipSettingDefaults: true}}
-	if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
+	if err := s.contract.ValidateRequest(r, body, route, params); err != nil {
 		s.t.Errorf("kfpfake: %s %s does not match openapi.yaml: %v", r.Method, r.URL, err)
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
 	status, out := s.answer(route.Operation.OperationID, params, r, body)
 	b, _ := json.Marshal(out)
-	rin := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: status,
-		Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(bytes.NewReader(b)),
-		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true}}
-	if err := openapi3filter.ValidateResponse(r.Context(), rin); err != nil {
+	header := http.Header{"Content-Type": {"application/json"}}
+	if err := s.contract.ValidateResponse(r, body, route, params, status, header, b); err != nil {
 		s.t.Errorf("kfpfake: answer %d to %s %s does not match openapi.yaml: %v", status, r.Method, r.URL.Path, err)
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -159,6 +200,15 @@ func (s *Server) answer(op string, params map[string]string, r *http.Request, bo
 	if s.Token != "" && r.Header.Get("Authorization") != "Bearer "+s.Token {
 		return refuse(http.StatusUnauthorized, codeUnauthenticated, "Unauthenticated: Request header error: there is no user identity header")
 	}
+	if s.User != "" {
+		header := s.UserHeader
+		if header == "" {
+			header = "kubeflow-userid"
+		}
+		if got := r.Header.Get(header); got != s.User {
+			return refuse(http.StatusUnauthorized, codeUnauthenticated, "Unauthenticated: Request header error: there is no user identity header (%s)", header)
+		}
+	}
 	switch op {
 	case "RunService_CreateRun":
 		var run kfp.Run
@@ -169,11 +219,22 @@ func (s *Server) answer(op string, params map[string]string, r *http.Request, bo
 			return refuse(http.StatusBadRequest, codeInvalidArgument, "Invalid input error: The run name is empty. Please specify a valid name")
 		}
 		ref := run.PipelineVersionReference
-		if ref == nil || ref.PipelineID == "" || ref.PipelineVersionID == "" {
+		switch {
+		case ref != nil && run.PipelineSpec != nil:
+			return refuse(http.StatusBadRequest, codeInvalidArgument, "Invalid input error: a run takes a pipeline spec or a pipeline version reference, not both")
+		case run.PipelineSpec != nil:
+			if msg := checkSpec(run.PipelineSpec, run.RuntimeConfig); msg != "" {
+				return refuse(http.StatusBadRequest, codeInvalidArgument, "Invalid input error: %s", msg)
+			}
+		case ref == nil || ref.PipelineID == "" || ref.PipelineVersionID == "":
 			return refuse(http.StatusBadRequest, codeInvalidArgument, "Invalid input error: Failed to create a run due to missing pipeline spec or pipeline version reference")
+		default:
+			if _, ok := s.tasksOf(ref); !ok {
+				return refuse(http.StatusNotFound, codeNotFound, "Failed to create a run: pipeline version %s of pipeline %s not found", ref.PipelineVersionID, ref.PipelineID)
+			}
 		}
-		if _, ok := s.versions[ref.PipelineID+"/"+ref.PipelineVersionID]; !ok {
-			return refuse(http.StatusNotFound, codeNotFound, "Failed to create a run: pipeline version %s of pipeline %s not found", ref.PipelineVersionID, ref.PipelineID)
+		if id := run.ExperimentID; id != "" && id != "default-experiment" && !s.hasExperiment(id) {
+			return refuse(http.StatusNotFound, codeNotFound, "Failed to create a run: experiment %s not found", id)
 		}
 		if id := r.URL.Query().Get("experiment_id"); id != "" && run.ExperimentID != "" && id != run.ExperimentID {
 			return refuse(http.StatusBadRequest, codeInvalidArgument, "Invalid input error: experiment_id %q differs from the run's %q", id, run.ExperimentID)
@@ -204,6 +265,34 @@ func (s *Server) answer(op string, params map[string]string, r *http.Request, bo
 		return http.StatusOK, map[string]any{}
 	case "RunService_ListRuns":
 		return s.list(r)
+	case "PipelineService_GetPipelineByName":
+		for _, p := range s.pipelines {
+			if p.DisplayName == params["name"] && (s.Namespace == "" || r.URL.Query().Get("namespace") == p.Namespace) {
+				return http.StatusOK, p.Pipeline
+			}
+		}
+		return status(http.StatusNotFound, codeNotFound, "Failed to get a pipeline by name %q: ResourceNotFoundError: Pipeline %s not found", params["name"], params["name"])
+	case "PipelineService_ListPipelineVersions":
+		return s.listVersions(params["pipeline_id"], r.URL.Query())
+	case "ExperimentService_ListExperiments":
+		return s.listExperiments(r.URL.Query())
+	case "ExperimentService_CreateExperiment":
+		var e kfp.Experiment
+		if err := json.Unmarshal(body, &e); err != nil {
+			return refuse(http.StatusBadRequest, codeInvalidArgument, "proto: syntax error: %v", err)
+		}
+		if e.DisplayName == "" || e.ExperimentID != "" {
+			return refuse(http.StatusBadRequest, codeInvalidArgument, "Invalid input error: Experiment name is empty, or an output field is set")
+		}
+		for _, x := range s.experiments {
+			if x.DisplayName == e.DisplayName && x.Namespace == e.Namespace {
+				return refuse(http.StatusConflict, 6, "Already exist error: Failed to create a new experiment. The name %v already exists. Please specify a new name", e.DisplayName)
+			}
+		}
+		now := s.now().UTC().Truncate(time.Second)
+		e.ExperimentID, e.CreatedAt, e.StorageState = fmt.Sprintf("e%07d", len(s.experiments)+1), &now, "AVAILABLE"
+		s.experiments = append(s.experiments, e)
+		return http.StatusOK, e
 	}
 	return refuse(http.StatusNotImplemented, 12, "Unimplemented: %s", op)
 }
@@ -228,17 +317,9 @@ func (s *Server) list(r *http.Request) (int, any) {
 		}
 		preds = filter.Predicates
 	}
-	size := 20
-	if v := q.Get("page_size"); v != "" {
-		size, _ = strconv.Atoi(v)
-	}
-	start := 0
-	if tok := q.Get("page_token"); tok != "" {
-		n, err := strconv.Atoi(tok)
-		if err != nil {
-			return refuse(http.StatusBadRequest, codeInvalidArgument, "Invalid input error: bad page token %q", tok)
-		}
-		start = n
+	start, size, msg := page(q)
+	if msg != "" {
+		return refuse(http.StatusBadRequest, codeInvalidArgument, "%s", msg)
 	}
 	var match []kfp.Run
 	for _, run := range s.runs {
@@ -259,13 +340,7 @@ func (s *Server) list(r *http.Request) (int, any) {
 		}
 	}
 	resp := kfp.ListRunsResponse{TotalSize: len(match)}
-	if start < len(match) {
-		end := min(start+size, len(match))
-		resp.Runs = match[start:end]
-		if end < len(match) {
-			resp.NextPageToken = strconv.Itoa(end)
-		}
-	}
+	resp.Runs, resp.NextPageToken = pageOf(match, start, size)
 	return http.StatusOK, resp
 }
 
@@ -291,12 +366,17 @@ func (s *Server) create(run kfp.Run) *kfp.Run {
 	run.StateHistory = []kfp.RuntimeStatus{{UpdateTime: &now, State: kfp.StatePending}}
 	root := kfp.TaskDetail{RunID: run.RunID, TaskID: run.RunID + "-root", DisplayName: "root", CreateTime: &now, State: kfp.StatePending}
 	run.RunDetails = &kfp.RunDetails{TaskDetails: []kfp.TaskDetail{root}}
+	var tasks []string
 	if ref := run.PipelineVersionReference; ref != nil {
-		for i, name := range s.versions[ref.PipelineID+"/"+ref.PipelineVersionID] {
-			run.RunDetails.TaskDetails = append(run.RunDetails.TaskDetails, kfp.TaskDetail{RunID: run.RunID,
-				TaskID: fmt.Sprintf("%s-task-%d", run.RunID, i), DisplayName: name, ParentTaskID: root.TaskID,
-				CreateTime: &now, State: kfp.StatePending, PodName: fmt.Sprintf("%s-%s-%d", run.DisplayName, name, i)})
-		}
+		tasks, _ = s.tasksOf(ref)
+	} else if dag, ok := specRoot(run.PipelineSpec)["dag"].(map[string]any); ok {
+		inline, _ := dag["tasks"].(map[string]any)
+		tasks = slices.Sorted(maps.Keys(inline))
+	}
+	for i, name := range tasks {
+		run.RunDetails.TaskDetails = append(run.RunDetails.TaskDetails, kfp.TaskDetail{RunID: run.RunID,
+			TaskID: fmt.Sprintf("%s-task-%d", run.RunID, i), DisplayName: name, ParentTaskID: root.TaskID,
+			CreateTime: &now, State: kfp.StatePending, PodName: fmt.Sprintf("%s-%s-%d", run.DisplayName, name, i)})
 	}
 	s.runs = append(s.runs, &run)
 	return &run
@@ -388,4 +468,140 @@ func (s *Server) FailTask(id, task, message string) {
 		setTask(t, kfp.StateSucceeded, nil, now)
 	}
 	s.setState(run, kfp.StateFailed, &kfp.Status{Code: 2, Message: "run failed: task " + task + " failed"})
+}
+
+func (s *Server) hasExperiment(id string) bool {
+	for _, e := range s.experiments {
+		if e.ExperimentID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// status is an error answer of the pipeline service: google.rpc.Status, as its swagger says.
+func status(code, grpcCode int, format string, args ...any) (int, any) {
+	return code, kfp.Status{Code: grpcCode, Message: fmt.Sprintf(format, args...)}
+}
+
+// listVersions pages through a pipeline's versions; sort_by "created_at desc" lists the
+// newest first, anything else but "" or "created_at" is refused.
+func (s *Server) listVersions(id string, q url.Values) (int, any) {
+	p := s.pipeline(id)
+	if p == nil {
+		return status(http.StatusNotFound, codeNotFound, "Failed to list pipeline versions: Pipeline %s not found", id)
+	}
+	vs := make([]kfp.PipelineVersion, len(p.versions))
+	for i, v := range p.versions {
+		vs[i] = v.PipelineVersion
+	}
+	switch q.Get("sort_by") {
+	case "", "created_at", "created_at asc":
+	case "created_at desc":
+		slices.Reverse(vs)
+	default:
+		return status(http.StatusBadRequest, codeInvalidArgument, "Invalid input error: unsupported sort_by %q", q.Get("sort_by"))
+	}
+	start, size, msg := page(q)
+	if msg != "" {
+		return status(http.StatusBadRequest, codeInvalidArgument, "%s", msg)
+	}
+	resp := kfp.ListPipelineVersionsResponse{TotalSize: len(vs)}
+	resp.PipelineVersions, resp.NextPageToken = pageOf(vs, start, size)
+	return http.StatusOK, resp
+}
+
+// listExperiments answers ListExperiments filtered by display_name EQUALS.
+func (s *Server) listExperiments(q url.Values) (int, any) {
+	if s.Namespace != "" && q.Get("namespace") != s.Namespace {
+		return refuse(http.StatusBadRequest, codeInvalidArgument, "Invalid input error: ListExperiments must filter by namespace %q in multi-user mode, got %q", s.Namespace, q.Get("namespace"))
+	}
+	name := ""
+	if f := q.Get("filter"); f != "" {
+		var filter kfp.Filter
+		dec := json.NewDecoder(strings.NewReader(f))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&filter); err != nil || len(filter.Predicates) != 1 || filter.Predicates[0].Key != "display_name" || filter.Predicates[0].Operation != kfp.OpEquals {
+			return refuse(http.StatusBadRequest, codeInvalidArgument, "Invalid input error: unsupported filter %s", f)
+		}
+		name = filter.Predicates[0].StringValue
+	}
+	start, size, msg := page(q)
+	if msg != "" {
+		return refuse(http.StatusBadRequest, codeInvalidArgument, "%s", msg)
+	}
+	var match []kfp.Experiment
+	for _, e := range s.experiments {
+		if (name == "" || e.DisplayName == name) && e.Namespace == q.Get("namespace") {
+			match = append(match, e)
+		}
+	}
+	resp := kfp.ListExperimentsResponse{TotalSize: len(match)}
+	resp.Experiments, resp.NextPageToken = pageOf(match, start, size)
+	return http.StatusOK, resp
+}
+
+// pageOf returns the page of items from start and the token of the next page ("" at the end).
+func pageOf[T any](items []T, start, size int) ([]T, string) {
+	if start >= len(items) {
+		return nil, ""
+	}
+	end := min(start+size, len(items))
+	if end < len(items) {
+		return items[start:end], strconv.Itoa(end)
+	}
+	return items[start:end], ""
+}
+
+// page reads page_token and page_size (default 20).
+func page(q url.Values) (start, size int, msg string) {
+	size = 20
+	if v := q.Get("page_size"); v != "" {
+		size, _ = strconv.Atoi(v)
+	}
+	if tok := q.Get("page_token"); tok != "" {
+		n, err := strconv.Atoi(tok)
+		if err != nil {
+			return 0, 0, fmt.Sprintf("Invalid input error: bad page token %q", tok)
+		}
+		start = n
+	}
+	return start, size, ""
+}
+
+// specRoot returns the root of an inline spec, which is the pipeline spec itself or, with a
+// platform spec beside it, its pipeline_spec.
+func specRoot(spec map[string]any) map[string]any {
+	if inner, ok := spec["pipeline_spec"].(map[string]any); ok {
+		spec = inner
+	}
+	root, _ := spec["root"].(map[string]any)
+	return root
+}
+
+// checkSpec refuses an inline spec without a name or a DAG, or a run passing a parameter
+// the pipeline does not declare.
+func checkSpec(spec map[string]any, cfg *kfp.RuntimeConfig) string {
+	inner := spec
+	if p, ok := spec["pipeline_spec"].(map[string]any); ok {
+		inner = p
+	}
+	info, _ := inner["pipelineInfo"].(map[string]any)
+	if name, _ := info["name"].(string); name == "" {
+		return "Failed to create a run: the pipeline spec has no pipelineInfo.name"
+	}
+	root := specRoot(spec)
+	if _, ok := root["dag"].(map[string]any); !ok {
+		return "Failed to create a run: the pipeline spec has no root.dag"
+	}
+	defs, _ := root["inputDefinitions"].(map[string]any)
+	declared, _ := defs["parameters"].(map[string]any)
+	if cfg != nil {
+		for name := range cfg.Parameters {
+			if _, ok := declared[name]; !ok {
+				return fmt.Sprintf("Failed to create a run: parameter %s is not an input of the pipeline", name)
+			}
+		}
+	}
+	return ""
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/routers"
+	"github.com/medimind/modelops/internal/testutil/contract"
 )
 
 // Prefix is where the REST API is served.
@@ -63,7 +64,7 @@ type Call struct {
 type Server struct {
 	tb  testing.TB
 	srv *httptest.Server
-	v   *validator
+	v   *contract.Contract
 
 	now        func() time.Time
 	readyAfter time.Duration
@@ -176,7 +177,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	endpoint := strings.TrimPrefix(r.URL.Path, Prefix)
 	call := Call{Method: r.Method, Endpoint: endpoint, Query: r.URL.RawQuery, Body: string(body), Authorization: r.Header.Get("Authorization")}
-	route, params, err := s.v.router.FindRoute(r)
+	route, params, err := s.v.Route(r)
 	if err != nil {
 		s.tb.Errorf("mlflowfake: unexpected request %s %s: %v", r.Method, r.URL.RequestURI(), err)
 		call.Status = http.StatusNotFound
@@ -191,7 +192,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		header = http.Header{}
 	}
 	header.Set("Content-Type", "application/json")
-	if err := s.v.validateResponse(r, body, route, params, resp.status, header, out); err != nil {
+	if err := s.v.ValidateResponse(r, body, route, params, resp.status, header, out); err != nil {
 		s.tb.Errorf("mlflowfake: answer %d to %s %s breaks the contract: %v", resp.status, r.Method, endpoint, err)
 	}
 	call.Status = resp.status
@@ -200,7 +201,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) answer(r *http.Request, body []byte, route *routers.Route, params map[string]string, endpoint string) *response {
-	if err := s.v.validateRequest(r, body, route, params); err != nil {
+	if err := s.v.ValidateRequest(r, body, route, params); err != nil {
 		s.tb.Errorf("mlflowfake: request %s %s breaks the contract: %v", r.Method, r.URL.RequestURI(), err)
 		return mlflowError("INVALID_PARAMETER_VALUE", "Invalid request: %v", err)
 	}
