@@ -58,6 +58,7 @@ func (p *ModelPolicy) Default() {
 		s.Drift.CategoricalTest = StatTestAuto
 	}
 	setFloat(&s.Drift.DatasetShare, DefaultDatasetShare)
+	s.Drift.defaultOmics()
 	if d := s.Data; d != nil && d.Source != nil {
 		for _, w := range []*DataSource{&d.Reference, &d.Current} {
 			if w.MinRows == 0 {

@@ -224,6 +224,15 @@ type DriftSpec struct {
 	Threshold *float64 `json:"threshold,omitempty" yaml:"threshold,omitempty" jsonschema:"minimum=0"`
 	// DatasetShare: the dataset drifts when at least this share (0..1) of columns drift. Default 0.5.
 	DatasetShare *float64 `json:"datasetShare,omitempty" yaml:"datasetShare,omitempty" jsonschema:"minimum=0,maximum=1"`
+	// Quality reports per-column data quality findings (missing values, out-of-range
+	// values, new categories, constant or added/removed columns); present means enabled.
+	Quality *QualitySpec `json:"quality,omitempty" yaml:"quality,omitempty"`
+	// Batch tests each feature for a batch effect across the values of a batch column and
+	// names the batches the drift comes from; present means enabled.
+	Batch *BatchSpec `json:"batch,omitempty" yaml:"batch,omitempty"`
+	// Correlation tests the Spearman correlations between the features of pairs of groups
+	// for a change from reference to current; present means enabled.
+	Correlation *CorrelationSpec `json:"correlation,omitempty" yaml:"correlation,omitempty"`
 	// Adaptive makes the interval follow the reports (drift-definitions.md §12): the first
 	// interval is Interval; after a drifted report the next is max(min, previous/2), after a
 	// report without drift min(max, previous·2); insufficient data keeps it. The sequence

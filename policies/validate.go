@@ -85,6 +85,7 @@ func (p *ModelPolicy) Validate() error {
 		v.data("spec.data", s.Data)
 	}
 	v.drift("spec.drift", &s.Drift)
+	v.omics("spec.drift", &s.Drift, s.Data)
 	if m := s.Metrics; m != nil {
 		v.metrics("spec.metrics", m)
 	}

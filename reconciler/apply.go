@@ -65,6 +65,8 @@ func (r *Reconciler) applyOther(ctx context.Context, snap *Snapshot, p *policies
 		r.reportVerdict(ctx, ms, a)
 		r.tagJudged(ctx, p, ms, a, nil)
 		return detail, nil
+	case ActionHoldRetrain:
+		return recordHold(ms, a, snap.Now), nil
 	case ActionApplyTraffic:
 		return r.applyTraffic(ctx, snap, a)
 	case ActionSetAlias, ActionDeleteAlias, ActionReportRegistryDrift, ActionAwaitRegistryVersion, ActionCleanupVersion:
@@ -103,6 +105,7 @@ func (r *Reconciler) checkDrift(ctx context.Context, snap *Snapshot, p *policies
 	recordDrift(p, ms, DriftRecord{
 		At: snap.Now, Commit: snap.Commit, Drifted: res.Drifted, Share: res.Share,
 		DriftedColumns: res.DriftedColumns, Columns: res.Columns, Report: path,
+		QualityFindings: res.QualityFindings, SuspectBatches: res.SuspectBatches, BatchColumn: res.BatchColumn,
 		InsufficientData: res.InsufficientData,
 	})
 	verdict := "no dataset drift"
@@ -110,6 +113,7 @@ func (r *Reconciler) checkDrift(ctx context.Context, snap *Snapshot, p *policies
 		verdict = "dataset drift"
 	}
 	title := fmt.Sprintf("%s: %d of %d columns drifted (share %.2f)", verdict, res.DriftedColumns, res.Columns, res.Share)
+	title += omicsTitle(res)
 	if res.InsufficientData {
 		title = "insufficient data: a window of the log holds fewer rows than its minRows; neither drift nor failure"
 	}

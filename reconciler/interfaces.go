@@ -219,6 +219,12 @@ type DriftResult struct {
 	// Markdown renders the report for people (check runs, proposal bodies), bounded well
 	// under GitHub's limits; empty when the checker renders none.
 	Markdown string
+	// QualityFindings counts the report's data quality findings (spec.drift.quality).
+	QualityFindings int
+	// SuspectBatches are the batches the batch check (spec.drift.batch) names as the
+	// source of the drift, in BatchColumn.
+	SuspectBatches []string
+	BatchColumn    string
 }
 
 // DriftChecker runs the drift check a policy describes.

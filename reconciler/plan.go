@@ -64,6 +64,8 @@ type Action struct {
 	Traffic *Traffic `json:"traffic,omitempty"`
 	// Registry is set for the registry actions (registry.go).
 	Registry *RegistryPlan `json:"registry,omitempty"`
+	// Hold is set for hold-retrain: the retrain held back and why (hold.go).
+	Hold *RetrainHold `json:"hold,omitempty"`
 }
 
 // PromotionPlan is a judged candidate: the canary it would become and the gate's verdict.
@@ -90,6 +92,9 @@ type ProposalPlan struct {
 	Evidence []Evidence      `json:"evidence"`
 	// Change describes the policy edit in words ("spec.retrain.generation 6 → 7").
 	Change string `json:"change"`
+	// Note is a warning the body opens with: drift the batch check attributes to
+	// suspect batches (hold.go).
+	Note string `json:"note,omitempty"`
 }
 
 // Evidence is one item of a proposal's evidence: the line a person reads, and the path of
@@ -248,6 +253,17 @@ func planModel(now time.Time, commit string, m ModelState) []Action {
 		// Training is pending or running: another retrain would only race it.
 	case fired:
 		digest := retrainDigest(trig, evidence)
+		hold, note := retrainHold(p, st, trig)
+		if hold != nil {
+			// Held: nothing is opened or updated; the hold is recorded once.
+			if a, ok := holdAction(name, commit, gen+1, st, hold, trig, evidence); ok {
+				actions = append(actions, a)
+			}
+			break
+		}
+		if note != "" {
+			digest = digestOf(digest, note)
+		}
 		if hasOpen && open.Digest == digest {
 			break
 		}
@@ -269,6 +285,7 @@ func planModel(now time.Time, commit string, m ModelState) []Action {
 				Trigger:  trig,
 				Evidence: evidence,
 				Change:   fmt.Sprintf("spec.retrain.generation %d → %d", gen, gen+1),
+				Note:     note,
 			},
 		})
 	case hasOpen && !driftDue:

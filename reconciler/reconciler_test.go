@@ -231,6 +231,9 @@ type fakeDrift struct {
 	checks       int
 	at           []time.Time // the time of each check
 	markdown     string      // the report's Markdown; "" renders none
+	// quality and suspects are the part-two figures each report carries.
+	quality  int
+	suspects []string
 }
 
 func (f *fakeDrift) Check(_ context.Context, _ *policies.Policy, _ fs.FS, at time.Time) (DriftResult, error) {
@@ -246,7 +249,12 @@ func (f *fakeDrift) Check(_ context.Context, _ *policies.Policy, _ fs.FS, at tim
 	if f.drifted {
 		share = 0.7
 	}
-	return DriftResult{Drifted: f.drifted, Share: share, DriftedColumns: int(share * 10), Columns: 10, Report: []byte(`{"drifted":true}`), Markdown: f.markdown}, nil
+	res := DriftResult{Drifted: f.drifted, Share: share, DriftedColumns: int(share * 10), Columns: 10, Report: []byte(`{"drifted":true}`), Markdown: f.markdown,
+		QualityFindings: f.quality, SuspectBatches: f.suspects}
+	if f.suspects != nil {
+		res.BatchColumn = "lab_id"
+	}
+	return res, nil
 }
 
 // memStatus stores the status as JSON, like the status branch, so that a restart reads back

@@ -19,6 +19,9 @@ import (
 func retrainBody(a Action, p *policies.Policy, drift string) string {
 	plan := a.Proposal
 	var b strings.Builder
+	if plan.Note != "" {
+		fmt.Fprintf(&b, "> **Warning:** %s.\n\n", plan.Note)
+	}
 	fmt.Fprintf(&b, "## Retrain `%s`\n\n", a.Model)
 	fmt.Fprintf(&b, "modelops proposes training generation **%d** of `%s` because the **%s** trigger holds.\n\n", a.Generation, a.Model, plan.Trigger)
 	fmt.Fprintf(&b, "Merging this change raises `spec.retrain.generation` in `%s` (%s); the reconciler then launches the training job once.\n\n", p.File, plan.Change)

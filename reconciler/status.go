@@ -74,6 +74,9 @@ type ModelStatus struct {
 	// history without a run the runner knows: whether it was trained cannot be known, so it
 	// is neither launched nor adopted until a person decides (modelops retrain or adopt).
 	Undecided *UndecidedGeneration `json:"undecided,omitempty"`
+	// RetrainHold is the last retrain the policy held back (spec.drift.quality.blocksRetrain,
+	// spec.drift.batch.holdRetrain), with its evidence.
+	RetrainHold *RetrainHold `json:"retrainHold,omitempty"`
 	// RegistryAliases maps each registry alias modelops manages (spec.registry) to the
 	// version it last set, so an alias a person moved is recognised across restarts.
 	RegistryAliases map[string]string `json:"registryAliases,omitempty"`
@@ -132,6 +135,13 @@ type DriftRecord struct {
 	DriftedColumns int    `json:"driftedColumns"`
 	Columns        int    `json:"columns"`
 	Report         string `json:"report,omitempty"`
+	// QualityFindings counts the report's data quality findings; with
+	// spec.drift.quality.blocksRetrain they hold a retrain.
+	QualityFindings int `json:"qualityFindings,omitempty"`
+	// SuspectBatches are the batches of BatchColumn the batch check names as the source
+	// of the drift.
+	SuspectBatches []string `json:"suspectBatches,omitempty"`
+	BatchColumn    string   `json:"batchColumn,omitempty"`
 	// InsufficientData: a window of the log held fewer rows than its minRows; the report
 	// is neither drifted nor not (the retrain trigger skips it).
 	InsufficientData bool `json:"insufficientData,omitempty"`

@@ -398,7 +398,10 @@ func TestSchemaRejectsInvalidPolicies(t *testing.T) {
 //   - spec.data.reference and spec.data.current as windows (last, ago, minRows) with
 //     spec.data.source, as files (path or url) without it;
 //   - spec.retrain.job.env names set once, not "." and not starting with "..";
-//   - spec.retrain.job.gpuResource a qualified Kubernetes resource name.
+//   - spec.retrain.job.gpuResource a qualified Kubernetes resource name;
+//   - spec.drift.correlation.pairs of two different keys of spec.data.groups, each pair
+//     once, their listed features within maxPairs;
+//   - spec.drift.batch.column not a feature of a group.
 //
 // The schema is stricter than the YAML decoder in a few places, which no valid fixture uses:
 // an unquoted number or boolean where a string is expected (version: 12), null for a field

@@ -647,6 +647,149 @@ def correlation_cases():
     return [case, small]
 
 
+def suspects_expected(case):
+    """The per-batch drifted shares and suspects of section 10: part one's automatic test
+    (compute, above) of the whole reference against each batch's rows, and against the
+    pooled rows of every other batch; a feature with no value in the rows is not drifted."""
+    share = case["datasetShare"]
+    labels = case["batch"]
+    names = sorted({b for b in labels if b is not None})
+
+    def drifted_share(rows):
+        drifted = 0
+        for f in case["features"]:
+            cur = [f["cur"][i] for i in rows]
+            numeric = f["kind"] == "numeric"
+            if not clean(cur, numeric):
+                continue
+            exp = compute(f["kind"], f["ref"], cur)
+            drifted += exp["tests"][exp["auto_test"]]["drifted"]
+        return drifted / len(case["features"])
+
+    out = []
+    for b in names:
+        own = drifted_share([i for i, x in enumerate(labels) if x == b])
+        suspect = False
+        if own >= share and len(names) >= 2:
+            suspect = drifted_share([i for i, x in enumerate(labels) if x is not None and x != b]) < share
+        out.append({"name": b, "rows": sum(1 for x in labels if x == b), "driftedShare": own, "suspect": suspect})
+    return out
+
+
+def suspect_cases():
+    labels = ["A"] * 80 + ["B"] * 80 + ["C"] * 80 + ["D"] * 12 + [None] * 8
+    n = len(labels)
+    u = lcg_uniforms(91)
+    cats = ["x", "y", "z"]
+    cat_ref = [cats[math.floor(next(u) * 3)] for _ in range(400)]
+    cat_cur = [("z" if b == "C" and i % 2 else cats[math.floor(next(u) * 3)]) for i, b in enumerate(labels)]
+    feats = [
+        {"name": "f_norm", "kind": "numeric", "ref": rand_normal(92, 400),
+         "cur": [v + (1.0 if b == "C" else 0.0) for v, b in zip(rand_normal(93, n), labels)]},
+        {"name": "f_ties", "kind": "numeric", "ref": rand_ints(94, 400, 8),
+         "cur": [v + (2.0 if b == "C" else 0.0) for v, b in zip(rand_ints(95, n, 8), labels)]},
+        {"name": "f_null", "kind": "numeric", "ref": rand_normal(96, 400), "cur": rand_normal(97, n)},
+        {"name": "cat", "kind": "categorical", "ref": cat_ref, "cur": cat_cur},
+        {"name": "f_empty_in_d", "kind": "numeric", "ref": rand_normal(98, 400),
+         "cur": [(float("nan") if b == "D" else v) for v, b in zip(rand_normal(99, n), labels)]},
+    ]
+    cs = [{"name": "lab C shifted, lab D small with an empty feature", "datasetShare": 0.3, "batch": labels, "features": feats}]
+    two = dict(cs[0], name="labs B and C shifted: no suspect")
+    two["features"] = [dict(f, cur=[v + 1.5 if b == "B" else v for v, b in zip(f["cur"], labels)]) if f["kind"] == "numeric" else f
+                       for f in feats]
+    cs.append(two)
+    for c in cs:
+        c["expected"] = suspects_expected(c)
+        c["features"] = [dict(f, ref=enc(f["ref"]), cur=enc(f["cur"])) for f in c["features"]]
+    return cs
+
+
+def quality_expected(case):
+    """§9 with pandas, as the definitions write it: m counts missing, NaN and +-inf cells
+    (invalid cells apart) over all rows of the window; the shares are over cleaned values."""
+    import pandas as pd
+    o = case["options"]
+    cat = set(case["categorical"])
+    cur = {c["name"]: c for c in case["cur"]}
+    ref_names = {c["name"] for c in case["ref"]}
+    out = []
+
+    def series(col, numeric):
+        if numeric:
+            return pd.Series(col["values"], dtype=float).replace([np.inf, -np.inf], np.nan)
+        return pd.Series([None if is_missing(v) else ("%s" % v if isinstance(v, str) else repr_g(v)) for v in col["values"]], dtype=object)
+
+    for r in case["ref"]:
+        name = r["name"]
+        if name not in cur:
+            out.append({"column": name, "issue": "removed", "reference": None, "current": None, "threshold": None})
+            continue
+        c = cur[name]
+        is_num = lambda col: all(isinstance(v, float) for v in col["values"])
+        numeric = is_num(r) and is_num(c) and name not in cat
+        rs, cs = series(r, numeric), series(c, numeric)
+        m_ref = (int(rs.isna().sum()) - r["invalid"]) / len(rs)
+        m_cur = (int(cs.isna().sum()) - c["invalid"]) / len(cs)
+        if m_cur - m_ref > o["missing"]:
+            out.append({"column": name, "issue": "missing_increase", "reference": m_ref, "current": m_cur, "threshold": o["missing"]})
+        rc, cc = rs.dropna(), cs.dropna()
+        if len(rc) and len(cc):
+            if numeric:
+                share = float(((cc < rc.min()) | (cc > rc.max())).mean())
+                if share > o["outOfRange"]:
+                    out.append({"column": name, "issue": "out_of_range", "reference": None, "current": share, "threshold": o["outOfRange"]})
+            else:
+                share = float((~cc.isin(set(rc))).mean())
+                if share > o["newCategories"]:
+                    out.append({"column": name, "issue": "new_categories", "reference": None, "current": share, "threshold": o["newCategories"]})
+        if cc.nunique() == 1 and rc.nunique() > 1:
+            out.append({"column": name, "issue": "became_constant", "reference": float(rc.nunique()), "current": 1.0, "threshold": None})
+        if r["invalid"] or c["invalid"]:
+            out.append({"column": name, "issue": "type_mismatch", "reference": float(r["invalid"]), "current": float(c["invalid"]), "threshold": None})
+    for c in case["cur"]:
+        if c["name"] not in ref_names:
+            out.append({"column": c["name"], "issue": "added", "reference": None, "current": None, "threshold": None})
+    return out
+
+
+def repr_g(v):
+    """A number as Go's strconv.FormatFloat(v, 'g', -1, 64) writes the small integers and
+    short decimals used here."""
+    return ("%d" % v) if float(v).is_integer() else repr(float(v))
+
+
+def quality_cases():
+    n = 100
+    nan, inf = float("nan"), float("inf")
+    lact_ref = [0.5 + 3.5 * i / (n - 1) for i in range(n)]                   # [0.5, 4]
+    lact_cur = [(nan if i % 5 == 0 else (9.0 if i % 10 == 1 else (4.0 if i % 10 == 3 else 0.5 + i / 50))) for i in range(n)]
+    age_ref = [(nan if i % 10 == 0 else 20.0 + i) for i in range(n)]        # m = 0.1
+    age_cur = [(nan if i % 5 == 0 else 20.0 + i) for i in range(n)]         # m = 0.2: a rise of exactly 0.1
+    wards = ["A", "B", "C"]
+    ward_ref = [wards[i % 3] for i in range(n)]
+    ward_cur = [("ICU-9" if i % 12 == 0 else wards[i % 3]) for i in range(n)]
+    sex_ref = [("F" if i % 2 else "M") if i % 9 else None for i in range(n)]
+    sex_cur = ["F" if i % 4 else None for i in range(n)]
+    spo2_ref = [90.0 + (i % 9) for i in range(n)]
+    spo2_cur = [(inf if i % 3 == 0 else (-inf if i % 3 == 1 else 97.0)) for i in range(n)]
+    hr_ref = [60.0 + (i % 40) for i in range(n)]
+    hr_cur = [(nan if i in (5, 17, 71) else 61.0 + (i % 30)) for i in range(n)]
+    code_ref = [float(1 + i % 4) for i in range(n)]
+    code_cur = [float(1 + i % 6) for i in range(n)]                          # 5 and 6 unseen: 1/3 new
+    col = lambda name, v, inv=0: {"name": name, "values": v, "invalid": inv}
+    ref = [col("lactate", lact_ref), col("age", age_ref), col("ward", ward_ref), col("sex", sex_ref),
+           col("spo2", spo2_ref), col("heart_rate", hr_ref), col("ward_code", code_ref), col("gene_old", rand_normal(61, n))]
+    cur = [col("gene_new", rand_normal(62, n)), col("lactate", lact_cur), col("age", age_cur), col("ward", ward_cur),
+           col("sex", sex_cur), col("spo2", spo2_cur), col("heart_rate", hr_cur, 3), col("ward_code", code_cur)]
+    cs = [{"name": "clinical window, default thresholds", "categorical": ["ward_code"],
+           "options": {"missing": 0.10, "outOfRange": 0.05, "newCategories": 0.05}, "ref": ref, "cur": cur},
+          {"name": "looser thresholds", "categorical": [],
+           "options": {"missing": 0.5, "outOfRange": 0.2, "newCategories": 0.3}, "ref": ref, "cur": cur}]
+    for c in cs:
+        c["expected"] = quality_expected(c)
+    return cs
+
+
 def part_two():
     kr = []
     for name, groups in [
@@ -685,14 +828,20 @@ def part_two():
     def enc_case(c):
         c = dict(c)
         for side in ("ref", "cur"):
-            if side in c:
+            if side in c and isinstance(c[side], dict):
                 c[side] = {k: enc(v) for k, v in c[side].items()}
+        if c.get("categorical") is not None and "options" in c:
+            c["ref"] = [dict(x, values=enc(x["values"])) for x in c["ref"]]
+            c["cur"] = [dict(x, values=enc(x["values"])) for x in c["cur"]]
+            return c
         if "features" in c:
             c["features"] = [dict(f, values=enc(f["values"])) for f in c["features"]]
         return c
     return {"kruskal": kr, "contingency": ct, "bh": bhc, "spearman": spear,
             "batch": [enc_case(c) for c in batch_cases()],
-            "correlation": [enc_case(c) for c in correlation_cases()]}
+            "correlation": [enc_case(c) for c in correlation_cases()],
+            "quality": [enc_case(c) for c in quality_cases()],
+            "suspects": suspect_cases()}
 
 
 # --- Windows of a timestamped log (drift-definitions.md §8) --------------------------

@@ -59,6 +59,9 @@ type driftOptions struct {
 	stateDir string
 	// memory is the memory budget (--memory), "" when not given.
 	memory string
+	// batchColumn and quality turn on the batch and quality checks over the policy's.
+	batchColumn string
+	quality     bool
 	// log compares windows of a timestamped log (drift_log.go).
 	log driftLogFlags
 }
@@ -104,6 +107,12 @@ tables would not fit in it, their columns are read and compared in batches sized
 same report. --state-dir keeps the reference's prepared profile (sorted values, category
 counts) in <state-dir>/profiles, keyed by the file's content and the options, so that the next
 check of the same reference reads and prepares only the current data.
+--quality adds the data quality findings (missing values, out-of-range values, new
+categories, constant, added or removed columns); a column on one side only is then a finding,
+not an error. --batch-column C tests each feature of the current data for a batch effect
+across the values of C (lab, site, plate) and names the batches the drift comes from; C is
+never a feature. A policy's spec.drift.quality, batch and correlation do the same, with their
+thresholds. The report then adds quality, batch, correlation and recommendations.
 
 Output (-o): table (the default when stdout is a terminal), json (the default otherwise; the
 stable contract: {"drifted", "share", "datasetShare", "columns": [...], "groups": [...]}) or
@@ -117,6 +126,7 @@ value or an invalid policy).
   modelops drift --reference ref.parquet --current cur.parquet --categorical sex,ward -o json
   modelops drift --policy models/sepsis-risk.yaml -o markdown --report-link https://example.com/r.json
   modelops drift --reference ref.csv --current cur.csv --tests ks,chisquare --threshold 0.01
+  modelops drift --reference ref.parquet --current cur.parquet --batch-column lab_id --quality
   modelops drift --reference logs/features --current logs/features --timestamp ts \
       --reference-window 30d,ago=365d,min=5000 --current-window 7d,min=1000`,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -171,6 +181,8 @@ value or an invalid policy).
 	f.StringVar(&opts.maxMemory, "max-memory", "", "most memory of a table's cells at 8 bytes each, as a quantity (default 6Gi)")
 	f.StringVar(&opts.memory, "memory", "", "memory budget of the comparison, as a quantity (4GiB or 4Gi): tables that would not fit are compared in batches of columns sized to it, with the same report (default: the policy's spec.data.limits.memory, else none: the tables are read whole)")
 	f.StringVar(&opts.stateDir, "state-dir", "", "keep the reference's prepared profile in <state-dir>/profiles, so the next check of the same reference reads only the current data (default: no cache)")
+	f.StringVar(&opts.batchColumn, "batch-column", "", "column naming each row's batch (lab, site, plate): tests the current rows for batch effects and names suspect batches; never a feature")
+	f.BoolVar(&opts.quality, "quality", false, "report data quality findings with the default thresholds (a column on one side only is then a finding, not an error)")
 	bindDriftLogFlags(f, &opts.log)
 	// A malformed flag value is invalid input (exit status 2), not a failure.
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return invalidInput(err) })
@@ -189,6 +201,8 @@ type driftRun struct {
 	listed []drift.Test
 	// memory is the memory budget in bytes (--memory, or the policy's); 0: none.
 	memory int64
+	// omics are the part-two checks (quality, batch, correlation).
+	omics driftcheck.Omics
 	// refInRoot and curInRoot are the policy's data paths, read inside dataRoot; empty
 	// for a file or URL named otherwise.
 	refInRoot, curInRoot string
@@ -240,6 +254,8 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 		}
 		plan.Profiles = profiles
 	}
+	run.read = run.omics.ReadOptions(run.read)
+	plan.Read = run.read
 	var bar *progressbar.ProgressBar
 	if opts.progress {
 		// The engine has no progress hook, so the display names the phase and the elapsed
@@ -266,7 +282,7 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 		}()
 	}
 	plan.Reference = func(ref *dataset.Table) error {
-		if err := checkListedTests(run.listed, ref); err != nil {
+		if err := checkListedTests(run.listed, ref, run.omics.BatchColumn); err != nil {
 			return invalidInput(err)
 		}
 		if bar != nil {
@@ -274,7 +290,13 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 		}
 		return nil
 	}
-	rep, err := driftcheck.CompareSources(ctx, source(run.reference, run.refInRoot), source(run.current, run.curInRoot), plan)
+	ref, cur := source(run.reference, run.refInRoot), source(run.current, run.curInRoot)
+	var rep *drift.Report
+	if run.omics.Configured() {
+		rep, err = driftcheck.AnalyzeSources(ctx, ref, cur, plan, run.omics)
+	} else {
+		rep, err = driftcheck.CompareSources(ctx, ref, cur, plan)
+	}
 	if err != nil {
 		return driftInputError(err)
 	}
@@ -314,7 +336,7 @@ func resolveDrift(opts driftOptions) (*driftRun, error) {
 	default:
 		return nil, invalidInput(fmt.Errorf("--output %q: want table, json or markdown", opts.output))
 	}
-	run := &driftRun{title: "Data drift"}
+	run := &driftRun{title: "Data drift", omics: driftcheck.DefaultOmics()}
 	if opts.policy != "" {
 		if err := applyDriftPolicy(run, opts.policy, opts.dataRoot); err != nil {
 			return nil, err
@@ -388,6 +410,16 @@ func resolveDrift(opts driftOptions) (*driftRun, error) {
 			return nil, invalidInput(fmt.Errorf("--memory %q: want a positive number of bytes such as 512MiB or 4GiB", opts.memory))
 		}
 		run.memory = n.Value()
+	}
+	if opts.batchColumn != "" {
+		run.omics.BatchColumn = strings.TrimSpace(opts.batchColumn)
+		if run.omics.BatchColumn == "" {
+			return nil, invalidInput(errors.New("--batch-column: empty column name"))
+		}
+	}
+	if opts.quality && run.omics.Quality == nil {
+		q := drift.DefaultQualityOptions()
+		run.omics.Quality = &q
 	}
 	if err := resolveDriftLog(run, opts); err != nil {
 		return nil, invalidInput(err)
@@ -473,6 +505,7 @@ func applyDriftPolicy(run *driftRun, file, dataRoot string) error {
 	run.title = "Data drift: " + p.Metadata.Name
 	run.read, run.compare = driftcheck.Options(p)
 	run.memory = driftcheck.MemoryBudget(p)
+	run.omics = driftcheck.OmicsOptions(p)
 	if d := p.Spec.Data; d != nil && d.Source != nil {
 		// Both windows come from the one log.
 		run.log = driftcheck.LogOf(p)
@@ -542,12 +575,15 @@ func applyDriftTests(run *driftRun, tests []string) error {
 
 // checkListedTests makes sure every column of t has a test in listed that applies to
 // its kind, so that --tests never silently falls back to another test.
-func checkListedTests(listed []drift.Test, t *dataset.Table) error {
+func checkListedTests(listed []drift.Test, t *dataset.Table, batchColumn string) error {
 	if len(listed) == 0 {
 		return nil
 	}
 	for i := range t.Columns {
 		c := &t.Columns[i]
+		if c.Name == batchColumn {
+			continue // never tested
+		}
 		kind := drift.KindNumeric
 		if !c.IsNumeric() {
 			kind = drift.KindCategorical

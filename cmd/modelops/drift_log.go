@@ -172,6 +172,7 @@ func (s logSide) renamed(err error) error {
 // runDriftLog compares the windows of run.log and writes the report.
 func runDriftLog(ctx context.Context, run *driftRun, opts driftOptions, stdout io.Writer) error {
 	l := run.log
+	run.read = run.omics.ReadOptions(run.read)
 	var data fs.FS
 	if run.refInRoot != "" || run.curInRoot != "" {
 		root, closeRoot, err := openDataRoot(run.dataRoot)
@@ -222,11 +223,11 @@ func runDriftLog(ctx context.Context, run *driftRun, opts driftOptions, stdout i
 	}
 	w := drift.NewWindows(refRows, curRows, l.Reference.MinRows, l.Current.MinRows)
 	if !w.InsufficientData {
-		if err := checkListedTests(run.listed, ref); err != nil {
+		if err := checkListedTests(run.listed, ref, run.omics.BatchColumn); err != nil {
 			return invalidInput(err)
 		}
 	}
-	rep, err := drift.CompareWindows(ctx, ref, cur, w, run.compare)
+	rep, err := driftcheck.AnalyzeWindows(ctx, ref, cur, w, run.read, run.compare, run.omics)
 	if err != nil {
 		return driftInputError(err)
 	}

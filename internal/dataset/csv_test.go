@@ -222,3 +222,19 @@ func TestWriteCSVReadsBack(t *testing.T) {
 	}
 	checkTable(t, back, orig.Rows, cols...)
 }
+
+// With NamedMayBeAbsent a kind given to a column the file lacks is no error (the drift
+// check's quality findings report the column); one the file has still applies.
+func TestReadNamedMayBeAbsent(t *testing.T) {
+	tab, err := Read("testdata/not_number.csv", Options{Numeric: []string{"height"}, Categorical: []string{"age", "ward"}, NamedMayBeAbsent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	age, ok := tab.Column("age")
+	if !ok || age.IsNumeric() {
+		t.Errorf("age %+v, want read as categorical", age)
+	}
+	if _, ok := tab.Column("height"); ok {
+		t.Error("a column the file lacks was made up")
+	}
+}

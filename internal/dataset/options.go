@@ -21,6 +21,10 @@ type Options struct {
 	// Exclude lists columns not read at all. Naming a column the file lacks is not an
 	// error, so one exclude list can serve files with different columns.
 	Exclude []string
+	// NamedMayBeAbsent lets Numeric and Categorical name columns the file lacks: a drift
+	// check with data quality findings reports a column on one side only as a finding, so
+	// the kinds a policy gives it must not fail the reading of the other side.
+	NamedMayBeAbsent bool
 	// Columns, when not empty, restricts reading to these columns (minus Exclude).
 	// Naming a column the file lacks is an error.
 	Columns []string
@@ -134,7 +138,7 @@ type selected struct {
 // selectColumns applies opts to the file's column names (in file order) and returns
 // the columns to read, in file order. Names in Numeric, Categorical or Columns that
 // the file lacks are errors: they are almost always typos, and silently reading
-// something else would hide them.
+// something else would hide them (Numeric and Categorical not with NamedMayBeAbsent).
 func selectColumns(source string, names []string, opts Options) ([]selected, error) {
 	pos := make(map[string]int, len(names))
 	for i, n := range names {
@@ -143,13 +147,13 @@ func selectColumns(source string, names []string, opts Options) ([]selected, err
 	kinds := make(map[string]columnKind, len(opts.Numeric)+len(opts.Categorical))
 	var errs []error
 	for _, n := range opts.Numeric {
-		if _, ok := pos[n]; !ok {
+		if _, ok := pos[n]; !ok && !opts.NamedMayBeAbsent {
 			errs = append(errs, &DataError{Source: source, Column: n, Msg: "no such column (named as numeric)"})
 		}
 		kinds[n] = kindNumeric
 	}
 	for _, n := range opts.Categorical {
-		if _, ok := pos[n]; !ok {
+		if _, ok := pos[n]; !ok && !opts.NamedMayBeAbsent {
 			errs = append(errs, &DataError{Source: source, Column: n, Msg: "no such column (named as categorical)"})
 		}
 		if kinds[n] == kindNumeric {

@@ -440,8 +440,9 @@ func numberPtr(f float64) *Number { n := Number(f); return &n }
 // comparison of the profiled reference against that batch's rows alone gives its
 // drifted share, and the batch is suspect when that share is at least the dataset
 // share while the pooled rows of every other batch drift less. Rows without a batch
-// value are in no batch. The profile must exclude the batch column (Options.Exclude),
-// which is not a feature.
+// value are in no batch; a feature with no value in a batch's rows counts as not drifted
+// there. The profile must exclude the batch column (Options.Exclude), which is not a
+// feature.
 func BatchSuspects(ctx context.Context, p *Profile, cur *dataset.Table, labels BatchLabels, rep *BatchReport) error {
 	if len(rep.Batches) != len(labels.Names) {
 		return fmt.Errorf("batch report has %d batches, the labels %d: %w", len(rep.Batches), len(labels.Names), ErrInvalidInput)
@@ -454,7 +455,7 @@ func BatchSuspects(ctx context.Context, p *Profile, cur *dataset.Table, labels B
 				rows = append(rows, i)
 			}
 		}
-		r, err := p.Compare(ctx, selectRows(cur, rows, what))
+		r, err := p.compare(ctx, selectRows(cur, rows, what), true)
 		if err != nil {
 			return 0, fmt.Errorf("batch drift of %s: %w", what, err)
 		}

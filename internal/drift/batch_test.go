@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -144,5 +145,35 @@ func TestReportJSONBatchAndCorrelation(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("JSON lacks\n%s\nin\n%s", want, b)
 		}
+	}
+}
+
+// A batch whose rows hold no value of a feature still gets its drifted share: the feature
+// counts as not drifted there, instead of failing the check.
+func TestBatchSuspectsFeatureEmptyInABatch(t *testing.T) {
+	ref, cur := labTables(map[string]bool{"C": true})
+	for i, b := range cur.Columns[3].Codes {
+		if b == 0 { // lab A holds no f2
+			cur.Columns[2].Float[i] = math.NaN()
+		}
+	}
+	ctx := context.Background()
+	p, err := NewProfile(ctx, ref, Options{Exclude: []string{"lab"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := LabelBatches(&cur.Columns[3])
+	rep, err := BatchEffects("lab", labels, []BatchFeature{{Column: &cur.Columns[0], Kind: KindNumeric}}, nil, DefaultBatchOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := BatchSuspects(ctx, p, cur, labels, rep); err != nil {
+		t.Fatal(err)
+	}
+	if a, c := rep.Batches[0], rep.Batches[2]; a.DriftedShare != 0 || c.DriftedShare != 1 || !c.Suspect {
+		t.Errorf("batches %+v, want A 0 (f2 empty, not drifted), C 1 and suspect", rep.Batches)
+	}
+	if _, err := p.Compare(ctx, selectRows(cur, []int{0, 3, 6}, "lab A")); err == nil {
+		t.Error("Compare accepted a column with no value; only the per-batch comparison may")
 	}
 }

@@ -57,7 +57,7 @@ func (c *Columnwise) Prepare(ctx context.Context, ref *dataset.Table) (*Profile,
 
 // Compare compares the current data's columns of the batch p prepared with it.
 func (c *Columnwise) Compare(ctx context.Context, p *Profile, cur *dataset.Table) error {
-	cols, err := p.compareColumns(ctx, cur)
+	cols, err := p.compareColumns(ctx, cur, false)
 	if err != nil {
 		return err
 	}

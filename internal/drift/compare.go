@@ -235,7 +235,14 @@ func Compare(ctx context.Context, ref, cur *dataset.Table, opts Options) (*Repor
 
 // Compare compares the current table with the profiled reference.
 func (p *Profile) Compare(ctx context.Context, cur *dataset.Table) (*Report, error) {
-	cols, err := p.compareColumns(ctx, cur)
+	return p.compare(ctx, cur, false)
+}
+
+// compare is Compare; with emptyUndrifted a column with no value left in cur after
+// cleaning counts as not drifted (score NaN) instead of failing the comparison, as a
+// batch's rows may hold no value of a feature.
+func (p *Profile) compare(ctx context.Context, cur *dataset.Table, emptyUndrifted bool) (*Report, error) {
+	cols, err := p.compareColumns(ctx, cur, emptyUndrifted)
 	if err != nil {
 		return nil, err
 	}
@@ -243,8 +250,8 @@ func (p *Profile) Compare(ctx context.Context, cur *dataset.Table) (*Report, err
 }
 
 // compareColumns compares each column of the profile with its column of cur, which must
-// have the same columns (less the excluded ones).
-func (p *Profile) compareColumns(ctx context.Context, cur *dataset.Table) ([]ColumnReport, error) {
+// have the same columns (less the excluded ones); emptyUndrifted as for compare.
+func (p *Profile) compareColumns(ctx context.Context, cur *dataset.Table, emptyUndrifted bool) ([]ColumnReport, error) {
 	if cur == nil {
 		return nil, fmt.Errorf("current table is nil: %w", ErrInvalidInput)
 	}
@@ -266,7 +273,13 @@ func (p *Profile) compareColumns(ctx context.Context, cur *dataset.Table) ([]Col
 	cols := make([]ColumnReport, len(p.columns))
 	err := parallel(ctx, len(p.columns), func(i int, s *scratch) error {
 		cp := p.columns[i]
-		r, err := p.compareColumn(cp, &cur.Columns[curIndex[cp.name]], s)
+		c := &cur.Columns[curIndex[cp.name]]
+		if emptyUndrifted && !hasCleanValue(c) {
+			cols[i] = ColumnReport{Name: cp.name, Kind: cp.kind, NReference: cp.n, MissingReference: cp.missing,
+				MissingCurrent: c.Len() - c.Invalid, InvalidReference: cp.invalid, InvalidCurrent: c.Invalid, Score: Number(math.NaN())}
+			return nil
+		}
+		r, err := p.compareColumn(cp, c, s)
 		if err != nil {
 			return fmt.Errorf("column %q: %w", cp.name, err)
 		}
@@ -532,4 +545,12 @@ func (e *evaluator) shares() {
 		e.curShares[i] /= nCur
 	}
 	e.haveShares = true
+}
+
+// hasCleanValue reports whether c holds a value that is not missing, NaN or ±Inf.
+func hasCleanValue(c *dataset.Column) bool {
+	if c.IsNumeric() {
+		return slices.ContainsFunc(c.Float, finite)
+	}
+	return slices.ContainsFunc(c.Codes, func(code int32) bool { return code >= 0 && int(code) < len(c.Dict) })
 }

@@ -284,3 +284,162 @@ func TestReferenceCorrelationDrift(t *testing.T) {
 		})
 	}
 }
+
+// TestReferenceQuality checks the §9 findings against pandas (quality_cases in
+// scripts/drift_reference.py): every finding, in order, with its figures.
+func TestReferenceQuality(t *testing.T) {
+	var f struct {
+		Quality []struct {
+			Name        string   `json:"name"`
+			Categorical []string `json:"categorical"`
+			Options     struct {
+				Missing, OutOfRange, NewCategories float64
+			} `json:"options"`
+			Ref, Cur []struct {
+				Name    string          `json:"name"`
+				Values  json.RawMessage `json:"values"`
+				Invalid int             `json:"invalid"`
+			}
+			Expected []struct {
+				Column                        string
+				Issue                         QualityIssue
+				Reference, Current, Threshold *float64
+			} `json:"expected"`
+		} `json:"quality"`
+	}
+	b, err := os.ReadFile("testdata/reference_omics.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Quality) < 2 {
+		t.Fatalf("only %d quality cases", len(f.Quality))
+	}
+	for _, c := range f.Quality {
+		t.Run(c.Name, func(t *testing.T) {
+			tables := [2]*dataset.Table{{Source: "ref"}, {Source: "cur"}}
+			for w, cols := range [][]struct {
+				Name    string          `json:"name"`
+				Values  json.RawMessage `json:"values"`
+				Invalid int             `json:"invalid"`
+			}{c.Ref, c.Cur} {
+				for _, col := range cols {
+					dc := rawColumn(t, col.Name, col.Values)
+					dc.Invalid = col.Invalid
+					tables[w].Columns = append(tables[w].Columns, dc)
+				}
+			}
+			got := Quality(tables[0], tables[1], QualityOptions{MissingIncrease: c.Options.Missing,
+				OutOfRangeShare: c.Options.OutOfRange, NewCategoriesShare: c.Options.NewCategories, Categorical: c.Categorical})
+			if len(got) != len(c.Expected) {
+				t.Fatalf("%d findings, want %d:\n got %+v\nwant %+v", len(got), len(c.Expected), got, c.Expected)
+			}
+			num := func(what string, g *Number, w *float64) {
+				switch {
+				case (g == nil) != (w == nil):
+					t.Errorf("%s: got %v, want %v", what, g, w)
+				case g != nil:
+					checkClose(t, what, float64(*g), *w)
+				}
+			}
+			for i, w := range c.Expected {
+				g := got[i]
+				if g.Column != w.Column || g.Issue != w.Issue {
+					t.Errorf("finding %d: %s %s, want %s %s", i, g.Column, g.Issue, w.Column, w.Issue)
+					continue
+				}
+				name := w.Column + " " + string(w.Issue)
+				num(name+": reference", g.Reference, w.Reference)
+				num(name+": current", g.Current, w.Current)
+				num(name+": threshold", g.Threshold, w.Threshold)
+			}
+		})
+	}
+}
+
+// TestReferenceBatchSuspects checks each batch's drifted share and the suspects (§10)
+// against part one's tests computed by SciPy for every batch and every pool of the other
+// batches (suspect_cases in scripts/drift_reference.py).
+func TestReferenceBatchSuspects(t *testing.T) {
+	var f struct {
+		Suspects []struct {
+			Name         string    `json:"name"`
+			DatasetShare float64   `json:"datasetShare"`
+			Labels       []*string `json:"batch"`
+			Features     []struct {
+				Name   string          `json:"name"`
+				Kind   Kind            `json:"kind"`
+				RefRaw json.RawMessage `json:"ref"`
+				CurRaw json.RawMessage `json:"cur"`
+			} `json:"features"`
+			Expected []BatchInfo `json:"expected"`
+		} `json:"suspects"`
+	}
+	b, err := os.ReadFile("testdata/reference_omics.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Suspects) < 2 {
+		t.Fatalf("only %d suspect cases", len(f.Suspects))
+	}
+	for _, c := range f.Suspects {
+		t.Run(c.Name, func(t *testing.T) {
+			ref, cur := &dataset.Table{Source: "ref"}, &dataset.Table{Source: "cur", Rows: len(c.Labels)}
+			var cats []string
+			for _, fe := range c.Features {
+				ref.Columns = append(ref.Columns, rawColumn(t, fe.Name, fe.RefRaw))
+				cur.Columns = append(cur.Columns, rawColumn(t, fe.Name, fe.CurRaw))
+				if fe.Kind == KindCategorical {
+					cats = append(cats, fe.Name)
+				}
+			}
+			ref.Rows = ref.Columns[0].Len()
+			if err := dataset.Align(ref, cur, dataset.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			lab := dataset.Column{Name: "lab"}
+			index := map[string]int32{}
+			for _, l := range c.Labels {
+				if l == nil {
+					lab.Codes = append(lab.Codes, -1)
+					continue
+				}
+				code, ok := index[*l]
+				if !ok {
+					code = int32(len(lab.Dict))
+					index[*l] = code
+					lab.Dict = append(lab.Dict, *l)
+				}
+				lab.Codes = append(lab.Codes, code)
+			}
+			ctx := context.Background()
+			share := c.DatasetShare
+			p, err := NewProfile(ctx, ref, Options{DatasetShare: &share, Categorical: cats})
+			if err != nil {
+				t.Fatal(err)
+			}
+			labels := LabelBatches(&lab)
+			rep, err := BatchEffects("lab", labels, nil, nil, DefaultBatchOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := BatchSuspects(ctx, p, cur, labels, rep); err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Batches) != len(c.Expected) {
+				t.Fatalf("batches %+v, want %+v", rep.Batches, c.Expected)
+			}
+			for i, w := range c.Expected {
+				g := rep.Batches[i]
+				if g.Name != w.Name || g.Rows != w.Rows || g.Suspect != w.Suspect || !close(g.DriftedShare, w.DriftedShare) {
+					t.Errorf("batch %+v, want %+v", g, w)
+				}
+			}
+		})
+	}
+}

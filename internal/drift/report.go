@@ -45,10 +45,16 @@ type Report struct {
 	DatasetShare float64        `json:"datasetShare"`
 	Columns      []ColumnReport `json:"columns"`
 	Groups       []GroupReport  `json:"groups"`
+	// Quality holds the data quality findings (§9) when the check is configured: an
+	// empty list then means none, an absent one that quality was not checked.
+	Quality []QualityFinding `json:"quality,omitzero"`
 	// Batch is the batch-effect check (§10), when configured.
 	Batch *BatchReport `json:"batch,omitempty"`
 	// Correlation holds one entry per configured group pair (§11).
 	Correlation []CorrelationReport `json:"correlation,omitempty"`
+	// Recommendations end every report that has one of the checks above (Recommend); an
+	// empty list means no rule fired.
+	Recommendations []Recommendation `json:"recommendations,omitzero"`
 	// Windows says which rows of a timestamped log each side held (§8), when the data
 	// are windows of one (windows.go).
 	Windows *Windows `json:"windows,omitempty"`

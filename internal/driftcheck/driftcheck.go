@@ -110,21 +110,28 @@ func (c *Checker) report(ctx context.Context, p *policies.Policy, data fs.FS, at
 	}
 	dopts, opts := Options(p)
 	opts.Histograms = histograms
+	om := OmicsOptions(p)
+	dopts = om.ReadOptions(dopts)
 	dopts.Context = ctx
 	if l := LogOf(p); l != nil {
 		ref, cur, w, err := ReadLog(ctx, c, l, data, at, dopts)
 		if err != nil {
 			return nil, err
 		}
-		return drift.CompareWindows(ctx, ref, cur, w, opts)
+		return AnalyzeWindows(ctx, ref, cur, w, dopts, opts, om)
 	}
 	for _, src := range []policies.DataSource{p.Spec.Data.Reference, p.Spec.Data.Current} {
 		if src.URL == "" && !datafs.IsObjectURL(src.Path) && data == nil {
 			return nil, fmt.Errorf("read %s: no data root", src.Path)
 		}
 	}
-	return CompareSources(ctx, c.source(p.Spec.Data.Reference, data), c.source(p.Spec.Data.Current, data),
-		Plan{Read: dopts, Compare: opts, Profiles: c.profiles, Memory: MemoryBudget(p)})
+	ref, cur := c.source(p.Spec.Data.Reference, data), c.source(p.Spec.Data.Current, data)
+	if om.Configured() {
+		// Quality, batch effects and correlation need both tables whole: they are read
+		// without the profile cache and the memory budget's batches of columns.
+		return AnalyzeSources(ctx, ref, cur, Plan{Read: dopts, Compare: opts}, om)
+	}
+	return CompareSources(ctx, ref, cur, Plan{Read: dopts, Compare: opts, Profiles: c.profiles, Memory: MemoryBudget(p)})
 }
 
 // markdownBytes bounds the Markdown rendering: a check run's summary and a proposal body
@@ -149,12 +156,14 @@ func (c *Checker) Check(ctx context.Context, p *policies.Policy, data fs.FS, at 
 			drifted++
 		}
 	}
-	return reconciler.DriftResult{
+	res := reconciler.DriftResult{
 		Drifted: rep.Drifted, Share: rep.Share, DriftedColumns: drifted, Columns: len(rep.Columns),
 		InsufficientData: rep.Windows != nil && rep.Windows.InsufficientData,
 		Report:           append(b, '\n'),
 		Markdown:         report.DriftMarkdown(rep, report.MarkdownOptions{MaxBytes: markdownBytes}),
-	}, nil
+	}
+	omicsResult(&res, rep)
+	return res, nil
 }
 
 // MaxHistograms bounds the columns of a kept report that carry a histogram (about 0.7 KB

@@ -58,9 +58,10 @@ type MarkdownOptions struct {
 // run: a summary line (dataset drift yes/no, share against the dataset threshold, columns
 // drifted of tested), the windows of a log when the data are (with the verdict
 // "insufficient data", which replaces the summary line, when a window holds too few rows),
-// the groups table, a Mermaid bar chart of the most drifted columns
-// (PastThreshold, capped at ChartCap), the columns most drifted first (Ranked), and a
-// note pointing to the full report. The result is never longer than opts.MaxBytes
+// the groups table, the data quality, batch-effect and correlation sections when
+// configured, a Mermaid bar chart of the most drifted columns (PastThreshold, capped at
+// ChartCap), the columns most drifted first (Ranked), the recommendations, and a note
+// pointing to the full report. The result is never longer than opts.MaxBytes
 // bytes, however many columns r has: rows that do not fit are replaced by a line saying
 // how many more there are.
 func DriftMarkdown(r *drift.Report, opts MarkdownOptions) string {
@@ -79,8 +80,12 @@ func DriftMarkdown(r *drift.Report, opts MarkdownOptions) string {
 	rest := limit - head.Len() - len(note)
 
 	ranked := Ranked(r.Columns)
+	recommendations := recommendationsSection(r, rest/6)
+	rest -= len(recommendations)
 	groups := groupsTable(r.Groups, rest/4)
 	rest -= len(groups)
+	omics := omicsSections(r, rest/3)
+	rest -= len(omics)
 	chart := driftChart(ranked)
 	if len(chart) > rest/2 {
 		chart = ""
@@ -92,11 +97,13 @@ func DriftMarkdown(r *drift.Report, opts MarkdownOptions) string {
 	}
 
 	var b strings.Builder
-	b.Grow(head.Len() + len(groups) + len(chart) + len(columns) + len(note))
+	b.Grow(head.Len() + len(groups) + len(omics) + len(chart) + len(columns) + len(recommendations) + len(note))
 	b.WriteString(head.String())
 	b.WriteString(groups)
+	b.WriteString(omics)
 	b.WriteString(chart)
 	b.WriteString(columns)
+	b.WriteString(recommendations)
 	b.WriteString(note)
 	return b.String()
 }

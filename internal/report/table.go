@@ -15,7 +15,7 @@ import (
 // DriftTable writes r as aligned text for a terminal: one row per column in the data's
 // order (column, kind, test, whether the score is a p-value or a distance, score,
 // threshold, drifted), then the dataset verdict, then
-// the groups. A name holding control or other unprintable characters (a newline in a CSV
+// the groups, then the part-two checks and recommendations when configured. A name holding control or other unprintable characters (a newline in a CSV
 // header, an escape sequence) is shown Go-quoted, so it cannot break the alignment or
 // drive the terminal.
 func DriftTable(w io.Writer, r *drift.Report) error {
@@ -56,10 +56,49 @@ func DriftTable(w io.Writer, r *drift.Report) error {
 			return fmt.Errorf("write drift table: %w", err)
 		}
 	}
+	omicsLines(bw, r)
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write drift table: %w", err)
 	}
 	return nil
+}
+
+// omicsLines ends the table with the part-two checks in a line each, and the
+// recommendations; the JSON and Markdown reports have the details.
+func omicsLines(w io.Writer, r *drift.Report) {
+	if r.Quality != nil {
+		fmt.Fprintf(w, "\ndata quality: %d findings\n", len(r.Quality))
+		for _, f := range r.Quality {
+			fmt.Fprintf(w, "  %s: %s (reference %s, current %s, threshold %s)\n", terminalText(f.Column), f.Issue,
+				optNumber(f.Reference), optNumber(f.Current), optNumber(f.Threshold))
+		}
+	}
+	if b := r.Batch; b != nil {
+		var suspects []string
+		for _, x := range b.Batches {
+			if x.Suspect {
+				suspects = append(suspects, terminalText(x.Name))
+			}
+		}
+		fmt.Fprintf(w, "\nbatch effect (%s): %s; %d batches, suspect: %s\n", terminalText(b.Column), yesNo(b.Effect), len(b.Batches), orNone(suspects))
+	}
+	for _, c := range r.Correlation {
+		fmt.Fprintf(w, "correlation %s × %s: %d of %d pairs changed (share %s), drifted: %s\n", terminalText(c.Groups[0]), terminalText(c.Groups[1]),
+			c.Changed, c.Tested, formatShare(c.Share), yesNo(c.Drifted))
+	}
+	if len(r.Recommendations) > 0 {
+		fmt.Fprintln(w, "\nrecommendations:")
+		for _, rec := range r.Recommendations {
+			fmt.Fprintf(w, "  - %s\n", terminalText(rec.Text))
+		}
+	}
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 // terminalText returns s, or s Go-quoted when it holds a character that is not

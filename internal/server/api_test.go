@@ -53,8 +53,9 @@ func TestStatusListsEveryModel(t *testing.T) {
 			Canary:       &Version{Version: "13", URI: "models:/sepsis-risk/13"},
 			CanaryWeight: 10,
 			Conditions:   []reconciler.Condition{{Type: reconciler.ConditionReady, Status: reconciler.ConditionTrue, Reason: reconciler.ReconciledReason, LastTransition: at}},
-			LastDrift:    &reconciler.DriftRecord{At: at, Commit: "4f2a9c1", Drifted: true, Share: 0.6, DriftedColumns: 6, Columns: 10},
-			Proposals:    []reconciler.Proposal{{Model: "sepsis-risk", Kind: reconciler.ProposalRetrain, State: reconciler.ProposalOpen, Key: "generation-7", Digest: "d", Title: "Retrain sepsis-risk", Branch: "modelops/sepsis-risk/retrain", URL: "https://github.example/pr/4"}},
+			LastDrift: &reconciler.DriftRecord{At: at, Commit: "4f2a9c1", Drifted: true, Share: 0.6, DriftedColumns: 6, Columns: 10,
+				QualityFindings: 2, SuspectBatches: []string{"C"}, BatchColumn: "lab_id"},
+			Proposals: []reconciler.Proposal{{Model: "sepsis-risk", Kind: reconciler.ProposalRetrain, State: reconciler.ProposalOpen, Key: "generation-7", Digest: "d", Title: "Retrain sepsis-risk", Branch: "modelops/sepsis-risk/retrain", URL: "https://github.example/pr/4"}},
 		},
 	}}
 	c := apiServer(t, b)

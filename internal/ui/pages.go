@@ -55,6 +55,12 @@ var funcs = template.FuncMap{
 		}
 		return "took " + r.Finished.Sub(r.Started).Round(time.Second).String()
 	},
+	"numptr": func(n *drift.Number) string {
+		if n == nil {
+			return "—"
+		}
+		return num(float64(*n))
+	},
 	"pnum": func(p *float64) string {
 		if p == nil {
 			return "—"

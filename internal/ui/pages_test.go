@@ -219,3 +219,43 @@ func TestAuditLinksCommitsAndPullRequests(t *testing.T) {
 		t.Errorf("without a web address the timeline should show the SHA and number as text")
 	}
 }
+
+// The report page lists the recommendations and the part-two checks when the report has
+// them, the names escaped.
+func TestReportPageShowsThePartTwoChecks(t *testing.T) {
+	p, err := parsePages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := func(f float64) *drift.Number { x := drift.Number(f); return &x }
+	rep := &drift.Report{Drifted: true, Share: 0.5, DatasetShare: 0.5,
+		Columns:     []drift.ColumnReport{{Name: "gene_1", Test: drift.TestKS, Score: 0.001, Threshold: 0.05, Drifted: true}},
+		Quality:     []drift.QualityFinding{{Column: "lactate", Issue: drift.QualityMissingIncrease, Reference: n(0), Current: n(0.3), Threshold: n(0.1)}},
+		Batch:       &drift.BatchReport{Column: "lab_id", Effect: true, Batches: []drift.BatchInfo{{Name: "<C>", Rows: 90, DriftedShare: 1, Suspect: true}}},
+		Correlation: []drift.CorrelationReport{{Groups: [2]string{"sensor", "omics"}, Tested: 4, Changed: 2, Share: 0.5, Drifted: true}},
+	}
+	rep.Recommendations = drift.Recommend(rep)
+	var b strings.Builder
+	v := newReportView("sepsis-risk", reconciler.DriftRecord{Report: "reports/sepsis-risk/drift-20260302T060000Z.json"}, rep, "", nil)
+	if err := p.byName["report"].Execute(&b, layoutData{Title: v.title(), Page: v}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<ul id="recommendations"><li>Drift is concentrated in batch &lt;C&gt; of lab_id`,
+		`<th scope="row">lactate</th><td>missing_increase</td><td>0</td><td>0.3</td><td>0.1</td>`,
+		`<h2>Batch effects (lab_id)</h2>`, `<th scope="row">&lt;C&gt;</th><td>90</td><td>100%</td><td><span class="bad">suspect</span>`,
+		`<th scope="row">sensor × omics</th><td>4</td><td>2</td><td>50%</td>`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	b.Reset()
+	plain := newReportView("m", reconciler.DriftRecord{}, &drift.Report{Columns: rep.Columns}, "", nil)
+	if err := p.byName["report"].Execute(&b, layoutData{Page: plain}); err != nil {
+		t.Fatal(err)
+	}
+	for _, absent := range []string{"Recommendations", "Data quality", "Batch effects", "Correlation drift"} {
+		if strings.Contains(b.String(), absent) {
+			t.Errorf("a report without part two shows %q", absent)
+		}
+	}
+}
