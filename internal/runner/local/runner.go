@@ -348,17 +348,27 @@ func ParseResult(b []byte) (*reconciler.RunResult, error) { return runresult.Par
 // and MLflow credentials: a job must not see the reconciler's credentials (MODELOPS_GIT_TOKEN,
 // MODELOPS_GITHUB_*, GITHUB_TOKEN, which the GitHub forge also accepts, and the MLflow token
 // or password that may move the registry's aliases) or settings, and gets the MODELOPS_*
-// variables of its run instead. A job registering its model in MLflow gets its own
-// credentials through the policy's job environment.
+// variables of its run instead. Nor does it inherit the cloud credentials the reconciler
+// reads data in object storage with. A job registering its model in MLflow, or reading a
+// bucket, gets its own credentials through the policy's job environment.
 func jobEnviron() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(name, "MODELOPS_") && name != "GITHUB_TOKEN" && !slices.Contains(reconcilerMLflowSecrets, name) {
+		if !strings.HasPrefix(name, "MODELOPS_") && name != "GITHUB_TOKEN" && !slices.Contains(reconcilerMLflowSecrets, name) &&
+			!slices.Contains(reconcilerCloudSecrets, name) {
 			env = append(env, kv)
 		}
 	}
 	return env
+}
+
+// reconcilerCloudSecrets are the object-storage credentials of the reconciler (each cloud's
+// standard environment variables) a job must not inherit.
+var reconcilerCloudSecrets = []string{
+	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+	"AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN", "AZURE_STORAGE_CONNECTION_STRING", "AZURE_CLIENT_SECRET",
+	"GOOGLE_APPLICATION_CREDENTIALS",
 }
 
 // reconcilerMLflowSecrets are the MLflow credentials of the reconciler a job must not inherit.

@@ -83,6 +83,8 @@ func TestJobDoesNotSeeTheReconcilersSecrets(t *testing.T) {
 	t.Setenv("GITHUB_TOKEN", "ghp_other-secret-value")
 	t.Setenv("MLFLOW_TRACKING_TOKEN", "mlflow-secret-value")
 	t.Setenv("MLFLOW_TRACKING_PASSWORD", "mlflow-password-value")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "aws-secret-value")
+	t.Setenv("AZURE_STORAGE_KEY", "azure-secret-value")
 	r, _ := New(t.TempDir())
 	if _, err := r.Start(context.Background(), job(`env > "$MODELOPS_OUTPUT/env.txt"`)); err != nil {
 		t.Fatal(err)
@@ -94,7 +96,8 @@ func TestJobDoesNotSeeTheReconcilersSecrets(t *testing.T) {
 	}
 	if strings.Contains(string(env), "ghs_secret-token-value") || strings.Contains(string(env), "MODELOPS_GIT_TOKEN") ||
 		strings.Contains(string(env), "ghp_other-secret-value") || strings.Contains(string(env), "mlflow-secret-value") ||
-		strings.Contains(string(env), "mlflow-password-value") {
+		strings.Contains(string(env), "mlflow-password-value") || strings.Contains(string(env), "aws-secret-value") ||
+		strings.Contains(string(env), "azure-secret-value") {
 		t.Fatalf("the job saw the reconciler's token:\n%s", env)
 	}
 	if !strings.Contains(string(env), "MODELOPS_MODEL=sepsis-risk") {
