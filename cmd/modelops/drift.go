@@ -213,6 +213,18 @@ type driftRun struct {
 	at  time.Time
 }
 
+// openData opens the data root when a policy's paths are read in it; data is nil otherwise.
+func (run *driftRun) openData() (data fs.FS, closeRoot func(), err error) {
+	if run.refInRoot == "" && run.curInRoot == "" {
+		return nil, func() {}, nil
+	}
+	root, closeRoot, err := openDataRoot(run.dataRoot)
+	if err != nil {
+		return nil, nil, err
+	}
+	return root, closeRoot, nil
+}
+
 // runDrift compares the datasets opts names and writes the report to stdout. Errors
 // caused by the input are *exitError with code 2; the rest are failures.
 func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) error {
@@ -223,15 +235,11 @@ func runDrift(ctx context.Context, opts driftOptions, stdout, stderr io.Writer) 
 	if run.log != nil {
 		return runDriftLog(ctx, run, opts, stdout)
 	}
-	var data fs.FS
-	if run.refInRoot != "" || run.curInRoot != "" {
-		root, closeRoot, err := openDataRoot(run.dataRoot)
-		if err != nil {
-			return err
-		}
-		defer closeRoot()
-		data = root
+	data, closeRoot, err := run.openData()
+	if err != nil {
+		return err
 	}
+	defer closeRoot()
 	source := func(file, inRoot string) driftcheck.Source {
 		switch {
 		case inRoot != "":

@@ -173,15 +173,11 @@ func (s logSide) renamed(err error) error {
 func runDriftLog(ctx context.Context, run *driftRun, opts driftOptions, stdout io.Writer) error {
 	l := run.log
 	run.read = run.omics.ReadOptions(run.read)
-	var data fs.FS
-	if run.refInRoot != "" || run.curInRoot != "" {
-		root, closeRoot, err := openDataRoot(run.dataRoot)
-		if err != nil {
-			return err
-		}
-		defer closeRoot()
-		data = root
+	data, closeRoot, err := run.openData()
+	if err != nil {
+		return err
 	}
+	defer closeRoot()
 	dir, err := os.MkdirTemp("", "modelops-drift-")
 	if err != nil {
 		return fmt.Errorf("create download directory: %w", err)

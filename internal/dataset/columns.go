@@ -144,15 +144,7 @@ func openColumns(name string, open func() (fs.File, error), opts Options) (cf *C
 
 // parquetSelection is the names of the columns of pf that opts selects, in file order.
 func parquetSelection(source string, pf *parquet.File, opts Options) ([]string, error) {
-	leaves := pf.Root().Columns()
-	names := make([]string, len(leaves))
-	for i, c := range leaves {
-		names[i] = c.Name()
-	}
-	if err := checkParquetNames(source, names); err != nil {
-		return nil, err
-	}
-	sel, err := selectColumns(source, names, opts)
+	sel, err := selectParquet(source, pf, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +153,19 @@ func parquetSelection(source string, pf *parquet.File, opts Options) ([]string, 
 		out[i] = s.name
 	}
 	return out, nil
+}
+
+// selectParquet checks the names of pf's leaf columns and selects those opts asks for.
+func selectParquet(source string, pf *parquet.File, opts Options) ([]selected, error) {
+	leaves := pf.Root().Columns()
+	names := make([]string, len(leaves))
+	for i, c := range leaves {
+		names[i] = c.Name()
+	}
+	if err := checkParquetNames(source, names); err != nil {
+		return nil, err
+	}
+	return selectColumns(source, names, opts)
 }
 
 // csvShape reads the header of a CSV text and counts its lines: the columns opts selects

@@ -58,14 +58,7 @@ func readOpenParquet(f io.ReaderAt, size int64, source string, pf *parquet.File,
 	defer RecoverParquet(source, &err)
 	ctx, limits := opts.ctx(), opts.Limits.WithDefaults()
 	leaves := pf.Root().Columns()
-	names := make([]string, len(leaves))
-	for i, c := range leaves {
-		names[i] = c.Name()
-	}
-	if err := checkParquetNames(source, names); err != nil {
-		return nil, err
-	}
-	sel, err := selectColumns(source, names, opts)
+	sel, err := selectParquet(source, pf, opts)
 	if err != nil {
 		return nil, err
 	}
