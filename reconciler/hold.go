@@ -63,9 +63,15 @@ func retrainHold(p *policies.Policy, st *ModelStatus, trig Trigger) (*RetrainHol
 	if !ok || len(rec.SuspectBatches) == 0 {
 		return nil, ""
 	}
+	// The batch labels come from the data: each is a code span in the proposal's Markdown,
+	// so that a label renders literally and mentions no one.
+	labels := make([]string, len(rec.SuspectBatches))
+	for i, l := range rec.SuspectBatches {
+		labels[i] = codeSpan(l)
+	}
 	attribution := fmt.Sprintf("the batch check attributes the drift of the report of %s (%s) to %s %s of %s: retraining now would learn the batch effect",
 		rec.At.UTC().Format(time.RFC3339), rec.Report, plural(len(rec.SuspectBatches), "batch", "batches"),
-		strings.Join(rec.SuspectBatches, ", "), rec.BatchColumn)
+		strings.Join(labels, ", "), codeSpan(rec.BatchColumn))
 	if b := d.Batch; b != nil && b.HoldRetrain {
 		return &RetrainHold{Cause: HoldBatch, Report: rec.Report, Reason: attribution + "; spec.drift.batch.holdRetrain holds the retrain"}, ""
 	}

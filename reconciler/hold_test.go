@@ -92,7 +92,7 @@ func TestPlanHoldsRetrains(t *testing.T) {
 			want:   []ActionKind{ActionProposeRetrain},
 			check: func(t *testing.T, a Action) {
 				n := a.Proposal.Note
-				if !strings.Contains(n, "batch C of lab_id") || !strings.Contains(n, "would learn the batch effect") {
+				if !strings.Contains(n, "batch `C` of `lab_id`") || !strings.Contains(n, "would learn the batch effect") {
 					t.Errorf("note %q", n)
 				}
 				plain := Plan(PlanInput{Now: now, Commit: "c1", Models: []ModelState{{Policy: policy("sepsis", batch(false)),
@@ -111,7 +111,7 @@ func TestPlanHoldsRetrains(t *testing.T) {
 			status: ModelStatus{FirstSeen: seen, LaunchedGeneration: 6, Drift: history(0, "B", "C")},
 			want:   []ActionKind{ActionHoldRetrain},
 			check: func(t *testing.T, a Action) {
-				if a.Hold.Cause != HoldBatch || !strings.Contains(a.Hold.Reason, "batches B, C of lab_id") || a.Hold.Report != "reports/x.json" {
+				if a.Hold.Cause != HoldBatch || !strings.Contains(a.Hold.Reason, "batches `B`, `C` of `lab_id`") || a.Hold.Report != "reports/x.json" {
 					t.Errorf("hold %+v", a.Hold)
 				}
 			},
@@ -182,7 +182,7 @@ func TestCycleHoldsARetrainOnSuspectBatches(t *testing.T) {
 			ms := st.Models["sepsis-risk"]
 			if !hold {
 				body := h.proposals.bodies["sepsis-risk/retrain"]
-				if h.proposals.opened != 1 || !strings.HasPrefix(body, "> **Warning:** the batch check attributes the drift") || !strings.Contains(body, "batch C of lab_id") {
+				if h.proposals.opened != 1 || !strings.HasPrefix(body, "> **Warning:** the batch check attributes the drift") || !strings.Contains(body, "batch `C` of `lab_id`") {
 					t.Fatalf("opened %d; body:\n%s", h.proposals.opened, body)
 				}
 				if ms.RetrainHold != nil {
@@ -232,5 +232,13 @@ func TestDriftCheckTitleNamesQualityAndSuspects(t *testing.T) {
 	d := rep.named(DriftCheckName("sepsis-risk"))
 	if len(d) != 1 || !strings.HasSuffix(d[0].Title, "columns drifted (share 0.70); 3 data quality findings; suspect batches B, C of lab_id") {
 		t.Fatalf("drift checks %+v", d)
+	}
+}
+
+// TestABatchLabelFromTheDataRendersLiterally: a suspect batch's label is data; in the
+// proposal's warning it is a code span, so it neither mentions anyone nor breaks out of it.
+func TestABatchLabelFromTheDataRendersLiterally(t *testing.T) {
+	if got := codeSpan("@clinical-ml `x`\n<b>"); got != "`@clinical-ml 'x' <b>`" {
+		t.Errorf("codeSpan = %q", got)
 	}
 }

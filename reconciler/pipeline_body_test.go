@@ -21,3 +21,25 @@ func TestRetrainBodyNamesThePipeline(t *testing.T) {
 		t.Errorf("body:\n%s", body)
 	}
 }
+
+// TestRetrainBodyNamesAPipelineByNameOrSpec: a pipeline given by name with latest, or as a
+// compiled spec in the repository, is named as the policy names it.
+func TestRetrainBodyNamesAPipelineByNameOrSpec(t *testing.T) {
+	for _, tc := range []struct {
+		pl   policies.PipelineSpec
+		want string
+	}{
+		{policies.PipelineSpec{PipelineName: "sepsis-train", VersionID: "latest"}, "| `sepsis-train` (by name) | the latest, resolved at launch |"},
+		{policies.PipelineSpec{Spec: "pipelines/train.yaml"}, "| `pipelines/train.yaml` (compiled, submitted inline) | as merged |"},
+	} {
+		pl := tc.pl
+		p := &policies.Policy{File: "models/sepsis.yaml", ModelPolicy: policies.ModelPolicy{Spec: policies.ModelPolicySpec{
+			Retrain: &policies.RetrainSpec{Generation: 2, Pipeline: &pl},
+		}}}
+		a := Action{Model: "sepsis-risk", Generation: 3, Commit: "0123456789abcdef",
+			Proposal: &ProposalPlan{Kind: ProposalRetrain, Key: "generation-3", Change: "spec.retrain.generation 2 → 3"}}
+		if body := retrainBody(a, p, ""); !strings.Contains(body, tc.want) {
+			t.Errorf("body lacks %q:\n%s", tc.want, body)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"k8s.io/utils/ptr"
@@ -33,13 +34,39 @@ func retrainBody(a Action, p *policies.Policy, drift string) string {
 	}
 	if pl := p.Spec.Retrain.Pipeline; pl != nil {
 		b.WriteString("\n### Training pipeline (Kubeflow Pipelines)\n\n")
-		fmt.Fprintf(&b, "| pipeline | version | timeout |\n|---|---|---|\n| `%s` | `%s` | %s |\n", pl.PipelineID, pl.VersionID, pl.Timeout.Duration)
+		pipeline, version := "`"+pl.PipelineID+"`", "`"+pl.VersionID+"`"
+		switch {
+		case pl.PipelineName != "":
+			pipeline = "`" + pl.PipelineName + "` (by name)"
+		case pl.Spec != "":
+			pipeline, version = "`"+pl.Spec+"` (compiled, submitted inline)", "as merged"
+		}
+		if pl.VersionID == "latest" {
+			version = "the latest, resolved at launch"
+		}
+		fmt.Fprintf(&b, "| pipeline | version | timeout |\n|---|---|---|\n| %s | %s | %s |\n", pipeline, version, pl.Timeout.Duration)
 	}
 	fmt.Fprintf(&b, "\nPlanned on commit `%s`. Close this proposal to decline it: modelops does not propose generation %d again unless someone asks for it (`modelops retrain %s --reason ...`).\n", short(a.Commit), a.Generation, a.Model)
 	if drift != "" && plan.Trigger == TriggerDrift {
 		b.WriteString("\n### Latest drift report\n\n" + drift)
 	}
 	return b.String()
+}
+
+// codeSpan shows s, a value that comes from data, as a Markdown code span: nothing in it
+// renders, links or mentions anyone, and neither a backtick nor a line break in it can end
+// the span early.
+func codeSpan(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == '`':
+			return '\''
+		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
+			return ' '
+		}
+		return r
+	}, s)
+	return "`" + s + "`"
 }
 
 // writeEvidence writes the "### Evidence" section (internal/audit reads its first item).
