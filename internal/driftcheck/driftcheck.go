@@ -198,20 +198,15 @@ func (c *Checker) source(src policies.DataSource, data fs.FS) Source {
 
 // ReadPath reads the table at a policy's data path p: below the data root data, or in
 // object storage (through buckets; nil is objstore.Default), where errors and the table
-// name the object's URL.
+// name the object's URL. It reads as a drift check reads a Source.
 func ReadPath(ctx context.Context, buckets *objstore.Buckets, data fs.FS, p string, opts dataset.Options) (*dataset.Table, error) {
-	fsys, name, where, err := objstore.Locate(ctx, buckets, data, p)
-	if err != nil {
-		return nil, err
+	if data == nil && !datafs.IsObjectURL(p) {
+		return nil, fmt.Errorf("read %s: no data root", p)
 	}
-	t, err := dataset.ReadFS(fsys, name, opts)
-	if err != nil {
-		return nil, RenameSource(err, name, where)
-	}
-	if datafs.IsObjectURL(p) {
-		t.Source = where
-	}
-	return t, nil
+	src := Source{FS: data, Path: p, Buckets: buckets}
+	defer src.cleanup()
+	opts.Context = ctx
+	return src.read(ctx, opts)
 }
 
 // IsURL reports whether a data source is an http(s) URL rather than a path.

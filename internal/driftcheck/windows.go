@@ -67,41 +67,30 @@ func ReadLog(ctx context.Context, c *Checker, l *Log, data fs.FS, at time.Time, 
 		dataset.NewWindow(at, l.Current.Last, l.Current.Ago),
 	}
 	opts.Context = ctx
-	var fsys fs.FS
-	var name string
-	var tables []*dataset.Table
-	var rows []dataset.WindowRows
-	if l.URL != "" {
-		dir, err := os.MkdirTemp("", "modelops-log-")
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("create download directory: %w", err)
+	// The log is found as a drift check's Source is: downloaded (a URL), in object storage
+	// (an object, or a prefix of partitions), or below the data root.
+	if l.URL == "" && data == nil && !datafs.IsObjectURL(l.Path) {
+		return nil, nil, nil, fmt.Errorf("read %s: no data root", l.Path)
+	}
+	src := Source{FS: data, Path: l.Path, URL: l.URL, Client: c.httpClient(), Buckets: c.bucketsOrDefault()}
+	defer src.cleanup()
+	if err := src.fetch(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	fsys, name := src.FS, src.Path
+	if fsys == nil { // a downloaded file
+		fsys, name = os.DirFS(filepath.Dir(src.Path)), filepath.Base(src.Path)
+	}
+	tables, rows, err := dataset.ReadWindows(fsys, name, l.Timestamp, windows, opts)
+	if err != nil {
+		if src.Name != "" {
+			err = RenameSource(RenameSource(err, src.Path, src.Name), name, src.Name)
 		}
-		defer os.RemoveAll(dir)
-		file, err := Download(ctx, c.httpClient(), l.URL, dir, "log")
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		tables, rows, err = dataset.ReadWindows(os.DirFS(dir), filepath.Base(file), l.Timestamp, windows, opts)
-		if err != nil {
-			return nil, nil, nil, RenameSource(RenameSource(err, file, l.URL), filepath.Base(file), l.URL)
-		}
+		return nil, nil, nil, err
+	}
+	if src.Name != "" {
 		for _, t := range tables {
-			t.Source = strings.Replace(t.Source, filepath.Base(file), l.URL, 1)
-		}
-	} else {
-		// A path below the data root, or an object (or a prefix of partitions) in object
-		// storage.
-		var where string
-		if fsys, name, where, err = objstore.Locate(ctx, c.bucketsOrDefault(), data, l.Path); err != nil {
-			return nil, nil, nil, err
-		}
-		if tables, rows, err = dataset.ReadWindows(fsys, name, l.Timestamp, windows, opts); err != nil {
-			return nil, nil, nil, RenameSource(err, name, where)
-		}
-		if datafs.IsObjectURL(l.Path) {
-			for _, t := range tables {
-				t.Source = strings.Replace(t.Source, name, where, 1)
-			}
+			t.Source = strings.Replace(t.Source, name, src.Name, 1)
 		}
 	}
 	return tables[0], tables[1], drift.NewWindows(rows[0], rows[1], l.Reference.MinRows, l.Current.MinRows), nil
